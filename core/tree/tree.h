@@ -1,0 +1,107 @@
+// The B-epsilon tree: an ordered map from byte-string keys to byte-string
+// values, with buffered messages in internal nodes.
+//
+// Contract
+//  1. Keys are 1..kMaxKeySize bytes, values 0..kMaxValueSize bytes; larger
+//     ones get InvalidArgument and change nothing.
+//  2. Insert, Delete, Upsert and RangeDelete are blind: they never read a
+//     leaf. Their effect is visible to Get/Scan immediately.
+//  3. Sync() writes every dirty node bottom-up to newly allocated blocks
+//     (NodeStore::Allocate) and returns the new root pointer. Old versions of
+//     rewritten nodes are handed to NodeStore::Free. Until the caller makes
+//     that root durable, the previous root stays intact on disk.
+//  4. A node whose checksum or format does not verify yields Corruption; a
+//     read never returns data from an unverified node.
+//  5. Thread-safety: all methods may be called from any thread; mutations and
+//     Sync are serialized by the tree's own lock, reads run concurrently.
+//  6. A read-only tree (opened on a snapshot root) refuses mutations with
+//     ReadOnly.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/tree/message_action.h"
+#include "core/tree/node_cache.h"
+#include "core/tree/node_store.h"
+#include "core/util/status.h"
+
+namespace tessera {
+
+inline constexpr size_t kMaxKeySize = 1024;
+inline constexpr size_t kMaxValueSize = 64 * 1024;
+
+struct TreeOptions {
+  // Target serialized node size; an internal node over it flushes its fullest
+  // buffer, a leaf over it splits. Must be >= 16 KiB and >= 4 * the largest entry.
+  uint32_t node_size = 256 * 1024;
+  // Maximum children of an internal node before it splits.
+  uint32_t max_fanout = 32;
+  bool compress = false;  // zstd on write
+  bool read_only = false;
+};
+
+// Callback for Scan: return false to stop.
+using ScanFn = std::function<bool(std::string_view key, std::string_view value)>;
+// Callback for ForEachNode: the node pointer and its level (0 = leaf).
+using NodeFn = std::function<Status(const BlockPtr& ptr, uint32_t level)>;
+
+class Tree {
+ public:
+  // A new, empty tree. Nothing is written until Sync().
+  static Result<std::unique_ptr<Tree>> Create(NodeStore* store, NodeCache* cache,
+                                              const MessageActions* actions, TreeOptions options);
+  // A tree whose root is `root` (written by an earlier Sync). Reads the root
+  // node and verifies it.
+  static Result<std::unique_ptr<Tree>> Open(NodeStore* store, NodeCache* cache,
+                                            const MessageActions* actions, TreeOptions options,
+                                            const BlockPtr& root);
+  ~Tree();
+
+  Status Insert(std::string_view key, std::string_view value);
+  Status Delete(std::string_view key);
+  // Applies action `action` with `param` to the key's current value (or to
+  // "absent") when the message reaches it. Unknown action ids: InvalidArgument.
+  Status Upsert(std::string_view key, ActionId action, std::string_view param);
+  // Deletes every key in [lo, hi). lo < hi required.
+  Status RangeDelete(std::string_view lo, std::string_view hi);
+
+  Result<std::optional<std::string>> Get(std::string_view key);
+  // Visits keys in [lo, hi) in order (hi empty = no upper bound).
+  Status Scan(std::string_view lo, std::string_view hi, const ScanFn& fn);
+
+  // Writes dirty nodes; returns the root pointer. With nothing dirty, returns
+  // the current root pointer unchanged.
+  Result<BlockPtr> Sync();
+  // The root pointer as of the last Sync/Open (null for a never-synced tree).
+  BlockPtr root() const;
+  // Approximate serialized bytes of nodes changed since the last Sync.
+  uint64_t DirtyBytes() const;
+  // Visits every on-disk node of the last synced version, parents before children.
+  Status ForEachNode(const NodeFn& fn);
+  // Hands every on-disk node of the last synced version to NodeStore::Free and
+  // leaves the tree empty and unusable (dataset delete).
+  Status FreeAll();
+
+  struct Stats {
+    uint32_t height = 0;
+    uint64_t nodes_read = 0;
+    uint64_t nodes_written = 0;
+    uint64_t flushes = 0;
+    uint64_t splits = 0;
+    uint64_t merges = 0;
+  };
+  Stats stats() const;
+
+  class Impl;
+
+ private:
+  explicit Tree(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tessera

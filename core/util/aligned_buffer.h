@@ -1,0 +1,38 @@
+// A heap buffer aligned to 4 KiB, suitable for O_DIRECT I/O. Owns its memory.
+#pragma once
+
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <span>
+
+#include "core/util/units.h"
+
+namespace tessera {
+
+class AlignedBuffer {
+ public:
+  AlignedBuffer() = default;
+  explicit AlignedBuffer(size_t size) : size_(size) {
+    if (size > 0) {
+      void* p = std::aligned_alloc(kBlockSize, (size + kBlockSize - 1) / kBlockSize * kBlockSize);
+      std::memset(p, 0, size);
+      data_.reset(static_cast<std::byte*>(p));
+    }
+  }
+  std::byte* data() { return data_.get(); }
+  const std::byte* data() const { return data_.get(); }
+  size_t size() const { return size_; }
+  std::span<std::byte> span() { return {data_.get(), size_}; }
+  std::span<const std::byte> span() const { return {data_.get(), size_}; }
+
+ private:
+  struct Free {
+    void operator()(std::byte* p) const { std::free(p); }
+  };
+  std::unique_ptr<std::byte, Free> data_;
+  size_t size_ = 0;
+};
+
+}  // namespace tessera
