@@ -35,4 +35,25 @@ Status Vdev::CheckRequest(const IoRequest& request) const {
   return Ok();
 }
 
+Status Vdev::CheckBatch(std::span<IoRequest> batch) const {
+  Status first = Ok();
+  size_t first_index = 0;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Status s = CheckRequest(batch[i]);
+    if (!s && first) {
+      first = s;
+      first_index = i;
+    }
+  }
+  if (first) return Ok();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Status s = CheckRequest(batch[i]);
+    batch[i].result = s ? Status(Err(Code::kInvalidArgument,
+                                     "{}: not issued: request {} of the batch is invalid",
+                                     Describe(), first_index))
+                        : s;
+  }
+  return first;
+}
+
 }  // namespace tessera

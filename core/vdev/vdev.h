@@ -57,6 +57,12 @@ class Vdev {
  protected:
   // Shared validation for implementations: whole blocks and in range.
   Status CheckRequest(const IoRequest& request) const;
+  // Validates a whole batch before anything is issued (contract 5). When some
+  // request is invalid, sets every request's `result` (the invalid ones to
+  // their InvalidArgument, the others to InvalidArgument "not issued") and
+  // returns the first error; the caller must then issue nothing. On Ok the
+  // results are untouched.
+  Status CheckBatch(std::span<IoRequest> batch) const;
 };
 
 }  // namespace tessera

@@ -1,0 +1,163 @@
+// FileVdev: a Vdev over a regular file or a block device, driven by io_uring
+// with O_DIRECT, falling back to pread/pwrite and buffered I/O when the kernel
+// or the file system refuses them. This is the only place in the core that
+// performs device I/O system calls.
+//
+// Contract
+//  - Open() probes capabilities once (io_uring, O_DIRECT; discard method on
+//    first use) and remembers the answers for the object's life. Each
+//    fallback is logged once.
+//  - Size() is the device size rounded down to whole 4 KiB blocks; it never
+//    changes after Open().
+//  - SubmitBatch/Flush/Read/Write/Discard: thread-safe; batches from
+//    different threads run concurrently on different io_uring instances.
+//    Buffers need not be aligned (unaligned ones bounce through an
+//    AlignedBuffer when O_DIRECT is on) but aligned ones are zero-copy.
+//  - Failure: an invalid batch fails whole with InvalidArgument and touches
+//    nothing. A device error sets that request's result to IOError naming the
+//    device, the block and strerror; the other requests still complete.
+//  - Discard: on a regular file the range reads back as zeros (hole punch, or
+//    written zeros where punching is unsupported). On a block device it is
+//    BLKDISCARD and the contents afterwards are whatever the device returns.
+//  - Flush: fdatasync; Ok means every write that completed before the call
+//    is durable.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/vdev/vdev.h"
+
+namespace tessera {
+
+struct FileVdevOptions {
+  // Create the file if missing. A regular file is then truncated to
+  // `create_size` (fresh, all zeros). Ignored for block devices.
+  bool create = false;
+  BlockCount create_size;
+  // With `create`: fail with InvalidArgument if the path already exists.
+  bool create_exclusive = false;
+  bool use_direct = true;
+  bool use_io_uring = true;
+  // Submission-queue entries per ring; larger batches are split.
+  unsigned ring_depth = 128;
+  // Idle rings kept for reuse; more may exist while many threads submit.
+  unsigned max_idle_rings = 8;
+};
+
+namespace vdev_internal {
+struct Ring;
+struct IoSlot;
+}  // namespace vdev_internal
+
+class FileVdev final : public Vdev {
+ public:
+  class AsyncQueue;
+
+  // Opens (and with options.create, creates) `path`. Fails with NotFound when
+  // it does not exist and create is false, InvalidArgument when it is not a
+  // regular file or block device (or exists and create_exclusive), IOError on
+  // other system errors.
+  static Result<std::unique_ptr<FileVdev>> Open(const std::string& path, FileVdevOptions options);
+  ~FileVdev() override;
+  FileVdev(const FileVdev&) = delete;
+  FileVdev& operator=(const FileVdev&) = delete;
+
+  BlockCount Size() const override { return size_; }
+  std::string Describe() const override;
+  Status SubmitBatch(std::span<IoRequest> batch) override;
+  Status Flush() override;
+
+  // Probe results, for logs and tests.
+  bool UsingIoUring() const { return use_uring_; }
+  bool UsingDirectIo() const { return direct_; }
+  bool IsBlockDevice() const { return block_device_; }
+
+  // A continuous queue of up to `depth` requests on one private ring (see
+  // AsyncQueue). The FileVdev must outlive it.
+  Result<std::unique_ptr<AsyncQueue>> NewAsyncQueue(unsigned depth);
+
+ private:
+  enum class DiscardMode : uint8_t { kUnprobed, kPunchHole, kBlkDiscard, kWriteZeros };
+  using Ring = vdev_internal::Ring;
+  using IoSlot = vdev_internal::IoSlot;
+  friend class AsyncQueue;
+
+  FileVdev(std::string path, int fd, BlockCount size, bool block_device, bool direct,
+           FileVdevOptions options);
+
+  // file_vdev.cc
+  Status DiscardRange(BlockNo block, BlockCount count);
+  Status WriteZeros(BlockNo block, BlockCount count);
+  void PrepareSlot(IoRequest& request, IoSlot& slot) const;
+  // Accounts for one transfer result (bytes, or -errno). Returns true when the
+  // slot is finished (request->result set), false when the rest must be reissued.
+  bool AdvanceSlot(IoSlot& slot, int64_t res) const;
+  void TransferSync(IoSlot& slot) const;
+
+  // file_vdev_uring.cc
+  Result<std::unique_ptr<Ring>> MakeRing(unsigned depth) const;
+  std::unique_ptr<Ring> AcquireRing();
+  void ReleaseRing(std::unique_ptr<Ring> ring);
+  // Runs `slots` on `ring`. Returns false (ring unusable, must be dropped)
+  // when submission itself failed; unfinished slots then carry IOError.
+  bool RunOnRing(Ring& ring, std::span<IoSlot> slots) const;
+
+  const std::string path_;
+  const int fd_;
+  const BlockCount size_;
+  const bool block_device_;
+  const bool direct_;
+  const FileVdevOptions options_;
+  bool use_uring_ = false;  // Set once in Open(), read-only afterwards.
+  std::atomic<DiscardMode> discard_mode_{DiscardMode::kUnprobed};
+
+  std::mutex ring_mu_;
+  std::vector<std::unique_ptr<Ring>> idle_rings_;  // GUARDED_BY(ring_mu_)
+};
+
+// A continuous-submission queue over one io_uring, for sustaining a fixed
+// queue depth without batch barriers (benchmarks, streaming writers).
+//
+// Not thread-safe: one thread uses a queue at a time. Requests are kRead or
+// kWrite only; each request and its buffer must stay valid until WaitOne()
+// returns it. Without io_uring it degrades to synchronous I/O at Submit().
+class FileVdev::AsyncQueue {
+ public:
+  ~AsyncQueue();  // Waits for every request still in flight.
+  AsyncQueue(const AsyncQueue&) = delete;
+  AsyncQueue& operator=(const AsyncQueue&) = delete;
+
+  // Queues `request`; it is sent to the kernel on the next WaitOne(). Fails
+  // with InvalidArgument (nothing queued) if the request is invalid, is a
+  // discard, or InFlight() == Depth().
+  Status Submit(IoRequest* request);
+  // Sends queued requests, waits for one to complete and returns it with its
+  // `result` set. InvalidArgument when nothing is in flight; IOError if the
+  // ring itself fails (in-flight requests are then drained first).
+  Result<IoRequest*> WaitOne();
+
+  unsigned InFlight() const { return in_flight_; }
+  unsigned Depth() const { return depth_; }
+
+ private:
+  friend class FileVdev;
+  AsyncQueue(FileVdev* vdev, unsigned depth, std::unique_ptr<vdev_internal::Ring> ring);
+
+  FileVdev* const vdev_;
+  const unsigned depth_;
+  std::unique_ptr<vdev_internal::Ring> ring_;  // Null: synchronous fallback.
+  std::vector<vdev_internal::IoSlot> slots_;
+  std::vector<uint32_t> free_slots_;
+  std::deque<uint32_t> completed_;  // Synchronous fallback only.
+  unsigned in_flight_ = 0;
+  unsigned queued_ = 0;  // Prepared SQEs not yet submitted.
+};
+
+}  // namespace tessera
