@@ -1,0 +1,187 @@
+// Allocator: placement across tiers and vdevs, delayed frees, persistence.
+//
+// Design notes
+//  1. Segment i of a vdev covers blocks [i * kSegmentBlocks, (i+1) *
+//     kSegmentBlocks); the last segment may be shorter.
+//  2. Reserved blocks (label, superblock slots, end label) are allocated in
+//     the constructor and never freed, so no code path can hand them out.
+//  3. A run never crosses a segment boundary.
+#include "core/alloc/allocator.h"
+
+#include <algorithm>
+
+namespace tessera {
+
+Allocator::Allocator(const Pool& pool) {
+  for (const auto& v : pool.vdevs()) {
+    VdevSegments vs{.tier = v.config.tier, .index = v.config.index, .segments = {}};
+    uint64_t size = v.label.size_blocks;
+    for (uint64_t start = 0; start < size; start += kSegmentBlocks) {
+      uint64_t blocks = std::min(kSegmentBlocks, size - start);
+      uint64_t head = start == 0 ? v.first : 0;
+      uint64_t usable_end = v.end > start ? std::min(blocks, v.end - start) : 0;
+      vs.segments.emplace_back(blocks, head, usable_end);
+    }
+    vdevs_.push_back(std::move(vs));
+  }
+}
+
+Result<SegmentBitmap*> Allocator::Locate(DiskAddress address, uint64_t count) {
+  for (auto& v : vdevs_) {
+    if (v.tier != address.tier() || v.index != address.vdev()) continue;
+    uint64_t seg = address.block() / kSegmentBlocks;
+    uint64_t offset = address.block() % kSegmentBlocks;
+    if (seg >= v.segments.size() || offset + count > v.segments[seg].blocks() || count == 0) {
+      return Err(Code::kInvalidArgument, "blocks {} +{} are outside any segment",
+                 address.ToString(), count);
+    }
+    return &v.segments[seg];
+  }
+  return Err(Code::kInvalidArgument, "address {} names no vdev", address.ToString());
+}
+
+Result<DiskAddress> Allocator::Allocate(BlockCount count, std::span<const Tier> preference) {
+  std::lock_guard lock(mu_);
+  for (Tier tier : preference) {
+    std::vector<VdevSegments*> in_tier;
+    for (auto& v : vdevs_) {
+      if (v.tier == tier) in_tier.push_back(&v);
+    }
+    if (in_tier.empty()) continue;
+    size_t& rr = next_vdev_in_tier_[static_cast<uint8_t>(tier)];
+    for (size_t attempt = 0; attempt < in_tier.size(); attempt++) {
+      VdevSegments* v = in_tier[(rr + attempt) % in_tier.size()];
+      for (size_t s = 0; s < v->segments.size(); s++) {
+        size_t seg = (v->next_segment + s) % v->segments.size();
+        auto found = v->segments[seg].FindFree(count.value);
+        if (!found) continue;
+        v->segments[seg].MarkAllocated(*found, count.value);
+        v->next_segment = seg;
+        rr = (rr + attempt + 1) % in_tier.size();
+        return DiskAddress::Make(tier, v->index, seg * kSegmentBlocks + *found);
+      }
+    }
+  }
+  return Err(Code::kNoSpace, "no run of {} free blocks in the preferred tiers", count.value);
+}
+
+Status Allocator::MarkAllocated(DiskAddress address, BlockCount count) {
+  std::lock_guard lock(mu_);
+  SegmentBitmap* seg = TRY(Locate(address, count.value));
+  uint64_t offset = address.block() % kSegmentBlocks;
+  if (!seg->RangeFree(offset, count.value)) {
+    return Err(Code::kCorruption, "blocks {} +{} are already allocated", address.ToString(),
+               count.value);
+  }
+  seg->MarkAllocated(offset, count.value);
+  return Ok();
+}
+
+Status Allocator::Free(DiskAddress address, BlockCount count) {
+  std::lock_guard lock(mu_);
+  SegmentBitmap* seg = TRY(Locate(address, count.value));
+  uint64_t offset = address.block() % kSegmentBlocks;
+  if (!seg->RangeAllocated(offset, count.value)) {
+    return Err(Code::kCorruption, "double free of blocks {} +{}", address.ToString(), count.value);
+  }
+  seg->Free(offset, count.value);
+  return Ok();
+}
+
+void Allocator::ReleaseQuarantine() {
+  std::lock_guard lock(mu_);
+  for (auto& v : vdevs_) {
+    for (auto& s : v.segments) s.ReleaseQuarantine();
+  }
+}
+
+bool Allocator::IsAllocated(DiskAddress address, BlockCount count) const {
+  std::lock_guard lock(mu_);
+  auto* self = const_cast<Allocator*>(this);
+  auto seg = self->Locate(address, count.value);
+  return seg && (*seg)->RangeAllocated(address.block() % kSegmentBlocks, count.value);
+}
+
+std::vector<SegmentKey> Allocator::DirtySegments() const {
+  std::lock_guard lock(mu_);
+  std::vector<SegmentKey> out;
+  for (const auto& v : vdevs_) {
+    for (size_t s = 0; s < v.segments.size(); s++) {
+      if (v.segments[s].dirty()) {
+        out.push_back(SegmentKey::Of(DiskAddress::Make(v.tier, v.index, s * kSegmentBlocks)));
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<SegmentKey> Allocator::AllSegments() const {
+  std::lock_guard lock(mu_);
+  std::vector<SegmentKey> out;
+  for (const auto& v : vdevs_) {
+    for (size_t s = 0; s < v.segments.size(); s++) {
+      out.push_back(SegmentKey::Of(DiskAddress::Make(v.tier, v.index, s * kSegmentBlocks)));
+    }
+  }
+  return out;
+}
+
+Result<std::string> Allocator::EncodeSegment(
+    SegmentKey key, const std::vector<std::pair<DiskAddress, uint64_t>>& exclude) {
+  std::lock_guard lock(mu_);
+  DiskAddress first = key.First();
+  SegmentBitmap* seg = TRY(Locate(first, 1));
+  std::vector<std::pair<uint64_t, uint64_t>> local;
+  for (auto [address, count] : exclude) {
+    if (SegmentKey::Of(address) == key) {
+      local.emplace_back(address.block() - first.block(), count);
+    }
+  }
+  seg->set_dirty(false);
+  return seg->Encode(local);
+}
+
+Status Allocator::LoadSegment(SegmentKey key, std::string_view bytes) {
+  std::lock_guard lock(mu_);
+  SegmentBitmap* seg = TRY(Locate(key.First(), 1));
+  return seg->Decode(bytes);
+}
+
+SpaceUsage Allocator::Sum(const std::function<bool(const VdevSegments&)>& include) const {
+  std::lock_guard lock(mu_);
+  SpaceUsage usage;
+  for (const auto& v : vdevs_) {
+    if (!include(v)) continue;
+    for (const auto& s : v.segments) {
+      usage.total_blocks += s.blocks();
+      usage.allocated_blocks += s.allocated_count();
+      usage.quarantined_blocks += s.quarantined_count();
+    }
+  }
+  return usage;
+}
+
+SpaceUsage Allocator::Usage() const {
+  return Sum([](const VdevSegments&) { return true; });
+}
+
+SpaceUsage Allocator::UsageOfTier(Tier tier) const {
+  return Sum([tier](const VdevSegments& v) { return v.tier == tier; });
+}
+
+SpaceUsage Allocator::UsageOfVdev(Tier tier, uint32_t index) const {
+  return Sum([=](const VdevSegments& v) { return v.tier == tier && v.index == index; });
+}
+
+void Allocator::ForEachAllocatedRun(const std::function<void(DiskAddress, uint64_t)>& fn) const {
+  std::lock_guard lock(mu_);
+  for (const auto& v : vdevs_) {
+    for (size_t s = 0; s < v.segments.size(); s++) {
+      v.segments[s].ForEachAllocatedRun([&](uint64_t start, uint64_t count) {
+        fn(DiskAddress::Make(v.tier, v.index, s * kSegmentBlocks + start), count);
+      });
+    }
+  }
+}
+
+}  // namespace tessera

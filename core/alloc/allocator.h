@@ -1,0 +1,86 @@
+// The block allocator: one SegmentBitmap per 1 GiB segment of every vdev.
+//
+// Contract
+//  1. Allocate hands out a contiguous run inside one segment, trying tiers in
+//     the given preference order and the vdevs of a tier round-robin.
+//  2. Free takes effect in the persisted state at once (the bits are clear in
+//     the next Encode), but the blocks stay unallocatable until
+//     ReleaseQuarantine(), which the database calls only after the txg that
+//     freed them is durable.
+//  3. Freeing a block that is not allocated, or marking one that already is,
+//     is Corruption (a double free or a double reference) and changes nothing.
+//  4. Thread-safe: one mutex guards every bitmap and counter.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/alloc/segment_bitmap.h"
+#include "core/pool/pool.h"
+
+namespace tessera {
+
+// Identifies a segment across the pool: tier, vdev index, segment number.
+struct SegmentKey {
+  uint64_t raw = 0;
+  static SegmentKey Of(DiskAddress address) {
+    return {(address.raw & ~kMaxBlock) | (address.block() / kSegmentBlocks)};
+  }
+  DiskAddress First() const {
+    return DiskAddress{(raw & ~kMaxBlock) | ((raw & kMaxBlock) * kSegmentBlocks)};
+  }
+  auto operator<=>(const SegmentKey&) const = default;
+};
+
+struct SpaceUsage {
+  uint64_t total_blocks = 0;
+  uint64_t allocated_blocks = 0;    // includes reserved label/superblock blocks
+  uint64_t quarantined_blocks = 0;  // freed, waiting for the txg to be durable
+};
+
+class Allocator {
+ public:
+  explicit Allocator(const Pool& pool);
+
+  Result<DiskAddress> Allocate(BlockCount count, std::span<const Tier> preference);
+  Status MarkAllocated(DiskAddress address, BlockCount count);
+  Status Free(DiskAddress address, BlockCount count);
+  void ReleaseQuarantine();
+  bool IsAllocated(DiskAddress address, BlockCount count) const;
+
+  // Persistence through the root tree.
+  std::vector<SegmentKey> DirtySegments() const;
+  std::vector<SegmentKey> AllSegments() const;
+  // Encodes one segment with the blocks of `exclude` (address, count) shown
+  // free, and marks it clean.
+  Result<std::string> EncodeSegment(SegmentKey key,
+                                    const std::vector<std::pair<DiskAddress, uint64_t>>& exclude);
+  Status LoadSegment(SegmentKey key, std::string_view bytes);
+
+  SpaceUsage Usage() const;
+  SpaceUsage UsageOfTier(Tier tier) const;
+  SpaceUsage UsageOfVdev(Tier tier, uint32_t index) const;
+  // fn(address, count) for every allocated run, including reserved blocks.
+  void ForEachAllocatedRun(const std::function<void(DiskAddress, uint64_t)>& fn) const;
+
+ private:
+  struct VdevSegments {
+    Tier tier;
+    uint32_t index;
+    std::vector<SegmentBitmap> segments;
+    size_t next_segment = 0;  // allocation cursor
+  };
+  Result<SegmentBitmap*> Locate(DiskAddress address, uint64_t count);
+  SpaceUsage Sum(const std::function<bool(const VdevSegments&)>& include) const;
+
+  mutable std::mutex mu_;
+  std::vector<VdevSegments> vdevs_;                    // GUARDED_BY(mu_)
+  std::array<size_t, kTierCount> next_vdev_in_tier_{};  // GUARDED_BY(mu_)
+};
+
+}  // namespace tessera

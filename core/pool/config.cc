@@ -1,0 +1,179 @@
+// Pool config parsing.
+//
+// Design notes
+//  1. Parsing is all-or-nothing: the first error stops it and no partial
+//     config is returned.
+//  2. Every vdev gets an index within its tier in file order; the index is
+//     the 10-bit vdev field of its disk addresses, so reordering sections of
+//     an existing pool's config is caught by the label check at open.
+#include "core/pool/config.h"
+
+#include <ini.h>
+
+#include <cctype>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/util/size.h"
+
+namespace tessera {
+namespace {
+
+struct ParseState {
+  PoolConfig config;
+  std::string base_dir;
+  std::optional<Error> error;
+  std::string current_section;
+};
+
+bool SetError(ParseState* state, int line, std::string message) {
+  if (!state->error) {
+    state->error = Error(Code::kInvalidArgument, fmt::format("line {}: {}", line, message));
+  }
+  return false;
+}
+
+// Section headers are seen by the reader (inih as packaged reports neither
+// line numbers nor new sections to the handler), so that every error can name
+// its line and an empty or repeated section is still caught.
+void StartSection(ParseState* state, std::string_view sec, int lineno) {
+  state->current_section = std::string(sec);
+  if (sec == "pool") return;
+  if (!sec.starts_with("vdev ") || sec.size() <= 5) {
+    SetError(state, lineno, fmt::format("unknown section [{}]; expected [pool] or [vdev NAME]", sec));
+    return;
+  }
+  std::string vname(sec.substr(5));
+  for (const auto& v : state->config.vdevs) {
+    if (v.name == vname) {
+      SetError(state, lineno, fmt::format("duplicate vdev '{}'", vname));
+      return;
+    }
+  }
+  state->config.vdevs.push_back(VdevConfig{.name = vname});
+}
+
+struct LineReader {
+  std::string_view text;
+  size_t pos = 0;
+  int line = 0;
+  ParseState* state = nullptr;
+};
+
+char* ReadLine(char* out, int size, void* stream) {
+  auto* reader = static_cast<LineReader*>(stream);
+  if (reader->pos >= reader->text.size() || size < 2) return nullptr;
+  size_t end = reader->text.find('\n', reader->pos);
+  end = end == std::string_view::npos ? reader->text.size() : end + 1;
+  std::string_view line = reader->text.substr(reader->pos, end - reader->pos);
+  reader->pos = end;
+  reader->line++;
+  size_t n = std::min(line.size(), static_cast<size_t>(size - 1));
+  std::memcpy(out, line.data(), n);
+  out[n] = '\0';
+  std::string_view trimmed = line;
+  while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.front()))) trimmed.remove_prefix(1);
+  while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.back()))) trimmed.remove_suffix(1);
+  if (trimmed.starts_with('[') && trimmed.ends_with(']')) {
+    StartSection(reader->state, trimmed.substr(1, trimmed.size() - 2), reader->line);
+  }
+  return out;
+}
+
+int HandleEntry(void* user, const char* section, const char* name, const char* value) {
+  auto* reader = static_cast<LineReader*>(user);
+  ParseState* state = reader->state;
+  int lineno = reader->line;
+  std::string_view sec(section);
+  std::string key(name ? name : "");
+  std::string val(value ? value : "");
+  if (name == nullptr || state->error) return 1;
+  if (sec.empty()) return SetError(state, lineno, "key outside a section");
+  if (sec == "pool") {
+    if (key == "name") {
+      state->config.name = val;
+      return 1;
+    }
+    return SetError(state, lineno, fmt::format("unknown key '{}' in [pool]", key));
+  }
+  if (state->config.vdevs.empty()) return SetError(state, lineno, "key outside a [vdev NAME] section");
+  VdevConfig& vdev = state->config.vdevs.back();
+  if (key == "path") {
+    std::filesystem::path p(val);
+    if (val.empty()) return SetError(state, lineno, "empty path");
+    if (p.is_relative()) p = std::filesystem::path(state->base_dir) / p;
+    vdev.path = p.lexically_normal().string();
+  } else if (key == "size") {
+    auto size = ParseSize(val);
+    if (!size) return SetError(state, lineno, size.error().message());
+    if (*size < kMinVdevBytes) {
+      return SetError(state, lineno, fmt::format("vdev '{}' size {} is below the minimum of {}",
+                                                 vdev.name, val, FormatSize(kMinVdevBytes)));
+    }
+    vdev.size_bytes = *size;
+  } else if (key == "tier") {
+    auto tier = ParseTier(val);
+    if (!tier) {
+      return SetError(state, lineno,
+                      fmt::format("unknown tier '{}' (fastest, fast, slow, slowest)", val));
+    }
+    vdev.tier = *tier;
+  } else {
+    vdev.attrs[key] = val;
+  }
+  return 1;
+}
+
+}  // namespace
+
+Result<PoolConfig> ParsePoolConfig(std::string_view text, const std::string& base_dir) {
+  ParseState state;
+  state.base_dir = base_dir;
+  LineReader reader{.text = text, .state = &state};
+  int rc = ini_parse_stream(ReadLine, &reader, HandleEntry, &reader);
+  if (state.error) return Err(*state.error);
+  if (rc != 0) return Err(Code::kInvalidArgument, "line {}: malformed line", rc);
+  if (state.config.vdevs.empty()) return Err(Code::kInvalidArgument, "config names no vdev");
+  std::set<std::string> paths;
+  std::array<uint32_t, kTierCount> next_index{};
+  for (auto& vdev : state.config.vdevs) {
+    if (vdev.path.empty()) return Err(Code::kInvalidArgument, "vdev '{}' has no path", vdev.name);
+    if (vdev.size_bytes == 0) return Err(Code::kInvalidArgument, "vdev '{}' has no size", vdev.name);
+    if (!paths.insert(vdev.path).second) {
+      return Err(Code::kInvalidArgument, "vdev '{}' repeats path {}", vdev.name, vdev.path);
+    }
+    uint32_t& index = next_index[static_cast<uint8_t>(vdev.tier)];
+    if (index >= kMaxVdevsPerTier) {
+      return Err(Code::kInvalidArgument, "tier {} has more than {} vdevs", TierName(vdev.tier),
+                 kMaxVdevsPerTier);
+    }
+    vdev.index = index++;
+  }
+  return state.config;
+}
+
+Result<PoolConfig> LoadPoolConfig(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Err(Code::kNotFound, "cannot read pool config {}", path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  auto config = ParsePoolConfig(buffer.str(), dir.empty() ? "." : dir);
+  if (!config) return Err(config.error().WithContext(path));
+  return config;
+}
+
+std::string SerializePoolConfig(const PoolConfig& config) {
+  std::string out = fmt::format("[pool]\nname = {}\n", config.name);
+  for (const auto& v : config.vdevs) {
+    out += fmt::format("\n[vdev {}]\npath = {}\nsize = {}\ntier = {}\n", v.name, v.path,
+                       v.size_bytes, TierName(v.tier));
+    for (const auto& [k, val] : v.attrs) out += fmt::format("{} = {}\n", k, val);
+  }
+  return out;
+}
+
+}  // namespace tessera

@@ -1,0 +1,50 @@
+// The pool config file (INI, parsed with inih). One section per vdev:
+//
+//   [pool]
+//   name = default
+//
+//   [vdev fast0]          ; section name "vdev NAME"
+//   path = vdev0.img      ; relative to the config file's folder
+//   size = 1G             ; bytes, with K/M/G/T suffixes
+//   tier = fastest        ; fastest | fast | slow | slowest
+//   host = localhost      ; any other key=val is a free-form attribute
+//
+// Vdev indexes are assigned per tier in file order.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/pool/address.h"
+#include "core/util/status.h"
+
+namespace tessera {
+
+// The smallest vdev: labels, superblocks and at least a few MiB of space.
+inline constexpr uint64_t kMinVdevBytes = 16ull << 20;
+
+struct VdevConfig {
+  std::string name;
+  std::string path;  // absolute after parsing
+  uint64_t size_bytes = 0;
+  Tier tier = Tier::kFastest;
+  uint32_t index = 0;  // within its tier
+  std::map<std::string, std::string> attrs;  // free-form, plus host/kind if given
+};
+
+struct PoolConfig {
+  std::string name = "default";
+  std::vector<VdevConfig> vdevs;
+};
+
+// Parses config text. `base_dir` resolves relative paths. Errors name the
+// line: a duplicate vdev (name or path), an unknown tier, a vdev too small, a
+// missing path or size, an unknown section.
+Result<PoolConfig> ParsePoolConfig(std::string_view text, const std::string& base_dir);
+Result<PoolConfig> LoadPoolConfig(const std::string& path);
+// The canonical text form (paths as given: absolute).
+std::string SerializePoolConfig(const PoolConfig& config);
+
+}  // namespace tessera

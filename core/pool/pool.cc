@@ -1,0 +1,200 @@
+// Pool creation, label verification and address-based I/O.
+//
+// Design notes
+//  1. A vdev's usable range excludes the label copies and superblock slots:
+//     [kFirstUsableBlock, size - 1).
+//  2. Open checks, in order, for every vdev: device size >= label size
+//     (truncation), one label copy valid, the label's tier/index match the
+//     config, and all pool uuids agree. The first failure is returned with the
+//     vdev's name and path; nothing is written.
+#include "core/pool/pool.h"
+
+#include <filesystem>
+#include <map>
+
+#include "core/util/aligned_buffer.h"
+#include "core/util/log.h"
+#include "core/util/size.h"
+#include "core/vdev/file_vdev.h"
+
+namespace tessera {
+namespace {
+
+std::string VdevDescription(const VdevConfig& config) {
+  return fmt::format("vdev '{}' ({})", config.name, config.path);
+}
+
+Result<VdevLabel> ReadLabel(Vdev& device, const VdevConfig& config) {
+  AlignedBuffer block(kBlockSize);
+  std::optional<Error> first_error;
+  uint64_t size = device.Size().value;
+  for (uint64_t where : {uint64_t{0}, size - 1}) {
+    auto status = device.Read(BlockNo{where}, block.span());
+    if (!status) {
+      if (!first_error) first_error = status.error();
+      continue;
+    }
+    auto label = DecodeLabel(block.span());
+    if (label) return label;
+    if (!first_error) first_error = label.error();
+  }
+  return Err(first_error->WithContext(VdevDescription(config)));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Pool>> Pool::Create(const PoolConfig& config,
+                                           std::vector<std::shared_ptr<Vdev>> devices) {
+  if (devices.size() != config.vdevs.size()) {
+    return Err(Code::kInvalidArgument, "{} devices for {} configured vdevs", devices.size(),
+               config.vdevs.size());
+  }
+  Uuid uuid = RandomUuid();
+  std::vector<PoolVdev> vdevs;
+  AlignedBuffer block(kBlockSize);
+  for (size_t i = 0; i < devices.size(); i++) {
+    const VdevConfig& vc = config.vdevs[i];
+    uint64_t blocks = devices[i]->Size().value;
+    if (blocks * kBlockSize < kMinVdevBytes) {
+      return Err(Code::kInvalidArgument, "{} has {} bytes, below the minimum {}",
+                 VdevDescription(vc), blocks * kBlockSize, FormatSize(kMinVdevBytes));
+    }
+    VdevLabel label{.pool_uuid = uuid,
+                    .vdev_guid = RandomU64(),
+                    .tier = vc.tier,
+                    .index = static_cast<uint16_t>(vc.index),
+                    .size_blocks = blocks,
+                    .name = vc.name};
+    EncodeLabel(label, block.span());
+    TRY_STATUS(devices[i]->Write(BlockNo{0}, block.span()));
+    TRY_STATUS(devices[i]->Write(BlockNo{blocks - 1}, block.span()));
+    vdevs.push_back(PoolVdev{.config = vc, .label = label, .device = devices[i], .end = blocks - 1});
+  }
+  for (auto& v : vdevs) TRY_STATUS(v.device->Flush());
+  return std::unique_ptr<Pool>(new Pool(config, uuid, std::move(vdevs)));
+}
+
+Result<std::unique_ptr<Pool>> Pool::Open(const PoolConfig& config,
+                                         std::vector<std::shared_ptr<Vdev>> devices) {
+  if (devices.size() != config.vdevs.size()) {
+    return Err(Code::kInvalidArgument, "{} devices for {} configured vdevs", devices.size(),
+               config.vdevs.size());
+  }
+  std::optional<Uuid> uuid;
+  std::vector<PoolVdev> vdevs;
+  for (size_t i = 0; i < devices.size(); i++) {
+    const VdevConfig& vc = config.vdevs[i];
+    uint64_t blocks = devices[i]->Size().value;
+    if (blocks < kFirstUsableBlock + 2) {
+      return Err(Code::kCorruption, "{} is truncated to {} bytes", VdevDescription(vc),
+                 blocks * kBlockSize);
+    }
+    VdevLabel label = TRY(ReadLabel(*devices[i], vc));
+    if (blocks < label.size_blocks) {
+      return Err(Code::kCorruption, "{} is truncated: {} bytes, its label says {}",
+                 VdevDescription(vc), blocks * kBlockSize, label.size_blocks * kBlockSize);
+    }
+    if (label.tier != vc.tier || label.index != vc.index) {
+      return Err(Code::kInvalidArgument, "{}: label says tier {} index {}, config says tier {} index {}",
+                 VdevDescription(vc), TierName(label.tier), label.index, TierName(vc.tier), vc.index);
+    }
+    if (uuid && *uuid != label.pool_uuid) {
+      return Err(Code::kInvalidArgument, "{} belongs to another pool ({}, not {})",
+                 VdevDescription(vc), UuidToString(label.pool_uuid), UuidToString(*uuid));
+    }
+    uuid = label.pool_uuid;
+    vdevs.push_back(PoolVdev{
+        .config = vc, .label = label, .device = devices[i], .end = label.size_blocks - 1});
+  }
+  return std::unique_ptr<Pool>(new Pool(config, *uuid, std::move(vdevs)));
+}
+
+Result<std::vector<std::shared_ptr<Vdev>>> Pool::OpenFileDevices(const PoolConfig& config,
+                                                                 bool create) {
+  std::vector<std::shared_ptr<Vdev>> devices;
+  for (const auto& vc : config.vdevs) {
+    bool exists = std::filesystem::exists(vc.path);
+    if (create && exists) {
+      return Err(Code::kInvalidArgument, "{} already exists; refusing to overwrite it",
+                 VdevDescription(vc));
+    }
+    if (!create && !exists) return Err(Code::kNotFound, "{} is missing", VdevDescription(vc));
+    FileVdevOptions options;
+    options.create = create;
+    options.create_size = BlockCount{vc.size_bytes / kBlockSize};
+    auto device = FileVdev::Open(vc.path, options);
+    if (!device) return Err(device.error().WithContext(VdevDescription(vc)));
+    devices.push_back(std::move(*device));
+  }
+  return devices;
+}
+
+const PoolVdev* Pool::Find(Tier tier, uint32_t index) const {
+  for (const auto& v : vdevs_) {
+    if (v.config.tier == tier && v.config.index == index) return &v;
+  }
+  return nullptr;
+}
+
+std::vector<const PoolVdev*> Pool::FastestTierVdevs() const {
+  for (uint8_t t = 0; t < kTierCount; t++) {
+    std::vector<const PoolVdev*> out;
+    for (const auto& v : vdevs_) {
+      if (static_cast<uint8_t>(v.config.tier) == t) out.push_back(&v);
+    }
+    if (!out.empty()) return out;
+  }
+  return {};
+}
+
+Result<PoolVdev*> Pool::Resolve(DiskAddress address, uint64_t blocks) {
+  for (auto& v : vdevs_) {
+    if (v.config.tier == address.tier() && v.config.index == address.vdev()) {
+      if (address.block() + blocks > v.label.size_blocks || blocks == 0) {
+        return Err(Code::kInvalidArgument, "address {} +{} beyond vdev '{}'", address.ToString(),
+                   blocks, v.config.name);
+      }
+      return &v;
+    }
+  }
+  return Err(Code::kInvalidArgument, "address {} names no vdev", address.ToString());
+}
+
+Status Pool::Read(DiskAddress address, std::span<std::byte> buffer) {
+  PoolVdev* v = TRY(Resolve(address, buffer.size() / kBlockSize));
+  return v->device->Read(BlockNo{address.block()}, buffer);
+}
+
+Status Pool::Write(DiskAddress address, std::span<const std::byte> buffer) {
+  PoolVdev* v = TRY(Resolve(address, buffer.size() / kBlockSize));
+  return v->device->Write(BlockNo{address.block()}, buffer);
+}
+
+Status Pool::Submit(std::span<PoolIo> requests) {
+  std::map<Vdev*, std::vector<size_t>> groups;
+  for (size_t i = 0; i < requests.size(); i++) {
+    auto v = Resolve(requests[i].address, requests[i].buffer.size() / kBlockSize);
+    if (!v) return Err(v.error());
+    groups[(*v)->device.get()].push_back(i);
+  }
+  Status first = Ok();
+  for (auto& [device, indexes] : groups) {
+    std::vector<IoRequest> batch;
+    for (size_t i : indexes) {
+      batch.push_back(IoRequest{.op = requests[i].op,
+                                .block = BlockNo{requests[i].address.block()},
+                                .buffer = requests[i].buffer});
+    }
+    Status status = device->SubmitBatch(batch);
+    for (size_t j = 0; j < indexes.size(); j++) requests[indexes[j]].result = batch[j].result;
+    if (!status && first) first = status;
+  }
+  return first;
+}
+
+Status Pool::FlushAll() {
+  for (auto& v : vdevs_) TRY_STATUS(v.device->Flush());
+  return Ok();
+}
+
+}  // namespace tessera

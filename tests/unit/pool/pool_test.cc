@@ -1,0 +1,209 @@
+#include "core/pool/pool.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/util/aligned_buffer.h"
+#include "core/util/size.h"
+#include "core/vdev/memory_vdev.h"
+
+namespace tessera {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = fs::temp_directory_path() / fmt::format("tessera-pool-test-{}", RandomU64());
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string path() const { return path_.string(); }
+
+ private:
+  fs::path path_;
+};
+
+constexpr char kTwoVdevs[] = R"(
+[pool]
+name = test
+[vdev a]
+path = a.img
+size = 16M
+tier = fastest
+host = h1
+[vdev b]
+path = b.img
+size = 32M
+tier = slow
+)";
+
+TEST(PoolConfig, ParsesVdevsAttributesAndIndexes) {
+  auto config = ParsePoolConfig(kTwoVdevs, "/base");
+  ASSERT_TRUE(config) << config.error().ToString();
+  ASSERT_EQ(config->vdevs.size(), 2u);
+  EXPECT_EQ(config->name, "test");
+  EXPECT_EQ(config->vdevs[0].path, "/base/a.img");
+  EXPECT_EQ(config->vdevs[0].size_bytes, 16u << 20);
+  EXPECT_EQ(config->vdevs[0].attrs.at("host"), "h1");
+  EXPECT_EQ(config->vdevs[1].tier, Tier::kSlow);
+  EXPECT_EQ(config->vdevs[1].index, 0u);
+  auto again = ParsePoolConfig(SerializePoolConfig(*config), "/elsewhere");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->vdevs[1].path, "/base/b.img");
+}
+
+struct BadConfig {
+  const char* text;
+  const char* expect;
+};
+
+TEST(PoolConfig, BadConfigsNameTheProblem) {
+  const BadConfig cases[] = {
+      {"[vdev a]\npath=x\nsize=16M\n[vdev a]\npath=y\nsize=16M\n", "line 4: duplicate vdev 'a'"},
+      {"[vdev a]\npath=x\nsize=16M\n[vdev b]\npath=x\nsize=16M\n", "repeats path"},
+      {"[vdev a]\npath=x\nsize=1M\n", "line 3: vdev 'a' size 1M is below the minimum"},
+      {"[vdev a]\npath=x\nsize=16M\ntier=warp\n", "line 4: unknown tier 'warp'"},
+      {"[disk a]\npath=x\n", "line 1: unknown section [disk a]"},
+      {"[vdev a]\nsize=16M\n", "has no path"},
+      {"[vdev a]\npath=x\nsize=16Q\n", "unknown unit"},
+      {"", "names no vdev"},
+  };
+  for (const auto& c : cases) {
+    auto config = ParsePoolConfig(c.text, "/base");
+    ASSERT_FALSE(config) << c.text;
+    EXPECT_EQ(config.error().code(), Code::kInvalidArgument);
+    EXPECT_NE(config.error().message().find(c.expect), std::string::npos)
+        << config.error().message() << " / expected: " << c.expect;
+  }
+}
+
+TEST(Address, PacksTierVdevBlock) {
+  auto a = DiskAddress::Make(Tier::kSlow, 1023, 12345);
+  EXPECT_EQ(a.tier(), Tier::kSlow);
+  EXPECT_EQ(a.vdev(), 1023u);
+  EXPECT_EQ(a.block(), 12345u);
+  EXPECT_EQ(a.ToString(), "slow:1023:12345");
+  EXPECT_EQ(ParseTier("SLOWEST"), Tier::kSlowest);
+  EXPECT_FALSE(ParseTier("warp"));
+}
+
+PoolConfig MemConfig() { return *ParsePoolConfig(kTwoVdevs, "/mem"); }
+
+std::vector<std::shared_ptr<Vdev>> MemDevices(uint64_t a_blocks = 4096, uint64_t b_blocks = 8192) {
+  return {std::make_shared<MemoryVdev>(BlockCount{a_blocks}),
+          std::make_shared<MemoryVdev>(BlockCount{b_blocks})};
+}
+
+TEST(Pool, CreateThenOpenVerifiesLabels) {
+  auto devices = MemDevices();
+  auto pool = Pool::Create(MemConfig(), devices);
+  ASSERT_TRUE(pool) << pool.error().ToString();
+  auto opened = Pool::Open(MemConfig(), devices);
+  ASSERT_TRUE(opened) << opened.error().ToString();
+  EXPECT_EQ((*opened)->uuid(), (*pool)->uuid());
+  EXPECT_EQ((*opened)->vdevs()[1].label.size_blocks, 8192u);
+  EXPECT_EQ((*opened)->FastestTierVdevs().size(), 1u);
+}
+
+TEST(Pool, OneCorruptLabelCopyIsTolerated) {
+  auto devices = MemDevices();
+  ASSERT_TRUE(Pool::Create(MemConfig(), devices));
+  AlignedBuffer junk(kBlockSize);
+  std::memset(junk.data(), 0x5a, kBlockSize);
+  ASSERT_TRUE(devices[0]->Write(BlockNo{0}, junk.span()));
+  EXPECT_TRUE(Pool::Open(MemConfig(), devices));
+  ASSERT_TRUE(devices[0]->Write(BlockNo{4095}, junk.span()));
+  auto opened = Pool::Open(MemConfig(), devices);
+  ASSERT_FALSE(opened);
+  EXPECT_EQ(opened.error().code(), Code::kCorruption);
+  EXPECT_NE(opened.error().message().find("vdev 'a'"), std::string::npos) << opened.error().message();
+}
+
+TEST(Pool, VdevOfAnotherPoolIsRefused) {
+  auto first = MemDevices();
+  auto second = MemDevices();
+  ASSERT_TRUE(Pool::Create(MemConfig(), first));
+  ASSERT_TRUE(Pool::Create(MemConfig(), second));
+  std::vector<std::shared_ptr<Vdev>> mixed = {first[0], second[1]};
+  auto opened = Pool::Open(MemConfig(), mixed);
+  ASSERT_FALSE(opened);
+  EXPECT_NE(opened.error().message().find("belongs to another pool"), std::string::npos);
+}
+
+TEST(Pool, TruncatedVdevIsRefused) {
+  auto devices = MemDevices();
+  ASSERT_TRUE(Pool::Create(MemConfig(), devices));
+  // The same content on a shorter device: the end label is gone, the start
+  // label says the device was larger.
+  auto shorter = std::make_shared<MemoryVdev>(BlockCount{6000});
+  AlignedBuffer block(kBlockSize);
+  ASSERT_TRUE(devices[1]->Read(BlockNo{0}, block.span()));
+  ASSERT_TRUE(shorter->Write(BlockNo{0}, block.span()));
+  auto opened = Pool::Open(MemConfig(), {devices[0], shorter});
+  ASSERT_FALSE(opened);
+  EXPECT_EQ(opened.error().code(), Code::kCorruption);
+  EXPECT_NE(opened.error().message().find("truncated"), std::string::npos) << opened.error().message();
+}
+
+TEST(Pool, SwappedConfigOrderIsRefused) {
+  auto devices = MemDevices();
+  ASSERT_TRUE(Pool::Create(MemConfig(), devices));
+  auto config = MemConfig();
+  std::swap(config.vdevs[0].tier, config.vdevs[1].tier);
+  auto opened = Pool::Open(config, devices);
+  ASSERT_FALSE(opened);
+  EXPECT_NE(opened.error().message().find("label says tier"), std::string::npos);
+}
+
+TEST(Pool, FileDevicesMissingFileAndNoOverwrite) {
+  TempDir dir;
+  std::string conf = dir.path() + "/pool.conf";
+  std::ofstream(conf) << kTwoVdevs;
+  auto config = LoadPoolConfig(conf);
+  ASSERT_TRUE(config) << config.error().ToString();
+  auto missing = Pool::OpenFileDevices(*config, false);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), Code::kNotFound);
+  EXPECT_NE(missing.error().message().find("a.img"), std::string::npos);
+  auto created = Pool::OpenFileDevices(*config, true);
+  ASSERT_TRUE(created) << created.error().ToString();
+  ASSERT_TRUE(Pool::Create(*config, *created));
+  created->clear();
+  auto again = Pool::OpenFileDevices(*config, true);
+  ASSERT_FALSE(again);
+  EXPECT_NE(again.error().message().find("refusing to overwrite"), std::string::npos);
+  auto devices = Pool::OpenFileDevices(*config, false);
+  ASSERT_TRUE(devices);
+  auto pool = Pool::Open(*config, *devices);
+  ASSERT_TRUE(pool) << pool.error().ToString();
+  // Address I/O round trip.
+  AlignedBuffer out(kBlockSize), in(kBlockSize);
+  std::memset(out.data(), 7, kBlockSize);
+  DiskAddress addr = DiskAddress::Make(Tier::kSlow, 0, 100);
+  ASSERT_TRUE((*pool)->Write(addr, out.span()));
+  ASSERT_TRUE((*pool)->Read(addr, in.span()));
+  EXPECT_EQ(std::memcmp(in.data(), out.data(), kBlockSize), 0);
+  EXPECT_FALSE((*pool)->Read(DiskAddress::Make(Tier::kFast, 0, 1), in.span()));
+  EXPECT_FALSE((*pool)->Read(DiskAddress::Make(Tier::kSlow, 0, 8192), in.span()));
+}
+
+TEST(Size, ParseAndFormat) {
+  EXPECT_EQ(ParseSize("4096").value(), 4096u);
+  EXPECT_EQ(ParseSize("10G").value(), 10ull << 30);
+  EXPECT_EQ(ParseSize("10GiB").value(), 10ull << 30);
+  EXPECT_EQ(ParseSize("512m").value(), 512ull << 20);
+  EXPECT_FALSE(ParseSize(""));
+  EXPECT_FALSE(ParseSize("G"));
+  EXPECT_FALSE(ParseSize("12X"));
+  EXPECT_FALSE(ParseSize("99999999999999999999"));
+  EXPECT_FALSE(ParseSize("99999999999T"));
+  EXPECT_EQ(FormatSize(10ull << 30), "10G");
+  EXPECT_EQ(FormatSize(1536), "1.5K");
+}
+
+}  // namespace
+}  // namespace tessera
