@@ -126,7 +126,7 @@ struct Exnode {
   std::vector<Segment> segments;        // ids distinct; serialized in this order
   std::vector<Block> blocks;            // ids distinct; serialized in this order
 
-  // Null when absent. Linear scans: exNodes hold tens of sections.
+  // Null when absent. Linear scans; build an index for many lookups.
   const Segment* FindSegment(uint64_t segment_id) const;
   const Block* FindBlock(uint64_t block_id) const;
 

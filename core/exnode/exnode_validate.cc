@@ -10,10 +10,13 @@
 //  3. Strings must be representable: a value the reader would trim or split
 //     differently is rejected here, which is what makes
 //     ParseExnode(SerializeExnode(m)) == m hold for every valid m.
-//  4. Segment references (SegmentReferenceKeys) must name an existing segment
+//  4. Id lookups during validation go through sets built once, so a large
+//     volume (thousands of rows and blocks) validates in O(n log n).
+//  5. Segment references (SegmentReferenceKeys) must name an existing segment
 //     other than the referrer and the reference graph must be acyclic, so a
 //     segment loader that recurses into children terminates.
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -43,7 +46,8 @@ Status CheckId(int line, std::string_view label, uint64_t id) {
   return Ok();
 }
 
-Status CheckSegment(const Exnode& ex, size_t index, const SourceLines* lines) {
+Status CheckSegment(const Exnode& ex, size_t index, const std::set<uint64_t>& segment_ids,
+                    const std::set<uint64_t>& block_ids, const SourceLines* lines) {
   const Segment& seg = ex.segments[index];
   const std::string label = seg.Label();
   const int header = lines ? lines->segment_headers[index] : 0;
@@ -70,7 +74,7 @@ Status CheckSegment(const Exnode& ex, size_t index, const SourceLines* lines) {
                    row.error().message());
       }
       for (const auto& dev : row->devices) {
-        if (ex.FindBlock(dev.block_id) == nullptr) {
+        if (!block_ids.contains(dev.block_id)) {
           return Err(Code::kInvalidArgument, "{}{} row {} references block {} which does not exist",
                      At(line), label, row_number, dev.block_id);
         }
@@ -87,7 +91,7 @@ Status CheckSegment(const Exnode& ex, size_t index, const SourceLines* lines) {
         return Err(Code::kInvalidArgument, "{}{} key '{}' references the segment itself", At(line),
                    label, kv.key);
       }
-      if (ex.FindSegment(*target) == nullptr) {
+      if (!segment_ids.contains(*target)) {
         return Err(Code::kInvalidArgument,
                    "{}{} key '{}' references segment {} which does not exist", At(line), label,
                    kv.key, *target);
@@ -125,19 +129,15 @@ Status CheckBlock(const Block& block, int header, int size_line) {
 Status CheckAcyclic(const Exnode& ex, const SourceLines* lines) {
   std::vector<int> state(ex.segments.size(), 0);
   std::vector<size_t> path;
-  auto index_of = [&](uint64_t id) {
-    for (size_t i = 0; i < ex.segments.size(); ++i) {
-      if (ex.segments[i].id == id) return i;
-    }
-    return ex.segments.size();
-  };
+  std::map<uint64_t, size_t> index_of;
+  for (size_t i = 0; i < ex.segments.size(); ++i) index_of.emplace(ex.segments[i].id, i);
   auto visit = [&](auto&& self, size_t i) -> Status {
     state[i] = 1;
     path.push_back(i);
     const Segment& seg = ex.segments[i];
     for (auto key : SegmentReferenceKeys(seg.type)) {
       for (const auto& value : seg.GetAll(key)) {
-        size_t j = index_of(*ParseId63(value));  // CheckSegment proved it parses and exists
+        size_t j = index_of.at(*ParseId63(value));  // CheckSegment proved it parses and exists
         if (state[j] == 1) {
           std::string cycle;
           for (auto it = std::find(path.begin(), path.end(), j); it != path.end(); ++it) {
@@ -193,22 +193,25 @@ Status ValidateExnodeAt(const Exnode& ex, const SourceLines* lines) {
                At(default_line), ex.default_segment);
   }
 
-  std::set<uint64_t> segment_ids;
+  std::set<uint64_t> segment_ids, block_ids;
   for (size_t i = 0; i < ex.segments.size(); ++i) {
     if (!segment_ids.insert(ex.segments[i].id).second) {
       return Err(Code::kInvalidArgument, "{}duplicate section {}",
                  At(lines ? lines->segment_headers[i] : 0), ex.segments[i].Label());
     }
-    TRY_STATUS(CheckSegment(ex, i, lines));
   }
-  std::set<uint64_t> block_ids;
   for (size_t i = 0; i < ex.blocks.size(); ++i) {
-    const int header = lines ? lines->block_headers[i] : 0;
     if (!block_ids.insert(ex.blocks[i].id).second) {
-      return Err(Code::kInvalidArgument, "{}duplicate section {}", At(header),
-                 ex.blocks[i].Label());
+      return Err(Code::kInvalidArgument, "{}duplicate section {}",
+                 At(lines ? lines->block_headers[i] : 0), ex.blocks[i].Label());
     }
-    TRY_STATUS(CheckBlock(ex.blocks[i], header, lines ? lines->block_size[i] : 0));
+  }
+  for (size_t i = 0; i < ex.segments.size(); ++i) {
+    TRY_STATUS(CheckSegment(ex, i, segment_ids, block_ids, lines));
+  }
+  for (size_t i = 0; i < ex.blocks.size(); ++i) {
+    TRY_STATUS(CheckBlock(ex.blocks[i], lines ? lines->block_headers[i] : 0,
+                          lines ? lines->block_size[i] : 0));
   }
   return CheckAcyclic(ex, lines);
 }
