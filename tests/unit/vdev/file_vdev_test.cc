@@ -152,6 +152,23 @@ TEST_P(FileVdevTest, DiscardReadsZeros) {
                            4 * kBlockSize));
 }
 
+TEST_P(FileVdevTest, ShortReadPastShrunkenFileIsIOError) {
+  auto vdev = Create(BlockCount{16});
+  ASSERT_NE(vdev, nullptr);
+  ASSERT_EQ(0, ::truncate(tmp_.path().c_str(), 8 * kBlockSize));  // Shrunk behind its back.
+  AlignedBuffer in(2 * kBlockSize);
+  ASSERT_TRUE(vdev->Read(BlockNo{6}, in.span()));
+  Status s = vdev->Read(BlockNo{12}, in.span());
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code(), Code::kIOError);
+  EXPECT_NE(s.error().message().find("block 12"), std::string::npos) << s.error().message();
+  EXPECT_NE(s.error().message().find(tmp_.path()), std::string::npos) << s.error().message();
+  // Straddling the new end: the first block arrives, then the remainder is short.
+  s = vdev->Read(BlockNo{7}, in.span());
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message().find("block 8"), std::string::npos) << s.error().message();
+}
+
 TEST_P(FileVdevTest, ConcurrentBatchesFromManyThreads) {
   constexpr int kThreads = 6;
   constexpr uint64_t kPerThread = 64;
