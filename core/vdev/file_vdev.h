@@ -140,7 +140,8 @@ class FileVdev::AsyncQueue {
   Status Submit(IoRequest* request);
   // Sends queued requests, waits for one to complete and returns it with its
   // `result` set. InvalidArgument when nothing is in flight; IOError if the
-  // ring itself fails (in-flight requests are then drained first).
+  // ring itself fails to submit, in which case every request stays in flight
+  // (still owned by the queue) and a later WaitOne() retries.
   Result<IoRequest*> WaitOne();
 
   unsigned InFlight() const { return in_flight_; }
