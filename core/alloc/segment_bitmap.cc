@@ -87,6 +87,7 @@ void SegmentBitmap::Free(uint64_t start, uint64_t count) {
 }
 
 void SegmentBitmap::ReleaseQuarantine() {
+  cursor_ = 0;  // reuse the lowest free blocks first in the next txg
   if (quarantined_count_ == 0) return;
   std::fill(quarantined_.begin(), quarantined_.end(), 0);
   quarantined_count_ = 0;

@@ -41,7 +41,8 @@ class SegmentBitmap {
   void MarkAllocated(uint64_t start, uint64_t count);
   // Clears `allocated` and sets `quarantined`.
   void Free(uint64_t start, uint64_t count);
-  // Clears every quarantine bit.
+  // Clears every quarantine bit and moves the cursor back to the start, so
+  // that space freed in earlier txgs is reused first.
   void ReleaseQuarantine();
 
   // Persisted form: u64 LE block count, then the allocated bitmap. Blocks in

@@ -1,0 +1,188 @@
+// Database lifetime: create, recover, commit.
+//
+// Design notes
+//  1. Bitmaps persist through the root tree, which raises a cycle: writing
+//     the root tree allocates blocks, which changes the bitmaps. It is broken
+//     like this: the persisted bitmaps never show the blocks the root tree
+//     owns (RootNodeStore::Owned is excluded when encoding), and Open marks
+//     those blocks again by walking the root tree. So a commit encodes the
+//     dirty bitmaps first and writes the root tree after.
+//  2. Commit order (DESIGN.md): datasets -> dead lists/records -> bitmaps ->
+//     root tree -> flush -> superblock -> flush -> release quarantine.
+//     Frees made while committing txg N stay quarantined until the superblock
+//     of N is durable, so superblock N-1 always describes intact blocks.
+//  3. Superblock N goes to slot N % 2 on every fastest-tier vdev; recovery
+//     takes the newest copy that verifies, belongs to this pool and whose
+//     root tree opens, falling back to older ones.
+//  4. States: Open/Create -> ready --(Commit fails)--> failed. A failed
+//     database refuses Commit and management calls (FailIfBroken).
+#include "core/db/database.h"
+
+#include <algorithm>
+#include <ctime>
+
+#include "core/util/aligned_buffer.h"
+#include "core/util/log.h"
+
+namespace tessera {
+namespace {
+
+TreeOptions RootTreeOptions() {
+  TreeOptions options;
+  options.node_size = 256 * 1024;
+  options.max_fanout = 32;
+  return options;
+}
+
+}  // namespace
+
+Database::Database(std::unique_ptr<Pool> pool, DatabaseOptions options)
+    : pool_(std::move(pool)), options_(std::move(options)), cache_(options_.cache_bytes) {}
+
+Database::~Database() = default;
+
+Result<std::unique_ptr<Database>> Database::Create(std::unique_ptr<Pool> pool,
+                                                   DatabaseOptions options) {
+  std::unique_ptr<Database> db(new Database(std::move(pool), std::move(options)));
+  TRY_STATUS(db->Bootstrap());
+  return db;
+}
+
+Result<std::unique_ptr<Database>> Database::Open(std::unique_ptr<Pool> pool,
+                                                 DatabaseOptions options) {
+  std::unique_ptr<Database> db(new Database(std::move(pool), std::move(options)));
+  TRY_STATUS(db->Recover());
+  return db;
+}
+
+Status Database::Bootstrap() {
+  std::lock_guard lock(mu_);
+  allocator_ = std::make_unique<Allocator>(*pool_);
+  root_store_ = std::make_unique<RootNodeStore>(pool_.get(), allocator_.get(),
+                                                options_.metadata_tiers, &txg_);
+  read_store_ = std::make_unique<ReadOnlyNodeStore>(pool_.get(), allocator_.get(),
+                                                    options_.metadata_tiers, &txg_);
+  root_tree_ = TRY(Tree::Create(root_store_.get(), &cache_, &actions_, RootTreeOptions()));
+  TRY(CommitLocked());
+  return Ok();
+}
+
+Status Database::LoadRoot(const Superblock& sb) {
+  auto allocator = std::make_unique<Allocator>(*pool_);
+  auto store = std::make_unique<RootNodeStore>(pool_.get(), allocator.get(),
+                                               options_.metadata_tiers, &txg_);
+  auto tree = TRY(Tree::Open(store.get(), &cache_, &actions_, RootTreeOptions(), sb.root));
+  std::optional<Error> load_error;
+  TRY_STATUS(tree->Scan(BitmapKey(0), PrefixEnd("b"), [&](std::string_view key, std::string_view value) {
+    auto status = allocator->LoadSegment(SegmentKey{ReadBigEndian(key.substr(1))}, value);
+    if (!status) load_error = status.error();
+    return status.has_value();
+  }));
+  if (load_error) return Err(*load_error);
+  TRY_STATUS(tree->ForEachNode([&](const BlockPtr& ptr, uint32_t) -> Status {
+    TRY_STATUS(allocator->MarkAllocated(DiskAddress{ptr.address}, BlockCount{ptr.Blocks()}));
+    store->Adopt(DiskAddress{ptr.address}, ptr.Blocks());
+    return Ok();
+  }));
+  read_store_ = std::make_unique<ReadOnlyNodeStore>(pool_.get(), allocator.get(),
+                                                    options_.metadata_tiers, &txg_);
+  allocator_ = std::move(allocator);
+  root_store_ = std::move(store);
+  root_tree_ = std::move(tree);
+  txg_ = sb.txg;
+  next_dataset_id_ = sb.next_dataset_id;
+  return Ok();
+}
+
+Status Database::Recover() {
+  std::lock_guard lock(mu_);
+  std::vector<Superblock> candidates;
+  AlignedBuffer block(kBlockSize);
+  for (const PoolVdev* v : pool_->FastestTierVdevs()) {
+    for (uint64_t slot = 0; slot < 2; slot++) {
+      if (!v->device->Read(BlockNo{kSuperblockSlot0 + slot}, block.span())) continue;
+      auto sb = DecodeSuperblock(block.span());
+      if (sb && sb->pool_uuid == pool_->uuid()) candidates.push_back(*sb);
+    }
+  }
+  if (candidates.empty()) return Err(Code::kCorruption, "no valid superblock on the fastest tier");
+  std::sort(candidates.begin(), candidates.end(),
+            [](const Superblock& a, const Superblock& b) { return a.txg > b.txg; });
+  std::optional<Error> last_error;
+  std::optional<uint64_t> tried;
+  for (const Superblock& sb : candidates) {
+    if (tried == sb.txg) continue;  // the same txg from another vdev
+    tried = sb.txg;
+    auto status = LoadRoot(sb);
+    if (status) {
+      if (last_error) Log(LogLevel::kWarn, "recovered from older superblock txg {}", sb.txg);
+      return Ok();
+    }
+    Log(LogLevel::kWarn, "superblock txg {} unusable: {}", sb.txg, status.error().ToString());
+    last_error = status.error();
+  }
+  return Err(last_error->WithContext("no usable superblock"));
+}
+
+Status Database::FailIfBroken() const {
+  if (failed_) return Err(failed_->WithContext("database failed earlier; reopen it"));
+  return Ok();
+}
+
+Result<uint64_t> Database::Commit() {
+  std::lock_guard lock(mu_);
+  return CommitLocked();
+}
+
+Result<uint64_t> Database::CommitLocked() {
+  TRY_STATUS(FailIfBroken());
+  auto commit = [&]() -> Result<uint64_t> {
+    for (auto& ds : open_) {
+      BlockPtr root = TRY(ds->tree_->Sync());
+      if (auto error = ds->store_->TakeFreeError()) return Err(*error);
+      for (auto& [address, entry] : ds->store_->TakeDead()) {
+        TRY_STATUS(root_tree_->Insert(DeadKey(ds->id(), kLiveOwner, address), EncodeDeadEntry(entry)));
+      }
+      if (root != ds->record_.root) {
+        ds->record_.root = root;
+        TRY_STATUS(root_tree_->Insert(DatasetKey(ds->name_), EncodeDatasetRecord(ds->record_)));
+      }
+    }
+    auto owned = root_store_->Owned();
+    for (SegmentKey segment : allocator_->DirtySegments()) {
+      std::string bits = TRY(allocator_->EncodeSegment(segment, owned));
+      TRY_STATUS(root_tree_->Insert(BitmapKey(segment.raw), bits));
+    }
+    BlockPtr root = TRY(root_tree_->Sync());
+    if (auto error = root_store_->TakeFreeError()) return Err(*error);
+    TRY_STATUS(pool_->FlushAll());
+    TRY_STATUS(WriteSuperblock(txg_ + 1, root));
+    TRY_STATUS(pool_->FlushAll());
+    return txg_ + 1;
+  };
+  auto result = commit();
+  if (!result) {
+    failed_ = result.error();
+    Log(LogLevel::kError, "commit of txg {} failed: {}", txg_ + 1, result.error().ToString());
+    return result;
+  }
+  txg_ = *result;
+  allocator_->ReleaseQuarantine();
+  return txg_;
+}
+
+Status Database::WriteSuperblock(uint64_t txg, const BlockPtr& root) {
+  Superblock sb{.pool_uuid = pool_->uuid(),
+                .txg = txg,
+                .next_dataset_id = next_dataset_id_,
+                .commit_time = static_cast<uint64_t>(std::time(nullptr)),
+                .root = root};
+  AlignedBuffer block(kBlockSize);
+  EncodeSuperblock(sb, block.span());
+  for (const PoolVdev* v : pool_->FastestTierVdevs()) {
+    TRY_STATUS(v->device->Write(BlockNo{kSuperblockSlot0 + txg % 2}, block.span()));
+  }
+  return Ok();
+}
+
+}  // namespace tessera

@@ -1,0 +1,146 @@
+// The database: a pool, its allocator, the root tree, and named datasets
+// (each a B-epsilon tree) with snapshots.
+//
+// Contract
+//  1. Commit() makes every change made before it was called durable, in the
+//     order of DESIGN.md: dirty dataset trees, dead lists and bitmaps into the
+//     root tree, root tree written, flush, superblock (slot txg % 2 on every
+//     fastest-tier vdev), flush, then quarantined frees released.
+//  2. After a crash, Open() sees exactly the state of the newest superblock
+//     that verifies and whose root tree opens.
+//  3. A failed Commit leaves the database failed: every later Commit and
+//     dataset change returns the same error until it is reopened. The disk
+//     still holds the previous commit intact.
+//  4. Threads: Dataset trees may be read and changed from any thread
+//     concurrently with each other and with Commit (each tree locks itself).
+//     Dataset and snapshot management and Commit serialize on mu_.
+//     A Dataset* stays valid until DeleteDataset of it or the Database's end.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/alloc/allocator.h"
+#include "core/db/node_stores.h"
+#include "core/db/root_keys.h"
+#include "core/db/superblock.h"
+#include "core/pool/pool.h"
+#include "core/tree/tree.h"
+
+namespace tessera {
+
+struct DatabaseOptions {
+  uint64_t cache_bytes = 256ull << 20;
+  TreeOptions tree;  // for dataset trees
+  std::vector<Tier> metadata_tiers = {Tier::kFastest, Tier::kFast, Tier::kSlow, Tier::kSlowest};
+};
+
+class Dataset {
+ public:
+  const std::string& name() const { return name_; }
+  uint64_t id() const { return record_.id; }
+  Tree& tree() { return *tree_; }
+
+ private:
+  friend class Database;
+  std::string name_;
+  DatasetRecord record_;
+  std::unique_ptr<DatasetNodeStore> store_;
+  std::unique_ptr<Tree> tree_;
+};
+
+struct DatasetInfo {
+  std::string name;
+  uint64_t id = 0;
+  uint64_t created_txg = 0;
+  size_t snapshots = 0;
+};
+
+struct SnapshotInfo {
+  std::string name;
+  uint64_t txg = 0;
+  uint64_t created_unix = 0;
+  BlockPtr root;
+};
+
+struct CheckReport {
+  uint64_t nodes = 0;               // distinct tree nodes visited
+  uint64_t referenced_blocks = 0;
+  uint64_t allocated_blocks = 0;    // excluding reserved blocks
+  std::vector<std::string> leaks;            // allocated, referenced by nothing
+  std::vector<std::string> double_references;
+  std::vector<std::string> unallocated_references;
+  std::vector<std::string> checksum_failures;
+  bool clean() const {
+    return leaks.empty() && double_references.empty() && unallocated_references.empty() &&
+           checksum_failures.empty();
+  }
+  std::string Summary() const;
+};
+
+class Database {
+ public:
+  static Result<std::unique_ptr<Database>> Create(std::unique_ptr<Pool> pool, DatabaseOptions options);
+  static Result<std::unique_ptr<Database>> Open(std::unique_ptr<Pool> pool, DatabaseOptions options);
+  ~Database();
+
+  // Returns the new txg.
+  Result<uint64_t> Commit();
+  uint64_t txg() const { return txg_; }
+  Pool& pool() { return *pool_; }
+  Allocator& allocator() { return *allocator_; }
+  NodeCache& cache() { return cache_; }
+
+  // Datasets. Names are 1..255 bytes without '@' or '/'.
+  Result<Dataset*> CreateDataset(std::string_view name);
+  Result<Dataset*> OpenDataset(std::string_view name);
+  Result<std::vector<DatasetInfo>> ListDatasets();
+  // Deletes its snapshots and frees every node; durable on return.
+  Status DeleteDataset(std::string_view name);
+
+  // Snapshots pin the dataset's tree root as of a commit; durable on return.
+  Status CreateSnapshot(std::string_view dataset, std::string_view snapshot);
+  Result<std::vector<SnapshotInfo>> ListSnapshots(std::string_view dataset);
+  Status DeleteSnapshot(std::string_view dataset, std::string_view snapshot);
+  // A read-only tree over the snapshot's root. It must not outlive the
+  // Database, nor be used after the snapshot is deleted.
+  Result<std::unique_ptr<Tree>> OpenSnapshot(std::string_view dataset, std::string_view snapshot);
+
+  // Commits, then walks every tree and compares the blocks they reference
+  // with the allocation bitmaps.
+  Result<CheckReport> Check();
+
+ private:
+  Database(std::unique_ptr<Pool> pool, DatabaseOptions options);
+  Status Bootstrap();                    // Create: empty root tree, first commit
+  Status Recover();                      // Open: superblock, root tree, bitmaps
+  Status LoadRoot(const Superblock& sb);
+  Result<uint64_t> CommitLocked();
+  Status WriteSuperblock(uint64_t txg, const BlockPtr& root);
+  Result<Dataset*> OpenDatasetLocked(std::string_view name);
+  Status FailIfBroken() const;
+  Result<std::vector<SnapshotRecord>> SnapshotsOf(uint64_t dataset_id);
+  Status MoveDeadList(uint64_t dataset_id, uint64_t from_owner, uint64_t to_owner);
+  Status DeleteSnapshotLocked(Dataset* dataset, const SnapshotRecord& snapshot);
+  std::unique_ptr<DatasetNodeStore> MakeDatasetStore(const DatasetRecord& record);
+
+  std::unique_ptr<Pool> pool_;
+  DatabaseOptions options_;
+  NodeCache cache_;
+  DefaultMessageActions actions_;
+  std::unique_ptr<Allocator> allocator_;
+
+  std::mutex mu_;  // serializes Commit and dataset/snapshot management
+  uint64_t txg_ = 0;                               // GUARDED_BY(mu_) for writes
+  uint64_t next_dataset_id_ = 1;                   // GUARDED_BY(mu_)
+  std::unique_ptr<RootNodeStore> root_store_;      // GUARDED_BY(mu_)
+  std::unique_ptr<Tree> root_tree_;                // GUARDED_BY(mu_)
+  std::unique_ptr<ReadOnlyNodeStore> read_store_;  // for snapshot trees; set with allocator_
+  std::vector<std::unique_ptr<Dataset>> open_;     // GUARDED_BY(mu_)
+  std::optional<Error> failed_;                    // GUARDED_BY(mu_)
+};
+
+}  // namespace tessera

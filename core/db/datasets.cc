@@ -1,0 +1,113 @@
+// Dataset management: create, open, list, delete.
+//
+// Design notes
+//  1. A dataset is a record in the root tree ('d' + name) holding its id and
+//     the root pointer of its tree as of the last commit.
+//  2. Open datasets stay in open_ until deleted; Commit syncs every open tree.
+//  3. Delete removes the snapshots first (each through the dead-list
+//     algorithm), so that when the live tree's nodes are freed no snapshot
+//     pins any of them; then it commits.
+#include <algorithm>
+
+#include "core/db/database.h"
+
+namespace tessera {
+namespace {
+
+Status ValidateName(std::string_view kind, std::string_view name) {
+  if (name.empty() || name.size() > 255) {
+    return Err(Code::kInvalidArgument, "{} name must be 1 to 255 bytes", kind);
+  }
+  for (char c : name) {
+    if (c == '@' || c == '/' || static_cast<unsigned char>(c) < 0x20) {
+      return Err(Code::kInvalidArgument, "{} name '{}' may not contain '@', '/' or control characters",
+                 kind, name);
+    }
+  }
+  return Ok();
+}
+
+}  // namespace
+
+std::unique_ptr<DatasetNodeStore> Database::MakeDatasetStore(const DatasetRecord& record) {
+  return std::make_unique<DatasetNodeStore>(pool_.get(), allocator_.get(), options_.metadata_tiers,
+                                            &txg_, record.id, record.latest_snapshot_txg);
+}
+
+Result<Dataset*> Database::CreateDataset(std::string_view name) {
+  std::lock_guard lock(mu_);
+  TRY_STATUS(FailIfBroken());
+  TRY_STATUS(ValidateName("dataset", name));
+  auto existing = TRY(root_tree_->Get(DatasetKey(name)));
+  if (existing) return Err(Code::kInvalidArgument, "dataset '{}' already exists", name);
+  auto ds = std::make_unique<Dataset>();
+  ds->name_ = std::string(name);
+  ds->record_ = DatasetRecord{.id = next_dataset_id_++, .created_txg = txg_ + 1};
+  ds->store_ = MakeDatasetStore(ds->record_);
+  ds->tree_ = TRY(Tree::Create(ds->store_.get(), &cache_, &actions_, options_.tree));
+  TRY_STATUS(root_tree_->Insert(DatasetKey(name), EncodeDatasetRecord(ds->record_)));
+  open_.push_back(std::move(ds));
+  return open_.back().get();
+}
+
+Result<Dataset*> Database::OpenDatasetLocked(std::string_view name) {
+  for (auto& ds : open_) {
+    if (ds->name_ == name) return ds.get();
+  }
+  auto value = TRY(root_tree_->Get(DatasetKey(name)));
+  if (!value) return Err(Code::kNotFound, "no dataset '{}'", name);
+  auto ds = std::make_unique<Dataset>();
+  ds->name_ = std::string(name);
+  ds->record_ = TRY(DecodeDatasetRecord(*value));
+  ds->store_ = MakeDatasetStore(ds->record_);
+  if (ds->record_.root.IsNull()) {
+    ds->tree_ = TRY(Tree::Create(ds->store_.get(), &cache_, &actions_, options_.tree));
+  } else {
+    ds->tree_ = TRY(Tree::Open(ds->store_.get(), &cache_, &actions_, options_.tree, ds->record_.root));
+  }
+  open_.push_back(std::move(ds));
+  return open_.back().get();
+}
+
+Result<Dataset*> Database::OpenDataset(std::string_view name) {
+  std::lock_guard lock(mu_);
+  TRY_STATUS(FailIfBroken());
+  return OpenDatasetLocked(name);
+}
+
+Result<std::vector<DatasetInfo>> Database::ListDatasets() {
+  std::lock_guard lock(mu_);
+  std::vector<DatasetInfo> out;
+  std::optional<Error> error;
+  TRY_STATUS(root_tree_->Scan("d", PrefixEnd("d"), [&](std::string_view key, std::string_view value) {
+    auto record = DecodeDatasetRecord(value);
+    if (!record) {
+      error = record.error();
+      return false;
+    }
+    out.push_back(DatasetInfo{.name = std::string(key.substr(1)), .id = record->id,
+                              .created_txg = record->created_txg});
+    return true;
+  }));
+  if (error) return Err(*error);
+  for (auto& info : out) info.snapshots = TRY(SnapshotsOf(info.id)).size();
+  return out;
+}
+
+Status Database::DeleteDataset(std::string_view name) {
+  std::lock_guard lock(mu_);
+  TRY_STATUS(FailIfBroken());
+  Dataset* ds = TRY(OpenDatasetLocked(name));
+  for (const auto& snapshot : TRY(SnapshotsOf(ds->id()))) {
+    TRY_STATUS(DeleteSnapshotLocked(ds, snapshot));
+  }
+  TRY(CommitLocked());
+  TRY_STATUS(ds->tree_->FreeAll());
+  if (auto error = ds->store_->TakeFreeError()) return Err(*error);
+  TRY_STATUS(root_tree_->Delete(DatasetKey(name)));
+  std::erase_if(open_, [ds](const std::unique_ptr<Dataset>& d) { return d.get() == ds; });
+  TRY(CommitLocked());
+  return Ok();
+}
+
+}  // namespace tessera

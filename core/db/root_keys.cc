@@ -1,0 +1,128 @@
+#include "core/db/root_keys.h"
+
+#include "core/util/endian.h"
+
+namespace tessera {
+namespace {
+
+void AppendBigEndian(std::string& out, uint64_t v) {
+  for (int i = 7; i >= 0; i--) out.push_back(static_cast<char>(v >> (8 * i)));
+}
+
+void AppendLittle(std::string& out, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; i++) out.push_back(static_cast<char>(v >> (8 * i)));
+}
+
+uint64_t Little(std::string_view in, size_t offset, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; i++) v |= uint64_t{static_cast<uint8_t>(in[offset + i])} << (8 * i);
+  return v;
+}
+
+std::string Ptr(const BlockPtr& ptr) {
+  std::string out(kBlockPtrEncodedSize, '\0');
+  EncodeBlockPtr(ptr, reinterpret_cast<std::byte*>(out.data()));
+  return out;
+}
+
+BlockPtr PtrAt(std::string_view in, size_t offset) {
+  return DecodeBlockPtr(reinterpret_cast<const std::byte*>(in.data() + offset));
+}
+
+}  // namespace
+
+std::string BitmapKey(uint64_t segment) {
+  std::string k = "b";
+  AppendBigEndian(k, segment);
+  return k;
+}
+
+std::string DatasetKey(std::string_view name) { return "d" + std::string(name); }
+
+std::string SnapshotPrefix(uint64_t dataset_id) {
+  std::string k = "s";
+  AppendBigEndian(k, dataset_id);
+  return k;
+}
+
+std::string SnapshotKey(uint64_t dataset_id, uint64_t txg) {
+  std::string k = SnapshotPrefix(dataset_id);
+  AppendBigEndian(k, txg);
+  return k;
+}
+
+std::string DeadPrefix(uint64_t dataset_id, uint64_t owner) {
+  std::string k = "l";
+  AppendBigEndian(k, dataset_id);
+  AppendBigEndian(k, owner);
+  return k;
+}
+
+std::string DeadKey(uint64_t dataset_id, uint64_t owner, uint64_t address) {
+  std::string k = DeadPrefix(dataset_id, owner);
+  AppendBigEndian(k, address);
+  return k;
+}
+
+std::string PrefixEnd(std::string_view prefix) {
+  std::string end(prefix);
+  while (!end.empty() && static_cast<uint8_t>(end.back()) == 0xff) end.pop_back();
+  if (!end.empty()) end.back() = static_cast<char>(static_cast<uint8_t>(end.back()) + 1);
+  return end;
+}
+
+uint64_t ReadBigEndian(std::string_view bytes) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8 && i < bytes.size(); i++) v = (v << 8) | static_cast<uint8_t>(bytes[i]);
+  return v;
+}
+
+std::string EncodeDatasetRecord(const DatasetRecord& r) {
+  std::string out;
+  AppendLittle(out, r.id, 8);
+  AppendLittle(out, r.created_txg, 8);
+  AppendLittle(out, r.latest_snapshot_txg, 8);
+  return out + Ptr(r.root);
+}
+
+Result<DatasetRecord> DecodeDatasetRecord(std::string_view v) {
+  if (v.size() != 24 + kBlockPtrEncodedSize) return Err(Code::kCorruption, "dataset record of {} bytes", v.size());
+  return DatasetRecord{.id = Little(v, 0, 8),
+                       .created_txg = Little(v, 8, 8),
+                       .latest_snapshot_txg = Little(v, 16, 8),
+                       .root = PtrAt(v, 24)};
+}
+
+std::string EncodeSnapshotRecord(const SnapshotRecord& r) {
+  std::string out;
+  AppendLittle(out, r.txg, 8);
+  AppendLittle(out, r.created_unix, 8);
+  out += Ptr(r.root);
+  AppendLittle(out, r.name.size(), 2);
+  return out + r.name;
+}
+
+Result<SnapshotRecord> DecodeSnapshotRecord(std::string_view v) {
+  size_t fixed = 16 + kBlockPtrEncodedSize + 2;
+  if (v.size() < fixed || v.size() != fixed + Little(v, fixed - 2, 2)) {
+    return Err(Code::kCorruption, "snapshot record of {} bytes", v.size());
+  }
+  return SnapshotRecord{.name = std::string(v.substr(fixed)),
+                        .txg = Little(v, 0, 8),
+                        .created_unix = Little(v, 8, 8),
+                        .root = PtrAt(v, 16)};
+}
+
+std::string EncodeDeadEntry(const DeadEntry& e) {
+  std::string out;
+  AppendLittle(out, e.birth, 8);
+  AppendLittle(out, e.blocks, 4);
+  return out;
+}
+
+Result<DeadEntry> DecodeDeadEntry(std::string_view v) {
+  if (v.size() != 12) return Err(Code::kCorruption, "dead list entry of {} bytes", v.size());
+  return DeadEntry{.birth = Little(v, 0, 8), .blocks = static_cast<uint32_t>(Little(v, 8, 4))};
+}
+
+}  // namespace tessera

@@ -1,0 +1,60 @@
+// Keys and values of the root tree. Every key starts with a one-byte kind;
+// integers inside keys are big-endian so that keys sort numerically.
+//
+//   'b' segment(8)                      -> allocation bitmap of one segment
+//   'd' name                            -> DatasetRecord
+//   's' dataset_id(8) txg(8)            -> SnapshotRecord
+//   'l' dataset_id(8) owner(8) addr(8)  -> DeadEntry: a node the dataset's
+//        live tree dropped while a snapshot still referenced it; owner is the
+//        txg of the snapshot after which it was dropped, or kLiveOwner.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/tree/node_store.h"
+#include "core/util/status.h"
+
+namespace tessera {
+
+inline constexpr uint64_t kLiveOwner = UINT64_MAX;
+
+struct DatasetRecord {
+  uint64_t id = 0;
+  uint64_t created_txg = 0;
+  uint64_t latest_snapshot_txg = 0;  // 0: no snapshot
+  BlockPtr root;
+};
+
+struct SnapshotRecord {
+  std::string name;
+  uint64_t txg = 0;
+  uint64_t created_unix = 0;
+  BlockPtr root;
+};
+
+struct DeadEntry {
+  uint64_t birth = 0;
+  uint32_t blocks = 0;
+};
+
+std::string BitmapKey(uint64_t segment);
+std::string DatasetKey(std::string_view name);
+std::string SnapshotPrefix(uint64_t dataset_id);
+std::string SnapshotKey(uint64_t dataset_id, uint64_t txg);
+std::string DeadPrefix(uint64_t dataset_id, uint64_t owner);
+std::string DeadKey(uint64_t dataset_id, uint64_t owner, uint64_t address);
+// The smallest key greater than every key with this prefix.
+std::string PrefixEnd(std::string_view prefix);
+uint64_t ReadBigEndian(std::string_view bytes);
+
+std::string EncodeDatasetRecord(const DatasetRecord& record);
+Result<DatasetRecord> DecodeDatasetRecord(std::string_view value);
+std::string EncodeSnapshotRecord(const SnapshotRecord& record);
+Result<SnapshotRecord> DecodeSnapshotRecord(std::string_view value);
+std::string EncodeDeadEntry(const DeadEntry& entry);
+Result<DeadEntry> DecodeDeadEntry(std::string_view value);
+
+}  // namespace tessera
