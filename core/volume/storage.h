@@ -1,0 +1,126 @@
+// Storage: one pool directory opened for use, with its database and volumes.
+// The plugin and the CLI both go through this class; neither holds storage
+// logic of its own.
+//
+// A pool directory holds:
+//   pool.conf       the pool config (core/pool/config.h)
+//   vdevN.img       file vdevs, when created with default paths
+//   lock            flock()ed exclusively by the one process that has the
+//                   pool open (the server, or the CLI when no server runs)
+//   control.sock    the running server's control socket
+//
+// Contract
+//  1. Open takes the exclusive lock; a second opener gets Busy with a message
+//     that says a server (or another command) has the pool open.
+//  2. Create refuses a directory that already holds a pool.conf, and files
+//     that already exist, and changes nothing then.
+//  3. Management calls are thread-safe and serialize on one mutex. Volume
+//     I/O does not take that mutex.
+//  4. Close (or the destructor) flushes every open volume and commits.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/db/database.h"
+#include "core/pool/config.h"
+#include "core/volume/volume.h"
+
+namespace tessera {
+
+struct StorageOptions {
+  uint64_t metadata_cache_bytes = 256ull << 20;
+  uint64_t data_cache_bytes = 256ull << 20;   // per volume: clean + dirty pages
+  uint64_t dirty_bytes_max = 64ull << 20;     // per volume: write-back bound
+  bool use_io_uring = true;
+  bool use_direct = true;
+};
+
+struct VolumeSpec {
+  std::string name;
+  uint64_t size = 0;                 // bytes, multiple of 4096
+  std::string layout = "simple";     // "simple" or "stripe:N"
+  std::optional<Tier> tier;          // preferred data tier; default: the slowest that exists
+};
+
+struct VolumeInfo {
+  std::string name;
+  uint64_t id = 0;                   // dataset id
+  uint64_t size = 0;
+  std::string layout;
+  std::string tier;
+  uint64_t mapped_bytes = 0;         // bytes that read as data, not holes
+  uint64_t allocated_bytes = 0;      // bytes of the data rows
+  bool open = false;                 // currently exported / in use
+};
+
+struct VdevStatus {
+  std::string name;
+  std::string path;
+  std::string tier;
+  uint32_t index = 0;
+  uint64_t size_bytes = 0;
+  uint64_t used_bytes = 0;
+  std::string state;                 // "online"
+  std::map<std::string, std::string> attrs;
+};
+
+struct PoolStatus {
+  std::string name;
+  std::string uuid;
+  uint64_t txg = 0;
+  uint64_t size_bytes = 0;
+  uint64_t used_bytes = 0;
+  uint64_t free_bytes = 0;
+  std::vector<VdevStatus> vdevs;
+  size_t volumes = 0;
+};
+
+class Storage {
+ public:
+  // Writes DIR/pool.conf from `config` (vdev paths relative to DIR unless
+  // absolute), creates the vdev files, the pool and an empty database.
+  static Result<std::unique_ptr<Storage>> Create(const std::string& dir, const PoolConfig& config,
+                                                 StorageOptions options = {});
+  static Result<std::unique_ptr<Storage>> Open(const std::string& dir, StorageOptions options = {});
+  // A config of `count` fastest-tier file vdevs DIR/vdevK.img of `size` bytes each.
+  static PoolConfig DefaultConfig(const std::string& dir, uint32_t count, uint64_t size);
+  ~Storage();
+
+  const std::string& dir() const;
+
+  Result<VolumeInfo> CreateVolume(const VolumeSpec& spec);
+  Result<std::vector<VolumeInfo>> ListVolumes();
+  Result<VolumeInfo> GetVolumeInfo(const std::string& name);
+  // Growing always works; shrinking needs force (data past the end is lost).
+  Status ResizeVolume(const std::string& name, uint64_t new_size, bool force);
+  // Busy while the volume is open.
+  Status DeleteVolume(const std::string& name);
+  Result<std::string> ExnodeText(const std::string& name);
+  // One shared object per volume name; NotFound for an unknown name.
+  Result<std::shared_ptr<Volume>> OpenVolume(const std::string& name);
+
+  Result<PoolStatus> GetPoolStatus();
+  Result<CheckReport> Check();
+  // Commits the database: volume mappings and log heads. (Data written but
+  // not flushed may still sit in a volume's cache; Flush makes it durable.)
+  Status Commit();
+  // Starts the background commit thread (every `interval`, and when a volume
+  // asks for one). Call after fork in a daemon.
+  void StartBackground(std::chrono::milliseconds interval = std::chrono::milliseconds(5000));
+  void StopBackground();
+  Status Close();
+
+  class Impl;
+
+ private:
+  explicit Storage(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tessera
