@@ -65,6 +65,23 @@ Result<DiskAddress> Allocator::Allocate(BlockCount count, std::span<const Tier> 
   return Err(Code::kNoSpace, "no run of {} free blocks in the preferred tiers", count.value);
 }
 
+Result<DiskAddress> Allocator::AllocateOn(Tier tier, uint32_t index, BlockCount count) {
+  std::lock_guard lock(mu_);
+  for (auto& v : vdevs_) {
+    if (v.tier != tier || v.index != index) continue;
+    for (size_t s = 0; s < v.segments.size(); s++) {
+      size_t seg = (v.next_segment + s) % v.segments.size();
+      auto found = v.segments[seg].FindFree(count.value);
+      if (!found) continue;
+      v.segments[seg].MarkAllocated(*found, count.value);
+      return DiskAddress::Make(tier, index, seg * kSegmentBlocks + *found);
+    }
+    return Err(Code::kNoSpace, "vdev {}:{} has no run of {} free blocks", TierName(tier), index,
+               count.value);
+  }
+  return Err(Code::kInvalidArgument, "no vdev {}:{}", TierName(tier), index);
+}
+
 Status Allocator::MarkAllocated(DiskAddress address, BlockCount count) {
   std::lock_guard lock(mu_);
   SegmentBitmap* seg = TRY(Locate(address, count.value));

@@ -48,6 +48,8 @@ class Allocator {
   explicit Allocator(const Pool& pool);
 
   Result<DiskAddress> Allocate(BlockCount count, std::span<const Tier> preference);
+  // A run on one given vdev; NoSpace when it has no such run free.
+  Result<DiskAddress> AllocateOn(Tier tier, uint32_t index, BlockCount count);
   Status MarkAllocated(DiskAddress address, BlockCount count);
   Status Free(DiskAddress address, BlockCount count);
   void ReleaseQuarantine();

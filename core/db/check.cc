@@ -12,7 +12,8 @@
 //  3. Leaks = allocated minus referenced; unallocated references =
 //     referenced minus allocated; both computed on sorted intervals, so the cost is linear in
 //     the number of nodes and runs, not in the pool size.
-//  4. Every dead-list entry must be reachable from some snapshot; an entry
+//  4. Data extents of datasets ('e' keys) count as referenced, like nodes.
+//  5. Every dead-list entry must be reachable from some snapshot; an entry
 //     that is not is reported as a leak.
 #include <algorithm>
 #include <map>
@@ -122,6 +123,11 @@ Result<CheckReport> Database::Check() {
 
   std::vector<Interval> referenced;
   for (const auto& [address, ptr] : nodes) referenced.emplace_back(address, address + ptr.Blocks());
+  for (const auto& [name, record] : datasets) {
+    for (const Extent& e : TRY(ExtentsOfLocked(record.id))) {
+      referenced.emplace_back(e.address.raw, e.address.raw + e.blocks);
+    }
+  }
   std::sort(referenced.begin(), referenced.end());
   for (size_t i = 1; i < referenced.size(); i++) {
     if (referenced[i].first < referenced[i - 1].second) {

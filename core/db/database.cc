@@ -137,6 +137,7 @@ Result<uint64_t> Database::Commit() {
 Result<uint64_t> Database::CommitLocked() {
   TRY_STATUS(FailIfBroken());
   auto commit = [&]() -> Result<uint64_t> {
+    if (pre_commit_hook_) TRY_STATUS(pre_commit_hook_());
     for (auto& ds : open_) {
       BlockPtr root = TRY(ds->tree_->Sync());
       if (auto error = ds->store_->TakeFreeError()) return Err(*error);
@@ -169,6 +170,11 @@ Result<uint64_t> Database::CommitLocked() {
   txg_ = *result;
   allocator_->ReleaseQuarantine();
   return txg_;
+}
+
+void Database::SetPreCommitHook(std::function<Status()> hook) {
+  std::lock_guard lock(mu_);
+  pre_commit_hook_ = std::move(hook);
 }
 
 Status Database::WriteSuperblock(uint64_t txg, const BlockPtr& root) {

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -109,6 +110,21 @@ class Database {
   // Database, nor be used after the snapshot is deleted.
   Result<std::unique_ptr<Tree>> OpenSnapshot(std::string_view dataset, std::string_view snapshot);
 
+  // Data extents: runs of blocks a dataset owns outside its tree (volume data
+  // rows). Recorded in the root tree, durable with the next commit, counted
+  // as referenced by Check, freed with the dataset.
+  Result<DiskAddress> AllocateExtent(Dataset* dataset, Tier tier, uint32_t vdev, BlockCount count);
+  Status FreeExtent(Dataset* dataset, DiskAddress address);
+  struct Extent {
+    DiskAddress address;
+    uint64_t blocks = 0;
+  };
+  Result<std::vector<Extent>> ExtentsOf(Dataset* dataset);
+
+  // Called at the start of every commit, before any tree is synced, under
+  // the commit lock; the hook may change dataset trees (not manage them).
+  void SetPreCommitHook(std::function<Status()> hook);
+
   // Commits, then walks every tree and compares the blocks they reference
   // with the allocation bitmaps.
   Result<CheckReport> Check();
@@ -141,6 +157,8 @@ class Database {
   std::unique_ptr<ReadOnlyNodeStore> read_store_;  // for snapshot trees; set with allocator_
   std::vector<std::unique_ptr<Dataset>> open_;     // GUARDED_BY(mu_)
   std::optional<Error> failed_;                    // GUARDED_BY(mu_)
+  std::function<Status()> pre_commit_hook_;        // GUARDED_BY(mu_)
+  Result<std::vector<Extent>> ExtentsOfLocked(uint64_t dataset_id);
 };
 
 }  // namespace tessera

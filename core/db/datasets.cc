@@ -102,6 +102,11 @@ Status Database::DeleteDataset(std::string_view name) {
     TRY_STATUS(DeleteSnapshotLocked(ds, snapshot));
   }
   TRY(CommitLocked());
+  for (const Extent& extent : TRY(ExtentsOfLocked(ds->id()))) {
+    TRY_STATUS(allocator_->Free(extent.address, BlockCount{extent.blocks}));
+  }
+  std::string extents = ExtentPrefix(ds->id());
+  TRY_STATUS(root_tree_->RangeDelete(extents, PrefixEnd(extents)));
   TRY_STATUS(ds->tree_->FreeAll());
   if (auto error = ds->store_->TakeFreeError()) return Err(*error);
   TRY_STATUS(root_tree_->Delete(DatasetKey(name)));

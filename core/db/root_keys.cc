@@ -64,6 +64,18 @@ std::string DeadKey(uint64_t dataset_id, uint64_t owner, uint64_t address) {
   return k;
 }
 
+std::string ExtentPrefix(uint64_t dataset_id) {
+  std::string k = "e";
+  AppendBigEndian(k, dataset_id);
+  return k;
+}
+
+std::string ExtentKey(uint64_t dataset_id, uint64_t address) {
+  std::string k = ExtentPrefix(dataset_id);
+  AppendBigEndian(k, address);
+  return k;
+}
+
 std::string PrefixEnd(std::string_view prefix) {
   std::string end(prefix);
   while (!end.empty() && static_cast<uint8_t>(end.back()) == 0xff) end.pop_back();

@@ -7,6 +7,8 @@
 //   'l' dataset_id(8) owner(8) addr(8)  -> DeadEntry: a node the dataset's
 //        live tree dropped while a snapshot still referenced it; owner is the
 //        txg of the snapshot after which it was dropped, or kLiveOwner.
+//   'e' dataset_id(8) addr(8)           -> ExtentEntry: a run of data blocks
+//        the dataset owns outside its tree (a volume's data rows).
 #pragma once
 
 #include <cstdint>
@@ -47,6 +49,8 @@ std::string SnapshotKey(uint64_t dataset_id, uint64_t txg);
 std::string DeadPrefix(uint64_t dataset_id, uint64_t owner);
 std::string DeadKey(uint64_t dataset_id, uint64_t owner, uint64_t address);
 // The smallest key greater than every key with this prefix.
+std::string ExtentPrefix(uint64_t dataset_id);
+std::string ExtentKey(uint64_t dataset_id, uint64_t address);
 std::string PrefixEnd(std::string_view prefix);
 uint64_t ReadBigEndian(std::string_view bytes);
 
@@ -54,6 +58,7 @@ std::string EncodeDatasetRecord(const DatasetRecord& record);
 Result<DatasetRecord> DecodeDatasetRecord(std::string_view value);
 std::string EncodeSnapshotRecord(const SnapshotRecord& record);
 Result<SnapshotRecord> DecodeSnapshotRecord(std::string_view value);
+// An extent entry is a DeadEntry too: birth txg and length in blocks.
 std::string EncodeDeadEntry(const DeadEntry& entry);
 Result<DeadEntry> DecodeDeadEntry(std::string_view value);
 
