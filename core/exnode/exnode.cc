@@ -151,28 +151,28 @@ std::vector<std::string> GetEvery(const std::vector<KeyValue>& kvs, std::string_
 
 using namespace exnode_internal;
 
-std::string Segment::Label() const { return fmt::format("[segment-{}]", id); }
-Result<std::string> Segment::GetString(std::string_view key) const {
+std::string ExnodeSegment::Label() const { return fmt::format("[segment-{}]", id); }
+Result<std::string> ExnodeSegment::GetString(std::string_view key) const {
   return GetSingle(params, key, Label());
 }
-Result<uint64_t> Segment::GetU64(std::string_view key) const {
+Result<uint64_t> ExnodeSegment::GetU64(std::string_view key) const {
   return GetSingleU64(params, key, Label());
 }
-std::vector<std::string> Segment::GetAll(std::string_view key) const {
+std::vector<std::string> ExnodeSegment::GetAll(std::string_view key) const {
   return GetEvery(params, key);
 }
-void Segment::Add(std::string key, std::string value) {
+void ExnodeSegment::Add(std::string key, std::string value) {
   params.push_back({std::move(key), std::move(value)});
 }
 
-std::string Block::Label() const { return fmt::format("[block-{}]", id); }
-Result<std::string> Block::GetString(std::string_view key) const {
+std::string ExnodeBlock::Label() const { return fmt::format("[block-{}]", id); }
+Result<std::string> ExnodeBlock::GetString(std::string_view key) const {
   return GetSingle(extra, key, Label());
 }
-Result<uint64_t> Block::GetU64(std::string_view key) const {
+Result<uint64_t> ExnodeBlock::GetU64(std::string_view key) const {
   return GetSingleU64(extra, key, Label());
 }
-std::vector<std::string> Block::GetAll(std::string_view key) const { return GetEvery(extra, key); }
+std::vector<std::string> ExnodeBlock::GetAll(std::string_view key) const { return GetEvery(extra, key); }
 
 std::string LunRow::ToString() const {
   std::string out = fmt::format("{}:{}:{}", seg_offset, seg_end, row_len);
@@ -217,14 +217,14 @@ Result<LunRow> ParseLunRow(std::string_view text) {
   return row;
 }
 
-const Segment* Exnode::FindSegment(uint64_t segment_id) const {
+const ExnodeSegment* Exnode::FindSegment(uint64_t segment_id) const {
   for (const auto& s : segments) {
     if (s.id == segment_id) return &s;
   }
   return nullptr;
 }
 
-const Block* Exnode::FindBlock(uint64_t block_id) const {
+const ExnodeBlock* Exnode::FindBlock(uint64_t block_id) const {
   for (const auto& b : blocks) {
     if (b.id == block_id) return &b;
   }

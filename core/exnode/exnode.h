@@ -62,7 +62,7 @@ Result<SegmentType> ParseSegmentType(std::string_view name);
 // ValidateExnode checks that they exist and form no cycle.
 std::span<const std::string_view> SegmentReferenceKeys(SegmentType type);
 
-struct Segment {
+struct ExnodeSegment {
   uint64_t id = 0;
   SegmentType type = SegmentType::kFile;
   // Every key of the section except `type`, in text order; keys may repeat
@@ -79,10 +79,10 @@ struct Segment {
   std::vector<std::string> GetAll(std::string_view key) const;
   void Add(std::string key, std::string value);
 
-  bool operator==(const Segment&) const = default;
+  bool operator==(const ExnodeSegment&) const = default;
 };
 
-struct Block {
+struct ExnodeBlock {
   uint64_t id = 0;
   std::string read_cap;
   std::string write_cap;
@@ -98,7 +98,7 @@ struct Block {
   Result<uint64_t> GetU64(std::string_view key) const;        // over `extra`
   std::vector<std::string> GetAll(std::string_view key) const;
 
-  bool operator==(const Block&) const = default;
+  bool operator==(const ExnodeBlock&) const = default;
 };
 
 // One lun `row=seg_offset:seg_end:row_len:block_1:offset_1:...` value.
@@ -123,12 +123,12 @@ struct Exnode {
   std::string name;
   uint64_t default_segment = 0;        // one of view_segments
   std::vector<uint64_t> view_segments;  // distinct, each a segment below
-  std::vector<Segment> segments;        // ids distinct; serialized in this order
-  std::vector<Block> blocks;            // ids distinct; serialized in this order
+  std::vector<ExnodeSegment> segments;        // ids distinct; serialized in this order
+  std::vector<ExnodeBlock> blocks;            // ids distinct; serialized in this order
 
   // Null when absent. Linear scans; build an index for many lookups.
-  const Segment* FindSegment(uint64_t segment_id) const;
-  const Block* FindBlock(uint64_t block_id) const;
+  const ExnodeSegment* FindSegment(uint64_t segment_id) const;
+  const ExnodeBlock* FindBlock(uint64_t block_id) const;
 
   bool operator==(const Exnode&) const = default;
 };

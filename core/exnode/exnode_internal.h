@@ -33,14 +33,14 @@ struct SourceLines {
 // ValidateExnode, with errors prefixed "line N: " when `lines` is non-null.
 Status ValidateExnodeAt(const Exnode& exnode, const SourceLines* lines);
 
-// Helpers behind Segment/Block accessors. `label` is "[segment-12]".
+// Helpers behind ExnodeSegment/ExnodeBlock accessors. `label` is "[segment-12]".
 Result<std::string> GetSingle(const std::vector<KeyValue>& kvs, std::string_view key,
                               std::string_view label);
 Result<uint64_t> GetSingleU64(const std::vector<KeyValue>& kvs, std::string_view key,
                               std::string_view label);
 std::vector<std::string> GetEvery(const std::vector<KeyValue>& kvs, std::string_view key);
 
-// The block keys that have typed fields; never in Block::extra.
+// The block keys that have typed fields; never in ExnodeBlock::extra.
 inline constexpr std::string_view kBlockKeys[] = {"read_cap", "write_cap", "manage_cap",
                                                   "size",     "max_size",  "vdev"};
 bool IsBlockKey(std::string_view key);

@@ -115,7 +115,7 @@ Status ReadSegmentSection(const IniSection& sec, uint64_t id, Exnode& ex, Source
     return Err(Code::kInvalidArgument, "line {}: [{}] {}", found[0]->line, sec.name,
                type.error().message());
   }
-  Segment seg{id, *type, {}};
+  ExnodeSegment seg{id, *type, {}};
   std::vector<int> param_lines;
   for (const IniEntry* entry : params) {
     seg.Add(std::string(entry->key), std::string(entry->value));
@@ -130,7 +130,7 @@ Status ReadSegmentSection(const IniSection& sec, uint64_t id, Exnode& ex, Source
 Status ReadBlockSection(const IniSection& sec, uint64_t id, Exnode& ex, SourceLines& lines) {
   std::vector<const IniEntry*> found;
   auto extra = TRY(SplitKeys(sec, exnode_internal::kBlockKeys, found, "", true));
-  Block block;
+  ExnodeBlock block;
   block.id = id;
   block.read_cap = std::string(found[0]->value);
   block.write_cap = std::string(found[1]->value);
@@ -208,11 +208,11 @@ Result<std::string> SerializeExnode(const Exnode& ex) {
   fmt::format_to(put, "[exnode]\nname={}\nid={}\n", ex.name, ex.id);
   fmt::format_to(put, "\n[view]\ndefault={}\n", ex.default_segment);
   for (uint64_t id : ex.view_segments) fmt::format_to(put, "segment={}\n", id);
-  for (const Segment& seg : ex.segments) {
+  for (const ExnodeSegment& seg : ex.segments) {
     fmt::format_to(put, "\n[segment-{}]\ntype={}\n", seg.id, SegmentTypeName(seg.type));
     for (const KeyValue& kv : seg.params) fmt::format_to(put, "{}={}\n", kv.key, kv.value);
   }
-  for (const Block& b : ex.blocks) {
+  for (const ExnodeBlock& b : ex.blocks) {
     fmt::format_to(put,
                    "\n[block-{}]\nread_cap={}\nwrite_cap={}\nmanage_cap={}\nsize={}\n"
                    "max_size={}\nvdev={}\n",

@@ -48,7 +48,7 @@ Status CheckId(int line, std::string_view label, uint64_t id) {
 
 Status CheckSegment(const Exnode& ex, size_t index, const std::set<uint64_t>& segment_ids,
                     const std::set<uint64_t>& block_ids, const SourceLines* lines) {
-  const Segment& seg = ex.segments[index];
+  const ExnodeSegment& seg = ex.segments[index];
   const std::string label = seg.Label();
   const int header = lines ? lines->segment_headers[index] : 0;
   TRY_STATUS(CheckId(header, "segment", seg.id));
@@ -101,7 +101,7 @@ Status CheckSegment(const Exnode& ex, size_t index, const std::set<uint64_t>& se
   return Ok();
 }
 
-Status CheckBlock(const Block& block, int header, int size_line) {
+Status CheckBlock(const ExnodeBlock& block, int header, int size_line) {
   const std::string label = block.Label();
   TRY_STATUS(CheckId(header, "block", block.id));
   TRY_STATUS(CheckValue(header, label, "read_cap", block.read_cap));
@@ -134,7 +134,7 @@ Status CheckAcyclic(const Exnode& ex, const SourceLines* lines) {
   auto visit = [&](auto&& self, size_t i) -> Status {
     state[i] = 1;
     path.push_back(i);
-    const Segment& seg = ex.segments[i];
+    const ExnodeSegment& seg = ex.segments[i];
     for (auto key : SegmentReferenceKeys(seg.type)) {
       for (const auto& value : seg.GetAll(key)) {
         size_t j = index_of.at(*ParseId63(value));  // CheckSegment proved it parses and exists

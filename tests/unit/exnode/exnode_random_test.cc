@@ -55,7 +55,7 @@ class Gen {
     ex.name = Value();
     std::set<uint64_t> block_ids, segment_ids;
     for (size_t n = Below(7); n > 0; --n) {
-      Block b;
+      ExnodeBlock b;
       do b.id = Id(); while (!block_ids.insert(b.id).second);
       b.read_cap = Value();
       b.write_cap = Value();
@@ -67,7 +67,7 @@ class Gen {
       ex.blocks.push_back(std::move(b));
     }
     for (size_t n = 1 + Below(6); n > 0; --n) {
-      Segment s;
+      ExnodeSegment s;
       do s.id = Id(); while (!segment_ids.insert(s.id).second);
       s.type = static_cast<SegmentType>(Below(5));
       for (size_t p = Below(5); p > 0; --p) {

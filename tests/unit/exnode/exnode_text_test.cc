@@ -98,7 +98,7 @@ TEST(ExnodeText, RealisticRoundTripIsExact) {
 TEST(ExnodeText, TypedAccessors) {
   auto ex = ParseExnode(kRealistic);
   ASSERT_TRUE(ex.has_value());
-  const Segment* lun = ex->FindSegment(500);
+  const ExnodeSegment* lun = ex->FindSegment(500);
   ASSERT_NE(lun, nullptr);
   EXPECT_EQ(lun->GetU64("chunk_size").value(), 16384u);
   EXPECT_EQ(lun->GetString("query_default").value(),
