@@ -40,6 +40,9 @@ struct DiskAddress {
   std::string ToString() const;
 };
 
+// Parses the ToString() form; nullopt when malformed or out of range.
+std::optional<DiskAddress> ParseDiskAddress(std::string_view text);
+
 static_assert(DiskAddress::Make(Tier::kSlowest, 1023, kMaxBlock).raw == UINT64_MAX);
 
 }  // namespace tessera

@@ -110,7 +110,8 @@ Result<std::unique_ptr<Pool>> Pool::Open(const PoolConfig& config,
 }
 
 Result<std::vector<std::shared_ptr<Vdev>>> Pool::OpenFileDevices(const PoolConfig& config,
-                                                                 bool create) {
+                                                                 bool create, bool use_io_uring,
+                                                                 bool use_direct) {
   std::vector<std::shared_ptr<Vdev>> devices;
   for (const auto& vc : config.vdevs) {
     bool exists = std::filesystem::exists(vc.path);
@@ -122,6 +123,8 @@ Result<std::vector<std::shared_ptr<Vdev>>> Pool::OpenFileDevices(const PoolConfi
     FileVdevOptions options;
     options.create = create;
     options.create_size = BlockCount{vc.size_bytes / kBlockSize};
+    options.use_io_uring = use_io_uring;
+    options.use_direct = use_direct;
     auto device = FileVdev::Open(vc.path, options);
     if (!device) return Err(device.error().WithContext(VdevDescription(vc)));
     devices.push_back(std::move(*device));

@@ -56,7 +56,9 @@ class Pool {
   // Opens (or, with create, creates files of the configured sizes) FileVdevs
   // for every vdev of the config. Creating refuses to overwrite existing files.
   static Result<std::vector<std::shared_ptr<Vdev>>> OpenFileDevices(const PoolConfig& config,
-                                                                    bool create);
+                                                                    bool create,
+                                                                    bool use_io_uring = true,
+                                                                    bool use_direct = true);
 
   const Uuid& uuid() const { return uuid_; }
   const PoolConfig& config() const { return config_; }

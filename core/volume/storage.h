@@ -20,6 +20,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <cstdint>
 #include <memory>
@@ -39,6 +40,9 @@ struct StorageOptions {
   uint64_t dirty_bytes_max = 64ull << 20;     // per volume: write-back bound
   bool use_io_uring = true;
   bool use_direct = true;
+  // Opens the vdevs of a config (create: make the files). Default: file vdevs
+  // (Pool::OpenFileDevices). Tests wrap them in FaultVdevs here.
+  std::function<Result<std::vector<std::shared_ptr<Vdev>>>(const PoolConfig&, bool create)> open_devices;
 };
 
 struct VolumeSpec {

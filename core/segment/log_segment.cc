@@ -1,0 +1,231 @@
+// Log segment: appending batches, trims, the head, rows.
+//
+// Design notes
+//  1. Appends are serialized by mu_: place the batch, write header + data in
+//     one WriteBlocks, then change the tree, then advance head_. A failed
+//     write leaves head_ and seq where they were, so the next batch simply
+//     overwrites the partial one.
+//  2. A batch never straddles rows: if it does not fit in the rest of the
+//     head's row, it goes to the start of the next row (Replay knows to look
+//     there).
+//  3. Unaligned writes are split head / aligned body / tail; the partial
+//     edge blocks are read, patched and written as whole blocks.
+#include "core/segment/log_segment.h"
+
+#include "core/util/align.h"
+#include "core/util/aligned_buffer.h"
+#include "core/util/checksum.h"
+
+#include <cstring>
+
+namespace tessera {
+
+LogSegment::LogSegment(uint64_t id, uint64_t volume_id, uint64_t size, Tree* tree,
+                       std::shared_ptr<LunSegment> data, std::shared_ptr<Segment> base, RowKeeper keeper)
+    : id_(id), volume_id_(volume_id), tree_(tree), data_(std::move(data)), base_(std::move(base)),
+      keeper_(std::move(keeper)), size_(size) {}
+
+uint64_t LogSegment::Size() const {
+  std::lock_guard lock(mu_);
+  return size_;
+}
+
+LogStats LogSegment::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+uint64_t LogSegment::SpareRows() const {
+  std::lock_guard lock(mu_);
+  uint64_t row = data_->row_bytes();
+  uint64_t rows = data_->Size() / row;
+  uint64_t head_row = head_.offset / row;
+  return rows > head_row + 1 ? rows - head_row - 1 : 0;
+}
+
+Result<uint64_t> LogSegment::PlaceLocked(uint64_t bytes) const {
+  uint64_t row = data_->row_bytes();
+  uint64_t pos = head_.offset;
+  if (pos % row + bytes > row) pos = (pos / row + 1) * row;
+  if (pos + bytes > data_->Size()) {
+    return Err(Code::kNoSpace, "log of volume {} needs a new data row", volume_id_);
+  }
+  return pos;
+}
+
+Status LogSegment::KeepRows() {
+  if (!keeper_) return Err(Code::kNoSpace, "log of volume {} is full and cannot grow", volume_id_);
+  return keeper_();
+}
+
+Status LogSegment::AppendLocked(LogHeader header, std::span<const BlockWrite> blocks) {
+  uint64_t pos = TRY(PlaceLocked(header.Span()));
+  header.volume_id = volume_id_;
+  header.epoch = head_.epoch;
+  header.seq = head_.seq;
+  header.offset = pos;
+  AlignedBuffer block(kBlockSize);
+  EncodeLogHeader(header, block.span());
+  std::vector<BlockWrite> writes;
+  writes.reserve(blocks.size() + 1);
+  writes.push_back(BlockWrite{.offset = pos, .data = block.span()});
+  for (size_t i = 0; i < blocks.size(); i++) {
+    writes.push_back(BlockWrite{.offset = pos + (i + 1) * kBlockSize, .data = blocks[i].data});
+  }
+  TRY_STATUS(data_->WriteBlocks(writes));
+  if (header.kind == LogBatchKind::kData) {
+    for (size_t i = 0; i < blocks.size(); i++) {
+      Mapping m{.data_offset = pos + (i + 1) * kBlockSize, .checksum = header.entries[i].b};
+      TRY_STATUS(tree_->Insert(MappingKey(header.entries[i].a), EncodeMapping(m)));
+    }
+    stats_.blocks_written += blocks.size();
+  } else {
+    for (const LogEntry& e : header.entries) {
+      TRY_STATUS(tree_->RangeDelete(MappingKey(e.a), MappingKey(e.a + e.b)));
+    }
+    stats_.trims++;
+  }
+  head_.offset = pos + header.Span();
+  head_.seq++;
+  stats_.batches++;
+  return Ok();
+}
+
+Status LogSegment::AppendData(std::span<const BlockWrite> writes) {
+  // One entry per 4 KiB block.
+  std::vector<BlockWrite> blocks;
+  std::vector<LogEntry> entries;
+  for (const BlockWrite& w : writes) {
+    for (size_t at = 0; at < w.data.size(); at += kBlockSize) {
+      auto data = w.data.subspan(at, kBlockSize);
+      blocks.push_back(BlockWrite{.offset = w.offset + at, .data = data});
+      entries.push_back(LogEntry{.a = (w.offset + at) / kBlockSize, .b = Checksum64(data)});
+    }
+  }
+  for (size_t start = 0; start < blocks.size(); start += kLogMaxEntries) {
+    size_t n = std::min(kLogMaxEntries, blocks.size() - start);
+    LogHeader header{.kind = LogBatchKind::kData};
+    header.entries.assign(entries.begin() + start, entries.begin() + start + n);
+    for (int attempt = 0;; attempt++) {
+      Status status;
+      {
+        std::lock_guard lock(mu_);
+        status = AppendLocked(header, std::span(blocks).subspan(start, n));
+      }
+      if (status || status.error().code() != Code::kNoSpace || attempt >= 3) {
+        TRY_STATUS(status);
+        break;
+      }
+      TRY_STATUS(KeepRows());
+    }
+  }
+  if (SpareRows() < 1) TRY_STATUS(KeepRows());
+  return Ok();
+}
+
+Status LogSegment::AppendTrim(uint64_t first_lba, uint64_t count) {
+  LogHeader header{.kind = LogBatchKind::kTrim, .entries = {{first_lba, count}}};
+  for (int attempt = 0;; attempt++) {
+    Status status;
+    {
+      std::lock_guard lock(mu_);
+      status = AppendLocked(header, {});
+    }
+    if (status || status.error().code() != Code::kNoSpace || attempt >= 3) return status;
+    TRY_STATUS(KeepRows());
+  }
+}
+
+Status LogSegment::WriteBlocks(std::span<const BlockWrite> writes) {
+  for (const BlockWrite& w : writes) {
+    TRY_STATUS(CheckRange(w.offset, w.data.size()));
+    if (!IsAligned(w.offset, kBlockSize) || !IsAligned(w.data.size(), kBlockSize)) {
+      return Err(Code::kInvalidArgument, "WriteBlocks at {} +{} is not 4 KiB-aligned", w.offset, w.data.size());
+    }
+  }
+  return AppendData(writes);
+}
+
+Status LogSegment::Write(uint64_t offset, std::span<const std::byte> data, uint32_t flags) {
+  TRY_STATUS(CheckRange(offset, data.size()));
+  if (data.empty()) return flags & kWriteFua ? Flush() : Ok();
+  uint64_t end = offset + data.size();
+  uint64_t first = AlignDown(offset, kBlockSize);
+  std::vector<BlockWrite> writes;
+  AlignedBuffer head_block, tail_block;
+  // Head: a partial first block.
+  if (offset != first || end < first + kBlockSize) {
+    head_block = AlignedBuffer(kBlockSize);
+    TRY_STATUS(ReadBlocks(first / kBlockSize, 1, head_block.span()));
+    uint64_t n = std::min<uint64_t>(end, first + kBlockSize) - offset;
+    std::memcpy(head_block.data() + (offset - first), data.data(), n);
+    writes.push_back(BlockWrite{.offset = first, .data = head_block.span()});
+  }
+  uint64_t body_start = writes.empty() ? first : first + kBlockSize;
+  uint64_t body_end = AlignDown(end, kBlockSize);
+  if (body_end > body_start) {
+    writes.push_back(BlockWrite{.offset = body_start, .data = data.subspan(body_start - offset, body_end - body_start)});
+  }
+  // Tail: a partial last block that is not also the head block.
+  if (end != body_end && body_end >= body_start) {
+    tail_block = AlignedBuffer(kBlockSize);
+    TRY_STATUS(ReadBlocks(body_end / kBlockSize, 1, tail_block.span()));
+    std::memcpy(tail_block.data(), data.data() + (body_end - offset), end - body_end);
+    writes.push_back(BlockWrite{.offset = body_end, .data = tail_block.span()});
+  }
+  TRY_STATUS(AppendData(writes));
+  return flags & kWriteFua ? Flush() : Ok();
+}
+
+Status LogSegment::Flush() { return data_->Flush(); }
+
+Status LogSegment::Trim(uint64_t offset, uint64_t length) {
+  TRY_STATUS(CheckRange(offset, length));
+  uint64_t end = offset + length;
+  uint64_t first = *AlignUp(offset, kBlockSize);
+  uint64_t last = AlignDown(end, kBlockSize);
+  if (first >= last) {  // inside one block (or two partial ones): write zeros
+    std::vector<std::byte> zeros(length);
+    return Write(offset, zeros, kWriteNone);
+  }
+  if (offset < first) {
+    std::vector<std::byte> zeros(first - offset);
+    TRY_STATUS(Write(offset, zeros, kWriteNone));
+  }
+  if (end > last) {
+    std::vector<std::byte> zeros(end - last);
+    TRY_STATUS(Write(last, zeros, kWriteNone));
+  }
+  TRY_STATUS(AppendTrim(first / kBlockSize, (last - first) / kBlockSize));
+  if (SpareRows() < 1) TRY_STATUS(KeepRows());
+  return Ok();
+}
+
+Status LogSegment::Truncate(uint64_t new_size) {
+  if (!IsAligned(new_size, kBlockSize)) {
+    return Err(Code::kInvalidArgument, "volume size {} is not a multiple of 4096", new_size);
+  }
+  uint64_t old = Size();
+  if (new_size < old) TRY_STATUS(AppendTrim(new_size / kBlockSize, (old - new_size) / kBlockSize));
+  std::lock_guard lock(mu_);
+  size_ = new_size;
+  return Ok();
+}
+
+Status LogSegment::RecordHead() {
+  std::lock_guard lock(mu_);
+  return tree_->Insert(kLogHeadKey, EncodeLogHead(head_));
+}
+
+std::string LogSegment::Signature() const { return "log/" + data_->Signature(); }
+
+Status LogSegment::Serialize(Exnode& exnode) const {
+  ExnodeSegment section{.id = id_, .type = SegmentType::kLog};
+  section.Add("size", std::to_string(Size()));
+  section.Add("volume_id", std::to_string(volume_id_));
+  section.Add("data", std::to_string(data_->id()));
+  exnode.segments.push_back(std::move(section));
+  return data_->Serialize(exnode);
+}
+
+}  // namespace tessera

@@ -1,0 +1,107 @@
+// The log segment: a log-structured block store. Data is appended to a data
+// segment (a lun) in self-describing, checksummed batches (log_format.h);
+// the LBA -> data-offset mapping lives in the volume's B-epsilon tree.
+//
+// Contract
+//  1. Every write and trim is a batch in the data segment before its mapping
+//     change reaches the tree, and both happen under mu_ in sequence order;
+//     so at any moment the tree reflects exactly the batches before head_.
+//  2. RecordHead() (the database's pre-commit hook) stores head_ in the tree.
+//     After a crash, Replay() re-applies, in order, every valid batch from the
+//     committed head; replaying a batch whose effect is already in the tree
+//     is harmless because the whole suffix is re-applied in order.
+//  3. A batch is valid only with the expected epoch and sequence number, so a
+//     stale batch left from before a crash is never mistaken for a new one:
+//     Replay() bumps the epoch, and the caller must commit before writing.
+//  4. Flush() makes every completed write durable: the data vdevs are
+//     flushed, and replay will find the batches (contract 2).
+//  5. Never-written and trimmed blocks read from `base` (a clone's origin)
+//     or as zeros; Extents reports them as holes.
+//  6. Every data block read is checked against the checksum in its mapping;
+//     a mismatch is Corruption, never data.
+//  7. The data segment grows by rows; the log keeps at least one spare row
+//     beyond the head (EnsureRows via the RowKeeper), so that a crash never
+//     leaves a batch in a row that the committed exNode does not know.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+
+#include "core/segment/log_format.h"
+#include "core/segment/lun_segment.h"
+#include "core/segment/segment.h"
+#include "core/tree/tree.h"
+
+namespace tessera {
+
+// Called by the log, without its lock held, when fewer than `spare` rows
+// remain beyond the head's row: must grow the data segment and make the new
+// rows durable (exNode + commit) before returning.
+using RowKeeper = std::function<Status()>;
+
+struct LogStats {
+  uint64_t batches = 0;
+  uint64_t blocks_written = 0;
+  uint64_t trims = 0;
+  uint64_t replayed_batches = 0;
+  uint64_t checksum_failures = 0;
+};
+
+class LogSegment : public Segment {
+ public:
+  LogSegment(uint64_t id, uint64_t volume_id, uint64_t size, Tree* tree,
+             std::shared_ptr<LunSegment> data, std::shared_ptr<Segment> base, RowKeeper keeper);
+
+  uint64_t id() const override { return id_; }
+  SegmentType type() const override { return SegmentType::kLog; }
+  uint64_t Size() const override;
+  uint32_t BlockSize() const override { return 4096; }
+  Status Read(uint64_t offset, std::span<std::byte> out) override;
+  Status Write(uint64_t offset, std::span<const std::byte> data, uint32_t flags) override;
+  Status WriteBlocks(std::span<const BlockWrite> writes) override;
+  Status Flush() override;
+  Status Trim(uint64_t offset, uint64_t length) override;
+  Result<std::vector<SegmentExtent>> Extents(uint64_t offset, uint64_t length) override;
+  Status Truncate(uint64_t new_size) override;
+  Result<InspectReport> Inspect(InspectMode mode) override;
+  std::string Signature() const override;
+  Status Serialize(Exnode& exnode) const override;
+
+  // Opening: replays batches after the committed head and bumps the epoch.
+  // Returns the number of batches replayed.
+  Result<uint64_t> Replay();
+  // Pre-commit hook: stores the head in the tree.
+  Status RecordHead();
+  // Rows beyond the head's row; the RowKeeper keeps this >= 1.
+  uint64_t SpareRows() const;
+  LogStats stats() const;
+  LunSegment& data() { return *data_; }
+
+ private:
+  // Appends one batch; NoSpace when the data segment has no room (caller
+  // asks the RowKeeper for a row and retries).
+  Status AppendLocked(LogHeader header, std::span<const BlockWrite> blocks);
+  Status AppendData(std::span<const BlockWrite> writes);
+  Status AppendTrim(uint64_t first_lba, uint64_t count);
+  Status KeepRows();
+  // Position for a batch of `bytes` at or after head_ (skips to the next row
+  // when it would straddle); NoSpace when none.
+  Result<uint64_t> PlaceLocked(uint64_t bytes) const;
+  Status ReadBlocks(uint64_t first_lba, uint64_t count, std::span<std::byte> out);
+  Status ReadUnaligned(uint64_t offset, std::span<std::byte> out);
+
+  const uint64_t id_;
+  const uint64_t volume_id_;
+  Tree* tree_;
+  std::shared_ptr<LunSegment> data_;
+  std::shared_ptr<Segment> base_;
+  RowKeeper keeper_;
+
+  mutable std::mutex mu_;  // serializes appends and head changes
+  uint64_t size_;          // GUARDED_BY(mu_) for writes
+  LogHead head_;           // GUARDED_BY(mu_)
+  LogStats stats_;         // GUARDED_BY(mu_)
+};
+
+}  // namespace tessera

@@ -1,0 +1,107 @@
+// The lun segment: a logical unit striped over rows of data blocks, each
+// block a contiguous run on one vdev (LStore's lun driver).
+//
+// exNode form:
+//   [segment-ID]
+//   type = lun
+//   n_devices = N
+//   chunk_size = BYTES          ; stripe unit, multiple of 4096
+//   max_block_size = BYTES      ; size of each device's block in a row
+//   query = 1:tier:1:slow:1.1:name:65:any:3.3
+//   row = seg_offset:seg_end:row_len:block_1:offset_1:...:block_N:offset_N
+//   [block-ID]  (one per device per row)
+//   read_cap = write_cap = manage_cap = <disk address, e.g. slow:0:12345>
+//   size = max_size = BYTES, vdev = <vdev name>
+//
+// Contract
+//  1. I/O must be 4 KiB-aligned (the log above only issues whole blocks);
+//     anything else is InvalidArgument.
+//  2. Within a row, byte r of the row lives on device (r / chunk) % N at
+//     offset (r / chunk / N) * chunk + r % chunk of that device's block.
+//  3. The segment grows only by whole rows (Grow), whose blocks come from a
+//     LunBlockSource, on distinct vdevs (the query's unique flag).
+//  4. Thread-safe: rows are appended under a shared_mutex; I/O holds it shared.
+#pragma once
+
+#include <memory>
+#include <shared_mutex>
+#include <vector>
+
+#include "core/exnode/exnode.h"
+#include "core/pool/pool.h"
+#include "core/segment/segment.h"
+
+namespace tessera {
+
+struct LunBlock {
+  uint64_t id = 0;
+  DiskAddress address;
+  uint64_t size = 0;  // bytes
+  std::string vdev;   // vdev name
+};
+
+struct LunRowDesc {
+  uint64_t seg_offset = 0;
+  uint64_t seg_end = 0;
+  std::vector<LunBlock> blocks;  // one per device
+};
+
+// Allocates the blocks of a new row. Implemented by the volume layer (it owns
+// the database and the resource query).
+class LunBlockSource {
+ public:
+  virtual ~LunBlockSource() = default;
+  virtual Result<std::vector<LunBlock>> AllocateRow(uint32_t n_devices, uint64_t block_bytes,
+                                                    const std::string& query) = 0;
+};
+
+struct LunOptions {
+  uint32_t n_devices = 1;
+  uint64_t chunk_size = 64 * 1024;
+  uint64_t max_block_size = 64ull << 20;
+  std::string query;
+};
+
+class LunSegment : public Segment {
+ public:
+  LunSegment(uint64_t id, LunOptions options, Pool* pool, LunBlockSource* source);
+  // Rebuilds a lun from its exNode section and blocks.
+  static Result<std::unique_ptr<LunSegment>> FromExnode(const Exnode& exnode,
+                                                        const ExnodeSegment& section, Pool* pool,
+                                                        LunBlockSource* source);
+
+  uint64_t id() const override { return id_; }
+  SegmentType type() const override { return SegmentType::kLun; }
+  uint64_t Size() const override;
+  uint32_t BlockSize() const override { return 4096; }
+  Status Read(uint64_t offset, std::span<std::byte> out) override;
+  Status Write(uint64_t offset, std::span<const std::byte> data, uint32_t flags) override;
+  Status WriteBlocks(std::span<const BlockWrite> writes) override;
+  Status Flush() override;
+  Status Trim(uint64_t offset, uint64_t length) override;
+  Result<std::vector<SegmentExtent>> Extents(uint64_t offset, uint64_t length) override;
+  Status Truncate(uint64_t new_size) override;
+  Result<InspectReport> Inspect(InspectMode mode) override;
+  std::string Signature() const override;
+  Status Serialize(Exnode& exnode) const override;
+
+  // Adds one row; returns its [seg_offset, seg_end).
+  Result<LunRowDesc> Grow();
+  std::vector<LunRowDesc> Rows() const;
+  uint64_t row_bytes() const { return options_.max_block_size * options_.n_devices; }
+  // Disk addresses of all blocks, for space accounting.
+  const LunOptions& options() const { return options_; }
+
+ private:
+  // Appends the pool requests for [offset, offset + buffer.size()).
+  Status Map(uint64_t offset, std::span<std::byte> buffer, IoOp op, std::vector<PoolIo>& out) const;
+
+  uint64_t id_;
+  LunOptions options_;
+  Pool* pool_;
+  LunBlockSource* source_;
+  mutable std::shared_mutex mu_;
+  std::vector<LunRowDesc> rows_;  // GUARDED_BY(mu_), ascending seg_offset, contiguous
+};
+
+}  // namespace tessera

@@ -1,0 +1,60 @@
+// Storage::Impl. Internal to core/volume.
+#pragma once
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "core/volume/storage.h"
+#include "core/volume/storage_core.h"
+#include "core/volume/volume_impl.h"
+
+namespace tessera {
+
+class Storage::Impl : public StorageCore {
+ public:
+  Impl(std::string dir, int lock_fd, StorageOptions options, std::unique_ptr<Database> db);
+  ~Impl() override;
+
+  Status CommitAll() override;
+  Pool& pool() override { return db_->pool(); }
+
+  Result<VolumeInfo> CreateVolume(const VolumeSpec& spec);
+  Result<std::vector<VolumeInfo>> ListVolumes();
+  Result<VolumeInfo> Info(const std::string& name);
+  Status Resize(const std::string& name, uint64_t new_size, bool force);
+  Status Delete(const std::string& name);
+  Result<std::string> ExnodeText(const std::string& name);
+  Result<std::shared_ptr<VolumeImpl>> OpenVolume(const std::string& name);
+  Result<PoolStatus> GetPoolStatus();
+  Result<CheckReport> Check();
+  void StartBackground(std::chrono::milliseconds interval);
+  void StopBackground();
+  Status Close();
+
+  std::string dir_;
+
+ private:
+  Result<std::shared_ptr<VolumeImpl>> OpenVolumeLocked(const std::string& name);
+  Result<std::shared_ptr<VolumeImpl>> BuildVolume(const std::string& name, Dataset* dataset,
+                                                  const std::string& exnode_text);
+  Result<VolumeInfo> InfoLocked(const std::string& name);
+  std::vector<std::shared_ptr<VolumeImpl>> OpenVolumes();
+  void BackgroundLoop(std::chrono::milliseconds interval);
+
+  int lock_fd_;
+  StorageOptions options_;
+  std::unique_ptr<Database> db_;
+
+  std::mutex mu_;  // management calls
+  std::mutex open_mu_;  // guards open_; taken by the pre-commit hook
+  std::map<std::string, std::weak_ptr<VolumeImpl>> open_;  // GUARDED_BY(open_mu_)
+
+  std::mutex bg_mu_;
+  std::condition_variable bg_cv_;
+  bool bg_stop_ = false;  // GUARDED_BY(bg_mu_)
+  std::thread bg_;
+};
+
+}  // namespace tessera

@@ -1,0 +1,251 @@
+// Storage: volume management (create, open, list, info, resize, delete).
+//
+// Design notes
+//  1. A volume is a dataset named after it. Its exNode text (stored in the
+//     dataset, 'x' keys) is the source of truth for its layout: opening a
+//     volume rebuilds the segment stack from that text alone.
+//  2. Creating a volume allocates two data rows (the current one and a
+//     spare, LogSegment contract 7) and commits. Any failure deletes the
+//     half-made dataset, so nothing changes.
+//  3. Opening replays the log and commits at once, recording the new epoch
+//     before any new batch is written (LogSegment contract 3).
+//  4. One VolumeImpl per name: open_ holds weak references, so every
+//     connection to a volume shares its object, and a flush on one covers all.
+#include <algorithm>
+
+#include "core/exnode/query.h"
+#include "core/util/align.h"
+#include "core/util/log.h"
+#include "core/util/size.h"
+#include "core/volume/storage_impl.h"
+
+namespace tessera {
+namespace {
+
+constexpr uint64_t kChunkBytes = 64 * 1024;
+
+Result<uint32_t> ParseLayout(const std::string& layout) {
+  if (layout == "simple") return 1;
+  if (layout.starts_with("stripe:")) {
+    std::string n = layout.substr(7);
+    if (!n.empty() && n.size() <= 3 && std::all_of(n.begin(), n.end(), ::isdigit)) {
+      uint32_t v = static_cast<uint32_t>(std::stoul(n));
+      if (v >= 1 && v <= 64) return v;
+    }
+  }
+  return Err(Code::kInvalidArgument, "unknown layout '{}' (expected simple or stripe:N with N in 1..64)", layout);
+}
+
+std::string LayoutName(uint32_t devices) { return devices == 1 ? "simple" : fmt::format("stripe:{}", devices); }
+
+Status ValidateVolumeName(const std::string& name) {
+  if (name.empty() || name.size() > 255) return Err(Code::kInvalidArgument, "volume name must be 1 to 255 bytes");
+  for (char c : name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
+      return Err(Code::kInvalidArgument,
+                 "volume name '{}' may only contain letters, digits, '-', '_' and '.'", name);
+    }
+  }
+  return Ok();
+}
+
+// Per-device block of a row: a sixteenth of the volume, between 4 MiB and
+// 64 MiB, a whole number of chunks.
+uint64_t BlockBytesFor(uint64_t volume_size, uint32_t devices) {
+  uint64_t row = std::clamp<uint64_t>(volume_size / 16, 4ull << 20, 64ull << 20 * 1);
+  uint64_t block = std::max<uint64_t>(row / devices, kChunkBytes);
+  return AlignDown(block, kChunkBytes);
+}
+
+std::string TierOfQuery(const std::string& query) {
+  size_t at = query.find("1:tier:1:");
+  if (at == std::string::npos) return "";
+  size_t end = query.find(':', at + 9);
+  return query.substr(at + 9, end - at - 9);
+}
+
+const ExnodeSegment* FindType(const Exnode& exnode, SegmentType type) {
+  for (const auto& s : exnode.segments) {
+    if (s.type == type) return &s;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<VolumeImpl>> Storage::Impl::BuildVolume(const std::string& name, Dataset* dataset,
+                                                               const std::string& text) {
+  Exnode exnode = TRY(ParseExnode(text));
+  const ExnodeSegment* log_section = FindType(exnode, SegmentType::kLog);
+  if (log_section == nullptr) return Err(Code::kCorruption, "exNode of volume '{}' has no log segment", name);
+  uint64_t size = TRY(log_section->GetU64("size"));
+  uint64_t data_id = TRY(log_section->GetU64("data"));
+  const ExnodeSegment* lun_section = exnode.FindSegment(data_id);
+  if (lun_section == nullptr || lun_section->type != SegmentType::kLun) {
+    return Err(Code::kCorruption, "exNode of volume '{}': log data segment {} is not a lun", name, data_id);
+  }
+  auto volume = std::make_shared<VolumeImpl>(this, db_.get());
+  auto lun = std::shared_ptr<LunSegment>(TRY(LunSegment::FromExnode(exnode, *lun_section, &db_->pool(), volume.get())));
+  VolumeImpl* raw = volume.get();
+  auto log = std::make_shared<LogSegment>(log_section->id, exnode.id, size, &dataset->tree(), lun, nullptr,
+                                          [raw] { return raw->KeepRows(); });
+  volume->Attach(VolumeImpl::Parts{.name = name, .exnode_id = exnode.id, .dataset = dataset, .lun = lun,
+                                   .log = log, .top = log});
+  return volume;
+}
+
+Result<VolumeInfo> Storage::Impl::CreateVolume(const VolumeSpec& spec) {
+  std::lock_guard lock(mu_);
+  TRY_STATUS(ValidateVolumeName(spec.name));
+  if (spec.size == 0 || !IsAligned(spec.size, kBlockSize)) {
+    return Err(Code::kInvalidArgument, "volume size {} must be a positive multiple of 4096", spec.size);
+  }
+  uint32_t devices = TRY(ParseLayout(spec.layout));
+  Tier tier = Tier::kFastest;
+  if (spec.tier) {
+    tier = *spec.tier;
+  } else {
+    for (const PoolVdev& v : db_->pool().vdevs()) tier = std::max(tier, v.config.tier);
+  }
+  size_t in_tier = std::count_if(db_->pool().vdevs().begin(), db_->pool().vdevs().end(),
+                                 [&](const PoolVdev& v) { return v.config.tier == tier; });
+  if (in_tier < devices) {
+    return Err(Code::kInvalidArgument, "layout {} needs {} vdevs in tier {}, the pool has {}", spec.layout,
+               devices, TierName(tier), in_tier);
+  }
+  if (db_->OpenDataset(spec.name)) return Err(Code::kInvalidArgument, "volume '{}' already exists", spec.name);
+  Dataset* dataset = TRY(db_->CreateDataset(spec.name));
+  auto built = [&]() -> Result<std::shared_ptr<VolumeImpl>> {
+    LunOptions options{.n_devices = devices, .chunk_size = kChunkBytes,
+                       .max_block_size = BlockBytesFor(spec.size, devices)};
+    options.query = fmt::format("1:tier:1:{}:1", TierName(tier));
+    if (devices > 1) options.query += ".1:name:65:any:3.3:any:3:any:3";
+    uint64_t exnode_id = RandomId63();
+    auto volume = std::make_shared<VolumeImpl>(this, db_.get());
+    auto lun = std::make_shared<LunSegment>(RandomId63(), options, &db_->pool(), volume.get());
+    VolumeImpl* raw = volume.get();
+    auto log = std::make_shared<LogSegment>(RandomId63(), exnode_id, spec.size, &dataset->tree(), lun, nullptr,
+                                            [raw] { return raw->KeepRows(); });
+    volume->Attach(VolumeImpl::Parts{.name = spec.name, .exnode_id = exnode_id, .dataset = dataset,
+                                     .lun = lun, .log = log, .top = log});
+    TRY(lun->Grow());
+    TRY(lun->Grow());
+    TRY_STATUS(volume->SaveExnode());
+    TRY_STATUS(CommitAll());
+    return volume;
+  }();
+  if (!built) {
+    auto undo = db_->DeleteDataset(spec.name);
+    if (!undo) Log(LogLevel::kError, "cleaning up volume '{}': {}", spec.name, undo.error().ToString());
+    return Err(built.error());
+  }
+  return InfoLocked(spec.name);
+}
+
+Result<std::shared_ptr<VolumeImpl>> Storage::Impl::OpenVolumeLocked(const std::string& name) {
+  {
+    std::lock_guard lock(open_mu_);
+    auto it = open_.find(name);
+    if (it != open_.end()) {
+      if (auto v = it->second.lock()) return v;
+    }
+  }
+  auto dataset = db_->OpenDataset(name);
+  if (!dataset) {
+    if (dataset.error().code() == Code::kNotFound) return Err(Code::kNotFound, "no volume '{}' in pool {}", name, dir_);
+    return Err(dataset.error());
+  }
+  std::string text = TRY(LoadExnodeText((*dataset)->tree()));
+  auto volume = TRY(BuildVolume(name, *dataset, text));
+  uint64_t replayed = TRY(volume->log().Replay());
+  if (replayed > 0) Log(LogLevel::kInfo, "volume '{}': replayed {} log batches", name, replayed);
+  {
+    std::lock_guard lock(open_mu_);
+    open_[name] = volume;
+  }
+  TRY_STATUS(CommitAll());
+  return volume;
+}
+
+Result<std::shared_ptr<VolumeImpl>> Storage::Impl::OpenVolume(const std::string& name) {
+  std::lock_guard lock(mu_);
+  return OpenVolumeLocked(name);
+}
+
+Result<VolumeInfo> Storage::Impl::InfoLocked(const std::string& name) {
+  auto dataset = db_->OpenDataset(name);
+  if (!dataset) return Err(Code::kNotFound, "no volume '{}' in pool {}", name, dir_);
+  Exnode exnode = TRY(ParseExnode(TRY(LoadExnodeText((*dataset)->tree()))));
+  const ExnodeSegment* log = FindType(exnode, SegmentType::kLog);
+  const ExnodeSegment* lun = FindType(exnode, SegmentType::kLun);
+  if (log == nullptr || lun == nullptr) return Err(Code::kCorruption, "exNode of volume '{}' is incomplete", name);
+  VolumeInfo info{.name = name, .id = (*dataset)->id(), .size = TRY(log->GetU64("size"))};
+  uint32_t devices = static_cast<uint32_t>(TRY(lun->GetU64("n_devices")));
+  info.layout = LayoutName(devices);
+  info.tier = TierOfQuery(lun->GetString("query").value_or(""));
+  info.allocated_bytes = lun->GetAll("row").size() * devices * TRY(lun->GetU64("max_block_size"));
+  uint64_t mapped = 0;
+  TRY_STATUS((*dataset)->tree().Scan(MappingKey(0), MappingKey(UINT64_MAX), [&](std::string_view, std::string_view) {
+    mapped++;
+    return true;
+  }));
+  info.mapped_bytes = mapped * kBlockSize;
+  std::lock_guard lock(open_mu_);
+  auto it = open_.find(name);
+  info.open = it != open_.end() && !it->second.expired();
+  return info;
+}
+
+Result<VolumeInfo> Storage::Impl::Info(const std::string& name) {
+  std::lock_guard lock(mu_);
+  return InfoLocked(name);
+}
+
+Result<std::vector<VolumeInfo>> Storage::Impl::ListVolumes() {
+  std::lock_guard lock(mu_);
+  std::vector<VolumeInfo> out;
+  for (const DatasetInfo& d : TRY(db_->ListDatasets())) out.push_back(TRY(InfoLocked(d.name)));
+  return out;
+}
+
+Status Storage::Impl::Resize(const std::string& name, uint64_t new_size, bool force) {
+  std::lock_guard lock(mu_);
+  if (new_size == 0 || !IsAligned(new_size, kBlockSize)) {
+    return Err(Code::kInvalidArgument, "volume size {} must be a positive multiple of 4096", new_size);
+  }
+  auto volume = TRY(OpenVolumeLocked(name));
+  uint64_t old = volume->size();
+  if (new_size < old && !force) {
+    return Err(Code::kInvalidArgument,
+               "shrinking volume '{}' from {} to {} discards data past the new end; add --force",
+               name, FormatSize(old), FormatSize(new_size));
+  }
+  TRY_STATUS(volume->Flush());
+  TRY_STATUS(volume->log().Truncate(new_size));
+  TRY_STATUS(volume->SaveExnode());
+  return CommitAll();
+}
+
+Status Storage::Impl::Delete(const std::string& name) {
+  std::lock_guard lock(mu_);
+  {
+    std::lock_guard open_lock(open_mu_);
+    auto it = open_.find(name);
+    if (it != open_.end() && !it->second.expired()) {
+      return Err(Code::kBusy, "volume '{}' is in use (exported or open); stop using it first", name);
+    }
+    open_.erase(name);
+  }
+  auto dataset = db_->OpenDataset(name);
+  if (!dataset) return Err(Code::kNotFound, "no volume '{}' in pool {}", name, dir_);
+  return db_->DeleteDataset(name);
+}
+
+Result<std::string> Storage::Impl::ExnodeText(const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto dataset = db_->OpenDataset(name);
+  if (!dataset) return Err(Code::kNotFound, "no volume '{}' in pool {}", name, dir_);
+  return LoadExnodeText((*dataset)->tree());
+}
+
+}  // namespace tessera

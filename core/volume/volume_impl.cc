@@ -1,0 +1,127 @@
+// VolumeImpl: the Volume operations over the segment stack, and row
+// allocation through the resource query.
+//
+// Design notes
+//  1. The Volume methods are thin: range checks happen in the segments.
+//  2. Zero always unmaps (see volume.h); both Trim and Zero honour FUA by
+//     flushing afterwards.
+//  3. A new row's blocks are recorded as dataset extents and the exNode is
+//     saved before the commit that makes them durable; the log writes into a
+//     row only after that commit (LogSegment contract 7).
+#include "core/volume/volume_impl.h"
+
+#include "core/exnode/query.h"
+#include "core/exnode/exnode.h"
+#include "core/volume/storage_core.h"
+
+namespace tessera {
+
+VolumeImpl::VolumeImpl(StorageCore* core, Database* db) : core_(core), db_(db) {}
+
+Status VolumeImpl::Read(uint64_t offset, std::span<std::byte> out) { return parts_.top->Read(offset, out); }
+
+Status VolumeImpl::Write(uint64_t offset, std::span<const std::byte> data, bool fua) {
+  return parts_.top->Write(offset, data, fua ? kWriteFua : kWriteNone);
+}
+
+Status VolumeImpl::Flush() { return parts_.top->Flush(); }
+
+Status VolumeImpl::Trim(uint64_t offset, uint64_t length, bool fua) {
+  TRY_STATUS(parts_.top->Trim(offset, length));
+  return fua ? Flush() : Ok();
+}
+
+Status VolumeImpl::Zero(uint64_t offset, uint64_t length, bool, bool fua) {
+  return Trim(offset, length, fua);
+}
+
+Result<std::vector<SegmentExtent>> VolumeImpl::Extents(uint64_t offset, uint64_t length) {
+  return parts_.top->Extents(offset, length);
+}
+
+Status VolumeImpl::Prefetch(uint64_t offset, uint64_t length) {
+  constexpr uint64_t kStep = 1 << 20;
+  std::vector<std::byte> scratch(std::min(length, kStep));
+  for (uint64_t at = 0; at < length; at += kStep) {
+    uint64_t n = std::min(kStep, length - at);
+    TRY_STATUS(parts_.top->Read(offset + at, std::span(scratch).first(n)));
+  }
+  return Ok();
+}
+
+Result<std::vector<LunBlock>> VolumeImpl::AllocateRow(uint32_t n_devices, uint64_t block_bytes,
+                                                      const std::string& query_text) {
+  Pool& pool = core_->pool();
+  std::vector<Resource> resources;
+  for (const PoolVdev& v : pool.vdevs()) {
+    Resource r{.id = v.config.name, .attrs = v.config.attrs};
+    r.attrs["name"] = v.config.name;
+    r.attrs["tier"] = std::string(TierName(v.config.tier));
+    r.attrs["index"] = std::to_string(v.config.index);
+    resources.push_back(std::move(r));
+  }
+  Query query = TRY(ParseQuery(query_text));
+  std::vector<size_t> chosen = TRY(Select(query, resources, n_devices, rotation_++));
+  std::vector<LunBlock> blocks;
+  for (size_t i : chosen) {
+    const PoolVdev& v = pool.vdevs()[i];
+    auto address = db_->AllocateExtent(parts_.dataset, v.config.tier, v.config.index,
+                                       BlockCount{block_bytes / kBlockSize});
+    if (!address) {
+      for (const LunBlock& b : blocks) (void)db_->FreeExtent(parts_.dataset, b.address);
+      return Err(address.error().WithContext(fmt::format("volume '{}': new data row", parts_.name)));
+    }
+    blocks.push_back(LunBlock{.id = RandomId63(), .address = *address, .size = block_bytes, .vdev = v.config.name});
+  }
+  return blocks;
+}
+
+Status VolumeImpl::KeepRows() {
+  std::lock_guard lock(grow_mu_);
+  if (parts_.log->SpareRows() >= 1) return Ok();
+  while (parts_.log->SpareRows() < 1) TRY(parts_.lun->Grow());
+  TRY_STATUS(SaveExnode());
+  return core_->CommitAll();
+}
+
+Result<std::string> VolumeImpl::ExnodeText() const {
+  Exnode exnode{.id = parts_.exnode_id, .name = parts_.name, .default_segment = parts_.top->id()};
+  TRY_STATUS(parts_.top->Serialize(exnode));
+  for (const ExnodeSegment& s : exnode.segments) exnode.view_segments.push_back(s.id);
+  return SerializeExnode(exnode);
+}
+
+Status VolumeImpl::SaveExnode() {
+  std::string text = TRY(ExnodeText());
+  return StoreExnodeText(parts_.dataset->tree(), text);
+}
+
+namespace {
+constexpr size_t kExnodeChunk = 48 * 1024;
+
+std::string ExnodeChunkKey(uint32_t index) {
+  std::string k = "x";
+  for (int i = 3; i >= 0; i--) k.push_back(static_cast<char>(index >> (8 * i)));
+  return k;
+}
+}  // namespace
+
+Status StoreExnodeText(Tree& tree, const std::string& text) {
+  TRY_STATUS(tree.RangeDelete("x", "y"));
+  for (size_t at = 0, i = 0; at < text.size(); at += kExnodeChunk, i++) {
+    TRY_STATUS(tree.Insert(ExnodeChunkKey(static_cast<uint32_t>(i)), std::string_view(text).substr(at, kExnodeChunk)));
+  }
+  return Ok();
+}
+
+Result<std::string> LoadExnodeText(Tree& tree) {
+  std::string text;
+  TRY_STATUS(tree.Scan("x", "y", [&](std::string_view, std::string_view v) {
+    text.append(v);
+    return true;
+  }));
+  if (text.empty()) return Err(Code::kCorruption, "volume has no exNode");
+  return text;
+}
+
+}  // namespace tessera

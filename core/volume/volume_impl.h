@@ -1,0 +1,73 @@
+// VolumeImpl: the Volume the Storage hands out, and the LunBlockSource that
+// allocates its data rows. Internal to core/volume.
+//
+// Segment stack (exNode view, top first): [cache ->] log -> lun.
+// Dataset keys: 'x' chunk(4, big-endian) -> exNode text, in 48 KiB chunks;
+// the log's own keys ('m', 'h') are described in core/segment/log_format.h.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+
+#include "core/db/database.h"
+#include "core/segment/log_segment.h"
+#include "core/segment/lun_segment.h"
+#include "core/volume/volume.h"
+
+namespace tessera {
+
+class StorageCore;  // storage_core.h
+
+class VolumeImpl : public Volume, public LunBlockSource {
+ public:
+  struct Parts {
+    std::string name;
+    uint64_t exnode_id = 0;
+    Dataset* dataset = nullptr;
+    std::shared_ptr<LunSegment> lun;
+    std::shared_ptr<LogSegment> log;
+    std::shared_ptr<Segment> top;  // what I/O goes through
+  };
+
+  VolumeImpl(StorageCore* core, Database* db);
+  void Attach(Parts parts) { parts_ = std::move(parts); }
+
+  const std::string& name() const override { return parts_.name; }
+  uint64_t size() const override { return parts_.log->Size(); }
+  bool read_only() const override { return false; }
+  Status Read(uint64_t offset, std::span<std::byte> out) override;
+  Status Write(uint64_t offset, std::span<const std::byte> data, bool fua) override;
+  Status Flush() override;
+  Status Trim(uint64_t offset, uint64_t length, bool fua) override;
+  Status Zero(uint64_t offset, uint64_t length, bool may_trim, bool fua) override;
+  Result<std::vector<SegmentExtent>> Extents(uint64_t offset, uint64_t length) override;
+  Status Prefetch(uint64_t offset, uint64_t length) override;
+
+  Result<std::vector<LunBlock>> AllocateRow(uint32_t n_devices, uint64_t block_bytes,
+                                            const std::string& query) override;
+
+  // Grows the data segment until the log has a spare row, saving the exNode
+  // and committing (the log's RowKeeper).
+  Status KeepRows();
+  // Writes the exNode text of the current stack into the dataset.
+  Status SaveExnode();
+  Result<std::string> ExnodeText() const;
+  LogSegment& log() { return *parts_.log; }
+  Segment& top() { return *parts_.top; }
+  Dataset* dataset() { return parts_.dataset; }
+  const Parts& parts() const { return parts_; }
+
+ private:
+  StorageCore* core_;
+  Database* db_;
+  Parts parts_;
+  std::mutex grow_mu_;               // serializes KeepRows
+  std::atomic<uint64_t> rotation_{0};  // spreads rows over vdevs
+};
+
+// exNode text <-> dataset chunks.
+Status StoreExnodeText(Tree& tree, const std::string& text);
+Result<std::string> LoadExnodeText(Tree& tree);
+
+}  // namespace tessera

@@ -1,0 +1,157 @@
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "tests/unit/volume/volume_test_util.h"
+
+namespace tessera::testing {
+namespace {
+
+TEST(Storage, CreateOpenLockAndBadInput) {
+  PoolDir pd;
+  {
+    auto storage = pd.Create();
+    ASSERT_TRUE(storage) << storage.error().ToString();
+    auto second = pd.Open();
+    ASSERT_FALSE(second);
+    EXPECT_EQ(second.error().code(), Code::kBusy);
+    EXPECT_NE(second.error().message().find("in use"), std::string::npos);
+    auto again = pd.Create();
+    ASSERT_FALSE(again);
+    EXPECT_NE(again.error().message().find("already holds a pool"), std::string::npos);
+    EXPECT_EQ((*storage)->CreateVolume({.name = "bad/name", .size = 1 << 20}).error().code(), Code::kInvalidArgument);
+    EXPECT_EQ((*storage)->CreateVolume({.name = "v", .size = 1000}).error().code(), Code::kInvalidArgument);
+    EXPECT_EQ((*storage)->CreateVolume({.name = "v", .size = 1 << 20, .layout = "raid9"}).error().code(),
+              Code::kInvalidArgument);
+    EXPECT_EQ((*storage)->CreateVolume({.name = "v", .size = 1 << 20, .layout = "stripe:3"}).error().code(),
+              Code::kInvalidArgument);  // only 2 vdevs
+    ASSERT_TRUE((*storage)->CreateVolume({.name = "v", .size = 16 << 20}));
+    EXPECT_EQ((*storage)->CreateVolume({.name = "v", .size = 16 << 20}).error().code(), Code::kInvalidArgument);
+    EXPECT_EQ((*storage)->OpenVolume("nope").error().code(), Code::kNotFound);
+    auto list = (*storage)->ListVolumes();
+    ASSERT_TRUE(list);
+    ASSERT_EQ(list->size(), 1u);
+    EXPECT_EQ((*list)[0].layout, "simple");
+    EXPECT_EQ((*list)[0].size, 16u << 20);
+  }
+  auto storage = pd.Open();
+  ASSERT_TRUE(storage) << storage.error().ToString();
+  EXPECT_EQ((*storage)->ListVolumes()->size(), 1u);
+  auto report = (*storage)->Check();
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->clean()) << report->Summary();
+}
+
+// Random unaligned writes, reads, trims and flushes against a flat byte
+// array, with reopens of the whole storage in between.
+TEST(Volume, RandomizedAgainstFlatModel) {
+  for (const char* layout : {"simple", "stripe:2"}) {
+    SCOPED_TRACE(layout);
+    PoolDir pd;
+    constexpr uint64_t kSize = 8 << 20;
+    std::vector<std::byte> model(kSize);
+    std::mt19937_64 rng(99);
+    {
+      auto storage = std::move(*pd.Create());
+      ASSERT_TRUE(storage->CreateVolume({.name = "v", .size = kSize, .layout = layout}));
+    }
+    for (int session = 0; session < 3; session++) {
+      auto storage = pd.Open();
+      ASSERT_TRUE(storage) << storage.error().ToString();
+      auto volume = std::move(*(*storage)->OpenVolume("v"));
+      // Everything written before still reads back.
+      std::vector<std::byte> all(kSize);
+      ASSERT_TRUE(volume->Read(0, all));
+      ASSERT_TRUE(all == model) << "session " << session;
+      for (int op = 0; op < 400; op++) {
+        uint64_t off = rng() % kSize;
+        uint64_t len = 1 + rng() % std::min<uint64_t>(200000, kSize - off);
+        switch (rng() % 6) {
+          case 0:
+          case 1:
+          case 2: {
+            auto data = Pattern(len, rng());
+            ASSERT_TRUE(volume->Write(off, data, rng() % 8 == 0));
+            std::memcpy(model.data() + off, data.data(), len);
+            break;
+          }
+          case 3: {
+            std::vector<std::byte> got(len);
+            ASSERT_TRUE(volume->Read(off, got));
+            ASSERT_EQ(0, std::memcmp(got.data(), model.data() + off, len)) << "op " << op;
+            break;
+          }
+          case 4:
+            ASSERT_TRUE(volume->Trim(off, len, false));
+            std::memset(model.data() + off, 0, len);
+            break;
+          case 5:
+            ASSERT_TRUE(volume->Flush());
+            break;
+        }
+      }
+      ASSERT_TRUE(volume->Flush());
+      volume.reset();
+      auto report = (*storage)->Check();
+      ASSERT_TRUE(report);
+      EXPECT_TRUE(report->clean()) << report->Summary();
+    }
+  }
+}
+
+TEST(Volume, ExtentsReportHolesAfterTrim) {
+  PoolDir pd;
+  auto storage = std::move(*pd.Create());
+  ASSERT_TRUE(storage->CreateVolume({.name = "v", .size = 4 << 20}));
+  auto volume = std::move(*storage->OpenVolume("v"));
+  auto e = volume->Extents(0, 4 << 20);
+  ASSERT_TRUE(e);
+  ASSERT_EQ(e->size(), 1u);
+  EXPECT_TRUE((*e)[0].hole);
+  auto data = Pattern(1 << 20, 1);
+  ASSERT_TRUE(volume->Write(0, data, false));
+  ASSERT_TRUE(volume->Trim(256 << 10, 128 << 10, false));
+  e = volume->Extents(0, 4 << 20);
+  ASSERT_TRUE(e);
+  std::vector<SegmentExtent> want = {{0, 256 << 10, false}, {256 << 10, 128 << 10, true},
+                                     {384 << 10, (1 << 20) - (384 << 10), false},
+                                     {1 << 20, 3 << 20, true}};
+  EXPECT_EQ(*e, want);
+  std::vector<std::byte> got(4096);
+  ASSERT_TRUE(volume->Read(300 << 10, got));
+  EXPECT_TRUE(std::all_of(got.begin(), got.end(), [](std::byte b) { return b == std::byte{0}; }));
+  EXPECT_EQ(volume->Read((4 << 20) - 10, got).error().code(), Code::kInvalidArgument);
+  EXPECT_EQ(volume->Write(UINT64_MAX - 10, got, false).error().code(), Code::kInvalidArgument);
+}
+
+TEST(Volume, GrowsRowsAndResizes) {
+  PoolDir pd(1, 256ull << 20);
+  auto storage = std::move(*pd.Create());
+  ASSERT_TRUE(storage->CreateVolume({.name = "v", .size = 16 << 20}));
+  auto volume = std::move(*storage->OpenVolume("v"));
+  // 4 MiB rows: 24 MiB of writes need several new rows.
+  auto data = Pattern(1 << 20, 5);
+  for (int i = 0; i < 24; i++) ASSERT_TRUE(volume->Write((i % 16) << 20, data, false));
+  ASSERT_TRUE(volume->Flush());
+  auto info = storage->GetVolumeInfo("v");
+  ASSERT_TRUE(info);
+  EXPECT_GT(info->allocated_bytes, 24u << 20);
+  EXPECT_EQ(info->mapped_bytes, 16u << 20);
+  EXPECT_EQ(storage->ResizeVolume("v", 8 << 20, false).error().code(), Code::kInvalidArgument);
+  ASSERT_TRUE(storage->ResizeVolume("v", 32 << 20, false));
+  EXPECT_EQ(volume->size(), 32u << 20);
+  ASSERT_TRUE(storage->ResizeVolume("v", 8 << 20, true));
+  EXPECT_EQ(storage->GetVolumeInfo("v")->mapped_bytes, 8u << 20);
+  EXPECT_EQ(storage->DeleteVolume("v").error().code(), Code::kBusy);
+  volume.reset();
+  ASSERT_TRUE(storage->DeleteVolume("v"));
+  auto report = storage->Check();
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->clean()) << report->Summary();
+  auto status = storage->GetPoolStatus();
+  ASSERT_TRUE(status);
+  EXPECT_LT(status->used_bytes, 2u << 20);  // the rows went back to the pool
+}
+
+}  // namespace
+}  // namespace tessera::testing

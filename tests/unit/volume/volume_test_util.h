@@ -1,0 +1,67 @@
+// A pool directory under TMPDIR with file vdevs wrapped in FaultVdevs, so
+// that volume tests can crash the devices under a real Storage.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+
+#include "core/util/uuid.h"
+#include "core/vdev/fault_vdev.h"
+#include "core/vdev/file_vdev.h"
+#include "core/volume/storage.h"
+
+namespace tessera::testing {
+
+class PoolDir {
+ public:
+  explicit PoolDir(uint32_t vdevs = 2, uint64_t vdev_bytes = 128ull << 20) : vdevs_(vdevs), vdev_bytes_(vdev_bytes) {
+    dir_ = (std::filesystem::temp_directory_path() / fmt::format("tessera-volume-test-{}", RandomU64())).string();
+  }
+  ~PoolDir() { std::filesystem::remove_all(dir_); }
+
+  const std::string& dir() const { return dir_; }
+
+  StorageOptions Options() {
+    StorageOptions options;
+    options.metadata_cache_bytes = 32 << 20;
+    options.open_devices = [this](const PoolConfig& config, bool create) -> Result<std::vector<std::shared_ptr<Vdev>>> {
+      auto files = Pool::OpenFileDevices(config, create);
+      if (!files) return Err(files.error());
+      faults_.clear();
+      std::vector<std::shared_ptr<Vdev>> out;
+      for (auto& f : *files) {
+        faults_.push_back(std::make_shared<FaultVdev>(f));
+        out.push_back(faults_.back());
+      }
+      return out;
+    };
+    return options;
+  }
+
+  Result<std::unique_ptr<Storage>> Create() {
+    return Storage::Create(dir_, Storage::DefaultConfig(dir_, vdevs_, vdev_bytes_), Options());
+  }
+  Result<std::unique_ptr<Storage>> Open() { return Storage::Open(dir_, Options()); }
+
+  std::vector<std::shared_ptr<FaultVdev>>& faults() { return faults_; }
+  void PowerLossAll(std::optional<uint64_t> seed = std::nullopt) {
+    for (auto& f : faults_) (void)(seed ? f->SimulatePowerLoss(*seed) : f->SimulatePowerLoss());
+  }
+
+ private:
+  uint32_t vdevs_;
+  uint64_t vdev_bytes_;
+  std::string dir_;
+  std::vector<std::shared_ptr<FaultVdev>> faults_;
+};
+
+inline std::vector<std::byte> Pattern(size_t n, uint64_t seed) {
+  std::vector<std::byte> out(n);
+  std::mt19937_64 rng(seed);
+  for (auto& b : out) b = static_cast<std::byte>(rng());
+  return out;
+}
+
+}  // namespace tessera::testing
