@@ -85,7 +85,7 @@ void Tree::Impl::PrepareRootForMessage() {
 }
 
 Status Tree::Impl::AddPoint(std::string_view key, Message msg) {
-  std::unique_lock lock(mu_);
+  auto lock = WriteLock();
   TRY_STATUS(CheckWritable());
   PrepareRootForMessage();
   NoteDirty(static_cast<int64_t>(Buffer::PointBytes(key, msg)));
@@ -95,7 +95,7 @@ Status Tree::Impl::AddPoint(std::string_view key, Message msg) {
 }
 
 Status Tree::Impl::AddRangeDelete(std::string_view lo, std::string_view hi) {
-  std::unique_lock lock(mu_);
+  auto lock = WriteLock();
   TRY_STATUS(CheckWritable());
   PrepareRootForMessage();
   NoteDirty(static_cast<int64_t>(Buffer::RangeBytes(lo, hi)));
@@ -191,12 +191,12 @@ Status Tree::Scan(std::string_view lo, std::string_view hi, const ScanFn& fn) {
 Result<BlockPtr> Tree::Sync() { return impl_->Sync(); }
 
 BlockPtr Tree::root() const {
-  std::shared_lock lock(impl_->mu_);
+  auto lock = impl_->ReadLock();
   return impl_->root_ptr_;
 }
 
 uint64_t Tree::DirtyBytes() const {
-  std::shared_lock lock(impl_->mu_);
+  auto lock = impl_->ReadLock();
   return impl_->dirty_bytes_;
 }
 

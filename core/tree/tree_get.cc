@@ -17,7 +17,7 @@
 namespace tessera {
 
 Result<std::optional<std::string>> Tree::Impl::Get(std::string_view key) const {
-  std::shared_lock lock(mu_);
+  auto lock = ReadLock();
   if (freed_) return Err(Code::kInvalidArgument, "tree was freed");
   std::vector<std::shared_ptr<const Node>> holds;
   std::vector<std::string_view> upserts;  // newest first

@@ -18,10 +18,12 @@
 //     structure: a clean child is resolved through the cache by (address,
 //     checksum) or read and inserted into the cache, never stored into its
 //     parent. Writers hold mu_ exclusively.
-//  5. Stats counters are atomics because readers bump nodes_read.
+//  5. Lock order: turnstile_ then mu_ (see ReadLock/WriteLock).
+//  6. Stats counters are atomics because readers bump nodes_read.
 #pragma once
 
 #include <atomic>
+#include <mutex>
 #include <shared_mutex>
 #include <vector>
 
@@ -72,6 +74,19 @@ class Tree::Impl {
   const MessageActions* const actions_;
   const TreeOptions options_;
 
+  // Lock helpers. glibc's rwlock prefers readers, so a steady stream of
+  // readers could starve writers; a writer holds turnstile_ while it waits
+  // for mu_, which stops new readers from entering meanwhile.
+  std::shared_lock<std::shared_mutex> ReadLock() const {
+    { std::lock_guard gate(turnstile_); }
+    return std::shared_lock(mu_);
+  }
+  std::unique_lock<std::shared_mutex> WriteLock() {
+    std::lock_guard gate(turnstile_);
+    return std::unique_lock(mu_);
+  }
+
+  mutable std::mutex turnstile_;
   mutable std::shared_mutex mu_;
   std::unique_ptr<Node> root_;              // guarded by mu_
   BlockPtr root_ptr_;                       // guarded by mu_

@@ -152,7 +152,7 @@ Status ScanNode(const Tree::Impl& t, ScanState& st, const Node* node, KeyRange s
 }  // namespace
 
 Status Tree::Impl::Scan(std::string_view lo, std::string_view hi, const ScanFn& fn) const {
-  std::shared_lock lock(mu_);
+  auto lock = ReadLock();
   if (freed_) return Err(Code::kInvalidArgument, "tree was freed");
   if (!hi.empty() && hi <= lo) return Ok();
   ScanState st{actions_, &fn, KeyRange{lo, hi}, {}, {}, false};

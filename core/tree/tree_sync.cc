@@ -52,7 +52,7 @@ Status Tree::Impl::WriteDirtyChildren(Node* node) {
 }
 
 Result<BlockPtr> Tree::Impl::Sync() {
-  std::unique_lock lock(mu_);
+  auto lock = WriteLock();
   if (freed_) return Err(Code::kInvalidArgument, "tree was freed");
   if (!root_dirty_) return root_ptr_;
   if (options_.read_only) return Err(Code::kReadOnly, "tree is read-only");
@@ -76,14 +76,14 @@ Status Tree::Impl::Visit(const BlockPtr& ptr, uint32_t level, const NodeFn& fn) 
 }
 
 Status Tree::ForEachNode(const NodeFn& fn) {
-  std::shared_lock lock(impl_->mu_);
+  auto lock = impl_->ReadLock();
   if (impl_->freed_) return Err(Code::kInvalidArgument, "tree was freed");
   if (impl_->root_ptr_.IsNull()) return Ok();
   return impl_->Visit(impl_->root_ptr_, kAnyLevel, fn);
 }
 
 Status Tree::FreeAll() {
-  std::unique_lock lock(impl_->mu_);
+  auto lock = impl_->WriteLock();
   if (impl_->options_.read_only) return Err(Code::kReadOnly, "tree is read-only");
   if (impl_->freed_) return Err(Code::kInvalidArgument, "tree was freed");
   std::vector<BlockPtr> all;
