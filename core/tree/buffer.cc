@@ -94,13 +94,13 @@ void Buffer::Combine(Message& older, Message&& newer, const MessageActions& acti
 }
 
 void Buffer::Put(std::string key, Message msg, const MessageActions& actions) {
-  auto it = points_.find(key);
-  if (it == points_.end()) {
+  auto it = points_.lower_bound(key);
+  if (it == points_.end() || it->first != key) {
     if (msg.type == MsgType::kUpsert && RangeCovers(key)) {
       msg = ResolveMessage(actions, std::nullopt, msg);
     }
     bytes_ += PointBytes(key, msg);
-    points_.emplace_hint(points_.lower_bound(key), std::move(key), std::move(msg));
+    points_.emplace_hint(it, std::move(key), std::move(msg));
     return;
   }
   bytes_ -= PointBytes(it->first, it->second);
@@ -109,13 +109,13 @@ void Buffer::Put(std::string key, Message msg, const MessageActions& actions) {
 }
 
 void Buffer::PutNode(Points::node_type node, const MessageActions& actions) {
-  auto it = points_.find(node.key());
-  if (it == points_.end()) {
+  auto it = points_.lower_bound(node.key());
+  if (it == points_.end() || it->first != node.key()) {
     if (node.mapped().type == MsgType::kUpsert && RangeCovers(node.key())) {
       node.mapped() = ResolveMessage(actions, std::nullopt, node.mapped());
     }
     bytes_ += PointBytes(node.key(), node.mapped());
-    points_.insert(std::move(node));
+    points_.insert(it, std::move(node));
     return;
   }
   bytes_ -= PointBytes(it->first, it->second);

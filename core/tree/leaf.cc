@@ -34,13 +34,47 @@ size_t Leaf::LowerBound(std::string_view k) const {
   size_t hi = offsets_.size();
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    if (key(mid) < k) {
+    if (CompareKeys(key(mid), k) < 0) {
       lo = mid + 1;
     } else {
       hi = mid;
     }
   }
   return lo;
+}
+
+size_t Leaf::LowerBoundFrom(size_t from, std::string_view k) const {
+  const size_t n = offsets_.size();
+  size_t lo = from;
+  size_t step = 1;
+  size_t hi = from;
+  // Gallop to bracket the answer in [lo, hi], then binary search.
+  while (hi < n && CompareKeys(key(hi), k) < 0) {
+    lo = hi + 1;
+    hi = from + step;
+    step *= 2;
+  }
+  if (hi > n) hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (CompareKeys(key(mid), k) < 0) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+void Leaf::AppendRange(const Leaf& from, size_t begin, size_t end) {
+  if (begin >= end) return;
+  size_t start = from.offsets_[begin];
+  size_t stop = end < from.offsets_.size() ? from.offsets_[end] : from.arena_.size();
+  int64_t shift = static_cast<int64_t>(arena_.size()) - static_cast<int64_t>(start);
+  for (size_t i = begin; i < end; ++i) {
+    offsets_.push_back(static_cast<uint32_t>(from.offsets_[i] + shift));
+  }
+  arena_.append(from.arena_, start, stop - start);
 }
 
 void Leaf::Append(std::string_view k, std::string_view v) {
@@ -93,9 +127,17 @@ void ApplyBufferToLeaf(const MessageActions& actions, const Buffer::Ranges& rang
 
   size_t li = 0;
   const size_t n = leaf->count();
+  const bool no_ranges = ranges.empty();
   auto pit = points.begin();
   while (li < n || pit != points.end()) {
-    if (pit == points.end() || (li < n && leaf->key(li) < pit->first)) {
+    if (no_ranges && li < n) {
+      // Copy the run of untouched entries before the next message at once.
+      size_t run_end = pit == points.end() ? n : leaf->LowerBoundFrom(li, pit->first);
+      out.AppendRange(*leaf, li, run_end);
+      li = run_end;
+      if (pit == points.end()) break;
+    }
+    if (pit == points.end() || (li < n && CompareKeys(leaf->key(li), pit->first) < 0)) {
       std::string_view k = leaf->key(li);
       if (!deleted(k)) out.Append(k, leaf->value(li));
       ++li;
@@ -147,7 +189,7 @@ void AppendLeaf(const Leaf& from, Leaf* to) {
 // ---- Node helpers ----
 
 size_t Node::ChildIndex(std::string_view key) const {
-  return static_cast<size_t>(std::upper_bound(pivots.begin(), pivots.end(), key) -
+  return static_cast<size_t>(std::upper_bound(pivots.begin(), pivots.end(), key, KeyLess{}) -
                              pivots.begin());
 }
 

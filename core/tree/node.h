@@ -27,6 +27,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
@@ -47,6 +48,23 @@ inline constexpr size_t kBufferHeaderBytes = 4 + 4;      // point count, range c
 inline constexpr size_t kPointOverhead = 2 + 1 + 4;      // key_len, type, payload_len
 inline constexpr size_t kRangeOverhead = 2 + 2;          // lo_len, hi_len
 inline constexpr size_t kUpsertOpOverhead = 1 + 4;       // action id, param_len
+
+// Byte-wise key order (same as std::string_view's), with an inline fast path
+// on the first 8 bytes: most keys differ there, and this avoids a memcmp call.
+inline int CompareKeys(std::string_view a, std::string_view b) {
+  if (a.size() >= 8 && b.size() >= 8) {
+    uint64_t x, y;
+    std::memcpy(&x, a.data(), 8);
+    std::memcpy(&y, b.data(), 8);
+    if (x != y) return __builtin_bswap64(x) < __builtin_bswap64(y) ? -1 : 1;
+  }
+  return a.compare(b);
+}
+
+struct KeyLess {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const { return CompareKeys(a, b) < 0; }
+};
 
 enum class MsgType : uint8_t { kInsert = 1, kDelete = 2, kUpsert = 3 };
 
@@ -87,8 +105,13 @@ class Leaf {
   const std::string& arena() const { return arena_; }
   // First index whose key is >= `key`.
   size_t LowerBound(std::string_view key) const;
+  // First index >= `from` whose key is >= `key` (galloping search).
+  size_t LowerBoundFrom(size_t from, std::string_view key) const;
   // Precondition: `key` sorts after every key already present.
   void Append(std::string_view key, std::string_view value);
+  // Appends entries [begin, end) of `from` in one copy. Precondition: they
+  // sort after every key already present.
+  void AppendRange(const Leaf& from, size_t begin, size_t end);
   void Reserve(size_t bytes, size_t count);
   // Takes a validated arena and its entry offsets (codec only).
   void Adopt(std::string arena, std::vector<uint32_t> offsets);
@@ -101,8 +124,8 @@ class Leaf {
 
 class Buffer {
  public:
-  using Points = std::map<std::string, Message, std::less<>>;
-  using Ranges = std::map<std::string, std::string, std::less<>>;  // lo -> hi
+  using Points = std::map<std::string, Message, KeyLess>;
+  using Ranges = std::map<std::string, std::string, KeyLess>;  // lo -> hi
 
   bool empty() const { return points_.empty() && ranges_.empty(); }
   // Serialized bytes, including the buffer header.

@@ -9,7 +9,8 @@
 //     buffer applies its range-deletes first, then its point messages.
 //     Every key belongs to exactly one leaf range, so buffered keys with no
 //     leaf entry are produced exactly once.
-//  3. Cost per leaf is O(leaf entries in R + buffered messages in R).
+//  3. R is processed in chunks of leaf entries; cost per chunk is O(chunk +
+//     buffered messages in the chunk's key range + log of buffer sizes).
 //  4. Runs under mu_ shared; children are resolved through the cache, and
 //     every node on the current path stays pinned.
 #include <deque>
@@ -107,24 +108,39 @@ Status ScanNode(const Tree::Impl& t, ScanState& st, const Node* node, KeyRange s
 Status ScanLeaf(ScanState& st, const Leaf& leaf, KeyRange self) {
   KeyRange r = Intersect(self, st.want);
   if (Empty(r)) return Ok();
+  // Materialize in chunks of kChunkEntries leaf entries, so a short scan
+  // does not pay for the whole leaf (note 3).
+  constexpr size_t kChunkEntries = 64;
   std::vector<Entry> cur, next;
-  for (size_t i = leaf.LowerBound(r.lo); i < leaf.count(); ++i) {
-    std::string_view k = leaf.key(i);
-    if (!r.hi.empty() && k >= r.hi) break;
-    cur.push_back({k, leaf.value(i)});
-  }
-  for (auto it = st.buffers.rbegin(); it != st.buffers.rend(); ++it) {
-    if ((*it)->empty()) continue;
-    ApplyBuffer(st, **it, r, cur, &next);
-    cur.swap(next);
-  }
-  for (const Entry& e : cur) {
-    if (!(*st.fn)(e.key, e.value)) {
-      st.stopped = true;
-      break;
+  size_t i = leaf.LowerBound(r.lo);
+  std::string_view chunk_lo = r.lo;
+  while (!st.stopped) {
+    KeyRange chunk{chunk_lo, r.hi};
+    size_t end = i;
+    while (end < leaf.count() && end - i < kChunkEntries &&
+           (r.hi.empty() || leaf.key(end) < r.hi)) {
+      ++end;
     }
+    bool last = end >= leaf.count() || (!r.hi.empty() && leaf.key(end) >= r.hi);
+    if (!last) chunk.hi = leaf.key(end);
+    cur.clear();
+    for (size_t j = i; j < end; ++j) cur.push_back({leaf.key(j), leaf.value(j)});
+    for (auto it = st.buffers.rbegin(); it != st.buffers.rend(); ++it) {
+      if ((*it)->empty()) continue;
+      ApplyBuffer(st, **it, chunk, cur, &next);
+      cur.swap(next);
+    }
+    for (const Entry& e : cur) {
+      if (!(*st.fn)(e.key, e.value)) {
+        st.stopped = true;
+        break;
+      }
+    }
+    st.owned.clear();
+    if (last) break;
+    chunk_lo = chunk.hi;
+    i = end;
   }
-  st.owned.clear();
   return Ok();
 }
 
