@@ -94,13 +94,13 @@ void Buffer::Combine(Message& older, Message&& newer, const MessageActions& acti
 }
 
 void Buffer::Put(std::string key, Message msg, const MessageActions& actions) {
-  auto it = points_.lower_bound(key);
-  if (it == points_.end() || it->first != key) {
+  auto it = points_.lower_bound(std::string_view(key));
+  if (it == points_.end() || std::string_view(it->first) != key) {
     if (msg.type == MsgType::kUpsert && RangeCovers(key)) {
       msg = ResolveMessage(actions, std::nullopt, msg);
     }
     bytes_ += PointBytes(key, msg);
-    points_.emplace_hint(it, std::move(key), std::move(msg));
+    points_.emplace_hint(it, BufKey(std::move(key)), std::move(msg));
     return;
   }
   bytes_ -= PointBytes(it->first, it->second);
@@ -110,7 +110,7 @@ void Buffer::Put(std::string key, Message msg, const MessageActions& actions) {
 
 void Buffer::PutNode(Points::node_type node, const MessageActions& actions) {
   auto it = points_.lower_bound(node.key());
-  if (it == points_.end() || it->first != node.key()) {
+  if (it == points_.end() || std::string_view(it->first) != node.key()) {
     if (node.mapped().type == MsgType::kUpsert && RangeCovers(node.key())) {
       node.mapped() = ResolveMessage(actions, std::nullopt, node.mapped());
     }
@@ -206,7 +206,7 @@ void Buffer::TakeAll(Points* points, Ranges* ranges) {
 
 void Buffer::AppendDecodedPoint(std::string key, Message msg) {
   bytes_ += PointBytes(key, msg);
-  points_.emplace_hint(points_.end(), std::move(key), std::move(msg));
+  points_.emplace_hint(points_.end(), BufKey(std::move(key)), std::move(msg));
 }
 
 void Buffer::AppendDecodedRange(std::string lo, std::string hi) {

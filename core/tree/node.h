@@ -61,9 +61,39 @@ inline int CompareKeys(std::string_view a, std::string_view b) {
   return a.compare(b);
 }
 
+// The first 8 bytes of a key as a big-endian integer (zero-padded). Ordering
+// by prefix is consistent with byte-wise key order; equal prefixes need a
+// full comparison.
+inline uint64_t KeyPrefix(std::string_view k) {
+  uint64_t x = 0;
+  std::memcpy(&x, k.data(), k.size() < 8 ? k.size() : 8);
+  return __builtin_bswap64(x);
+}
+
+// A buffered key: the string plus its cached prefix, so map searches compare
+// inside the map node and rarely touch the key's heap bytes.
+struct BufKey : std::string {
+  explicit BufKey(std::string s) : std::string(std::move(s)), prefix(KeyPrefix(*this)) {}
+  uint64_t prefix;
+};
+
 struct KeyLess {
   using is_transparent = void;
   bool operator()(std::string_view a, std::string_view b) const { return CompareKeys(a, b) < 0; }
+  bool operator()(const BufKey& a, const BufKey& b) const {
+    if (a.prefix != b.prefix) return a.prefix < b.prefix;
+    return std::string_view(a) < std::string_view(b);
+  }
+  bool operator()(const BufKey& a, std::string_view b) const {
+    uint64_t pb = KeyPrefix(b);
+    if (a.prefix != pb) return a.prefix < pb;
+    return std::string_view(a) < b;
+  }
+  bool operator()(std::string_view a, const BufKey& b) const {
+    uint64_t pa = KeyPrefix(a);
+    if (pa != b.prefix) return pa < b.prefix;
+    return a < std::string_view(b);
+  }
 };
 
 enum class MsgType : uint8_t { kInsert = 1, kDelete = 2, kUpsert = 3 };
@@ -124,7 +154,7 @@ class Leaf {
 
 class Buffer {
  public:
-  using Points = std::map<std::string, Message, KeyLess>;
+  using Points = std::map<BufKey, Message, KeyLess>;
   using Ranges = std::map<std::string, std::string, KeyLess>;  // lo -> hi
 
   bool empty() const { return points_.empty() && ranges_.empty(); }
