@@ -1,0 +1,118 @@
+// The tessera CLI: app wiring, shared option helpers, exit codes.
+//
+// Design notes
+//  1. Parsing never acts: callbacks store ctx.action, RunTessera runs it
+//     after CLI11 accepted the whole command line (cli.h, exit code 2).
+//  2. CLI11 reports problems by exception; they are caught here and become
+//     exit codes. Actions report errors as values (Result); an exception
+//     escaping an action (a bug) is caught too and is exit 1.
+//  3. Errors print as "tessera: error: MESSAGE" on err.
+#include "admin/cli.h"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "admin/args.h"
+#include "admin/commands.h"
+#include "core/pool/address.h"
+
+namespace tessera {
+
+std::string CommandContext::PoolDir() const {
+  return ResolvePoolDir(pool_flag, std::getenv("TESSERA_POOL"));
+}
+
+void AddPoolOption(CLI::App* command, CommandContext& ctx) {
+  command->add_option("--pool", ctx.pool_flag,
+                      "Pool directory (default: $TESSERA_POOL, then ./var/pool)");
+}
+
+void AddJsonFlag(CLI::App* command, CommandContext& ctx) {
+  command->add_flag("--json", ctx.json, "Print JSON instead of a table");
+}
+
+CLI::Validator SizeValidator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        auto size = ParseSizeArg(text);
+        return size ? std::string() : size.error().message();
+      },
+      "SIZE", "size");
+}
+
+CLI::Validator LayoutValidator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        auto ok = ValidateLayout(text);
+        return ok ? std::string() : ok.error().message();
+      },
+      "simple|stripe:N", "layout");
+}
+
+CLI::Validator TierValidator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        return ParseTier(text) ? std::string()
+                               : "unknown tier '" + text + "'; expected fastest, fast, slow or slowest";
+      },
+      "TIER", "tier");
+}
+
+Status RequirePool(const std::string& pool_dir) {
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::path(pool_dir) / "pool.conf", ec)) {
+    return Err(Code::kNotFound, "no pool at {} (create one with: tessera pool create --pool {})",
+               pool_dir, pool_dir);
+  }
+  return Ok();
+}
+
+Result<PoolClient> OpenPool(const CommandContext& ctx) {
+  const std::string dir = ctx.PoolDir();
+  TRY_STATUS(RequirePool(dir));
+  return PoolClient(TRY(ConnectOrOpen(dir)));
+}
+
+CommandResult WithPool(const CommandContext& ctx,
+                       const std::function<CommandResult(PoolClient&)>& body) {
+  PoolClient client = TRY(OpenPool(ctx));
+  CommandResult result = body(client);
+  Status closed = client.Close();
+  if (!result) return result;
+  TRY_STATUS(closed);
+  return result;
+}
+
+int RunTessera(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  CLI::App app("Manage a Tessera storage pool and serve its volumes over NBD.", "tessera");
+  app.require_subcommand(1);
+  CommandContext ctx(out, err);
+  AddPoolCommands(app, ctx);
+  AddVolumeCommands(app, ctx);
+  AddExnodeCommands(app, ctx);
+  AddServeCommand(app, ctx);
+  AddAttachCommands(app, ctx);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e, out, err);  // prints help, or the error and a hint
+    return code == static_cast<int>(CLI::ExitCodes::Success) ? 0 : 2;
+  }
+  if (!ctx.action) {
+    err << "tessera: error: no command given\n";
+    return 2;
+  }
+  try {
+    CommandResult result = ctx.action();
+    out.flush();
+    if (result) return *result;
+    err << "tessera: error: " << result.error().message() << "\n";
+    return result.error().code() == Code::kInvalidArgument ? 2 : 1;
+  } catch (const std::exception& e) {
+    err << "tessera: error: internal error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace tessera

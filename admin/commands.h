@@ -1,0 +1,60 @@
+// Internal to admin/: what every command file shares.
+//
+// Each Add*Commands function registers its subcommands on the app. A
+// subcommand's CLI11 callback only stores an action in the context; the action
+// runs after parsing succeeded, so a usage error can never have changed
+// anything (contract in cli.h).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <ostream>
+#include <string>
+
+#include "core/control/pool_client.h"
+#include "core/util/status.h"
+
+namespace tessera {
+
+// An action's exit code on success (0, or 1 for "ran, but found problems").
+using CommandResult = Result<int>;
+
+struct CommandContext {
+  CommandContext(std::ostream& o, std::ostream& e) : out(o), err(e) {}
+
+  std::ostream& out;
+  std::ostream& err;
+  std::string pool_flag;  // --pool; see PoolDir()
+  bool json = false;      // --json
+  std::function<CommandResult()> action;
+
+  // The absolute pool directory: --pool, $TESSERA_POOL, ./var/pool.
+  std::string PoolDir() const;
+};
+
+// --pool DIR on `command` (every command has it).
+void AddPoolOption(CLI::App* command, CommandContext& ctx);
+// --json on a listing command.
+void AddJsonFlag(CLI::App* command, CommandContext& ctx);
+// Validators that turn bad text into usage errors at parse time.
+CLI::Validator SizeValidator();
+CLI::Validator LayoutValidator();
+CLI::Validator TierValidator();
+
+// NotFound "no pool at DIR ..." unless DIR/pool.conf exists.
+Status RequirePool(const std::string& pool_dir);
+// The pool through its running server, else opened directly (ConnectOrOpen).
+Result<PoolClient> OpenPool(const CommandContext& ctx);
+// Runs `body(client)` on an opened pool, then closes it (for a pool opened
+// directly: flush and commit); a close error fails the command.
+CommandResult WithPool(const CommandContext& ctx,
+                       const std::function<CommandResult(PoolClient&)>& body);
+
+void AddPoolCommands(CLI::App& app, CommandContext& ctx);
+void AddVolumeCommands(CLI::App& app, CommandContext& ctx);
+void AddExnodeCommands(CLI::App& app, CommandContext& ctx);
+void AddServeCommand(CLI::App& app, CommandContext& ctx);
+void AddAttachCommands(CLI::App& app, CommandContext& ctx);
+
+}  // namespace tessera

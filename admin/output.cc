@@ -1,0 +1,120 @@
+#include "admin/output.h"
+
+#include <algorithm>
+
+#include "core/util/size.h"
+
+namespace tessera {
+namespace {
+
+// Display width: count UTF-8 code points, not bytes.
+size_t Width(const std::string& text) {
+  return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+}  // namespace
+
+void Table::AddRow(std::vector<std::string> cells) {
+  cells.resize(std::max(cells.size(), columns_.size()));
+  rows_.push_back(std::move(cells));
+}
+
+std::string Table::Render() const {
+  std::vector<size_t> widths(columns_.size());
+  for (size_t c = 0; c < columns_.size(); ++c) {
+    widths[c] = Width(columns_[c].header);
+    for (const auto& row : rows_) widths[c] = std::max(widths[c], Width(row[c]));
+  }
+  auto render_row = [&](auto cell_of) {
+    std::string line;
+    for (size_t c = 0; c < columns_.size(); ++c) {
+      const std::string& cell = cell_of(c);
+      std::string pad(widths[c] - Width(cell), ' ');
+      if (c > 0) line += "  ";
+      line += columns_[c].align == Align::kRight ? pad + cell : cell + pad;
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    return line + "\n";
+  };
+  std::string out = render_row([&](size_t c) -> const std::string& { return columns_[c].header; });
+  for (const auto& row : rows_) {
+    out += render_row([&](size_t c) -> const std::string& { return row[c]; });
+  }
+  return out;
+}
+
+std::string FormatVolumeTable(const std::vector<VolumeInfo>& volumes) {
+  if (volumes.empty()) return "no volumes\n";
+  using A = Table::Align;
+  Table table({{"NAME"}, {"SIZE", A::kRight}, {"LAYOUT"}, {"TIER"}, {"MAPPED", A::kRight},
+               {"ALLOCATED", A::kRight}, {"OPEN"}});
+  for (const VolumeInfo& v : volumes) {
+    table.AddRow({v.name, FormatSize(v.size), v.layout, v.tier, FormatSize(v.mapped_bytes),
+                  FormatSize(v.allocated_bytes), v.open ? "yes" : "no"});
+  }
+  return table.Render();
+}
+
+std::string FormatVolumeInfo(const VolumeInfo& v) {
+  return fmt::format(
+      "name:       {}\n"
+      "id:         {}\n"
+      "size:       {} ({} bytes)\n"
+      "layout:     {}\n"
+      "tier:       {}\n"
+      "mapped:     {} ({} bytes)\n"
+      "allocated:  {} ({} bytes)\n"
+      "open:       {}\n",
+      v.name, v.id, FormatSize(v.size), v.size, v.layout, v.tier, FormatSize(v.mapped_bytes),
+      v.mapped_bytes, FormatSize(v.allocated_bytes), v.allocated_bytes, v.open ? "yes" : "no");
+}
+
+std::string FormatPoolStatus(const PoolStatus& s) {
+  std::string out = fmt::format(
+      "pool:     {}\n"
+      "uuid:     {}\n"
+      "txg:      {}\n"
+      "size:     {}\n"
+      "used:     {}\n"
+      "free:     {}\n"
+      "volumes:  {}\n\n",
+      s.name, s.uuid, s.txg, FormatSize(s.size_bytes), FormatSize(s.used_bytes),
+      FormatSize(s.free_bytes), s.volumes);
+  using A = Table::Align;
+  Table table({{"VDEV"}, {"TIER"}, {"INDEX", A::kRight}, {"SIZE", A::kRight}, {"USED", A::kRight},
+               {"STATE"}, {"PATH"}, {"ATTRS"}});
+  for (const VdevStatus& v : s.vdevs) {
+    std::string attrs;
+    for (const auto& [key, value] : v.attrs) {
+      attrs += fmt::format("{}{}={}", attrs.empty() ? "" : ",", key, value);
+    }
+    table.AddRow({v.name, v.tier, std::to_string(v.index), FormatSize(v.size_bytes),
+                  FormatSize(v.used_bytes), v.state, v.path, attrs});
+  }
+  return out + table.Render();
+}
+
+std::string FormatCheckReport(const CheckReport& report) {
+  std::string out = report.Summary() + "\n";
+  size_t problems = 0;
+  auto list = [&](const std::vector<std::string>& items, std::string_view kind) {
+    for (const std::string& item : items) {
+      out += fmt::format("  {}: {}\n", kind, item);
+      ++problems;
+    }
+  };
+  list(report.leaks, "leak");
+  list(report.double_references, "double reference");
+  list(report.unallocated_references, "unallocated reference");
+  list(report.checksum_failures, "checksum failure");
+  out += problems == 0 ? "pool is clean\n" : fmt::format("pool has {} problems\n", problems);
+  return out;
+}
+
+std::string FormatJson(const Json& json) {
+  return json.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace tessera

@@ -1,0 +1,128 @@
+// tessera pool create | status | check
+//
+// Design notes
+//  1. `pool create` validates everything (specs, sizes, duplicates, an
+//     existing pool.conf) before it creates anything; if Storage::Create then
+//     fails, a pool directory that this command created is removed again.
+//  2. `pool status` and `pool check` go through PoolClient, so they work the
+//     same with and without a running server.
+#include <filesystem>
+#include <memory>
+
+#include "admin/args.h"
+#include "admin/commands.h"
+#include "admin/output.h"
+#include "core/pool/address.h"
+#include "core/util/size.h"
+#include "core/volume/storage.h"
+
+namespace tessera {
+namespace {
+
+namespace fs = std::filesystem;
+
+CommandResult CreatePool(CommandContext& ctx, const PoolCreateArgs& args) {
+  const std::string dir = ctx.PoolDir();
+  std::error_code ec;
+  if (fs::exists(fs::path(dir) / "pool.conf", ec)) {
+    return Err(Code::kInvalidArgument, "a pool already exists at {}", dir);
+  }
+  PoolConfig config = TRY(BuildPoolConfig(args, dir));
+  for (const VdevConfig& vdev : config.vdevs) {
+    if (fs::exists(vdev.path, ec) && !fs::is_block_file(vdev.path, ec)) {
+      return Err(Code::kInvalidArgument, "vdev file {} already exists; not overwriting it",
+                 vdev.path);
+    }
+  }
+
+  ctx.out << fmt::format("creating pool '{}' in {}\n", config.name, dir);
+  uint64_t total = 0;
+  for (const VdevConfig& vdev : config.vdevs) {
+    ctx.out << fmt::format("  vdev {:<10} {:<8} {:>7}  {}\n", vdev.name, TierName(vdev.tier),
+                           FormatSize(vdev.size_bytes), vdev.path);
+    total += vdev.size_bytes;
+  }
+  ctx.out.flush();
+
+  bool created_dir = !fs::exists(dir, ec);
+  if (created_dir && !fs::create_directories(dir, ec) && ec) {
+    return Err(Code::kIOError, "cannot create {}: {}", dir, ec.message());
+  }
+  auto storage = Storage::Create(dir, config);
+  if (!storage) {
+    if (created_dir) {  // leave no trace: Create made only its lock file here
+      fs::remove(fs::path(dir) / "lock", ec);
+      fs::remove(dir, ec);  // only if now empty
+    }
+    return std::unexpected(storage.error());
+  }
+  TRY_STATUS((*storage)->Close());
+  ctx.out << fmt::format("created pool '{}' in {}: {} vdev{}, {}\n", config.name, dir,
+                         config.vdevs.size(), config.vdevs.size() == 1 ? "" : "s",
+                         FormatSize(total));
+  return 0;
+}
+
+CommandResult PoolStatusCommand(CommandContext& ctx) {
+  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+    PoolStatus status = TRY(pool.GetPoolStatus());
+    ctx.out << (ctx.json ? FormatJson(ToJson(status)) : FormatPoolStatus(status));
+    return 0;
+  });
+}
+
+CommandResult PoolCheckCommand(CommandContext& ctx) {
+  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+    CheckReport report = TRY(pool.Check());
+    ctx.out << (ctx.json ? FormatJson(ToJson(report)) : FormatCheckReport(report));
+    return report.clean() ? 0 : 1;
+  });
+}
+
+}  // namespace
+
+void AddPoolCommands(CLI::App& app, CommandContext& ctx) {
+  CLI::App* pool = app.add_subcommand("pool", "Create a pool, show its status, check it");
+  pool->require_subcommand(1);
+
+  auto args = std::make_shared<PoolCreateArgs>();
+  CLI::App* create = pool->add_subcommand(
+      "create",
+      "Create a pool: N file vdevs of SIZE in the pool directory (default 1 x 4G, sparse), "
+      "or one vdev per --vdev");
+  AddPoolOption(create, ctx);
+  CLI::Option* count = create->add_option("--vdevs", args->vdev_count,
+                                          "Number of file vdevs DIR/vdevK.img (default 1)")
+                           ->check(CLI::Range(1u, kMaxVdevsPerTier));
+  CLI::Option* size = create->add_option("--size", args->vdev_size, "Size of each vdev (default 4G)")
+                          ->check(SizeValidator());
+  create
+      ->add_option("--vdev", args->vdev_specs,
+                   "A vdev: tier=T,path=P,size=S[,name=N][,key=val...] (repeatable; relative "
+                   "paths are inside the pool directory)")
+      ->type_name("SPEC")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->check(CLI::Validator(
+          [](std::string& spec) -> std::string {
+            auto vdev = ParseVdevSpec(spec, "/", 0);
+            return vdev ? std::string() : vdev.error().message();
+          },
+          "SPEC", "vdev spec"))
+      ->excludes(count)
+      ->excludes(size);
+  create->callback([&ctx, args] { ctx.action = [&ctx, args] { return CreatePool(ctx, *args); }; });
+
+  CLI::App* status = pool->add_subcommand("status", "Show the pool, its space and its vdevs");
+  AddPoolOption(status, ctx);
+  AddJsonFlag(status, ctx);
+  status->callback([&ctx] { ctx.action = [&ctx] { return PoolStatusCommand(ctx); }; });
+
+  CLI::App* check = pool->add_subcommand(
+      "check", "Verify the pool's metadata (exit status 1 when problems are found)");
+  AddPoolOption(check, ctx);
+  AddJsonFlag(check, ctx);
+  check->callback([&ctx] { ctx.action = [&ctx] { return PoolCheckCommand(ctx); }; });
+}
+
+}  // namespace tessera

@@ -1,0 +1,129 @@
+// tessera volume create | list | info | resize | delete, and exnode show.
+// Each is one PoolClient call plus output; the pool does all the work.
+#include <memory>
+
+#include "admin/args.h"
+#include "admin/commands.h"
+#include "admin/output.h"
+#include "core/pool/address.h"
+#include "core/util/size.h"
+
+namespace tessera {
+namespace {
+
+struct VolumeArgs {
+  std::string name;
+  std::string size;
+  std::string layout = "simple";
+  std::string tier;
+  bool force = false;
+};
+
+CommandResult CreateVolume(CommandContext& ctx, const VolumeArgs& args) {
+  VolumeSpec spec;
+  spec.name = args.name;
+  spec.size = TRY(ParseSizeArg(args.size));
+  spec.layout = args.layout;
+  if (!args.tier.empty()) spec.tier = ParseTier(args.tier);
+  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+    VolumeInfo info = TRY(pool.CreateVolume(spec));
+    ctx.out << fmt::format("created volume {}: {}, layout {}, tier {}\n", info.name,
+                           FormatSize(info.size), info.layout, info.tier);
+    return 0;
+  });
+}
+
+CommandResult ListVolumes(CommandContext& ctx) {
+  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+    std::vector<VolumeInfo> volumes = TRY(pool.ListVolumes());
+    ctx.out << (ctx.json ? FormatJson(ToJson(volumes)) : FormatVolumeTable(volumes));
+    return 0;
+  });
+}
+
+CommandResult VolumeInfoCommand(CommandContext& ctx, const VolumeArgs& args) {
+  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+    VolumeInfo info = TRY(pool.GetVolumeInfo(args.name));
+    ctx.out << (ctx.json ? FormatJson(ToJson(info)) : FormatVolumeInfo(info));
+    return 0;
+  });
+}
+
+CommandResult ResizeVolume(CommandContext& ctx, const VolumeArgs& args) {
+  uint64_t size = TRY(ParseSizeArg(args.size));
+  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+    TRY_STATUS(pool.ResizeVolume(args.name, size, args.force));
+    ctx.out << fmt::format("resized volume {} to {}\n", args.name, FormatSize(size));
+    return 0;
+  });
+}
+
+CommandResult DeleteVolume(CommandContext& ctx, const VolumeArgs& args) {
+  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+    TRY_STATUS(pool.DeleteVolume(args.name));
+    ctx.out << fmt::format("deleted volume {}\n", args.name);
+    return 0;
+  });
+}
+
+CommandResult ShowExnode(CommandContext& ctx, const VolumeArgs& args) {
+  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+    std::string text = TRY(pool.ExnodeText(args.name));
+    if (!text.empty() && text.back() != '\n') text.push_back('\n');
+    ctx.out << text;
+    return 0;
+  });
+}
+
+// A subcommand with --pool and a required NAME, whose action is `run`.
+CLI::App* NamedCommand(CLI::App* parent, const char* name, const char* help, CommandContext& ctx,
+                       std::shared_ptr<VolumeArgs> args,
+                       CommandResult (*run)(CommandContext&, const VolumeArgs&)) {
+  CLI::App* command = parent->add_subcommand(name, help);
+  AddPoolOption(command, ctx);
+  command->add_option("name", args->name, "Volume name")->required();
+  command->callback([&ctx, args, run] { ctx.action = [&ctx, args, run] { return run(ctx, *args); }; });
+  return command;
+}
+
+}  // namespace
+
+void AddVolumeCommands(CLI::App& app, CommandContext& ctx) {
+  CLI::App* volume = app.add_subcommand("volume", "Create, list, inspect, resize and delete volumes");
+  volume->require_subcommand(1);
+  auto args = std::make_shared<VolumeArgs>();
+
+  CLI::App* create = NamedCommand(volume, "create", "Create a volume", ctx, args, CreateVolume);
+  create->add_option("--size", args->size, "Volume size, e.g. 10G (a multiple of 4K)")
+      ->required()
+      ->check(SizeValidator());
+  create->add_option("--layout", args->layout, "simple (default) or stripe:N")
+      ->check(LayoutValidator());
+  create->add_option("--tier", args->tier, "Preferred data tier (default: the slowest present)")
+      ->check(TierValidator());
+
+  CLI::App* list = volume->add_subcommand("list", "List the volumes");
+  AddPoolOption(list, ctx);
+  AddJsonFlag(list, ctx);
+  list->callback([&ctx] { ctx.action = [&ctx] { return ListVolumes(ctx); }; });
+
+  CLI::App* info = NamedCommand(volume, "info", "Show one volume", ctx, args, VolumeInfoCommand);
+  AddJsonFlag(info, ctx);
+
+  CLI::App* resize =
+      NamedCommand(volume, "resize", "Grow a volume (shrinking needs --force)", ctx, args,
+                   ResizeVolume);
+  resize->add_option("size", args->size, "New size")->required()->check(SizeValidator());
+  resize->add_flag("--force", args->force, "Allow shrinking: data past the new end is lost");
+
+  NamedCommand(volume, "delete", "Delete a volume and free its space", ctx, args, DeleteVolume);
+}
+
+void AddExnodeCommands(CLI::App& app, CommandContext& ctx) {
+  CLI::App* exnode = app.add_subcommand("exnode", "Show a volume's exNode (its layout)");
+  exnode->require_subcommand(1);
+  NamedCommand(exnode, "show", "Print the exNode text of a volume", ctx,
+               std::make_shared<VolumeArgs>(), ShowExnode);
+}
+
+}  // namespace tessera

@@ -1,0 +1,26 @@
+// Dispatch: runs one control request against a Storage.
+//
+// Contract
+//  1. Every request gets a response, ok or error; a malformed request
+//     (not JSON, unknown op, missing/mistyped/unknown field) is an
+//     InvalidArgument response and calls no Storage method.
+//  2. Thread-safe as far as Storage is (its management calls serialize on
+//     its own mutex); the server calls this from one thread per connection.
+//  3. Never throws: an exception escaping Storage or the JSON library becomes
+//     an IOError response.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/control/protocol.h"
+#include "core/volume/storage.h"
+
+namespace tessera {
+
+// The response object for `request`.
+Json DispatchRequest(Storage& storage, const Json& request);
+// One request line in, one response line out (without '\n').
+std::string HandleRequestLine(Storage& storage, std::string_view line);
+
+}  // namespace tessera

@@ -1,0 +1,102 @@
+// PoolClient: the Storage management calls, typed, over either transport:
+//  - a running server's control socket (SocketTransport), or
+//  - a pool this process opened itself (LocalTransport, which owns the
+//    Storage and so holds the pool's exclusive lock).
+// Both go through the same JSON requests and DispatchRequest, so a command
+// behaves identically with and without a server.
+//
+// Contract
+//  1. ConnectOrOpen(dir) prefers the server: if DIR/control.sock accepts a
+//     connection it is used; otherwise the pool is opened with
+//     Storage::Open. If the pool is locked but no control socket answers
+//     (a server still starting, or another CLI command), it retries the
+//     socket briefly, then returns Busy "pool DIR is in use by another
+//     process".
+//  2. Close() of a LocalTransport is Storage::Close (flush + commit); its
+//     error is returned. The destructor closes too, ignoring errors.
+//  3. Not thread-safe: one caller at a time.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/control/client.h"
+#include "core/control/protocol.h"
+#include "core/volume/storage.h"
+
+namespace tessera {
+
+// DIR/control.sock
+std::string ControlSocketPath(const std::string& pool_dir);
+
+class ControlTransport {
+ public:
+  virtual ~ControlTransport() = default;
+  // The result of the request, or the Error it failed with.
+  virtual Result<Json> Call(const Json& request) = 0;
+  virtual Status Close() = 0;
+  // True when talking to a running server.
+  virtual bool remote() const = 0;
+};
+
+class LocalTransport final : public ControlTransport {
+ public:
+  explicit LocalTransport(std::unique_ptr<Storage> storage) : storage_(std::move(storage)) {}
+  ~LocalTransport() override;
+  Result<Json> Call(const Json& request) override;
+  Status Close() override;
+  bool remote() const override { return false; }
+
+ private:
+  std::unique_ptr<Storage> storage_;
+};
+
+class SocketTransport final : public ControlTransport {
+ public:
+  SocketTransport(std::unique_ptr<ControlClient> client, std::chrono::milliseconds timeout)
+      : client_(std::move(client)), timeout_(timeout) {}
+  Result<Json> Call(const Json& request) override;
+  Status Close() override;
+  bool remote() const override { return true; }
+
+ private:
+  std::unique_ptr<ControlClient> client_;
+  std::chrono::milliseconds timeout_;
+};
+
+struct ConnectOptions {
+  std::chrono::milliseconds connect_timeout{2'000};
+  std::chrono::milliseconds call_timeout{600'000};  // pool.check may scan a large pool
+  std::chrono::milliseconds busy_retry{2'000};      // contract 1
+  StorageOptions storage;
+};
+
+Result<std::unique_ptr<ControlTransport>> ConnectOrOpen(const std::string& pool_dir,
+                                                        const ConnectOptions& options = {});
+
+class PoolClient {
+ public:
+  explicit PoolClient(std::unique_ptr<ControlTransport> transport)
+      : transport_(std::move(transport)) {}
+
+  Result<VolumeInfo> CreateVolume(const VolumeSpec& spec);
+  Result<std::vector<VolumeInfo>> ListVolumes();
+  Result<VolumeInfo> GetVolumeInfo(const std::string& name);
+  Status ResizeVolume(const std::string& name, uint64_t new_size, bool force);
+  Status DeleteVolume(const std::string& name);
+  Result<std::string> ExnodeText(const std::string& name);
+  Result<PoolStatus> GetPoolStatus();
+  Result<CheckReport> Check();
+  Status Commit();
+  Status Close() { return transport_->Close(); }
+  bool remote() const { return transport_->remote(); }
+
+ private:
+  Status CallForStatus(const Json& request);
+
+  std::unique_ptr<ControlTransport> transport_;
+};
+
+}  // namespace tessera

@@ -1,0 +1,250 @@
+// JSON forms of the control protocol.
+//
+// Design notes
+//  1. Requests are decoded strictly (dispatch.cc rejects unknown fields);
+//     value types in responses are decoded leniently: a newer server may add
+//     fields, and an older client ignores them.
+//  2. Nothing here throws: parsing uses nlohmann's non-throwing parse, field
+//     access goes through JsonFields, and dumping replaces invalid UTF-8.
+#include "core/control/protocol.h"
+
+#include "core/control/codes.h"
+#include "core/control/json_fields.h"
+#include "core/pool/address.h"
+
+namespace tessera {
+namespace {
+
+Json Request(std::string_view op) {
+  Json request = Json::object();
+  request["op"] = std::string(op);
+  return request;
+}
+
+Json NamedRequest(std::string_view op, const std::string& name) {
+  Json request = Request(op);
+  request["name"] = name;
+  return request;
+}
+
+Result<std::vector<std::string>> StringsFromJson(const Json& array, std::string_view what) {
+  std::vector<std::string> out;
+  for (const Json& item : array) {
+    if (!item.is_string()) {
+      return Err(Code::kInvalidArgument, "{}: every entry must be a string", what);
+    }
+    out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace
+
+Json VolumeCreateRequest(const VolumeSpec& spec) {
+  Json request = NamedRequest(kOpVolumeCreate, spec.name);
+  request["size"] = spec.size;
+  request["layout"] = spec.layout;
+  if (spec.tier) request["tier"] = std::string(TierName(*spec.tier));
+  return request;
+}
+
+Json VolumeListRequest() { return Request(kOpVolumeList); }
+Json VolumeInfoRequest(const std::string& name) { return NamedRequest(kOpVolumeInfo, name); }
+
+Json VolumeResizeRequest(const std::string& name, uint64_t size, bool force) {
+  Json request = NamedRequest(kOpVolumeResize, name);
+  request["size"] = size;
+  request["force"] = force;
+  return request;
+}
+
+Json VolumeDeleteRequest(const std::string& name) { return NamedRequest(kOpVolumeDelete, name); }
+Json ExnodeShowRequest(const std::string& name) { return NamedRequest(kOpExnodeShow, name); }
+Json PoolStatusRequest() { return Request(kOpPoolStatus); }
+Json PoolCheckRequest() { return Request(kOpPoolCheck); }
+Json CommitRequest() { return Request(kOpCommit); }
+
+Json OkResponse(Json result) {
+  Json response = Json::object();
+  response["ok"] = true;
+  response["result"] = std::move(result);
+  return response;
+}
+
+Json ErrorResponse(const Error& error) {
+  Json response = Json::object();
+  response["ok"] = false;
+  response["code"] = std::string(CodeName(error.code()));
+  response["error"] = error.message();
+  return response;
+}
+
+Result<Json> ResultFromResponse(const Json& response) {
+  auto malformed = [](const Error& e) {
+    return Err(Code::kIOError, "control: malformed response from the server: {}", e.message());
+  };
+  auto fields = JsonFields::Of(response, "response");
+  if (!fields) return malformed(fields.error());
+  auto ok = fields->Bool("ok");
+  if (!ok) return malformed(ok.error());
+  if (*ok) {
+    auto it = response.find("result");
+    return it == response.end() ? Json() : *it;
+  }
+  auto code_name = fields->String("code");
+  if (!code_name) return malformed(code_name.error());
+  auto message = fields->String("error");
+  if (!message) return malformed(message.error());
+  std::optional<Code> code = CodeFromName(*code_name);
+  if (!code) return Err(Code::kIOError, "{} (unknown error code '{}')", *message, *code_name);
+  return std::unexpected(Error(*code, *message));
+}
+
+Json ToJson(const VolumeInfo& info) {
+  return Json{{"name", info.name},
+              {"id", info.id},
+              {"size", info.size},
+              {"layout", info.layout},
+              {"tier", info.tier},
+              {"mapped_bytes", info.mapped_bytes},
+              {"allocated_bytes", info.allocated_bytes},
+              {"open", info.open}};
+}
+
+Json ToJson(const std::vector<VolumeInfo>& infos) {
+  Json array = Json::array();
+  for (const VolumeInfo& info : infos) array.push_back(ToJson(info));
+  return array;
+}
+
+Json ToJson(const VdevStatus& vdev) {
+  Json attrs = Json::object();
+  for (const auto& [key, value] : vdev.attrs) attrs[key] = value;
+  return Json{{"name", vdev.name},
+              {"path", vdev.path},
+              {"tier", vdev.tier},
+              {"index", vdev.index},
+              {"size_bytes", vdev.size_bytes},
+              {"used_bytes", vdev.used_bytes},
+              {"state", vdev.state},
+              {"attrs", std::move(attrs)}};
+}
+
+Json ToJson(const PoolStatus& status) {
+  Json vdevs = Json::array();
+  for (const VdevStatus& vdev : status.vdevs) vdevs.push_back(ToJson(vdev));
+  return Json{{"name", status.name},
+              {"uuid", status.uuid},
+              {"txg", status.txg},
+              {"size_bytes", status.size_bytes},
+              {"used_bytes", status.used_bytes},
+              {"free_bytes", status.free_bytes},
+              {"volumes", status.volumes},
+              {"vdevs", std::move(vdevs)}};
+}
+
+Json ToJson(const CheckReport& report) {
+  return Json{{"clean", report.clean()},
+              {"summary", report.Summary()},
+              {"nodes", report.nodes},
+              {"referenced_blocks", report.referenced_blocks},
+              {"allocated_blocks", report.allocated_blocks},
+              {"leaks", report.leaks},
+              {"double_references", report.double_references},
+              {"unallocated_references", report.unallocated_references},
+              {"checksum_failures", report.checksum_failures}};
+}
+
+Result<VolumeInfo> VolumeInfoFromJson(const Json& json) {
+  JsonFields fields = TRY(JsonFields::Of(json, "volume"));
+  VolumeInfo info;
+  info.name = TRY(fields.String("name"));
+  info.id = TRY(fields.Unsigned("id"));
+  info.size = TRY(fields.Unsigned("size"));
+  info.layout = TRY(fields.String("layout"));
+  info.tier = TRY(fields.String("tier"));
+  info.mapped_bytes = TRY(fields.Unsigned("mapped_bytes"));
+  info.allocated_bytes = TRY(fields.Unsigned("allocated_bytes"));
+  info.open = TRY(fields.Bool("open"));
+  return info;
+}
+
+Result<std::vector<VolumeInfo>> VolumeInfosFromJson(const Json& json) {
+  if (!json.is_array()) return Err(Code::kInvalidArgument, "volume list: expected an array");
+  std::vector<VolumeInfo> infos;
+  for (const Json& item : json) infos.push_back(TRY(VolumeInfoFromJson(item)));
+  return infos;
+}
+
+Result<VdevStatus> VdevStatusFromJson(const Json& json) {
+  JsonFields fields = TRY(JsonFields::Of(json, "vdev"));
+  VdevStatus vdev;
+  vdev.name = TRY(fields.String("name"));
+  vdev.path = TRY(fields.String("path"));
+  vdev.tier = TRY(fields.String("tier"));
+  uint64_t index = TRY(fields.Unsigned("index"));
+  if (index > UINT32_MAX) return Err(Code::kInvalidArgument, "vdev: index {} too large", index);
+  vdev.index = static_cast<uint32_t>(index);
+  vdev.size_bytes = TRY(fields.Unsigned("size_bytes"));
+  vdev.used_bytes = TRY(fields.Unsigned("used_bytes"));
+  vdev.state = TRY(fields.String("state"));
+  const Json* attrs = TRY(fields.Object("attrs"));
+  for (const auto& [key, value] : attrs->items()) {
+    if (!value.is_string()) {
+      return Err(Code::kInvalidArgument, "vdev: attribute '{}' must be a string", key);
+    }
+    vdev.attrs[key] = value.get<std::string>();
+  }
+  return vdev;
+}
+
+Result<PoolStatus> PoolStatusFromJson(const Json& json) {
+  JsonFields fields = TRY(JsonFields::Of(json, "pool status"));
+  PoolStatus status;
+  status.name = TRY(fields.String("name"));
+  status.uuid = TRY(fields.String("uuid"));
+  status.txg = TRY(fields.Unsigned("txg"));
+  status.size_bytes = TRY(fields.Unsigned("size_bytes"));
+  status.used_bytes = TRY(fields.Unsigned("used_bytes"));
+  status.free_bytes = TRY(fields.Unsigned("free_bytes"));
+  status.volumes = TRY(fields.Unsigned("volumes"));
+  const Json* vdevs = TRY(fields.Array("vdevs"));
+  for (const Json& vdev : *vdevs) status.vdevs.push_back(TRY(VdevStatusFromJson(vdev)));
+  return status;
+}
+
+Result<CheckReport> CheckReportFromJson(const Json& json) {
+  JsonFields fields = TRY(JsonFields::Of(json, "check report"));
+  CheckReport report;
+  report.nodes = TRY(fields.Unsigned("nodes"));
+  report.referenced_blocks = TRY(fields.Unsigned("referenced_blocks"));
+  report.allocated_blocks = TRY(fields.Unsigned("allocated_blocks"));
+  report.leaks = TRY(StringsFromJson(*TRY(fields.Array("leaks")), "leaks"));
+  report.double_references =
+      TRY(StringsFromJson(*TRY(fields.Array("double_references")), "double_references"));
+  report.unallocated_references = TRY(
+      StringsFromJson(*TRY(fields.Array("unallocated_references")), "unallocated_references"));
+  report.checksum_failures =
+      TRY(StringsFromJson(*TRY(fields.Array("checksum_failures")), "checksum_failures"));
+  return report;
+}
+
+Result<std::string> StringFromJson(const Json& json) {
+  if (!json.is_string()) return Err(Code::kInvalidArgument, "expected a string result");
+  return json.get<std::string>();
+}
+
+std::string EncodeLine(const Json& json) {
+  return json.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+Result<Json> ParseLine(std::string_view line) {
+  Json json = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) return Err(Code::kInvalidArgument, "line is not valid JSON");
+  if (!json.is_object()) {
+    return Err(Code::kInvalidArgument, "expected a JSON object, got {}", json.type_name());
+  }
+  return json;
+}
+
+}  // namespace tessera

@@ -1,0 +1,101 @@
+// The control-socket protocol: the JSON forms of requests, responses and the
+// Storage types they carry. The plugin's server and the `tessera` CLI share it.
+//
+// Wire format: one JSON object per line, UTF-8, '\n'-terminated, both ways.
+//
+//   request   {"op": OP, ...arguments}
+//   response  {"ok": true, "result": RESULT}
+//             {"ok": false, "code": "NotFound", "error": "no volume 'x'"}
+//
+//   op              arguments                               result
+//   volume.create   name, size, [layout="simple"], [tier]   VolumeInfo
+//   volume.list     -                                       [VolumeInfo]
+//   volume.info     name                                    VolumeInfo
+//   volume.resize   name, size, [force=false]               null
+//   volume.delete   name                                    null
+//   exnode.show     name                                    string (exNode text)
+//   pool.status     -                                       PoolStatus
+//   pool.check      -                                       CheckReport
+//   commit          -                                       null
+//
+// Sizes and counters are unsigned JSON integers (bytes). The object forms
+// (field names equal the C++ member names) are the `--json` output of the CLI
+// too, so users' scripts see one schema.
+//
+// Contract
+//  1. Every decoder validates: a missing or mistyped field, or an unknown
+//     field in a request, is InvalidArgument naming the field. Decoders never
+//     throw.
+//  2. ToJson followed by the matching FromJson gives back an equal value
+//     (CheckReport: every field; its "clean" and "summary" are derived).
+//  3. EncodeLine never throws: invalid UTF-8 in names or messages is replaced
+//     (U+FFFD) rather than failing the response.
+//  4. Pure functions; callable from any thread.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/db/database.h"
+#include "core/util/status.h"
+#include "core/volume/storage.h"
+
+namespace tessera {
+
+using Json = nlohmann::json;
+
+inline constexpr std::string_view kOpVolumeCreate = "volume.create";
+inline constexpr std::string_view kOpVolumeList = "volume.list";
+inline constexpr std::string_view kOpVolumeInfo = "volume.info";
+inline constexpr std::string_view kOpVolumeResize = "volume.resize";
+inline constexpr std::string_view kOpVolumeDelete = "volume.delete";
+inline constexpr std::string_view kOpExnodeShow = "exnode.show";
+inline constexpr std::string_view kOpPoolStatus = "pool.status";
+inline constexpr std::string_view kOpPoolCheck = "pool.check";
+inline constexpr std::string_view kOpCommit = "commit";
+
+// The longest request line a server accepts, and response line a client does.
+inline constexpr size_t kMaxRequestLine = 1u << 20;
+inline constexpr size_t kMaxResponseLine = 64u << 20;
+
+// Requests.
+Json VolumeCreateRequest(const VolumeSpec& spec);
+Json VolumeListRequest();
+Json VolumeInfoRequest(const std::string& name);
+Json VolumeResizeRequest(const std::string& name, uint64_t size, bool force);
+Json VolumeDeleteRequest(const std::string& name);
+Json ExnodeShowRequest(const std::string& name);
+Json PoolStatusRequest();
+Json PoolCheckRequest();
+Json CommitRequest();
+
+// Responses.
+Json OkResponse(Json result);
+Json ErrorResponse(const Error& error);
+// The result of an ok response, or the Error it carries (an unknown code name
+// becomes IOError). A malformed response is IOError.
+Result<Json> ResultFromResponse(const Json& response);
+
+// Value types.
+Json ToJson(const VolumeInfo& info);
+Json ToJson(const std::vector<VolumeInfo>& infos);
+Json ToJson(const VdevStatus& vdev);
+Json ToJson(const PoolStatus& status);
+Json ToJson(const CheckReport& report);
+Result<VolumeInfo> VolumeInfoFromJson(const Json& json);
+Result<std::vector<VolumeInfo>> VolumeInfosFromJson(const Json& json);
+Result<VdevStatus> VdevStatusFromJson(const Json& json);
+Result<PoolStatus> PoolStatusFromJson(const Json& json);
+Result<CheckReport> CheckReportFromJson(const Json& json);
+Result<std::string> StringFromJson(const Json& json);
+
+// One line of the wire format, without the '\n'.
+std::string EncodeLine(const Json& json);
+// InvalidArgument when `line` is not one JSON object.
+Result<Json> ParseLine(std::string_view line);
+
+}  // namespace tessera
