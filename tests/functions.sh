@@ -1,0 +1,408 @@
+# tests/functions.sh: shared helpers for the end-to-end tests tests/test-*.sh.
+#
+# Source it first thing:   source "$(dirname "$0")/functions.sh"
+#
+# Design notes
+#  1. Every test owns a fresh temporary directory $T (make_tmpdir). Pools,
+#     sockets, logs and mount points live there, so tests never share state
+#     and only ever talk over Unix sockets inside $T.
+#  2. Cleanup runs from one EXIT trap, in the reverse order of registration
+#     (on_exit): umount before losetup -d before fusermount3 -u before the
+#     server is killed before $T is removed. Helpers register their own undo
+#     step the moment they create something.
+#  3. Only processes this test started are ever killed, by pid. Servers run
+#     with --exit-with-parent as a second line of defence.
+#  4. A failing test prints the tail of every log in $T before $T goes away
+#     (set TESSERA_KEEP_TMP=1 to keep $T).
+#  5. Tools: require_cmd fails (never skips) on a missing tool, since
+#     scripts/install-deps.sh installs all of them. Python code that imports
+#     nbd runs under /usr/bin/python3 (the distribution's libnbd binding).
+
+set -euo pipefail
+
+TESSERA_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${TESSERA_BUILD_DIR:-build}
+[[ $BUILD_DIR == /* ]] || BUILD_DIR=$TESSERA_SRC/$BUILD_DIR
+PLUGIN=$BUILD_DIR/plugin/nbdkit-tessera-plugin.so
+TESSERA_BIN=$BUILD_DIR/admin/tessera
+# The distribution's tools first: nbdsh runs "python3 -mnbd", and only the
+# system python3 has the nbd module (a pyenv or venv python3 earlier in PATH
+# has not).
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+PYTHON=/usr/bin/python3
+NBDSH=/usr/bin/nbdsh
+TEST_NAME=$(basename "$0" .sh)
+export PYTHONDONTWRITEBYTECODE=1
+# The CLI must never pick up a pool from the caller's environment.
+unset TESSERA_POOL
+
+log() { echo "[$TEST_NAME] $*"; }
+fail() {
+  echo "FAIL [$TEST_NAME]: $*" >&2
+  exit 1
+}
+# Exits 0 after saying why: only for environments that cannot run the test.
+skip() {
+  echo "SKIP [$TEST_NAME]: $*"
+  _skipped=1
+  exit 0
+}
+
+# --- Cleanup (design note 2) ---
+
+_cleanup_steps=()
+_skipped=0
+on_exit() { _cleanup_steps+=("$*"); }
+
+_run_cleanup() {
+  local rc=$?
+  set +e
+  trap - EXIT INT TERM
+  if [ "$rc" -ne 0 ] && [ -n "${T:-}" ] && [ -d "$T" ]; then
+    local f
+    for f in "$T"/*.log; do
+      [ -s "$f" ] || continue
+      echo "---- tail of $f" >&2
+      tail -n 40 "$f" >&2
+    done
+  fi
+  local i
+  for ((i = ${#_cleanup_steps[@]} - 1; i >= 0; i--)); do
+    eval "${_cleanup_steps[i]}" >/dev/null 2>&1
+  done
+  if [ "$rc" -eq 0 ] && [ "$_skipped" -eq 0 ]; then
+    echo "PASS [$TEST_NAME] (${SECONDS}s)"
+  fi
+  exit "$rc"
+}
+trap _run_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+make_tmpdir() {
+  T=$(mktemp -d "/tmp/tessera-$TEST_NAME.XXXXXX")
+  if [ "${TESSERA_KEEP_TMP:-0}" = 1 ]; then
+    on_exit "echo 'kept $T'"
+  else
+    on_exit "rm -rf '$T'"
+  fi
+  # Tools that drop files in the current directory (fio's verify state)
+  # drop them here.
+  cd "$T"
+}
+
+# --- Requirements ---
+
+require_cmd() {
+  local c
+  for c in "$@"; do
+    command -v "$c" >/dev/null 2>&1 ||
+      fail "required tool '$c' is not installed (run scripts/install-deps.sh)"
+  done
+}
+
+require_build() {
+  [ -f "$PLUGIN" ] || fail "no plugin at $PLUGIN (run scripts/build.sh, or set TESSERA_BUILD_DIR)"
+  [ -x "$TESSERA_BIN" ] || fail "no CLI at $TESSERA_BIN (run scripts/build.sh, or set TESSERA_BUILD_DIR)"
+  require_cmd nbdkit
+  [ -x "$PYTHON" ] && "$PYTHON" -c 'import nbd' 2>/dev/null ||
+    fail "$PYTHON cannot import nbd (install python3-libnbd)"
+}
+
+# Loop devices, mounts and FUSE need root and kernel support; a container may
+# refuse them. Skips (exit 0, with the reason) only when they are not allowed.
+require_loop_and_fuse() {
+  [ "$(id -u)" -eq 0 ] || skip "needs root for losetup and mount"
+  [ -e /dev/fuse ] || skip "no /dev/fuse (FUSE is not available)"
+  [ -e /dev/loop-control ] || skip "no /dev/loop-control (loop devices are not available)"
+  require_cmd nbdfuse fusermount3 losetup mount umount
+  losetup -f >/dev/null 2>&1 || skip "losetup -f failed: no free loop device may be allocated here"
+}
+
+# --- The CLI ---
+
+tessera() { "$TESSERA_BIN" "$@"; }
+
+# new_pool [VDEVS [SIZE]]: a pool in $T/pool (sets POOL).
+new_pool() {
+  POOL=$T/pool
+  tessera pool create --pool "$POOL" --vdevs "${1:-1}" --size "${2:-1G}" >"$T/pool-create.out" 2>&1 ||
+    fail "tessera pool create failed: $(cat "$T/pool-create.out")"
+}
+
+# new_volume NAME SIZE [LAYOUT]
+new_volume() {
+  tessera volume create "$1" --pool "$POOL" --size "$2" --layout "${3:-simple}" \
+    >"$T/volume-create.out" 2>&1 || fail "tessera volume create $1 failed: $(cat "$T/volume-create.out")"
+}
+
+pool_check() {
+  local out
+  out=$(tessera pool check --pool "$POOL" 2>&1) || fail "tessera pool check is not clean: $out"
+}
+
+# --- Servers (design note 3) ---
+
+# nbd_uri EXPORT [SOCKET]
+nbd_uri() { echo "nbd+unix:///$1?socket=${2:-$SOCK}"; }
+
+# start_server POOL [PLUGIN-ARGS...]: nbdkit with the plugin in the background
+# on $T/nbd.sock; returns once it serves. Sets SERVER_PID and SOCK. Output
+# goes to $T/server.log.
+start_server() {
+  local pool=$1
+  shift
+  SOCK=$T/nbd.sock
+  rm -f "$SOCK" "$T/server.pid"
+  echo "=== start_server $(date +%T) pool=$pool $*" >>"$T/server.log"
+  nbdkit -f --exit-with-parent -U "$SOCK" -P "$T/server.pid" \
+    "$PLUGIN" pool="$pool" "$@" >>"$T/server.log" 2>&1 &
+  SERVER_PID=$!
+  on_exit "kill_started $SERVER_PID"
+  local i
+  for ((i = 0; i < 300; i++)); do
+    [ -s "$T/server.pid" ] && [ -S "$SOCK" ] && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || {
+      wait "$SERVER_PID" || true
+      fail "nbdkit exited during startup: $(tail -n 5 "$T/server.log")"
+    }
+    sleep 0.1
+  done
+  fail "nbdkit did not start serving within 30 s"
+}
+
+# Clean shutdown (SIGTERM); fails if the server does not exit within 60 s or
+# exits with an error.
+stop_server() {
+  local pid=$SERVER_PID i rc=0
+  kill -TERM "$pid" 2>/dev/null || fail "server $pid is not running"
+  for ((i = 0; i < 600; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null || true
+    fail "server $pid did not exit within 60 s of SIGTERM"
+  fi
+  wait "$pid" || rc=$?
+  [ "$rc" -eq 0 ] || fail "server exited with status $rc on SIGTERM: $(tail -n 5 "$T/server.log")"
+  echo "=== stopped $(date +%T)" >>"$T/server.log"
+}
+
+# kill -9: the server gets no chance to flush or commit.
+crash_server() {
+  kill -KILL "$SERVER_PID" 2>/dev/null || fail "server $SERVER_PID is not running"
+  wait "$SERVER_PID" 2>/dev/null || true
+  echo "=== kill -9 $(date +%T)" >>"$T/server.log"
+}
+
+# Reaps a server that something else (a test helper) killed with SIGKILL.
+reap_killed_server() {
+  local rc=0
+  wait "$SERVER_PID" 2>/dev/null || rc=$?
+  [ "$rc" -eq 137 ] || fail "server $SERVER_PID exited with status $rc, expected death by SIGKILL"
+  echo "=== killed with SIGKILL by the test $(date +%T)" >>"$T/server.log"
+}
+
+server_alive() { kill -0 "$SERVER_PID" 2>/dev/null; }
+
+# Kills a pid this test started, if it still runs, and reaps it.
+kill_started() {
+  local pid=$1
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null
+    local i
+    for ((i = 0; i < 100; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+# captive POOL COMMAND [ARGS...]: runs COMMAND under nbdkit -U - with the
+# plugin (nbdkit --run) and returns COMMAND's status. The text @SOCK@ in any
+# argument becomes the captive server's socket, which is also exported as
+# $SOCK (for bash -c '...' snippets). Server output goes to $T/server.log.
+captive() {
+  local pool=$1
+  shift
+  printf '%q ' "$@" | sed 's/@SOCK@/"$SOCK"/g' >"$T/captive.cmd"
+  echo "=== captive $(date +%T) pool=$pool: $*" >>"$T/server.log"
+  nbdkit -U - "$PLUGIN" pool="$pool" \
+    --run "SOCK=\$unixsocket; export SOCK; exec bash -c \"\$(cat '$T/captive.cmd')\" 2>&3 3>&-" \
+    3>&2 2>>"$T/server.log"
+}
+
+# --- Attaching as a block device: nbdfuse + loop ---
+
+# attach_loop EXPORT: mounts the export as $T/fuse/nbd with nbdfuse and sets
+# up a loop device over it. Sets LOOP_DEV and FUSE_PID.
+attach_loop() {
+  local export=$1
+  mkdir -p "$T/fuse"
+  rm -f "$T/fuse.pid"
+  nbdfuse -P "$T/fuse.pid" "$T/fuse" "$(nbd_uri "$export")" >>"$T/nbdfuse.log" 2>&1 &
+  FUSE_PID=$!
+  on_exit "kill_started $FUSE_PID"
+  on_exit "fusermount3 -u '$T/fuse'"
+  local i
+  for ((i = 0; i < 200; i++)); do
+    [ -s "$T/fuse.pid" ] && [ -f "$T/fuse/nbd" ] && break
+    kill -0 "$FUSE_PID" 2>/dev/null || fail "nbdfuse exited: $(tail -n 5 "$T/nbdfuse.log")"
+    sleep 0.1
+  done
+  [ -f "$T/fuse/nbd" ] || fail "nbdfuse did not present $T/fuse/nbd within 20 s"
+  LOOP_DEV=$(losetup -f --show "$T/fuse/nbd") || fail "losetup -f --show $T/fuse/nbd failed"
+  on_exit "losetup -d '$LOOP_DEV'"
+}
+
+# Undoes attach_loop now (the exit-time steps then find nothing to do).
+detach_loop() {
+  blockdev --flushbufs "$LOOP_DEV" 2>/dev/null || true
+  losetup -d "$LOOP_DEV" || fail "losetup -d $LOOP_DEV failed"
+  # losetup -d is asynchronous: wait until the loop device lets go of the file.
+  local i
+  for ((i = 0; i < 100; i++)); do
+    losetup -j "$T/fuse/nbd" 2>/dev/null | grep -q . || break
+    sleep 0.1
+  done
+  fusermount3 -u "$T/fuse" || fail "fusermount3 -u $T/fuse failed"
+  for ((i = 0; i < 300; i++)); do
+    kill -0 "$FUSE_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$FUSE_PID" 2>/dev/null && fail "nbdfuse $FUSE_PID did not exit after fusermount3 -u"
+  wait "$FUSE_PID" 2>/dev/null || true
+}
+
+# --- Data helpers ---
+
+# random_file PATH BYTES
+random_file() { head -c "$2" /dev/urandom >"$1"; }
+
+# expect_fail DESCRIPTION COMMAND...: COMMAND must exit non-zero; its
+# combined output is left in $EXPECT_OUT.
+expect_fail() {
+  local what=$1
+  shift
+  EXPECT_STATUS=0
+  EXPECT_OUT=$("$@" 2>&1) || EXPECT_STATUS=$?
+  [ "$EXPECT_STATUS" -ne 0 ] || fail "$what: expected a failure, but it succeeded: $EXPECT_OUT"
+}
+
+# expect_match DESCRIPTION REGEX TEXT
+expect_match() {
+  grep -Eq -- "$2" <<<"$3" || fail "$1: expected output matching /$2/, got: $3"
+}
+
+# --- Filesystems ---
+
+# mount_fs DEV DIR [OPTIONS]: mounts and registers the unmount.
+mount_fs() {
+  mkdir -p "$2"
+  mount ${3:+-o "$3"} "$1" "$2" || fail "mount $1 $2 failed"
+  on_exit "umount '$2'"
+}
+
+umount_fs() { umount "$1" || fail "umount $1 failed"; }
+
+# fsck_clean FSTYPE DEV: a read-only check that must find nothing.
+fsck_clean() {
+  local out rc=0
+  case $1 in
+    ext4) out=$(e2fsck -fn "$2" 2>&1) || rc=$? ;;
+    xfs) out=$(xfs_repair -n "$2" 2>&1) || rc=$? ;;
+    *) fail "fsck_clean: unknown filesystem $1" ;;
+  esac
+  [ "$rc" -eq 0 ] || fail "fsck of $1 on $2 is not clean (status $rc): $out"
+}
+
+# fill_fs DIR: a tree of files: small, unaligned, large, sparse; a symlink
+# and a hard link.
+fill_fs() {
+  local dir=$1 i
+  mkdir -p "$dir/a/b/c" "$dir/many"
+  for ((i = 0; i < 30; i++)); do
+    head -c $((RANDOM * 37 + i)) /dev/urandom >"$dir/a/file$i"
+  done
+  for ((i = 0; i < 300; i++)); do
+    head -c $((RANDOM % 8192 + 1)) /dev/urandom >"$dir/many/f$i"
+  done
+  head -c $((24 << 20)) /dev/urandom >"$dir/a/b/big"
+  truncate -s $((40 << 20)) "$dir/a/b/c/sparse"
+  head -c 100000 /dev/urandom | dd of="$dir/a/b/c/sparse" bs=4096 seek=5000 conv=notrunc status=none
+  ln -s ../a/file1 "$dir/many/link"
+  ln "$dir/a/file2" "$dir/a/b/hardlink"
+}
+
+# sums DIR: sha256 of every file, by relative path.
+sums() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
+
+# fs_roundtrip FSTYPE VOLSIZE clean|kill: the filesystem test. mkfs on the
+# volume attached through nbdfuse + loop, fill it and record checksums,
+# unmount and detach, restart the server (clean stop, or kill -9 after the
+# unmount's flushes), attach again: fsck is clean, the checksums match, and
+# files written in a second round survive another restart.
+fs_roundtrip() {
+  local fstype=$1 size=$2 stop=$3
+  require_build
+  require_loop_and_fuse
+  require_cmd "mkfs.$fstype" sha256sum blockdev
+  case $fstype in ext4) require_cmd e2fsck ;; xfs) require_cmd xfs_repair ;; esac
+  make_tmpdir
+  new_pool 1 1G
+  new_volume vol0 "$size"
+
+  start_server "$POOL"
+  attach_loop vol0
+  log "mkfs.$fstype on $LOOP_DEV (nbdfuse $T/fuse/nbd)"
+  case $fstype in
+    ext4) mkfs.ext4 -q -F "$LOOP_DEV" >"$T/mkfs.out" 2>&1 ;;
+    xfs) mkfs.xfs -q -f "$LOOP_DEV" >"$T/mkfs.out" 2>&1 ;;
+  esac || fail "mkfs.$fstype failed: $(cat "$T/mkfs.out")"
+  mount_fs "$LOOP_DEV" "$T/mnt"
+  log "writing files"
+  fill_fs "$T/mnt"
+  sums "$T/mnt" >"$T/sums"
+  [ "$(wc -l <"$T/sums")" -gt 300 ] || fail "the file tree was not written"
+  umount_fs "$T/mnt"
+  detach_loop
+  if [ "$stop" = kill ]; then
+    log "kill -9 the server after unmount"
+    crash_server
+  else
+    log "clean server restart"
+    stop_server
+  fi
+
+  start_server "$POOL"
+  attach_loop vol0
+  fsck_clean "$fstype" "$LOOP_DEV"
+  mount_fs "$LOOP_DEV" "$T/mnt"
+  sums "$T/mnt" >"$T/sums.after"
+  cmp -s "$T/sums" "$T/sums.after" ||
+    fail "checksums differ after the restart: $(diff "$T/sums" "$T/sums.after" | head -n 10)"
+  log "checksums match; a second round of writes and deletes"
+  rm -rf "$T/mnt/many"
+  head -c $((8 << 20)) /dev/urandom >"$T/mnt/a/second"
+  sums "$T/mnt" >"$T/sums"
+  umount_fs "$T/mnt"
+  fsck_clean "$fstype" "$LOOP_DEV"
+  detach_loop
+  stop_server
+
+  start_server "$POOL"
+  attach_loop vol0
+  fsck_clean "$fstype" "$LOOP_DEV"
+  mount_fs "$LOOP_DEV" "$T/mnt" ro
+  sums "$T/mnt" >"$T/sums.after"
+  cmp -s "$T/sums" "$T/sums.after" ||
+    fail "checksums differ after the second restart: $(diff "$T/sums" "$T/sums.after" | head -n 10)"
+  umount_fs "$T/mnt"
+  detach_loop
+  stop_server
+  pool_check
+}
