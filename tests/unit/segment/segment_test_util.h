@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <string>
@@ -28,6 +30,19 @@ inline std::vector<std::byte> RandomBytes(size_t n, std::mt19937_64& rng) {
   std::vector<std::byte> out(n);
   for (auto& b : out) b = std::byte(static_cast<uint8_t>(rng()));
   return out;
+}
+
+// "" when equal, else where and how `actual` first differs from `expected`
+// (gtest would otherwise print megabytes of bytes).
+inline std::string Diff(const std::vector<std::byte>& actual,
+                        const std::vector<std::byte>& expected) {
+  if (actual.size() != expected.size()) {
+    return "size " + std::to_string(actual.size()) + " != " + std::to_string(expected.size());
+  }
+  auto [a, e] = std::mismatch(actual.begin(), actual.end(), expected.begin());
+  if (a == actual.end()) return "";
+  return "first difference at byte " + std::to_string(a - actual.begin()) + ": " +
+         std::to_string(static_cast<int>(*a)) + " != " + std::to_string(static_cast<int>(*e));
 }
 
 inline std::vector<std::byte> ReadAll(Segment& seg) {
@@ -95,6 +110,7 @@ class RecordingSegment final : public Segment {
     return Ok();
   }
   Status WriteBlocks(std::span<const BlockWrite> writes) override {
+    if (before_write_blocks_) before_write_blocks_(writes);
     Batch batch;
     for (const BlockWrite& w : writes) batch.writes.emplace_back(w.offset, w.data.size());
     TRY_STATUS(mem_.WriteBlocks(writes));
@@ -134,6 +150,11 @@ class RecordingSegment final : public Segment {
     return Ok();
   }
 
+  // Called at the start of every WriteBlocks (from the caller's thread),
+  // e.g. to block a write-back in flight. Set before any I/O starts.
+  void set_before_write_blocks(std::function<void(std::span<const BlockWrite>)> hook) {
+    before_write_blocks_ = std::move(hook);
+  }
   MemorySegment& memory() { return mem_; }
   std::vector<std::byte> durable() {
     std::lock_guard lock(mu_);
@@ -166,6 +187,7 @@ class RecordingSegment final : public Segment {
 
  private:
   MemorySegment mem_;
+  std::function<void(std::span<const BlockWrite>)> before_write_blocks_;
   std::mutex mu_;
   std::vector<std::byte> durable_;  // GUARDED_BY(mu_)
   std::vector<Batch> batches_;      // GUARDED_BY(mu_)
