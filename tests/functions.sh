@@ -41,6 +41,13 @@ fail() {
   echo "FAIL [$TEST_NAME]: $*" >&2
   exit 1
 }
+# Records a failure and carries on, so that one run reports every problem
+# (bad-input tests); the test then exits non-zero.
+_soft_failures=0
+soft_fail() {
+  echo "FAIL [$TEST_NAME]: $*" >&2
+  _soft_failures=$((_soft_failures + 1))
+}
 # Exits 0 after saying why: only for environments that cannot run the test.
 skip() {
   echo "SKIP [$TEST_NAME]: $*"
@@ -58,6 +65,10 @@ _run_cleanup() {
   local rc=$?
   set +e
   trap - EXIT INT TERM
+  if [ "$rc" -eq 0 ] && [ "$_soft_failures" -gt 0 ]; then
+    echo "FAIL [$TEST_NAME]: $_soft_failures check(s) failed" >&2
+    rc=1
+  fi
   if [ "$rc" -ne 0 ] && [ -n "${T:-}" ] && [ -d "$T" ]; then
     local f
     for f in "$T"/*.log; do
