@@ -58,6 +58,24 @@ class WriteBackGate {
   bool armed_ = false, blocked_ = false, released_ = false;
 };
 
+// A 1 MiB cache (4 KiB pages, no read-ahead, nothing written back before
+// Flush) over a RecordingSegment whose WriteBlocks `gate` can hold.
+struct GatedStack {
+  GatedStack() {
+    gate->Install(*lower);
+    auto created = CacheSegment::Create(1, lower, {.page_size = 4096,
+                                                   .capacity_bytes = 1 << 20,
+                                                   .dirty_max_bytes = 1 << 20,
+                                                   .readahead_bytes = 0,
+                                                   .batch_max_bytes = 1 << 20});
+    EXPECT_TRUE(created);
+    if (created) cache = std::move(*created);
+  }
+  std::shared_ptr<RecordingSegment> lower = std::make_shared<RecordingSegment>(1 << 20, 4096);
+  std::unique_ptr<WriteBackGate> gate = std::make_unique<WriteBackGate>();
+  std::unique_ptr<CacheSegment> cache;
+};
+
 TEST(CacheConcurrency, FourWritersOnDisjointRegionsWithFlushes) {
   const uint64_t seed = testing::TestSeed();
   SCOPED_TRACE("seed " + std::to_string(seed) + " (rerun: TESSERA_TEST_SEED)");
@@ -114,22 +132,16 @@ TEST(CacheConcurrency, FourWritersOnDisjointRegionsWithFlushes) {
 // A page written while its write-back is in flight must stay dirty (and the
 // in-flight buffer must not change under the lower segment).
 TEST(CacheConcurrency, PageRedirtiedDuringWriteBackStaysDirty) {
-  auto lower = std::make_shared<RecordingSegment>(1 << 20, 4096);
-  WriteBackGate gate;
-  gate.Install(*lower);
-  auto created = CacheSegment::Create(1, lower, {.page_size = 4096,
-                                                 .capacity_bytes = 1 << 20,
-                                                 .dirty_max_bytes = 1 << 20,
-                                                 .readahead_bytes = 0,
-                                                 .batch_max_bytes = 1 << 20});
-  ASSERT_TRUE(created);
-  CacheSegment& cache = **created;
+  GatedStack stack;
+  ASSERT_TRUE(stack.cache);
+  auto& [lower, gate, cache_ptr] = stack;
+  CacheSegment& cache = *cache_ptr;
   ASSERT_TRUE(cache.Write(0, Bytes(4096, 1), kWriteNone));
-  gate.Arm();
+  gate->Arm();
   auto flushed = std::async(std::launch::async, [&] { return cache.Flush(); });
-  gate.WaitBlocked();  // The page is in flight with contents 1.
+  gate->WaitBlocked();  // The page is in flight with contents 1.
   ASSERT_TRUE(cache.Write(0, Bytes(100, 2), kWriteNone));
-  gate.Release();
+  gate->Release();
   ASSERT_TRUE(flushed.get());
   auto first_page = [&] {
     auto durable = lower->durable();
@@ -147,20 +159,14 @@ TEST(CacheConcurrency, PageRedirtiedDuringWriteBackStaysDirty) {
 // Trim must not let an older write-back of the same page land after
 // lower->Trim: it waits for the write-back in flight.
 TEST(CacheConcurrency, TrimWaitsForInFlightWriteBack) {
-  auto lower = std::make_shared<RecordingSegment>(1 << 20, 4096);
-  WriteBackGate gate;
-  gate.Install(*lower);
-  auto created = CacheSegment::Create(1, lower, {.page_size = 4096,
-                                                 .capacity_bytes = 1 << 20,
-                                                 .dirty_max_bytes = 1 << 20,
-                                                 .readahead_bytes = 0,
-                                                 .batch_max_bytes = 1 << 20});
-  ASSERT_TRUE(created);
-  CacheSegment& cache = **created;
+  GatedStack stack;
+  ASSERT_TRUE(stack.cache);
+  auto& [lower, gate, cache_ptr] = stack;
+  CacheSegment& cache = *cache_ptr;
   ASSERT_TRUE(cache.Write(0, Bytes(8192, 5), kWriteNone));
-  gate.Arm();
+  gate->Arm();
   auto flushed = std::async(std::launch::async, [&] { return cache.Flush(); });
-  gate.WaitBlocked();
+  gate->WaitBlocked();
   std::atomic<bool> trimmed{false};
   auto trim = std::async(std::launch::async, [&] {
     Status s = cache.Trim(0, 8192);
@@ -169,7 +175,7 @@ TEST(CacheConcurrency, TrimWaitsForInFlightWriteBack) {
   });
   std::this_thread::sleep_for(100ms);
   EXPECT_FALSE(trimmed.load()) << "Trim ran while an older write-back was in flight";
-  gate.Release();
+  gate->Release();
   ASSERT_TRUE(flushed.get());
   ASSERT_TRUE(trim.get());
   EXPECT_EQ(Diff(ReadAll(lower->memory()), std::vector<std::byte>(1 << 20)), "");
