@@ -1,6 +1,7 @@
 // Helpers shared by the segment unit tests: byte patterns, temp dirs, and
 // RecordingSegment, a lower segment that records what reached it and keeps
 // a "durable" image that only Flush() updates (to check G1 at this layer).
+// Seeds come from testing::TestSeed (vdev_test_util.h): TESSERA_TEST_SEED.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -19,6 +20,7 @@
 
 #include "core/segment/memory_segment.h"
 #include "core/segment/segment.h"
+#include "tests/unit/vdev/vdev_test_util.h"  // TestSeed
 
 namespace tessera::testing {
 
@@ -50,11 +52,6 @@ inline std::vector<std::byte> ReadAll(Segment& seg) {
   Status s = seg.Read(0, out);
   EXPECT_TRUE(s) << s.error().ToString();
   return out;
-}
-
-inline uint64_t TestSeed() {
-  if (const char* env = std::getenv("TESSERA_TEST_SEED")) return std::strtoull(env, nullptr, 10);
-  return std::random_device{}();
 }
 
 // A fresh directory under $TMPDIR (or /tmp), removed with its contents.
