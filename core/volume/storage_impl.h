@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/segment/cache_segment.h"
 #include "core/volume/storage.h"
 #include "core/volume/storage_core.h"
 #include "core/volume/volume_impl.h"
@@ -40,6 +41,7 @@ class Storage::Impl : public StorageCore {
   Result<std::shared_ptr<VolumeImpl>> BuildVolume(const std::string& name, Dataset* dataset,
                                                   const std::string& exnode_text);
   Result<VolumeInfo> InfoLocked(const std::string& name);
+  CacheOptions CacheDefaults() const;
   std::vector<std::shared_ptr<VolumeImpl>> OpenVolumes();
   void BackgroundLoop(std::chrono::milliseconds interval);
 

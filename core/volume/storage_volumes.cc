@@ -14,6 +14,7 @@
 #include <algorithm>
 
 #include "core/exnode/query.h"
+#include "core/segment/cache_segment.h"
 #include "core/util/align.h"
 #include "core/util/log.h"
 #include "core/util/size.h"
@@ -73,6 +74,13 @@ const ExnodeSegment* FindType(const Exnode& exnode, SegmentType type) {
 
 }  // namespace
 
+CacheOptions Storage::Impl::CacheDefaults() const {
+  CacheOptions options;
+  options.capacity_bytes = options_.data_cache_bytes;
+  options.dirty_max_bytes = std::min(options_.dirty_bytes_max, options_.data_cache_bytes);
+  return options;
+}
+
 Result<std::shared_ptr<VolumeImpl>> Storage::Impl::BuildVolume(const std::string& name, Dataset* dataset,
                                                                const std::string& text) {
   Exnode exnode = TRY(ParseExnode(text));
@@ -89,8 +97,14 @@ Result<std::shared_ptr<VolumeImpl>> Storage::Impl::BuildVolume(const std::string
   VolumeImpl* raw = volume.get();
   auto log = std::make_shared<LogSegment>(log_section->id, exnode.id, size, &dataset->tree(), lun, nullptr,
                                           [raw] { return raw->KeepRows(); });
+  std::shared_ptr<Segment> top = log;
+  const ExnodeSegment* cache_section = exnode.FindSegment(exnode.default_segment);
+  if (cache_section != nullptr && cache_section->type == SegmentType::kCache) {
+    CacheOptions options = TRY(CacheSegment::OptionsFromExnode(*cache_section, CacheDefaults()));
+    top = std::shared_ptr<Segment>(TRY(CacheSegment::Create(cache_section->id, log, options)));
+  }
   volume->Attach(VolumeImpl::Parts{.name = name, .exnode_id = exnode.id, .dataset = dataset, .lun = lun,
-                                   .log = log, .top = log});
+                                   .log = log, .top = top});
   return volume;
 }
 
@@ -126,8 +140,9 @@ Result<VolumeInfo> Storage::Impl::CreateVolume(const VolumeSpec& spec) {
     VolumeImpl* raw = volume.get();
     auto log = std::make_shared<LogSegment>(RandomId63(), exnode_id, spec.size, &dataset->tree(), lun, nullptr,
                                             [raw] { return raw->KeepRows(); });
+    auto cache = std::shared_ptr<Segment>(TRY(CacheSegment::Create(RandomId63(), log, CacheDefaults())));
     volume->Attach(VolumeImpl::Parts{.name = spec.name, .exnode_id = exnode_id, .dataset = dataset,
-                                     .lun = lun, .log = log, .top = log});
+                                     .lun = lun, .log = log, .top = cache});
     TRY(lun->Grow());
     TRY(lun->Grow());
     TRY_STATUS(volume->SaveExnode());

@@ -12,11 +12,18 @@
 
 #include "core/exnode/query.h"
 #include "core/exnode/exnode.h"
+#include "core/util/log.h"
 #include "core/volume/storage_core.h"
 
 namespace tessera {
 
 VolumeImpl::VolumeImpl(StorageCore* core, Database* db) : core_(core), db_(db) {}
+
+VolumeImpl::~VolumeImpl() {
+  if (!parts_.top) return;
+  auto status = parts_.top->Flush();
+  if (!status) Log(LogLevel::kError, "volume '{}': flush at close failed: {}", parts_.name, status.error().ToString());
+}
 
 Status VolumeImpl::Read(uint64_t offset, std::span<std::byte> out) { return parts_.top->Read(offset, out); }
 

@@ -31,6 +31,8 @@ class VolumeImpl : public Volume, public LunBlockSource {
   };
 
   VolumeImpl(StorageCore* core, Database* db);
+  // Flushes: a volume closed cleanly keeps what was written to it.
+  ~VolumeImpl() override;
   void Attach(Parts parts) { parts_ = std::move(parts); }
 
   const std::string& name() const override { return parts_.name; }

@@ -131,7 +131,7 @@ TEST(Volume, GrowsRowsAndResizes) {
   auto volume = std::move(*storage->OpenVolume("v"));
   // 4 MiB rows: 24 MiB of writes need several new rows.
   auto data = Pattern(1 << 20, 5);
-  for (int i = 0; i < 24; i++) ASSERT_TRUE(volume->Write((i % 16) << 20, data, false));
+  for (int i = 0; i < 24; i++) ASSERT_TRUE(volume->Write((i % 16) << 20, data, true));
   ASSERT_TRUE(volume->Flush());
   auto info = storage->GetVolumeInfo("v");
   ASSERT_TRUE(info);
