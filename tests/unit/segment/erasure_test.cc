@@ -13,14 +13,12 @@
 #include <vector>
 
 #include "core/util/aligned_buffer.h"
+#include "tests/unit/vdev/vdev_test_util.h"  // TestSeed
 
 namespace tessera {
 namespace {
 
-uint64_t Seed() {
-  if (const char* env = std::getenv("TESSERA_TEST_SEED")) return std::strtoull(env, nullptr, 10);
-  return std::random_device{}();
-}
+using testing::TestSeed;
 
 struct CodeParams {
   ErasureMethod method;
@@ -108,7 +106,7 @@ std::string Describe(const CodeParams& p, size_t bytes) {
 
 // The test the issue asks for: every erasure pattern of 1..m chunks.
 TEST(ErasureCodeTest, EveryErasurePatternUpToMRebuildsTheOriginal) {
-  uint64_t seed = Seed();
+  uint64_t seed = TestSeed();
   SCOPED_TRACE("TESSERA_TEST_SEED=" + std::to_string(seed));
   std::mt19937_64 rng(seed);
   std::vector<bool> covered(AllErasureMethods().size() + 1, false);
@@ -150,7 +148,7 @@ TEST(ErasureCodeTest, EveryErasurePatternUpToMRebuildsTheOriginal) {
 // A wiring check that can fail: every method but cauchy_orig puts plain XOR
 // parity in coding chunk 0 (an all-ones first row / identity blocks).
 TEST(ErasureCodeTest, FirstCodingChunkIsXorParityWhereTheCodeSaysSo) {
-  std::mt19937_64 rng(Seed());
+  std::mt19937_64 rng(TestSeed());
   for (const CodeParams& p : Configurations()) {
     if (p.method == ErasureMethod::kCauchyOrig) continue;
     auto code = ErasureCode::Create(p.method, p.k, p.m, p.w, p.packet_size);
@@ -247,7 +245,7 @@ TEST(ErasureCodeTest, ChunkSizesAndBuffersAreChecked) {
 }
 
 TEST(ErasureCodeTest, DecodeRefusesTooManyOrInvalidErasuresAndChangesNothing) {
-  std::mt19937_64 rng(Seed());
+  std::mt19937_64 rng(TestSeed());
   auto code = ErasureCode::Create(ErasureMethod::kReedSolVan, 4, 2, 8, 0);
   ASSERT_TRUE(code);
   Stripe s(4, 2, 1024);
@@ -270,7 +268,7 @@ TEST(ErasureCodeTest, DecodeRefusesTooManyOrInvalidErasuresAndChangesNothing) {
 // Contract 1: one shared code is used from many threads while other codes
 // are being created (which touches Jerasure's globals).
 TEST(ErasureCodeTest, ConcurrentEncodeDecodeAndCreate) {
-  uint64_t seed = Seed();
+  uint64_t seed = TestSeed();
   auto shared = ErasureCode::Create(ErasureMethod::kReedSolR6Op, 4, 2, 8, 0);
   ASSERT_TRUE(shared);
   std::atomic<int> failures{0};
