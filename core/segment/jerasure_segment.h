@@ -140,7 +140,7 @@ class JerasureSegment : public Segment {
   // 0 for matrix methods. InvalidArgument when there is none. Part of the
   // format: it is recorded in every chunk header.
   static Result<uint32_t> PacketSizeFor(ErasureMethod method, uint32_t w, uint64_t data_bytes);
-  static constexpr uint32_t kMaxPacketSize = 2048;
+  static constexpr uint32_t kMaxPacketSize = 8192;  // bench/erasure_bench.cc sweep
 
   uint64_t id() const override { return id_; }
   SegmentType type() const override { return SegmentType::kJerasure; }

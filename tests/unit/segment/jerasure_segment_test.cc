@@ -78,8 +78,8 @@ TEST(JerasureSegmentTest, CreateChecksParametersAgainstTheLun) {
   auto small = std::make_shared<LunSegment>(9, LunOptions{.n_devices = 6, .chunk_size = 4096}, rig.pool.get(),
                                             rig.source.get());
   expect_error(JerasureSegment::Create(1, {}, small), "chunk_size 4096 must be a multiple of 4096 in [8192");
-  EXPECT_EQ(*JerasureSegment::PacketSizeFor(ErasureMethod::kCauchyGood, 8, 61440), 1920u);
-  EXPECT_EQ(*JerasureSegment::PacketSizeFor(ErasureMethod::kLiberation, 7, 28672), 2048u);
+  EXPECT_EQ(*JerasureSegment::PacketSizeFor(ErasureMethod::kCauchyGood, 8, 61440), 7680u);
+  EXPECT_EQ(*JerasureSegment::PacketSizeFor(ErasureMethod::kLiberation, 7, 28672), 4096u);
   EXPECT_EQ(*JerasureSegment::PacketSizeFor(ErasureMethod::kReedSolVan, 8, 61440), 0u);
 }
 
