@@ -82,7 +82,7 @@ Status JerasureSegment::InspectStripes(InspectMode mode, InspectReport& report) 
     StripeVerdict v = reader.Judge(/*need_data=*/full);
     switch (v.kind) {
       case StripeVerdict::kLost:
-        report.bad += geo_.n();
+        report.bad += geo_.n() - v.members.size();
         AddProblem(report, fmt::format("stripe {}: no write is agreed by {} of its {} chunks; "
                                        "the stripe cannot be read",
                                        stripe, geo_.k, geo_.n()));

@@ -8,6 +8,11 @@
 //     chunk verifies and all K data headers agree on one write, that write
 //     is the stripe's only write agreed by K chunks (StripeReader note 3):
 //     copy out. Parity is not read.
+//  2a. Zero copy: a touched data chunk that the range covers whole, landing
+//     at a 4 KiB-aligned address of `out`, is read straight into `out` (its
+//     header into the stripe buffer) and verified there. If the fast path
+//     fails, the slow path uses it in place: as a decode input, or, if it
+//     was bad, as the place its rebuilt data goes.
 //  3. Otherwise (a missing, corrupt, stale or never-written chunk, or
 //     K <= M) every chunk is read in full, judged and rebuilt
 //     (StripeReader::Rebuild), the range is copied out of the rebuilt
@@ -18,6 +23,7 @@
 #include <algorithm>
 #include <cstring>
 #include <shared_mutex>
+#include <vector>
 
 #include "core/segment/jerasure_segment.h"
 #include "core/segment/jerasure_stripe.h"
@@ -47,25 +53,34 @@ Status JerasureSegment::ReadStripe(uint64_t stripe, uint64_t in_stripe, std::spa
   const uint32_t first = static_cast<uint32_t>(in_stripe / d);
   const uint32_t last = static_cast<uint32_t>((in_stripe + out.size() - 1) / d);
   StripeReader reader(*this, stripe, buf.data());
+  std::vector<bool> direct(geo_.k, false);  // data already read into `out`
   auto copy_out = [&] {
     size_t done = 0;
     while (done < out.size()) {
       uint64_t pos = in_stripe + done;
       uint32_t j = static_cast<uint32_t>(pos / d);
       size_t n = static_cast<size_t>(std::min<uint64_t>(d - pos % d, out.size() - done));
-      std::memcpy(out.data() + done, reader.Data(j) + pos % d, n);
+      if (!direct[j]) std::memcpy(out.data() + done, reader.Data(j) + pos % d, n);
       done += n;
     }
   };
   if (geo_.k > geo_.m) {
-    for (uint32_t j = 0; j < geo_.k; j++) TRY_STATUS(reader.Load(j, first <= j && j <= last));
+    for (uint32_t j = 0; j < geo_.k; j++) {
+      bool touched = first <= j && j <= last;
+      // A data chunk wholly inside `out`, at a 4 KiB-aligned address, is
+      // read straight into it (design note 2a).
+      bool covered = touched && j * d >= in_stripe && (j + 1) * d <= in_stripe + out.size();
+      std::byte* target = covered ? out.data() + (j * d - in_stripe) : nullptr;
+      direct[j] = covered && reinterpret_cast<uintptr_t>(target) % kBlockSize == 0;
+      TRY_STATUS(direct[j] ? reader.LoadInto(j, target) : reader.Load(j, touched));
+    }
     if (reader.DataAgrees(first, last)) {
       copy_out();
       Count([](JerasureStats& s) { s.stripes_read++; });
       return Ok();
     }
   }
-  TRY_STATUS(reader.LoadAll(/*full=*/true));
+  TRY_STATUS(reader.LoadAll(/*full=*/true));  // chunks already in `out` stay there
   StripeVerdict verdict = TRY(reader.Rebuild());
   Count([](JerasureStats& s) { s.stripes_read++; });
   if (verdict.kind == StripeVerdict::kNeverWritten) {

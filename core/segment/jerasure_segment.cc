@@ -14,8 +14,9 @@
 //     be agreed by K of its K + M chunks. Only for K <= M does "newest"
 //     break a tie, and that relies on the clock not running backwards
 //     across a restart.
-//  3. Buffers of N * C bytes are pooled (at most kPooledBuffers kept), so a
-//     read or write does not allocate and zero megabytes each time.
+//  3. Buffers of N * C bytes are pooled (at most kPooledBytes kept, but
+//     always one), so a read or write does not allocate and zero megabytes
+//     each time, and idle memory stays bounded (G6).
 #include "core/segment/jerasure_segment.h"
 
 #include <algorithm>
@@ -72,6 +73,11 @@ Result<std::unique_ptr<JerasureSegment>> JerasureSegment::Create(uint64_t id,
   if (c % kBlockSize != 0 || c < kMinChunk || c > kMaxChunk) {
     return fail(fmt::format("chunk_size {} must be a multiple of 4096 in [{}, {}]", c, kMinChunk,
                             kMaxChunk));
+  }
+  if (lun->options().max_block_size % c != 0) {
+    return fail(fmt::format("lun {}'s max_block_size {} is not a multiple of chunk_size {} "
+                            "(a stripe would straddle rows)",
+                            lun->id(), lun->options().max_block_size, c));
   }
   JerasureGeometry geo{.k = k, .m = m, .w = options.w, .chunk_size = c, .method = options.method};
   auto packet = PacketSizeFor(options.method, options.w, geo.data_bytes());
@@ -223,7 +229,8 @@ JerasureSegment::Buffer JerasureSegment::AcquireBuffer() {
 JerasureSegment::Buffer::~Buffer() {
   if (buffer_ == nullptr) return;
   std::lock_guard lock(owner_->buffers_mu_);
-  if (owner_->free_buffers_.size() < kPooledBuffers) {
+  uint64_t keep = std::max<uint64_t>(1, kPooledBytes / owner_->geo_.stripe_lun_bytes());
+  if (owner_->free_buffers_.size() < keep) {
     owner_->free_buffers_.push_back(std::move(buffer_));
   }
 }

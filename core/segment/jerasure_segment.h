@@ -169,7 +169,8 @@ class JerasureSegment : public Segment {
   JerasureSegment(uint64_t id, JerasureGeometry geo, std::unique_ptr<ErasureCode> code,
                   std::shared_ptr<LunSegment> lun, Pool* pool);
 
-  // A pooled N * C buffer (4 KiB-aligned); returned to the pool on destruction.
+  // A pooled N * C buffer (4 KiB-aligned); returned to the pool on
+  // destruction, which keeps at most kPooledBytes (and at least one buffer).
   class Buffer {
    public:
     Buffer(JerasureSegment* owner, std::unique_ptr<AlignedBuffer> b)
@@ -187,8 +188,9 @@ class JerasureSegment : public Segment {
   std::shared_mutex& StripeLock(uint64_t stripe) { return stripe_locks_[stripe % kStripeLocks]; }
   // Writes `count` stripes from `data` starting at `first` (exclusive locks held).
   Status WriteStripesLocked(uint64_t first, uint64_t count, std::span<const std::byte> data);
-  // Builds stripe `stripe` (header + data + parity for all N chunks) in `buf`.
-  Status BuildStripe(uint64_t stripe, std::span<const std::byte> data, std::byte* buf);
+  // Builds stripe `stripe` in `buf`: all N headers and the parity; the data
+  // too unless `direct` (then it is encoded from `data` in place).
+  Status BuildStripe(uint64_t stripe, std::span<const std::byte> data, std::byte* buf, bool direct);
   // Per-chunk retry after a failed batch: IOError when a stripe lost > M.
   Status WriteChunksOneByOne(uint64_t first, uint64_t count, std::vector<Buffer>& bufs);
   Status ReadStripe(uint64_t stripe, uint64_t in_stripe, std::span<std::byte> out, Buffer& buf);
@@ -203,7 +205,7 @@ class JerasureSegment : public Segment {
   Status InspectStripes(InspectMode mode, InspectReport& report);
 
   static constexpr size_t kStripeLocks = 64;
-  static constexpr size_t kPooledBuffers = 16;
+  static constexpr uint64_t kPooledBytes = 64ull << 20;  // at least one buffer is kept
   static constexpr uint64_t kWriteBatchBytes = 16ull << 20;
 
   const uint64_t id_;

@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <tuple>
 
 #include "core/util/checksum.h"
 
@@ -47,7 +48,10 @@ StripeReader::StripeReader(JerasureSegment& segment, uint64_t stripe, std::byte*
       buffer_(buffer),
       state_(geo_.n(), ChunkState::kUnread),
       full_(geo_.n(), false),
-      headers_(geo_.n()) {}
+      data_(geo_.n()),
+      headers_(geo_.n()) {
+  for (uint32_t j = 0; j < geo_.n(); j++) data_[j] = Chunk(j) + kChunkHeaderBytes;
+}
 
 std::byte* StripeReader::Chunk(uint32_t j) const {
   return buffer_ + geo_.Position(stripe_, j) * geo_.chunk_size;
@@ -68,9 +72,28 @@ Status StripeReader::Load(uint32_t j, bool full) {
   if (!s) {
     if (s.error().code() != Code::kIOError) return s;
     state_[j] = ChunkState::kIoError;
+    full_[j] = true;  // not retried within this access: it is rebuilt and rewritten
     return Ok();
   }
-  Classify(j, full);
+  Classify(j, full ? Data(j) : nullptr);
+  return Ok();
+}
+
+Status StripeReader::LoadInto(uint32_t j, std::byte* data) {
+  uint64_t at = geo_.ChunkLunOffset(stripe_, j);
+  data_[j] = data;
+  full_[j] = true;
+  for (auto [offset, target, bytes] :
+       {std::tuple{at, Chunk(j), kChunkHeaderBytes},
+        std::tuple{at + kChunkHeaderBytes, data, static_cast<size_t>(geo_.data_bytes())}}) {
+    Status s = seg_.lun_->Read(offset, {target, bytes});
+    if (!s) {
+      if (s.error().code() != Code::kIOError) return s;
+      state_[j] = ChunkState::kIoError;
+      return Ok();
+    }
+  }
+  Classify(j, data);
   return Ok();
 }
 
@@ -79,7 +102,7 @@ Status StripeReader::LoadAll(bool full) {
   return Ok();
 }
 
-void StripeReader::Classify(uint32_t j, bool full) {
+void StripeReader::Classify(uint32_t j, const std::byte* data) {
   ChunkHeader& h = headers_[j];
   switch (DecodeChunkHeader({Chunk(j), kChunkHeaderBytes}, h)) {
     case ChunkHeaderProblem::kZero: state_[j] = ChunkState::kZero; return;
@@ -98,11 +121,11 @@ void StripeReader::Classify(uint32_t j, bool full) {
     return;
   }
   seg_.NoteGeneration(h.generation);
-  if (!full) {
+  if (data == nullptr) {
     state_[j] = ChunkState::kHeaderOk;
     return;
   }
-  bool ok = Checksum64(Data(j), geo_.data_bytes()) == h.checksums[j];
+  bool ok = Checksum64(data, geo_.data_bytes()) == h.checksums[j];
   state_[j] = ok ? ChunkState::kGood : ChunkState::kBadData;
 }
 
@@ -216,8 +239,10 @@ void StripeReader::Repair(const StripeVerdict& v) {
   if (v.kind != StripeVerdict::kWritten) return;
   uint64_t ok = 0, failed = 0;
   for (uint32_t j : v.bad) {
-    Status s = seg_.lun_->Write(geo_.ChunkLunOffset(stripe_, j), {Chunk(j), geo_.chunk_size},
-                                kWriteNone);
+    uint64_t at = geo_.ChunkLunOffset(stripe_, j);
+    BlockWrite parts[] = {{.offset = at, .data = {Chunk(j), kChunkHeaderBytes}},
+                          {.offset = at + kChunkHeaderBytes, .data = {Data(j), geo_.data_bytes()}}};
+    Status s = seg_.lun_->WriteBlocks(parts);
     (s ? ok : failed)++;
   }
   seg_.Count([&](JerasureStats& s) {

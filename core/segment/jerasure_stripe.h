@@ -58,9 +58,14 @@ class StripeReader {
 
   // Reads chunk j: its header block only, or all of it. Does nothing if the
   // chunk was already read at least that far. A device IOError becomes
-  // kIoError; any other error is returned.
+  // kIoError, which is final for this reader (the chunk is rebuilt, not
+  // read again); any other error is returned.
   Status Load(uint32_t j, bool full);
   Status LoadAll(bool full);
+  // Reads chunk j's header block into the buffer and its data into `data`
+  // (D bytes, 16-byte aligned, e.g. the caller's output), and checks both.
+  // From then on Data(j) is `data`: a rebuild of chunk j writes there.
+  Status LoadInto(uint32_t j, std::byte* data);
 
   // True when every data chunk is kGood or kHeaderOk, those in
   // [first, last] are kGood, and all K agree on one write (the fast path:
@@ -72,25 +77,30 @@ class StripeReader {
   // its checksum. IOError for kLost, Corruption when a rebuilt chunk does
   // not match. Counts the bad chunks in the segment's stats.
   Result<StripeVerdict> Rebuild();
-  // Writes the rebuilt chunks back in place; counts successes and failures.
+  // Writes the rebuilt chunks (header and Data()) back in place; counts
+  // successes and failures.
   void Repair(const StripeVerdict& verdict);
 
   ChunkState state(uint32_t j) const { return state_[j]; }
   const ChunkHeader& header(uint32_t j) const { return headers_[j]; }
   std::byte* Chunk(uint32_t j) const;  // the header block
-  std::byte* Data(uint32_t j) const { return Chunk(j) + kChunkHeaderBytes; }
+  // Chunk j's D data bytes: after the header in the buffer, or where
+  // LoadInto put them.
+  std::byte* Data(uint32_t j) const { return data_[j]; }
   // "stripe 7 chunk 2 (fastest:3:1234 on v3)" for messages.
   std::string Describe(uint32_t j) const;
 
  private:
-  void Classify(uint32_t j, bool full);
+  // `data`: where chunk j's data was read, or null for a header-only load.
+  void Classify(uint32_t j, const std::byte* data);
 
   JerasureSegment& seg_;
   const JerasureGeometry& geo_;
   const uint64_t stripe_;
   std::byte* const buffer_;
   std::vector<ChunkState> state_;
-  std::vector<bool> full_;
+  std::vector<bool> full_;          // the data was read (or the chunk failed)
+  std::vector<std::byte*> data_;   // see Data()
   std::vector<ChunkHeader> headers_;
 };
 

@@ -7,9 +7,14 @@
 //  2. Stripes are written in batches of at most kWriteBatchBytes of lun
 //     bytes. A batch takes the exclusive locks of its stripes in ascending
 //     lock order (readers hold one lock at a time, so this cannot deadlock),
-//     builds each stripe (BuildStripe: copy data in, encode, checksum,
-//     headers) and hands the lun one WriteBlocks, which the pool turns into
-//     one request batch per device.
+//     builds each stripe (BuildStripe: encode, checksum, headers) and hands
+//     the lun one WriteBlocks, which the pool turns into one request batch
+//     per device.
+//  2a. Zero copy: when the caller's data is 4 KiB-aligned (so O_DIRECT
+//     devices can take it as is), data chunks are encoded and written from
+//     it directly: per data chunk one write for the header (from our
+//     buffer) and one for the data (from the caller's). Otherwise the data
+//     is copied next to its headers and each stripe is one contiguous write.
 //  3. The lun reports only the first error of a batch. When a batch fails
 //     with IOError, every chunk is written again one by one to learn which
 //     ones fail (WriteChunksOneByOne); rewriting a chunk that had landed
@@ -66,18 +71,42 @@ Status JerasureSegment::WriteBlocks(std::span<const BlockWrite> writes) {
 
 Status JerasureSegment::WriteStripesLocked(uint64_t first, uint64_t count,
                                            std::span<const std::byte> data) {
-  uint64_t sb = geo_.stripe_data_bytes();
+  const uint64_t sb = geo_.stripe_data_bytes(), c = geo_.chunk_size, d = geo_.data_bytes();
+  const bool direct = IsAligned(reinterpret_cast<uintptr_t>(data.data()), kBlockSize);
   std::vector<Buffer> bufs;
   std::vector<BlockWrite> ios;
   for (uint64_t i = 0; i < count; i++) {
+    const uint64_t stripe = first + i;
+    std::span<const std::byte> in = data.subspan(i * sb, sb);
     bufs.push_back(AcquireBuffer());
-    TRY_STATUS(BuildStripe(first + i, data.subspan(i * sb, sb), bufs.back().data()));
-    ios.push_back(BlockWrite{.offset = (first + i) * geo_.stripe_lun_bytes(),
-                             .data = {bufs.back().data(), geo_.stripe_lun_bytes()}});
+    std::byte* buf = bufs.back().data();
+    TRY_STATUS(BuildStripe(stripe, in, buf, direct));
+    if (!direct) {
+      ios.push_back({.offset = stripe * geo_.stripe_lun_bytes(), .data = {buf, geo_.stripe_lun_bytes()}});
+      continue;
+    }
+    for (uint32_t j = 0; j < geo_.n(); j++) {
+      uint64_t at = geo_.ChunkLunOffset(stripe, j);
+      std::byte* chunk = buf + geo_.Position(stripe, j) * c;
+      if (j >= geo_.k) {
+        ios.push_back({.offset = at, .data = {chunk, c}});
+      } else {
+        ios.push_back({.offset = at, .data = {chunk, kChunkHeaderBytes}});
+        ios.push_back({.offset = at + kChunkHeaderBytes, .data = in.subspan(j * d, d)});
+      }
+    }
   }
   Status status = lun_->WriteBlocks(ios);
   if (!status) {
     if (status.error().code() != Code::kIOError) return status;
+    if (direct) {  // the retry writes whole chunks from the buffers
+      for (uint64_t i = 0; i < count; i++) {
+        for (uint32_t j = 0; j < geo_.k; j++) {
+          std::memcpy(bufs[i].data() + geo_.Position(first + i, j) * c + kChunkHeaderBytes,
+                      data.data() + i * sb + j * d, d);
+        }
+      }
+    }
     TRY_STATUS(WriteChunksOneByOne(first, count, bufs));
   }
   Count([&](JerasureStats& s) { s.stripes_written += count; });
@@ -85,13 +114,19 @@ Status JerasureSegment::WriteStripesLocked(uint64_t first, uint64_t count,
 }
 
 Status JerasureSegment::BuildStripe(uint64_t stripe, std::span<const std::byte> data,
-                                    std::byte* buf) {
+                                    std::byte* buf, bool direct) {
   const uint32_t n = geo_.n();
   const uint64_t c = geo_.chunk_size, d = geo_.data_bytes();
   std::vector<std::byte*> ptrs(n);
   for (uint32_t j = 0; j < n; j++) ptrs[j] = buf + geo_.Position(stripe, j) * c + kChunkHeaderBytes;
-  for (uint32_t j = 0; j < geo_.k; j++) std::memcpy(ptrs[j], data.data() + j * d, d);
   std::vector<const std::byte*> in(ptrs.begin(), ptrs.begin() + geo_.k);
+  for (uint32_t j = 0; j < geo_.k; j++) {
+    if (direct) {
+      in[j] = data.data() + j * d;
+    } else {
+      std::memcpy(ptrs[j], data.data() + j * d, d);
+    }
+  }
   TRY_STATUS(code_->Encode(in, std::span(ptrs).subspan(geo_.k), d));
   ChunkHeader h{.method = geo_.method,
                 .segment_id = id_,
@@ -103,7 +138,7 @@ Status JerasureSegment::BuildStripe(uint64_t stripe, std::span<const std::byte> 
                 .packet_size = geo_.packet_size,
                 .data_bytes = d};
   h.checksums.resize(n);
-  for (uint32_t j = 0; j < n; j++) h.checksums[j] = Checksum64(ptrs[j], d);
+  for (uint32_t j = 0; j < n; j++) h.checksums[j] = Checksum64(j < geo_.k ? in[j] : ptrs[j], d);
   for (uint32_t j = 0; j < n; j++) {
     h.index = j;
     EncodeChunkHeader(h, {ptrs[j] - kChunkHeaderBytes, kChunkHeaderBytes});

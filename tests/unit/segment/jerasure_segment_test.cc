@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/segment/jerasure_format.h"
+#include "core/util/aligned_buffer.h"
 #include "core/util/checksum.h"
 #include "tests/unit/segment/jerasure_test_util.h"
 
@@ -25,18 +26,36 @@ EcRigOptions Rs(uint32_t k, uint32_t m, uint64_t chunk = 16 * 1024,
   return o;
 }
 
+AlignedBuffer Aligned(std::span<const std::byte> bytes) {
+  AlignedBuffer out(bytes.size());
+  std::memcpy(out.data(), bytes.data(), bytes.size());
+  return out;
+}
+
+// Writes random data over the whole segment from a 4 KiB-aligned buffer
+// (the zero-copy write path); returns it.
 std::vector<std::byte> Fill(EcRig& rig, std::mt19937_64& rng) {
   auto data = Random(rig.seg->Size(), rng);
-  Status s = rig.seg->Write(0, data, kWriteNone);
+  Status s = rig.seg->Write(0, Aligned(data).span(), kWriteNone);
   EXPECT_TRUE(s) << s.error().ToString();
   return data;
 }
 
+// Reads the whole segment into a 4 KiB-aligned buffer (the zero-copy read
+// path, whole data chunks straight into the output).
 std::vector<std::byte> ReadAll(JerasureSegment& seg) {
-  std::vector<std::byte> out(seg.Size());
-  Status s = seg.Read(0, out);
+  AlignedBuffer out(seg.Size());
+  Status s = seg.Read(0, out.span());
   EXPECT_TRUE(s) << s.error().ToString();
-  return out;
+  return {out.span().begin(), out.span().end()};
+}
+
+// The same through a byte vector (not 4 KiB-aligned: the copying paths).
+std::vector<std::byte> ReadAllCopying(JerasureSegment& seg) {
+  std::vector<std::byte> out(seg.Size() + 1);
+  Status s = seg.Read(0, std::span(out).subspan(1));
+  EXPECT_TRUE(s) << s.error().ToString();
+  return {out.begin() + 1, out.end()};
 }
 
 TEST(JerasureFormatTest, HeaderRoundTripAndClassification) {
@@ -78,6 +97,9 @@ TEST(JerasureSegmentTest, CreateChecksParametersAgainstTheLun) {
   auto small = std::make_shared<LunSegment>(9, LunOptions{.n_devices = 6, .chunk_size = 4096}, rig.pool.get(),
                                             rig.source.get());
   expect_error(JerasureSegment::Create(1, {}, small), "chunk_size 4096 must be a multiple of 4096 in [8192");
+  auto odd = std::make_shared<LunSegment>(
+      9, LunOptions{.n_devices = 6, .chunk_size = 16384, .max_block_size = 20480}, rig.pool.get(), rig.source.get());
+  expect_error(JerasureSegment::Create(1, {}, odd), "a stripe would straddle rows");
   EXPECT_EQ(*JerasureSegment::PacketSizeFor(ErasureMethod::kCauchyGood, 8, 61440), 7680u);
   EXPECT_EQ(*JerasureSegment::PacketSizeFor(ErasureMethod::kLiberation, 7, 28672), 4096u);
   EXPECT_EQ(*JerasureSegment::PacketSizeFor(ErasureMethod::kReedSolVan, 8, 61440), 0u);
@@ -97,6 +119,7 @@ TEST(JerasureSegmentTest, EveryMethodRoundTripsAndSmallReadsUseOnlyDataChunks) {
     ASSERT_EQ(rig.seg->Size(), 4 * rig.seg->stripe_bytes());
     auto model = Fill(rig, rng);
     EXPECT_EQ(ReadAll(*rig.seg), model);
+    EXPECT_EQ(ReadAllCopying(*rig.seg), model);
     for (int i = 0; i < 40; i++) {
       uint64_t off = rng() % model.size();
       size_t len = 1 + rng() % std::min<uint64_t>(model.size() - off, 3 * rig.seg->stripe_bytes() / 2);
@@ -165,7 +188,7 @@ TEST(JerasureSegmentTest, LosingMDevicesLosesNothingAndWritesGoOnDegraded) {
   EXPECT_EQ(st.repair_write_failures, st.rebuilt_chunks);
   // Writes: each stripe loses 2 chunk writes, which is allowed.
   auto fresh = Random(2 * rig.seg->stripe_bytes(), rng);
-  ASSERT_TRUE(rig.seg->Write(rig.seg->stripe_bytes(), fresh, kWriteFua));
+  ASSERT_TRUE(rig.seg->Write(rig.seg->stripe_bytes(), Aligned(fresh).span(), kWriteFua));
   std::copy(fresh.begin(), fresh.end(), model.begin() + rig.seg->stripe_bytes());
   EXPECT_EQ(ReadAll(*rig.seg), model);
   EXPECT_EQ(rig.seg->stats().failed_chunk_writes, 4u);
@@ -212,9 +235,12 @@ TEST(JerasureSegmentTest, ReadErrorsAreRebuiltAndRewritten) {
 // right, each bad chunk is rewritten once, and a second read needs nothing.
 TEST(JerasureSegmentTest, CorruptChunksOnMDevicesAreRepairedInPlace) {
   TESSERA_SEEDED_RNG(rng);
+  int round = 0;
   for (EcRigOptions o : {Rs(4, 2), Rs(3, 3, 16 * 1024, ErasureMethod::kReedSolVan),
                          Rs(5, 2, 32 * 1024, ErasureMethod::kLiberation, 7)}) {
     EcRig rig(o);
+    // Alternately rebuilt into the caller's aligned buffer and copied out.
+    const bool aligned = round++ % 2 == 0;
     SCOPED_TRACE(rig.seg->Signature());
     auto model = Fill(rig, rng);
     uint32_t n = rig.seg->geometry().n(), m = rig.seg->geometry().m;
@@ -230,7 +256,7 @@ TEST(JerasureSegmentTest, CorruptChunksOnMDevicesAreRepairedInPlace) {
         corrupted++;
       }
     }
-    EXPECT_EQ(ReadAll(*rig.seg), model);
+    EXPECT_EQ(aligned ? ReadAll(*rig.seg) : ReadAllCopying(*rig.seg), model);
     JerasureStats st = rig.seg->stats();
     EXPECT_EQ(st.corrupt_chunks, corrupted);
     EXPECT_EQ(st.repaired_chunks, corrupted);
@@ -312,6 +338,31 @@ TEST(JerasureSegmentTest, InspectLevelsSeeWhatTheyRead) {
   ASSERT_EQ(full->bad, 2u);
   EXPECT_NE(full->problems[1].find("parity does not match"), std::string::npos) << full->problems[1];
   EXPECT_EQ(ReadAll(*rig.seg), model);
+}
+
+// A row whose blocks share a vdev voids the code's guarantee: kQuick says so.
+TEST(JerasureSegmentTest, InspectQuickFindsRowsOnSharedVdevs) {
+  EcRig rig(Rs(4, 2));
+  struct OneVdev final : LunBlockSource {
+    uint64_t next = 1000;
+    Result<std::vector<LunBlock>> AllocateRow(uint32_t n, uint64_t bytes, const std::string&) override {
+      std::vector<LunBlock> row;
+      for (uint32_t i = 0; i < n; i++, next += bytes / kBlockSize) {
+        row.push_back({.id = next, .address = DiskAddress::Make(Tier::kFastest, 0, next), .size = bytes, .vdev = "v0"});
+      }
+      return row;
+    }
+  } one;
+  auto lun = std::make_shared<LunSegment>(
+      5, LunOptions{.n_devices = 6, .chunk_size = 16384, .max_block_size = 65536}, rig.pool.get(), &one);
+  ASSERT_TRUE(lun->Grow());
+  auto seg = JerasureSegment::Create(6, {}, lun);
+  ASSERT_TRUE(seg);
+  auto r = (*seg)->Inspect(InspectMode::kQuick);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->bad, 1u);
+  EXPECT_NE(r->problems[0].find("6 blocks on only 1 distinct vdevs"), std::string::npos) << r->problems[0];
+  EXPECT_EQ(rig.seg->Inspect(InspectMode::kQuick)->bad, 0u);
 }
 
 TEST(JerasureSegmentTest, ExnodeRoundTripAndBadSections) {
