@@ -11,52 +11,11 @@
 #include <thread>
 
 #include "core/segment/jerasure_format.h"
-#include "core/util/aligned_buffer.h"
 #include "core/util/checksum.h"
 #include "tests/unit/segment/jerasure_test_util.h"
 
 namespace tessera::testing {
 namespace {
-
-EcRigOptions Rs(uint32_t k, uint32_t m, uint64_t chunk = 16 * 1024,
-                ErasureMethod method = ErasureMethod::kCauchyGood, uint32_t w = 8) {
-  EcRigOptions o;
-  o.code = {.n_data_devs = k, .n_parity_devs = m, .w = w, .method = method};
-  o.chunk_size = chunk;
-  return o;
-}
-
-AlignedBuffer Aligned(std::span<const std::byte> bytes) {
-  AlignedBuffer out(bytes.size());
-  std::memcpy(out.data(), bytes.data(), bytes.size());
-  return out;
-}
-
-// Writes random data over the whole segment from a 4 KiB-aligned buffer
-// (the zero-copy write path); returns it.
-std::vector<std::byte> Fill(EcRig& rig, std::mt19937_64& rng) {
-  auto data = Random(rig.seg->Size(), rng);
-  Status s = rig.seg->Write(0, Aligned(data).span(), kWriteNone);
-  EXPECT_TRUE(s) << s.error().ToString();
-  return data;
-}
-
-// Reads the whole segment into a 4 KiB-aligned buffer (the zero-copy read
-// path, whole data chunks straight into the output).
-std::vector<std::byte> ReadAll(JerasureSegment& seg) {
-  AlignedBuffer out(seg.Size());
-  Status s = seg.Read(0, out.span());
-  EXPECT_TRUE(s) << s.error().ToString();
-  return {out.span().begin(), out.span().end()};
-}
-
-// The same through a byte vector (not 4 KiB-aligned: the copying paths).
-std::vector<std::byte> ReadAllCopying(JerasureSegment& seg) {
-  std::vector<std::byte> out(seg.Size() + 1);
-  Status s = seg.Read(0, std::span(out).subspan(1));
-  EXPECT_TRUE(s) << s.error().ToString();
-  return {out.begin() + 1, out.end()};
-}
 
 TEST(JerasureFormatTest, HeaderRoundTripAndClassification) {
   ChunkHeader h{.method = ErasureMethod::kReedSolVan, .segment_id = 5, .stripe = 9, .generation = 77,

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "core/segment/jerasure_segment.h"
+#include "core/util/aligned_buffer.h"
 #include "core/vdev/fault_vdev.h"
 #include "core/vdev/memory_vdev.h"
 #include "tests/unit/vdev/vdev_test_util.h"  // TestSeed
@@ -136,6 +138,47 @@ inline std::vector<std::byte> Random(size_t n, std::mt19937_64& rng) {
   std::vector<std::byte> out(n);
   for (auto& b : out) b = std::byte(static_cast<uint8_t>(rng()));
   return out;
+}
+
+// A K + M rig of `chunk`-byte chunks (one row of 4 stripes by default).
+inline EcRigOptions Rs(uint32_t k, uint32_t m, uint64_t chunk = 16 * 1024,
+                       ErasureMethod method = ErasureMethod::kCauchyGood, uint32_t w = 8) {
+  EcRigOptions o;
+  o.code = {.n_data_devs = k, .n_parity_devs = m, .w = w, .method = method};
+  o.chunk_size = chunk;
+  return o;
+}
+
+inline AlignedBuffer Aligned(std::span<const std::byte> bytes) {
+  AlignedBuffer out(bytes.size());
+  std::memcpy(out.data(), bytes.data(), bytes.size());
+  return out;
+}
+
+// Writes random data over the whole segment from a 4 KiB-aligned buffer
+// (the zero-copy write path); returns it.
+inline std::vector<std::byte> Fill(EcRig& rig, std::mt19937_64& rng) {
+  auto data = Random(rig.seg->Size(), rng);
+  Status s = rig.seg->Write(0, Aligned(data).span(), kWriteNone);
+  EXPECT_TRUE(s) << s.error().ToString();
+  return data;
+}
+
+// Reads the whole segment into a 4 KiB-aligned buffer (the zero-copy read
+// path, whole data chunks straight into the output).
+inline std::vector<std::byte> ReadAll(JerasureSegment& seg) {
+  AlignedBuffer out(seg.Size());
+  Status s = seg.Read(0, out.span());
+  EXPECT_TRUE(s) << s.error().ToString();
+  return {out.span().begin(), out.span().end()};
+}
+
+// The same through a byte vector (not 4 KiB-aligned: the copying paths).
+inline std::vector<std::byte> ReadAllCopying(JerasureSegment& seg) {
+  std::vector<std::byte> out(seg.Size() + 1);
+  Status s = seg.Read(0, std::span(out).subspan(1));
+  EXPECT_TRUE(s) << s.error().ToString();
+  return {out.begin() + 1, out.end()};
 }
 
 }  // namespace tessera::testing
