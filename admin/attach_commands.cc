@@ -33,7 +33,6 @@
 #include "admin/attach_state.h"
 #include "admin/commands.h"
 #include "admin/process.h"
-#include "core/control/unix_socket.h"
 
 namespace tessera {
 namespace {
@@ -124,10 +123,12 @@ Result<AttachState> AttachNbdfuse(const std::string& dir, const std::string& nam
   if (ec) return Err(Code::kIOError, "cannot create {}: {}", mountpoint, ec.message());
   fs::remove(pid_file, ec);
 
-  pid_t pid = TRY(SpawnDaemon({"nbdfuse", "-P", pid_file, mountpoint, NbdUnixUri(socket, name)}, log));
+  pid_t keeper =
+      TRY(SpawnDaemon({"nbdfuse", "-P", pid_file, mountpoint, NbdUnixUri(socket, name)}, log));
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!(fs::exists(pid_file, ec) && fs::file_size(pid_file, ec) > 0)) {
-    if (std::optional<int> code = ChildExited(pid)) {
+  std::optional<pid_t> pid;
+  while (!(pid = ReadPidFile(pid_file))) {  // nbdfuse writes it once it serves
+    if (std::optional<int> code = ChildExited(keeper)) {
       return Err(Code::kIOError, "nbdfuse exited with status {}; see {}", *code, log);
     }
     if (std::chrono::steady_clock::now() >= deadline) {
@@ -140,7 +141,7 @@ Result<AttachState> AttachNbdfuse(const std::string& dir, const std::string& nam
   auto losetup = RunProgram({"losetup", "-f", "--show", mountpoint + "/nbd"});
   if (!losetup || losetup->exit_code != 0) {
     (void)RunProgram({"fusermount3", "-u", mountpoint});
-    WaitGone(pid, std::chrono::seconds(10));
+    WaitGone(*pid, std::chrono::seconds(10));
     return Err(Code::kIOError, "losetup -f --show {}/nbd failed", mountpoint);
   }
   std::string device = losetup->out;
@@ -150,7 +151,7 @@ Result<AttachState> AttachNbdfuse(const std::string& dir, const std::string& nam
                      .device = device,
                      .socket = socket,
                      .mountpoint = mountpoint,
-                     .pid = pid};
+                     .pid = *pid};
 }
 
 // Undoes an attach; for a stale record only what is left.
@@ -201,16 +202,22 @@ CommandResult AttachCommand(CommandContext& ctx, const AttachArgs& args) {
     TRY_STATUS(Detach(*old));  // stale: clean up what is left
     RemoveRecord(dir, args.name);
   }
-  if (!ConnectUnix(socket, DeadlineAfter(std::chrono::seconds(2)))) {
-    return Err(Code::kNotFound, "no NBD server on {}; start one with: tessera serve --daemon --pool {}",
-               socket, dir);
-  }
+  // A running server answers on the control socket. (Probing the NBD socket
+  // itself would make nbdkit log a failed handshake.)
   {
     PoolClient pool(TRY(ConnectOrOpen(dir)));
+    if (!pool.remote()) {
+      return Err(Code::kNotFound,
+                 "pool {} is not being served; start a server with: tessera serve --daemon --pool {}",
+                 dir, dir);
+    }
     TRY(pool.GetVolumeInfo(args.name));  // a clear NotFound before any device work
   }
-
   std::error_code ec;
+  if (!fs::is_socket(socket, ec)) {
+    return Err(Code::kNotFound, "no NBD server socket at {} (see tessera serve --socket)", socket);
+  }
+
   fs::create_directories(dir + "/attach", ec);
   if (ec) return Err(Code::kIOError, "cannot create {}/attach: {}", dir, ec.message());
   AttachState state = KernelNbdUsable() ? TRY(AttachKernelNbd(args.name, socket))

@@ -5,6 +5,12 @@
 //     open, the caller's in_child hook and execv run (the CLI is
 //     single-threaded, so this is safe).
 //  2. An exec failure in a child exits with 127, as a shell does.
+//  3. SpawnDaemon puts a small keeper process between us and the program:
+//     us -> keeper (setsid, waits) -> program. Programs such as nbdkit arm
+//     PR_SET_PDEATHSIG (SIGTERM when their parent dies); as our direct child
+//     they would die when the CLI exits. The keeper outlives the CLI,
+//     forwards SIGTERM/SIGINT/SIGHUP to the program and exits with the
+//     program's status, so watching the keeper watches the program.
 #include "admin/process.h"
 
 #include <fcntl.h>
@@ -16,6 +22,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -106,6 +113,17 @@ Result<ProcessResult> RunProgram(const std::vector<std::string>& argv, bool quie
   return result;
 }
 
+namespace {
+
+// The keeper's child, for ForwardSignal (the keeper is single-threaded).
+volatile pid_t g_kept_child = 0;
+
+void ForwardSignal(int sig) {
+  if (g_kept_child > 0) ::kill(g_kept_child, sig);
+}
+
+}  // namespace
+
 Result<pid_t> SpawnDaemon(const std::vector<std::string>& argv, const std::string& log_path,
                           const std::function<void()>& in_child) {
   std::string program = TRY(Resolve(argv));
@@ -113,24 +131,36 @@ Result<pid_t> SpawnDaemon(const std::vector<std::string>& argv, const std::strin
   if (log < 0) return Err(Code::kIOError, "open {}: {}", log_path, std::strerror(errno));
   std::cout.flush();
   std::cerr.flush();
-  pid_t pid = ::fork();
-  if (pid < 0) {
+  pid_t keeper = ::fork();
+  if (keeper < 0) {
     ::close(log);
     return Err(Code::kIOError, "fork: {}", std::strerror(errno));
   }
-  if (pid == 0) {
+  if (keeper == 0) {  // design note 3
     ::setsid();
     int null = ::open("/dev/null", O_RDONLY);
     ::dup2(null, STDIN_FILENO);
     ::dup2(log, STDOUT_FILENO);
     ::dup2(log, STDERR_FILENO);
-    if (in_child) in_child();
-    auto args = CArgv(argv);
-    ::execv(program.c_str(), args.data());
-    _exit(127);
+    pid_t child = ::fork();
+    if (child == 0) {
+      if (in_child) in_child();
+      auto args = CArgv(argv);
+      ::execv(program.c_str(), args.data());
+      _exit(127);
+    }
+    if (child < 0) _exit(126);
+    g_kept_child = child;
+    struct sigaction forward = {};
+    forward.sa_handler = ForwardSignal;
+    for (int sig : {SIGTERM, SIGINT, SIGHUP}) ::sigaction(sig, &forward, nullptr);
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    _exit(ExitCode(status));
   }
   ::close(log);
-  return pid;
+  return keeper;
 }
 
 Status ExecProgram(const std::vector<std::string>& argv, const std::function<void()>& before) {
@@ -160,6 +190,19 @@ bool WaitGone(pid_t pid, std::chrono::milliseconds timeout) {
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+}
+
+std::optional<pid_t> ReadPidFile(const std::string& path) {
+  std::ifstream in(path);
+  std::string text;
+  if (!std::getline(in, text) || text.empty() || text.size() > 10) return std::nullopt;
+  long value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + (c - '0');
+  }
+  if (value <= 0 || value > INT32_MAX) return std::nullopt;
+  return static_cast<pid_t>(value);
 }
 
 std::string ShellQuote(const std::vector<std::string>& argv) {

@@ -7,8 +7,11 @@
 //     goes to ours. A failure to start it is NotFound/IOError; a non-zero
 //     exit is reported in ProcessResult, not as an error.
 //  3. SpawnDaemon starts a program in a new session with stdin from
-//     /dev/null and stdout+stderr appended to `log_path`, and returns its pid
-//     at once; `in_child` runs in the child just before exec.
+//     /dev/null and stdout+stderr appended to `log_path`, under a keeper
+//     process (see process.cc), and returns the keeper's pid at once: the
+//     keeper exits, with the program's exit code, when the program does.
+//     `in_child` runs in the program's process just before exec. The
+//     program's own pid is best learned from a pid file it writes.
 //  4. ExecProgram replaces this process; it returns only on failure.
 //  5. Single-threaded callers only (fork without exec-safety concerns).
 #pragma once
@@ -48,6 +51,10 @@ bool ProcessAlive(pid_t pid);
 // Waits until `pid` is gone (ProcessAlive false, reaping it if it is our
 // child) or the timeout passes; false on timeout.
 bool WaitGone(pid_t pid, std::chrono::milliseconds timeout);
+
+// The pid a program wrote to `path` (as nbdkit -P and nbdfuse -P do), once
+// the file holds a whole positive number.
+std::optional<pid_t> ReadPidFile(const std::string& path);
 
 // "a b 'c d'" for messages.
 std::string ShellQuote(const std::vector<std::string>& argv);

@@ -123,8 +123,11 @@ CommandResult Serve(CommandContext& ctx, const ServeArgs& args) {
     volumes = TRY(pool.ListVolumes());
     TRY_STATUS(pool.Close());
   }
-  if (ConnectUnix(socket, DeadlineAfter(std::chrono::seconds(1)))) {
-    return Err(Code::kBusy, "a server already listens on {}", socket);
+  auto listening = ConnectUnix(socket, DeadlineAfter(std::chrono::seconds(1)));
+  if (listening) return Err(Code::kBusy, "a server already listens on {}", socket);
+  std::error_code ec;
+  if (listening.error().code() == Code::kNotFound && fs::is_socket(socket, ec)) {
+    fs::remove(socket, ec);  // stale: nbdkit does not remove its socket when killed
   }
 
   UniqueFd unix_fd, tcp_fd;
@@ -159,29 +162,36 @@ CommandResult Serve(CommandContext& ctx, const ServeArgs& args) {
   ctx.out << "running: " << ShellQuote(argv) << "\n";
   ctx.out.flush();
 
+  if (std::getenv("TESSERA_LOG_DEFAULTED")) {  // main.cc quieted the CLI, not the server
+    ::unsetenv("TESSERA_LOG");
+    ::unsetenv("TESSERA_LOG_DEFAULTED");
+  }
   if (!args.daemon) {
     TRY_STATUS(ExecProgram(argv, hook));  // returns only on failure
     return 1;
   }
 
   const std::string log = dir + "/nbdkit.log";
-  pid_t pid = TRY(SpawnDaemon(argv, log, hook));
+  fs::remove(pid_file, ec);
+  pid_t keeper = TRY(SpawnDaemon(argv, log, hook));
   unix_fd.Reset();
   tcp_fd.Reset();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  std::optional<pid_t> pid;
   for (;;) {
-    if (std::optional<int> code = ChildExited(pid)) {
+    if (std::optional<int> code = ChildExited(keeper)) {
       return Err(Code::kIOError, "nbdkit exited with status {} before serving; {} says:{}", *code,
                  log, LogTail(log, 20));
     }
-    if (ConnectUnix(dir + "/control.sock", DeadlineAfter(std::chrono::seconds(1)))) break;
+    if (!pid) pid = ReadPidFile(pid_file);
+    if (pid && ConnectUnix(dir + "/control.sock", DeadlineAfter(std::chrono::seconds(1)))) break;
     if (std::chrono::steady_clock::now() >= deadline) {
-      return Err(Code::kIOError, "nbdkit (pid {}) did not start serving within 60s; see {}", pid,
-                 log);
+      return Err(Code::kIOError, "nbdkit did not start serving within 60s; see {}", log);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  ctx.out << fmt::format("server running: pid {} (log {}); stop it with: kill {}\n", pid, log, pid);
+  ctx.out << fmt::format("server running: pid {} (log {}); stop it with: kill $(cat {})\n", *pid,
+                         log, pid_file);
   return 0;
 }
 

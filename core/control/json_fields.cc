@@ -37,10 +37,14 @@ Result<std::optional<std::string>> JsonFields::OptionalString(std::string_view k
 Result<std::optional<uint64_t>> JsonFields::OptionalUnsigned(std::string_view key) {
   const Json* field = Find(key);
   if (!field) return std::nullopt;
-  // A non-negative integer parses as number_unsigned; negatives and
+  // Parsed text gives number_unsigned for non-negative integers; a Json
+  // built in C++ from a signed int gives number_integer. Negatives and
   // fractions are refused.
-  if (!field->is_number_unsigned()) return WrongType(key, "an unsigned integer");
-  return field->get<uint64_t>();
+  if (field->is_number_unsigned()) return field->get<uint64_t>();
+  if (field->is_number_integer() && field->get<int64_t>() >= 0) {
+    return static_cast<uint64_t>(field->get<int64_t>());
+  }
+  return WrongType(key, "an unsigned integer");
 }
 
 Result<std::optional<bool>> JsonFields::OptionalBool(std::string_view key) {
