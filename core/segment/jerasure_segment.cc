@@ -148,6 +148,15 @@ uint64_t JerasureSegment::StripeCount() const { return lun_->Size() / geo_.strip
 
 uint64_t JerasureSegment::Size() const { return StripeCount() * geo_.stripe_data_bytes(); }
 
+uint64_t JerasureSegment::row_bytes() const {
+  return lun_->options().max_block_size / geo_.chunk_size * geo_.stripe_data_bytes();
+}
+
+Status JerasureSegment::Grow() {
+  TRY(lun_->Grow());
+  return Ok();
+}
+
 Status JerasureSegment::Trim(uint64_t offset, uint64_t length) { return CheckRange(offset, length); }
 
 Result<std::vector<SegmentExtent>> JerasureSegment::Extents(uint64_t offset, uint64_t length) {

@@ -158,8 +158,14 @@ class JerasureSegment : public Segment {
   Status Serialize(Exnode& exnode) const override;
 
   const JerasureGeometry& geometry() const { return geo_; }
+  // K * D: the unit of writes (contract 1).
   uint64_t stripe_bytes() const { return geo_.stripe_data_bytes(); }
   uint64_t StripeCount() const;
+  // Logical bytes per lun row: the lun's max_block_size / C stripes. Rows
+  // are contiguous: row r is [r * row_bytes(), (r + 1) * row_bytes()).
+  uint64_t row_bytes() const;
+  // Adds one lun row (LunSegment::Grow); Size() grows by row_bytes().
+  Status Grow();
   LunSegment& lun() { return *lun_; }
   JerasureStats stats() const;
   Result<ChunkLocation> LocateChunk(uint64_t stripe, uint32_t j) const;

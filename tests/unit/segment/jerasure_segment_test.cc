@@ -432,8 +432,11 @@ TEST(JerasureSegmentTest, SizeTruncateTrimExtentsAndSignature) {
   EXPECT_EQ(rig.seg->Size(), 8 * sb);
   ASSERT_TRUE(rig.seg->Truncate(sb));  // never shrinks
   EXPECT_EQ(rig.seg->Size(), 8 * sb);
+  EXPECT_EQ(rig.seg->row_bytes(), 4 * sb);
+  ASSERT_TRUE(rig.seg->Grow());
+  EXPECT_EQ(rig.seg->Size(), 12 * sb);
   EXPECT_TRUE(rig.seg->Trim(0, sb));
-  EXPECT_FALSE(rig.seg->Trim(0, 9 * sb));
+  EXPECT_FALSE(rig.seg->Trim(0, 13 * sb));
   auto ext = rig.seg->Extents(4096, sb);
   ASSERT_TRUE(ext);
   EXPECT_EQ(*ext, (std::vector<SegmentExtent>{{.offset = 4096, .length = sb, .hole = false}}));
