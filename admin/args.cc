@@ -111,7 +111,8 @@ Result<VdevConfig> ParseVdevSpec(std::string_view spec, const std::string& pool_
       have_path = true;
     } else if (key == "size") {
       auto size = ParseSize(value);
-      if (!size) return Err(Code::kInvalidArgument, "--vdev '{}': {}", spec, size.error().message());
+      if (!size)
+        return Err(Code::kInvalidArgument, "--vdev '{}': {}", spec, size.error().message());
       if (*size < kMinVdevBytes) {
         return Err(Code::kInvalidArgument, "--vdev '{}': size {} is below the minimum {}", spec,
                    value, FormatSize(kMinVdevBytes));
@@ -182,8 +183,9 @@ Status ValidateLayout(std::string_view layout) {
   if (layout.starts_with("stripe:")) {
     std::string_view digits = layout.substr(7);
     uint32_t n = 0;
-    bool ok = !digits.empty() && digits.size() <= 4 &&
-              std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+    bool ok =
+        !digits.empty() && digits.size() <= 4 &&
+        std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (ok) {
       for (char c : digits) n = n * 10 + static_cast<uint32_t>(c - '0');
       if (n >= 1 && n <= kMaxVdevsPerTier) return Ok();

@@ -163,7 +163,8 @@ Status Detach(const AttachState& s) {
   std::error_code ec;
   if (fs::exists(s.device, ec)) {
     auto backing = RunProgram({"losetup", "--noheadings", "--output", "BACK-FILE", s.device});
-    if (backing && backing->exit_code == 0 && backing->out.find(s.mountpoint) != std::string::npos) {
+    if (backing && backing->exit_code == 0 &&
+        backing->out.find(s.mountpoint) != std::string::npos) {
       TRY_STATUS(Run({"losetup", "-d", s.device}));
     }
   }
@@ -191,8 +192,9 @@ void RemoveRecord(const std::string& dir, const std::string& name) {
 CommandResult AttachCommand(CommandContext& ctx, const AttachArgs& args) {
   const std::string dir = ctx.PoolDir();
   TRY_STATUS(RequirePool(dir));
-  const std::string socket =
-      args.socket.empty() ? dir + "/nbd.sock" : fs::absolute(args.socket).lexically_normal().string();
+  const std::string socket = args.socket.empty()
+                                 ? dir + "/nbd.sock"
+                                 : fs::absolute(args.socket).lexically_normal().string();
   const std::string state_path = StatePath(dir, args.name);
 
   if (auto old = ReadState(state_path)) {
@@ -207,9 +209,10 @@ CommandResult AttachCommand(CommandContext& ctx, const AttachArgs& args) {
   {
     PoolClient pool(TRY(ConnectOrOpen(dir)));
     if (!pool.remote()) {
-      return Err(Code::kNotFound,
-                 "pool {} is not being served; start a server with: tessera serve --daemon --pool {}",
-                 dir, dir);
+      return Err(
+          Code::kNotFound,
+          "pool {} is not being served; start a server with: tessera serve --daemon --pool {}", dir,
+          dir);
     }
     TRY(pool.GetVolumeInfo(args.name));  // a clear NotFound before any device work
   }
@@ -250,17 +253,20 @@ CommandResult DetachCommand(CommandContext& ctx, const AttachArgs& args) {
 void AddAttachCommands(CLI::App& app, CommandContext& ctx) {
   auto args = std::make_shared<AttachArgs>();
   CLI::App* attach = app.add_subcommand(
-      "attach", "Attach a volume as a local block device (nbd-client, else nbdfuse + loop); "
-                "needs a running `tessera serve`; prints the device path");
+      "attach",
+      "Attach a volume as a local block device (nbd-client, else nbdfuse + loop); "
+      "needs a running `tessera serve`; prints the device path");
   AddPoolOption(attach, ctx);
   attach->add_option("name", args->name, "Volume name")->required();
   attach->add_option("--socket", args->socket, "The server's Unix socket (default: DIR/nbd.sock)");
-  attach->callback([&ctx, args] { ctx.action = [&ctx, args] { return AttachCommand(ctx, *args); }; });
+  attach->callback(
+      [&ctx, args] { ctx.action = [&ctx, args] { return AttachCommand(ctx, *args); }; });
 
   CLI::App* detach = app.add_subcommand("detach", "Detach a volume attached with `tessera attach`");
   AddPoolOption(detach, ctx);
   detach->add_option("name", args->name, "Volume name")->required();
-  detach->callback([&ctx, args] { ctx.action = [&ctx, args] { return DetachCommand(ctx, *args); }; });
+  detach->callback(
+      [&ctx, args] { ctx.action = [&ctx, args] { return DetachCommand(ctx, *args); }; });
 }
 
 }  // namespace tessera

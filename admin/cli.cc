@@ -52,8 +52,9 @@ CLI::Validator LayoutValidator() {
 CLI::Validator TierValidator() {
   return CLI::Validator(
       [](std::string& text) -> std::string {
-        return ParseTier(text) ? std::string()
-                               : "unknown tier '" + text + "'; expected fastest, fast, slow or slowest";
+        return ParseTier(text)
+                   ? std::string()
+                   : "unknown tier '" + text + "'; expected fastest, fast, slow or slowest";
       },
       "TIER", "tier");
 }

@@ -1,3 +1,10 @@
+// Tables and text for the CLI (see output.h).
+//
+// Design notes
+//  1. Widths count UTF-8 code points, so names in other scripts still line
+//     up (wide CJK characters excepted).
+//  2. Sizes print through FormatSize (binary units, the same as the CLI
+//     accepts); exact byte counts appear only in `volume info` and --json.
 #include "admin/output.h"
 
 #include <algorithm>
@@ -48,8 +55,13 @@ std::string Table::Render() const {
 std::string FormatVolumeTable(const std::vector<VolumeInfo>& volumes) {
   if (volumes.empty()) return "no volumes\n";
   using A = Table::Align;
-  Table table({{"NAME"}, {"SIZE", A::kRight}, {"LAYOUT"}, {"TIER"}, {"MAPPED", A::kRight},
-               {"ALLOCATED", A::kRight}, {"OPEN"}});
+  Table table({{"NAME"},
+               {"SIZE", A::kRight},
+               {"LAYOUT"},
+               {"TIER"},
+               {"MAPPED", A::kRight},
+               {"ALLOCATED", A::kRight},
+               {"OPEN"}});
   for (const VolumeInfo& v : volumes) {
     table.AddRow({v.name, FormatSize(v.size), v.layout, v.tier, FormatSize(v.mapped_bytes),
                   FormatSize(v.allocated_bytes), v.open ? "yes" : "no"});
@@ -83,8 +95,14 @@ std::string FormatPoolStatus(const PoolStatus& s) {
       s.name, s.uuid, s.txg, FormatSize(s.size_bytes), FormatSize(s.used_bytes),
       FormatSize(s.free_bytes), s.volumes);
   using A = Table::Align;
-  Table table({{"VDEV"}, {"TIER"}, {"INDEX", A::kRight}, {"SIZE", A::kRight}, {"USED", A::kRight},
-               {"STATE"}, {"PATH"}, {"ATTRS"}});
+  Table table({{"VDEV"},
+               {"TIER"},
+               {"INDEX", A::kRight},
+               {"SIZE", A::kRight},
+               {"USED", A::kRight},
+               {"STATE"},
+               {"PATH"},
+               {"ATTRS"}});
   for (const VdevStatus& v : s.vdevs) {
     std::string attrs;
     for (const auto& [key, value] : v.attrs) {

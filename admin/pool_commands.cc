@@ -91,11 +91,13 @@ void AddPoolCommands(CLI::App& app, CommandContext& ctx) {
       "Create a pool: N file vdevs of SIZE in the pool directory (default 1 x 4G, sparse), "
       "or one vdev per --vdev");
   AddPoolOption(create, ctx);
-  CLI::Option* count = create->add_option("--vdevs", args->vdev_count,
-                                          "Number of file vdevs DIR/vdevK.img (default 1)")
+  CLI::Option* count = create
+                           ->add_option("--vdevs", args->vdev_count,
+                                        "Number of file vdevs DIR/vdevK.img (default 1)")
                            ->check(CLI::Range(1u, kMaxVdevsPerTier));
-  CLI::Option* size = create->add_option("--size", args->vdev_size, "Size of each vdev (default 4G)")
-                          ->check(SizeValidator());
+  CLI::Option* size =
+      create->add_option("--size", args->vdev_size, "Size of each vdev (default 4G)")
+          ->check(SizeValidator());
   create
       ->add_option("--vdev", args->vdev_specs,
                    "A vdev: tier=T,path=P,size=S[,name=N][,key=val...] (repeatable; relative "

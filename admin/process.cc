@@ -75,7 +75,8 @@ Result<std::string> FindProgram(std::string_view name) {
 Result<ProcessResult> RunProgram(const std::vector<std::string>& argv, bool quiet) {
   std::string program = TRY(Resolve(argv));
   int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return Err(Code::kIOError, "pipe: {}", std::strerror(errno));
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
+    return Err(Code::kIOError, "pipe: {}", std::strerror(errno));
   std::cout.flush();
   std::cerr.flush();
   pid_t pid = ::fork();
@@ -209,13 +210,17 @@ std::string ShellQuote(const std::vector<std::string>& argv) {
   std::string out;
   for (const std::string& arg : argv) {
     if (!out.empty()) out.push_back(' ');
-    bool plain = !arg.empty() && arg.find_first_of(" \t\n'\"\\$`*?&;|<>()[]{}!#~") == std::string::npos;
+    bool plain =
+        !arg.empty() && arg.find_first_of(" \t\n'\"\\$`*?&;|<>()[]{}!#~") == std::string::npos;
     if (plain) {
       out += arg;
     } else {
       out.push_back('\'');
       for (char c : arg) {
-        if (c == '\'') out += "'\\''"; else out.push_back(c);
+        if (c == '\'')
+          out += "'\\''";
+        else
+          out.push_back(c);
       }
       out.push_back('\'');
     }

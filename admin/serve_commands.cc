@@ -110,8 +110,9 @@ CommandResult Serve(CommandContext& ctx, const ServeArgs& args) {
   TRY_STATUS(RequirePool(dir));
   const std::string plugin = TRY(FindPlugin());
   const std::string nbdkit = TRY(FindProgram("nbdkit"));
-  const std::string socket =
-      args.socket.empty() ? dir + "/nbd.sock" : fs::absolute(args.socket).lexically_normal().string();
+  const std::string socket = args.socket.empty()
+                                 ? dir + "/nbd.sock"
+                                 : fs::absolute(args.socket).lexically_normal().string();
 
   // Design note 2.
   std::vector<VolumeInfo> volumes;

@@ -82,14 +82,16 @@ CLI::App* NamedCommand(CLI::App* parent, const char* name, const char* help, Com
   CLI::App* command = parent->add_subcommand(name, help);
   AddPoolOption(command, ctx);
   command->add_option("name", args->name, "Volume name")->required();
-  command->callback([&ctx, args, run] { ctx.action = [&ctx, args, run] { return run(ctx, *args); }; });
+  command->callback(
+      [&ctx, args, run] { ctx.action = [&ctx, args, run] { return run(ctx, *args); }; });
   return command;
 }
 
 }  // namespace
 
 void AddVolumeCommands(CLI::App& app, CommandContext& ctx) {
-  CLI::App* volume = app.add_subcommand("volume", "Create, list, inspect, resize and delete volumes");
+  CLI::App* volume =
+      app.add_subcommand("volume", "Create, list, inspect, resize and delete volumes");
   volume->require_subcommand(1);
   auto args = std::make_shared<VolumeArgs>();
 
@@ -110,9 +112,8 @@ void AddVolumeCommands(CLI::App& app, CommandContext& ctx) {
   CLI::App* info = NamedCommand(volume, "info", "Show one volume", ctx, args, VolumeInfoCommand);
   AddJsonFlag(info, ctx);
 
-  CLI::App* resize =
-      NamedCommand(volume, "resize", "Grow a volume (shrinking needs --force)", ctx, args,
-                   ResizeVolume);
+  CLI::App* resize = NamedCommand(volume, "resize", "Grow a volume (shrinking needs --force)", ctx,
+                                  args, ResizeVolume);
   resize->add_option("size", args->size, "New size")->required()->check(SizeValidator());
   resize->add_flag("--force", args->force, "Allow shrinking: data past the new end is lost");
 

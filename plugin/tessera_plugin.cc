@@ -41,7 +41,6 @@
 #define NBDKIT_API_VERSION 2
 #define THREAD_MODEL NBDKIT_THREAD_MODEL_PARALLEL
 #include <nbdkit-plugin.h>
-
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -93,7 +92,7 @@ int Done(const Status& status) { return status ? 0 : Fail(status.error()); }
 // Runs a callback body; an exception becomes an nbdkit error (EIO) and
 // `on_exception` is returned instead.
 template <typename R, typename F>
-R Guarded(F&& body, R on_exception) noexcept {
+R Guarded(R on_exception, F&& body) noexcept {
   try {
     return body();
   } catch (const std::exception& e) {
@@ -117,8 +116,9 @@ void Shutdown() {
   if (!g_state.storage) return;
   g_state.storage->StopBackground();
   Status closed = g_state.storage->Close();
-  if (!closed) nbdkit_error("tessera: closing pool %s: %s", g_state.pool_dir.c_str(),
-                            closed.error().ToString().c_str());
+  if (!closed)
+    nbdkit_error("tessera: closing pool %s: %s", g_state.pool_dir.c_str(),
+                 closed.error().ToString().c_str());
   g_state.storage.reset();
 }
 
@@ -152,7 +152,7 @@ int TesseraConfigComplete() {
     nbdkit_error("tessera: the pool=DIR parameter is required");
     return -1;
   }
-  struct stat st{};
+  struct stat st {};
   if (::stat(g_state.pool_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     nbdkit_error("tessera: pool=%s is not a directory (create a pool with: tessera pool create)",
                  g_state.pool_dir.c_str());
@@ -162,33 +162,38 @@ int TesseraConfigComplete() {
 }
 
 int TesseraGetReady() {
-  return Guarded([] {
+  return Guarded(-1, [] {
     auto storage = Storage::Open(g_state.pool_dir);
     if (!storage) return Fail(storage.error());
     g_state.storage = std::move(*storage);
     g_state.owner = ::getpid();
     return 0;
-  }, -1);
+  });
 }
 
 int TesseraAfterFork() {
-  return Guarded([] {
+  return Guarded(-1, [] {
     g_state.owner = ::getpid();  // nbdkit may have forked since get_ready
     g_state.storage->StartBackground(g_state.commit_interval);
     auto control = ControlServer::Start(*g_state.storage, ControlSocketPath(g_state.pool_dir));
     if (!control) return Fail(control.error().WithContext("tessera: control socket"));
     g_state.control = std::move(*control);
     return 0;
-  }, -1);
+  });
 }
 
-void TesseraCleanup() { Guarded([] { Shutdown(); return 0; }, 0); }
+void TesseraCleanup() {
+  Guarded(0, [] {
+    Shutdown();
+    return 0;
+  });
+}
 void TesseraUnload() { TesseraCleanup(); }
 
 // --- Exports ---
 
 int TesseraListExports(int /*readonly*/, int /*is_tls*/, struct nbdkit_exports* exports) {
-  return Guarded([exports] {
+  return Guarded(-1, [exports] {
     auto volumes = g_state.storage->ListVolumes();
     if (!volumes) return Fail(volumes.error());
     for (const VolumeInfo& info : *volumes) {
@@ -197,27 +202,28 @@ int TesseraListExports(int /*readonly*/, int /*is_tls*/, struct nbdkit_exports* 
       if (nbdkit_add_export(exports, info.name.c_str(), description.c_str()) == -1) return -1;
     }
     return 0;
-  }, -1);
+  });
 }
 
 const char* TesseraDefaultExport(int /*readonly*/, int /*is_tls*/) {
-  return Guarded([]() -> const char* {
+  return Guarded(static_cast<const char*>(nullptr), []() -> const char* {
     auto volumes = g_state.storage->ListVolumes();
     if (!volumes || volumes->size() != 1) return nullptr;  // no default export
     return nbdkit_strdup_intern(volumes->front().name.c_str());
-  }, static_cast<const char*>(nullptr));
+  });
 }
 
 void* TesseraOpen(int /*readonly*/) {
-  return Guarded([]() -> void* {
+  return Guarded(static_cast<void*>(nullptr), []() -> void* {
     const char* exportname = nbdkit_export_name();
     if (!exportname) return nullptr;
     std::string name(exportname);
     if (name.empty()) {
       // default_export found no single volume to stand for "".
-      nbdkit_error("tessera: pool %s has no default export (it needs exactly one volume); "
-                   "name a volume (nbdinfo --list shows them)",
-                   g_state.pool_dir.c_str());
+      nbdkit_error(
+          "tessera: pool %s has no default export (it needs exactly one volume); "
+          "name a volume (nbdinfo --list shows them)",
+          g_state.pool_dir.c_str());
       nbdkit_set_error(ENOENT);
       return nullptr;
     }
@@ -233,7 +239,7 @@ void* TesseraOpen(int /*readonly*/) {
       return nullptr;
     }
     return new Handle{std::move(*volume)};
-  }, static_cast<void*>(nullptr));
+  });
 }
 
 void TesseraClose(void* handle) { delete static_cast<Handle*>(handle); }
@@ -242,8 +248,7 @@ void TesseraClose(void* handle) { delete static_cast<Handle*>(handle); }
 
 int64_t TesseraGetSize(void* handle) { return static_cast<int64_t>(VolumeOf(handle).size()); }
 
-int TesseraBlockSize(void* /*handle*/, uint32_t* minimum, uint32_t* preferred,
-                     uint32_t* maximum) {
+int TesseraBlockSize(void* /*handle*/, uint32_t* minimum, uint32_t* preferred, uint32_t* maximum) {
   *minimum = kMinBlock;
   *preferred = kPreferredBlock;
   *maximum = kMaxBlock;
@@ -258,41 +263,40 @@ int TesseraCanCache(void* /*handle*/) { return NBDKIT_CACHE_NATIVE; }
 // --- Data (design note 3) ---
 
 int TesseraPread(void* handle, void* buf, uint32_t count, uint64_t offset, uint32_t /*flags*/) {
-  return Guarded([=] {
+  return Guarded(-1, [=] {
     return Done(VolumeOf(handle).Read(offset, {static_cast<std::byte*>(buf), count}));
-  }, -1);
+  });
 }
 
-int TesseraPwrite(void* handle, const void* buf, uint32_t count, uint64_t offset,
-                  uint32_t flags) {
-  return Guarded([=] {
+int TesseraPwrite(void* handle, const void* buf, uint32_t count, uint64_t offset, uint32_t flags) {
+  return Guarded(-1, [=] {
     std::span<const std::byte> data(static_cast<const std::byte*>(buf), count);
     return Done(VolumeOf(handle).Write(offset, data, (flags & NBDKIT_FLAG_FUA) != 0));
-  }, -1);
+  });
 }
 
 int TesseraFlush(void* handle, uint32_t /*flags*/) {
-  return Guarded([=] { return Done(VolumeOf(handle).Flush()); }, -1);
+  return Guarded(-1, [=] { return Done(VolumeOf(handle).Flush()); });
 }
 
 int TesseraTrim(void* handle, uint32_t count, uint64_t offset, uint32_t flags) {
-  return Guarded([=] {
+  return Guarded(-1, [=] {
     return Done(VolumeOf(handle).Trim(offset, count, (flags & NBDKIT_FLAG_FUA) != 0));
-  }, -1);
+  });
 }
 
 // NBDKIT_FLAG_FAST_ZERO needs no check: zeroing only unmaps, so it is always
 // fast (can_fast_zero is true).
 int TesseraZero(void* handle, uint32_t count, uint64_t offset, uint32_t flags) {
-  return Guarded([=] {
+  return Guarded(-1, [=] {
     return Done(VolumeOf(handle).Zero(offset, count, (flags & NBDKIT_FLAG_MAY_TRIM) != 0,
                                       (flags & NBDKIT_FLAG_FUA) != 0));
-  }, -1);
+  });
 }
 
 int TesseraExtents(void* handle, uint32_t count, uint64_t offset, uint32_t flags,
                    struct nbdkit_extents* extents) {
-  return Guarded([=] {
+  return Guarded(-1, [=] {
     auto list = VolumeOf(handle).Extents(offset, count);
     if (!list) return Fail(list.error());
     for (const SegmentExtent& extent : *list) {
@@ -301,11 +305,11 @@ int TesseraExtents(void* handle, uint32_t count, uint64_t offset, uint32_t flags
       if (flags & NBDKIT_FLAG_REQ_ONE) break;
     }
     return 0;
-  }, -1);
+  });
 }
 
 int TesseraCache(void* handle, uint32_t count, uint64_t offset, uint32_t /*flags*/) {
-  return Guarded([=] { return Done(VolumeOf(handle).Prefetch(offset, count)); }, -1);
+  return Guarded(-1, [=] { return Done(VolumeOf(handle).Prefetch(offset, count)); });
 }
 
 struct nbdkit_plugin MakePlugin() {

@@ -1,3 +1,10 @@
+// The control client: one request line out, one response line back.
+//
+// Design notes
+//  1. The whole call shares one deadline (write + wait + read), so a server
+//     that stalls halfway cannot stretch it.
+//  2. Transport failures are IOError naming the socket; the server's own
+//     errors come back unchanged (ResultFromResponse).
 #include "core/control/client.h"
 
 #include "core/control/map_error.h"

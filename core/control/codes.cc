@@ -6,13 +6,20 @@ namespace tessera {
 
 int ErrnoFromCode(Code code) {
   switch (code) {
-    case Code::kInvalidArgument: return EINVAL;
-    case Code::kNoSpace: return ENOSPC;
-    case Code::kReadOnly: return EROFS;
-    case Code::kNotFound: return ENOENT;
-    case Code::kBusy: return EBUSY;
-    case Code::kCorruption: return EIO;
-    case Code::kIOError: return EIO;
+    case Code::kInvalidArgument:
+      return EINVAL;
+    case Code::kNoSpace:
+      return ENOSPC;
+    case Code::kReadOnly:
+      return EROFS;
+    case Code::kNotFound:
+      return ENOENT;
+    case Code::kBusy:
+      return EBUSY;
+    case Code::kCorruption:
+      return EIO;
+    case Code::kIOError:
+      return EIO;
   }
   return EIO;
 }

@@ -29,7 +29,8 @@ Result<Json> VolumeCreate(Storage& storage, JsonFields& fields) {
     spec.tier = ParseTier(*tier);
     if (!spec.tier) {
       return Err(Code::kInvalidArgument,
-                 "volume.create: unknown tier '{}'; expected fastest, fast, slow or slowest", *tier);
+                 "volume.create: unknown tier '{}'; expected fastest, fast, slow or slowest",
+                 *tier);
     }
   }
   TRY_STATUS(fields.NoOtherFields());
@@ -80,7 +81,8 @@ Json DispatchRequest(Storage& storage, const Json& request) {
     Result<Json> result = Dispatch(storage, request);
     return result ? OkResponse(std::move(*result)) : ErrorResponse(result.error());
   } catch (const std::exception& e) {
-    return ErrorResponse(Error(Code::kIOError, fmt::format("control: internal error: {}", e.what())));
+    return ErrorResponse(
+        Error(Code::kIOError, fmt::format("control: internal error: {}", e.what())));
   }
 }
 

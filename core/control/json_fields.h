@@ -9,9 +9,8 @@
 //  3. Holds a reference: the Json must outlive the JsonFields.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>

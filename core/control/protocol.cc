@@ -222,8 +222,8 @@ Result<CheckReport> CheckReportFromJson(const Json& json) {
   report.leaks = TRY(StringsFromJson(*TRY(fields.Array("leaks")), "leaks"));
   report.double_references =
       TRY(StringsFromJson(*TRY(fields.Array("double_references")), "double_references"));
-  report.unallocated_references = TRY(
-      StringsFromJson(*TRY(fields.Array("unallocated_references")), "unallocated_references"));
+  report.unallocated_references =
+      TRY(StringsFromJson(*TRY(fields.Array("unallocated_references")), "unallocated_references"));
   report.checksum_failures =
       TRY(StringsFromJson(*TRY(fields.Array("checksum_failures")), "checksum_failures"));
   return report;

@@ -72,7 +72,7 @@ Status ControlServer::Impl::Listen() {
   stop_fd_ = UniqueFd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!stop_fd_.valid()) return Err(Code::kIOError, "eventfd: {}", std::strerror(errno));
   listen_fd_ = TRY(ListenUnix(path_));
-  struct stat st{};
+  struct stat st {};
   if (::stat(path_.c_str(), &st) == 0) {
     dev_ = st.st_dev;
     ino_ = st.st_ino;
@@ -89,7 +89,7 @@ void ControlServer::Impl::Stop() {
     }
     if (accept_thread_.joinable()) accept_thread_.join();
     JoinFinished(/*all=*/true);
-    struct stat st{};
+    struct stat st {};
     if (listen_fd_.valid() && ::stat(path_.c_str(), &st) == 0 && st.st_dev == dev_ &&
         st.st_ino == ino_) {
       ::unlink(path_.c_str());
@@ -112,11 +112,11 @@ void ControlServer::Impl::JoinFinished(bool all) {
 void ControlServer::Impl::AcceptLoop() {
   for (;;) {
     JoinFinished(/*all=*/false);
-    Status ready = WaitReadable(listen_fd_.get(), DeadlineAfter(std::chrono::seconds(1)),
-                                stop_fd_.get());
+    Status ready =
+        WaitReadable(listen_fd_.get(), DeadlineAfter(std::chrono::seconds(1)), stop_fd_.get());
     if (!ready) {
       if (ready.error().code() == Code::kBusy) return;  // stopping
-      continue;                                          // timed out: reap and wait again
+      continue;                                         // timed out: reap and wait again
     }
     UniqueFd fd(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd.valid()) {
@@ -140,8 +140,8 @@ void ControlServer::Impl::ServeConnection(Connection* connection) {
   const int fd = connection->fd.get();
   LineReader reader(fd);
   for (;;) {
-    auto line = reader.ReadLine(kMaxRequestLine, DeadlineAfter(options_.idle_timeout),
-                                stop_fd_.get());
+    auto line =
+        reader.ReadLine(kMaxRequestLine, DeadlineAfter(options_.idle_timeout), stop_fd_.get());
     if (!line && line.error().code() == Code::kInvalidArgument) {
       // Too long: answer, then drop the connection (the rest of the line is
       // still unread).

@@ -100,7 +100,7 @@ Result<UniqueFd> ConnectUnix(const std::string& path, Deadline deadline) {
 
 Result<UniqueFd> ListenUnix(const std::string& path) {
   sockaddr_un addr = TRY(MakeAddress(path));
-  struct stat st{};
+  struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) {
       return Err(Code::kBusy, "{} exists and is not a socket; not replacing it", path);

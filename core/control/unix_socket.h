@@ -65,8 +65,7 @@ class LineReader {
   // The next line without its '\n'; nullopt at a clean end of stream.
   // InvalidArgument when a line exceeds `max_line` bytes; IOError when the
   // stream ends in the middle of a line.
-  Result<std::optional<std::string>> ReadLine(size_t max_line, Deadline deadline,
-                                              int stop_fd = -1);
+  Result<std::optional<std::string>> ReadLine(size_t max_line, Deadline deadline, int stop_fd = -1);
 
  private:
   int fd_;

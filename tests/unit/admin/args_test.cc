@@ -16,7 +16,8 @@ TEST(ResolvePoolDir, FlagThenEnvironmentThenDefaultAllAbsolute) {
 }
 
 TEST(ParseVdevSpec, ReadsEveryKey) {
-  auto vdev = ParseVdevSpec("tier=slow,path=disks/a.img,size=64M,host=h1,kind=hdd,name=big", "/pool", 3);
+  auto vdev =
+      ParseVdevSpec("tier=slow,path=disks/a.img,size=64M,host=h1,kind=hdd,name=big", "/pool", 3);
   ASSERT_TRUE(vdev) << vdev.error().ToString();
   EXPECT_EQ(vdev->tier, Tier::kSlow);
   EXPECT_EQ(vdev->path, "/pool/disks/a.img");
@@ -38,21 +39,20 @@ TEST(ParseVdevSpec, RejectsBadSpecsNamingTheProblem) {
     const char* spec;
     const char* says;
   };
-  for (const Case& c : std::vector<Case>{
-           {"", "not key=value"},
-           {"tier=fast,size=1G", "path=P is required"},
-           {"tier=fast,path=a", "size=S is required"},
-           {"tier=medium,path=a,size=1G", "unknown tier 'medium'"},
-           {"path=a,size=1Q", "--vdev"},
-           {"path=a,size=1M", "below the minimum"},
-           {"path=a,size=1G,path=b", "given twice"},
-           {"path=a,size=1G,=x", "not key=value"},
-           {"path=a,size=1G,host=", "empty"},
-           {"path=a;b,size=1G", "out of place"},
-           {"path=a,size=1G,bad key=1", "bad key"},
-           {"path=a,size=1G,name=x]y", "out of place"},
-           {"path=a,size=1G,name=a/b", "only letters"},
-           {"path=a,size=1G,novalue", "not key=value"}}) {
+  for (const Case& c : std::vector<Case>{{"", "not key=value"},
+                                         {"tier=fast,size=1G", "path=P is required"},
+                                         {"tier=fast,path=a", "size=S is required"},
+                                         {"tier=medium,path=a,size=1G", "unknown tier 'medium'"},
+                                         {"path=a,size=1Q", "--vdev"},
+                                         {"path=a,size=1M", "below the minimum"},
+                                         {"path=a,size=1G,path=b", "given twice"},
+                                         {"path=a,size=1G,=x", "not key=value"},
+                                         {"path=a,size=1G,host=", "empty"},
+                                         {"path=a;b,size=1G", "out of place"},
+                                         {"path=a,size=1G,bad key=1", "bad key"},
+                                         {"path=a,size=1G,name=x]y", "out of place"},
+                                         {"path=a,size=1G,name=a/b", "only letters"},
+                                         {"path=a,size=1G,novalue", "not key=value"}}) {
     auto vdev = ParseVdevSpec(c.spec, "/pool", 0);
     ASSERT_FALSE(vdev) << c.spec;
     EXPECT_EQ(vdev.error().code(), Code::kInvalidArgument) << c.spec;
@@ -114,8 +114,8 @@ TEST(Arguments, SizesAndLayouts) {
   for (const char* good : {"simple", "stripe:1", "stripe:4", "stripe:1024"}) {
     EXPECT_TRUE(ValidateLayout(good)) << good;
   }
-  for (const char* bad : {"", "Simple", "stripe", "stripe:", "stripe:0", "stripe:1025",
-                          "stripe:x", "stripe:-1", "mirror:2", "stripe:00000001"}) {
+  for (const char* bad : {"", "Simple", "stripe", "stripe:", "stripe:0", "stripe:1025", "stripe:x",
+                          "stripe:-1", "mirror:2", "stripe:00000001"}) {
     EXPECT_FALSE(ValidateLayout(bad)) << bad;
   }
 }

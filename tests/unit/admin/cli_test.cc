@@ -32,7 +32,8 @@ CliRun Tessera(std::vector<std::string> args) {
 
 class CliTest : public ::testing::Test {
  protected:
-  CliTest() : dir_((fs::temp_directory_path() / fmt::format("tessera-cli-{}", RandomU64())).string()) {}
+  CliTest()
+      : dir_((fs::temp_directory_path() / fmt::format("tessera-cli-{}", RandomU64())).string()) {}
   ~CliTest() override { fs::remove_all(dir_); }
 
   // A pool with one 256M vdev.
@@ -50,22 +51,21 @@ class CliTest : public ::testing::Test {
 };
 
 TEST_F(CliTest, HelpWorksOnEveryCommand) {
-  const std::vector<std::vector<std::string>> commands = {
-      {},
-      {"pool"},
-      {"pool", "create"},
-      {"pool", "status"},
-      {"pool", "check"},
-      {"volume"},
-      {"volume", "create"},
-      {"volume", "list"},
-      {"volume", "info"},
-      {"volume", "resize"},
-      {"volume", "delete"},
-      {"exnode", "show"},
-      {"serve"},
-      {"attach"},
-      {"detach"}};
+  const std::vector<std::vector<std::string>> commands = {{},
+                                                          {"pool"},
+                                                          {"pool", "create"},
+                                                          {"pool", "status"},
+                                                          {"pool", "check"},
+                                                          {"volume"},
+                                                          {"volume", "create"},
+                                                          {"volume", "list"},
+                                                          {"volume", "info"},
+                                                          {"volume", "resize"},
+                                                          {"volume", "delete"},
+                                                          {"exnode", "show"},
+                                                          {"serve"},
+                                                          {"attach"},
+                                                          {"detach"}};
   for (auto args : commands) {
     args.push_back("--help");
     CliRun run = Tessera(args);
@@ -178,8 +178,8 @@ TEST_F(CliTest, PoolAndVolumeLifecycle) {
 
 TEST_F(CliTest, VdevSpecsBuildTheirPool) {
   CliRun created = Tessera({"pool", "create", "--pool", dir_, "--vdev",
-                         "tier=fastest,path=meta.img,size=64M,host=h1", "--vdev",
-                         "tier=slow,path=data.img,size=256M,name=data"});
+                            "tier=fastest,path=meta.img,size=64M,host=h1", "--vdev",
+                            "tier=slow,path=data.img,size=256M,name=data"});
   ASSERT_EQ(created.code, 0) << created.err;
   CliRun status = InPool({"pool", "status", "--json"});
   ASSERT_EQ(status.code, 0) << status.err;

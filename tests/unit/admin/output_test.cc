@@ -20,11 +20,17 @@ TEST(Table, AlignsColumnsWithoutTrailingSpaces) {
 }
 
 TEST(Output, VolumeTableAndInfo) {
-  std::vector<VolumeInfo> volumes = {
-      {.name = "vol1", .id = 1, .size = 1ull << 30, .layout = "simple", .tier = "fastest",
-       .mapped_bytes = 4096, .allocated_bytes = 32ull << 20, .open = true}};
+  std::vector<VolumeInfo> volumes = {{.name = "vol1",
+                                      .id = 1,
+                                      .size = 1ull << 30,
+                                      .layout = "simple",
+                                      .tier = "fastest",
+                                      .mapped_bytes = 4096,
+                                      .allocated_bytes = 32ull << 20,
+                                      .open = true}};
   std::string table = FormatVolumeTable(volumes);
-  EXPECT_EQ(table.substr(0, table.find('\n')), "NAME  SIZE  LAYOUT  TIER     MAPPED  ALLOCATED  OPEN");
+  EXPECT_EQ(table.substr(0, table.find('\n')),
+            "NAME  SIZE  LAYOUT  TIER     MAPPED  ALLOCATED  OPEN");
   EXPECT_NE(table.find("vol1    1G  simple  fastest      4K        32M  yes"), std::string::npos)
       << table;
   EXPECT_EQ(FormatVolumeTable({}), "no volumes\n");
@@ -34,9 +40,15 @@ TEST(Output, VolumeTableAndInfo) {
 }
 
 TEST(Output, PoolStatusListsVdevs) {
-  PoolStatus status{.name = "default", .uuid = "u", .txg = 9, .size_bytes = 2ull << 30,
-                    .vdevs = {{.name = "vdev0", .path = "/p/vdev0.img", .tier = "fastest",
-                               .size_bytes = 1ull << 30, .state = "online",
+  PoolStatus status{.name = "default",
+                    .uuid = "u",
+                    .txg = 9,
+                    .size_bytes = 2ull << 30,
+                    .vdevs = {{.name = "vdev0",
+                               .path = "/p/vdev0.img",
+                               .tier = "fastest",
+                               .size_bytes = 1ull << 30,
+                               .state = "online",
                                .attrs = {{"host", "h"}}}}};
   std::string text = FormatPoolStatus(status);
   EXPECT_NE(text.find("txg:      9"), std::string::npos);
@@ -61,8 +73,12 @@ TEST(Output, JsonIsPrettyAndEndsInANewline) {
 }
 
 TEST(AttachState, RoundTripsAndRejectsBadRecords) {
-  AttachState state{.name = "v", .method = "nbdfuse", .device = "/dev/loop3",
-                    .socket = "/p/nbd.sock", .mountpoint = "/p/mnt/v", .pid = 1234};
+  AttachState state{.name = "v",
+                    .method = "nbdfuse",
+                    .device = "/dev/loop3",
+                    .socket = "/p/nbd.sock",
+                    .mountpoint = "/p/mnt/v",
+                    .pid = 1234};
   auto back = AttachStateFromJson(AttachStateToJson(state));
   ASSERT_TRUE(back) << back.error().ToString();
   EXPECT_EQ(*back, state);

@@ -79,13 +79,13 @@ TEST_F(DispatchTest, BadRequestsAreInvalidArgumentAndChangeNothing) {
   ASSERT_TRUE(storage_->CreateVolume({.name = "keep", .size = 32 << 20}));
   const std::vector<Json> bad = {
       Json::array(),
-      Json{{"name", "x"}},                                               // no op
-      Json{{"op", 5}},                                                   // op not a string
-      Json{{"op", "volume.explode"}},                                    // unknown op
-      Json{{"op", "volume.create"}, {"size", 4096}},                     // no name
-      Json{{"op", "volume.create"}, {"name", "x"}},                      // no size
-      Json{{"op", "volume.create"}, {"name", "x"}, {"size", "1G"}},      // size as text
-      Json{{"op", "volume.create"}, {"name", "x"}, {"size", -4096}},     // negative
+      Json{{"name", "x"}},                                                        // no op
+      Json{{"op", 5}},                                                            // op not a string
+      Json{{"op", "volume.explode"}},                                             // unknown op
+      Json{{"op", "volume.create"}, {"size", 4096}},                              // no name
+      Json{{"op", "volume.create"}, {"name", "x"}},                               // no size
+      Json{{"op", "volume.create"}, {"name", "x"}, {"size", "1G"}},               // size as text
+      Json{{"op", "volume.create"}, {"name", "x"}, {"size", -4096}},              // negative
       Json{{"op", "volume.create"}, {"name", "x"}, {"size", 4096}, {"sise", 1}},  // typo
       Json{{"op", "volume.create"}, {"name", "x"}, {"size", 4096}, {"tier", "medium"}},
       Json{{"op", "volume.resize"}, {"name", "keep"}, {"size", 4096}, {"force", "yes"}},

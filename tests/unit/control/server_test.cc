@@ -41,13 +41,14 @@ class ServerTest : public ::testing::Test {
 
 TEST_F(ServerTest, ServesRequestsOnASocketOnlyTheOwnerCanUse) {
   StartServer();
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(pool_.socket().c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 
   auto client = Connect();
   ASSERT_TRUE(client);
-  auto created = client->Call(VolumeCreateRequest({.name = "v", .size = 32 << 20}), milliseconds(10'000));
+  auto created =
+      client->Call(VolumeCreateRequest({.name = "v", .size = 32 << 20}), milliseconds(10'000));
   ASSERT_TRUE(created) << created.error().ToString();
   // Several requests on one connection; errors keep their code and message.
   auto missing = client->Call(VolumeInfoRequest("ghost"), milliseconds(10'000));
@@ -71,7 +72,9 @@ TEST_F(ServerTest, ConcurrentClients) {
       auto client = ControlClient::Connect(pool_.socket(), milliseconds(5000));
       if (!client) return (void)failures++;
       std::string name = fmt::format("vol{}", i);
-      if (!(*client)->Call(VolumeCreateRequest({.name = name, .size = 16 << 20}), milliseconds(30'000))) failures++;
+      if (!(*client)->Call(VolumeCreateRequest({.name = name, .size = 16 << 20}),
+                           milliseconds(30'000)))
+        failures++;
       if (!(*client)->Call(VolumeInfoRequest(name), milliseconds(30'000))) failures++;
     });
   }
@@ -167,7 +170,10 @@ TEST_F(ServerTest, LockedPoolWithoutServerIsBusyAndStaleSocketIsIgnored) {
   EXPECT_NE(busy.error().message().find("in use by another process"), std::string::npos);
 
   // A stale control.sock left by a crashed server: fall back to opening.
-  { auto listener = ListenUnix(pool_.socket()); ASSERT_TRUE(listener); }
+  {
+    auto listener = ListenUnix(pool_.socket());
+    ASSERT_TRUE(listener);
+  }
   ASSERT_TRUE(std::filesystem::exists(pool_.socket()));
   ASSERT_TRUE(storage_->Close());
   storage_.reset();

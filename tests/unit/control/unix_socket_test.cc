@@ -39,7 +39,7 @@ std::pair<UniqueFd, UniqueFd> Pair() {
 TEST_F(UnixSocketTest, ListensWithMode0600AndAcceptsConnections) {
   auto listener = ListenUnix(Path("s.sock"));
   ASSERT_TRUE(listener) << listener.error().ToString();
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(Path("s.sock").c_str(), &st), 0);
   EXPECT_TRUE(S_ISSOCK(st.st_mode));
   EXPECT_EQ(st.st_mode & 0777, 0600u);
@@ -53,7 +53,10 @@ TEST_F(UnixSocketTest, NobodyListeningIsNotFound) {
   EXPECT_EQ(missing.error().code(), Code::kNotFound);
 
   // A stale socket file: bound once, its listener gone.
-  { auto listener = ListenUnix(Path("stale.sock")); ASSERT_TRUE(listener); }
+  {
+    auto listener = ListenUnix(Path("stale.sock"));
+    ASSERT_TRUE(listener);
+  }
   ASSERT_TRUE(fs::exists(Path("stale.sock")));
   auto stale = ConnectUnix(Path("stale.sock"), DeadlineAfter(milliseconds(100)));
   ASSERT_FALSE(stale);
