@@ -66,6 +66,14 @@ uint64_t MappingKeyLba(std::string_view key) {
   return v;
 }
 
+std::string RowKey(uint64_t row_start) {
+  std::string k = MappingKey(row_start);
+  k[0] = 'r';
+  return k;
+}
+
+uint64_t RowKeyStart(std::string_view key) { return MappingKeyLba(key); }
+
 std::string EncodeMapping(const Mapping& m) {
   std::string v(16, '\0');
   PutU64(reinterpret_cast<std::byte*>(v.data()), m.data_offset);

@@ -22,6 +22,8 @@
 // Mapping keys in the volume's dataset tree:
 //   'm' lba(8, big-endian) -> data offset (8) + block checksum (8), little-endian
 //   'h'                    -> committed log head: offset (8), seq (8), epoch (8)
+//   'r' row start(8, BE)   -> live blocks in that row of the data segment
+//                             (int64 LE, maintained by counter upserts)
 #pragma once
 
 #include <cstdint>
@@ -77,6 +79,8 @@ uint64_t MappingKeyLba(std::string_view key);
 std::string EncodeMapping(const Mapping& m);
 Result<Mapping> DecodeMapping(std::string_view value);
 inline constexpr std::string_view kLogHeadKey = "h";
+std::string RowKey(uint64_t row_start);
+uint64_t RowKeyStart(std::string_view key);
 std::string EncodeLogHead(const LogHead& head);
 Result<LogHead> DecodeLogHead(std::string_view value);
 

@@ -25,6 +25,16 @@ struct Found {
 }  // namespace
 
 Status LogSegment::ReadBlocks(uint64_t first_lba, uint64_t count, std::span<std::byte> out) {
+  // A relocation may move (and free) data between the mapping lookup and the
+  // data read; then the lookup is simply repeated.
+  for (int attempt = 0;; attempt++) {
+    uint64_t moves = relocations_.load();
+    Status status = ReadBlocksOnce(first_lba, count, out);
+    if (status || attempt >= 3 || relocations_.load() == moves) return status;
+  }
+}
+
+Status LogSegment::ReadBlocksOnce(uint64_t first_lba, uint64_t count, std::span<std::byte> out) {
   std::vector<Found> found;
   std::optional<Error> decode_error;
   if (count == 1) {

@@ -57,20 +57,14 @@ Result<uint64_t> LogSegment::Replay() {
         intact = Checksum64(data.span().subspan(i * kBlockSize, kBlockSize)) == h->entries[i].b;
       }
       if (!intact) break;
-      for (size_t i = 0; i < h->entries.size(); i++) {
-        Mapping m{.data_offset = pos + (i + 1) * kBlockSize, .checksum = h->entries[i].b};
-        TRY_STATUS(tree_->Insert(MappingKey(h->entries[i].a), EncodeMapping(m)));
-      }
-    } else {
-      for (const LogEntry& e : h->entries) {
-        TRY_STATUS(tree_->RangeDelete(MappingKey(e.a), MappingKey(e.a + e.b)));
-      }
     }
+    TRY_STATUS(ApplyBatchLocked(*h, pos));
     pos += h->Span();
     seq++;
     replayed++;
   }
   head_ = LogHead{.offset = pos, .seq = seq, .epoch = head.epoch + 1};
+  recorded_head_ = head.offset;
   stats_.replayed_batches += replayed;
   return replayed;
 }

@@ -73,21 +73,45 @@ Status LogSegment::AppendLocked(LogHeader header, std::span<const BlockWrite> bl
     writes.push_back(BlockWrite{.offset = pos + (i + 1) * kBlockSize, .data = blocks[i].data});
   }
   TRY_STATUS(data_->WriteBlocks(writes));
+  TRY_STATUS(ApplyBatchLocked(header, pos));
   if (header.kind == LogBatchKind::kData) {
-    for (size_t i = 0; i < blocks.size(); i++) {
-      Mapping m{.data_offset = pos + (i + 1) * kBlockSize, .checksum = header.entries[i].b};
-      TRY_STATUS(tree_->Insert(MappingKey(header.entries[i].a), EncodeMapping(m)));
-    }
     stats_.blocks_written += blocks.size();
   } else {
-    for (const LogEntry& e : header.entries) {
-      TRY_STATUS(tree_->RangeDelete(MappingKey(e.a), MappingKey(e.a + e.b)));
-    }
     stats_.trims++;
   }
   head_.offset = pos + header.Span();
   head_.seq++;
   stats_.batches++;
+  return Ok();
+}
+
+Status LogSegment::ApplyBatchLocked(const LogHeader& header, uint64_t pos) {
+  std::map<uint64_t, int64_t> deltas;  // row start -> live-block change
+  std::optional<Error> error;
+  if (header.kind == LogBatchKind::kData) {
+    for (size_t i = 0; i < header.entries.size(); i++) {
+      std::string key = MappingKey(header.entries[i].a);
+      auto old = TRY(tree_->Get(key));
+      if (old) deltas[RowStart(TRY(DecodeMapping(*old)).data_offset)]--;
+      Mapping m{.data_offset = pos + (i + 1) * kBlockSize, .checksum = header.entries[i].b};
+      TRY_STATUS(tree_->Insert(key, EncodeMapping(m)));
+    }
+    deltas[RowStart(pos)] += static_cast<int64_t>(header.entries.size());
+  } else {
+    for (const LogEntry& e : header.entries) {
+      TRY_STATUS(tree_->Scan(MappingKey(e.a), MappingKey(e.a + e.b), [&](std::string_view, std::string_view v) {
+        auto m = DecodeMapping(v);
+        if (!m) error = m.error();
+        else deltas[RowStart(m->data_offset)]--;
+        return m.has_value();
+      }));
+      if (error) return Err(*error);
+      TRY_STATUS(tree_->RangeDelete(MappingKey(e.a), MappingKey(e.a + e.b)));
+    }
+  }
+  for (auto [row, delta] : deltas) {
+    if (delta != 0) TRY_STATUS(tree_->Upsert(RowKey(row), kActionCounterAdd, CounterDelta(delta)));
+  }
   return Ok();
 }
 
@@ -214,7 +238,9 @@ Status LogSegment::Truncate(uint64_t new_size) {
 
 Status LogSegment::RecordHead() {
   std::lock_guard lock(mu_);
-  return tree_->Insert(kLogHeadKey, EncodeLogHead(head_));
+  TRY_STATUS(tree_->Insert(kLogHeadKey, EncodeLogHead(head_)));
+  recorded_head_ = head_.offset;
+  return Ok();
 }
 
 std::string LogSegment::Signature() const { return "log/" + data_->Signature(); }

@@ -19,12 +19,20 @@
 //     or as zeros; Extents reports them as holes.
 //  6. Every data block read is checked against the checksum in its mapping;
 //     a mismatch is Corruption, never data.
+//  8. Row counters ('r' keys) hold the live blocks of each row. A batch
+//     looks up the old mapping of each block it writes (or trims) and moves
+//     one count from the old row to the new one, so replaying a batch twice
+//     nets to zero. The cleaner frees rows at zero and relocates the live
+//     blocks of mostly-dead ones (RelocateRow); a read that raced with a
+//     relocation retries.
 //  7. The data segment grows by rows; the log keeps at least one spare row
 //     beyond the head (EnsureRows via the RowKeeper), so that a crash never
 //     leaves a batch in a row that the committed exNode does not know.
 #pragma once
 
+#include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 
@@ -75,6 +83,19 @@ class LogSegment : public Segment {
   Status RecordHead();
   // Rows beyond the head's row; the RowKeeper keeps this >= 1.
   uint64_t SpareRows() const;
+
+  // Space reclamation (used by the volume's cleaner).
+  // Live blocks per row start, from the row counters.
+  Result<std::map<uint64_t, int64_t>> RowLiveBlocks();
+  // Rows ending at or before this offset lie wholly before the head recorded
+  // by the last commit: replay never reads them, so they may be freed.
+  uint64_t ReclaimableBefore() const;
+  // Re-appends every block of the row starting at `row_start` that is still
+  // live, so that the row holds no live data afterwards. NoSpace when the
+  // data segment needs another row first (grow, then call again).
+  Status RelocateRow(uint64_t row_start);
+  // Forgets a freed row's counter.
+  Status ForgetRow(uint64_t row_start);
   LogStats stats() const;
   LunSegment& data() { return *data_; }
 
@@ -89,6 +110,11 @@ class LogSegment : public Segment {
   // when it would straddle); NoSpace when none.
   Result<uint64_t> PlaceLocked(uint64_t bytes) const;
   Status ReadBlocks(uint64_t first_lba, uint64_t count, std::span<std::byte> out);
+  Status ReadBlocksOnce(uint64_t first_lba, uint64_t count, std::span<std::byte> out);
+  // The tree side of a batch written at `pos` (also used by Replay): new
+  // mappings or range-deletes, with the row counters kept exact.
+  Status ApplyBatchLocked(const LogHeader& header, uint64_t pos);
+  uint64_t RowStart(uint64_t data_offset) const { return data_offset - data_offset % data_->row_bytes(); }
   Status ReadUnaligned(uint64_t offset, std::span<std::byte> out);
 
   const uint64_t id_;
@@ -102,6 +128,8 @@ class LogSegment : public Segment {
   uint64_t size_;          // GUARDED_BY(mu_) for writes
   LogHead head_;           // GUARDED_BY(mu_)
   LogStats stats_;         // GUARDED_BY(mu_)
+  uint64_t recorded_head_ = 0;            // GUARDED_BY(mu_): head at the last RecordHead
+  std::atomic<uint64_t> relocations_{0};  // bumped whenever live data moves
 };
 
 }  // namespace tessera

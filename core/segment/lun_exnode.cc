@@ -2,7 +2,7 @@
 //
 // Design notes
 //  1. FromExnode checks everything before building: parameters present and
-//     sane, rows contiguous from 0 and of row_bytes each, every row naming
+//     sane, rows ascending, aligned and of row_bytes each, every row naming
 //     n_devices blocks that exist, of max_block_size, on a known vdev at a
 //     parseable address. The first problem is returned with the segment's
 //     label; nothing is half-built.
@@ -19,7 +19,7 @@ Status LunSegment::Serialize(Exnode& exnode) const {
   section.Add("max_block_size", std::to_string(options_.max_block_size));
   if (!options_.query.empty()) section.Add("query", options_.query);
   std::shared_lock lock(mu_);
-  for (const auto& row : rows_) {
+  for (const auto& [start, row] : rows_) {
     LunRow text{.seg_offset = row.seg_offset, .seg_end = row.seg_end, .row_len = row_bytes()};
     for (const auto& b : row.blocks) {
       text.devices.push_back(LunRowDevice{.block_id = b.id, .offset = 0});
@@ -49,12 +49,12 @@ Result<std::unique_ptr<LunSegment>> LunSegment::FromExnode(const Exnode& exnode,
     return fail("max_block_size must be a multiple of chunk_size");
   }
   auto lun = std::make_unique<LunSegment>(section.id, options, pool, source);
-  uint64_t expect = 0;
+  uint64_t expect = 0;  // rows ascend; gaps are rows the cleaner freed
   for (const std::string& text : section.GetAll("row")) {
     LunRow row = TRY(ParseLunRow(text));
-    if (row.seg_offset != expect || row.seg_end != expect + lun->row_bytes() ||
-        row.row_len != lun->row_bytes()) {
-      return fail(fmt::format("row '{}' is not the next {}-byte row at {}", text, lun->row_bytes(), expect));
+    if (row.seg_offset < expect || row.seg_offset % lun->row_bytes() != 0 ||
+        row.seg_end != row.seg_offset + lun->row_bytes() || row.row_len != lun->row_bytes()) {
+      return fail(fmt::format("row '{}' is not a {}-byte row at or after {}", text, lun->row_bytes(), expect));
     }
     if (row.devices.size() != options.n_devices) {
       return fail(fmt::format("row '{}' names {} devices, not {}", text, row.devices.size(), options.n_devices));
@@ -74,8 +74,8 @@ Result<std::unique_ptr<LunSegment>> LunSegment::FromExnode(const Exnode& exnode,
       }
       desc.blocks.push_back(LunBlock{.id = b->id, .address = *address, .size = b->size, .vdev = b->vdev});
     }
-    lun->rows_.push_back(std::move(desc));
-    expect += lun->row_bytes();
+    lun->rows_[desc.seg_offset] = std::move(desc);
+    expect = row.seg_end;
   }
   return lun;
 }

@@ -1,8 +1,8 @@
 // Lun segment: striping over rows of blocks.
 //
 // Design notes
-//  1. Rows are contiguous: row k covers [k * row_bytes, (k + 1) * row_bytes),
-//     so finding the row of an offset is a division.
+//  1. Row k covers [k * row_bytes, (k + 1) * row_bytes) when present, so
+//     finding the row of an offset is a division and a map lookup.
 //  2. A request is cut at chunk boundaries; each piece becomes one PoolIo.
 //     Pieces of one request are submitted together (Pool::Submit groups them
 //     per vdev), so a large write is one batch per device.
@@ -21,12 +21,14 @@ LunSegment::LunSegment(uint64_t id, LunOptions options, Pool* pool, LunBlockSour
 
 uint64_t LunSegment::Size() const {
   std::shared_lock lock(mu_);
-  return rows_.empty() ? 0 : rows_.back().seg_end;
+  return rows_.empty() ? 0 : rows_.rbegin()->second.seg_end;
 }
 
 std::vector<LunRowDesc> LunSegment::Rows() const {
   std::shared_lock lock(mu_);
-  return rows_;
+  std::vector<LunRowDesc> out;
+  for (const auto& [start, row] : rows_) out.push_back(row);
+  return out;
 }
 
 Status LunSegment::Map(uint64_t offset, std::span<std::byte> buffer, IoOp op,
@@ -40,7 +42,11 @@ Status LunSegment::Map(uint64_t offset, std::span<std::byte> buffer, IoOp op,
   size_t done = 0;
   while (done < buffer.size()) {
     uint64_t pos = offset + done;
-    const LunRowDesc& row = rows_[pos / row_bytes];
+    auto it = rows_.find(pos - pos % row_bytes);
+    if (it == rows_.end()) {
+      return Err(Code::kInvalidArgument, "lun segment {} has no row at offset {}", id_, pos);
+    }
+    const LunRowDesc& row = it->second;
     uint64_t rel = pos - row.seg_offset;
     uint64_t chunk_index = rel / chunk;
     uint64_t in_chunk = rel % chunk;
@@ -85,7 +91,7 @@ Status LunSegment::Flush() {
   std::vector<Vdev*> devices;
   {
     std::shared_lock lock(mu_);
-    for (const auto& row : rows_) {
+    for (const auto& [start, row] : rows_) {
       for (const auto& b : row.blocks) {
         const PoolVdev* v = pool_->Find(b.address.tier(), b.address.vdev());
         if (v && std::find(devices.begin(), devices.end(), v->device.get()) == devices.end()) {
@@ -113,7 +119,7 @@ Status LunSegment::Truncate(uint64_t new_size) {
 Result<InspectReport> LunSegment::Inspect(InspectMode) {
   InspectReport report;
   std::shared_lock lock(mu_);
-  for (const auto& row : rows_) {
+  for (const auto& [start, row] : rows_) {
     for (const auto& b : row.blocks) {
       report.checked++;
       const PoolVdev* v = pool_->Find(b.address.tier(), b.address.vdev());
@@ -138,9 +144,19 @@ Result<LunRowDesc> LunSegment::Grow() {
     return Err(Code::kInvalidArgument, "row of {} blocks for {} devices", blocks.size(), options_.n_devices);
   }
   std::unique_lock lock(mu_);
-  uint64_t start = rows_.empty() ? 0 : rows_.back().seg_end;
-  rows_.push_back(LunRowDesc{.seg_offset = start, .seg_end = start + row_bytes(), .blocks = std::move(blocks)});
-  return rows_.back();
+  uint64_t start = rows_.empty() ? 0 : rows_.rbegin()->second.seg_end;
+  LunRowDesc row{.seg_offset = start, .seg_end = start + row_bytes(), .blocks = std::move(blocks)};
+  rows_[start] = row;
+  return row;
+}
+
+Result<LunRowDesc> LunSegment::RemoveRow(uint64_t seg_offset) {
+  std::unique_lock lock(mu_);
+  auto it = rows_.find(seg_offset);
+  if (it == rows_.end()) return Err(Code::kNotFound, "lun segment {} has no row at {}", id_, seg_offset);
+  LunRowDesc row = std::move(it->second);
+  rows_.erase(it);
+  return row;
 }
 
 }  // namespace tessera

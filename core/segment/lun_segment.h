@@ -18,11 +18,14 @@
 //     anything else is InvalidArgument.
 //  2. Within a row, byte r of the row lives on device (r / chunk) % N at
 //     offset (r / chunk / N) * chunk + r % chunk of that device's block.
-//  3. The segment grows only by whole rows (Grow), whose blocks come from a
-//     LunBlockSource, on distinct vdevs (the query's unique flag).
+//  3. The segment grows only by whole rows (Grow), appended past its end,
+//     whose blocks come from a LunBlockSource, on distinct vdevs (the query's
+//     unique flag). RemoveRow drops a row (the log's cleaner frees its
+//     blocks); I/O into a removed row is InvalidArgument.
 //  4. Thread-safe: rows are appended under a shared_mutex; I/O holds it shared.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <shared_mutex>
 #include <vector>
@@ -85,8 +88,11 @@ class LunSegment : public Segment {
   std::string Signature() const override;
   Status Serialize(Exnode& exnode) const override;
 
-  // Adds one row; returns its [seg_offset, seg_end).
+  // Adds one row past the end; returns it.
   Result<LunRowDesc> Grow();
+  // Removes the row starting at `seg_offset` and returns it (its blocks are
+  // the caller's to free).
+  Result<LunRowDesc> RemoveRow(uint64_t seg_offset);
   std::vector<LunRowDesc> Rows() const;
   uint64_t row_bytes() const { return options_.max_block_size * options_.n_devices; }
   // Disk addresses of all blocks, for space accounting.
@@ -101,7 +107,10 @@ class LunSegment : public Segment {
   Pool* pool_;
   LunBlockSource* source_;
   mutable std::shared_mutex mu_;
-  std::vector<LunRowDesc> rows_;  // GUARDED_BY(mu_), ascending seg_offset, contiguous
+  // GUARDED_BY(mu_). Keyed by seg_offset; each row is row_bytes() long and
+  // starts at a multiple of it. Rows only ever get appended past the end,
+  // and freed rows leave gaps that are never reused.
+  std::map<uint64_t, LunRowDesc> rows_;
 };
 
 }  // namespace tessera

@@ -8,7 +8,8 @@
 //     pre-commit hook), so the committed tree and the committed heads always
 //     agree (LogSegment contract 2).
 //  3. The background thread commits every interval, and sooner when the
-//     metadata cache holds more than a quarter of its bound in dirty nodes.
+//     metadata cache holds more than a quarter of its bound in dirty nodes;
+//     after each commit it runs every open volume's cleaner once.
 #include "core/volume/storage.h"
 
 #include <fcntl.h>
@@ -175,6 +176,10 @@ void Storage::Impl::BackgroundLoop(std::chrono::milliseconds interval) {
     lock.unlock();
     auto status = CommitAll();
     if (!status) Log(LogLevel::kError, "background commit failed: {}", status.error().ToString());
+    for (auto& volume : OpenVolumes()) {
+      auto cleaned = volume->Clean(true);
+      if (!cleaned) Log(LogLevel::kWarn, "cleaning volume '{}': {}", volume->name(), cleaned.error().ToString());
+    }
     last = std::chrono::steady_clock::now();
     lock.lock();
   }

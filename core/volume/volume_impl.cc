@@ -22,7 +22,8 @@ VolumeImpl::VolumeImpl(StorageCore* core, Database* db) : core_(core), db_(db) {
 VolumeImpl::~VolumeImpl() {
   if (!parts_.top) return;
   auto status = parts_.top->Flush();
-  if (!status) Log(LogLevel::kError, "volume '{}': flush at close failed: {}", parts_.name, status.error().ToString());
+  if (status) status = Clean(false);
+  if (!status) Log(LogLevel::kError, "volume '{}': closing: {}", parts_.name, status.error().ToString());
 }
 
 Status VolumeImpl::Read(uint64_t offset, std::span<std::byte> out) { return parts_.top->Read(offset, out); }
@@ -86,9 +87,10 @@ Result<std::vector<LunBlock>> VolumeImpl::AllocateRow(uint32_t n_devices, uint64
 Status VolumeImpl::KeepRows() {
   std::lock_guard lock(grow_mu_);
   if (parts_.log->SpareRows() >= 1) return Ok();
-  while (parts_.log->SpareRows() < 1) TRY(parts_.lun->Grow());
-  TRY_STATUS(SaveExnode());
-  return core_->CommitAll();
+  bool changed = false;
+  TRY_STATUS(CleanLocked(true, &changed));
+  while (parts_.log->SpareRows() < 1) TRY_STATUS(GrowLocked());
+  return Ok();
 }
 
 Result<std::string> VolumeImpl::ExnodeText() const {

@@ -49,9 +49,13 @@ class VolumeImpl : public Volume, public LunBlockSource {
   Result<std::vector<LunBlock>> AllocateRow(uint32_t n_devices, uint64_t block_bytes,
                                             const std::string& query) override;
 
-  // Grows the data segment until the log has a spare row, saving the exNode
-  // and committing (the log's RowKeeper).
+  // Grows the data segment until the log has a spare row, cleaning first,
+  // saving the exNode and committing (the log's RowKeeper).
   Status KeepRows();
+  // The cleaner: frees rows with no live block, and, when the data segment
+  // holds more rows than the volume needs, relocates the live blocks of the
+  // emptiest row and frees it too. With relocate = false it only frees.
+  Status Clean(bool relocate);
   // Writes the exNode text of the current stack into the dataset.
   Status SaveExnode();
   Result<std::string> ExnodeText() const;
@@ -64,7 +68,11 @@ class VolumeImpl : public Volume, public LunBlockSource {
   StorageCore* core_;
   Database* db_;
   Parts parts_;
-  std::mutex grow_mu_;               // serializes KeepRows
+  Status CleanLocked(bool relocate, bool* changed);
+  Status GrowLocked();
+  Status FreeRowLocked(uint64_t row_start);
+
+  std::mutex grow_mu_;               // serializes KeepRows and Clean
   std::atomic<uint64_t> rotation_{0};  // spreads rows over vdevs
 };
 

@@ -155,3 +155,51 @@ TEST(Volume, GrowsRowsAndResizes) {
 
 }  // namespace
 }  // namespace tessera::testing
+
+namespace tessera::testing {
+namespace {
+
+// A volume overwritten many times over on a pool that holds only a few
+// copies of it: the cleaner must keep reclaiming rows, and no data is lost.
+TEST(Cleaner, OverwritesNeverRunOutOfSpaceAndTrimGivesSpaceBack) {
+  PoolDir pd(1, 64ull << 20);
+  auto storage = std::move(*pd.Create());
+  constexpr uint64_t kSize = 16 << 20;
+  ASSERT_TRUE(storage->CreateVolume({.name = "v", .size = kSize}));
+  std::vector<std::byte> model(kSize);
+  std::mt19937_64 rng(3);
+  uint64_t used = 0;
+  {
+    auto volume = std::move(*storage->OpenVolume("v"));
+    for (int pass = 0; pass < 12; pass++) {  // 12 x 16 MiB through a 64 MiB pool
+      for (int op = 0; op < 64; op++) {
+        uint64_t off = (rng() % (kSize / 4096 - 64)) * 4096;
+        auto data = Pattern(256 << 10, rng());
+        ASSERT_TRUE(volume->Write(off, data, false)) << "pass " << pass;
+        std::memcpy(model.data() + off, data.data(), data.size());
+      }
+      ASSERT_TRUE(volume->Flush());
+      ASSERT_TRUE(storage->Commit());
+    }
+    std::vector<std::byte> all(kSize);
+    ASSERT_TRUE(volume->Read(0, all));
+    ASSERT_TRUE(all == model);
+    auto report = storage->Check();
+    ASSERT_TRUE(report);
+    EXPECT_TRUE(report->clean()) << report->Summary();
+    used = storage->GetPoolStatus()->used_bytes;
+    ASSERT_TRUE(volume->Trim(0, kSize, true));
+    ASSERT_TRUE(storage->Commit());
+    ASSERT_TRUE(volume->Flush());
+  }  // closing the volume runs the cleaner
+  uint64_t after = storage->GetPoolStatus()->used_bytes;
+  EXPECT_LT(after, used / 2) << "trimming the whole volume gave back too little";
+  auto reopened = storage->OpenVolume("v");
+  ASSERT_TRUE(reopened);
+  std::vector<std::byte> block(4096);
+  ASSERT_TRUE((*reopened)->Read(4096 * 7, block));
+  EXPECT_TRUE(std::all_of(block.begin(), block.end(), [](std::byte b) { return b == std::byte{0}; }));
+}
+
+}  // namespace
+}  // namespace tessera::testing

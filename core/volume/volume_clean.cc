@@ -1,0 +1,102 @@
+// The cleaner: reclaiming rows of a volume's data segment.
+//
+// Design notes
+//  1. Only rows wholly before the log head recorded by the last commit are
+//     touched (LogSegment::ReclaimableBefore): replay after a crash starts at
+//     that head, so it never reads a freed row.
+//  2. A row whose live counter is zero is freed at once: its blocks go back
+//     to the pool as dataset extents are freed, its counter and its exNode
+//     row go away, and the next commit makes all of that durable together.
+//  3. The data segment needs about size / row_bytes rows, plus the head row
+//     and a spare. Above that, the emptiest reclaimable row (if less than
+//     three quarters live) has its live blocks relocated to the head, and is
+//     then freed. One relocation per call keeps the cleaner's share of the
+//     writer's time bounded.
+//  4. Growing first tries cleaning; when the pool has no room for a row,
+//     cleaning is retried once with relocation before NoSpace is returned.
+#include "core/util/log.h"
+#include "core/volume/storage_core.h"
+#include "core/volume/volume_impl.h"
+
+namespace tessera {
+
+Status VolumeImpl::Clean(bool relocate) {
+  std::lock_guard lock(grow_mu_);
+  bool changed = false;
+  TRY_STATUS(CleanLocked(relocate, &changed));
+  if (!changed) return Ok();
+  TRY_STATUS(SaveExnode());
+  return core_->CommitAll();
+}
+
+Status VolumeImpl::GrowLocked() {
+  auto grown = parts_.lun->Grow();
+  if (!grown && grown.error().code() == Code::kNoSpace) {
+    bool changed = false;
+    TRY_STATUS(CleanLocked(true, &changed));
+    if (changed) {
+      TRY_STATUS(SaveExnode());
+      TRY_STATUS(core_->CommitAll());
+    }
+    if (parts_.log->SpareRows() >= 1) return Ok();
+    grown = parts_.lun->Grow();
+  }
+  if (!grown) return Err(grown.error());
+  TRY_STATUS(SaveExnode());
+  return core_->CommitAll();
+}
+
+Status VolumeImpl::FreeRowLocked(uint64_t row_start) {
+  LunRowDesc row = TRY(parts_.lun->RemoveRow(row_start));
+  for (const LunBlock& b : row.blocks) TRY_STATUS(db_->FreeExtent(parts_.dataset, b.address));
+  return parts_.log->ForgetRow(row_start);
+}
+
+Status VolumeImpl::CleanLocked(bool relocate, bool* changed) {
+  LogSegment& log = *parts_.log;
+  uint64_t row_bytes = parts_.lun->row_bytes();
+  uint64_t limit = log.ReclaimableBefore();
+  auto live = TRY(log.RowLiveBlocks());
+  auto live_of = [&](uint64_t start) { auto it = live.find(start); return it == live.end() ? 0 : it->second; };
+  std::vector<LunRowDesc> rows = parts_.lun->Rows();
+  size_t remaining = rows.size();
+  for (const LunRowDesc& row : rows) {
+    if (row.seg_end > limit || live_of(row.seg_offset) > 0) continue;
+    TRY_STATUS(FreeRowLocked(row.seg_offset));
+    remaining--;
+    *changed = true;
+  }
+  uint64_t needed = (size() + row_bytes - 1) / row_bytes + 2;
+  if (!relocate || remaining <= needed) return Ok();
+  // The emptiest reclaimable row that is at most three quarters live.
+  std::optional<uint64_t> victim;
+  int64_t least = static_cast<int64_t>(row_bytes / kBlockSize) * 3 / 4;
+  for (const LunRowDesc& row : parts_.lun->Rows()) {
+    if (row.seg_end > limit) continue;
+    if (live_of(row.seg_offset) < least) {
+      least = live_of(row.seg_offset);
+      victim = row.seg_offset;
+    }
+  }
+  if (!victim) return Ok();
+  for (int attempt = 0;; attempt++) {
+    auto moved = log.RelocateRow(*victim);
+    if (moved) break;
+    if (moved.error().code() != Code::kNoSpace || attempt >= 4) return moved;
+    // The relocated blocks need a fresh row at the head first.
+    TRY(parts_.lun->Grow());
+    TRY_STATUS(SaveExnode());
+    TRY_STATUS(core_->CommitAll());
+  }
+  auto after = TRY(log.RowLiveBlocks());
+  if (after.count(*victim) && after[*victim] > 0) {
+    Log(LogLevel::kWarn, "volume '{}': row {} still has {} live blocks after relocation", parts_.name, *victim,
+        after[*victim]);
+    return Ok();
+  }
+  TRY_STATUS(FreeRowLocked(*victim));
+  *changed = true;
+  return Ok();
+}
+
+}  // namespace tessera
