@@ -27,7 +27,9 @@
 //     InvalidArgument and writes nothing. Each stripe write gets a new
 //     generation and writes all N chunks; parity is never updated in place.
 //     A stripe write succeeds when at most M of its chunk writes fail (a
-//     degraded write, counted); with more it is IOError.
+//     degraded write, counted); with more it is IOError, and the stripe
+//     may then hold neither its old nor its new content (so callers write
+//     only stripes whose old content they no longer need, as a log does).
 //  2. Read accepts any range. Every chunk it uses is verified: header
 //     checksum, identity (segment, stripe, index, geometry) and data
 //     checksum, and its write must be agreed by K chunks. Up to M missing
@@ -35,7 +37,9 @@
 //     others, checked against the checksums in the surviving headers,
 //     returned, and rewritten in place (same generation). More than M is
 //     IOError "stripe S: ..." and the output is not to be used; data that
-//     did not verify is never returned.
+//     did not verify is never returned. When K > M and the data chunks
+//     verify and agree, parity is not read: bad parity is found by Inspect
+//     (or by the next read that needs it), not by healthy reads.
 //  3. A stripe with no write of this segment agreed by K chunks, but with at
 //     least K chunks that are not this segment's (all-zero headers, no
 //     header magic, or another segment's id), has never been written here
