@@ -87,6 +87,10 @@ CommandResult WithPool(const CommandContext& ctx,
 int RunTessera(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
   CLI::App app("Manage a Tessera storage pool and serve its volumes over NBD.", "tessera");
   app.require_subcommand(1);
+  app.footer(
+      "Every command takes --pool DIR (default: $TESSERA_POOL, then ./var/pool).\n"
+      "Exit status: 0 success; 1 the operation failed or pool check found problems;\n"
+      "2 usage error (nothing was changed).");
   CommandContext ctx(out, err);
   AddPoolCommands(app, ctx);
   AddVolumeCommands(app, ctx);
