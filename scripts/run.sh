@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, creates a pool in ./var/pool with one
+# volume (first run only; later runs reuse the pool), and serves it in the
+# foreground on ./var/pool/nbd.sock (and 127.0.0.1:10809 when that port is
+# free). Ctrl-C stops the server cleanly (the pool is committed).
+#
+# Environment (all optional):
+#   TESSERA_POOL         pool directory                  (default ./var/pool)
+#   TESSERA_VOLUME       volume created on the first run (default vol0)
+#   TESSERA_VOLUME_SIZE  its size                        (default 8G, less on a small disk)
+#   TESSERA_VDEVS        number of file vdevs            (default 2)
+#   TESSERA_VDEV_SIZE    size of each sparse vdev file   (default 8G, less on a small disk)
+#   TESSERA_PORT         loopback TCP port, 0 for none   (default 10809)
+#   TESSERA_BUILD_DIR    build directory                 (default ./build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BUILD_DIR=${TESSERA_BUILD_DIR:-build}
+[[ $BUILD_DIR == /* ]] || BUILD_DIR=$ROOT/$BUILD_DIR
+POOL=${TESSERA_POOL:-$ROOT/var/pool}
+[[ $POOL == /* ]] || POOL=$ROOT/$POOL
+VOLUME=${TESSERA_VOLUME:-vol0}
+VDEVS=${TESSERA_VDEVS:-2}
+PORT=${TESSERA_PORT:-10809}
+SOCK=$POOL/nbd.sock
+TESSERA=$BUILD_DIR/admin/tessera
+
+scripts/install-deps.sh
+TESSERA_BUILD_DIR=$BUILD_DIR scripts/build.sh
+
+mib() { echo $(($1 >> 20))M; }
+pool_bytes() {
+  "$TESSERA" pool status --pool "$POOL" --json | sed -n 's/^  "size_bytes": \([0-9]*\),*$/\1/p'
+}
+# Half the pool, at most 8G: the log-structured data segment needs room to
+# rewrite.
+default_volume_size() {
+  local bytes=$(($(pool_bytes) / 2 >> 20 << 20))
+  [ "$bytes" -gt $((8 << 30)) ] && bytes=$((8 << 30))
+  mib "$bytes"
+}
+
+if [ -f "$POOL/pool.conf" ]; then
+  echo "run: reusing the pool in $POOL"
+  if ! "$TESSERA" volume list --pool "$POOL" --json | grep -q '"name"'; then
+    "$TESSERA" volume create "$VOLUME" --pool "$POOL" --size "${TESSERA_VOLUME_SIZE:-$(default_volume_size)}"
+  fi
+else
+  mkdir -p "$(dirname "$POOL")"
+  avail=$(df -B1 --output=avail "$(dirname "$POOL")" | tail -n 1)
+  # The vdev files are sparse: they take disk space only as data is written.
+  # Keep their full size within half the free space, so that filling the
+  # pool cannot fill the disk.
+  if [ -n "${TESSERA_VDEV_SIZE:-}" ]; then
+    vdev_size=$TESSERA_VDEV_SIZE
+  else
+    per_vdev=$((avail / 2 / VDEVS))
+    [ "$per_vdev" -gt $((8 << 30)) ] && per_vdev=$((8 << 30))
+    if [ "$per_vdev" -lt $((256 << 20)) ]; then
+      echo "run: only $((avail >> 20)) MiB free under $(dirname "$POOL"); Tessera wants at least" \
+        "$((VDEVS * 512)) MiB (or set TESSERA_VDEV_SIZE)" >&2
+      exit 1
+    fi
+    vdev_size=$(mib $((per_vdev >> 20 << 20)))
+  fi
+  "$TESSERA" pool create --pool "$POOL" --vdevs "$VDEVS" --size "$vdev_size"
+  "$TESSERA" volume create "$VOLUME" --pool "$POOL" --size "${TESSERA_VOLUME_SIZE:-$(default_volume_size)}"
+fi
+
+"$TESSERA" volume list --pool "$POOL"
+# Serve the named volume if it exists, else the first one.
+if ! "$TESSERA" volume info "$VOLUME" --pool "$POOL" >/dev/null 2>&1; then
+  VOLUME=$("$TESSERA" volume list --pool "$POOL" --json | sed -n 's/.*"name": "\(.*\)".*/\1/p' | head -n 1)
+fi
+
+port_args=()
+if [ "$PORT" != 0 ]; then
+  if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+    echo "run: 127.0.0.1:$PORT is taken; serving on the Unix socket only (set TESSERA_PORT)"
+    PORT=0
+  else
+    port_args=(--port "$PORT")
+  fi
+fi
+
+URI="nbd+unix:///$VOLUME?socket=$SOCK"
+REL_TESSERA=${TESSERA#"$ROOT"/}
+REL_POOL=${POOL#"$ROOT"/}
+cat <<EOT
+
+================================================================================
+Serving pool $POOL
+  volume $VOLUME:   $URI$([ "$PORT" != 0 ] && printf '\n                  nbd://127.0.0.1:%s/%s' "$PORT" "$VOLUME")
+
+Attach it as a block device (another terminal, as root):
+  $REL_TESSERA attach $VOLUME --pool $REL_POOL     # prints /dev/nbdX, or /dev/loopN (nbdfuse + loop)
+  mkfs.ext4 DEVICE && mount DEVICE /mnt
+  umount /mnt && $REL_TESSERA detach $VOLUME --pool $REL_POOL
+or by hand, without the nbd kernel module:
+  mkdir -p /tmp/$VOLUME && nbdfuse /tmp/$VOLUME '$URI' &
+  losetup -f --show /tmp/$VOLUME/nbd            # ... and later: losetup -d, fusermount3 -u /tmp/$VOLUME
+
+qemu:
+  qemu-img info '$URI'
+  qemu-img convert -p -n -O raw disk.img '$URI'
+  qemu-system-x86_64 -m 2G -drive 'file=$URI,format=raw,if=virtio,cache=none'
+
+fio:
+  fio --name=randwrite --ioengine=nbd --uri='$URI' \\
+      --rw=randwrite --bs=4k --iodepth=32 --size=1g --runtime=20 --time_based
+  URI='$URI' SIZE=1g RUNTIME=20 IO_LIMIT=2g fio fio-jobs/randwrite-4k-qd32.fio
+  scripts/bench.sh --quick                      # tessera vs nbdkit file vs qemu-nbd
+
+Volumes: $REL_TESSERA volume list|create|info|resize|delete --pool $REL_POOL
+Ctrl-C stops the server; scripts/run.sh again reuses the pool.
+================================================================================
+
+EOT
+
+exec "$TESSERA" serve --pool "$POOL" --socket "$SOCK" "${port_args[@]}"
