@@ -26,7 +26,9 @@ Status VolumeImpl::Clean(bool relocate) {
   TRY_STATUS(CleanLocked(relocate, &changed));
   if (!changed) return Ok();
   TRY_STATUS(SaveExnode());
-  return core_->CommitAll();
+  TRY_STATUS(core_->CommitAll());
+  Log(LogLevel::kDebug, "volume '{}': cleaner committed", parts_.name);
+  return Ok();
 }
 
 Status VolumeImpl::GrowLocked() {
@@ -48,6 +50,7 @@ Status VolumeImpl::GrowLocked() {
 
 Status VolumeImpl::FreeRowLocked(uint64_t row_start) {
   LunRowDesc row = TRY(parts_.lun->RemoveRow(row_start));
+  Log(LogLevel::kDebug, "volume '{}': freeing row {}", parts_.name, row_start / parts_.lun->row_bytes());
   for (const LunBlock& b : row.blocks) TRY_STATUS(db_->FreeExtent(parts_.dataset, b.address));
   return parts_.log->ForgetRow(row_start);
 }
@@ -60,6 +63,12 @@ Status VolumeImpl::CleanLocked(bool relocate, bool* changed) {
   auto live_of = [&](uint64_t start) { auto it = live.find(start); return it == live.end() ? 0 : it->second; };
   std::vector<LunRowDesc> rows = parts_.lun->Rows();
   size_t remaining = rows.size();
+  if (LogEnabled(LogLevel::kDebug)) {
+    std::string summary;
+    for (const auto& row : rows) summary += fmt::format(" {}:{}", row.seg_offset / row_bytes, live_of(row.seg_offset));
+    Log(LogLevel::kDebug, "volume '{}': cleaner: reclaimable before row {}; row:live{}", parts_.name,
+        limit / row_bytes, summary);
+  }
   for (const LunRowDesc& row : rows) {
     if (row.seg_end > limit || live_of(row.seg_offset) > 0) continue;
     TRY_STATUS(FreeRowLocked(row.seg_offset));

@@ -22,6 +22,8 @@ VolumeImpl::VolumeImpl(StorageCore* core, Database* db) : core_(core), db_(db) {
 VolumeImpl::~VolumeImpl() {
   if (!parts_.top) return;
   auto status = parts_.top->Flush();
+  // The next commit records where the log ends, so reopening replays nothing.
+  if (status) status = parts_.log->RecordHead();
   if (status) status = Clean(false);
   if (!status) Log(LogLevel::kError, "volume '{}': closing: {}", parts_.name, status.error().ToString());
 }
