@@ -183,10 +183,11 @@ start_server() {
 }
 
 # Clean shutdown (SIGTERM); fails if the server does not exit within 60 s or
-# exits with an error.
+# exits with an error (a server that already exited is reaped and judged by
+# its exit status). nbdkit waits for connected clients before it exits.
 stop_server() {
   local pid=$SERVER_PID i rc=0
-  kill -TERM "$pid" 2>/dev/null || fail "server $pid is not running"
+  kill -TERM "$pid" 2>/dev/null || true
   for ((i = 0; i < 600; i++)); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
