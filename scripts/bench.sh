@@ -179,6 +179,9 @@ run_job() {
     echo "bench: the $engine server died during $job: $(tail -n 5 "$W/$engine.log" 2>/dev/null)" >&2
     exit 1
   }
+  if [ "$engine" = tessera ]; then
+    echo "$job $(awk '/^VmRSS/ {print $2}' "/proc/$TESSERA_PID/status")" >>"$W/res/tessera-rss"
+  fi
 }
 
 start=$SECONDS
@@ -274,6 +277,12 @@ for job, label, metric, goal_file, goal_qemu in jobs:
 print()
 print("peak RSS (VmHWM): tessera %.1f MiB, nbdkit-file %.1f MiB, qemu-nbd %.1f MiB"
       % tuple(int(hwm[e]) / 1024.0 for e in engines))
+try:
+    rss = [l.split() for l in open(os.path.join(res, "tessera-rss"))]
+    print("tessera RSS after each job (MiB): " +
+          ", ".join("%s %.0f" % (j, int(k) / 1024.0) for j, k in rss))
+except OSError:
+    pass
 for e in errors:
     print("ERROR: " + e)
 PY
