@@ -12,14 +12,13 @@
 // chunk size, encode MB/s (data bytes encoded per CPU second), memcpy MB/s
 // of the same K chunks, and the ratio encode/memcpy.
 #include <benchmark/benchmark.h>
+#include <fmt/core.h>
 
 #include <cstring>
 #include <map>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <fmt/core.h>
 
 #include "core/segment/erasure_code.h"
 #include "core/segment/jerasure_segment.h"
@@ -37,8 +36,9 @@ struct Method {
   int w;
 };
 const Method kMethods[] = {
-    {ErasureMethod::kReedSolVan, 8}, {ErasureMethod::kReedSolR6Op, 8}, {ErasureMethod::kCauchyOrig, 8},
-    {ErasureMethod::kCauchyGood, 8}, {ErasureMethod::kLiberation, 7},  {ErasureMethod::kBlaumRoth, 4},
+    {ErasureMethod::kReedSolVan, 8}, {ErasureMethod::kReedSolR6Op, 8},
+    {ErasureMethod::kCauchyOrig, 8}, {ErasureMethod::kCauchyGood, 8},
+    {ErasureMethod::kLiberation, 7}, {ErasureMethod::kBlaumRoth, 4},
     {ErasureMethod::kLiber8tion, 8},
 };
 const size_t kChunkSizes[] = {64 << 10, 256 << 10, 1 << 20};
@@ -66,7 +66,8 @@ struct Buffers {
 // accepts (liberation's w = 7 does not divide powers of two), and the packet
 // size JerasureSegment would derive for it.
 std::pair<size_t, uint32_t> Fit(const Method& m, size_t target) {
-  size_t unit = IsBitmatrixMethod(m.method) ? static_cast<size_t>(m.w) * JerasureSegment::kMaxPacketSize : 16;
+  size_t unit =
+      IsBitmatrixMethod(m.method) ? static_cast<size_t>(m.w) * JerasureSegment::kMaxPacketSize : 16;
   size_t bytes = target / unit * unit;
   auto packet = JerasureSegment::PacketSizeFor(m.method, static_cast<uint32_t>(m.w), bytes);
   return {bytes, packet ? *packet : 0};
@@ -130,12 +131,15 @@ void Memcpy(benchmark::State& state, size_t bytes) {
 class BumpSource final : public LunBlockSource {
  public:
   explicit BumpSource(Pool* pool) : pool_(pool) {}
-  Result<std::vector<LunBlock>> AllocateRow(uint32_t n, uint64_t bytes, const std::string&) override {
+  Result<std::vector<LunBlock>> AllocateRow(uint32_t n, uint64_t bytes,
+                                            const std::string&) override {
     std::vector<LunBlock> row;
     for (uint32_t i = 0; i < n; i++) {
       const PoolVdev& v = pool_->vdevs()[i];
-      row.push_back({.id = ++id_, .address = DiskAddress::Make(v.config.tier, v.config.index, next_),
-                     .size = bytes, .vdev = v.config.name});
+      row.push_back({.id = ++id_,
+                     .address = DiskAddress::Make(v.config.tier, v.config.index, next_),
+                     .size = bytes,
+                     .vdev = v.config.name});
     }
     next_ += bytes / kBlockSize;
     return row;
@@ -161,22 +165,26 @@ struct SegmentRig {
     std::vector<std::shared_ptr<Vdev>> devices;
     for (uint32_t i = 0; i < n; i++) {
       uint64_t blocks = block / kBlockSize + 1024;
-      config.vdevs.push_back({.name = fmt::format("m{}", i), .path = fmt::format("/mem/{}", i),
-                              .size_bytes = blocks * kBlockSize, .tier = Tier::kFastest, .index = i});
+      config.vdevs.push_back({.name = fmt::format("m{}", i),
+                              .path = fmt::format("/mem/{}", i),
+                              .size_bytes = blocks * kBlockSize,
+                              .tier = Tier::kFastest,
+                              .index = i});
       auto media = std::make_shared<MemoryVdev>(BlockCount{blocks});
       if (faulty) faults.push_back(std::make_shared<FaultVdev>(media));
       devices.push_back(faulty ? std::shared_ptr<Vdev>(faults.back()) : media);
     }
     pool = std::move(*Pool::Create(config, devices));
     source = std::make_unique<BumpSource>(pool.get());
-    lun = std::make_shared<LunSegment>(1, LunOptions{.n_devices = n, .chunk_size = chunk, .max_block_size = block},
-                                       pool.get(), source.get());
+    lun = std::make_shared<LunSegment>(
+        1, LunOptions{.n_devices = n, .chunk_size = chunk, .max_block_size = block}, pool.get(),
+        source.get());
     (void)lun->Grow();
     top = lun;
     if (rs) {
       top = std::shared_ptr<Segment>(std::move(*JerasureSegment::Create(
-          2, {.n_data_devs = 4, .n_parity_devs = 2, .w = 8, .method = ErasureMethod::kCauchyGood}, lun,
-          pool.get())));
+          2, {.n_data_devs = 4, .n_parity_devs = 2, .w = 8, .method = ErasureMethod::kCauchyGood},
+          lun, pool.get())));
     }
     data = AlignedBuffer(kStripeData);
     std::memset(data.data(), 0x5a, kStripeData);
@@ -201,7 +209,8 @@ void SegmentWrite(benchmark::State& state, bool rs) {
 
 void SegmentRead(benchmark::State& state, bool rs, int failed_vdevs) {
   SegmentRig rig(rs, /*faulty=*/true);  // the same FaultVdev layer for every read run
-  for (uint64_t off = 0; off < kSegmentBytes; off += kStripeData) (void)rig.top->Write(off, rig.data.span(), 0);
+  for (uint64_t off = 0; off < kSegmentBytes; off += kStripeData)
+    (void)rig.top->Write(off, rig.data.span(), 0);
   (void)rig.top->Flush();  // drops the FaultVdevs' undo records
   // Lost devices: every operation fails, so repairs fail too (counted).
   for (int v = 0; v < failed_vdevs; v++) rig.faults[v]->FailNth(1, /*persistent=*/true);
@@ -241,12 +250,13 @@ int main(int argc, char** argv) {
     }
   }
   for (const Method& m : kMethods) {
-    benchmark::RegisterBenchmark(Name("decode2", m, 256 << 10).c_str(), Decode, m, size_t{256 << 10});
+    benchmark::RegisterBenchmark(Name("decode2", m, 256 << 10).c_str(), Decode, m,
+                                 size_t{256 << 10});
   }
   for (uint32_t packet : {512u, 1024u, 2048u, 4096u, 8192u, 16384u}) {
     Method cg{ErasureMethod::kCauchyGood, 8};
-    benchmark::RegisterBenchmark(fmt::format("packet/cauchy_good/256K/{}", packet).c_str(), Encode, cg,
-                                 size_t{256 << 10}, packet);
+    benchmark::RegisterBenchmark(fmt::format("packet/cauchy_good/256K/{}", packet).c_str(), Encode,
+                                 cg, size_t{256 << 10}, packet);
   }
   benchmark::RegisterBenchmark("segment/write/stripe4", SegmentWrite, false);
   benchmark::RegisterBenchmark("segment/write/rs4+2", SegmentWrite, true);
@@ -259,7 +269,8 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks(&recorder);
   benchmark::Shutdown();
 
-  fmt::print("\nencode, K={} M={}, one core: data MB/s (1 MB = 10^6 bytes) and ratio to memcpy\n", kK, kM);
+  fmt::print("\nencode, K={} M={}, one core: data MB/s (1 MB = 10^6 bytes) and ratio to memcpy\n",
+             kK, kM);
   fmt::print("{:<16} {:>6} {:>11} {:>11} {:>7} {:>13}\n", "method", "chunk", "encode", "memcpy",
              "ratio", "decode 2 lost");
   for (const Method& m : kMethods) {
@@ -268,8 +279,9 @@ int main(int argc, char** argv) {
       auto cpy = recorder.mbps.find(fmt::format("memcpy/{}K", target >> 10));
       auto dec = recorder.mbps.find(Name("decode2", m, target));
       if (enc == recorder.mbps.end() || cpy == recorder.mbps.end()) continue;
-      fmt::print("{:<16} {:>5}K {:>11.0f} {:>11.0f} {:>6.2f}x {:>13}\n", ErasureMethodName(m.method),
-                 Fit(m, target).first >> 10, enc->second, cpy->second, enc->second / cpy->second,
+      fmt::print("{:<16} {:>5}K {:>11.0f} {:>11.0f} {:>6.2f}x {:>13}\n",
+                 ErasureMethodName(m.method), Fit(m, target).first >> 10, enc->second, cpy->second,
+                 enc->second / cpy->second,
                  dec == recorder.mbps.end() ? "" : fmt::format("{:.0f}", dec->second));
     }
   }

@@ -112,7 +112,8 @@ Status CheckParameters(ErasureMethod method, int k, int m, int w, size_t packet_
   if (packet_size == 0 || packet_size % sizeof(long) != 0) {
     return fail("packet_size must be a positive multiple of sizeof(long)");
   }
-  if (packet_size * static_cast<size_t>(w) > INT_MAX) return fail("w * packet_size must fit in int");
+  if (packet_size * static_cast<size_t>(w) > INT_MAX)
+    return fail("w * packet_size must fit in int");
   return Ok();
 }
 
@@ -165,7 +166,8 @@ ErasureCode::~ErasureCode() {
 Status ErasureCode::Build() {
   // Initializes the GF(2^w) field before anything uses it (the
   // liberation family is pure XOR and needs none).
-  bool uses_field = method_ == ErasureMethod::kReedSolVan || method_ == ErasureMethod::kReedSolR6Op ||
+  bool uses_field = method_ == ErasureMethod::kReedSolVan ||
+                    method_ == ErasureMethod::kReedSolR6Op ||
                     method_ == ErasureMethod::kCauchyOrig || method_ == ErasureMethod::kCauchyGood;
   if (uses_field) (void)galois_single_multiply(1, 1, w_);
   // galois_region_xor, which every method uses, runs on the w=32 field.
@@ -211,8 +213,8 @@ Status ErasureCode::Build() {
 // Called with CreateMutex() held (design note 2): one tiny encode and decode.
 Status ErasureCode::WarmUp() const {
   size_t bytes = ChunkAlignment();
-  size_t stride = (bytes + kErasureBufferAlignment - 1) / kErasureBufferAlignment *
-                  kErasureBufferAlignment;
+  size_t stride =
+      (bytes + kErasureBufferAlignment - 1) / kErasureBufferAlignment * kErasureBufferAlignment;
   int n = k_ + m_;
   AlignedBuffer buffer(stride * static_cast<size_t>(n));
   std::vector<std::byte*> ptrs;
@@ -225,7 +227,7 @@ Status ErasureCode::WarmUp() const {
 
 size_t ErasureCode::ChunkAlignment() const {
   return IsBitmatrixMethod(method_) ? static_cast<size_t>(w_) * packet_size_
-                                     : kErasureBufferAlignment;
+                                    : kErasureBufferAlignment;
 }
 
 Status ErasureCode::CheckChunkBytes(size_t chunk_bytes) const {
@@ -305,11 +307,11 @@ Status ErasureCode::Decode(std::span<std::byte* const> data, std::span<std::byte
   for (std::byte* p : data) d.push_back(reinterpret_cast<char*>(p));
   for (std::byte* p : coding) c.push_back(reinterpret_cast<char*>(p));
   int size = static_cast<int>(chunk_bytes);
-  int rc = IsBitmatrixMethod(method_)
-               ? jerasure_schedule_decode_lazy(k_, m_, w_, bitmatrix_, list.data(), d.data(),
-                                               c.data(), size, static_cast<int>(packet_size_), 1)
-               : jerasure_matrix_decode(k_, m_, w_, matrix_, 1, list.data(), d.data(), c.data(),
-                                        size);
+  int rc =
+      IsBitmatrixMethod(method_)
+          ? jerasure_schedule_decode_lazy(k_, m_, w_, bitmatrix_, list.data(), d.data(), c.data(),
+                                          size, static_cast<int>(packet_size_), 1)
+          : jerasure_matrix_decode(k_, m_, w_, matrix_, 1, list.data(), d.data(), c.data(), size);
   if (rc != 0) {
     return Err(Code::kInvalidArgument, "{} could not decode {} erasures",
                ErasureMethodName(method_), list.size() - 1);

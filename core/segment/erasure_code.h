@@ -117,9 +117,9 @@ class ErasureCode {
   const int m_;
   const int w_;
   const size_t packet_size_;
-  int* matrix_ = nullptr;      // m x k over GF(2^w); matrix methods (and cauchy's source)
-  int* bitmatrix_ = nullptr;   // mw x kw over GF(2); bitmatrix methods
-  int** schedule_ = nullptr;   // smart encoding schedule of bitmatrix_
+  int* matrix_ = nullptr;     // m x k over GF(2^w); matrix methods (and cauchy's source)
+  int* bitmatrix_ = nullptr;  // mw x kw over GF(2); bitmatrix methods
+  int** schedule_ = nullptr;  // smart encoding schedule of bitmatrix_
 };
 
 }  // namespace tessera

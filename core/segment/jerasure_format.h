@@ -67,9 +67,9 @@ void EncodeChunkHeader(const ChunkHeader& header, std::span<std::byte> block);
 
 enum class ChunkHeaderProblem {
   kNone,
-  kZero,         // every byte zero: never written
-  kNotAHeader,   // wrong magic: not a chunk of any jerasure segment
-  kCorrupt,      // right magic, but checksum, version or a count is wrong
+  kZero,        // every byte zero: never written
+  kNotAHeader,  // wrong magic: not a chunk of any jerasure segment
+  kCorrupt,     // right magic, but checksum, version or a count is wrong
 };
 
 // kNone with the header, or the problem. Only kNone fills `out`.

@@ -17,6 +17,8 @@
 //     are listed. Never-written stripes are neither bad nor listed, but a
 //     never-written stripe holding some chunks of this segment (a torn first
 //     write) is. Nothing is repaired here; `--repair` comes later.
+//  5. Only stripes of rows the lun has are read: rows removed by the
+//     cleaner leave gaps that are not stripes of this segment any more.
 #include <cstring>
 #include <set>
 #include <shared_mutex>
@@ -73,8 +75,14 @@ Status JerasureSegment::InspectStripes(InspectMode mode, InspectReport& report) 
   const uint64_t d = geo_.data_bytes();
   Buffer buf = AcquireBuffer();
   AlignedBuffer parity(full ? geo_.m * d : 0);
-  const uint64_t stripes = StripeCount();
-  for (uint64_t stripe = 0; stripe < stripes; stripe++) {
+  std::vector<uint64_t> stripes;  // those of rows the lun has (design note 5)
+  for (const LunRowDesc& row : lun_->Rows()) {
+    for (uint64_t s = row.seg_offset / geo_.stripe_lun_bytes();
+         s < row.seg_end / geo_.stripe_lun_bytes(); s++) {
+      stripes.push_back(s);
+    }
+  }
+  for (uint64_t stripe : stripes) {
     std::shared_lock lock(StripeLock(stripe));
     StripeReader reader(*this, stripe, buf.data());
     TRY_STATUS(reader.LoadAll(full));

@@ -75,9 +75,10 @@ Result<std::unique_ptr<JerasureSegment>> JerasureSegment::Create(uint64_t id,
                             kMaxChunk));
   }
   if (lun->options().max_block_size % c != 0) {
-    return fail(fmt::format("lun {}'s max_block_size {} is not a multiple of chunk_size {} "
-                            "(a stripe would straddle rows)",
-                            lun->id(), lun->options().max_block_size, c));
+    return fail(
+        fmt::format("lun {}'s max_block_size {} is not a multiple of chunk_size {} "
+                    "(a stripe would straddle rows)",
+                    lun->id(), lun->options().max_block_size, c));
   }
   JerasureGeometry geo{.k = k, .m = m, .w = options.w, .chunk_size = c, .method = options.method};
   auto packet = PacketSizeFor(options.method, options.w, geo.data_bytes());
@@ -92,8 +93,8 @@ Result<std::unique_ptr<JerasureSegment>> JerasureSegment::Create(uint64_t id,
 }
 
 JerasureSegment::JerasureSegment(uint64_t id, JerasureGeometry geo,
-                                 std::unique_ptr<ErasureCode> code,
-                                 std::shared_ptr<LunSegment> lun, Pool* pool)
+                                 std::unique_ptr<ErasureCode> code, std::shared_ptr<LunSegment> lun,
+                                 Pool* pool)
     : id_(id),
       geo_(geo),
       code_(std::move(code)),
@@ -104,17 +105,16 @@ JerasureSegment::JerasureSegment(uint64_t id, JerasureGeometry geo,
 Result<std::unique_ptr<JerasureSegment>> JerasureSegment::FromExnode(
     const ExnodeSegment& section, std::shared_ptr<LunSegment> lun, Pool* pool) {
   std::string label = section.Label();
-  auto fail = [&](std::string what) {
-    return Err(Code::kInvalidArgument, "{}: {}", label, what);
-  };
+  auto fail = [&](std::string what) { return Err(Code::kInvalidArgument, "{}: {}", label, what); };
   if (section.type != SegmentType::kJerasure) {
     return fail(fmt::format("type is {}, not jerasure", SegmentTypeName(section.type)));
   }
   for (const KeyValue& kv : section.params) {
     if (std::find(std::begin(kKeys), std::end(kKeys), kv.key) == std::end(kKeys)) {
-      return fail(fmt::format("unknown key '{}' (expected segment, n_data_devs, n_parity_devs, "
-                              "w, chunk_size, method)",
-                              kv.key));
+      return fail(
+          fmt::format("unknown key '{}' (expected segment, n_data_devs, n_parity_devs, "
+                      "w, chunk_size, method)",
+                      kv.key));
     }
   }
   auto u32 = [&](std::string_view key) -> Result<uint32_t> {
@@ -152,12 +152,31 @@ uint64_t JerasureSegment::row_bytes() const {
   return lun_->options().max_block_size / geo_.chunk_size * geo_.stripe_data_bytes();
 }
 
-Status JerasureSegment::Grow() {
-  TRY(lun_->Grow());
-  return Ok();
+LunRowDesc JerasureSegment::ToLogical(LunRowDesc row) const {
+  row.seg_offset = row.seg_offset / geo_.stripe_lun_bytes() * geo_.stripe_data_bytes();
+  row.seg_end = row.seg_end / geo_.stripe_lun_bytes() * geo_.stripe_data_bytes();
+  return row;
 }
 
-Status JerasureSegment::Trim(uint64_t offset, uint64_t length) { return CheckRange(offset, length); }
+Result<LunRowDesc> JerasureSegment::Grow() { return ToLogical(TRY(lun_->Grow())); }
+
+Result<LunRowDesc> JerasureSegment::RemoveRow(uint64_t seg_offset) {
+  if (seg_offset % row_bytes() != 0) {
+    return Err(Code::kInvalidArgument, "jerasure segment {}: {} is not a row start (rows of {})",
+               id_, seg_offset, row_bytes());
+  }
+  return ToLogical(TRY(lun_->RemoveRow(seg_offset / row_bytes() * lun_->row_bytes())));
+}
+
+std::vector<LunRowDesc> JerasureSegment::Rows() const {
+  std::vector<LunRowDesc> rows = lun_->Rows();
+  for (LunRowDesc& row : rows) row = ToLogical(std::move(row));
+  return rows;
+}
+
+Status JerasureSegment::Trim(uint64_t offset, uint64_t length) {
+  return CheckRange(offset, length);
+}
 
 Result<std::vector<SegmentExtent>> JerasureSegment::Extents(uint64_t offset, uint64_t length) {
   TRY_STATUS(CheckRange(offset, length));
@@ -211,7 +230,14 @@ Result<ChunkLocation> JerasureSegment::LocateChunk(uint64_t stripe, uint32_t j) 
   // (r / C / N) * C + r % C of that device's block.
   uint64_t offset = geo_.ChunkLunOffset(stripe, j);
   std::vector<LunRowDesc> rows = lun_->Rows();
-  const LunRowDesc& row = rows[offset / lun_->row_bytes()];
+  uint64_t start = offset - offset % lun_->row_bytes();
+  auto it = std::find_if(rows.begin(), rows.end(),
+                         [&](const LunRowDesc& r) { return r.seg_offset == start; });
+  if (it == rows.end()) {
+    return Err(Code::kInvalidArgument, "stripe {} is in a removed row of lun {}", stripe,
+               lun_->id());
+  }
+  const LunRowDesc& row = *it;
   uint64_t rel = offset - row.seg_offset;
   uint64_t c = geo_.chunk_size;
   uint32_t position = static_cast<uint32_t>((rel / c) % geo_.n());

@@ -46,7 +46,8 @@
 //     and reads as zeros. (This is how a never-written or torn first write
 //     reads after a crash.)
 //  4. Trim is a no-op (the log above tracks the mapping); Extents reports
-//     all data. Truncate grows the lun by rows and never shrinks.
+//     all data. Truncate grows the lun by rows and never shrinks; rows are
+//     removed only by RemoveRow (the log's cleaner).
 //  5. Flush flushes the lun. If that fails and the segment was given the
 //     pool, every vdev of the lun is flushed and up to M failed vdevs are
 //     tolerated (counted); more is IOError.
@@ -165,11 +166,18 @@ class JerasureSegment : public Segment {
   // K * D: the unit of writes (contract 1).
   uint64_t stripe_bytes() const { return geo_.stripe_data_bytes(); }
   uint64_t StripeCount() const;
-  // Logical bytes per lun row: the lun's max_block_size / C stripes. Rows
-  // are contiguous: row r is [r * row_bytes(), (r + 1) * row_bytes()).
+  // Logical bytes per lun row: the lun's max_block_size / C stripes. Row r
+  // is [r * row_bytes(), (r + 1) * row_bytes()), as the lun's row r is
+  // [r * lun.row_bytes(), ...). Rows the lun removed leave gaps: I/O there
+  // is InvalidArgument, and Inspect skips them.
   uint64_t row_bytes() const;
-  // Adds one lun row (LunSegment::Grow); Size() grows by row_bytes().
-  Status Grow();
+  // The lun's row operations with offsets in this segment's bytes: Grow
+  // appends a row (Size() grows by row_bytes()), RemoveRow drops the row
+  // starting at `seg_offset` (a multiple of row_bytes(); its blocks are the
+  // caller's to free), Rows lists the rows.
+  Result<LunRowDesc> Grow();
+  Result<LunRowDesc> RemoveRow(uint64_t seg_offset);
+  std::vector<LunRowDesc> Rows() const;
   LunSegment& lun() { return *lun_; }
   JerasureStats stats() const;
   Result<ChunkLocation> LocateChunk(uint64_t stripe, uint32_t j) const;
@@ -205,6 +213,7 @@ class JerasureSegment : public Segment {
   Status WriteChunksOneByOne(uint64_t first, uint64_t count, std::vector<Buffer>& bufs);
   Status ReadStripe(uint64_t stripe, uint64_t in_stripe, std::span<std::byte> out, Buffer& buf);
   Status FlushEachVdev();
+  LunRowDesc ToLogical(LunRowDesc row) const;
   void NoteGeneration(uint64_t seen);
   template <typename Fn>
   void Count(Fn fn) const {

@@ -28,15 +28,24 @@ namespace tessera {
 
 std::string_view ChunkStateName(ChunkState state) {
   switch (state) {
-    case ChunkState::kUnread: return "unread";
-    case ChunkState::kIoError: return "read error";
-    case ChunkState::kZero: return "never written (zero header)";
-    case ChunkState::kForeign: return "not a chunk of this segment";
-    case ChunkState::kCorrupt: return "corrupt header";
-    case ChunkState::kMisplaced: return "misplaced (another stripe, index or geometry)";
-    case ChunkState::kBadData: return "data checksum mismatch";
-    case ChunkState::kHeaderOk: return "header ok";
-    case ChunkState::kGood: return "ok";
+    case ChunkState::kUnread:
+      return "unread";
+    case ChunkState::kIoError:
+      return "read error";
+    case ChunkState::kZero:
+      return "never written (zero header)";
+    case ChunkState::kForeign:
+      return "not a chunk of this segment";
+    case ChunkState::kCorrupt:
+      return "corrupt header";
+    case ChunkState::kMisplaced:
+      return "misplaced (another stripe, index or geometry)";
+    case ChunkState::kBadData:
+      return "data checksum mismatch";
+    case ChunkState::kHeaderOk:
+      return "header ok";
+    case ChunkState::kGood:
+      return "ok";
   }
   return "?";
 }
@@ -105,10 +114,17 @@ Status StripeReader::LoadAll(bool full) {
 void StripeReader::Classify(uint32_t j, const std::byte* data) {
   ChunkHeader& h = headers_[j];
   switch (DecodeChunkHeader({Chunk(j), kChunkHeaderBytes}, h)) {
-    case ChunkHeaderProblem::kZero: state_[j] = ChunkState::kZero; return;
-    case ChunkHeaderProblem::kNotAHeader: state_[j] = ChunkState::kForeign; return;
-    case ChunkHeaderProblem::kCorrupt: state_[j] = ChunkState::kCorrupt; return;
-    case ChunkHeaderProblem::kNone: break;
+    case ChunkHeaderProblem::kZero:
+      state_[j] = ChunkState::kZero;
+      return;
+    case ChunkHeaderProblem::kNotAHeader:
+      state_[j] = ChunkState::kForeign;
+      return;
+    case ChunkHeaderProblem::kCorrupt:
+      state_[j] = ChunkState::kCorrupt;
+      return;
+    case ChunkHeaderProblem::kNone:
+      break;
   }
   if (h.segment_id != seg_.id_) {
     state_[j] = ChunkState::kForeign;
@@ -188,9 +204,15 @@ Result<StripeVerdict> StripeReader::Rebuild() {
     bool member = std::find(v.members.begin(), v.members.end(), j) != v.members.end();
     if (member || v.kind == StripeVerdict::kNeverWritten) continue;
     switch (state_[j]) {
-      case ChunkState::kIoError: io++; break;
-      case ChunkState::kGood: stale++; break;
-      default: corrupt++; break;
+      case ChunkState::kIoError:
+        io++;
+        break;
+      case ChunkState::kGood:
+        stale++;
+        break;
+      default:
+        corrupt++;
+        break;
     }
   }
   seg_.Count([&](JerasureStats& s) {

@@ -99,8 +99,8 @@ class StripeReader {
   const uint64_t stripe_;
   std::byte* const buffer_;
   std::vector<ChunkState> state_;
-  std::vector<bool> full_;          // the data was read (or the chunk failed)
-  std::vector<std::byte*> data_;   // see Data()
+  std::vector<bool> full_;        // the data was read (or the chunk failed)
+  std::vector<std::byte*> data_;  // see Data()
   std::vector<ChunkHeader> headers_;
 };
 

@@ -82,7 +82,8 @@ Status JerasureSegment::WriteStripesLocked(uint64_t first, uint64_t count,
     std::byte* buf = bufs.back().data();
     TRY_STATUS(BuildStripe(stripe, in, buf, direct));
     if (!direct) {
-      ios.push_back({.offset = stripe * geo_.stripe_lun_bytes(), .data = {buf, geo_.stripe_lun_bytes()}});
+      ios.push_back(
+          {.offset = stripe * geo_.stripe_lun_bytes(), .data = {buf, geo_.stripe_lun_bytes()}});
       continue;
     }
     for (uint32_t j = 0; j < geo_.n(); j++) {
@@ -187,9 +188,9 @@ Status JerasureSegment::FlushEachVdev() {
   std::string last;
   for (const auto& [tier, index] : vdevs) {
     const PoolVdev* v = pool_->Find(tier, index);
-    Status s = v != nullptr ? v->device->Flush()
-                            : Err(Code::kIOError, "vdev {}:{} is not in the pool",
-                                  TierName(tier), index);
+    Status s = v != nullptr
+                   ? v->device->Flush()
+                   : Err(Code::kIOError, "vdev {}:{} is not in the pool", TierName(tier), index);
     if (!s) {
       failed++;
       last = s.error().ToString();

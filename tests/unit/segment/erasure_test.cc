@@ -1,17 +1,16 @@
 // ErasureCode: every erasure pattern up to m, for every method and a few
 // (k, m, w, chunk size), decoded from random data and compared with the
 // original chunks; parameter validation; concurrent use.
-#include "core/segment/erasure_code.h"
-
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <atomic>
+#include <cstring>
 #include <random>
 #include <thread>
 #include <vector>
 
+#include "core/segment/erasure_code.h"
 #include "core/util/aligned_buffer.h"
 #include "tests/unit/vdev/vdev_test_util.h"  // TestSeed
 
@@ -82,18 +81,18 @@ int Choose(int n, int r) {
 
 const std::vector<CodeParams>& Configurations() {
   static const std::vector<CodeParams> configs = {
-      {ErasureMethod::kReedSolVan, 4, 2, 8, 0},     {ErasureMethod::kReedSolVan, 6, 3, 8, 0},
-      {ErasureMethod::kReedSolVan, 8, 4, 16, 0},    {ErasureMethod::kReedSolVan, 3, 1, 32, 0},
-      {ErasureMethod::kReedSolR6Op, 4, 2, 8, 0},    {ErasureMethod::kReedSolR6Op, 6, 2, 16, 0},
-      {ErasureMethod::kReedSolR6Op, 3, 2, 32, 0},   {ErasureMethod::kCauchyOrig, 4, 2, 4, 64},
-      {ErasureMethod::kCauchyOrig, 6, 3, 8, 8},     {ErasureMethod::kCauchyOrig, 5, 3, 5, 16},
-      {ErasureMethod::kCauchyGood, 4, 2, 8, 512},   {ErasureMethod::kCauchyGood, 8, 4, 8, 64},
-      {ErasureMethod::kCauchyGood, 10, 4, 16, 8},   {ErasureMethod::kCauchyGood, 3, 2, 3, 24},
-      {ErasureMethod::kLiberation, 4, 2, 7, 64},    {ErasureMethod::kLiberation, 7, 2, 7, 8},
-      {ErasureMethod::kLiberation, 2, 2, 3, 16},    {ErasureMethod::kLiberation, 10, 2, 11, 8},
-      {ErasureMethod::kBlaumRoth, 4, 2, 4, 64},     {ErasureMethod::kBlaumRoth, 6, 2, 6, 8},
-      {ErasureMethod::kBlaumRoth, 10, 2, 10, 16},   {ErasureMethod::kBlaumRoth, 2, 2, 2, 8},
-      {ErasureMethod::kLiber8tion, 4, 2, 8, 128},   {ErasureMethod::kLiber8tion, 8, 2, 8, 8},
+      {ErasureMethod::kReedSolVan, 4, 2, 8, 0},   {ErasureMethod::kReedSolVan, 6, 3, 8, 0},
+      {ErasureMethod::kReedSolVan, 8, 4, 16, 0},  {ErasureMethod::kReedSolVan, 3, 1, 32, 0},
+      {ErasureMethod::kReedSolR6Op, 4, 2, 8, 0},  {ErasureMethod::kReedSolR6Op, 6, 2, 16, 0},
+      {ErasureMethod::kReedSolR6Op, 3, 2, 32, 0}, {ErasureMethod::kCauchyOrig, 4, 2, 4, 64},
+      {ErasureMethod::kCauchyOrig, 6, 3, 8, 8},   {ErasureMethod::kCauchyOrig, 5, 3, 5, 16},
+      {ErasureMethod::kCauchyGood, 4, 2, 8, 512}, {ErasureMethod::kCauchyGood, 8, 4, 8, 64},
+      {ErasureMethod::kCauchyGood, 10, 4, 16, 8}, {ErasureMethod::kCauchyGood, 3, 2, 3, 24},
+      {ErasureMethod::kLiberation, 4, 2, 7, 64},  {ErasureMethod::kLiberation, 7, 2, 7, 8},
+      {ErasureMethod::kLiberation, 2, 2, 3, 16},  {ErasureMethod::kLiberation, 10, 2, 11, 8},
+      {ErasureMethod::kBlaumRoth, 4, 2, 4, 64},   {ErasureMethod::kBlaumRoth, 6, 2, 6, 8},
+      {ErasureMethod::kBlaumRoth, 10, 2, 10, 16}, {ErasureMethod::kBlaumRoth, 2, 2, 2, 8},
+      {ErasureMethod::kLiber8tion, 4, 2, 8, 128}, {ErasureMethod::kLiber8tion, 8, 2, 8, 8},
       {ErasureMethod::kLiber8tion, 1, 2, 8, 16},
   };
   return configs;
@@ -125,13 +124,15 @@ TEST(ErasureCodeTest, EveryErasurePatternUpToMRebuildsTheOriginal) {
         Stripe work(p.k, p.m, bytes);
         std::memcpy(work.buffer.data(), original.buffer.data(), original.buffer.size());
         for (int e : erased) {  // the lost chunks hold garbage
-          for (size_t i = 0; i < bytes; i++) work.chunk(e)[i] = std::byte(static_cast<uint8_t>(rng()));
+          for (size_t i = 0; i < bytes; i++)
+            work.chunk(e)[i] = std::byte(static_cast<uint8_t>(rng()));
         }
         Status s = work.Decode(**code, erased);
         ASSERT_TRUE(s) << s.error().ToString();
         for (int i = 0; i < p.k + p.m; i++) {
           ASSERT_EQ(std::memcmp(work.chunk(i), original.chunk(i), bytes), 0)
-              << "chunk " << i << " wrong after erasing " << fmt::format("{}", fmt::join(erased, ","));
+              << "chunk " << i << " wrong after erasing "
+              << fmt::format("{}", fmt::join(erased, ","));
         }
         patterns++;
       });

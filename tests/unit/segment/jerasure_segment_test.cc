@@ -18,8 +18,16 @@ namespace tessera::testing {
 namespace {
 
 TEST(JerasureFormatTest, HeaderRoundTripAndClassification) {
-  ChunkHeader h{.method = ErasureMethod::kReedSolVan, .segment_id = 5, .stripe = 9, .generation = 77,
-                .index = 2, .k = 3, .m = 2, .w = 8, .packet_size = 0, .data_bytes = 12288,
+  ChunkHeader h{.method = ErasureMethod::kReedSolVan,
+                .segment_id = 5,
+                .stripe = 9,
+                .generation = 77,
+                .index = 2,
+                .k = 3,
+                .m = 2,
+                .w = 8,
+                .packet_size = 0,
+                .data_bytes = 12288,
                 .checksums = {1, 2, 3, 4, 5}};
   std::vector<std::byte> block(kChunkHeaderBytes);
   EncodeChunkHeader(h, block);
@@ -46,18 +54,23 @@ TEST(JerasureSegmentTest, CreateChecksParametersAgainstTheLun) {
   };
   expect_error(make({.n_data_devs = 3, .n_parity_devs = 2}), "has 6 devices, K + M is 5");
   expect_error(make({.n_data_devs = 6, .n_parity_devs = 0}), "need K >= 1, M >= 1");
-  expect_error(make({.n_data_devs = 4, .n_parity_devs = 2, .w = 7, .method = ErasureMethod::kReedSolVan}),
-               "w must be 8, 16 or 32");
+  expect_error(
+      make({.n_data_devs = 4, .n_parity_devs = 2, .w = 7, .method = ErasureMethod::kReedSolVan}),
+      "w must be 8, 16 or 32");
   // liberation w=7: D = 12288 is not a multiple of 7 * 8.
-  expect_error(make({.n_data_devs = 4, .n_parity_devs = 2, .w = 7, .method = ErasureMethod::kLiberation}),
-               "must be a multiple of w * 8 = 56");
-  expect_error(make({.n_data_devs = 4, .n_parity_devs = 2, .w = 8, .method = ErasureMethod::kLiberation}),
-               "prime");
-  auto small = std::make_shared<LunSegment>(9, LunOptions{.n_devices = 6, .chunk_size = 4096}, rig.pool.get(),
-                                            rig.source.get());
-  expect_error(JerasureSegment::Create(1, {}, small), "chunk_size 4096 must be a multiple of 4096 in [8192");
+  expect_error(
+      make({.n_data_devs = 4, .n_parity_devs = 2, .w = 7, .method = ErasureMethod::kLiberation}),
+      "must be a multiple of w * 8 = 56");
+  expect_error(
+      make({.n_data_devs = 4, .n_parity_devs = 2, .w = 8, .method = ErasureMethod::kLiberation}),
+      "prime");
+  auto small = std::make_shared<LunSegment>(9, LunOptions{.n_devices = 6, .chunk_size = 4096},
+                                            rig.pool.get(), rig.source.get());
+  expect_error(JerasureSegment::Create(1, {}, small),
+               "chunk_size 4096 must be a multiple of 4096 in [8192");
   auto odd = std::make_shared<LunSegment>(
-      9, LunOptions{.n_devices = 6, .chunk_size = 16384, .max_block_size = 20480}, rig.pool.get(), rig.source.get());
+      9, LunOptions{.n_devices = 6, .chunk_size = 16384, .max_block_size = 20480}, rig.pool.get(),
+      rig.source.get());
   expect_error(JerasureSegment::Create(1, {}, odd), "a stripe would straddle rows");
   EXPECT_EQ(*JerasureSegment::PacketSizeFor(ErasureMethod::kCauchyGood, 8, 61440), 7680u);
   EXPECT_EQ(*JerasureSegment::PacketSizeFor(ErasureMethod::kLiberation, 7, 28672), 4096u);
@@ -67,10 +80,14 @@ TEST(JerasureSegmentTest, CreateChecksParametersAgainstTheLun) {
 TEST(JerasureSegmentTest, EveryMethodRoundTripsAndSmallReadsUseOnlyDataChunks) {
   TESSERA_SEEDED_RNG(rng);
   const EcRigOptions cases[] = {
-      Rs(4, 2, 64 * 1024), Rs(3, 1, 16 * 1024, ErasureMethod::kReedSolVan),
-      Rs(4, 2, 16 * 1024, ErasureMethod::kReedSolR6Op, 16), Rs(5, 3, 16 * 1024, ErasureMethod::kCauchyOrig, 4),
-      Rs(5, 2, 32 * 1024, ErasureMethod::kLiberation, 7), Rs(4, 2, 16 * 1024, ErasureMethod::kBlaumRoth, 4),
-      Rs(6, 2, 16 * 1024, ErasureMethod::kLiber8tion), Rs(2, 2, 16 * 1024, ErasureMethod::kReedSolVan),
+      Rs(4, 2, 64 * 1024),
+      Rs(3, 1, 16 * 1024, ErasureMethod::kReedSolVan),
+      Rs(4, 2, 16 * 1024, ErasureMethod::kReedSolR6Op, 16),
+      Rs(5, 3, 16 * 1024, ErasureMethod::kCauchyOrig, 4),
+      Rs(5, 2, 32 * 1024, ErasureMethod::kLiberation, 7),
+      Rs(4, 2, 16 * 1024, ErasureMethod::kBlaumRoth, 4),
+      Rs(6, 2, 16 * 1024, ErasureMethod::kLiber8tion),
+      Rs(2, 2, 16 * 1024, ErasureMethod::kReedSolVan),
   };
   for (const EcRigOptions& o : cases) {
     EcRig rig(o);
@@ -81,10 +98,22 @@ TEST(JerasureSegmentTest, EveryMethodRoundTripsAndSmallReadsUseOnlyDataChunks) {
     EXPECT_EQ(ReadAllCopying(*rig.seg), model);
     for (int i = 0; i < 40; i++) {
       uint64_t off = rng() % model.size();
-      size_t len = 1 + rng() % std::min<uint64_t>(model.size() - off, 3 * rig.seg->stripe_bytes() / 2);
+      size_t len =
+          1 + rng() % std::min<uint64_t>(model.size() - off, 3 * rig.seg->stripe_bytes() / 2);
       std::vector<std::byte> out(len);
       ASSERT_TRUE(rig.seg->Read(off, out));
       ASSERT_EQ(std::memcmp(out.data(), model.data() + off, len), 0) << off << " +" << len;
+    }
+    // A small healthy read of stripe 0 (chunk j at position j) reads no parity.
+    const uint32_t k = rig.seg->geometry().k, n = rig.seg->geometry().n();
+    std::vector<uint64_t> before;
+    for (uint32_t v = 0; v < n; v++) before.push_back(rig.faults[v]->Counters().reads);
+    std::vector<std::byte> small(100);
+    ASSERT_TRUE(rig.seg->Read(10, small));
+    for (uint32_t v = 0; v < n; v++) {
+      bool parity = v >= k;
+      EXPECT_EQ(rig.faults[v]->Counters().reads > before[v], !parity || k <= rig.seg->geometry().m)
+          << "vdev " << v;
     }
     JerasureStats st = rig.seg->stats();
     EXPECT_EQ(st.stripes_written, 4u);
@@ -98,7 +127,9 @@ TEST(JerasureSegmentTest, WritesMustBeWholeStripesAndChangeNothingOtherwise) {
   auto model = Fill(rig, rng);
   uint64_t sb = rig.seg->stripe_bytes();
   auto data = Random(sb, rng);
-  for (auto [off, len] : {std::pair<uint64_t, uint64_t>{4096, sb}, {0, sb - 4096}, {sb, sb + 4096},
+  for (auto [off, len] : {std::pair<uint64_t, uint64_t>{4096, sb},
+                          {0, sb - 4096},
+                          {sb, sb + 4096},
                           {3 * sb, 2 * sb}}) {
     std::vector<std::byte> buf(len);
     Status s = rig.seg->Write(off, buf, kWriteNone);
@@ -277,14 +308,16 @@ TEST(JerasureSegmentTest, InspectLevelsSeeWhatTheyRead) {
   EXPECT_EQ(rig.seg->Inspect(InspectMode::kScan)->bad, 0u);
   auto full = rig.seg->Inspect(InspectMode::kFull);
   ASSERT_EQ(full->bad, 1u);
-  EXPECT_NE(full->problems[0].find("data checksum mismatch"), std::string::npos) << full->problems[0];
+  EXPECT_NE(full->problems[0].find("data checksum mismatch"), std::string::npos)
+      << full->problems[0];
   // Parity that is wrong but self-consistent (checksums updated in every
   // header): only the re-encode of kFull catches it; reads are unaffected.
   const uint32_t n = 6, parity = 5;
   std::vector<std::vector<std::byte>> raw;
   for (uint32_t j = 0; j < n; j++) raw.push_back(rig.RawChunk(2, j));
   raw[parity][kChunkHeaderBytes + 100] ^= std::byte{0x40};
-  uint64_t sum = Checksum64(raw[parity].data() + kChunkHeaderBytes, rig.options.chunk_size - kChunkHeaderBytes);
+  uint64_t sum = Checksum64(raw[parity].data() + kChunkHeaderBytes,
+                            rig.options.chunk_size - kChunkHeaderBytes);
   for (uint32_t j = 0; j < n; j++) {
     ChunkHeader h;
     ASSERT_EQ(DecodeChunkHeader(raw[j], h), ChunkHeaderProblem::kNone);
@@ -295,7 +328,8 @@ TEST(JerasureSegmentTest, InspectLevelsSeeWhatTheyRead) {
   EXPECT_EQ(rig.seg->Inspect(InspectMode::kScan)->bad, 0u);
   full = rig.seg->Inspect(InspectMode::kFull);
   ASSERT_EQ(full->bad, 2u);
-  EXPECT_NE(full->problems[1].find("parity does not match"), std::string::npos) << full->problems[1];
+  EXPECT_NE(full->problems[1].find("parity does not match"), std::string::npos)
+      << full->problems[1];
   EXPECT_EQ(ReadAll(*rig.seg), model);
 }
 
@@ -304,23 +338,29 @@ TEST(JerasureSegmentTest, InspectQuickFindsRowsOnSharedVdevs) {
   EcRig rig(Rs(4, 2));
   struct OneVdev final : LunBlockSource {
     uint64_t next = 1000;
-    Result<std::vector<LunBlock>> AllocateRow(uint32_t n, uint64_t bytes, const std::string&) override {
+    Result<std::vector<LunBlock>> AllocateRow(uint32_t n, uint64_t bytes,
+                                              const std::string&) override {
       std::vector<LunBlock> row;
       for (uint32_t i = 0; i < n; i++, next += bytes / kBlockSize) {
-        row.push_back({.id = next, .address = DiskAddress::Make(Tier::kFastest, 0, next), .size = bytes, .vdev = "v0"});
+        row.push_back({.id = next,
+                       .address = DiskAddress::Make(Tier::kFastest, 0, next),
+                       .size = bytes,
+                       .vdev = "v0"});
       }
       return row;
     }
   } one;
   auto lun = std::make_shared<LunSegment>(
-      5, LunOptions{.n_devices = 6, .chunk_size = 16384, .max_block_size = 65536}, rig.pool.get(), &one);
+      5, LunOptions{.n_devices = 6, .chunk_size = 16384, .max_block_size = 65536}, rig.pool.get(),
+      &one);
   ASSERT_TRUE(lun->Grow());
   auto seg = JerasureSegment::Create(6, {}, lun);
   ASSERT_TRUE(seg);
   auto r = (*seg)->Inspect(InspectMode::kQuick);
   ASSERT_TRUE(r);
   ASSERT_EQ(r->bad, 1u);
-  EXPECT_NE(r->problems[0].find("6 blocks on only 1 distinct vdevs"), std::string::npos) << r->problems[0];
+  EXPECT_NE(r->problems[0].find("6 blocks on only 1 distinct vdevs"), std::string::npos)
+      << r->problems[0];
   EXPECT_EQ(rig.seg->Inspect(InspectMode::kQuick)->bad, 0u);
 }
 
@@ -340,8 +380,8 @@ TEST(JerasureSegmentTest, ExnodeRoundTripAndBadSections) {
   auto parsed = ParseExnode(*text);
   ASSERT_TRUE(parsed) << parsed.error().ToString();
   const ExnodeSegment* js = parsed->FindSegment(rig.seg->id());
-  std::shared_ptr<LunSegment> lun =
-      std::move(*LunSegment::FromExnode(*parsed, *parsed->FindSegment(77), rig.pool.get(), rig.source.get()));
+  std::shared_ptr<LunSegment> lun = std::move(
+      *LunSegment::FromExnode(*parsed, *parsed->FindSegment(77), rig.pool.get(), rig.source.get()));
   auto reopened = JerasureSegment::FromExnode(*js, lun, rig.pool.get());
   ASSERT_TRUE(reopened) << reopened.error().ToString();
   EXPECT_EQ(ReadAll(**reopened), model);
@@ -368,8 +408,9 @@ TEST(JerasureSegmentTest, ExnodeRoundTripAndBadSections) {
   expect_bad(set("n_parity_devs", "3"), "has 6 devices, K + M is 7");
   expect_bad(set("w", "abc"), "'w'");
   expect_bad([](ExnodeSegment& s) { s.Add("packet", "8"); }, "unknown key 'packet'");
-  expect_bad([](ExnodeSegment& s) { std::erase_if(s.params, [](auto& kv) { return kv.key == "w"; }); },
-             "'w' missing");
+  expect_bad(
+      [](ExnodeSegment& s) { std::erase_if(s.params, [](auto& kv) { return kv.key == "w"; }); },
+      "'w' missing");
 }
 
 TEST(JerasureSegmentTest, ConcurrentWritersReadersAndRepairs) {
@@ -386,10 +427,12 @@ TEST(JerasureSegmentTest, ConcurrentWritersReadersAndRepairs) {
     std::memcpy(out.data(), &version, 8);
     return out;
   };
-  for (uint64_t s = 0; s < stripes; s++) ASSERT_TRUE(rig.seg->Write(s * sb, content(s, 0), kWriteNone));
+  for (uint64_t s = 0; s < stripes; s++)
+    ASSERT_TRUE(rig.seg->Write(s * sb, content(s, 0), kWriteNone));
   // A data chunk of every even stripe (reads do not look at parity when
   // the data verifies).
-  for (uint64_t s = 0; s < stripes; s += 2) rig.Scribble(s, static_cast<uint32_t>(s % 4), 100, 32, rng);
+  for (uint64_t s = 0; s < stripes; s += 2)
+    rig.Scribble(s, static_cast<uint32_t>(s % 4), 100, 32, rng);
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 2; t++) {  // writers: odd stripes only, so corrupt even ones stay for readers
@@ -423,7 +466,7 @@ TEST(JerasureSegmentTest, ConcurrentWritersReadersAndRepairs) {
   EXPECT_EQ(r->bad, 0u) << (r->problems.empty() ? "" : r->problems[0]);
 }
 
-TEST(JerasureSegmentTest, SizeTruncateTrimExtentsAndSignature) {
+TEST(JerasureSegmentTest, SizeRowsTruncateTrimExtentsAndSignature) {
   EcRig rig(Rs(4, 2));
   uint64_t sb = rig.seg->stripe_bytes();
   EXPECT_EQ(sb, 4u * (16384 - 4096));
@@ -433,14 +476,40 @@ TEST(JerasureSegmentTest, SizeTruncateTrimExtentsAndSignature) {
   ASSERT_TRUE(rig.seg->Truncate(sb));  // never shrinks
   EXPECT_EQ(rig.seg->Size(), 8 * sb);
   EXPECT_EQ(rig.seg->row_bytes(), 4 * sb);
-  ASSERT_TRUE(rig.seg->Grow());
+  auto grown = rig.seg->Grow();
+  ASSERT_TRUE(grown);
+  EXPECT_EQ(grown->seg_offset, 8 * sb);
+  EXPECT_EQ(grown->seg_end, 12 * sb);
   EXPECT_EQ(rig.seg->Size(), 12 * sb);
   EXPECT_TRUE(rig.seg->Trim(0, sb));
   EXPECT_FALSE(rig.seg->Trim(0, 13 * sb));
   auto ext = rig.seg->Extents(4096, sb);
   ASSERT_TRUE(ext);
   EXPECT_EQ(*ext, (std::vector<SegmentExtent>{{.offset = 4096, .length = sb, .hole = false}}));
-  EXPECT_EQ(rig.seg->Signature(), "jerasure(method=cauchy_good,k=4,m=2,w=8,chunk=16384)/lun(n=6,chunk=16384,block=65536)");
+  EXPECT_EQ(
+      rig.seg->Signature(),
+      "jerasure(method=cauchy_good,k=4,m=2,w=8,chunk=16384)/lun(n=6,chunk=16384,block=65536)");
+  // The cleaner removes the middle row: a gap that I/O refuses and Inspect skips.
+  std::vector<std::byte> data(rig.seg->Size(), std::byte{7});
+  ASSERT_TRUE(rig.seg->Write(0, data, kWriteNone));
+  EXPECT_FALSE(rig.seg->RemoveRow(4 * sb + 4096));
+  auto removed = rig.seg->RemoveRow(4 * sb);
+  ASSERT_TRUE(removed) << removed.error().ToString();
+  EXPECT_EQ(removed->seg_end, 8 * sb);
+  EXPECT_EQ(removed->blocks.size(), 6u);
+  EXPECT_EQ(rig.seg->Size(), 12 * sb);
+  ASSERT_EQ(rig.seg->Rows().size(), 2u);
+  EXPECT_EQ(rig.seg->Rows()[1].seg_offset, 8 * sb);
+  std::vector<std::byte> stripe(sb);
+  EXPECT_EQ(rig.seg->Read(5 * sb, stripe).error().code(), Code::kInvalidArgument);
+  EXPECT_EQ(rig.seg->Write(5 * sb, stripe, kWriteNone).error().code(), Code::kInvalidArgument);
+  ASSERT_TRUE(rig.seg->Read(9 * sb, stripe));
+  EXPECT_EQ(stripe, std::vector<std::byte>(sb, std::byte{7}));
+  EXPECT_FALSE(rig.seg->LocateChunk(5, 0));
+  auto r = rig.seg->Inspect(InspectMode::kFull);
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->bad, 0u);
+  EXPECT_EQ(r->checked, 8u * 6 + 2 + 12);  // chunks of 8 stripes, plus rows and lun blocks
   std::vector<std::byte> out(10);
   EXPECT_EQ(rig.seg->Read(rig.seg->Size() - 5, out).error().code(), Code::kInvalidArgument);
 }

@@ -20,9 +20,9 @@
 
 // Declares std::mt19937_64 `rng` seeded from TestSeed(); failures show the
 // seed (rerun with TESSERA_TEST_SEED=...).
-#define TESSERA_SEEDED_RNG(rng)                                      \
-  const uint64_t rng##_seed = ::tessera::testing::TestSeed();        \
-  SCOPED_TRACE("TESSERA_TEST_SEED=" + std::to_string(rng##_seed));   \
+#define TESSERA_SEEDED_RNG(rng)                                    \
+  const uint64_t rng##_seed = ::tessera::testing::TestSeed();      \
+  SCOPED_TRACE("TESSERA_TEST_SEED=" + std::to_string(rng##_seed)); \
   std::mt19937_64 rng(rng##_seed)
 
 namespace tessera::testing {
@@ -34,18 +34,22 @@ class BumpBlockSource final : public LunBlockSource {
   explicit BumpBlockSource(Pool* pool) : pool_(pool), next_(pool->vdevs().size()) {
     for (size_t i = 0; i < next_.size(); i++) next_[i] = pool->vdevs()[i].first;
   }
-  Result<std::vector<LunBlock>> AllocateRow(uint32_t n, uint64_t bytes, const std::string&) override {
+  Result<std::vector<LunBlock>> AllocateRow(uint32_t n, uint64_t bytes,
+                                            const std::string&) override {
     std::lock_guard lock(mu_);
     const auto& vdevs = pool_->vdevs();
-    if (n > vdevs.size()) return Err(Code::kNoSpace, "{} devices wanted, {} vdevs", n, vdevs.size());
+    if (n > vdevs.size())
+      return Err(Code::kNoSpace, "{} devices wanted, {} vdevs", n, vdevs.size());
     std::vector<LunBlock> row;
     for (uint32_t i = 0; i < n; i++) {
       size_t v = (rotation_ + i) % vdevs.size();
-      if (next_[v] + bytes / kBlockSize > vdevs[v].end) return Err(Code::kNoSpace, "vdev {} full", v);
-      row.push_back(LunBlock{.id = ++ids_,
-                             .address = DiskAddress::Make(vdevs[v].config.tier, vdevs[v].config.index, next_[v]),
-                             .size = bytes,
-                             .vdev = vdevs[v].config.name});
+      if (next_[v] + bytes / kBlockSize > vdevs[v].end)
+        return Err(Code::kNoSpace, "vdev {} full", v);
+      row.push_back(LunBlock{
+          .id = ++ids_,
+          .address = DiskAddress::Make(vdevs[v].config.tier, vdevs[v].config.index, next_[v]),
+          .size = bytes,
+          .vdev = vdevs[v].config.name});
       next_[v] += bytes / kBlockSize;
     }
     rotation_++;
@@ -75,8 +79,10 @@ struct EcRig {
     uint64_t block = o.stripes_per_row * o.chunk_size;
     uint64_t blocks_each = std::max<uint64_t>(4096, (o.rows * block) / kBlockSize + 64);
     for (size_t i = 0; i < count; i++) {
-      config.vdevs.push_back(VdevConfig{.name = "v" + std::to_string(i), .path = "/mem/v" + std::to_string(i),
-                                        .size_bytes = blocks_each * kBlockSize, .tier = Tier::kFastest,
+      config.vdevs.push_back(VdevConfig{.name = "v" + std::to_string(i),
+                                        .path = "/mem/v" + std::to_string(i),
+                                        .size_bytes = blocks_each * kBlockSize,
+                                        .tier = Tier::kFastest,
                                         .index = static_cast<uint32_t>(i)});
       media.push_back(std::make_shared<MemoryVdev>(BlockCount{blocks_each}));
       faults.push_back(std::make_shared<FaultVdev>(media.back()));
@@ -86,8 +92,8 @@ struct EcRig {
     pool = std::move(*p);
     source = std::make_unique<BumpBlockSource>(pool.get());
     lun = std::make_shared<LunSegment>(
-        77, LunOptions{.n_devices = n, .chunk_size = o.chunk_size, .max_block_size = block}, pool.get(),
-        source.get());
+        77, LunOptions{.n_devices = n, .chunk_size = o.chunk_size, .max_block_size = block},
+        pool.get(), source.get());
     for (uint64_t r = 0; r < o.rows; r++) EXPECT_TRUE(lun->Grow());
     auto s = JerasureSegment::Create(88, o.code, lun, pool.get());
     EXPECT_TRUE(s) << s.error().ToString();
@@ -115,7 +121,8 @@ struct EcRig {
   // XORs random non-zero bytes into [offset, offset + len) of a chunk.
   void Scribble(uint64_t stripe, uint32_t j, uint64_t offset, size_t len, std::mt19937_64& rng) {
     std::vector<std::byte> raw = RawChunk(stripe, j);
-    for (size_t i = 0; i < len; i++) raw[offset + i] ^= std::byte(static_cast<uint8_t>(rng() % 255 + 1));
+    for (size_t i = 0; i < len; i++)
+      raw[offset + i] ^= std::byte(static_cast<uint8_t>(rng() % 255 + 1));
     PutRawChunk(stripe, j, raw);
   }
   // Fails every operation on the vdev holding chunk j of stripe 0 (all stripes
