@@ -158,6 +158,7 @@ Result<VolumeInfo> Storage::Impl::CreateVolume(const VolumeSpec& spec) {
 }
 
 Result<std::shared_ptr<VolumeImpl>> Storage::Impl::OpenVolumeLocked(const std::string& name) {
+  TRY_STATUS(ValidateVolumeName(name));
   {
     std::lock_guard lock(open_mu_);
     auto it = open_.find(name);
@@ -228,12 +229,22 @@ Status Storage::Impl::Resize(const std::string& name, uint64_t new_size, bool fo
   if (new_size == 0 || !IsAligned(new_size, kBlockSize)) {
     return Err(Code::kInvalidArgument, "volume size {} must be a positive multiple of 4096", new_size);
   }
+  bool in_use = false;
+  {
+    std::lock_guard open_lock(open_mu_);
+    auto it = open_.find(name);
+    in_use = it != open_.end() && !it->second.expired();
+  }
   auto volume = TRY(OpenVolumeLocked(name));
   uint64_t old = volume->size();
   if (new_size < old && !force) {
     return Err(Code::kInvalidArgument,
                "shrinking volume '{}' from {} to {} discards data past the new end; add --force",
                name, FormatSize(old), FormatSize(new_size));
+  }
+  if (new_size < old && in_use) {
+    return Err(Code::kBusy, "volume '{}' is in use (exported or open); it cannot shrink under its users",
+               name);
   }
   TRY_STATUS(volume->Flush());
   TRY_STATUS(volume->log().Truncate(new_size));

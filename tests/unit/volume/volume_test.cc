@@ -140,10 +140,16 @@ TEST(Volume, GrowsRowsAndResizes) {
   EXPECT_EQ(storage->ResizeVolume("v", 8 << 20, false).error().code(), Code::kInvalidArgument);
   ASSERT_TRUE(storage->ResizeVolume("v", 32 << 20, false));
   EXPECT_EQ(volume->size(), 32u << 20);
-  ASSERT_TRUE(storage->ResizeVolume("v", 8 << 20, true));
-  EXPECT_EQ(storage->GetVolumeInfo("v")->mapped_bytes, 8u << 20);
+  EXPECT_EQ(storage->ResizeVolume("v", 8 << 20, true).error().code(), Code::kBusy);  // in use
   EXPECT_EQ(storage->DeleteVolume("v").error().code(), Code::kBusy);
   volume.reset();
+  ASSERT_TRUE(storage->ResizeVolume("v", 8 << 20, true));
+  EXPECT_EQ(storage->GetVolumeInfo("v")->mapped_bytes, 8u << 20);
+  EXPECT_EQ(storage->GetVolumeInfo("v")->size, 8u << 20);
+  EXPECT_EQ(storage->OpenVolume("x").error().code(), Code::kNotFound);
+  auto long_name = storage->OpenVolume(std::string(4096, 'x'));
+  ASSERT_FALSE(long_name);
+  EXPECT_NE(long_name.error().message().find("1 to 255 bytes"), std::string::npos) << long_name.error().message();
   ASSERT_TRUE(storage->DeleteVolume("v"));
   auto report = storage->Check();
   ASSERT_TRUE(report);
