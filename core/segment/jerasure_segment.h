@@ -127,7 +127,7 @@ struct ChunkLocation {
   std::string vdev;
 };
 
-class JerasureSegment : public Segment {
+class JerasureSegment : public DataSegment {
  public:
   // Checks the parameters against each other and the lun (n_devices ==
   // K + M, K + M <= 256, chunk_size a multiple of 4096 in [8 KiB, 16 MiB],
@@ -164,20 +164,20 @@ class JerasureSegment : public Segment {
 
   const JerasureGeometry& geometry() const { return geo_; }
   // K * D: the unit of writes (contract 1).
-  uint64_t stripe_bytes() const { return geo_.stripe_data_bytes(); }
+  uint64_t stripe_bytes() const override { return geo_.stripe_data_bytes(); }
   uint64_t StripeCount() const;
   // Logical bytes per lun row: the lun's max_block_size / C stripes. Row r
   // is [r * row_bytes(), (r + 1) * row_bytes()), as the lun's row r is
   // [r * lun.row_bytes(), ...). Rows the lun removed leave gaps: I/O there
   // is InvalidArgument, and Inspect skips them.
-  uint64_t row_bytes() const;
+  uint64_t row_bytes() const override;
   // The lun's row operations with offsets in this segment's bytes: Grow
   // appends a row (Size() grows by row_bytes()), RemoveRow drops the row
   // starting at `seg_offset` (a multiple of row_bytes(); its blocks are the
   // caller's to free), Rows lists the rows.
-  Result<LunRowDesc> Grow();
-  Result<LunRowDesc> RemoveRow(uint64_t seg_offset);
-  std::vector<LunRowDesc> Rows() const;
+  Result<LunRowDesc> Grow() override;
+  Result<LunRowDesc> RemoveRow(uint64_t seg_offset) override;
+  std::vector<LunRowDesc> Rows() const override;
   LunSegment& lun() { return *lun_; }
   JerasureStats stats() const;
   Result<ChunkLocation> LocateChunk(uint64_t stripe, uint32_t j) const;

@@ -43,11 +43,11 @@ Status LogSegment::RelocateRow(uint64_t row_start) {
   for (uint64_t pos = row_start; pos + kBlockSize <= row_end;) {
     if (!data_->Read(pos, header_block.span())) break;
     auto h = DecodeLogHeader(header_block.span());
-    if (!h || h->volume_id != volume_id_ || h->offset != pos || pos + h->Span() > row_end) break;
+    if (!h || h->volume_id != volume_id_ || h->offset != pos || pos + Footprint(*h) > row_end) break;
     if (h->kind == LogBatchKind::kData) {
       for (size_t i = 0; i < h->entries.size(); i++) candidates.emplace_back(h->entries[i].a, pos + (i + 1) * kBlockSize);
     }
-    pos += h->Span();
+    pos += Footprint(*h);
   }
   for (size_t start = 0; start < candidates.size(); start += kLogMaxEntries) {
     size_t n = std::min(kLogMaxEntries, candidates.size() - start);

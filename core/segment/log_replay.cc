@@ -10,6 +10,8 @@
 //     position is not a row start, the next row start is tried too: the
 //     writer skips the rest of a row when a batch does not fit (contract 2 of
 //     log_segment.cc).
+//     A read error (e.g. an erasure-coded stripe whose write was torn by the
+//     crash) also ends the log.
 //  3. The first batch that fails ends the log: it was never acknowledged as
 //     flushed, because Flush waits for every batch before it.
 //  4. Afterwards the epoch is bumped; batches written from now on carry it, so
@@ -37,7 +39,7 @@ Result<uint64_t> LogSegment::Replay() {
     if (!h || h->volume_id != volume_id_ || h->epoch != head.epoch || h->seq != seq || h->offset != at) {
       return std::nullopt;
     }
-    if (at % row + h->Span() > row) return std::nullopt;
+    if (at % row + Footprint(*h) > row) return std::nullopt;
     return *h;
   };
 
@@ -59,7 +61,7 @@ Result<uint64_t> LogSegment::Replay() {
       if (!intact) break;
     }
     TRY_STATUS(ApplyBatchLocked(*h, pos));
-    pos += h->Span();
+    pos += Footprint(*h);
     seq++;
     replayed++;
   }

@@ -21,7 +21,7 @@
 namespace tessera {
 
 LogSegment::LogSegment(uint64_t id, uint64_t volume_id, uint64_t size, Tree* tree,
-                       std::shared_ptr<LunSegment> data, std::shared_ptr<Segment> base, RowKeeper keeper)
+                       std::shared_ptr<DataSegment> data, std::shared_ptr<Segment> base, RowKeeper keeper)
     : id_(id), volume_id_(volume_id), tree_(tree), data_(std::move(data)), base_(std::move(base)),
       keeper_(std::move(keeper)), size_(size) {}
 
@@ -58,8 +58,13 @@ Status LogSegment::KeepRows() {
   return keeper_();
 }
 
+uint64_t LogSegment::Footprint(const LogHeader& header) const {
+  uint64_t unit = data_->stripe_bytes();
+  return (header.Span() + unit - 1) / unit * unit;
+}
+
 Status LogSegment::AppendLocked(LogHeader header, std::span<const BlockWrite> blocks) {
-  uint64_t pos = TRY(PlaceLocked(header.Span()));
+  uint64_t pos = TRY(PlaceLocked(Footprint(header)));
   header.volume_id = volume_id_;
   header.epoch = head_.epoch;
   header.seq = head_.seq;
@@ -72,14 +77,22 @@ Status LogSegment::AppendLocked(LogHeader header, std::span<const BlockWrite> bl
   for (size_t i = 0; i < blocks.size(); i++) {
     writes.push_back(BlockWrite{.offset = pos + (i + 1) * kBlockSize, .data = blocks[i].data});
   }
-  TRY_STATUS(data_->WriteBlocks(writes));
+  uint64_t footprint = Footprint(header);
+  if (footprint == header.Span()) {
+    TRY_STATUS(data_->WriteBlocks(writes));
+  } else {
+    // Whole stripes: the batch is gathered into one zero-padded buffer.
+    AlignedBuffer stripes(footprint);
+    for (const BlockWrite& w : writes) std::memcpy(stripes.data() + (w.offset - pos), w.data.data(), w.data.size());
+    TRY_STATUS(data_->Write(pos, stripes.span(), kWriteNone));
+  }
   TRY_STATUS(ApplyBatchLocked(header, pos));
   if (header.kind == LogBatchKind::kData) {
     stats_.blocks_written += blocks.size();
   } else {
     stats_.trims++;
   }
-  head_.offset = pos + header.Span();
+  head_.offset = pos + footprint;
   head_.seq++;
   stats_.batches++;
   return Ok();

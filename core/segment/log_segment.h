@@ -19,6 +19,9 @@
 //     or as zeros; Extents reports them as holes.
 //  6. Every data block read is checked against the checksum in its mapping;
 //     a mismatch is Corruption, never data.
+//  9. Batches start and end on the data segment's stripe boundaries: a batch
+//     is padded with zeros to whole stripes, so an erasure-coded data
+//     segment only ever writes whole stripes (no parity update in place).
 //  8. Row counters ('r' keys) hold the live blocks of each row. A batch
 //     looks up the old mapping of each block it writes (or trims) and moves
 //     one count from the old row to the new one, so replaying a batch twice
@@ -37,7 +40,7 @@
 #include <mutex>
 
 #include "core/segment/log_format.h"
-#include "core/segment/lun_segment.h"
+#include "core/segment/data_segment.h"
 #include "core/segment/segment.h"
 #include "core/tree/tree.h"
 
@@ -59,7 +62,7 @@ struct LogStats {
 class LogSegment : public Segment {
  public:
   LogSegment(uint64_t id, uint64_t volume_id, uint64_t size, Tree* tree,
-             std::shared_ptr<LunSegment> data, std::shared_ptr<Segment> base, RowKeeper keeper);
+             std::shared_ptr<DataSegment> data, std::shared_ptr<Segment> base, RowKeeper keeper);
 
   uint64_t id() const override { return id_; }
   SegmentType type() const override { return SegmentType::kLog; }
@@ -97,7 +100,7 @@ class LogSegment : public Segment {
   // Forgets a freed row's counter.
   Status ForgetRow(uint64_t row_start);
   LogStats stats() const;
-  LunSegment& data() { return *data_; }
+  DataSegment& data() { return *data_; }
 
  private:
   // Appends one batch; NoSpace when the data segment has no room (caller
@@ -115,12 +118,15 @@ class LogSegment : public Segment {
   // mappings or range-deletes, with the row counters kept exact.
   Status ApplyBatchLocked(const LogHeader& header, uint64_t pos);
   uint64_t RowStart(uint64_t data_offset) const { return data_offset - data_offset % data_->row_bytes(); }
+  // Bytes a batch occupies in the data segment: its span rounded up to the
+  // data segment's stripe (whole stripes for an erasure-coded one).
+  uint64_t Footprint(const LogHeader& header) const;
   Status ReadUnaligned(uint64_t offset, std::span<std::byte> out);
 
   const uint64_t id_;
   const uint64_t volume_id_;
   Tree* tree_;
-  std::shared_ptr<LunSegment> data_;
+  std::shared_ptr<DataSegment> data_;
   std::shared_ptr<Segment> base_;
   RowKeeper keeper_;
 

@@ -32,22 +32,9 @@
 
 #include "core/exnode/exnode.h"
 #include "core/pool/pool.h"
-#include "core/segment/segment.h"
+#include "core/segment/data_segment.h"
 
 namespace tessera {
-
-struct LunBlock {
-  uint64_t id = 0;
-  DiskAddress address;
-  uint64_t size = 0;  // bytes
-  std::string vdev;   // vdev name
-};
-
-struct LunRowDesc {
-  uint64_t seg_offset = 0;
-  uint64_t seg_end = 0;
-  std::vector<LunBlock> blocks;  // one per device
-};
 
 // Allocates the blocks of a new row. Implemented by the volume layer (it owns
 // the database and the resource query).
@@ -65,7 +52,7 @@ struct LunOptions {
   std::string query;
 };
 
-class LunSegment : public Segment {
+class LunSegment : public DataSegment {
  public:
   LunSegment(uint64_t id, LunOptions options, Pool* pool, LunBlockSource* source);
   // Rebuilds a lun from its exNode section and blocks.
@@ -89,12 +76,13 @@ class LunSegment : public Segment {
   Status Serialize(Exnode& exnode) const override;
 
   // Adds one row past the end; returns it.
-  Result<LunRowDesc> Grow();
+  Result<LunRowDesc> Grow() override;
   // Removes the row starting at `seg_offset` and returns it (its blocks are
   // the caller's to free).
-  Result<LunRowDesc> RemoveRow(uint64_t seg_offset);
-  std::vector<LunRowDesc> Rows() const;
-  uint64_t row_bytes() const { return options_.max_block_size * options_.n_devices; }
+  Result<LunRowDesc> RemoveRow(uint64_t seg_offset) override;
+  std::vector<LunRowDesc> Rows() const override;
+  uint64_t row_bytes() const override { return options_.max_block_size * options_.n_devices; }
+  uint64_t stripe_bytes() const override { return 4096; }
   // Disk addresses of all blocks, for space accounting.
   const LunOptions& options() const { return options_; }
 

@@ -15,6 +15,7 @@
 
 #include "core/exnode/query.h"
 #include "core/segment/cache_segment.h"
+#include "core/segment/jerasure_segment.h"
 #include "core/util/align.h"
 #include "core/util/log.h"
 #include "core/util/size.h"
@@ -24,17 +25,38 @@ namespace tessera {
 namespace {
 
 constexpr uint64_t kChunkBytes = 64 * 1024;
+// An erasure-coded chunk: a 4 KiB header and 64 KiB of data.
+constexpr uint64_t kErasureChunkBytes = kChunkBytes + 4096;
 
-Result<uint32_t> ParseLayout(const std::string& layout) {
-  if (layout == "simple") return 1;
+struct Layout {
+  uint32_t devices = 1;  // per row
+  uint32_t data = 1;     // rs: K
+  uint32_t parity = 0;   // rs: M (0: no erasure coding)
+  uint64_t chunk = kChunkBytes;
+};
+
+std::optional<uint32_t> SmallNumber(std::string_view text, uint32_t min, uint32_t max) {
+  if (text.empty() || text.size() > 3 || !std::all_of(text.begin(), text.end(), ::isdigit)) return std::nullopt;
+  uint32_t v = static_cast<uint32_t>(std::stoul(std::string(text)));
+  if (v < min || v > max) return std::nullopt;
+  return v;
+}
+
+Result<Layout> ParseLayout(const std::string& layout) {
+  if (layout == "simple") return Layout{};
   if (layout.starts_with("stripe:")) {
-    std::string n = layout.substr(7);
-    if (!n.empty() && n.size() <= 3 && std::all_of(n.begin(), n.end(), ::isdigit)) {
-      uint32_t v = static_cast<uint32_t>(std::stoul(n));
-      if (v >= 1 && v <= 64) return v;
-    }
+    if (auto n = SmallNumber(std::string_view(layout).substr(7), 1, 64)) return Layout{.devices = *n, .data = *n};
   }
-  return Err(Code::kInvalidArgument, "unknown layout '{}' (expected simple or stripe:N with N in 1..64)", layout);
+  if (layout.starts_with("rs:")) {
+    std::string_view spec = std::string_view(layout).substr(3);
+    size_t plus = spec.find('+');
+    auto k = plus == std::string_view::npos ? std::nullopt : SmallNumber(spec.substr(0, plus), 1, 32);
+    auto m = plus == std::string_view::npos ? std::nullopt : SmallNumber(spec.substr(plus + 1), 1, 8);
+    if (k && m) return Layout{.devices = *k + *m, .data = *k, .parity = *m, .chunk = kErasureChunkBytes};
+  }
+  return Err(Code::kInvalidArgument,
+             "unknown layout '{}' (expected simple, stripe:N with N in 1..64, or rs:K+M with K in 1..32 and M in 1..8)",
+             layout);
 }
 
 std::string LayoutName(uint32_t devices) { return devices == 1 ? "simple" : fmt::format("stripe:{}", devices); }
@@ -50,12 +72,12 @@ Status ValidateVolumeName(const std::string& name) {
   return Ok();
 }
 
-// Per-device block of a row: a sixteenth of the volume, between 4 MiB and
-// 64 MiB, a whole number of chunks.
-uint64_t BlockBytesFor(uint64_t volume_size, uint32_t devices) {
-  uint64_t row = std::clamp<uint64_t>(volume_size / 16, 4ull << 20, 64ull << 20 * 1);
-  uint64_t block = std::max<uint64_t>(row / devices, kChunkBytes);
-  return AlignDown(block, kChunkBytes);
+// Per-device block of a row: the row is a sixteenth of the volume, between
+// 4 MiB and 64 MiB; the block is a whole number of chunks.
+uint64_t BlockBytesFor(uint64_t volume_size, const Layout& layout) {
+  uint64_t row = std::clamp<uint64_t>(volume_size / 16, 4ull << 20, 64ull << 20);
+  uint64_t block = std::max<uint64_t>(row / layout.data, layout.chunk);
+  return AlignDown(block, layout.chunk);
 }
 
 std::string TierOfQuery(const std::string& query) {
@@ -88,14 +110,23 @@ Result<std::shared_ptr<VolumeImpl>> Storage::Impl::BuildVolume(const std::string
   if (log_section == nullptr) return Err(Code::kCorruption, "exNode of volume '{}' has no log segment", name);
   uint64_t size = TRY(log_section->GetU64("size"));
   uint64_t data_id = TRY(log_section->GetU64("data"));
-  const ExnodeSegment* lun_section = exnode.FindSegment(data_id);
+  const ExnodeSegment* data_section = exnode.FindSegment(data_id);
+  const ExnodeSegment* lun_section = data_section;
+  if (data_section != nullptr && data_section->type == SegmentType::kJerasure) {
+    lun_section = exnode.FindSegment(TRY(data_section->GetU64("segment")));
+  }
   if (lun_section == nullptr || lun_section->type != SegmentType::kLun) {
-    return Err(Code::kCorruption, "exNode of volume '{}': log data segment {} is not a lun", name, data_id);
+    return Err(Code::kCorruption, "exNode of volume '{}': log data segment {} is not a lun or jerasure over one",
+               name, data_id);
   }
   auto volume = std::make_shared<VolumeImpl>(this, db_.get());
   auto lun = std::shared_ptr<LunSegment>(TRY(LunSegment::FromExnode(exnode, *lun_section, &db_->pool(), volume.get())));
+  std::shared_ptr<DataSegment> data = lun;
+  if (data_section->type == SegmentType::kJerasure) {
+    data = std::shared_ptr<DataSegment>(TRY(JerasureSegment::FromExnode(*data_section, lun, &db_->pool())));
+  }
   VolumeImpl* raw = volume.get();
-  auto log = std::make_shared<LogSegment>(log_section->id, exnode.id, size, &dataset->tree(), lun, nullptr,
+  auto log = std::make_shared<LogSegment>(log_section->id, exnode.id, size, &dataset->tree(), data, nullptr,
                                           [raw] { return raw->KeepRows(); });
   std::shared_ptr<Segment> top = log;
   const ExnodeSegment* cache_section = exnode.FindSegment(exnode.default_segment);
@@ -103,7 +134,7 @@ Result<std::shared_ptr<VolumeImpl>> Storage::Impl::BuildVolume(const std::string
     CacheOptions options = TRY(CacheSegment::OptionsFromExnode(*cache_section, CacheDefaults()));
     top = std::shared_ptr<Segment>(TRY(CacheSegment::Create(cache_section->id, log, options)));
   }
-  volume->Attach(VolumeImpl::Parts{.name = name, .exnode_id = exnode.id, .dataset = dataset, .lun = lun,
+  volume->Attach(VolumeImpl::Parts{.name = name, .exnode_id = exnode.id, .dataset = dataset, .data = data,
                                    .log = log, .top = top});
   return volume;
 }
@@ -114,7 +145,8 @@ Result<VolumeInfo> Storage::Impl::CreateVolume(const VolumeSpec& spec) {
   if (spec.size == 0 || !IsAligned(spec.size, kBlockSize)) {
     return Err(Code::kInvalidArgument, "volume size {} must be a positive multiple of 4096", spec.size);
   }
-  uint32_t devices = TRY(ParseLayout(spec.layout));
+  Layout layout = TRY(ParseLayout(spec.layout));
+  uint32_t devices = layout.devices;
   Tier tier = Tier::kFastest;
   if (spec.tier) {
     tier = *spec.tier;
@@ -130,21 +162,27 @@ Result<VolumeInfo> Storage::Impl::CreateVolume(const VolumeSpec& spec) {
   if (db_->OpenDataset(spec.name)) return Err(Code::kInvalidArgument, "volume '{}' already exists", spec.name);
   Dataset* dataset = TRY(db_->CreateDataset(spec.name));
   auto built = [&]() -> Result<std::shared_ptr<VolumeImpl>> {
-    LunOptions options{.n_devices = devices, .chunk_size = kChunkBytes,
-                       .max_block_size = BlockBytesFor(spec.size, devices)};
+    LunOptions options{.n_devices = devices, .chunk_size = layout.chunk,
+                       .max_block_size = BlockBytesFor(spec.size, layout)};
     options.query = fmt::format("1:tier:1:{}:1", TierName(tier));
     if (devices > 1) options.query += ".1:name:65:any:3.3:any:3:any:3";
     uint64_t exnode_id = RandomId63();
     auto volume = std::make_shared<VolumeImpl>(this, db_.get());
     auto lun = std::make_shared<LunSegment>(RandomId63(), options, &db_->pool(), volume.get());
+    std::shared_ptr<DataSegment> data = lun;
+    if (layout.parity > 0) {
+      JerasureOptions ec{.n_data_devs = layout.data, .n_parity_devs = layout.parity, .w = 8,
+                         .method = ErasureMethod::kCauchyGood};
+      data = std::shared_ptr<DataSegment>(TRY(JerasureSegment::Create(RandomId63(), ec, lun, &db_->pool())));
+    }
     VolumeImpl* raw = volume.get();
-    auto log = std::make_shared<LogSegment>(RandomId63(), exnode_id, spec.size, &dataset->tree(), lun, nullptr,
+    auto log = std::make_shared<LogSegment>(RandomId63(), exnode_id, spec.size, &dataset->tree(), data, nullptr,
                                             [raw] { return raw->KeepRows(); });
     auto cache = std::shared_ptr<Segment>(TRY(CacheSegment::Create(RandomId63(), log, CacheDefaults())));
     volume->Attach(VolumeImpl::Parts{.name = spec.name, .exnode_id = exnode_id, .dataset = dataset,
-                                     .lun = lun, .log = log, .top = cache});
-    TRY(lun->Grow());
-    TRY(lun->Grow());
+                                     .data = data, .log = log, .top = cache});
+    TRY(data->Grow());
+    TRY(data->Grow());
     TRY_STATUS(volume->SaveExnode());
     TRY_STATUS(CommitAll());
     return volume;
@@ -198,6 +236,9 @@ Result<VolumeInfo> Storage::Impl::InfoLocked(const std::string& name) {
   VolumeInfo info{.name = name, .id = (*dataset)->id(), .size = TRY(log->GetU64("size"))};
   uint32_t devices = static_cast<uint32_t>(TRY(lun->GetU64("n_devices")));
   info.layout = LayoutName(devices);
+  if (const ExnodeSegment* ec = FindType(exnode, SegmentType::kJerasure)) {
+    info.layout = fmt::format("rs:{}+{}", TRY(ec->GetU64("n_data_devs")), TRY(ec->GetU64("n_parity_devs")));
+  }
   info.tier = TierOfQuery(lun->GetString("query").value_or(""));
   info.allocated_bytes = lun->GetAll("row").size() * devices * TRY(lun->GetU64("max_block_size"));
   uint64_t mapped = 0;

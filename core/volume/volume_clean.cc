@@ -32,7 +32,7 @@ Status VolumeImpl::Clean(bool relocate) {
 }
 
 Status VolumeImpl::GrowLocked() {
-  auto grown = parts_.lun->Grow();
+  auto grown = parts_.data->Grow();
   if (!grown && grown.error().code() == Code::kNoSpace) {
     bool changed = false;
     TRY_STATUS(CleanLocked(true, &changed));
@@ -41,7 +41,7 @@ Status VolumeImpl::GrowLocked() {
       TRY_STATUS(core_->CommitAll());
     }
     if (parts_.log->SpareRows() >= 1) return Ok();
-    grown = parts_.lun->Grow();
+    grown = parts_.data->Grow();
   }
   if (!grown) return Err(grown.error());
   TRY_STATUS(SaveExnode());
@@ -49,19 +49,19 @@ Status VolumeImpl::GrowLocked() {
 }
 
 Status VolumeImpl::FreeRowLocked(uint64_t row_start) {
-  LunRowDesc row = TRY(parts_.lun->RemoveRow(row_start));
-  Log(LogLevel::kDebug, "volume '{}': freeing row {}", parts_.name, row_start / parts_.lun->row_bytes());
+  LunRowDesc row = TRY(parts_.data->RemoveRow(row_start));
+  Log(LogLevel::kDebug, "volume '{}': freeing row {}", parts_.name, row_start / parts_.data->row_bytes());
   for (const LunBlock& b : row.blocks) TRY_STATUS(db_->FreeExtent(parts_.dataset, b.address));
   return parts_.log->ForgetRow(row_start);
 }
 
 Status VolumeImpl::CleanLocked(bool relocate, bool* changed) {
   LogSegment& log = *parts_.log;
-  uint64_t row_bytes = parts_.lun->row_bytes();
+  uint64_t row_bytes = parts_.data->row_bytes();
   uint64_t limit = log.ReclaimableBefore();
   auto live = TRY(log.RowLiveBlocks());
   auto live_of = [&](uint64_t start) { auto it = live.find(start); return it == live.end() ? 0 : it->second; };
-  std::vector<LunRowDesc> rows = parts_.lun->Rows();
+  std::vector<LunRowDesc> rows = parts_.data->Rows();
   size_t remaining = rows.size();
   if (LogEnabled(LogLevel::kDebug)) {
     std::string summary;
@@ -80,7 +80,7 @@ Status VolumeImpl::CleanLocked(bool relocate, bool* changed) {
   // The emptiest reclaimable row that is at most three quarters live.
   std::optional<uint64_t> victim;
   int64_t least = static_cast<int64_t>(row_bytes / kBlockSize) * 3 / 4;
-  for (const LunRowDesc& row : parts_.lun->Rows()) {
+  for (const LunRowDesc& row : parts_.data->Rows()) {
     if (row.seg_end > limit) continue;
     if (live_of(row.seg_offset) < least) {
       least = live_of(row.seg_offset);
@@ -93,7 +93,7 @@ Status VolumeImpl::CleanLocked(bool relocate, bool* changed) {
     if (moved) break;
     if (moved.error().code() != Code::kNoSpace || attempt >= 4) return moved;
     // The relocated blocks need a fresh row at the head first.
-    TRY(parts_.lun->Grow());
+    TRY(parts_.data->Grow());
     TRY_STATUS(SaveExnode());
     TRY_STATUS(core_->CommitAll());
   }

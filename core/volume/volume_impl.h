@@ -25,7 +25,7 @@ class VolumeImpl : public Volume, public LunBlockSource {
     std::string name;
     uint64_t exnode_id = 0;
     Dataset* dataset = nullptr;
-    std::shared_ptr<LunSegment> lun;
+    std::shared_ptr<DataSegment> data;  // the log's data segment: a lun, or jerasure over one
     std::shared_ptr<LogSegment> log;
     std::shared_ptr<Segment> top;  // what I/O goes through
   };

@@ -209,3 +209,45 @@ TEST(Cleaner, OverwritesNeverRunOutOfSpaceAndTrimGivesSpaceBack) {
 
 }  // namespace
 }  // namespace tessera::testing
+
+namespace tessera::testing {
+namespace {
+
+// An rs:4+2 volume keeps serving correct data with two of its six vdevs
+// failing every I/O, and fails with IOError, never wrong data, with three.
+TEST(ErasureVolume, SurvivesTwoLostVdevsAndRefusesThree) {
+  PoolDir pd(6, 64ull << 20);
+  auto storage = std::move(*pd.Create());
+  constexpr uint64_t kSize = 8 << 20;
+  auto info = storage->CreateVolume({.name = "v", .size = kSize, .layout = "rs:4+2"});
+  ASSERT_TRUE(info) << info.error().ToString();
+  EXPECT_EQ(info->layout, "rs:4+2");
+  auto volume = std::move(*storage->OpenVolume("v"));
+  auto data = Pattern(kSize, 11);
+  ASSERT_TRUE(volume->Write(0, data, false));
+  ASSERT_TRUE(volume->Flush());
+  ASSERT_TRUE(storage->Commit());
+  volume.reset();  // drop the cache: reads must come from the vdevs
+  volume = std::move(*storage->OpenVolume("v"));
+  pd.faults()[1]->FailNth(1, true, FaultOpKind::kRead);
+  pd.faults()[4]->FailNth(1, true, FaultOpKind::kRead);
+  std::vector<std::byte> got(kSize);
+  ASSERT_TRUE(volume->Read(0, got));
+  EXPECT_TRUE(got == data);
+  volume.reset();
+  volume = std::move(*storage->OpenVolume("v"));
+  pd.faults()[2]->FailNth(1, true, FaultOpKind::kRead);
+  auto lost = volume->Read(0, got);
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error().code(), Code::kIOError) << lost.error().ToString();
+  for (auto& f : pd.faults()) f->ClearFailures();
+  ASSERT_TRUE(volume->Read(0, got));
+  EXPECT_TRUE(got == data);
+  volume.reset();
+  auto report = storage->Check();
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->clean()) << report->Summary();
+}
+
+}  // namespace
+}  // namespace tessera::testing
