@@ -84,6 +84,31 @@ CommandResult WithPool(const CommandContext& ctx,
   return result;
 }
 
+// CLI11 reports a mistyped command only as "A subcommand is required";
+// this names the word and the commands that would fit, for the first two
+// levels ("tessera WORD", "tessera volume WORD").
+std::optional<std::string> UnknownCommand(CLI::App& app, int argc, const char* const* argv) {
+  CLI::App* level = &app;
+  std::string path = "tessera";
+  for (int i = 1; i < argc && i <= 2; i++) {
+    std::string word = argv[i];
+    if (word.empty() || word[0] == '-' || level->get_subcommands({}).empty()) return std::nullopt;
+    CLI::App* next = nullptr;
+    std::string known;
+    for (CLI::App* sub : level->get_subcommands({})) {
+      if (sub->get_name() == word) next = sub;
+      known += (known.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (next == nullptr) {
+      return fmt::format("{}: unknown command '{}' (expected one of: {}); see '{} --help'", path, word, known,
+                         path);
+    }
+    level = next;
+    path += " " + word;
+  }
+  return std::nullopt;
+}
+
 int RunTessera(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
   CLI::App app("Manage a Tessera storage pool and serve its volumes over NBD.", "tessera");
   app.require_subcommand(1);
@@ -98,6 +123,10 @@ int RunTessera(int argc, const char* const* argv, std::ostream& out, std::ostrea
   AddServeCommand(app, ctx);
   AddAttachCommands(app, ctx);
 
+  if (auto unknown = UnknownCommand(app, argc, argv)) {
+    err << *unknown << "\n";
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

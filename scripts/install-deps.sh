@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
-  nbdkit nbdkit-plugin-dev libnbd-dev libnbd-bin python3-libnbd nbdfuse
+  nbdkit nbdkit-plugin-dev libnbd-dev libnbd-bin python3-libnbd
   liburing-dev libjerasure-dev libgf-complete-dev libzstd-dev libxxhash-dev
   libinih-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev

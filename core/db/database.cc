@@ -134,10 +134,25 @@ Result<uint64_t> Database::Commit() {
   return CommitLocked();
 }
 
-Result<uint64_t> Database::CommitLocked() {
+bool Database::NothingToCommitLocked() {
+  if (root_tree_->DirtyBytes() > 0 || !allocator_->DirtySegments().empty()) return false;
+  for (auto& ds : open_) {
+    if (ds->tree_->DirtyBytes() > 0) return false;
+  }
+  return true;
+}
+
+Result<uint64_t> Database::CommitLocked(bool force) {
   TRY_STATUS(FailIfBroken());
+  if (pre_commit_hook_) {
+    auto hooked = pre_commit_hook_();
+    if (!hooked) {
+      failed_ = hooked.error();
+      return Err(hooked.error());
+    }
+  }
+  if (!force && NothingToCommitLocked()) return txg_;
   auto commit = [&]() -> Result<uint64_t> {
-    if (pre_commit_hook_) TRY_STATUS(pre_commit_hook_());
     for (auto& ds : open_) {
       BlockPtr root = TRY(ds->tree_->Sync());
       if (auto error = ds->store_->TakeFreeError()) return Err(*error);

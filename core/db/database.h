@@ -88,7 +88,8 @@ class Database {
   static Result<std::unique_ptr<Database>> Open(std::unique_ptr<Pool> pool, DatabaseOptions options);
   ~Database();
 
-  // Returns the new txg.
+  // Returns the txg that now holds every change (the last one when nothing
+  // changed: an idle commit writes nothing).
   Result<uint64_t> Commit();
   uint64_t txg() const { return txg_; }
   Pool& pool() { return *pool_; }
@@ -134,7 +135,10 @@ class Database {
   Status Bootstrap();                    // Create: empty root tree, first commit
   Status Recover();                      // Open: superblock, root tree, bitmaps
   Status LoadRoot(const Superblock& sb);
-  Result<uint64_t> CommitLocked();
+  // With nothing changed since the last commit, returns its txg without
+  // writing, unless `force` (a snapshot needs a txg of its own).
+  Result<uint64_t> CommitLocked(bool force = false);
+  bool NothingToCommitLocked();
   Status WriteSuperblock(uint64_t txg, const BlockPtr& root);
   Result<Dataset*> OpenDatasetLocked(std::string_view name);
   Status FailIfBroken() const;

@@ -62,7 +62,7 @@ Status Database::CreateSnapshot(std::string_view dataset, std::string_view snaps
       return Err(Code::kInvalidArgument, "snapshot '{}@{}' already exists", dataset, snapshot);
     }
   }
-  uint64_t txg = TRY(CommitLocked());
+  uint64_t txg = TRY(CommitLocked(/*force=*/true));
   SnapshotRecord record{.name = std::string(snapshot),
                         .txg = txg,
                         .created_unix = static_cast<uint64_t>(std::time(nullptr)),

@@ -177,7 +177,7 @@ void Storage::Impl::BackgroundLoop(std::chrono::milliseconds interval) {
     auto status = CommitAll();
     if (!status) Log(LogLevel::kError, "background commit failed: {}", status.error().ToString());
     for (auto& volume : OpenVolumes()) {
-      auto cleaned = volume->Clean(true);
+      auto cleaned = volume->Clean(VolumeImpl::CleanMode::kNormal);
       if (!cleaned) Log(LogLevel::kWarn, "cleaning volume '{}': {}", volume->name(), cleaned.error().ToString());
     }
     last = std::chrono::steady_clock::now();

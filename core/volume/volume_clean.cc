@@ -8,22 +8,24 @@
 //     to the pool as dataset extents are freed, its counter and its exNode
 //     row go away, and the next commit makes all of that durable together.
 //  3. The data segment needs about size / row_bytes rows, plus the head row
-//     and a spare. Above that, the emptiest reclaimable row (if less than
-//     three quarters live) has its live blocks relocated to the head, and is
-//     then freed. One relocation per call keeps the cleaner's share of the
-//     writer's time bounded.
+//     and a spare. Relocation trades writes for space, so normally the log
+//     may grow to twice that before the emptiest reclaimable row (if at most
+//     half live) has its live blocks relocated to the head and is freed. When
+//     the pool has no room for a new row, cleaning turns aggressive: down to
+//     the bare need, with rows up to 90% live. One relocation per call keeps
+//     the cleaner's share of the writer's time bounded.
 //  4. Growing first tries cleaning; when the pool has no room for a row,
-//     cleaning is retried once with relocation before NoSpace is returned.
+//     cleaning is retried aggressively before NoSpace is returned.
 #include "core/util/log.h"
 #include "core/volume/storage_core.h"
 #include "core/volume/volume_impl.h"
 
 namespace tessera {
 
-Status VolumeImpl::Clean(bool relocate) {
+Status VolumeImpl::Clean(CleanMode mode) {
   std::lock_guard lock(grow_mu_);
   bool changed = false;
-  TRY_STATUS(CleanLocked(relocate, &changed));
+  TRY_STATUS(CleanLocked(mode, &changed));
   if (!changed) return Ok();
   TRY_STATUS(SaveExnode());
   TRY_STATUS(core_->CommitAll());
@@ -35,7 +37,7 @@ Status VolumeImpl::GrowLocked() {
   auto grown = parts_.data->Grow();
   if (!grown && grown.error().code() == Code::kNoSpace) {
     bool changed = false;
-    TRY_STATUS(CleanLocked(true, &changed));
+    TRY_STATUS(CleanLocked(CleanMode::kAggressive, &changed));
     if (changed) {
       TRY_STATUS(SaveExnode());
       TRY_STATUS(core_->CommitAll());
@@ -55,7 +57,7 @@ Status VolumeImpl::FreeRowLocked(uint64_t row_start) {
   return parts_.log->ForgetRow(row_start);
 }
 
-Status VolumeImpl::CleanLocked(bool relocate, bool* changed) {
+Status VolumeImpl::CleanLocked(CleanMode mode, bool* changed) {
   LogSegment& log = *parts_.log;
   uint64_t row_bytes = parts_.data->row_bytes();
   uint64_t limit = log.ReclaimableBefore();
@@ -75,11 +77,13 @@ Status VolumeImpl::CleanLocked(bool relocate, bool* changed) {
     remaining--;
     *changed = true;
   }
-  uint64_t needed = (size() + row_bytes - 1) / row_bytes + 2;
-  if (!relocate || remaining <= needed) return Ok();
-  // The emptiest reclaimable row that is at most three quarters live.
+  uint64_t volume_rows = (size() + row_bytes - 1) / row_bytes;
+  uint64_t allowed = mode == CleanMode::kAggressive ? volume_rows + 2 : 2 * volume_rows + 2;
+  if (mode == CleanMode::kFreeOnly || remaining <= allowed) return Ok();
+  // The emptiest reclaimable row that is live enough to be worth moving.
   std::optional<uint64_t> victim;
-  int64_t least = static_cast<int64_t>(row_bytes / kBlockSize) * 3 / 4;
+  int64_t row_blocks = static_cast<int64_t>(row_bytes / kBlockSize);
+  int64_t least = mode == CleanMode::kAggressive ? row_blocks * 9 / 10 : row_blocks / 2;
   for (const LunRowDesc& row : parts_.data->Rows()) {
     if (row.seg_end > limit) continue;
     if (live_of(row.seg_offset) < least) {

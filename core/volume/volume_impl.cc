@@ -24,7 +24,7 @@ VolumeImpl::~VolumeImpl() {
   auto status = parts_.top->Flush();
   // The next commit records where the log ends, so reopening replays nothing.
   if (status) status = parts_.log->RecordHead();
-  if (status) status = Clean(false);
+  if (status) status = Clean(CleanMode::kFreeOnly);
   if (!status) Log(LogLevel::kError, "volume '{}': closing: {}", parts_.name, status.error().ToString());
 }
 
@@ -89,8 +89,10 @@ Result<std::vector<LunBlock>> VolumeImpl::AllocateRow(uint32_t n_devices, uint64
 Status VolumeImpl::KeepRows() {
   std::lock_guard lock(grow_mu_);
   if (parts_.log->SpareRows() >= 1) return Ok();
+  // Commit first: rows written since the last commit become reclaimable.
+  TRY_STATUS(core_->CommitAll());
   bool changed = false;
-  TRY_STATUS(CleanLocked(true, &changed));
+  TRY_STATUS(CleanLocked(CleanMode::kNormal, &changed));
   while (parts_.log->SpareRows() < 1) TRY_STATUS(GrowLocked());
   return Ok();
 }

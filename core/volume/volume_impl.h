@@ -53,9 +53,10 @@ class VolumeImpl : public Volume, public LunBlockSource {
   // saving the exNode and committing (the log's RowKeeper).
   Status KeepRows();
   // The cleaner: frees rows with no live block, and, when the data segment
-  // holds more rows than the volume needs, relocates the live blocks of the
-  // emptiest row and frees it too. With relocate = false it only frees.
-  Status Clean(bool relocate);
+  // holds too many rows for the volume, relocates the live blocks of the
+  // emptiest row and frees it too (see volume_clean.cc).
+  enum class CleanMode { kFreeOnly, kNormal, kAggressive };
+  Status Clean(CleanMode mode);
   // Writes the exNode text of the current stack into the dataset.
   Status SaveExnode();
   Result<std::string> ExnodeText() const;
@@ -68,7 +69,7 @@ class VolumeImpl : public Volume, public LunBlockSource {
   StorageCore* core_;
   Database* db_;
   Parts parts_;
-  Status CleanLocked(bool relocate, bool* changed);
+  Status CleanLocked(CleanMode mode, bool* changed);
   Status GrowLocked();
   Status FreeRowLocked(uint64_t row_start);
 
