@@ -62,7 +62,10 @@ Result<Layout> ParseLayout(const std::string& layout) {
 std::string LayoutName(uint32_t devices) { return devices == 1 ? "simple" : fmt::format("stripe:{}", devices); }
 
 Status ValidateVolumeName(const std::string& name) {
-  if (name.empty() || name.size() > 255) return Err(Code::kInvalidArgument, "volume name must be 1 to 255 bytes");
+  if (name.empty()) return Err(Code::kInvalidArgument, "volume name is empty");
+  if (name.size() > 255) {
+    return Err(Code::kInvalidArgument, "volume name of {} bytes is too long (at most 255)", name.size());
+  }
   for (char c : name) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
       return Err(Code::kInvalidArgument,
