@@ -8,6 +8,8 @@
 //  2. Nothing here touches the filesystem except std::filesystem::absolute.
 #include "admin/args.h"
 
+#include "core/volume/layout.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -179,20 +181,8 @@ Result<uint64_t> ParseSizeArg(std::string_view text) {
 }
 
 Status ValidateLayout(std::string_view layout) {
-  if (layout == "simple") return Ok();
-  if (layout.starts_with("stripe:")) {
-    std::string_view digits = layout.substr(7);
-    uint32_t n = 0;
-    bool ok =
-        !digits.empty() && digits.size() <= 4 &&
-        std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
-    if (ok) {
-      for (char c : digits) n = n * 10 + static_cast<uint32_t>(c - '0');
-      if (n >= 1 && n <= kMaxVdevsPerTier) return Ok();
-    }
-  }
-  return Err(Code::kInvalidArgument, "layout '{}': expected simple or stripe:N (N = 1..{})", layout,
-             kMaxVdevsPerTier);
+  TRY(ParseVolumeLayout(layout));
+  return Ok();
 }
 
 std::string NbdUnixUri(const std::string& socket_path, const std::string& export_name) {

@@ -46,7 +46,7 @@ CLI::Validator LayoutValidator() {
         auto ok = ValidateLayout(text);
         return ok ? std::string() : ok.error().message();
       },
-      "simple|stripe:N", "layout");
+      "simple|stripe:N|rs:K+M", "layout");
 }
 
 CLI::Validator TierValidator() {

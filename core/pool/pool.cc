@@ -113,20 +113,30 @@ Result<std::vector<std::shared_ptr<Vdev>>> Pool::OpenFileDevices(const PoolConfi
                                                                  bool create, bool use_io_uring,
                                                                  bool use_direct) {
   std::vector<std::shared_ptr<Vdev>> devices;
+  std::vector<std::string> created;  // removed again if a later vdev fails
+  auto fail = [&](const Error& error) {
+    devices.clear();
+    std::error_code ec;
+    for (const auto& path : created) std::filesystem::remove(path, ec);
+    return Err(error);
+  };
   for (const auto& vc : config.vdevs) {
-    bool exists = std::filesystem::exists(vc.path);
-    if (create && exists) {
-      return Err(Code::kInvalidArgument, "{} already exists; refusing to overwrite it",
-                 VdevDescription(vc));
+    std::error_code ec;
+    bool exists = std::filesystem::exists(vc.path, ec);
+    bool block_device = exists && std::filesystem::is_block_file(vc.path, ec);
+    if (create && exists && !block_device) {
+      return fail(Error(Code::kInvalidArgument,
+                        fmt::format("{} already exists; refusing to overwrite it", VdevDescription(vc))));
     }
-    if (!create && !exists) return Err(Code::kNotFound, "{} is missing", VdevDescription(vc));
+    if (!create && !exists) return fail(Error(Code::kNotFound, fmt::format("{} is missing", VdevDescription(vc))));
     FileVdevOptions options;
-    options.create = create;
+    options.create = create && !block_device;
     options.create_size = BlockCount{vc.size_bytes / kBlockSize};
     options.use_io_uring = use_io_uring;
     options.use_direct = use_direct;
     auto device = FileVdev::Open(vc.path, options);
-    if (!device) return Err(device.error().WithContext(VdevDescription(vc)));
+    if (!device) return fail(device.error().WithContext(VdevDescription(vc)));
+    if (options.create) created.push_back(vc.path);
     devices.push_back(std::move(*device));
   }
   return devices;

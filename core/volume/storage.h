@@ -48,7 +48,7 @@ struct StorageOptions {
 struct VolumeSpec {
   std::string name;
   uint64_t size = 0;                 // bytes, multiple of 4096
-  std::string layout = "simple";     // "simple" or "stripe:N"
+  std::string layout = "simple";     // "simple", "stripe:N" or "rs:K+M" (core/volume/layout.h)
   std::optional<Tier> tier;          // preferred data tier; default: the slowest that exists
 };
 

@@ -19,45 +19,11 @@
 #include "core/util/align.h"
 #include "core/util/log.h"
 #include "core/util/size.h"
+#include "core/volume/layout.h"
 #include "core/volume/storage_impl.h"
 
 namespace tessera {
 namespace {
-
-constexpr uint64_t kChunkBytes = 64 * 1024;
-// An erasure-coded chunk: a 4 KiB header and 64 KiB of data.
-constexpr uint64_t kErasureChunkBytes = kChunkBytes + 4096;
-
-struct Layout {
-  uint32_t devices = 1;  // per row
-  uint32_t data = 1;     // rs: K
-  uint32_t parity = 0;   // rs: M (0: no erasure coding)
-  uint64_t chunk = kChunkBytes;
-};
-
-std::optional<uint32_t> SmallNumber(std::string_view text, uint32_t min, uint32_t max) {
-  if (text.empty() || text.size() > 3 || !std::all_of(text.begin(), text.end(), ::isdigit)) return std::nullopt;
-  uint32_t v = static_cast<uint32_t>(std::stoul(std::string(text)));
-  if (v < min || v > max) return std::nullopt;
-  return v;
-}
-
-Result<Layout> ParseLayout(const std::string& layout) {
-  if (layout == "simple") return Layout{};
-  if (layout.starts_with("stripe:")) {
-    if (auto n = SmallNumber(std::string_view(layout).substr(7), 1, 64)) return Layout{.devices = *n, .data = *n};
-  }
-  if (layout.starts_with("rs:")) {
-    std::string_view spec = std::string_view(layout).substr(3);
-    size_t plus = spec.find('+');
-    auto k = plus == std::string_view::npos ? std::nullopt : SmallNumber(spec.substr(0, plus), 1, 32);
-    auto m = plus == std::string_view::npos ? std::nullopt : SmallNumber(spec.substr(plus + 1), 1, 8);
-    if (k && m) return Layout{.devices = *k + *m, .data = *k, .parity = *m, .chunk = kErasureChunkBytes};
-  }
-  return Err(Code::kInvalidArgument,
-             "unknown layout '{}' (expected simple, stripe:N with N in 1..64, or rs:K+M with K in 1..32 and M in 1..8)",
-             layout);
-}
 
 std::string LayoutName(uint32_t devices) { return devices == 1 ? "simple" : fmt::format("stripe:{}", devices); }
 
@@ -77,7 +43,7 @@ Status ValidateVolumeName(const std::string& name) {
 
 // Per-device block of a row: the row is a sixteenth of the volume, between
 // 4 MiB and 64 MiB; the block is a whole number of chunks.
-uint64_t BlockBytesFor(uint64_t volume_size, const Layout& layout) {
+uint64_t BlockBytesFor(uint64_t volume_size, const VolumeLayout& layout) {
   uint64_t row = std::clamp<uint64_t>(volume_size / 16, 4ull << 20, 64ull << 20);
   uint64_t block = std::max<uint64_t>(row / layout.data, layout.chunk);
   return AlignDown(block, layout.chunk);
@@ -148,7 +114,7 @@ Result<VolumeInfo> Storage::Impl::CreateVolume(const VolumeSpec& spec) {
   if (spec.size == 0 || !IsAligned(spec.size, kBlockSize)) {
     return Err(Code::kInvalidArgument, "volume size {} must be a positive multiple of 4096", spec.size);
   }
-  Layout layout = TRY(ParseLayout(spec.layout));
+  VolumeLayout layout = TRY(ParseVolumeLayout(spec.layout));
   uint32_t devices = layout.devices;
   Tier tier = Tier::kFastest;
   if (spec.tier) {

@@ -207,3 +207,18 @@ TEST(Size, ParseAndFormat) {
 
 }  // namespace
 }  // namespace tessera
+
+namespace tessera {
+namespace {
+
+TEST(Pool, FailedCreateRemovesTheFilesItMade) {
+  TempDir dir;
+  PoolConfig config = *ParsePoolConfig(
+      "[vdev a]\npath = a.img\nsize = 16M\n[vdev b]\npath = missing-dir/b.img\nsize = 16M\n", dir.path());
+  auto devices = Pool::OpenFileDevices(config, true);
+  ASSERT_FALSE(devices);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/a.img"));
+}
+
+}  // namespace
+}  // namespace tessera
