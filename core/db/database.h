@@ -119,6 +119,7 @@ class Database {
   struct Extent {
     DiskAddress address;
     uint64_t blocks = 0;
+    uint64_t birth = 0;  // txg whose commit first holds it
   };
   Result<std::vector<Extent>> ExtentsOf(Dataset* dataset);
 

@@ -41,7 +41,8 @@ Result<std::vector<Database::Extent>> Database::ExtentsOfLocked(uint64_t dataset
   TRY_STATUS(root_tree_->Scan(prefix, PrefixEnd(prefix), [&](std::string_view k, std::string_view v) {
     auto entry = DecodeDeadEntry(v);
     if (!entry) error = entry.error();
-    else out.push_back(Extent{.address = DiskAddress{ReadBigEndian(k.substr(prefix.size()))}, .blocks = entry->blocks});
+    else out.push_back(Extent{.address = DiskAddress{ReadBigEndian(k.substr(prefix.size()))},
+                              .blocks = entry->blocks, .birth = entry->birth});
     return entry.has_value();
   }));
   if (error) return Err(*error);

@@ -137,7 +137,9 @@ Result<std::unique_ptr<Storage>> Storage::Open(const std::string& dir_in, Storag
 Storage::Impl::Impl(std::string dir, int lock_fd, StorageOptions options, std::unique_ptr<Database> db)
     : dir_(std::move(dir)), lock_fd_(lock_fd), options_(options), db_(std::move(db)) {
   db_->SetPreCommitHook([this]() -> Status {
-    for (auto& v : OpenVolumes()) TRY_STATUS(v->log().RecordHead());
+    for (auto& v : OpenVolumes()) {
+      if (!v->read_only()) TRY_STATUS(v->log().RecordHead());
+    }
     return Ok();
   });
 }
@@ -177,6 +179,7 @@ void Storage::Impl::BackgroundLoop(std::chrono::milliseconds interval) {
     auto status = CommitAll();
     if (!status) Log(LogLevel::kError, "background commit failed: {}", status.error().ToString());
     for (auto& volume : OpenVolumes()) {
+      if (volume->read_only()) continue;
       auto cleaned = volume->Clean(VolumeImpl::CleanMode::kNormal);
       if (!cleaned) Log(LogLevel::kWarn, "cleaning volume '{}': {}", volume->name(), cleaned.error().ToString());
     }
@@ -256,6 +259,15 @@ Result<std::shared_ptr<Volume>> Storage::OpenVolume(const std::string& name) {
   return std::shared_ptr<Volume>(std::move(v));
 }
 Result<PoolStatus> Storage::GetPoolStatus() { return impl_->GetPoolStatus(); }
+Status Storage::CreateSnapshot(const std::string& volume, const std::string& snapshot) {
+  return impl_->CreateSnapshot(volume, snapshot);
+}
+Result<std::vector<SnapshotInfo>> Storage::ListSnapshots(const std::string& volume) {
+  return impl_->ListSnapshots(volume);
+}
+Status Storage::DeleteSnapshot(const std::string& volume, const std::string& snapshot) {
+  return impl_->DeleteSnapshot(volume, snapshot);
+}
 Result<CheckReport> Storage::Check() { return impl_->Check(); }
 Status Storage::Commit() { return impl_->CommitAll(); }
 void Storage::StartBackground(std::chrono::milliseconds interval) { impl_->StartBackground(interval); }

@@ -106,8 +106,17 @@ class Storage {
   // Busy while the volume is open.
   Status DeleteVolume(const std::string& name);
   Result<std::string> ExnodeText(const std::string& name);
-  // One shared object per volume name; NotFound for an unknown name.
+  // One shared object per volume name ("VOLUME@SNAPSHOT" opens a snapshot
+  // read-only); NotFound for an unknown name.
   Result<std::shared_ptr<Volume>> OpenVolume(const std::string& name);
+
+  // Snapshots of a volume. Creating one first flushes the volume, so it holds
+  // every write acknowledged before the call; it is durable on return. A
+  // snapshot is exported read-only as "VOLUME@SNAPSHOT" (OpenVolume).
+  Status CreateSnapshot(const std::string& volume, const std::string& snapshot);
+  Result<std::vector<SnapshotInfo>> ListSnapshots(const std::string& volume);
+  // Busy while the snapshot is exported.
+  Status DeleteSnapshot(const std::string& volume, const std::string& snapshot);
 
   Result<PoolStatus> GetPoolStatus();
   Result<CheckReport> Check();

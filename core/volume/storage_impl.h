@@ -28,6 +28,9 @@ class Storage::Impl : public StorageCore {
   Status Delete(const std::string& name);
   Result<std::string> ExnodeText(const std::string& name);
   Result<std::shared_ptr<VolumeImpl>> OpenVolume(const std::string& name);
+  Status CreateSnapshot(const std::string& volume, const std::string& snapshot);
+  Result<std::vector<SnapshotInfo>> ListSnapshots(const std::string& volume);
+  Status DeleteSnapshot(const std::string& volume, const std::string& snapshot);
   Result<PoolStatus> GetPoolStatus();
   Result<CheckReport> Check();
   void StartBackground(std::chrono::milliseconds interval);
@@ -38,8 +41,12 @@ class Storage::Impl : public StorageCore {
 
  private:
   Result<std::shared_ptr<VolumeImpl>> OpenVolumeLocked(const std::string& name);
+  // `snapshot_tree`: build a read-only snapshot export reading through it.
   Result<std::shared_ptr<VolumeImpl>> BuildVolume(const std::string& name, Dataset* dataset,
-                                                  const std::string& exnode_text);
+                                                  const std::string& exnode_text,
+                                                  std::unique_ptr<Tree> snapshot_tree = nullptr);
+  Result<std::shared_ptr<VolumeImpl>> OpenSnapshotLocked(const std::string& volume, const std::string& snapshot);
+  bool InUseLocked(const std::string& name);
   Result<VolumeInfo> InfoLocked(const std::string& name);
   CacheOptions CacheDefaults() const;
   std::vector<std::shared_ptr<VolumeImpl>> OpenVolumes();

@@ -73,7 +73,8 @@ CacheOptions Storage::Impl::CacheDefaults() const {
 }
 
 Result<std::shared_ptr<VolumeImpl>> Storage::Impl::BuildVolume(const std::string& name, Dataset* dataset,
-                                                               const std::string& text) {
+                                                               const std::string& text,
+                                                               std::unique_ptr<Tree> snapshot_tree) {
   Exnode exnode = TRY(ParseExnode(text));
   const ExnodeSegment* log_section = FindType(exnode, SegmentType::kLog);
   if (log_section == nullptr) return Err(Code::kCorruption, "exNode of volume '{}' has no log segment", name);
@@ -95,16 +96,19 @@ Result<std::shared_ptr<VolumeImpl>> Storage::Impl::BuildVolume(const std::string
     data = std::shared_ptr<DataSegment>(TRY(JerasureSegment::FromExnode(*data_section, lun, &db_->pool())));
   }
   VolumeImpl* raw = volume.get();
-  auto log = std::make_shared<LogSegment>(log_section->id, exnode.id, size, &dataset->tree(), data, nullptr,
+  Tree* tree = snapshot_tree ? snapshot_tree.get() : &dataset->tree();
+  auto log = std::make_shared<LogSegment>(log_section->id, exnode.id, size, tree, data, nullptr,
                                           [raw] { return raw->KeepRows(); });
   std::shared_ptr<Segment> top = log;
   const ExnodeSegment* cache_section = exnode.FindSegment(exnode.default_segment);
-  if (cache_section != nullptr && cache_section->type == SegmentType::kCache) {
+  if (!snapshot_tree && cache_section != nullptr && cache_section->type == SegmentType::kCache) {
     CacheOptions options = TRY(CacheSegment::OptionsFromExnode(*cache_section, CacheDefaults()));
     top = std::shared_ptr<Segment>(TRY(CacheSegment::Create(cache_section->id, log, options)));
   }
+  bool read_only = snapshot_tree != nullptr;
   volume->Attach(VolumeImpl::Parts{.name = name, .exnode_id = exnode.id, .dataset = dataset, .data = data,
-                                   .log = log, .top = top});
+                                   .log = log, .top = top, .read_only = read_only,
+                                   .snapshot_tree = std::move(snapshot_tree)});
   return volume;
 }
 
@@ -165,6 +169,9 @@ Result<VolumeInfo> Storage::Impl::CreateVolume(const VolumeSpec& spec) {
 }
 
 Result<std::shared_ptr<VolumeImpl>> Storage::Impl::OpenVolumeLocked(const std::string& name) {
+  if (size_t at = name.find('@'); at != std::string::npos) {
+    return OpenSnapshotLocked(name.substr(0, at), name.substr(at + 1));
+  }
   TRY_STATUS(ValidateVolumeName(name));
   {
     std::lock_guard lock(open_mu_);
@@ -266,9 +273,12 @@ Status Storage::Impl::Delete(const std::string& name) {
   std::lock_guard lock(mu_);
   {
     std::lock_guard open_lock(open_mu_);
-    auto it = open_.find(name);
-    if (it != open_.end() && !it->second.expired()) {
-      return Err(Code::kBusy, "volume '{}' is in use (exported or open); stop using it first", name);
+    for (auto& [open_name, weak] : open_) {
+      bool ours = open_name == name || open_name.starts_with(name + "@");
+      if (ours && !weak.expired()) {
+        return Err(Code::kBusy, "volume '{}' is in use ('{}' is exported or open); stop using it first", name,
+                   open_name);
+      }
     }
     open_.erase(name);
   }

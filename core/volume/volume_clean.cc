@@ -14,8 +14,16 @@
 //     the pool has no room for a new row, cleaning turns aggressive: down to
 //     the bare need, with rows up to 90% live. One relocation per call keeps
 //     the cleaner's share of the writer's time bounded.
+//  5. Snapshots: a row that existed when the volume's newest snapshot was
+//     taken (its extent's birth txg is at most the snapshot's) may hold data
+//     the snapshot maps, so it is neither freed nor relocated until the
+//     snapshots are deleted. Rows written after the newest snapshot are
+//     cleaned as usual.
 //  4. Growing first tries cleaning; when the pool has no room for a row,
 //     cleaning is retried aggressively before NoSpace is returned.
+#include <map>
+#include <set>
+
 #include "core/util/log.h"
 #include "core/volume/storage_core.h"
 #include "core/volume/volume_impl.h"
@@ -65,6 +73,19 @@ Status VolumeImpl::CleanLocked(CleanMode mode, bool* changed) {
   auto live_of = [&](uint64_t start) { auto it = live.find(start); return it == live.end() ? 0 : it->second; };
   std::vector<LunRowDesc> rows = parts_.data->Rows();
   size_t remaining = rows.size();
+  // Rows that existed when the newest snapshot was taken may hold its data.
+  uint64_t pin_txg = 0;
+  for (const SnapshotInfo& snap : TRY(db_->ListSnapshots(parts_.name))) pin_txg = std::max(pin_txg, snap.txg);
+  std::set<uint64_t> pinned;  // row starts
+  if (pin_txg > 0) {
+    std::map<uint64_t, uint64_t> birth;  // extent address -> birth txg
+    for (const auto& e : TRY(db_->ExtentsOf(parts_.dataset))) birth[e.address.raw] = e.birth;
+    for (const LunRowDesc& row : rows) {
+      for (const LunBlock& b : row.blocks) {
+        if (birth[b.address.raw] <= pin_txg) pinned.insert(row.seg_offset);
+      }
+    }
+  }
   if (LogEnabled(LogLevel::kDebug)) {
     std::string summary;
     for (const auto& row : rows) summary += fmt::format(" {}:{}", row.seg_offset / row_bytes, live_of(row.seg_offset));
@@ -72,7 +93,7 @@ Status VolumeImpl::CleanLocked(CleanMode mode, bool* changed) {
         limit / row_bytes, summary);
   }
   for (const LunRowDesc& row : rows) {
-    if (row.seg_end > limit || live_of(row.seg_offset) > 0) continue;
+    if (row.seg_end > limit || live_of(row.seg_offset) > 0 || pinned.count(row.seg_offset)) continue;
     TRY_STATUS(FreeRowLocked(row.seg_offset));
     remaining--;
     *changed = true;
@@ -85,7 +106,7 @@ Status VolumeImpl::CleanLocked(CleanMode mode, bool* changed) {
   int64_t row_blocks = static_cast<int64_t>(row_bytes / kBlockSize);
   int64_t least = mode == CleanMode::kAggressive ? row_blocks * 9 / 10 : row_blocks / 2;
   for (const LunRowDesc& row : parts_.data->Rows()) {
-    if (row.seg_end > limit) continue;
+    if (row.seg_end > limit || pinned.count(row.seg_offset)) continue;
     if (live_of(row.seg_offset) < least) {
       least = live_of(row.seg_offset);
       victim = row.seg_offset;

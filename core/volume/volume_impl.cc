@@ -20,7 +20,7 @@ namespace tessera {
 VolumeImpl::VolumeImpl(StorageCore* core, Database* db) : core_(core), db_(db) {}
 
 VolumeImpl::~VolumeImpl() {
-  if (!parts_.top) return;
+  if (!parts_.top || parts_.read_only) return;
   auto status = parts_.top->Flush();
   // The next commit records where the log ends, so reopening replays nothing.
   if (status) status = parts_.log->RecordHead();
@@ -30,13 +30,21 @@ VolumeImpl::~VolumeImpl() {
 
 Status VolumeImpl::Read(uint64_t offset, std::span<std::byte> out) { return parts_.top->Read(offset, out); }
 
+namespace {
+Status RefuseReadOnly(const std::string& name) {
+  return Err(Code::kReadOnly, "'{}' is a snapshot and cannot be written", name);
+}
+}  // namespace
+
 Status VolumeImpl::Write(uint64_t offset, std::span<const std::byte> data, bool fua) {
+  if (parts_.read_only) return RefuseReadOnly(parts_.name);
   return parts_.top->Write(offset, data, fua ? kWriteFua : kWriteNone);
 }
 
-Status VolumeImpl::Flush() { return parts_.top->Flush(); }
+Status VolumeImpl::Flush() { return parts_.read_only ? Ok() : parts_.top->Flush(); }
 
 Status VolumeImpl::Trim(uint64_t offset, uint64_t length, bool fua) {
+  if (parts_.read_only) return RefuseReadOnly(parts_.name);
   TRY_STATUS(parts_.top->Trim(offset, length));
   return fua ? Flush() : Ok();
 }

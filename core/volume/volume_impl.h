@@ -28,6 +28,9 @@ class VolumeImpl : public Volume, public LunBlockSource {
     std::shared_ptr<DataSegment> data;  // the log's data segment: a lun, or jerasure over one
     std::shared_ptr<LogSegment> log;
     std::shared_ptr<Segment> top;  // what I/O goes through
+    // A snapshot export: reads through the snapshot's tree; changes are refused.
+    bool read_only = false;
+    std::unique_ptr<Tree> snapshot_tree;  // owns the tree of a snapshot export
   };
 
   VolumeImpl(StorageCore* core, Database* db);
@@ -37,7 +40,7 @@ class VolumeImpl : public Volume, public LunBlockSource {
 
   const std::string& name() const override { return parts_.name; }
   uint64_t size() const override { return parts_.log->Size(); }
-  bool read_only() const override { return false; }
+  bool read_only() const override { return parts_.read_only; }
   Status Read(uint64_t offset, std::span<std::byte> out) override;
   Status Write(uint64_t offset, std::span<const std::byte> data, bool fua) override;
   Status Flush() override;
