@@ -120,6 +120,7 @@ int RunTessera(int argc, const char* const* argv, std::ostream& out, std::ostrea
   AddPoolCommands(app, ctx);
   AddVolumeCommands(app, ctx);
   AddExnodeCommands(app, ctx);
+  AddSnapshotCommands(app, ctx);
   AddServeCommand(app, ctx);
   AddAttachCommands(app, ctx);
 

@@ -53,6 +53,7 @@ CommandResult WithPool(const CommandContext& ctx,
 void AddPoolCommands(CLI::App& app, CommandContext& ctx);
 void AddVolumeCommands(CLI::App& app, CommandContext& ctx);
 void AddExnodeCommands(CLI::App& app, CommandContext& ctx);
+void AddSnapshotCommands(CLI::App& app, CommandContext& ctx);
 void AddServeCommand(CLI::App& app, CommandContext& ctx);
 void AddAttachCommands(CLI::App& app, CommandContext& ctx);
 

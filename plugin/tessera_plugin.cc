@@ -200,6 +200,13 @@ int TesseraListExports(int /*readonly*/, int /*is_tls*/, struct nbdkit_exports* 
       std::string description =
           fmt::format("tessera volume {}, {}, {}", info.name, FormatSize(info.size), info.layout);
       if (nbdkit_add_export(exports, info.name.c_str(), description.c_str()) == -1) return -1;
+      auto snapshots = g_state.storage->ListSnapshots(info.name);
+      if (!snapshots) return Fail(snapshots.error());
+      for (const SnapshotInfo& snap : *snapshots) {
+        std::string name = info.name + "@" + snap.name;
+        std::string about = fmt::format("read-only snapshot of tessera volume {}", info.name);
+        if (nbdkit_add_export(exports, name.c_str(), about.c_str()) == -1) return -1;
+      }
     }
     return 0;
   });

@@ -52,6 +52,18 @@ Result<std::string> NameOnly(JsonFields& fields) {
   return name;
 }
 
+Result<Json> Snapshot(Storage& storage, std::string_view op, JsonFields& fields) {
+  std::string volume = TRY(fields.String("volume"));
+  if (op == kOpSnapshotList) {
+    TRY_STATUS(fields.NoOtherFields());
+    return ToJson(TRY(storage.ListSnapshots(volume)));
+  }
+  std::string snapshot = TRY(fields.String("snapshot"));
+  TRY_STATUS(fields.NoOtherFields());
+  if (op == kOpSnapshotCreate) return Null(storage.CreateSnapshot(volume, snapshot));
+  return Null(storage.DeleteSnapshot(volume, snapshot));
+}
+
 Result<Json> Dispatch(Storage& storage, const Json& request) {
   JsonFields fields = TRY(JsonFields::Of(request, "request"));
   std::string op = TRY(fields.String("op"));
@@ -60,6 +72,9 @@ Result<Json> Dispatch(Storage& storage, const Json& request) {
   if (op == kOpVolumeInfo) return ToJson(TRY(storage.GetVolumeInfo(TRY(NameOnly(fields)))));
   if (op == kOpVolumeDelete) return Null(storage.DeleteVolume(TRY(NameOnly(fields))));
   if (op == kOpExnodeShow) return Json(TRY(storage.ExnodeText(TRY(NameOnly(fields)))));
+  if (op == kOpSnapshotCreate || op == kOpSnapshotList || op == kOpSnapshotDelete) {
+    return Snapshot(storage, op, fields);
+  }
   // The rest take no arguments.
   if (op == kOpVolumeList || op == kOpPoolStatus || op == kOpPoolCheck || op == kOpCommit) {
     TRY_STATUS(fields.NoOtherFields());
@@ -70,7 +85,8 @@ Result<Json> Dispatch(Storage& storage, const Json& request) {
   }
   return Err(Code::kInvalidArgument,
              "unknown op '{}'; expected volume.create, volume.list, volume.info, volume.resize, "
-             "volume.delete, exnode.show, pool.status, pool.check or commit",
+             "volume.delete, exnode.show, snapshot.create, snapshot.list, snapshot.delete, pool.status, "
+             "pool.check or commit",
              op);
 }
 

@@ -108,6 +108,18 @@ Result<std::string> PoolClient::ExnodeText(const std::string& name) {
   return Decoded(StringFromJson(TRY(transport_->Call(ExnodeShowRequest(name)))));
 }
 
+Status PoolClient::CreateSnapshot(const std::string& volume, const std::string& snapshot) {
+  return CallForStatus(SnapshotRequest(kOpSnapshotCreate, volume, snapshot));
+}
+
+Result<std::vector<SnapshotInfo>> PoolClient::ListSnapshots(const std::string& volume) {
+  return Decoded(SnapshotInfosFromJson(TRY(transport_->Call(SnapshotListRequest(volume)))));
+}
+
+Status PoolClient::DeleteSnapshot(const std::string& volume, const std::string& snapshot) {
+  return CallForStatus(SnapshotRequest(kOpSnapshotDelete, volume, snapshot));
+}
+
 Result<PoolStatus> PoolClient::GetPoolStatus() {
   return Decoded(PoolStatusFromJson(TRY(transport_->Call(PoolStatusRequest()))));
 }

@@ -87,6 +87,9 @@ class PoolClient {
   Status ResizeVolume(const std::string& name, uint64_t new_size, bool force);
   Status DeleteVolume(const std::string& name);
   Result<std::string> ExnodeText(const std::string& name);
+  Status CreateSnapshot(const std::string& volume, const std::string& snapshot);
+  Result<std::vector<SnapshotInfo>> ListSnapshots(const std::string& volume);
+  Status DeleteSnapshot(const std::string& volume, const std::string& snapshot);
   Result<PoolStatus> GetPoolStatus();
   Result<CheckReport> Check();
   Status Commit();

@@ -60,6 +60,12 @@ Json VolumeResizeRequest(const std::string& name, uint64_t size, bool force) {
 
 Json VolumeDeleteRequest(const std::string& name) { return NamedRequest(kOpVolumeDelete, name); }
 Json ExnodeShowRequest(const std::string& name) { return NamedRequest(kOpExnodeShow, name); }
+Json SnapshotRequest(std::string_view op, const std::string& volume, const std::string& snapshot) {
+  return Json{{"op", op}, {"volume", volume}, {"snapshot", snapshot}};
+}
+Json SnapshotListRequest(const std::string& volume) {
+  return Json{{"op", kOpSnapshotList}, {"volume", volume}};
+}
 Json PoolStatusRequest() { return Request(kOpPoolStatus); }
 Json PoolCheckRequest() { return Request(kOpPoolCheck); }
 Json CommitRequest() { return Request(kOpCommit); }
@@ -153,6 +159,29 @@ Json ToJson(const CheckReport& report) {
               {"double_references", report.double_references},
               {"unallocated_references", report.unallocated_references},
               {"checksum_failures", report.checksum_failures}};
+}
+
+Json ToJson(const std::vector<SnapshotInfo>& snapshots) {
+  Json array = Json::array();
+  for (const SnapshotInfo& s : snapshots) {
+    array.push_back(Json{{"name", s.name}, {"txg", s.txg}, {"created_unix", s.created_unix}});
+  }
+  return array;
+}
+
+Result<std::vector<SnapshotInfo>> SnapshotInfosFromJson(const Json& json) {
+  if (!json.is_array()) return Err(Code::kInvalidArgument, "snapshot list: expected an array");
+  std::vector<SnapshotInfo> out;
+  for (const Json& item : json) {
+    JsonFields fields = TRY(JsonFields::Of(item, "snapshot"));
+    SnapshotInfo s;
+    s.name = TRY(fields.String("name"));
+    s.txg = TRY(fields.Unsigned("txg"));
+    s.created_unix = TRY(fields.Unsigned("created_unix"));
+    TRY_STATUS(fields.NoOtherFields());
+    out.push_back(std::move(s));
+  }
+  return out;
 }
 
 Result<VolumeInfo> VolumeInfoFromJson(const Json& json) {

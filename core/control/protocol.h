@@ -56,6 +56,9 @@ inline constexpr std::string_view kOpExnodeShow = "exnode.show";
 inline constexpr std::string_view kOpPoolStatus = "pool.status";
 inline constexpr std::string_view kOpPoolCheck = "pool.check";
 inline constexpr std::string_view kOpCommit = "commit";
+inline constexpr std::string_view kOpSnapshotCreate = "snapshot.create";  // volume, snapshot
+inline constexpr std::string_view kOpSnapshotList = "snapshot.list";      // volume
+inline constexpr std::string_view kOpSnapshotDelete = "snapshot.delete";  // volume, snapshot
 
 // The longest request line a server accepts, and response line a client does.
 inline constexpr size_t kMaxRequestLine = 1u << 20;
@@ -68,6 +71,8 @@ Json VolumeInfoRequest(const std::string& name);
 Json VolumeResizeRequest(const std::string& name, uint64_t size, bool force);
 Json VolumeDeleteRequest(const std::string& name);
 Json ExnodeShowRequest(const std::string& name);
+Json SnapshotRequest(std::string_view op, const std::string& volume, const std::string& snapshot);
+Json SnapshotListRequest(const std::string& volume);
 Json PoolStatusRequest();
 Json PoolCheckRequest();
 Json CommitRequest();
@@ -85,11 +90,13 @@ Json ToJson(const std::vector<VolumeInfo>& infos);
 Json ToJson(const VdevStatus& vdev);
 Json ToJson(const PoolStatus& status);
 Json ToJson(const CheckReport& report);
+Json ToJson(const std::vector<SnapshotInfo>& snapshots);
 Result<VolumeInfo> VolumeInfoFromJson(const Json& json);
 Result<std::vector<VolumeInfo>> VolumeInfosFromJson(const Json& json);
 Result<VdevStatus> VdevStatusFromJson(const Json& json);
 Result<PoolStatus> PoolStatusFromJson(const Json& json);
 Result<CheckReport> CheckReportFromJson(const Json& json);
+Result<std::vector<SnapshotInfo>> SnapshotInfosFromJson(const Json& json);
 Result<std::string> StringFromJson(const Json& json);
 
 // One line of the wire format, without the '\n'.

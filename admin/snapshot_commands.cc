@@ -1,0 +1,91 @@
+// tessera snapshot create|list|delete: thin wrappers over the pool client.
+#include <ctime>
+
+#include "admin/commands.h"
+#include "admin/output.h"
+#include "core/control/protocol.h"
+
+namespace tessera {
+namespace {
+
+struct SnapshotArgs {
+  std::string target;  // VOLUME@SNAPSHOT, or VOLUME for list
+};
+
+// Splits VOLUME@SNAPSHOT; both parts must be non-empty.
+Result<std::pair<std::string, std::string>> SplitTarget(const std::string& target) {
+  size_t at = target.find('@');
+  if (at == std::string::npos || at == 0 || at + 1 == target.size() ||
+      target.find('@', at + 1) != std::string::npos) {
+    return Err(Code::kInvalidArgument, "'{}' is not VOLUME@SNAPSHOT", target);
+  }
+  return std::pair{target.substr(0, at), target.substr(at + 1)};
+}
+
+std::string FormatTime(uint64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%SZ", &tm);
+  return text;
+}
+
+CommandResult CreateSnapshot(CommandContext& ctx, const SnapshotArgs& args) {
+  auto [volume, snapshot] = TRY(SplitTarget(args.target));
+  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+    TRY_STATUS(pool.CreateSnapshot(volume, snapshot));
+    ctx.out << fmt::format("created snapshot {}@{}\n", volume, snapshot);
+    return 0;
+  });
+}
+
+CommandResult DeleteSnapshot(CommandContext& ctx, const SnapshotArgs& args) {
+  auto [volume, snapshot] = TRY(SplitTarget(args.target));
+  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+    TRY_STATUS(pool.DeleteSnapshot(volume, snapshot));
+    ctx.out << fmt::format("deleted snapshot {}@{}\n", volume, snapshot);
+    return 0;
+  });
+}
+
+CommandResult ListSnapshots(CommandContext& ctx, const SnapshotArgs& args) {
+  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+    auto snapshots = TRY(pool.ListSnapshots(args.target));
+    if (ctx.json) {
+      ctx.out << FormatJson(ToJson(snapshots));
+      return 0;
+    }
+    Table table({{"NAME"}, {"CREATED"}, {"TXG", Table::Align::kRight}});
+    for (const SnapshotInfo& s : snapshots) {
+      table.AddRow({args.target + "@" + s.name, FormatTime(s.created_unix), std::to_string(s.txg)});
+    }
+    ctx.out << table.Render();
+    return 0;
+  });
+}
+
+CLI::App* TargetCommand(CLI::App* parent, const char* name, const char* help, const char* what,
+                        CommandContext& ctx, CommandResult (*run)(CommandContext&, const SnapshotArgs&)) {
+  auto args = std::make_shared<SnapshotArgs>();
+  CLI::App* command = parent->add_subcommand(name, help);
+  AddPoolOption(command, ctx);
+  command->add_option("target", args->target, what)->required();
+  command->callback([&ctx, args, run] { ctx.action = [&ctx, args, run] { return run(ctx, *args); }; });
+  return command;
+}
+
+}  // namespace
+
+void AddSnapshotCommands(CLI::App& app, CommandContext& ctx) {
+  CLI::App* snapshot = app.add_subcommand("snapshot", "Create, list and delete volume snapshots");
+  snapshot->require_subcommand(1);
+  TargetCommand(snapshot, "create", "Snapshot a volume (its acknowledged writes, durably)",
+                "VOLUME@SNAPSHOT", ctx, CreateSnapshot);
+  CLI::App* list = TargetCommand(snapshot, "list", "List a volume's snapshots", "VOLUME", ctx, ListSnapshots);
+  AddJsonFlag(list, ctx);
+  TargetCommand(snapshot, "delete", "Delete a snapshot and free what only it held", "VOLUME@SNAPSHOT", ctx,
+                DeleteSnapshot);
+}
+
+}  // namespace tessera
