@@ -1,7 +1,7 @@
 // VolumeImpl: the Volume the Storage hands out, and the LunBlockSource that
 // allocates its data rows. Internal to core/volume.
 //
-// Segment stack (exNode view, top first): [cache ->] log -> lun.
+// Segment stack (exNode view, top first): [cache ->] log -> [jerasure ->] lun.
 // Dataset keys: 'x' chunk(4, big-endian) -> exNode text, in 48 KiB chunks;
 // the log's own keys ('m', 'h') are described in core/segment/log_format.h.
 #pragma once
