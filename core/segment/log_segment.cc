@@ -143,34 +143,27 @@ Status LogSegment::AppendData(std::span<const BlockWrite> writes) {
     size_t n = std::min(kLogMaxEntries, blocks.size() - start);
     LogHeader header{.kind = LogBatchKind::kData};
     header.entries.assign(entries.begin() + start, entries.begin() + start + n);
-    for (int attempt = 0;; attempt++) {
-      Status status;
-      {
-        std::lock_guard lock(mu_);
-        status = AppendLocked(header, std::span(blocks).subspan(start, n));
-      }
-      if (status || status.error().code() != Code::kNoSpace || attempt >= 3) {
-        TRY_STATUS(status);
-        break;
-      }
-      TRY_STATUS(KeepRows());
-    }
+    TRY_STATUS(Append(header, std::span(blocks).subspan(start, n)));
   }
-  if (SpareRows() < 1) TRY_STATUS(KeepRows());
   return Ok();
 }
 
 Status LogSegment::AppendTrim(uint64_t first_lba, uint64_t count) {
-  LogHeader header{.kind = LogBatchKind::kTrim, .entries = {{first_lba, count}}};
+  return Append(LogHeader{.kind = LogBatchKind::kTrim, .entries = {{first_lba, count}}}, {});
+}
+
+Status LogSegment::Append(const LogHeader& header, std::span<const BlockWrite> blocks) {
   for (int attempt = 0;; attempt++) {
     Status status;
     {
       std::lock_guard lock(mu_);
-      status = AppendLocked(header, {});
+      status = AppendLocked(header, blocks);
     }
-    if (status || status.error().code() != Code::kNoSpace || attempt >= 3) return status;
-    TRY_STATUS(KeepRows());
+    if (status) break;
+    if (status.error().code() != Code::kNoSpace || attempt >= 3) return status;
+    TRY_STATUS(KeepRows());  // the data segment needs a new row first
   }
+  return SpareRows() < 1 ? KeepRows() : Ok();
 }
 
 Status LogSegment::WriteBlocks(std::span<const BlockWrite> writes) {
@@ -233,9 +226,7 @@ Status LogSegment::Trim(uint64_t offset, uint64_t length) {
     std::vector<std::byte> zeros(end - last);
     TRY_STATUS(Write(last, zeros, kWriteNone));
   }
-  TRY_STATUS(AppendTrim(first / kBlockSize, (last - first) / kBlockSize));
-  if (SpareRows() < 1) TRY_STATUS(KeepRows());
-  return Ok();
+  return AppendTrim(first / kBlockSize, (last - first) / kBlockSize);
 }
 
 Status LogSegment::Truncate(uint64_t new_size) {

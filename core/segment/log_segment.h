@@ -106,6 +106,9 @@ class LogSegment : public Segment {
   // Appends one batch; NoSpace when the data segment has no room (caller
   // asks the RowKeeper for a row and retries).
   Status AppendLocked(LogHeader header, std::span<const BlockWrite> blocks);
+  // AppendLocked with mu_ taken, asking the RowKeeper for a row when the
+  // data segment is full, and for a spare row afterwards.
+  Status Append(const LogHeader& header, std::span<const BlockWrite> blocks);
   Status AppendData(std::span<const BlockWrite> writes);
   Status AppendTrim(uint64_t first_lba, uint64_t count);
   Status KeepRows();

@@ -46,7 +46,8 @@ class Storage::Impl : public StorageCore {
                                                   const std::string& exnode_text,
                                                   std::unique_ptr<Tree> snapshot_tree = nullptr);
   Result<std::shared_ptr<VolumeImpl>> OpenSnapshotLocked(const std::string& volume, const std::string& snapshot);
-  bool InUseLocked(const std::string& name);
+  // The open volume (or snapshot export) of that name, if any.
+  std::shared_ptr<VolumeImpl> FindOpen(const std::string& name);
   Result<VolumeInfo> InfoLocked(const std::string& name);
   CacheOptions CacheDefaults() const;
   std::vector<std::shared_ptr<VolumeImpl>> OpenVolumes();

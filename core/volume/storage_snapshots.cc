@@ -14,22 +14,17 @@
 
 namespace tessera {
 
-bool Storage::Impl::InUseLocked(const std::string& name) {
+std::shared_ptr<VolumeImpl> Storage::Impl::FindOpen(const std::string& name) {
   std::lock_guard lock(open_mu_);
   auto it = open_.find(name);
-  return it != open_.end() && !it->second.expired();
+  return it == open_.end() ? nullptr : it->second.lock();
 }
 
 Status Storage::Impl::CreateSnapshot(const std::string& volume, const std::string& snapshot) {
   std::lock_guard lock(mu_);
   if (!db_->OpenDataset(volume)) return Err(Code::kNotFound, "no volume '{}' in pool {}", volume, dir_);
-  std::shared_ptr<VolumeImpl> open;
-  {
-    std::lock_guard open_lock(open_mu_);  // not held while flushing: a flush may commit
-    auto it = open_.find(volume);
-    if (it != open_.end()) open = it->second.lock();
-  }
-  if (open) TRY_STATUS(open->Flush());
+  // FindOpen's lock is not held while flushing: a flush may commit.
+  if (auto open = FindOpen(volume)) TRY_STATUS(open->Flush());
   return db_->CreateSnapshot(volume, snapshot);
 }
 
@@ -41,7 +36,7 @@ Result<std::vector<SnapshotInfo>> Storage::Impl::ListSnapshots(const std::string
 
 Status Storage::Impl::DeleteSnapshot(const std::string& volume, const std::string& snapshot) {
   std::lock_guard lock(mu_);
-  if (InUseLocked(volume + "@" + snapshot)) {
+  if (FindOpen(volume + "@" + snapshot)) {
     return Err(Code::kBusy, "snapshot '{}@{}' is exported; stop using it first", volume, snapshot);
   }
   return db_->DeleteSnapshot(volume, snapshot);
@@ -50,13 +45,7 @@ Status Storage::Impl::DeleteSnapshot(const std::string& volume, const std::strin
 Result<std::shared_ptr<VolumeImpl>> Storage::Impl::OpenSnapshotLocked(const std::string& volume,
                                                                       const std::string& snapshot) {
   std::string name = volume + "@" + snapshot;
-  {
-    std::lock_guard lock(open_mu_);
-    auto it = open_.find(name);
-    if (it != open_.end()) {
-      if (auto v = it->second.lock()) return v;
-    }
-  }
+  if (auto open = FindOpen(name)) return open;
   auto dataset = db_->OpenDataset(volume);
   if (!dataset) return Err(Code::kNotFound, "no volume '{}' in pool {}", volume, dir_);
   auto tree = db_->OpenSnapshot(volume, snapshot);

@@ -173,13 +173,7 @@ Result<std::shared_ptr<VolumeImpl>> Storage::Impl::OpenVolumeLocked(const std::s
     return OpenSnapshotLocked(name.substr(0, at), name.substr(at + 1));
   }
   TRY_STATUS(ValidateVolumeName(name));
-  {
-    std::lock_guard lock(open_mu_);
-    auto it = open_.find(name);
-    if (it != open_.end()) {
-      if (auto v = it->second.lock()) return v;
-    }
-  }
+  if (auto open = FindOpen(name)) return open;
   auto dataset = db_->OpenDataset(name);
   if (!dataset) {
     if (dataset.error().code() == Code::kNotFound) return Err(Code::kNotFound, "no volume '{}' in pool {}", name, dir_);
@@ -223,9 +217,7 @@ Result<VolumeInfo> Storage::Impl::InfoLocked(const std::string& name) {
     return true;
   }));
   info.mapped_bytes = mapped * kBlockSize;
-  std::lock_guard lock(open_mu_);
-  auto it = open_.find(name);
-  info.open = it != open_.end() && !it->second.expired();
+  info.open = FindOpen(name) != nullptr;
   return info;
 }
 
@@ -246,12 +238,7 @@ Status Storage::Impl::Resize(const std::string& name, uint64_t new_size, bool fo
   if (new_size == 0 || !IsAligned(new_size, kBlockSize)) {
     return Err(Code::kInvalidArgument, "volume size {} must be a positive multiple of 4096", new_size);
   }
-  bool in_use = false;
-  {
-    std::lock_guard open_lock(open_mu_);
-    auto it = open_.find(name);
-    in_use = it != open_.end() && !it->second.expired();
-  }
+  bool in_use = FindOpen(name) != nullptr;
   auto volume = TRY(OpenVolumeLocked(name));
   uint64_t old = volume->size();
   if (new_size < old && !force) {
