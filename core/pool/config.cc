@@ -121,6 +121,8 @@ int HandleEntry(void* user, const char* section, const char* name, const char* v
                       fmt::format("unknown tier '{}' (fastest, fast, slow, slowest)", val));
     }
     vdev.tier = *tier;
+  } else if (key == "io" && val != "direct" && val != "buffered") {
+    return SetError(state, lineno, fmt::format("io = '{}': use direct or buffered", val));
   } else {
     vdev.attrs[key] = val;
   }

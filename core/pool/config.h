@@ -7,6 +7,9 @@
 //   path = vdev0.img      ; relative to the config file's folder
 //   size = 1G             ; bytes, with K/M/G/T suffixes
 //   tier = fastest        ; fastest | fast | slow | slowest
+//   io = buffered         ; optional: direct (O_DIRECT) or buffered (page
+//                         ; cache); default direct for block devices,
+//                         ; buffered for files
 //   host = localhost      ; any other key=val is a free-form attribute
 //
 // Vdev indexes are assigned per tier in file order.

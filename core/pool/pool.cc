@@ -109,9 +109,26 @@ Result<std::unique_ptr<Pool>> Pool::Open(const PoolConfig& config,
   return std::unique_ptr<Pool>(new Pool(config, *uuid, std::move(vdevs)));
 }
 
+namespace {
+
+// A vdev's `io` attribute: `direct` (O_DIRECT, no page cache) or `buffered`
+// (the kernel's page cache; fdatasync on Flush). Without one, block devices
+// are direct and files buffered: a file vdev shares its disk with other
+// files, and the page cache serves its hot data as it does for any file.
+Result<bool> UseDirectIo(const VdevConfig& vc, bool block_device) {
+  auto it = vc.attrs.find("io");
+  if (it == vc.attrs.end()) return block_device;
+  if (it->second == "direct") return true;
+  if (it->second == "buffered") return false;
+  return Err(Code::kInvalidArgument, "{}: io = '{}' is neither direct nor buffered",
+             VdevDescription(vc), it->second);
+}
+
+}  // namespace
+
 Result<std::vector<std::shared_ptr<Vdev>>> Pool::OpenFileDevices(const PoolConfig& config,
                                                                  bool create, bool use_io_uring,
-                                                                 bool use_direct) {
+                                                                 bool allow_direct) {
   std::vector<std::shared_ptr<Vdev>> devices;
   std::vector<std::string> created;  // removed again if a later vdev fails
   auto fail = [&](const Error& error) {
@@ -133,7 +150,9 @@ Result<std::vector<std::shared_ptr<Vdev>>> Pool::OpenFileDevices(const PoolConfi
     options.create = create && !block_device;
     options.create_size = BlockCount{vc.size_bytes / kBlockSize};
     options.use_io_uring = use_io_uring;
-    options.use_direct = use_direct;
+    auto direct = UseDirectIo(vc, block_device);
+    if (!direct) return fail(direct.error());
+    options.use_direct = allow_direct && *direct;
     auto device = FileVdev::Open(vc.path, options);
     if (!device) return fail(device.error().WithContext(VdevDescription(vc)));
     if (options.create) created.push_back(vc.path);

@@ -55,10 +55,13 @@ class Pool {
                                             std::vector<std::shared_ptr<Vdev>> devices);
   // Opens (or, with create, creates files of the configured sizes) FileVdevs
   // for every vdev of the config. Creating refuses to overwrite existing files.
+  // A vdev's `io` attribute picks O_DIRECT (`direct`) or the page cache
+  // (`buffered`); the default is direct for block devices and buffered for
+  // files. `allow_direct = false` makes every vdev buffered.
   static Result<std::vector<std::shared_ptr<Vdev>>> OpenFileDevices(const PoolConfig& config,
                                                                     bool create,
                                                                     bool use_io_uring = true,
-                                                                    bool use_direct = true);
+                                                                    bool allow_direct = true);
 
   const Uuid& uuid() const { return uuid_; }
   const PoolConfig& config() const { return config_; }

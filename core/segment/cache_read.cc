@@ -7,7 +7,8 @@
 //   2. pin the cached pages of the chunk; insert kLoading placeholders for
 //      the missing ones, and, when the read continues the previous one
 //      sequentially and the page right after it is not cached, for the
-//      missing pages of the next readahead_bytes_ too;
+//      missing pages of the next readahead_bytes_ too (only for reads
+//      shorter than readahead_bytes_);
 //   3. unlock, read each contiguous run of placeholders with ONE lower Read,
 //      lock, install them clean (LoadPages);
 //   4. copy the chunk out of the pages, unpin, evict down to capacity.
@@ -42,7 +43,10 @@ Status CacheSegment::Read(uint64_t offset, std::span<std::byte> out) {
   while (at < end) {
     uint64_t room = chunk_bytes_ - at % options_.page_size;
     uint64_t stop = at + std::min(room, end - at);
-    uint64_t readahead = stop == end && sequential ? readahead_bytes_ : 0;
+    // Small sequential reads are read ahead; a read of readahead_bytes_ or
+    // more is its own read-ahead.
+    bool small = out.size() < readahead_bytes_;
+    uint64_t readahead = stop == end && sequential && small ? readahead_bytes_ : 0;
     TRY_STATUS(ReadChunk(at, out.subspan(at - offset, stop - at), readahead));
     at = stop;
   }
@@ -55,6 +59,15 @@ Status CacheSegment::ReadChunk(uint64_t offset, std::span<std::byte> out, uint64
   const uint64_t last = (offset + out.size() - 1) / ps;
   Lock lock(mu_);
   cv_.wait(lock, [&] { return !AnyLoadingLocked(first, last); });
+  if (readahead == 0 && CachedPagesLocked(first, last).empty()) {
+    // Nothing of the chunk is cached: read it straight into `out` (design
+    // note 5) rather than through pages that would be copied once more.
+    stats_.read_miss_pages += last - first + 1;
+    ++stats_.lower_reads;
+    ++stats_.bypass_reads;
+    lock.unlock();
+    return lower_->Read(offset, out);
+  }
 
   std::vector<Page*> pinned;
   std::vector<uint64_t> loads;

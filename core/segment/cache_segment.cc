@@ -16,6 +16,7 @@
 //   kWriting --WriteBack failed------------------------> kDirty   (seq kept)
 //   kClean   --EvictLocked (LRU, unpinned)-------------> (absent)
 //   kClean/kDirty --Trim (whole page), Truncate--------> (absent) DropLocked
+//   kClean/kDirty --WriteAround (unpinned)-------------> (absent) DropLocked
 //
 // Invariants
 //  1. A kLoading page is touched only by the operation that created it;
@@ -42,6 +43,11 @@
 //  7. Bytes of a page buffer past Size() are zero (buffers start zeroed,
 //     loads fill only PageLength, writes stay inside Size(), and Truncate
 //     zeroes the tail of a page it cuts).
+//  8. A write-around (a large page-aligned Write, handed straight down)
+//     first waits until no page of its range is kLoading, kWriting or
+//     pinned, then drops the range's pages: no older write-back can land
+//     below after it, and nobody holds a pointer to a dropped page. It holds
+//     no page while it waits.
 #include "core/segment/cache_segment.h"
 
 #include <algorithm>

@@ -47,6 +47,13 @@
 //     run (they are rare); everything else runs concurrently.
 //  9. The destructor does not flush: dirty data not flushed is dropped (and
 //     a warning is logged), as a crash would drop it. Call Flush() first.
+// 10. Write-around: a Write of at least write_around_bytes that starts on a
+//     page boundary and covers whole pages (or ends at Size()) bypasses the
+//     pages. Once no page of its range is being loaded, written back or
+//     used, the range's cached pages are dropped (their data is superseded)
+//     and the data goes to lower->Write (with kWriteFua when given). Reads
+//     of a chunk with no cached page go straight to lower->Read into the
+//     caller's buffer (cache_read.cc note 5).
 #pragma once
 
 #include <condition_variable>
@@ -72,6 +79,9 @@ struct CacheOptions {
   uint64_t dirty_max_bytes = 64ull << 20;   // write-back bound, <= capacity_bytes
   uint64_t readahead_bytes = 256ull << 10;  // 0: no read-ahead
   uint64_t batch_max_bytes = 4ull << 20;    // largest WriteBlocks batch, >= page_size
+  // Page-aligned writes at least this long go straight down (contract 10);
+  // 0: every write goes through pages.
+  uint64_t write_around_bytes = 256ull << 10;
 };
 
 // Counters since Create (pages are CacheOptions::page_size each).
@@ -80,15 +90,17 @@ struct CacheStats {
   uint64_t read_miss_pages = 0;     // Read pages read from below
   uint64_t readahead_pages = 0;     // pages read ahead of a sequential Read
   uint64_t lower_reads = 0;         // lower->Read calls
+  uint64_t bypass_reads = 0;        // of those, chunks read straight to the caller
   uint64_t rmw_read_pages = 0;      // partial writes that read the page first
   uint64_t rmw_hole_pages = 0;      // partial writes that started from zeros
   uint64_t writeback_batches = 0;   // lower->WriteBlocks calls
   uint64_t writeback_pages = 0;     // pages in those batches
   uint64_t writeback_errors = 0;    // failed WriteBlocks calls
   uint64_t fua_writes = 0;
+  uint64_t write_around_writes = 0;  // Writes handed straight down (contract 10)
   uint64_t flushes = 0;             // Flush() calls that reached lower->Flush()
   uint64_t evicted_pages = 0;       // clean pages dropped for capacity
-  uint64_t dropped_dirty_pages = 0;   // dirty pages discarded by Trim or Truncate
+  uint64_t dropped_dirty_pages = 0;   // dirty pages discarded by Trim, Truncate or a write-around
   uint64_t cached_bytes = 0;        // now: every cached page
   uint64_t dirty_bytes = 0;         // now: dirty and being-written pages
 };
@@ -181,6 +193,8 @@ class CacheSegment final : public Segment {
 
   // cache_writeback.cc
   Status WriteChunk(uint64_t offset, std::span<const std::byte> data);
+  bool WritesAround(uint64_t offset, uint64_t length) const;
+  Status WriteAround(uint64_t offset, std::span<const std::byte> data, uint32_t flags);
   // Fills the placeholder `index` for a partial write: zeros if the lower
   // reports a hole (returns false), else the page read from below (true).
   // Called without mu_.

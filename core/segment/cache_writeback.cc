@@ -44,6 +44,7 @@ Status CacheSegment::Write(uint64_t offset, std::span<const std::byte> data, uin
   std::shared_lock gate(gate_);
   TRY_STATUS(CheckRange(offset, data.size()));
   if (data.empty()) return Ok();
+  if (WritesAround(offset, data.size())) return WriteAround(offset, data, flags);
   const uint64_t end = offset + data.size();
   uint64_t at = offset;
   while (at < end) {
@@ -57,6 +58,31 @@ Status CacheSegment::Write(uint64_t offset, std::span<const std::byte> data, uin
     TRY_STATUS(WriteThrough(offset / options_.page_size, (end - 1) / options_.page_size));
   }
   return Ok();
+}
+
+bool CacheSegment::WritesAround(uint64_t offset, uint64_t length) const {
+  const uint64_t ps = options_.page_size;
+  return options_.write_around_bytes > 0 && length >= options_.write_around_bytes &&
+         offset % ps == 0 && (length % ps == 0 || offset + length == lower_->Size());
+}
+
+Status CacheSegment::WriteAround(uint64_t offset, std::span<const std::byte> data, uint32_t flags) {
+  const uint64_t first = offset / options_.page_size;
+  const uint64_t last = (offset + data.size() - 1) / options_.page_size;
+  {
+    Lock lock(mu_);
+    auto busy = [&] {
+      auto pages = CachedPagesLocked(first, last);
+      return std::any_of(pages.begin(), pages.end(), [](Page* page) {
+        return page->pins > 0 || page->state == PageState::kLoading ||
+               page->state == PageState::kWriting;
+      });
+    };
+    cv_.wait(lock, [&] { return !busy(); });  // Invariant 8 of cache_segment.cc.
+    for (Page* page : CachedPagesLocked(first, last)) DropLocked(*page);
+    ++stats_.write_around_writes;
+  }
+  return lower_->Write(offset, data, flags & kWriteFua);
 }
 
 Status CacheSegment::WriteChunk(uint64_t offset, std::span<const std::byte> data) {

@@ -20,7 +20,8 @@
 //    written zeros where punching is unsupported). On a block device it is
 //    BLKDISCARD and the contents afterwards are whatever the device returns.
 //  - Flush: fdatasync; Ok means every write that completed before the call
-//    is durable.
+//    is durable. It is skipped when no write or discard has completed since
+//    the start of the last fdatasync that succeeded.
 #pragma once
 
 #include <atomic>
@@ -77,6 +78,8 @@ class FileVdev final : public Vdev {
   // Probe results, for logs and tests.
   bool UsingIoUring() const { return use_uring_; }
   bool UsingDirectIo() const { return direct_; }
+  // fdatasync calls Flush has made (skipped flushes are not counted).
+  uint64_t DeviceFlushes() const { return device_flushes_.load(std::memory_order_relaxed); }
   bool IsBlockDevice() const { return block_device_; }
 
   // A continuous queue of up to `depth` requests on one private ring (see
@@ -117,6 +120,15 @@ class FileVdev final : public Vdev {
   const FileVdevOptions options_;
   bool use_uring_ = false;  // Set once in Open(), read-only afterwards.
   std::atomic<DiscardMode> discard_mode_{DiscardMode::kUnprobed};
+  // Flush's bookkeeping: writes/discards completed (batches, counted after
+  // they finish) and the count the last successful fdatasync covered.
+  void NoteChangeDone();
+  // Buffered writes only copy into the page cache: io_uring would hand them
+  // to a kernel worker thread, so pwrite in the caller's thread is faster.
+  bool SyncIsFaster(std::span<const IoRequest> batch) const;
+  std::atomic<uint64_t> changes_done_{0};
+  std::atomic<uint64_t> synced_through_{0};
+  std::atomic<uint64_t> device_flushes_{0};
 
   std::mutex ring_mu_;
   std::vector<std::unique_ptr<Ring>> idle_rings_;  // GUARDED_BY(ring_mu_)

@@ -206,6 +206,7 @@ Result<IoRequest*> FileVdev::AsyncQueue::WaitOne() {
     --in_flight_;
     free_slots_.push_back(idx);
     slots_[idx].bounce = AlignedBuffer();
+    if (slots_[idx].request->op == IoOp::kWrite) vdev_->NoteChangeDone();
     return slots_[idx].request;
   };
   if (!completed_.empty()) {

@@ -97,10 +97,12 @@ Result<std::vector<LunBlock>> VolumeImpl::AllocateRow(uint32_t n_devices, uint64
 Status VolumeImpl::KeepRows() {
   std::lock_guard lock(grow_mu_);
   if (parts_.log->SpareRows() >= 1) return Ok();
-  // Commit first: rows written since the last commit become reclaimable.
-  TRY_STATUS(core_->CommitAll());
+  // Clean what the last commit made reclaimable (every new row is committed
+  // by GrowLocked, so that is recent), then grow; GrowLocked's commit makes
+  // the cleaning durable too.
   bool changed = false;
   TRY_STATUS(CleanLocked(CleanMode::kNormal, &changed));
+  if (parts_.log->SpareRows() >= 1) return changed ? SaveExnode() : Ok();
   while (parts_.log->SpareRows() < 1) TRY_STATUS(GrowLocked());
   return Ok();
 }

@@ -7,6 +7,7 @@
 
 #include "core/util/aligned_buffer.h"
 #include "core/util/size.h"
+#include "core/vdev/file_vdev.h"
 #include "core/vdev/memory_vdev.h"
 
 namespace tessera {
@@ -67,6 +68,7 @@ TEST(PoolConfig, BadConfigsNameTheProblem) {
       {"[vdev a]\npath=x\nsize=16M\n[vdev b]\npath=x\nsize=16M\n", "repeats path"},
       {"[vdev a]\npath=x\nsize=1M\n", "line 3: vdev 'a' size 1M is below the minimum"},
       {"[vdev a]\npath=x\nsize=16M\ntier=warp\n", "line 4: unknown tier 'warp'"},
+      {"[vdev a]\npath=x\nsize=16M\nio=fast\n", "line 4: io = 'fast': use direct or buffered"},
       {"[disk a]\npath=x\n", "line 1: unknown section [disk a]"},
       {"[vdev a]\nsize=16M\n", "has no path"},
       {"[vdev a]\npath=x\nsize=16Q\n", "unknown unit"},
@@ -218,6 +220,33 @@ TEST(Pool, FailedCreateRemovesTheFilesItMade) {
   auto devices = Pool::OpenFileDevices(config, true);
   ASSERT_FALSE(devices);
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/a.img"));
+}
+
+// File vdevs use the page cache unless their `io` attribute asks for
+// O_DIRECT; allow_direct = false overrides the attribute.
+TEST(Pool, FileDevicesIoModeFollowsTheIoAttribute) {
+  TempDir dir;
+  PoolConfig config = *ParsePoolConfig(
+      "[vdev a]\npath = a.img\nsize = 16M\n[vdev b]\npath = b.img\nsize = 16M\nio = direct\n"
+      "[vdev c]\npath = c.img\nsize = 16M\nio = buffered\n",
+      dir.path());
+  auto direct_of = [](const std::shared_ptr<Vdev>& v) {
+    return dynamic_cast<FileVdev&>(*v).UsingDirectIo();
+  };
+  {
+    auto devices = Pool::OpenFileDevices(config, true);
+    ASSERT_TRUE(devices) << devices.error().ToString();
+    EXPECT_FALSE(direct_of((*devices)[0])) << "a file defaults to buffered";
+    EXPECT_FALSE(direct_of((*devices)[2]));
+    // O_DIRECT falls back to buffered where the file system refuses it.
+    FileVdevOptions probe{.create = true, .create_size = BlockCount{16}};
+    auto direct_works = FileVdev::Open(dir.path() + "/probe.img", probe);
+    ASSERT_TRUE(direct_works);
+    EXPECT_EQ(direct_of((*devices)[1]), (*direct_works)->UsingDirectIo());
+  }
+  auto buffered = Pool::OpenFileDevices(config, false, true, /*allow_direct=*/false);
+  ASSERT_TRUE(buffered) << buffered.error().ToString();
+  EXPECT_FALSE(direct_of((*buffered)[1]));
 }
 
 }  // namespace

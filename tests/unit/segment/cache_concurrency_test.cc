@@ -1,6 +1,6 @@
 // CacheSegment under concurrency: writers on disjoint (page-sharing)
 // regions with flushes, a page re-dirtied while its write-back is in flight,
-// and a Trim racing an in-flight write-back of the same page.
+// a Trim and a write-around racing an in-flight write-back of the same page.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -180,6 +180,38 @@ TEST(CacheConcurrency, TrimWaitsForInFlightWriteBack) {
   ASSERT_TRUE(trim.get());
   EXPECT_EQ(Diff(ReadAll(lower->memory()), std::vector<std::byte>(1 << 20)), "");
   EXPECT_EQ(Diff(ReadAll(cache), std::vector<std::byte>(1 << 20)), "");
+}
+
+// A write-around (a large aligned write handed straight down) must not let
+// an older write-back of the same pages land after it: it waits for the
+// write-back in flight, then supersedes the cached pages.
+TEST(CacheConcurrency, WriteAroundWaitsForInFlightWriteBack) {
+  GatedStack stack;
+  ASSERT_TRUE(stack.cache);
+  auto& [lower, gate, cache_ptr] = stack;
+  CacheSegment& cache = *cache_ptr;
+  const uint64_t big = cache.options().write_around_bytes;
+  ASSERT_GT(big, 8192u);
+  ASSERT_TRUE(cache.Write(0, Bytes(8192, 5), kWriteNone));
+  gate->Arm();
+  auto flushed = std::async(std::launch::async, [&] { return cache.Flush(); });
+  gate->WaitBlocked();
+  std::atomic<bool> written{false};
+  auto around = std::async(std::launch::async, [&] {
+    Status s = cache.Write(0, Bytes(big, 7), kWriteNone);
+    written = true;
+    return s;
+  });
+  std::this_thread::sleep_for(100ms);
+  EXPECT_FALSE(written.load()) << "the write-around ran while an older write-back was in flight";
+  gate->Release();
+  ASSERT_TRUE(flushed.get());
+  ASSERT_TRUE(around.get());
+  EXPECT_EQ(cache.stats().write_around_writes, 1u);
+  std::vector<std::byte> expect(1 << 20);
+  std::fill(expect.begin(), expect.begin() + big, std::byte{7});
+  EXPECT_EQ(Diff(ReadAll(lower->memory()), expect), "");
+  EXPECT_EQ(Diff(ReadAll(cache), expect), "");
 }
 
 }  // namespace

@@ -143,7 +143,16 @@ TEST_P(CacheModelTest, MatchesFlatByteArray) {
   }
   EXPECT_EQ(stats.dirty_bytes, 0u);
   EXPECT_LE(stats.cached_bytes, setting.options.capacity_bytes);
-  EXPECT_EQ(lower->plain_writes(), 0u) << "the cache writes below only with WriteBlocks";
+  if (setting.options.write_around_bytes == 0) {
+    EXPECT_EQ(lower->plain_writes(), 0u) << "the cache writes below only with WriteBlocks";
+  } else {
+    EXPECT_GT(stats.write_around_writes, 0u);
+    EXPECT_EQ(lower->plain_writes(), stats.write_around_writes)
+        << "plain writes below are write-arounds only";
+  }
+  if (setting.options.readahead_bytes == 0) {
+    EXPECT_GT(stats.bypass_reads, 0u);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -154,25 +163,29 @@ INSTANTIATE_TEST_SUITE_P(
                       .capacity_bytes = 8 << 10,
                       .dirty_max_bytes = 2 << 10,
                       .readahead_bytes = 2 << 10,
-                      .batch_max_bytes = 1 << 10}},
+                      .batch_max_bytes = 1 << 10,
+                      .write_around_bytes = 0}},
         ModelSetting{"page4k_lower512", 256 << 10, 512,
                      {.page_size = 4096,
                       .capacity_bytes = 32 << 10,
                       .dirty_max_bytes = 16 << 10,
                       .readahead_bytes = 16 << 10,
-                      .batch_max_bytes = 8 << 10}},
+                      .batch_max_bytes = 8 << 10,
+                      .write_around_bytes = 2 * 4096}},
         ModelSetting{"write_through", 32 << 10, 1024,
                      {.page_size = 1024,
                       .capacity_bytes = 4 << 10,
                       .dirty_max_bytes = 0,
                       .readahead_bytes = 0,
-                      .batch_max_bytes = 1 << 10}},
+                      .batch_max_bytes = 1 << 10,
+                      .write_around_bytes = 0}},
         ModelSetting{"page8k_short_last_page", (1 << 20) - 4096, 4096,
                      {.page_size = 8192,
                       .capacity_bytes = 64 << 10,
                       .dirty_max_bytes = 32 << 10,
                       .readahead_bytes = 32 << 10,
-                      .batch_max_bytes = 64 << 10}}),
+                      .batch_max_bytes = 64 << 10,
+                      .write_around_bytes = 3 * 8192}}),
     [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

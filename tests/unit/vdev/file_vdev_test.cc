@@ -109,6 +109,35 @@ TEST_P(FileVdevTest, ReopenKeepsFlushedData) {
   EXPECT_EQ(0, std::memcmp(in.data(), out.data(), out.size()));
 }
 
+// Flush syncs the file when a write or discard completed since the last
+// sync began, and only then; an async-queue write counts too.
+TEST_P(FileVdevTest, FlushSyncsOnlyAfterChanges) {
+  auto vdev = Create(BlockCount{32});
+  ASSERT_NE(vdev, nullptr);
+  ASSERT_TRUE(vdev->Flush());
+  EXPECT_EQ(vdev->DeviceFlushes(), 0u) << "nothing written yet";
+  AlignedBuffer data = Pattern(1, 3, 7);
+  ASSERT_TRUE(vdev->Write(BlockNo{3}, data.span()));
+  ASSERT_TRUE(vdev->Flush());
+  EXPECT_EQ(vdev->DeviceFlushes(), 1u);
+  AlignedBuffer in(kBlockSize);
+  ASSERT_TRUE(vdev->Read(BlockNo{3}, in.span()));
+  ASSERT_TRUE(vdev->Flush());
+  EXPECT_EQ(vdev->DeviceFlushes(), 1u) << "a read needs no sync";
+  IoRequest discard{.op = IoOp::kDiscard, .block = BlockNo{3}, .discard_count = BlockCount{1}};
+  ASSERT_TRUE(vdev->SubmitBatch(std::span(&discard, 1)));
+  ASSERT_TRUE(vdev->Flush());
+  EXPECT_EQ(vdev->DeviceFlushes(), 2u) << "a discard needs a sync";
+  auto queue = vdev->NewAsyncQueue(2);
+  ASSERT_TRUE(queue) << queue.error().ToString();
+  IoRequest write{.op = IoOp::kWrite, .block = BlockNo{5}, .buffer = data.span()};
+  ASSERT_TRUE((*queue)->Submit(&write));
+  ASSERT_TRUE((*queue)->WaitOne());
+  ASSERT_TRUE(vdev->Flush());
+  ASSERT_TRUE(vdev->Flush());
+  EXPECT_EQ(vdev->DeviceFlushes(), 3u);
+}
+
 TEST_P(FileVdevTest, OutOfRangeFailsAndTouchesNothing) {
   auto vdev = Create(BlockCount{8});
   ASSERT_NE(vdev, nullptr);
