@@ -152,7 +152,7 @@ Status CacheSegment::LoadPages(Lock& lock, const std::vector<uint64_t>& indices)
       uint64_t index = indices[k];
       Page* page = FindLocked(index);  // Ours and kLoading (invariant 1).
       if (!run.status) {
-        pages_.erase(index);
+        EraseLocked(index);
         continue;
       }
       uint64_t at = PageOffset(index) - PageOffset(indices[run.begin]);

@@ -188,11 +188,29 @@ CacheSegment::Page& CacheSegment::InsertLocked(uint64_t index, PageState state) 
   auto page = std::make_unique<Page>();
   page->index = index;
   page->state = PageState::kLoading;
-  page->buf = std::make_shared<AlignedBuffer>(options_.page_size);
+  page->buf = NewBufferLocked();
   Page& ref = *page;
   pages_.emplace(index, std::move(page));
   if (state == PageState::kClean) MakeCleanLocked(ref);
   return ref;
+}
+
+std::shared_ptr<AlignedBuffer> CacheSegment::NewBufferLocked() {
+  if (spare_buffers_.empty()) return std::make_shared<AlignedBuffer>(options_.page_size);
+  std::shared_ptr<AlignedBuffer> buf = std::move(spare_buffers_.back());
+  spare_buffers_.pop_back();
+  std::memset(buf->data(), 0, buf->size());  // Invariant 7: buffers start zeroed.
+  return buf;
+}
+
+void CacheSegment::EraseLocked(uint64_t index) {
+  auto it = pages_.find(index);
+  if (it == pages_.end()) return;
+  std::shared_ptr<AlignedBuffer>& buf = it->second->buf;
+  if (buf && buf.use_count() == 1 && spare_buffers_.size() < kSpareBuffersMax) {
+    spare_buffers_.push_back(std::move(buf));
+  }
+  pages_.erase(it);
 }
 
 void CacheSegment::MakeCleanLocked(Page& page) {
@@ -225,7 +243,7 @@ void CacheSegment::DropLocked(Page& page) {
     dirty_.erase(page.seq);
     ++stats_.dropped_dirty_pages;
   }
-  pages_.erase(page.index);
+  EraseLocked(page.index);
 }
 
 void CacheSegment::TouchLocked(Page& page) {
@@ -239,7 +257,7 @@ void CacheSegment::EvictLocked() {
     ++it;
     if (page->pins > 0) continue;
     clean_lru_.erase(page->lru);
-    pages_.erase(page->index);
+    EraseLocked(page->index);
     ++stats_.evicted_pages;
   }
 }

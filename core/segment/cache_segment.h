@@ -169,6 +169,11 @@ class CacheSegment final : public Segment {
   bool CoversPage(const ByteRange& r) const;
   Page* FindLocked(uint64_t index);
   Page& InsertLocked(uint64_t index, PageState state);
+  // A zeroed page buffer, recycled from spare_buffers_ when there is one.
+  std::shared_ptr<AlignedBuffer> NewBufferLocked();
+  // Removes page `index` from the table, keeping its buffer as a spare when
+  // nobody else holds it.
+  void EraseLocked(uint64_t index);
   void MakeCleanLocked(Page& page);
   void MarkDirtyLocked(Page& page);
   void DropLocked(Page& page);
@@ -228,6 +233,10 @@ class CacheSegment final : public Segment {
   uint64_t next_seq_ = 0;             // GUARDED_BY(mu_)
   uint64_t last_read_end_ = UINT64_MAX;  // GUARDED_BY(mu_)
   CacheStats stats_;                  // GUARDED_BY(mu_)
+  // Buffers of dropped and evicted pages, for reuse (allocating 4 KiB-aligned
+  // memory under mu_ costs more than zeroing a spare).
+  static constexpr size_t kSpareBuffersMax = 1024;
+  std::vector<std::shared_ptr<AlignedBuffer>> spare_buffers_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace tessera

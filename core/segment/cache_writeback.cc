@@ -121,7 +121,7 @@ Status CacheSegment::WriteChunk(uint64_t offset, std::span<const std::byte> data
     for (size_t k = 0; k < loads.size(); ++k) {
       uint64_t index = loads[k].first;
       if (!filled[k]) {
-        pages_.erase(index);
+        EraseLocked(index);
         if (error) error = Err(filled[k].error());
         continue;
       }
