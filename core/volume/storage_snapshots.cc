@@ -10,6 +10,12 @@
 //  3. "VOLUME@SNAPSHOT" opens a read-only volume: the live volume's data
 //     segment (its current exNode holds every pinned row) read through the
 //     snapshot's tree, with no cache and no log head; writes get ReadOnly.
+//     Its size is the one the snapshot recorded (its own exNode text).
+//  4. A snapshot that clones depend on cannot be deleted (the clones read
+//     through it); the error names them.
+#include <fmt/ranges.h>
+
+#include "core/exnode/exnode.h"
 #include "core/volume/storage_impl.h"
 
 namespace tessera {
@@ -36,6 +42,12 @@ Result<std::vector<SnapshotInfo>> Storage::Impl::ListSnapshots(const std::string
 
 Status Storage::Impl::DeleteSnapshot(const std::string& volume, const std::string& snapshot) {
   std::lock_guard lock(mu_);
+  if (!db_->OpenDataset(volume)) return Err(Code::kNotFound, "no volume '{}' in pool {}", volume, dir_);
+  auto clones = TRY(ClonesOfLocked(volume, snapshot));
+  if (!clones.empty()) {
+    return Err(Code::kBusy, "snapshot '{}@{}' has clones that depend on it: {}; flatten or delete them first",
+               volume, snapshot, fmt::join(clones, ", "));
+  }
   if (FindOpen(volume + "@" + snapshot)) {
     return Err(Code::kBusy, "snapshot '{}@{}' is exported; stop using it first", volume, snapshot);
   }
@@ -51,7 +63,13 @@ Result<std::shared_ptr<VolumeImpl>> Storage::Impl::OpenSnapshotLocked(const std:
   auto tree = db_->OpenSnapshot(volume, snapshot);
   if (!tree) return Err(tree.error());
   std::string text = TRY(LoadExnodeText((*dataset)->tree()));
-  auto built = TRY(BuildVolume(name, *dataset, text, std::move(*tree)));
+  Exnode recorded = TRY(ParseExnode(TRY(LoadExnodeText(**tree))));
+  uint64_t size = 0;
+  for (const ExnodeSegment& s : recorded.segments) {
+    if (s.type == SegmentType::kLog) size = TRY(s.GetU64("size"));
+  }
+  if (size == 0) return Err(Code::kCorruption, "snapshot '{}' records no log segment", name);
+  auto built = TRY(BuildVolume(name, *dataset, text, std::move(*tree), size));
   std::lock_guard lock(open_mu_);
   open_[name] = built;
   return built;

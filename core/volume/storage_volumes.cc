@@ -13,6 +13,8 @@
 //     connection to a volume shares its object, and a flush on one covers all.
 #include <algorithm>
 
+#include <fmt/ranges.h>
+
 #include "core/exnode/query.h"
 #include "core/segment/cache_segment.h"
 #include "core/segment/jerasure_segment.h"
@@ -74,11 +76,12 @@ CacheOptions Storage::Impl::CacheDefaults() const {
 
 Result<std::shared_ptr<VolumeImpl>> Storage::Impl::BuildVolume(const std::string& name, Dataset* dataset,
                                                                const std::string& text,
-                                                               std::unique_ptr<Tree> snapshot_tree) {
+                                                               std::unique_ptr<Tree> snapshot_tree,
+                                                               uint64_t snapshot_size) {
   Exnode exnode = TRY(ParseExnode(text));
   const ExnodeSegment* log_section = FindType(exnode, SegmentType::kLog);
   if (log_section == nullptr) return Err(Code::kCorruption, "exNode of volume '{}' has no log segment", name);
-  uint64_t size = TRY(log_section->GetU64("size"));
+  uint64_t size = snapshot_tree ? snapshot_size : TRY(log_section->GetU64("size"));
   uint64_t data_id = TRY(log_section->GetU64("data"));
   const ExnodeSegment* data_section = exnode.FindSegment(data_id);
   const ExnodeSegment* lun_section = data_section;
@@ -105,6 +108,7 @@ Result<std::shared_ptr<VolumeImpl>> Storage::Impl::BuildVolume(const std::string
     CacheOptions options = TRY(CacheSegment::OptionsFromExnode(*cache_section, CacheDefaults()));
     top = std::shared_ptr<Segment>(TRY(CacheSegment::Create(cache_section->id, log, options)));
   }
+  if (auto base = log_section->GetString("base")) TRY_STATUS(AttachBaseLocked(*log, *base));
   bool read_only = snapshot_tree != nullptr;
   volume->Attach(VolumeImpl::Parts{.name = name, .exnode_id = exnode.id, .dataset = dataset, .data = data,
                                    .log = log, .top = top, .read_only = read_only,
@@ -114,6 +118,11 @@ Result<std::shared_ptr<VolumeImpl>> Storage::Impl::BuildVolume(const std::string
 
 Result<VolumeInfo> Storage::Impl::CreateVolume(const VolumeSpec& spec) {
   std::lock_guard lock(mu_);
+  return CreateVolumeLocked(spec);
+}
+
+Result<VolumeInfo> Storage::Impl::CreateVolumeLocked(const VolumeSpec& spec, std::shared_ptr<VolumeImpl> base,
+                                                     const std::string& base_name) {
   TRY_STATUS(ValidateVolumeName(spec.name));
   if (spec.size == 0 || !IsAligned(spec.size, kBlockSize)) {
     return Err(Code::kInvalidArgument, "volume size {} must be a positive multiple of 4096", spec.size);
@@ -151,6 +160,7 @@ Result<VolumeInfo> Storage::Impl::CreateVolume(const VolumeSpec& spec) {
     VolumeImpl* raw = volume.get();
     auto log = std::make_shared<LogSegment>(RandomId63(), exnode_id, spec.size, &dataset->tree(), data, nullptr,
                                             [raw] { return raw->KeepRows(); });
+    if (base) log->SetBase(std::shared_ptr<Segment>(base, &base->log()), base_name);
     auto cache = std::shared_ptr<Segment>(TRY(CacheSegment::Create(RandomId63(), log, CacheDefaults())));
     volume->Attach(VolumeImpl::Parts{.name = spec.name, .exnode_id = exnode_id, .dataset = dataset,
                                      .data = data, .log = log, .top = cache});
@@ -181,6 +191,17 @@ Result<std::shared_ptr<VolumeImpl>> Storage::Impl::OpenVolumeLocked(const std::s
   }
   std::string text = TRY(LoadExnodeText((*dataset)->tree()));
   auto volume = TRY(BuildVolume(name, *dataset, text));
+  // A writer holds the volume shared for reads, exclusive for writes
+  // (rollback needs it wholly; storage_rollback.cc).
+  TxnId txn = locks_.BeginTransaction(fmt::format("writer of volume '{}'", name));
+  // The wait covers a previous object of this volume that is still closing.
+  if (auto locked = locks_.Acquire(txn, VolumeResource(name), LockMode::kReadSharedWriteExclusive,
+                                   std::chrono::seconds(5));
+      !locked) {
+    locks_.EndTransaction(txn);
+    return Err(locked.error().WithContext(fmt::format("opening volume '{}'", name)));
+  }
+  volume->SetLock(&locks_, txn);
   uint64_t replayed = TRY(volume->log().Replay());
   if (replayed > 0) Log(LogLevel::kInfo, "volume '{}': replayed {} log batches", name, replayed);
   {
@@ -218,6 +239,7 @@ Result<VolumeInfo> Storage::Impl::InfoLocked(const std::string& name) {
   }));
   info.mapped_bytes = mapped * kBlockSize;
   info.open = FindOpen(name) != nullptr;
+  info.origin = log->GetString("base").value_or("");
   return info;
 }
 
@@ -258,6 +280,12 @@ Status Storage::Impl::Resize(const std::string& name, uint64_t new_size, bool fo
 
 Status Storage::Impl::Delete(const std::string& name) {
   std::lock_guard lock(mu_);
+  if (!db_->OpenDataset(name)) return Err(Code::kNotFound, "no volume '{}' in pool {}", name, dir_);
+  auto clones = TRY(ClonesOfLocked(name, ""));
+  if (!clones.empty()) {
+    return Err(Code::kBusy, "volume '{}' has snapshots that clones depend on ({}); flatten or delete the clones first",
+               name, fmt::join(clones, ", "));
+  }
   {
     std::lock_guard open_lock(open_mu_);
     for (auto& [open_name, weak] : open_) {
