@@ -233,8 +233,9 @@ Result<VolumeInfo> Storage::Impl::InfoLocked(const std::string& name) {
   info.tier = TierOfQuery(lun->GetString("query").value_or(""));
   info.allocated_bytes = lun->GetAll("row").size() * devices * TRY(lun->GetU64("max_block_size"));
   uint64_t mapped = 0;
-  TRY_STATUS((*dataset)->tree().Scan(MappingKey(0), MappingKey(UINT64_MAX), [&](std::string_view, std::string_view) {
-    mapped++;
+  TRY_STATUS((*dataset)->tree().Scan(MappingKey(0), MappingKey(UINT64_MAX), [&](std::string_view, std::string_view v) {
+    auto m = DecodeMapping(v);
+    if (m && !m->zero()) mapped++;  // a clone's zero mappings read as holes
     return true;
   }));
   info.mapped_bytes = mapped * kBlockSize;
