@@ -36,21 +36,29 @@ Status Database::RollbackDataset(std::string_view dataset, std::string_view snap
   }
   const SnapshotRecord target = *it;
   TRY(CommitLocked());
-  TRY_STATUS(ds->tree_->FreeAll());
-  if (auto error = ds->store_->TakeFreeError()) return Err(*error);
-  (void)ds->store_->TakeDead();  // held by the snapshot, and by the rolled-back tree again
-  std::string live = DeadPrefix(ds->id(), kLiveOwner);
-  TRY_STATUS(root_tree_->RangeDelete(live, PrefixEnd(live)));
-  for (const Extent& e : TRY(ExtentsOfLocked(ds->id()))) {
-    if (e.birth <= target.txg) continue;
-    TRY_STATUS(allocator_->Free(e.address, BlockCount{e.blocks}));
-    TRY_STATUS(root_tree_->Delete(ExtentKey(ds->id(), e.address.raw)));
-  }
-  ds->record_.root = target.root;
-  TRY_STATUS(root_tree_->Insert(DatasetKey(ds->name_), EncodeDatasetRecord(ds->record_)));
-  ds->tree_ = TRY(Tree::Open(ds->store_.get(), &cache_, &actions_, options_.tree, target.root));
-  if (edit) TRY_STATUS(edit(*ds->tree_));
-  TRY(CommitLocked(/*force=*/true));
+  // From here on a failure leaves memory out of step with the disk (which
+  // still holds the old state): the database fails until reopened, as after
+  // a failed commit (contract 3).
+  auto rolled = [&]() -> Status {
+    TRY_STATUS(ds->tree_->FreeAll());
+    if (auto error = ds->store_->TakeFreeError()) return Err(*error);
+    (void)ds->store_->TakeDead();  // held by the snapshot, and by the rolled-back tree again
+    std::string live = DeadPrefix(ds->id(), kLiveOwner);
+    TRY_STATUS(root_tree_->RangeDelete(live, PrefixEnd(live)));
+    for (const Extent& e : TRY(ExtentsOfLocked(ds->id()))) {
+      if (e.birth <= target.txg) continue;
+      TRY_STATUS(allocator_->Free(e.address, BlockCount{e.blocks}));
+      TRY_STATUS(root_tree_->Delete(ExtentKey(ds->id(), e.address.raw)));
+    }
+    ds->record_.root = target.root;
+    TRY_STATUS(root_tree_->Insert(DatasetKey(ds->name_), EncodeDatasetRecord(ds->record_)));
+    ds->tree_ = TRY(Tree::Open(ds->store_.get(), &cache_, &actions_, options_.tree, target.root));
+    if (edit) TRY_STATUS(edit(*ds->tree_));
+    TRY(CommitLocked(/*force=*/true));
+    return Ok();
+  }();
+  if (!rolled && !failed_) failed_ = rolled.error();
+  TRY_STATUS(rolled);
   return Ok();
 }
 

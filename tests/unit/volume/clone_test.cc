@@ -55,7 +55,7 @@ void Ops(Storage& storage, const std::string& name, Bytes& model, uint64_t seed,
 
 TEST(Clone, IsolatedBothWaysAgainstModels) {
   PoolDir pd;
-  Bytes origin(kSize), snap, clone, grandchild;
+  Bytes origin(kSize), snap, clone, grandchild, clone_at_t;
   {
     auto storage = std::move(*pd.Create());
     ASSERT_TRUE(storage->CreateVolume({.name = "a", .size = kSize}));
@@ -89,6 +89,7 @@ TEST(Clone, IsolatedBothWaysAgainstModels) {
     ASSERT_TRUE(storage->CreateSnapshot("c", "t"));
     ASSERT_TRUE(storage->CloneSnapshot("c", "t", "g"));
     grandchild = clone;
+    clone_at_t = clone;
     Ops(*storage, "g", grandchild, 40, 50);
     Ops(*storage, "c", clone, 41, 50);
     ExpectReads(*storage, "g", grandchild);
@@ -104,6 +105,12 @@ TEST(Clone, IsolatedBothWaysAgainstModels) {
   EXPECT_EQ(storage->GetVolumeInfo("g")->origin, "c@t");
   Ops(*storage, "c", clone, 50, 40);
   ExpectReads(*storage, "g", grandchild);
+  ExpectClean(*storage);
+  // A clone rolls back like any volume, and still reads through its origin.
+  ASSERT_TRUE(storage->RollbackSnapshot("c", "t", false));
+  ExpectReads(*storage, "c", clone_at_t);
+  ExpectReads(*storage, "g", grandchild);
+  ExpectReads(*storage, "a", origin);
   ExpectClean(*storage);
 }
 
