@@ -38,7 +38,7 @@ constexpr auto kLockWait = std::chrono::milliseconds(1000);
 
 std::string Holders(const LockManager& locks, const std::string& resource) {
   std::vector<std::string> names;
-  for (const auto& [label, mode] : locks.Holders(resource)) names.push_back(fmt::format("{} ({})", label, LockModeName(mode)));
+  for (const auto& [label, mode] : locks.Holders(resource)) names.push_back(fmt::format("{} [{}]", label, LockModeName(mode)));
   return names.empty() ? "another user" : fmt::format("{}", fmt::join(names, ", "));
 }
 
@@ -71,8 +71,8 @@ Status Storage::Impl::RollbackSnapshot(const std::string& volume, const std::str
   if (!locked) {
     if (!force) {
       return Err(Code::kBusy,
-                 "volume '{}' is open for writing by {}; disconnect its clients (e.g. the NBD export) or use "
-                 "--force to cut them off",
+                 "volume '{}' is open for writing (lock held by {}): an NBD client is connected to it or a "
+                 "program uses it; disconnect the clients or use --force to cut them off",
                  volume, Holders(locks_, resource));
     }
     if (auto open = FindOpen(volume)) {

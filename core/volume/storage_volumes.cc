@@ -193,7 +193,7 @@ Result<std::shared_ptr<VolumeImpl>> Storage::Impl::OpenVolumeLocked(const std::s
   auto volume = TRY(BuildVolume(name, *dataset, text));
   // A writer holds the volume shared for reads, exclusive for writes
   // (rollback needs it wholly; storage_rollback.cc).
-  TxnId txn = locks_.BeginTransaction(fmt::format("writer of volume '{}'", name));
+  TxnId txn = locks_.BeginTransaction(fmt::format("the open volume '{}'", name));
   // The wait covers a previous object of this volume that is still closing.
   if (auto locked = locks_.Acquire(txn, VolumeResource(name), LockMode::kReadSharedWriteExclusive,
                                    std::chrono::seconds(5));
