@@ -31,8 +31,7 @@ Result<FlattenProgress> FlattenProgressFromJson(const Json& json) {
   progress.size = TRY(fields.Unsigned("size"));
   progress.copied_bytes = TRY(fields.Unsigned("copied_bytes"));
   progress.done = TRY(fields.Bool("done"));
-  TRY_STATUS(fields.NoOtherFields());
-  return progress;
+  return progress;  // fields from newer servers are ignored, as in protocol.cc
 }
 
 namespace {
