@@ -5,7 +5,9 @@
 # snapshot and its volume cannot be deleted while the clone depends on them
 # (the error names the clone). `volume flatten` (online, then offline for a
 # second clone) copies what the clone reads from its origin, after which the
-# snapshot can go and the clone still reads the same.
+# snapshot can go and the clone still reads the same. A snapshot taken right
+# after a client disconnects (its writes still being flushed by the server)
+# holds them all.
 source "$(dirname "$0")/functions.sh"
 require_build
 require_cmd qemu-io
@@ -13,7 +15,20 @@ make_tmpdir
 
 new_pool 1 512M
 new_volume vol0 32M
+new_volume vol1 48M
 start_server "$POOL"
+
+# nbdcopy does not flush: when it exits, the server is still writing its data
+# back while the snapshot is taken.
+random_file "$T/data1.bin" $((48 << 20))
+nbdcopy "$T/data1.bin" "$(nbd_uri vol1)" || fail "nbdcopy to vol1 failed"
+tessera snapshot create vol1@now --pool "$POOL" >/dev/null || fail "snapshot create vol1@now failed"
+tessera clone vol1@now clone1now --pool "$POOL" >/dev/null || fail "clone of vol1@now failed"
+check_vol1_clone() {
+  nbdcopy "$(nbd_uri clone1now)" "$T/got1.bin" || fail "reading clone1now failed"
+  cmp "$T/data1.bin" "$T/got1.bin" || fail "$1: the clone of a snapshot taken right after nbdcopy lacks its data"
+}
+check_vol1_clone "online"
 
 MIB=$((1 << 20))
 "$PYTHON" - "$SOCK" <<'PY' || fail "writing pattern A failed"
@@ -62,6 +77,7 @@ expect_match "the error says why" "not a clone" "$EXPECT_OUT"
 stop_server
 start_server "$POOL"
 check_contents
+check_vol1_clone "after a restart"
 
 # Online flatten, with progress.
 out=$(tessera volume flatten clone0 --pool "$POOL" 2>&1) || fail "volume flatten failed: $out"

@@ -60,6 +60,10 @@ class Storage::Impl : public StorageCore {
   // Volumes whose origin matches: "VOL@SNAP" exactly, or any snapshot of
   // VOL when `snapshot` is empty. Sorted names.
   Result<std::vector<std::string>> ClonesOfLocked(const std::string& volume, const std::string& snapshot);
+  // When the volume has no open object but its lock is still held, a last
+  // client has just disconnected and the object is closing (flushing its
+  // cache): waits, up to a minute, until it has. Ok at once otherwise.
+  Status WaitForClosingLocked(const std::string& volume);
   // The lock resource of a volume.
   static std::string VolumeResource(const std::string& name) { return "volume/" + name; }
   Result<std::shared_ptr<VolumeImpl>> OpenSnapshotLocked(const std::string& volume, const std::string& snapshot);

@@ -7,9 +7,10 @@
 //  2. Exclusive access comes from the lock manager: every writable open
 //     volume holds its resource in kReadSharedWriteExclusive (opened in
 //     storage_volumes.cc), and rollback asks for
-//     kReadExclusiveWriteExclusive, waiting briefly (a client that just
-//     disconnected may still be closing). If a writer holds it, rollback
-//     refuses (Busy) naming the holder, or with `force` revokes the open
+//     kReadExclusiveWriteExclusive. A volume whose last client just
+//     disconnected is waited for while it flushes (WaitForClosingLocked). If
+//     a writer holds it, rollback refuses (Busy) naming the holder, or with
+//     `force` revokes the open
 //     volume (VolumeImpl::Revoke: in-flight I/O drains, later I/O fails with
 //     IOError, unflushed cached writes are dropped, the lock is released)
 //     and asks again. Snapshot exports and clones of this volume read
@@ -33,8 +34,6 @@
 
 namespace tessera {
 namespace {
-
-constexpr auto kLockWait = std::chrono::milliseconds(1000);
 
 std::string Holders(const LockManager& locks, const std::string& resource) {
   std::vector<std::string> names;
@@ -67,7 +66,8 @@ Status Storage::Impl::RollbackSnapshot(const std::string& volume, const std::str
     ~EndTxn() { locks.EndTransaction(txn); }
   } end_txn{locks_, txn};
   std::string resource = VolumeResource(volume);
-  auto locked = locks_.Acquire(txn, resource, LockMode::kReadExclusiveWriteExclusive, kLockWait);
+  if (!FindOpen(volume)) TRY_STATUS(WaitForClosingLocked(volume));
+  auto locked = locks_.Acquire(txn, resource, LockMode::kReadExclusiveWriteExclusive);
   if (!locked) {
     if (!force) {
       return Err(Code::kBusy,
@@ -81,7 +81,7 @@ Status Storage::Impl::RollbackSnapshot(const std::string& volume, const std::str
       open_.erase(volume);
       Log(LogLevel::kWarn, "snapshot rollback of '{}@{}': disconnected the volume's writers", volume, snapshot);
     }
-    TRY_STATUS(locks_.Acquire(txn, resource, LockMode::kReadExclusiveWriteExclusive, kLockWait));
+    TRY_STATUS(locks_.Acquire(txn, resource, LockMode::kReadExclusiveWriteExclusive));
   }
 
   // One commit (notes 3 and 4).

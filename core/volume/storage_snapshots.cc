@@ -13,6 +13,11 @@
 //     Its size is the one the snapshot recorded (its own exNode text).
 //  4. A snapshot that clones depend on cannot be deleted (the clones read
 //     through it); the error names them.
+//  5. A volume whose last client has just disconnected is not in open_ any
+//     more but may still be flushing its cache into the tree; it still holds
+//     its lock. CreateSnapshot waits for that lock to go
+//     (WaitForClosingLocked), so writes acknowledged to that client are in
+//     the snapshot.
 #include <fmt/ranges.h>
 
 #include "core/exnode/exnode.h"
@@ -30,8 +35,21 @@ Status Storage::Impl::CreateSnapshot(const std::string& volume, const std::strin
   std::lock_guard lock(mu_);
   if (!db_->OpenDataset(volume)) return Err(Code::kNotFound, "no volume '{}' in pool {}", volume, dir_);
   // FindOpen's lock is not held while flushing: a flush may commit.
-  if (auto open = FindOpen(volume)) TRY_STATUS(open->Flush());
+  if (auto open = FindOpen(volume)) {
+    TRY_STATUS(open->Flush());
+  } else {
+    TRY_STATUS(WaitForClosingLocked(volume));  // note 5
+  }
   return db_->CreateSnapshot(volume, snapshot);
+}
+
+Status Storage::Impl::WaitForClosingLocked(const std::string& volume) {
+  std::string resource = VolumeResource(volume);
+  if (locks_.Holders(resource).empty()) return Ok();
+  TxnId txn = locks_.BeginTransaction(fmt::format("waiting for volume '{}' to close", volume));
+  auto waited = locks_.Acquire(txn, resource, LockMode::kReadSharedWriteExclusive, std::chrono::seconds(60));
+  locks_.EndTransaction(txn);
+  return waited;
 }
 
 Result<std::vector<SnapshotInfo>> Storage::Impl::ListSnapshots(const std::string& volume) {
