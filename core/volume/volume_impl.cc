@@ -43,9 +43,12 @@ void VolumeImpl::ReleaseLock() {
 }
 
 void VolumeImpl::Revoke() {
+  // Set first, so that new calls return at once and the exclusive lock is
+  // not starved by a busy client; then wait for the calls already past the
+  // check, and for the cleaner.
+  revoked_ = true;
   std::unique_lock io(io_mu_);
   std::lock_guard grow(grow_mu_);
-  revoked_ = true;
   Log(LogLevel::kWarn, "volume '{}': revoked; its clients' further I/O fails", parts_.name);
   ReleaseLock();
 }

@@ -90,8 +90,8 @@ class VolumeImpl : public Volume, public LunBlockSource {
   Status RefuseRevoked() const;
   void ReleaseLock();
 
-  // Shared by every I/O call, exclusive in Revoke: no I/O is in flight once
-  // revoked_ is set.
+  // Shared by every I/O call (which checks revoked_ under it), exclusive in
+  // Revoke: once Revoke returns, no I/O is in flight and none will start.
   mutable std::shared_mutex io_mu_;
   std::atomic<bool> revoked_{false};
   LockManager* locks_ = nullptr;

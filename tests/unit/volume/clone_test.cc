@@ -2,7 +2,9 @@
 // models, with reopens and Check() after each step.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstring>
+#include <thread>
 
 #include "tests/unit/volume/volume_test_util.h"
 
@@ -298,6 +300,43 @@ TEST(Rollback, RefusesAnOpenWriterAndForceRevokesIt) {
   ExpectReads(*storage, "v@s1", s1);
   writer.reset();
   export_s1.reset();
+  ExpectReads(*storage, "v", s1);
+  ExpectClean(*storage);
+}
+
+// --force while several threads write, flush and trim as fast as they can:
+// every thread ends on an IOError, and the volume is exactly the snapshot.
+TEST(Rollback, ForceCutsOffBusyWriters) {
+  PoolDir pd;
+  auto storage = std::move(*pd.Create());
+  ASSERT_TRUE(storage->CreateVolume({.name = "v", .size = kSize}));
+  Bytes s1(kSize);
+  Ops(*storage, "v", s1, 1, 50);
+  ASSERT_TRUE(storage->CreateSnapshot("v", "s1"));
+  auto writer = std::move(*storage->OpenVolume("v"));
+  std::atomic<int> started{0};
+  std::vector<std::thread> threads;
+  std::vector<Code> ended(4, Code::kInvalidArgument);
+  for (int t = 0; t < 4; t++) {
+    threads.emplace_back([&, t] {
+      std::mt19937_64 rng(t);
+      auto data = Pattern(64 << 10, t);
+      started++;
+      for (uint64_t i = 0;; i++) {
+        uint64_t off = (rng() % (kSize / 4096 - 16)) * 4096;
+        Status s = i % 7 == 0 ? writer->Flush() : i % 5 == 0 ? writer->Trim(off, 8192, false) : writer->Write(off, data, false);
+        if (!s) {
+          ended[t] = s.error().code();
+          return;
+        }
+      }
+    });
+  }
+  while (started < 4) std::this_thread::yield();
+  ASSERT_TRUE(storage->RollbackSnapshot("v", "s1", true));
+  for (auto& t : threads) t.join();
+  for (Code c : ended) EXPECT_EQ(c, Code::kIOError);
+  writer.reset();
   ExpectReads(*storage, "v", s1);
   ExpectClean(*storage);
 }
