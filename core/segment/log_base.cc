@@ -80,12 +80,22 @@ Result<uint64_t> LogSegment::AdoptBase(uint64_t first_lba, uint64_t count) {
       }));
       LogHeader header{.kind = LogBatchKind::kData};
       std::vector<BlockWrite> blocks;
-      for (uint64_t i = 0; i < n; i++) {
-        if (!wanted[i]) continue;
-        auto block = chunk.span().subspan(blocks.size() * kBlockSize, kBlockSize);
-        TRY_STATUS(base->Read((at + i) * kBlockSize, block));
-        header.entries.push_back(LogEntry{.a = at + i, .b = Checksum64(block)});
-        blocks.push_back(BlockWrite{.offset = (at + i) * kBlockSize, .data = block});
+      for (uint64_t i = 0; i < n;) {
+        if (!wanted[i]) {
+          i++;
+          continue;
+        }
+        uint64_t j = i;
+        while (j < n && wanted[j]) j++;
+        // One base read per run of wanted blocks, packed into the chunk.
+        auto run = chunk.span().subspan(blocks.size() * kBlockSize, (j - i) * kBlockSize);
+        TRY_STATUS(base->Read((at + i) * kBlockSize, run));
+        for (uint64_t k = i; k < j; k++) {
+          auto block = run.subspan((k - i) * kBlockSize, kBlockSize);
+          header.entries.push_back(LogEntry{.a = at + k, .b = Checksum64(block)});
+          blocks.push_back(BlockWrite{.offset = (at + k) * kBlockSize, .data = block});
+        }
+        i = j;
       }
       if (!blocks.empty()) status = AppendLocked(header, blocks);
       batch = blocks.size();
