@@ -1,4 +1,4 @@
-// Crashes (FaultVdev) during snapshot rollback and during clone creation:
+// Crashes (FaultVdev) during snapshot rollback, clone creation and flatten:
 // after reopen the pool holds the old state or the new one, never a mix,
 // and checks clean.
 #include <gtest/gtest.h>
@@ -72,7 +72,7 @@ void CrashDuring(const std::function<Status(Storage&)>& op,
   uint64_t total = CountWrites(op);
   ASSERT_GT(total, 2u);
   uint64_t step = std::max<uint64_t>(1, total / 25);
-  for (uint64_t n = 0; n <= total; n += step) {
+  for (uint64_t n = 0;; n = std::min(n + step, total)) {  // ends with n = total: no crash within op
     SCOPED_TRACE(fmt::format("crash after {} of {} writes", n, total));
     PoolDir pd(1, 64ull << 20);
     Models m;
@@ -88,7 +88,7 @@ void CrashDuring(const std::function<Status(Storage&)>& op,
     ASSERT_TRUE(storage) << storage.error().ToString();
     verify(**storage, m, ok);
     ExpectClean(**storage);
-    if (::testing::Test::HasFailure()) return;
+    if (::testing::Test::HasFailure() || n == total) return;
   }
 }
 
@@ -146,6 +146,42 @@ TEST(CloneCrash, CloneCreateIsAllOrNothing) {
               });
   EXPECT_GT(created, 0);
   EXPECT_GT(absent, 0);
+}
+
+TEST(CloneCrash, FlattenKeepsTheCloneWhole) {
+  int flattened = 0, attached = 0;
+  CrashDuring(
+      [](Storage& s) -> Status {
+        auto info = s.CloneSnapshot("v", "s1", "c");
+        if (!info) return Err(info.error());
+        uint64_t offset = 0;
+        for (;;) {
+          auto step = s.FlattenVolume("c", offset, 1 << 20);
+          if (!step) return Err(step.error());
+          if (step->done) return Ok();
+          offset = step->offset;
+        }
+      },
+      [&](Storage& storage, const Models& m, bool ok) {
+        auto info = storage.GetVolumeInfo("c");
+        if (!info) return;  // the crash came before the clone existed
+        auto got = ReadAll(storage, "c");
+        ASSERT_TRUE(got) << got.error().ToString();
+        EXPECT_TRUE(*got == m.at_snapshot) << "origin: '" << info->origin << "'";
+        if (info->origin.empty()) {
+          flattened++;
+          ASSERT_TRUE(storage.DeleteSnapshot("v", "s1"));
+          auto again = ReadAll(storage, "c");
+          ASSERT_TRUE(again);
+          EXPECT_TRUE(*again == m.at_snapshot);
+        } else {
+          EXPECT_FALSE(ok) << "flatten returned Ok but the clone still has its origin";
+          EXPECT_EQ(info->origin, "v@s1");
+          attached++;
+        }
+      });
+  EXPECT_GT(flattened, 0);
+  EXPECT_GT(attached, 0);
 }
 
 }  // namespace
