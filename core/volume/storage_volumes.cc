@@ -11,6 +11,14 @@
 //     before any new batch is written (LogSegment contract 3).
 //  4. One VolumeImpl per name: open_ holds weak references, so every
 //     connection to a volume shares its object, and a flush on one covers all.
+//  5. A writable volume holds its lock resource in the lock manager
+//     (kReadSharedWriteExclusive) from open until its object is destroyed,
+//     after its closing flush; rollback needs it exclusively, and a snapshot
+//     waits for a closing holder (storage_rollback.cc, storage_snapshots.cc).
+//  6. A clone's exNode names its origin snapshot (`base` in the log section);
+//     building the volume opens that snapshot export as the log's base
+//     (storage_clones.cc). Deleting a volume whose snapshots have clones is
+//     Busy, naming them.
 #include <algorithm>
 
 #include <fmt/ranges.h>
