@@ -50,11 +50,17 @@ Result<PoolClient> OpenPool(const CommandContext& ctx);
 CommandResult WithPool(const CommandContext& ctx,
                        const std::function<CommandResult(PoolClient&)>& body);
 
+// Splits VOLUME@SNAPSHOT; both parts must be non-empty (InvalidArgument).
+Result<std::pair<std::string, std::string>> SplitSnapshotTarget(const std::string& target);
+
 void AddPoolCommands(CLI::App& app, CommandContext& ctx);
 void AddVolumeCommands(CLI::App& app, CommandContext& ctx);
 void AddExnodeCommands(CLI::App& app, CommandContext& ctx);
 void AddSnapshotCommands(CLI::App& app, CommandContext& ctx);
 void AddServeCommand(CLI::App& app, CommandContext& ctx);
 void AddAttachCommands(CLI::App& app, CommandContext& ctx);
+// tessera clone, volume flatten, snapshot rollback; after the volume and
+// snapshot commands, whose groups it extends.
+void AddCloneCommands(CLI::App& app, CommandContext& ctx);
 
 }  // namespace tessera

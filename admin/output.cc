@@ -78,9 +78,11 @@ std::string FormatVolumeInfo(const VolumeInfo& v) {
       "tier:       {}\n"
       "mapped:     {} ({} bytes)\n"
       "allocated:  {} ({} bytes)\n"
-      "open:       {}\n",
+      "open:       {}\n"
+      "origin:     {}\n",
       v.name, v.id, FormatSize(v.size), v.size, v.layout, v.tier, FormatSize(v.mapped_bytes),
-      v.mapped_bytes, FormatSize(v.allocated_bytes), v.allocated_bytes, v.open ? "yes" : "no");
+      v.mapped_bytes, FormatSize(v.allocated_bytes), v.allocated_bytes, v.open ? "yes" : "no",
+      v.origin.empty() ? "-" : v.origin);
 }
 
 std::string FormatPoolStatus(const PoolStatus& s) {

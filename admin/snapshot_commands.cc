@@ -12,16 +12,6 @@ struct SnapshotArgs {
   std::string target;  // VOLUME@SNAPSHOT, or VOLUME for list
 };
 
-// Splits VOLUME@SNAPSHOT; both parts must be non-empty.
-Result<std::pair<std::string, std::string>> SplitTarget(const std::string& target) {
-  size_t at = target.find('@');
-  if (at == std::string::npos || at == 0 || at + 1 == target.size() ||
-      target.find('@', at + 1) != std::string::npos) {
-    return Err(Code::kInvalidArgument, "'{}' is not VOLUME@SNAPSHOT", target);
-  }
-  return std::pair{target.substr(0, at), target.substr(at + 1)};
-}
-
 std::string FormatTime(uint64_t unix_seconds) {
   std::time_t t = static_cast<std::time_t>(unix_seconds);
   std::tm tm{};
@@ -32,7 +22,7 @@ std::string FormatTime(uint64_t unix_seconds) {
 }
 
 CommandResult CreateSnapshot(CommandContext& ctx, const SnapshotArgs& args) {
-  auto [volume, snapshot] = TRY(SplitTarget(args.target));
+  auto [volume, snapshot] = TRY(SplitSnapshotTarget(args.target));
   return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
     TRY_STATUS(pool.CreateSnapshot(volume, snapshot));
     ctx.out << fmt::format("created snapshot {}@{}\n", volume, snapshot);
@@ -41,7 +31,7 @@ CommandResult CreateSnapshot(CommandContext& ctx, const SnapshotArgs& args) {
 }
 
 CommandResult DeleteSnapshot(CommandContext& ctx, const SnapshotArgs& args) {
-  auto [volume, snapshot] = TRY(SplitTarget(args.target));
+  auto [volume, snapshot] = TRY(SplitSnapshotTarget(args.target));
   return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
     TRY_STATUS(pool.DeleteSnapshot(volume, snapshot));
     ctx.out << fmt::format("deleted snapshot {}@{}\n", volume, snapshot);
@@ -76,6 +66,15 @@ CLI::App* TargetCommand(CLI::App* parent, const char* name, const char* help, co
 }
 
 }  // namespace
+
+Result<std::pair<std::string, std::string>> SplitSnapshotTarget(const std::string& target) {
+  size_t at = target.find('@');
+  if (at == std::string::npos || at == 0 || at + 1 == target.size() ||
+      target.find('@', at + 1) != std::string::npos) {
+    return Err(Code::kInvalidArgument, "'{}' is not VOLUME@SNAPSHOT", target);
+  }
+  return std::pair{target.substr(0, at), target.substr(at + 1)};
+}
 
 void AddSnapshotCommands(CLI::App& app, CommandContext& ctx) {
   CLI::App* snapshot = app.add_subcommand("snapshot", "Create, list and delete volume snapshots");

@@ -9,6 +9,7 @@
 
 #include <exception>
 
+#include "core/control/clone_protocol.h"
 #include "core/control/json_fields.h"
 #include "core/pool/address.h"
 
@@ -75,6 +76,7 @@ Result<Json> Dispatch(Storage& storage, const Json& request) {
   if (op == kOpSnapshotCreate || op == kOpSnapshotList || op == kOpSnapshotDelete) {
     return Snapshot(storage, op, fields);
   }
+  if (auto result = DispatchCloneOp(storage, op, fields)) return std::move(*result);
   // The rest take no arguments.
   if (op == kOpVolumeList || op == kOpPoolStatus || op == kOpPoolCheck || op == kOpCommit) {
     TRY_STATUS(fields.NoOtherFields());
@@ -85,8 +87,8 @@ Result<Json> Dispatch(Storage& storage, const Json& request) {
   }
   return Err(Code::kInvalidArgument,
              "unknown op '{}'; expected volume.create, volume.list, volume.info, volume.resize, "
-             "volume.delete, exnode.show, snapshot.create, snapshot.list, snapshot.delete, pool.status, "
-             "pool.check or commit",
+             "volume.delete, exnode.show, snapshot.create, snapshot.list, snapshot.delete, snapshot.rollback, "
+             "clone.create, volume.flatten, pool.status, pool.check or commit",
              op);
 }
 

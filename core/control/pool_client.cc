@@ -9,6 +9,8 @@
 //     IOError; errors the server reports keep their code.
 #include "core/control/pool_client.h"
 
+#include "core/control/clone_protocol.h"
+
 #include <thread>
 
 #include "core/control/dispatch.h"
@@ -129,5 +131,18 @@ Result<CheckReport> PoolClient::Check() {
 }
 
 Status PoolClient::Commit() { return CallForStatus(CommitRequest()); }
+
+Result<VolumeInfo> PoolClient::CloneSnapshot(const std::string& volume, const std::string& snapshot,
+                                             const std::string& clone) {
+  return Decoded(VolumeInfoFromJson(TRY(transport_->Call(CloneCreateRequest(volume, snapshot, clone)))));
+}
+
+Result<FlattenProgress> PoolClient::FlattenVolume(const std::string& name, uint64_t offset, uint64_t max_bytes) {
+  return Decoded(FlattenProgressFromJson(TRY(transport_->Call(VolumeFlattenRequest(name, offset, max_bytes)))));
+}
+
+Status PoolClient::RollbackSnapshot(const std::string& volume, const std::string& snapshot, bool force) {
+  return CallForStatus(SnapshotRollbackRequest(volume, snapshot, force));
+}
 
 }  // namespace tessera

@@ -90,6 +90,11 @@ class PoolClient {
   Status CreateSnapshot(const std::string& volume, const std::string& snapshot);
   Result<std::vector<SnapshotInfo>> ListSnapshots(const std::string& volume);
   Status DeleteSnapshot(const std::string& volume, const std::string& snapshot);
+  // Clones, flatten and rollback (clone_protocol.h).
+  Result<VolumeInfo> CloneSnapshot(const std::string& volume, const std::string& snapshot,
+                                   const std::string& clone);
+  Result<FlattenProgress> FlattenVolume(const std::string& name, uint64_t offset, uint64_t max_bytes);
+  Status RollbackSnapshot(const std::string& volume, const std::string& snapshot, bool force);
   Result<PoolStatus> GetPoolStatus();
   Result<CheckReport> Check();
   Status Commit();

@@ -114,7 +114,8 @@ Json ToJson(const VolumeInfo& info) {
               {"tier", info.tier},
               {"mapped_bytes", info.mapped_bytes},
               {"allocated_bytes", info.allocated_bytes},
-              {"open", info.open}};
+              {"open", info.open},
+              {"origin", info.origin}};
 }
 
 Json ToJson(const std::vector<VolumeInfo>& infos) {
@@ -195,6 +196,7 @@ Result<VolumeInfo> VolumeInfoFromJson(const Json& json) {
   info.mapped_bytes = TRY(fields.Unsigned("mapped_bytes"));
   info.allocated_bytes = TRY(fields.Unsigned("allocated_bytes"));
   info.open = TRY(fields.Bool("open"));
+  info.origin = TRY(fields.OptionalString("origin")).value_or("");
   return info;
 }
 

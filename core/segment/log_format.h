@@ -20,7 +20,10 @@
 //  4088     8  XXH3-64 of bytes [0, 4088)
 //
 // Mapping keys in the volume's dataset tree:
-//   'm' lba(8, big-endian) -> data offset (8) + block checksum (8), little-endian
+//   'm' lba(8, big-endian) -> data offset (8) + block checksum (8), little-endian;
+//                             data offset kZeroMapping (checksum 0): the block
+//                             reads as zeros even where the log has a base (a
+//                             clone's trims, LogSegment contract 5)
 //   'h'                    -> committed log head: offset (8), seq (8), epoch (8)
 //   'r' row start(8, BE)   -> live blocks in that row of the data segment
 //                             (int64 LE, maintained by counter upserts)
@@ -68,7 +71,12 @@ struct LogHead {
 struct Mapping {
   uint64_t data_offset = 0;
   uint64_t checksum = 0;
+  bool zero() const;
 };
+
+// The data offset of a mapping that reads as zeros and holds no data.
+inline constexpr uint64_t kZeroMapping = UINT64_MAX;
+inline bool Mapping::zero() const { return data_offset == kZeroMapping; }
 
 void EncodeLogHeader(const LogHeader& header, std::span<std::byte> block);
 // Corruption when magic, version, checksum, kind or count don't verify.

@@ -53,9 +53,15 @@ Status LogSegment::ReadBlocksOnce(uint64_t first_lba, uint64_t count, std::span<
                            }));
   }
   if (decode_error) return Err(*decode_error);
-  // Holes: the base (a clone's origin) or zeros.
   std::vector<bool> mapped(count, false);
   for (const Found& f : found) mapped[f.index] = true;
+  // Zero mappings (a clone's trims) read as zeros.
+  std::erase_if(found, [&](const Found& f) {
+    if (f.mapping.zero()) std::memset(out.data() + f.index * kBlockSize, 0, kBlockSize);
+    return f.mapping.zero();
+  });
+  // Holes: the base (a clone's origin) or zeros.
+  auto base = this->base();
   for (uint64_t i = 0; i < count;) {
     if (mapped[i]) {
       i++;
@@ -65,9 +71,9 @@ Status LogSegment::ReadBlocksOnce(uint64_t first_lba, uint64_t count, std::span<
     while (j < count && !mapped[j]) j++;
     auto hole = out.subspan(i * kBlockSize, (j - i) * kBlockSize);
     uint64_t at = (first_lba + i) * kBlockSize;
-    if (base_ && at < base_->Size()) {
-      uint64_t n = std::min<uint64_t>(hole.size(), base_->Size() - at);
-      TRY_STATUS(base_->Read(at, hole.first(n)));
+    if (base && at < base->Size()) {
+      uint64_t n = std::min<uint64_t>(hole.size(), base->Size() - at);
+      TRY_STATUS(base->Read(at, hole.first(n)));
       std::memset(hole.data() + n, 0, hole.size() - n);
     } else {
       std::memset(hole.data(), 0, hole.size());
@@ -121,43 +127,59 @@ Result<std::vector<SegmentExtent>> LogSegment::Extents(uint64_t offset, uint64_t
   TRY_STATUS(CheckRange(offset, length));
   std::vector<SegmentExtent> out;
   if (length == 0) return out;
+  auto base = this->base();
   uint64_t end = offset + length;
-  auto add = [&](uint64_t from, uint64_t to, bool hole) {
+  // Unmapped runs fall through to the base; zero mappings are final holes.
+  enum class Kind { kData, kZero, kUnmapped };
+  std::vector<std::pair<SegmentExtent, Kind>> runs;
+  auto add = [&](uint64_t from, uint64_t to, Kind kind) {
     from = std::max(from, offset);
     to = std::min(to, end);
     if (from >= to) return;
-    if (!out.empty() && out.back().hole == hole && out.back().offset + out.back().length == from) {
-      out.back().length += to - from;
+    if (!runs.empty() && runs.back().second == kind && runs.back().first.offset + runs.back().first.length == from) {
+      runs.back().first.length += to - from;
     } else {
-      out.push_back(SegmentExtent{.offset = from, .length = to - from, .hole = hole});
+      runs.push_back({SegmentExtent{.offset = from, .length = to - from, .hole = kind != Kind::kData}, kind});
     }
   };
   uint64_t first_lba = offset / kBlockSize;
   uint64_t end_lba = (end + kBlockSize - 1) / kBlockSize;
   uint64_t cursor = first_lba * kBlockSize;
-  TRY_STATUS(tree_->Scan(MappingKey(first_lba), MappingKey(end_lba), [&](std::string_view k, std::string_view) {
+  std::optional<Error> error;
+  TRY_STATUS(tree_->Scan(MappingKey(first_lba), MappingKey(end_lba), [&](std::string_view k, std::string_view v) {
+    auto m = DecodeMapping(v);
+    if (!m) {
+      error = m.error();
+      return false;
+    }
     uint64_t at = MappingKeyLba(k) * kBlockSize;
-    if (at > cursor) add(cursor, at, true);
-    add(at, at + kBlockSize, false);
+    if (at > cursor) add(cursor, at, Kind::kUnmapped);
+    add(at, at + kBlockSize, m->zero() ? Kind::kZero : Kind::kData);
     cursor = at + kBlockSize;
     return true;
   }));
-  if (cursor < end) add(cursor, end, true);
-  if (!base_) return out;
-  // Holes fall through to the base: report its extents there.
-  std::vector<SegmentExtent> merged;
-  for (const SegmentExtent& e : out) {
-    if (!e.hole || e.offset >= base_->Size()) {
-      merged.push_back(e);
+  if (error) return Err(*error);
+  if (cursor < end) add(cursor, end, Kind::kUnmapped);
+  auto append = [&](const SegmentExtent& e) {
+    if (!out.empty() && out.back().hole == e.hole && out.back().offset + out.back().length == e.offset) {
+      out.back().length += e.length;
+    } else {
+      out.push_back(e);
+    }
+  };
+  for (const auto& [e, kind] : runs) {
+    if (kind != Kind::kUnmapped || !base || e.offset >= base->Size()) {
+      append(e);
       continue;
     }
-    uint64_t base_end = std::min(e.offset + e.length, base_->Size());
-    for (const SegmentExtent& b : TRY(base_->Extents(e.offset, base_end - e.offset))) merged.push_back(b);
+    // Holes fall through to the base: report its extents there.
+    uint64_t base_end = std::min(e.offset + e.length, base->Size());
+    for (const SegmentExtent& b : TRY(base->Extents(e.offset, base_end - e.offset))) append(b);
     if (base_end < e.offset + e.length) {
-      merged.push_back(SegmentExtent{.offset = base_end, .length = e.offset + e.length - base_end, .hole = true});
+      append(SegmentExtent{.offset = base_end, .length = e.offset + e.length - base_end, .hole = true});
     }
   }
-  return merged;
+  return out;
 }
 
 Result<InspectReport> LogSegment::Inspect(InspectMode mode) {
@@ -168,7 +190,7 @@ Result<InspectReport> LogSegment::Inspect(InspectMode mode) {
   TRY_STATUS(tree_->Scan(MappingKey(0), MappingKey(UINT64_MAX), [&](std::string_view k, std::string_view v) {
     auto m = DecodeMapping(v);
     if (!m) error = m.error();
-    else all.emplace_back(MappingKeyLba(k), *m);
+    else if (!m->zero()) all.emplace_back(MappingKeyLba(k), *m);
     return m.has_value();
   }));
   if (error) return Err(*error);

@@ -22,8 +22,8 @@ namespace tessera {
 
 LogSegment::LogSegment(uint64_t id, uint64_t volume_id, uint64_t size, Tree* tree,
                        std::shared_ptr<DataSegment> data, std::shared_ptr<Segment> base, RowKeeper keeper)
-    : id_(id), volume_id_(volume_id), tree_(tree), data_(std::move(data)), base_(std::move(base)),
-      keeper_(std::move(keeper)), size_(size) {}
+    : id_(id), volume_id_(volume_id), tree_(tree), data_(std::move(data)), keeper_(std::move(keeper)),
+      base_(std::move(base)), size_(size) {}
 
 uint64_t LogSegment::Size() const {
   std::lock_guard lock(mu_);
@@ -105,7 +105,10 @@ Status LogSegment::ApplyBatchLocked(const LogHeader& header, uint64_t pos) {
     for (size_t i = 0; i < header.entries.size(); i++) {
       std::string key = MappingKey(header.entries[i].a);
       auto old = TRY(tree_->Get(key));
-      if (old) deltas[RowStart(TRY(DecodeMapping(*old)).data_offset)]--;
+      if (old) {
+        Mapping was = TRY(DecodeMapping(*old));
+        if (!was.zero()) deltas[RowStart(was.data_offset)]--;
+      }
       Mapping m{.data_offset = pos + (i + 1) * kBlockSize, .checksum = header.entries[i].b};
       TRY_STATUS(tree_->Insert(key, EncodeMapping(m)));
     }
@@ -115,11 +118,20 @@ Status LogSegment::ApplyBatchLocked(const LogHeader& header, uint64_t pos) {
       TRY_STATUS(tree_->Scan(MappingKey(e.a), MappingKey(e.a + e.b), [&](std::string_view, std::string_view v) {
         auto m = DecodeMapping(v);
         if (!m) error = m.error();
-        else deltas[RowStart(m->data_offset)]--;
+        else if (!m->zero()) deltas[RowStart(m->data_offset)]--;
         return m.has_value();
       }));
       if (error) return Err(*error);
       TRY_STATUS(tree_->RangeDelete(MappingKey(e.a), MappingKey(e.a + e.b)));
+      // A clone: where the base holds data, the trimmed blocks must not read
+      // it again (contract 5).
+      if (auto base = this->base(); base && e.a * kBlockSize < base->Size()) {
+        uint64_t count = std::min(e.b, base->Size() / kBlockSize - e.a);
+        std::string zero = EncodeMapping(Mapping{.data_offset = kZeroMapping});
+        for (auto [first, end] : TRY(BaseDataRuns(*base, e.a, count))) {
+          for (uint64_t lba = first; lba < end; lba++) TRY_STATUS(tree_->Insert(MappingKey(lba), zero));
+        }
+      }
     }
   }
   for (auto [row, delta] : deltas) {
@@ -254,6 +266,7 @@ Status LogSegment::Serialize(Exnode& exnode) const {
   section.Add("size", std::to_string(Size()));
   section.Add("volume_id", std::to_string(volume_id_));
   section.Add("data", std::to_string(data_->id()));
+  if (std::string base = base_name(); !base.empty()) section.Add("base", base);
   exnode.segments.push_back(std::move(section));
   return data_->Serialize(exnode);
 }

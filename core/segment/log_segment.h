@@ -15,8 +15,13 @@
 //     Replay() bumps the epoch, and the caller must commit before writing.
 //  4. Flush() makes every completed write durable: the data vdevs are
 //     flushed, and replay will find the batches (contract 2).
-//  5. Never-written and trimmed blocks read from `base` (a clone's origin)
-//     or as zeros; Extents reports them as holes.
+//  5. Never-written blocks read from `base` (a clone's origin) or as zeros;
+//     Extents reports them as holes, or as the base's extents. Trimmed blocks
+//     read as zeros, base or not: with a base, a trim records zero mappings
+//     (kZeroMapping) for the blocks where the base holds data, so the
+//     origin's data never shows through a trimmed or zeroed range.
+//     The base is immutable (a snapshot), so replaying a trim gives the same
+//     zero mappings. AdoptBase/DetachBase flatten a clone (log_base.cc).
 //  6. Every data block read is checked against the checksum in its mapping;
 //     a mismatch is Corruption, never data.
 //  9. Batches start and end on the data segment's stripe boundaries: a batch
@@ -102,6 +107,24 @@ class LogSegment : public Segment {
   LogStats stats() const;
   DataSegment& data() { return *data_; }
 
+  // Clones (contract 5, log_base.cc). SetBase is called before any I/O; the
+  // name is recorded as the log section's `base` key in the exNode
+  // ("VOLUME@SNAPSHOT"), so the clone reopens with the same base.
+  void SetBase(std::shared_ptr<Segment> base, std::string name);
+  std::shared_ptr<Segment> base() const;
+  std::string base_name() const;
+  // Copies into the log every block of [first_lba, first_lba + count) that
+  // still reads from the base and has data there (never-written blocks
+  // over base data), under mu_ batch by batch, so a block written or
+  // trimmed meanwhile is never overwritten with the origin's data. Returns
+  // the number of blocks copied.
+  Result<uint64_t> AdoptBase(uint64_t first_lba, uint64_t count);
+  // Blocks of [0, Size()) that still read from the base's data.
+  Result<uint64_t> BlocksReadFromBase();
+  // Forgets the base: never-written blocks read as zeros from now on. The
+  // caller adopts every block first (BlocksReadFromBase() == 0).
+  void DetachBase();
+
  private:
   // Appends one batch; NoSpace when the data segment has no room (caller
   // asks the RowKeeper for a row and retries).
@@ -125,13 +148,20 @@ class LogSegment : public Segment {
   // data segment's stripe (whole stripes for an erasure-coded one).
   uint64_t Footprint(const LogHeader& header) const;
   Status ReadUnaligned(uint64_t offset, std::span<std::byte> out);
+  // The LBA runs [first, end) inside [first_lba, first_lba + count) where
+  // `base` holds data (not holes).
+  static Result<std::vector<std::pair<uint64_t, uint64_t>>> BaseDataRuns(Segment& base, uint64_t first_lba,
+                                                                         uint64_t count);
 
   const uint64_t id_;
   const uint64_t volume_id_;
   Tree* tree_;
   std::shared_ptr<DataSegment> data_;
-  std::shared_ptr<Segment> base_;
   RowKeeper keeper_;
+
+  mutable std::mutex base_mu_;      // guards base_ and base_name_ (reads take no mu_)
+  std::shared_ptr<Segment> base_;   // GUARDED_BY(base_mu_)
+  std::string base_name_;           // GUARDED_BY(base_mu_)
 
   mutable std::mutex mu_;  // serializes appends and head changes
   uint64_t size_;          // GUARDED_BY(mu_) for writes

@@ -138,7 +138,7 @@ Storage::Impl::Impl(std::string dir, int lock_fd, StorageOptions options, std::u
     : dir_(std::move(dir)), lock_fd_(lock_fd), options_(options), db_(std::move(db)) {
   db_->SetPreCommitHook([this]() -> Status {
     for (auto& v : OpenVolumes()) {
-      if (!v->read_only()) TRY_STATUS(v->log().RecordHead());
+      if (!v->read_only() && !v->revoked()) TRY_STATUS(v->log().RecordHead());
     }
     return Ok();
   });

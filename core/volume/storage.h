@@ -61,6 +61,15 @@ struct VolumeInfo {
   uint64_t mapped_bytes = 0;         // bytes that read as data, not holes
   uint64_t allocated_bytes = 0;      // bytes of the data rows
   bool open = false;                 // currently exported / in use
+  std::string origin;                // a clone's origin "VOLUME@SNAPSHOT"; empty otherwise
+};
+
+// Where a flatten stands (Storage::FlattenVolume).
+struct FlattenProgress {
+  uint64_t offset = 0;        // the next byte offset to copy from
+  uint64_t size = 0;          // bytes that may read from the origin: min(volume, origin) size
+  uint64_t copied_bytes = 0;  // copied by this step
+  bool done = false;          // the origin is detached
 };
 
 struct VdevStatus {
@@ -115,8 +124,30 @@ class Storage {
   // snapshot is exported read-only as "VOLUME@SNAPSHOT" (OpenVolume).
   Status CreateSnapshot(const std::string& volume, const std::string& snapshot);
   Result<std::vector<SnapshotInfo>> ListSnapshots(const std::string& volume);
-  // Busy while the snapshot is exported.
+  // Busy while the snapshot is exported, and while a clone depends on it
+  // (the error names the clones).
   Status DeleteSnapshot(const std::string& volume, const std::string& snapshot);
+
+  // Clones and rollback (storage_clones.cc, storage_rollback.cc).
+  // A new writable volume whose log reads never-written blocks from the
+  // snapshot (its base); same layout and tier as the origin, the snapshot's
+  // size. O(1): no data is copied. Durable on return (one commit).
+  Result<VolumeInfo> CloneSnapshot(const std::string& volume, const std::string& snapshot,
+                                   const std::string& clone);
+  // One step of flattening a clone: copies into the clone's own log the
+  // blocks of [offset, offset + max_bytes) it still reads from its origin.
+  // Call with the returned offset until done; the step at offset >= size
+  // checks that nothing reads from the origin any more, detaches it (exNode
+  // without `base`) and commits. Works while the clone is exported.
+  // InvalidArgument for a volume that is not a clone; Busy while the clone
+  // has snapshots (they still read from the origin).
+  Result<FlattenProgress> FlattenVolume(const std::string& name, uint64_t offset, uint64_t max_bytes);
+  // Restores the volume to its newest snapshot, byte for byte (data and
+  // size), in one commit. It takes the volume's exclusive lock: Busy while a
+  // writer has the volume open, unless `force`, which revokes the open
+  // volume first (its clients' I/O fails with IOError from then on).
+  // InvalidArgument when newer snapshots exist (the error names them).
+  Status RollbackSnapshot(const std::string& volume, const std::string& snapshot, bool force);
 
   Result<PoolStatus> GetPoolStatus();
   Result<CheckReport> Check();

@@ -31,6 +31,10 @@ class Storage::Impl : public StorageCore {
   Status CreateSnapshot(const std::string& volume, const std::string& snapshot);
   Result<std::vector<SnapshotInfo>> ListSnapshots(const std::string& volume);
   Status DeleteSnapshot(const std::string& volume, const std::string& snapshot);
+  Result<VolumeInfo> CloneSnapshot(const std::string& volume, const std::string& snapshot,
+                                   const std::string& clone);
+  Result<FlattenProgress> FlattenVolume(const std::string& name, uint64_t offset, uint64_t max_bytes);
+  Status RollbackSnapshot(const std::string& volume, const std::string& snapshot, bool force);
   Result<PoolStatus> GetPoolStatus();
   Result<CheckReport> Check();
   void StartBackground(std::chrono::milliseconds interval);
@@ -41,10 +45,27 @@ class Storage::Impl : public StorageCore {
 
  private:
   Result<std::shared_ptr<VolumeImpl>> OpenVolumeLocked(const std::string& name);
-  // `snapshot_tree`: build a read-only snapshot export reading through it.
+  // `snapshot_tree`: build a read-only snapshot export reading through it,
+  // of `snapshot_size` bytes (the size recorded in the snapshot).
   Result<std::shared_ptr<VolumeImpl>> BuildVolume(const std::string& name, Dataset* dataset,
                                                   const std::string& exnode_text,
-                                                  std::unique_ptr<Tree> snapshot_tree = nullptr);
+                                                  std::unique_ptr<Tree> snapshot_tree = nullptr,
+                                                  uint64_t snapshot_size = 0);
+  // CreateVolume's work; `base`/`base_name`: a clone's origin snapshot.
+  Result<VolumeInfo> CreateVolumeLocked(const VolumeSpec& spec, std::shared_ptr<VolumeImpl> base = nullptr,
+                                        const std::string& base_name = "");
+  // Sets the log's base of a volume whose exNode names one (`base` key of
+  // the log section), opening that snapshot export (storage_clones.cc).
+  Status AttachBaseLocked(LogSegment& log, const std::string& base_name);
+  // Volumes whose origin matches: "VOL@SNAP" exactly, or any snapshot of
+  // VOL when `snapshot` is empty. Sorted names.
+  Result<std::vector<std::string>> ClonesOfLocked(const std::string& volume, const std::string& snapshot);
+  // When the volume has no open object but its lock is still held, a last
+  // client has just disconnected and the object is closing (flushing its
+  // cache): waits, up to a minute, until it has. Ok at once otherwise.
+  Status WaitForClosingLocked(const std::string& volume);
+  // The lock resource of a volume.
+  static std::string VolumeResource(const std::string& name) { return "volume/" + name; }
   Result<std::shared_ptr<VolumeImpl>> OpenSnapshotLocked(const std::string& volume, const std::string& snapshot);
   // The open volume (or snapshot export) of that name, if any.
   std::shared_ptr<VolumeImpl> FindOpen(const std::string& name);
@@ -60,6 +81,9 @@ class Storage::Impl : public StorageCore {
   std::mutex mu_;  // management calls
   std::mutex open_mu_;  // guards open_; taken by the pre-commit hook
   std::map<std::string, std::weak_ptr<VolumeImpl>> open_;  // GUARDED_BY(open_mu_)
+  // Volume locks: every writable open volume holds its resource in
+  // kReadSharedWriteExclusive; rollback asks for kReadExclusiveWriteExclusive.
+  LockManager locks_;
 
   std::mutex bg_mu_;
   std::condition_variable bg_cv_;

@@ -10,6 +10,17 @@
 //  3. "VOLUME@SNAPSHOT" opens a read-only volume: the live volume's data
 //     segment (its current exNode holds every pinned row) read through the
 //     snapshot's tree, with no cache and no log head; writes get ReadOnly.
+//     Its size is the one the snapshot recorded (its own exNode text).
+//  4. A snapshot that clones depend on cannot be deleted (the clones read
+//     through it); the error names them.
+//  5. A volume whose last client has just disconnected is not in open_ any
+//     more but may still be flushing its cache into the tree; it still holds
+//     its lock. CreateSnapshot waits for that lock to go
+//     (WaitForClosingLocked), so writes acknowledged to that client are in
+//     the snapshot.
+#include <fmt/ranges.h>
+
+#include "core/exnode/exnode.h"
 #include "core/volume/storage_impl.h"
 
 namespace tessera {
@@ -24,8 +35,21 @@ Status Storage::Impl::CreateSnapshot(const std::string& volume, const std::strin
   std::lock_guard lock(mu_);
   if (!db_->OpenDataset(volume)) return Err(Code::kNotFound, "no volume '{}' in pool {}", volume, dir_);
   // FindOpen's lock is not held while flushing: a flush may commit.
-  if (auto open = FindOpen(volume)) TRY_STATUS(open->Flush());
+  if (auto open = FindOpen(volume)) {
+    TRY_STATUS(open->Flush());
+  } else {
+    TRY_STATUS(WaitForClosingLocked(volume));  // note 5
+  }
   return db_->CreateSnapshot(volume, snapshot);
+}
+
+Status Storage::Impl::WaitForClosingLocked(const std::string& volume) {
+  std::string resource = VolumeResource(volume);
+  if (locks_.Holders(resource).empty()) return Ok();
+  TxnId txn = locks_.BeginTransaction(fmt::format("waiting for volume '{}' to close", volume));
+  auto waited = locks_.Acquire(txn, resource, LockMode::kReadSharedWriteExclusive, std::chrono::seconds(60));
+  locks_.EndTransaction(txn);
+  return waited;
 }
 
 Result<std::vector<SnapshotInfo>> Storage::Impl::ListSnapshots(const std::string& volume) {
@@ -36,6 +60,12 @@ Result<std::vector<SnapshotInfo>> Storage::Impl::ListSnapshots(const std::string
 
 Status Storage::Impl::DeleteSnapshot(const std::string& volume, const std::string& snapshot) {
   std::lock_guard lock(mu_);
+  if (!db_->OpenDataset(volume)) return Err(Code::kNotFound, "no volume '{}' in pool {}", volume, dir_);
+  auto clones = TRY(ClonesOfLocked(volume, snapshot));
+  if (!clones.empty()) {
+    return Err(Code::kBusy, "snapshot '{}@{}' has clones that depend on it: {}; flatten or delete them first",
+               volume, snapshot, fmt::join(clones, ", "));
+  }
   if (FindOpen(volume + "@" + snapshot)) {
     return Err(Code::kBusy, "snapshot '{}@{}' is exported; stop using it first", volume, snapshot);
   }
@@ -51,7 +81,13 @@ Result<std::shared_ptr<VolumeImpl>> Storage::Impl::OpenSnapshotLocked(const std:
   auto tree = db_->OpenSnapshot(volume, snapshot);
   if (!tree) return Err(tree.error());
   std::string text = TRY(LoadExnodeText((*dataset)->tree()));
-  auto built = TRY(BuildVolume(name, *dataset, text, std::move(*tree)));
+  Exnode recorded = TRY(ParseExnode(TRY(LoadExnodeText(**tree))));
+  uint64_t size = 0;
+  for (const ExnodeSegment& s : recorded.segments) {
+    if (s.type == SegmentType::kLog) size = TRY(s.GetU64("size"));
+  }
+  if (size == 0) return Err(Code::kCorruption, "snapshot '{}' records no log segment", name);
+  auto built = TRY(BuildVolume(name, *dataset, text, std::move(*tree), size));
   std::lock_guard lock(open_mu_);
   open_[name] = built;
   return built;

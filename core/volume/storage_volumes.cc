@@ -11,7 +11,17 @@
 //     before any new batch is written (LogSegment contract 3).
 //  4. One VolumeImpl per name: open_ holds weak references, so every
 //     connection to a volume shares its object, and a flush on one covers all.
+//  5. A writable volume holds its lock resource in the lock manager
+//     (kReadSharedWriteExclusive) from open until its object is destroyed,
+//     after its closing flush; rollback needs it exclusively, and a snapshot
+//     waits for a closing holder (storage_rollback.cc, storage_snapshots.cc).
+//  6. A clone's exNode names its origin snapshot (`base` in the log section);
+//     building the volume opens that snapshot export as the log's base
+//     (storage_clones.cc). Deleting a volume whose snapshots have clones is
+//     Busy, naming them.
 #include <algorithm>
+
+#include <fmt/ranges.h>
 
 #include "core/exnode/query.h"
 #include "core/segment/cache_segment.h"
@@ -74,11 +84,12 @@ CacheOptions Storage::Impl::CacheDefaults() const {
 
 Result<std::shared_ptr<VolumeImpl>> Storage::Impl::BuildVolume(const std::string& name, Dataset* dataset,
                                                                const std::string& text,
-                                                               std::unique_ptr<Tree> snapshot_tree) {
+                                                               std::unique_ptr<Tree> snapshot_tree,
+                                                               uint64_t snapshot_size) {
   Exnode exnode = TRY(ParseExnode(text));
   const ExnodeSegment* log_section = FindType(exnode, SegmentType::kLog);
   if (log_section == nullptr) return Err(Code::kCorruption, "exNode of volume '{}' has no log segment", name);
-  uint64_t size = TRY(log_section->GetU64("size"));
+  uint64_t size = snapshot_tree ? snapshot_size : TRY(log_section->GetU64("size"));
   uint64_t data_id = TRY(log_section->GetU64("data"));
   const ExnodeSegment* data_section = exnode.FindSegment(data_id);
   const ExnodeSegment* lun_section = data_section;
@@ -105,6 +116,7 @@ Result<std::shared_ptr<VolumeImpl>> Storage::Impl::BuildVolume(const std::string
     CacheOptions options = TRY(CacheSegment::OptionsFromExnode(*cache_section, CacheDefaults()));
     top = std::shared_ptr<Segment>(TRY(CacheSegment::Create(cache_section->id, log, options)));
   }
+  if (auto base = log_section->GetString("base")) TRY_STATUS(AttachBaseLocked(*log, *base));
   bool read_only = snapshot_tree != nullptr;
   volume->Attach(VolumeImpl::Parts{.name = name, .exnode_id = exnode.id, .dataset = dataset, .data = data,
                                    .log = log, .top = top, .read_only = read_only,
@@ -114,6 +126,11 @@ Result<std::shared_ptr<VolumeImpl>> Storage::Impl::BuildVolume(const std::string
 
 Result<VolumeInfo> Storage::Impl::CreateVolume(const VolumeSpec& spec) {
   std::lock_guard lock(mu_);
+  return CreateVolumeLocked(spec);
+}
+
+Result<VolumeInfo> Storage::Impl::CreateVolumeLocked(const VolumeSpec& spec, std::shared_ptr<VolumeImpl> base,
+                                                     const std::string& base_name) {
   TRY_STATUS(ValidateVolumeName(spec.name));
   if (spec.size == 0 || !IsAligned(spec.size, kBlockSize)) {
     return Err(Code::kInvalidArgument, "volume size {} must be a positive multiple of 4096", spec.size);
@@ -151,6 +168,7 @@ Result<VolumeInfo> Storage::Impl::CreateVolume(const VolumeSpec& spec) {
     VolumeImpl* raw = volume.get();
     auto log = std::make_shared<LogSegment>(RandomId63(), exnode_id, spec.size, &dataset->tree(), data, nullptr,
                                             [raw] { return raw->KeepRows(); });
+    if (base) log->SetBase(std::shared_ptr<Segment>(base, &base->log()), base_name);
     auto cache = std::shared_ptr<Segment>(TRY(CacheSegment::Create(RandomId63(), log, CacheDefaults())));
     volume->Attach(VolumeImpl::Parts{.name = spec.name, .exnode_id = exnode_id, .dataset = dataset,
                                      .data = data, .log = log, .top = cache});
@@ -181,6 +199,17 @@ Result<std::shared_ptr<VolumeImpl>> Storage::Impl::OpenVolumeLocked(const std::s
   }
   std::string text = TRY(LoadExnodeText((*dataset)->tree()));
   auto volume = TRY(BuildVolume(name, *dataset, text));
+  // A writer holds the volume shared for reads, exclusive for writes
+  // (rollback needs it wholly; storage_rollback.cc).
+  TxnId txn = locks_.BeginTransaction(fmt::format("the open volume '{}'", name));
+  // The wait covers a previous object of this volume that is still closing.
+  if (auto locked = locks_.Acquire(txn, VolumeResource(name), LockMode::kReadSharedWriteExclusive,
+                                   std::chrono::seconds(5));
+      !locked) {
+    locks_.EndTransaction(txn);
+    return Err(locked.error().WithContext(fmt::format("opening volume '{}'", name)));
+  }
+  volume->SetLock(&locks_, txn);
   uint64_t replayed = TRY(volume->log().Replay());
   if (replayed > 0) Log(LogLevel::kInfo, "volume '{}': replayed {} log batches", name, replayed);
   {
@@ -212,12 +241,14 @@ Result<VolumeInfo> Storage::Impl::InfoLocked(const std::string& name) {
   info.tier = TierOfQuery(lun->GetString("query").value_or(""));
   info.allocated_bytes = lun->GetAll("row").size() * devices * TRY(lun->GetU64("max_block_size"));
   uint64_t mapped = 0;
-  TRY_STATUS((*dataset)->tree().Scan(MappingKey(0), MappingKey(UINT64_MAX), [&](std::string_view, std::string_view) {
-    mapped++;
+  TRY_STATUS((*dataset)->tree().Scan(MappingKey(0), MappingKey(UINT64_MAX), [&](std::string_view, std::string_view v) {
+    auto m = DecodeMapping(v);
+    if (m && !m->zero()) mapped++;  // a clone's zero mappings read as holes
     return true;
   }));
   info.mapped_bytes = mapped * kBlockSize;
   info.open = FindOpen(name) != nullptr;
+  info.origin = log->GetString("base").value_or("");
   return info;
 }
 
@@ -258,6 +289,12 @@ Status Storage::Impl::Resize(const std::string& name, uint64_t new_size, bool fo
 
 Status Storage::Impl::Delete(const std::string& name) {
   std::lock_guard lock(mu_);
+  if (!db_->OpenDataset(name)) return Err(Code::kNotFound, "no volume '{}' in pool {}", name, dir_);
+  auto clones = TRY(ClonesOfLocked(name, ""));
+  if (!clones.empty()) {
+    return Err(Code::kBusy, "volume '{}' has snapshots that clones depend on ({}); flatten or delete the clones first",
+               name, fmt::join(clones, ", "));
+  }
   {
     std::lock_guard open_lock(open_mu_);
     for (auto& [open_name, weak] : open_) {

@@ -14,6 +14,10 @@
 //     a hole. No data is written.
 //  5. A read-only volume (a snapshot export) refuses changes with ReadOnly.
 //  6. Thread-safe; nbdkit's PARALLEL thread model calls it concurrently.
+//  7. A volume cut off by `snapshot rollback --force` (Storage::
+//     RollbackSnapshot) fails every later call with IOError; what it had not
+//     flushed is dropped, and none of it reaches the rolled-back volume.
+//     Opening the volume again gives the rolled-back one.
 #pragma once
 
 #include <cstdint>

@@ -18,7 +18,9 @@
 //     taken (its extent's birth txg is at most the snapshot's) may hold data
 //     the snapshot maps, so it is neither freed nor relocated until the
 //     snapshots are deleted. Rows written after the newest snapshot are
-//     cleaned as usual.
+//     cleaned as usual. Clones read their origin snapshot's rows through
+//     this same pin, and rollback relies on it: every row the newest
+//     snapshot maps still exists.
 //  4. Growing first tries cleaning; when the pool has no room for a row,
 //     cleaning is retried aggressively before NoSpace is returned.
 #include <map>
@@ -32,6 +34,7 @@ namespace tessera {
 
 Status VolumeImpl::Clean(CleanMode mode) {
   std::lock_guard lock(grow_mu_);
+  if (revoked_) return Ok();  // the dataset is no longer this object's
   bool changed = false;
   TRY_STATUS(CleanLocked(mode, &changed));
   if (!changed) return Ok();

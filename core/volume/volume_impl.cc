@@ -20,15 +20,49 @@ namespace tessera {
 VolumeImpl::VolumeImpl(StorageCore* core, Database* db) : core_(core), db_(db) {}
 
 VolumeImpl::~VolumeImpl() {
-  if (!parts_.top || parts_.read_only) return;
+  if (!parts_.top || parts_.read_only || revoked_) {
+    ReleaseLock();
+    return;
+  }
   auto status = parts_.top->Flush();
   // The next commit records where the log ends, so reopening replays nothing.
   if (status) status = parts_.log->RecordHead();
   if (status) status = Clean(CleanMode::kFreeOnly);
   if (!status) Log(LogLevel::kError, "volume '{}': closing: {}", parts_.name, status.error().ToString());
+  ReleaseLock();
 }
 
-Status VolumeImpl::Read(uint64_t offset, std::span<std::byte> out) { return parts_.top->Read(offset, out); }
+void VolumeImpl::SetLock(LockManager* locks, TxnId txn) {
+  locks_ = locks;
+  txn_ = txn;
+}
+
+void VolumeImpl::ReleaseLock() {
+  if (locks_ != nullptr) locks_->EndTransaction(txn_);
+  locks_ = nullptr;
+}
+
+void VolumeImpl::Revoke() {
+  // Set first, so that new calls return at once and the exclusive lock is
+  // not starved by a busy client; then wait for the calls already past the
+  // check, and for the cleaner.
+  revoked_ = true;
+  std::unique_lock io(io_mu_);
+  std::lock_guard grow(grow_mu_);
+  Log(LogLevel::kWarn, "volume '{}': revoked; its clients' further I/O fails", parts_.name);
+  ReleaseLock();
+}
+
+Status VolumeImpl::RefuseRevoked() const {
+  return Err(Code::kIOError, "volume '{}' was rolled back under this connection (snapshot rollback --force); "
+             "reconnect to use it", parts_.name);
+}
+
+Status VolumeImpl::Read(uint64_t offset, std::span<std::byte> out) {
+  std::shared_lock io(io_mu_);
+  if (revoked_) return RefuseRevoked();
+  return parts_.top->Read(offset, out);
+}
 
 namespace {
 Status RefuseReadOnly(const std::string& name) {
@@ -38,15 +72,24 @@ Status RefuseReadOnly(const std::string& name) {
 
 Status VolumeImpl::Write(uint64_t offset, std::span<const std::byte> data, bool fua) {
   if (parts_.read_only) return RefuseReadOnly(parts_.name);
+  std::shared_lock io(io_mu_);
+  if (revoked_) return RefuseRevoked();
   return parts_.top->Write(offset, data, fua ? kWriteFua : kWriteNone);
 }
 
-Status VolumeImpl::Flush() { return parts_.read_only ? Ok() : parts_.top->Flush(); }
+Status VolumeImpl::Flush() {
+  if (parts_.read_only) return Ok();
+  std::shared_lock io(io_mu_);
+  if (revoked_) return RefuseRevoked();
+  return parts_.top->Flush();
+}
 
 Status VolumeImpl::Trim(uint64_t offset, uint64_t length, bool fua) {
   if (parts_.read_only) return RefuseReadOnly(parts_.name);
+  std::shared_lock io(io_mu_);
+  if (revoked_) return RefuseRevoked();
   TRY_STATUS(parts_.top->Trim(offset, length));
-  return fua ? Flush() : Ok();
+  return fua ? parts_.top->Flush() : Ok();
 }
 
 Status VolumeImpl::Zero(uint64_t offset, uint64_t length, bool, bool fua) {
@@ -54,10 +97,14 @@ Status VolumeImpl::Zero(uint64_t offset, uint64_t length, bool, bool fua) {
 }
 
 Result<std::vector<SegmentExtent>> VolumeImpl::Extents(uint64_t offset, uint64_t length) {
+  std::shared_lock io(io_mu_);
+  if (revoked_) return Err(RefuseRevoked().error());
   return parts_.top->Extents(offset, length);
 }
 
 Status VolumeImpl::Prefetch(uint64_t offset, uint64_t length) {
+  std::shared_lock io(io_mu_);
+  if (revoked_) return RefuseRevoked();
   constexpr uint64_t kStep = 1 << 20;
   std::vector<std::byte> scratch(std::min(length, kStep));
   for (uint64_t at = 0; at < length; at += kStep) {
@@ -96,6 +143,7 @@ Result<std::vector<LunBlock>> VolumeImpl::AllocateRow(uint32_t n_devices, uint64
 
 Status VolumeImpl::KeepRows() {
   std::lock_guard lock(grow_mu_);
+  if (revoked_) return RefuseRevoked();
   if (parts_.log->SpareRows() >= 1) return Ok();
   // Clean what the last commit made reclaimable (every new row is committed
   // by GrowLocked, so that is recent), then grow; GrowLocked's commit makes

@@ -9,8 +9,10 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 
 #include "core/db/database.h"
+#include "core/db/lock_manager.h"
 #include "core/segment/log_segment.h"
 #include "core/segment/lun_segment.h"
 #include "core/volume/volume.h"
@@ -34,9 +36,21 @@ class VolumeImpl : public Volume, public LunBlockSource {
   };
 
   VolumeImpl(StorageCore* core, Database* db);
-  // Flushes: a volume closed cleanly keeps what was written to it.
+  // Flushes: a volume closed cleanly keeps what was written to it. Then
+  // releases its lock (SetLock). A revoked volume does neither.
   ~VolumeImpl() override;
   void Attach(Parts parts) { parts_ = std::move(parts); }
+  // The transaction holding this volume's lock in `locks` (a writable
+  // volume holds kReadSharedWriteExclusive); ended when the volume closes
+  // or is revoked.
+  void SetLock(LockManager* locks, TxnId txn);
+
+  // Revocation (snapshot rollback --force): waits for the I/O in flight and
+  // for the cleaner, then fails every later call with IOError, drops what
+  // the cache holds unflushed, releases the lock, and never touches the
+  // dataset again (its tree may be replaced right after). Irreversible.
+  void Revoke();
+  bool revoked() const { return revoked_.load(); }
 
   const std::string& name() const override { return parts_.name; }
   uint64_t size() const override { return parts_.log->Size(); }
@@ -73,6 +87,15 @@ class VolumeImpl : public Volume, public LunBlockSource {
   Database* db_;
   Parts parts_;
   Status CleanLocked(CleanMode mode, bool* changed);
+  Status RefuseRevoked() const;
+  void ReleaseLock();
+
+  // Shared by every I/O call (which checks revoked_ under it), exclusive in
+  // Revoke: once Revoke returns, no I/O is in flight and none will start.
+  mutable std::shared_mutex io_mu_;
+  std::atomic<bool> revoked_{false};
+  LockManager* locks_ = nullptr;
+  TxnId txn_ = 0;
   Status GrowLocked();
   Status FreeRowLocked(uint64_t row_start);
 

@@ -15,13 +15,14 @@ VolumeInfo SampleVolume(std::string name = "vol1") {
                     .tier = "slow",
                     .mapped_bytes = 4096,
                     .allocated_bytes = 32ull << 20,
-                    .open = true};
+                    .open = true,
+                    .origin = "vol0@base"};
 }
 
 bool Equal(const VolumeInfo& a, const VolumeInfo& b) {
   return a.name == b.name && a.id == b.id && a.size == b.size && a.layout == b.layout &&
          a.tier == b.tier && a.mapped_bytes == b.mapped_bytes &&
-         a.allocated_bytes == b.allocated_bytes && a.open == b.open;
+         a.allocated_bytes == b.allocated_bytes && a.open == b.open && a.origin == b.origin;
 }
 
 TEST(Protocol, VolumeInfoRoundTrips) {

@@ -1,0 +1,90 @@
+// tessera clone, volume flatten, snapshot rollback: thin wrappers over the
+// pool client. Flatten loops over volume.flatten steps and prints progress
+// after each one (the pool copies; this only reports).
+#include <memory>
+
+#include "admin/commands.h"
+#include "admin/output.h"
+#include "core/control/clone_protocol.h"
+#include "core/util/size.h"
+
+namespace tessera {
+namespace {
+
+struct CloneArgs {
+  std::string target;  // VOLUME@SNAPSHOT
+  std::string name;    // the clone (clone), or the volume (flatten)
+  bool force = false;
+};
+
+CommandResult Clone(CommandContext& ctx, const CloneArgs& args) {
+  auto [volume, snapshot] = TRY(SplitSnapshotTarget(args.target));
+  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+    VolumeInfo info = TRY(pool.CloneSnapshot(volume, snapshot, args.name));
+    ctx.out << fmt::format("created clone {} of {}@{}: {}, layout {}, tier {}\n", info.name, volume, snapshot,
+                           FormatSize(info.size), info.layout, info.tier);
+    return 0;
+  });
+}
+
+CommandResult Flatten(CommandContext& ctx, const CloneArgs& args) {
+  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+    uint64_t offset = 0;
+    uint64_t copied = 0;
+    for (;;) {
+      FlattenProgress step = TRY(pool.FlattenVolume(args.name, offset, kFlattenStepBytes));
+      copied += step.copied_bytes;
+      if (step.done) break;
+      unsigned percent = step.size == 0 ? 100 : static_cast<unsigned>(step.offset * 100 / step.size);
+      ctx.out << fmt::format("flattening {}: {} of {} scanned ({}%), {} copied\n", args.name,
+                             FormatSize(step.offset), FormatSize(step.size), percent, FormatSize(copied));
+      ctx.out.flush();
+      offset = step.offset;
+    }
+    ctx.out << fmt::format("flattened volume {}: copied {} from its origin, which it no longer needs\n", args.name,
+                           FormatSize(copied));
+    return 0;
+  });
+}
+
+CommandResult Rollback(CommandContext& ctx, const CloneArgs& args) {
+  auto [volume, snapshot] = TRY(SplitSnapshotTarget(args.target));
+  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+    TRY_STATUS(pool.RollbackSnapshot(volume, snapshot, args.force));
+    ctx.out << fmt::format("rolled back volume {} to snapshot {}@{}\n", volume, volume, snapshot);
+    return 0;
+  });
+}
+
+void SetAction(CLI::App* command, CommandContext& ctx, std::shared_ptr<CloneArgs> args,
+               CommandResult (*run)(CommandContext&, const CloneArgs&)) {
+  AddPoolOption(command, ctx);
+  command->callback([&ctx, args, run] { ctx.action = [&ctx, args, run] { return run(ctx, *args); }; });
+}
+
+}  // namespace
+
+void AddCloneCommands(CLI::App& app, CommandContext& ctx) {
+  auto clone_args = std::make_shared<CloneArgs>();
+  CLI::App* clone = app.add_subcommand(
+      "clone", "Make a writable volume from a snapshot, without copying data (it reads through to the snapshot)");
+  clone->add_option("snapshot", clone_args->target, "VOLUME@SNAPSHOT, the origin")->required();
+  clone->add_option("name", clone_args->name, "Name of the new volume")->required();
+  SetAction(clone, ctx, clone_args, Clone);
+
+  auto flatten_args = std::make_shared<CloneArgs>();
+  CLI::App* flatten = app.get_subcommand("volume")->add_subcommand(
+      "flatten", "Copy what a clone still reads from its origin, then detach it from the origin");
+  flatten->add_option("name", flatten_args->name, "Volume name (a clone)")->required();
+  SetAction(flatten, ctx, flatten_args, Flatten);
+
+  auto rollback_args = std::make_shared<CloneArgs>();
+  CLI::App* rollback = app.get_subcommand("snapshot")->add_subcommand(
+      "rollback", "Restore a volume to its newest snapshot (refuses while a writer has it open)");
+  rollback->add_option("target", rollback_args->target, "VOLUME@SNAPSHOT")->required();
+  rollback->add_flag("--force", rollback_args->force,
+                     "Cut off the volume's writers (their I/O fails from then on) and roll back");
+  SetAction(rollback, ctx, rollback_args, Rollback);
+}
+
+}  // namespace tessera
