@@ -65,6 +65,7 @@ struct SnapshotInfo {
   uint64_t txg = 0;
   uint64_t created_unix = 0;
   BlockPtr root;
+  uint64_t guid = 0;  // identity of its contents (SnapshotRecord::guid)
 };
 
 struct CheckReport {
@@ -104,7 +105,9 @@ class Database {
   Status DeleteDataset(std::string_view name);
 
   // Snapshots pin the dataset's tree root as of a commit; durable on return.
-  Status CreateSnapshot(std::string_view dataset, std::string_view snapshot);
+  // `guid` 0 draws a random one; a copy made from a diff stream passes the
+  // guid of the snapshot it copies.
+  Status CreateSnapshot(std::string_view dataset, std::string_view snapshot, uint64_t guid = 0);
   Result<std::vector<SnapshotInfo>> ListSnapshots(std::string_view dataset);
   Status DeleteSnapshot(std::string_view dataset, std::string_view snapshot);
   // A read-only tree over the snapshot's root. It must not outlive the

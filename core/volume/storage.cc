@@ -268,6 +268,16 @@ Result<std::vector<SnapshotInfo>> Storage::ListSnapshots(const std::string& volu
 Status Storage::DeleteSnapshot(const std::string& volume, const std::string& snapshot) {
   return impl_->DeleteSnapshot(volume, snapshot);
 }
+Result<VolumeDiff> Storage::DiffVolume(const std::string& volume, const std::string& from, const std::string& to) {
+  return impl_->DiffVolume(volume, from, to);
+}
+Result<DiffStreamInfo> Storage::WriteDiffStream(const std::string& volume, const std::string& from,
+                                                const std::string& to, const std::string& path) {
+  return impl_->WriteDiffStream(volume, from, to, path);
+}
+Result<DiffStreamInfo> Storage::ApplyDiffStream(const std::string& volume, const std::string& path) {
+  return impl_->ApplyDiffStream(volume, path);
+}
 Result<CheckReport> Storage::Check() { return impl_->Check(); }
 Status Storage::Commit() { return impl_->CommitAll(); }
 void Storage::StartBackground(std::chrono::milliseconds interval) { impl_->StartBackground(interval); }

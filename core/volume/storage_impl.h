@@ -31,6 +31,10 @@ class Storage::Impl : public StorageCore {
   Status CreateSnapshot(const std::string& volume, const std::string& snapshot);
   Result<std::vector<SnapshotInfo>> ListSnapshots(const std::string& volume);
   Status DeleteSnapshot(const std::string& volume, const std::string& snapshot);
+  Result<VolumeDiff> DiffVolume(const std::string& volume, const std::string& from, const std::string& to);
+  Result<DiffStreamInfo> WriteDiffStream(const std::string& volume, const std::string& from,
+                                         const std::string& to, const std::string& path);
+  Result<DiffStreamInfo> ApplyDiffStream(const std::string& volume, const std::string& path);
   Result<PoolStatus> GetPoolStatus();
   Result<CheckReport> Check();
   void StartBackground(std::chrono::milliseconds interval);
