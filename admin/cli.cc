@@ -121,6 +121,7 @@ int RunTessera(int argc, const char* const* argv, std::ostream& out, std::ostrea
   AddVolumeCommands(app, ctx);
   AddExnodeCommands(app, ctx);
   AddSnapshotCommands(app, ctx);
+  AddDiffCommands(app, ctx);
   AddServeCommand(app, ctx);
   AddAttachCommands(app, ctx);
 

@@ -90,6 +90,11 @@ class PoolClient {
   Status CreateSnapshot(const std::string& volume, const std::string& snapshot);
   Result<std::vector<SnapshotInfo>> ListSnapshots(const std::string& volume);
   Status DeleteSnapshot(const std::string& volume, const std::string& snapshot);
+  Result<VolumeDiff> DiffVolume(const std::string& volume, const std::string& from, const std::string& to);
+  // `path` must be absolute (the server opens it).
+  Result<DiffStreamInfo> WriteDiffStream(const std::string& volume, const std::string& from,
+                                         const std::string& to, const std::string& path);
+  Result<DiffStreamInfo> ApplyDiffStream(const std::string& volume, const std::string& path);
   Result<PoolStatus> GetPoolStatus();
   Result<CheckReport> Check();
   Status Commit();

@@ -237,7 +237,12 @@ Result<PoolStatus> Storage::Impl::GetPoolStatus() {
     st.used_bytes += u.allocated_blocks * kBlockSize;
   }
   st.free_bytes = st.size_bytes - st.used_bytes;
-  st.volumes = TRY(db_->ListDatasets()).size();
+  auto datasets = TRY(db_->ListDatasets());
+  st.volumes = datasets.size();
+  st.dead_pinned_bytes = TRY(db_->DeadListBytes());
+  for (const DatasetInfo& d : datasets) {
+    if (d.snapshots > 0) st.dead_pinned_bytes += TRY(PinnedDeadRowBytesLocked(d.name));
+  }
   return st;
 }
 

@@ -112,6 +112,10 @@ struct PoolStatus {
   uint64_t size_bytes = 0;
   uint64_t used_bytes = 0;
   uint64_t free_bytes = 0;
+  // Part of used_bytes that no live volume references but snapshots hold:
+  // dropped tree nodes on dead lists, and data rows with no live block that
+  // a snapshot pins (storage_space.cc).
+  uint64_t dead_pinned_bytes = 0;
   std::vector<VdevStatus> vdevs;
   size_t volumes = 0;
 };
@@ -145,8 +149,11 @@ class Storage {
   // every write acknowledged before the call; it is durable on return. A
   // snapshot is exported read-only as "VOLUME@SNAPSHOT" (OpenVolume).
   Status CreateSnapshot(const std::string& volume, const std::string& snapshot);
+  // Oldest first, with referenced and unique bytes (unique: what deleting it
+  // frees, tree nodes and data rows; see storage_space.cc).
   Result<std::vector<SnapshotInfo>> ListSnapshots(const std::string& volume);
-  // Busy while the snapshot is exported.
+  // Busy while the snapshot is exported. Frees what only it held before it
+  // returns: its unique nodes, and the data rows it alone pinned.
   Status DeleteSnapshot(const std::string& volume, const std::string& snapshot);
 
   // Diffs (storage_diff.cc). `from` and `to` are snapshot names of `volume`;

@@ -53,6 +53,10 @@ class Storage::Impl : public StorageCore {
   // The open volume (or snapshot export) of that name, if any.
   std::shared_ptr<VolumeImpl> FindOpen(const std::string& name);
   Result<VolumeInfo> InfoLocked(const std::string& name);
+  // storage_space.cc: referenced/unique bytes of each snapshot, and the
+  // dead-but-pinned bytes of one volume's data rows.
+  Status FillSnapshotSpaceLocked(const std::string& volume, std::vector<SnapshotInfo>& snapshots);
+  Result<uint64_t> PinnedDeadRowBytesLocked(const std::string& volume);
   CacheOptions CacheDefaults() const;
   std::vector<std::shared_ptr<VolumeImpl>> OpenVolumes();
   void BackgroundLoop(std::chrono::milliseconds interval);

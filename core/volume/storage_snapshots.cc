@@ -10,6 +10,8 @@
 //  3. "VOLUME@SNAPSHOT" opens a read-only volume: the live volume's data
 //     segment (its current exNode holds every pinned row) read through the
 //     snapshot's tree, with no cache and no log head; writes get ReadOnly.
+//  4. Deleting a snapshot runs the volume's cleaner (free-only) at once, so
+//     the data rows it alone pinned are free when the call returns.
 #include "core/volume/storage_impl.h"
 
 namespace tessera {
@@ -31,7 +33,9 @@ Status Storage::Impl::CreateSnapshot(const std::string& volume, const std::strin
 Result<std::vector<SnapshotInfo>> Storage::Impl::ListSnapshots(const std::string& volume) {
   std::lock_guard lock(mu_);
   if (!db_->OpenDataset(volume)) return Err(Code::kNotFound, "no volume '{}' in pool {}", volume, dir_);
-  return db_->ListSnapshots(volume);
+  auto snapshots = TRY(db_->ListSnapshots(volume));
+  TRY_STATUS(FillSnapshotSpaceLocked(volume, snapshots));
+  return snapshots;
 }
 
 Status Storage::Impl::DeleteSnapshot(const std::string& volume, const std::string& snapshot) {
@@ -39,7 +43,10 @@ Status Storage::Impl::DeleteSnapshot(const std::string& volume, const std::strin
   if (FindOpen(volume + "@" + snapshot)) {
     return Err(Code::kBusy, "snapshot '{}@{}' is exported; stop using it first", volume, snapshot);
   }
-  return db_->DeleteSnapshot(volume, snapshot);
+  TRY_STATUS(db_->DeleteSnapshot(volume, snapshot));
+  // The rows only this snapshot pinned go now (storage_space.cc note 2).
+  auto live = TRY(OpenVolumeLocked(volume));
+  return live->Clean(VolumeImpl::CleanMode::kFreeOnly);
 }
 
 Result<std::shared_ptr<VolumeImpl>> Storage::Impl::OpenSnapshotLocked(const std::string& volume,
