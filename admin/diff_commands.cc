@@ -56,13 +56,13 @@ std::string FormatDiff(const VolumeDiff& diff) {
   using A = Table::Align;
   Table table({{"OFFSET", A::kRight}, {"LENGTH", A::kRight}, {"END", A::kRight}, {"CHANGE"}});
   for (const DiffRange& r : diff.ranges) {
-    table.AddRow({std::to_string(r.offset), std::to_string(r.length), std::to_string(r.offset + r.length),
-                  r.zero ? "zeroed" : "written"});
+    table.AddRow({std::to_string(r.offset), std::to_string(r.length),
+                  std::to_string(r.offset + r.length), r.zero ? "zeroed" : "written"});
   }
   std::string from = diff.from.empty() ? "nothing" : Label(diff.volume, diff.from);
   return (diff.ranges.empty() ? std::string() : table.Render()) +
-         fmt::format("{} ranges, {} changed from {} to {}\n", diff.ranges.size(), FormatSize(diff.changed_bytes),
-                     from, Label(diff.volume, diff.to));
+         fmt::format("{} ranges, {} changed from {} to {}\n", diff.ranges.size(),
+                     FormatSize(diff.changed_bytes), from, Label(diff.volume, diff.to));
 }
 
 // Copies `path` to `out` and removes it.
@@ -81,13 +81,15 @@ Status CopyOut(const std::string& path, std::ostream& out) {
 
 CommandResult Diff(CommandContext& ctx, const DiffArgs& args) {
   Side a = TRY(ParseSide(args.from));
-  if (a.snapshot.empty()) return Err(Code::kInvalidArgument, "'{}' is not VOLUME@SNAPSHOT", args.from);
+  if (a.snapshot.empty())
+    return Err(Code::kInvalidArgument, "'{}' is not VOLUME@SNAPSHOT", args.from);
   Side b{a.volume, ""};
   if (!args.to.empty()) {
     b = TRY(ParseSide(args.to));
     if (b.volume != a.volume) {
-      return Err(Code::kInvalidArgument, "both sides of a diff must be the same volume ('{}' and '{}')",
-                 a.volume, b.volume);
+      return Err(Code::kInvalidArgument,
+                 "both sides of a diff must be the same volume ('{}' and '{}')", a.volume,
+                 b.volume);
     }
   }
   if (args.stream.empty()) {
@@ -102,15 +104,19 @@ CommandResult Diff(CommandContext& ctx, const DiffArgs& args) {
   std::string to = args.to.empty() ? a.snapshot : b.snapshot;
   if (to.empty()) {
     return Err(Code::kInvalidArgument,
-               "a stream's target must be a snapshot (VOLUME@SNAPSHOT), not the live volume '{}'", b.volume);
+               "a stream's target must be a snapshot (VOLUME@SNAPSHOT), not the live volume '{}'",
+               b.volume);
   }
   bool to_stdout = args.stream == "-";
-  std::string path = to_stdout ? (fs::path(ctx.PoolDir()) / fmt::format(".diff-stream-{:016x}", RandomU64())).string()
-                               : fs::absolute(args.stream).lexically_normal().string();
+  std::string path =
+      to_stdout
+          ? (fs::path(ctx.PoolDir()) / fmt::format(".diff-stream-{:016x}", RandomU64())).string()
+          : fs::absolute(args.stream).lexically_normal().string();
   std::ostream& report = to_stdout ? ctx.err : ctx.out;
   return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
-    report << fmt::format("writing {} stream of {}{} ...\n", from.empty() ? "a full" : "an incremental",
-                          Label(a.volume, to), from.empty() ? "" : " from @" + from);
+    report << fmt::format("writing {} stream of {}{} ...\n",
+                          from.empty() ? "a full" : "an incremental", Label(a.volume, to),
+                          from.empty() ? "" : " from @" + from);
     auto info = pool.WriteDiffStream(a.volume, from, to, path);
     if (!info) {
       if (to_stdout) fs::remove(path);
@@ -121,8 +127,9 @@ CommandResult Diff(CommandContext& ctx, const DiffArgs& args) {
       report << FormatJson(ToJson(*info));
     } else {
       report << fmt::format("wrote {}: {} records, {} of data, {} zeroed, {} stream bytes\n",
-                            to_stdout ? "stdout" : path, info->records, FormatSize(info->data_bytes),
-                            FormatSize(info->zero_bytes), info->stream_bytes);
+                            to_stdout ? "stdout" : path, info->records,
+                            FormatSize(info->data_bytes), FormatSize(info->zero_bytes),
+                            info->stream_bytes);
     }
     return 0;
   });
@@ -148,17 +155,19 @@ CommandResult Apply(CommandContext& ctx, const ApplyArgs& args) {
   DiffStreamSummary summary = TRY(VerifyDiffStream(path, progress));
   const DiffStreamHeader& h = summary.header;
   ctx.err << fmt::format("stream {}: {} -> {}@{}, {} records ({} of data, {} zeroed)\n", args.file,
-                         h.incremental() ? Label(h.volume, h.base_name) : "nothing", h.volume, h.target_name,
-                         summary.records, FormatSize(summary.data_bytes), FormatSize(summary.zero_bytes));
+                         h.incremental() ? Label(h.volume, h.base_name) : "nothing", h.volume,
+                         h.target_name, summary.records, FormatSize(summary.data_bytes),
+                         FormatSize(summary.zero_bytes));
   return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
     ctx.err << fmt::format("applying to volume {} ...\n", args.volume);
     DiffStreamInfo info = TRY(pool.ApplyDiffStream(args.volume, path));
     if (ctx.json) {
       ctx.out << FormatJson(ToJson(info));
     } else {
-      ctx.out << fmt::format("applied {} records ({} of data, {} zeroed) to {}; created snapshot {}@{}\n",
-                             info.records, FormatSize(info.data_bytes), FormatSize(info.zero_bytes), args.volume,
-                             args.volume, info.target);
+      ctx.out << fmt::format(
+          "applied {} records ({} of data, {} zeroed) to {}; created snapshot {}@{}\n",
+          info.records, FormatSize(info.data_bytes), FormatSize(info.zero_bytes), args.volume,
+          args.volume, info.target);
     }
     return 0;
   });
@@ -174,23 +183,28 @@ void AddDiffCommands(CLI::App& app, CommandContext& ctx) {
       "or write them as a diff stream");
   AddPoolOption(diff, ctx);
   AddJsonFlag(diff, ctx);
-  diff->add_option("from", diff_args->from, "VOLUME@SNAPSHOT: the older side (with --stream alone: the target)")
+  diff->add_option("from", diff_args->from,
+                   "VOLUME@SNAPSHOT: the older side (with --stream alone: the target)")
       ->required();
   diff->add_option("to", diff_args->to, "VOLUME@SNAPSHOT or VOLUME (default: the live volume)");
-  diff->add_option("--stream", diff_args->stream,
-                   "Write a diff stream to FILE ('-' for stdout) instead of listing; its target must be a "
-                   "snapshot; with one snapshot alone, a full stream of it");
-  diff->callback([&ctx, diff_args] { ctx.action = [&ctx, diff_args] { return Diff(ctx, *diff_args); }; });
+  diff->add_option(
+      "--stream", diff_args->stream,
+      "Write a diff stream to FILE ('-' for stdout) instead of listing; its target must be a "
+      "snapshot; with one snapshot alone, a full stream of it");
+  diff->callback(
+      [&ctx, diff_args] { ctx.action = [&ctx, diff_args] { return Diff(ctx, *diff_args); }; });
 
   auto apply_args = std::make_shared<ApplyArgs>();
   CLI::App* apply = app.add_subcommand(
-      "apply", "Apply a diff stream to a volume at the stream's base (or, for a full stream, an unwritten "
-               "volume), then snapshot it as the stream's target");
+      "apply",
+      "Apply a diff stream to a volume at the stream's base (or, for a full stream, an unwritten "
+      "volume), then snapshot it as the stream's target");
   AddPoolOption(apply, ctx);
   AddJsonFlag(apply, ctx);
   apply->add_option("volume", apply_args->volume, "VOLUME to apply the stream to")->required();
   apply->add_option("file", apply_args->file, "the stream FILE")->required();
-  apply->callback([&ctx, apply_args] { ctx.action = [&ctx, apply_args] { return Apply(ctx, *apply_args); }; });
+  apply->callback(
+      [&ctx, apply_args] { ctx.action = [&ctx, apply_args] { return Apply(ctx, *apply_args); }; });
 }
 
 }  // namespace tessera

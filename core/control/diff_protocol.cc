@@ -63,9 +63,12 @@ Result<VolumeDiff> VolumeDiffFromJson(const Json& json) {
 }
 
 Json ToJson(const DiffStreamInfo& info) {
-  return Json{{"volume", info.volume},         {"base", info.base},
-              {"target", info.target},         {"records", info.records},
-              {"data_bytes", info.data_bytes}, {"zero_bytes", info.zero_bytes},
+  return Json{{"volume", info.volume},
+              {"base", info.base},
+              {"target", info.target},
+              {"records", info.records},
+              {"data_bytes", info.data_bytes},
+              {"zero_bytes", info.zero_bytes},
               {"stream_bytes", info.stream_bytes}};
 }
 

@@ -31,7 +31,8 @@ Result<uint64_t> DeadBytes(Tree& root_tree, const std::string& prefix, uint64_t 
 
 }  // namespace
 
-Result<SnapshotNodeSpace> Database::SnapshotSpace(std::string_view dataset, std::string_view snapshot) {
+Result<SnapshotNodeSpace> Database::SnapshotSpace(std::string_view dataset,
+                                                  std::string_view snapshot) {
   std::lock_guard lock(mu_);
   Dataset* ds = TRY(OpenDatasetLocked(dataset));
   auto all = TRY(SnapshotsOf(ds->id()));
@@ -40,7 +41,8 @@ Result<SnapshotNodeSpace> Database::SnapshotSpace(std::string_view dataset, std:
     SnapshotNodeSpace space;
     uint64_t prev_txg = i > 0 ? all[i - 1].txg : 0;
     uint64_t next_owner = i + 1 < all.size() ? all[i + 1].txg : kLiveOwner;
-    space.unique_node_bytes = TRY(DeadBytes(*root_tree_, DeadPrefix(ds->id(), next_owner), prev_txg));
+    space.unique_node_bytes =
+        TRY(DeadBytes(*root_tree_, DeadPrefix(ds->id(), next_owner), prev_txg));
     TreeOptions options = options_.tree;
     options.read_only = true;
     auto tree = TRY(Tree::Open(read_store_.get(), &cache_, &actions_, options, all[i].root));

@@ -83,7 +83,8 @@ bool SamePending(const Pending& a, const Pending& b, KeyRange r) {
   auto pb = b.points_begin;
   for (; pa != a.points_end && pb != b.points_end; ++pa, ++pb) {
     if (std::string_view(pa->first) != std::string_view(pb->first)) return false;
-    if (pa->second.type != pb->second.type || pa->second.payload != pb->second.payload) return false;
+    if (pa->second.type != pb->second.type || pa->second.payload != pb->second.payload)
+      return false;
   }
   if (pa != a.points_end || pb != b.points_end) return false;
   auto clip = [&](const std::pair<const std::string, std::string>& range) {
@@ -162,7 +163,7 @@ class TreeDiffer {
   // The child `i` of side `s`, with its pointer and buffer stack; loaded
   // from the store (through the cache) unless `load` is false.
   Result<std::pair<Side, std::shared_ptr<const Node>>> Child(const Tree::Impl& tree, const Side& s,
-                                                            size_t i, bool load) {
+                                                             size_t i, bool load) {
     const Node* node = s.node;
     const ChildSlot& slot = node->children[i];
     Side child{slot.dirty.get(), node->ChildRange(i, s.self), BlockPtr{}, s.buffers};

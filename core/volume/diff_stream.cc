@@ -38,14 +38,17 @@ void PutName(std::vector<std::byte>& out, size_t at, const std::string& name) {
 Result<std::string> GetName(std::span<const std::byte> in, size_t at, std::string_view field) {
   const char* p = reinterpret_cast<const char*>(in.data() + at);
   size_t len = strnlen(p, kDiffNameBytes);
-  if (len == kDiffNameBytes) return Err(Code::kCorruption, "diff stream header: {} is not NUL-terminated", field);
+  if (len == kDiffNameBytes)
+    return Err(Code::kCorruption, "diff stream header: {} is not NUL-terminated", field);
   for (size_t i = len; i < kDiffNameBytes; i++) {
-    if (p[i] != 0) return Err(Code::kCorruption, "diff stream header: {} has bytes after its end", field);
+    if (p[i] != 0)
+      return Err(Code::kCorruption, "diff stream header: {} has bytes after its end", field);
   }
   return std::string(p, len);
 }
 
-std::array<std::byte, kDiffRecordHeaderBytes> RecordHeader(DiffRecordType type, uint64_t offset, uint64_t length,
+std::array<std::byte, kDiffRecordHeaderBytes> RecordHeader(DiffRecordType type, uint64_t offset,
+                                                           uint64_t length,
                                                            std::span<const std::byte> data) {
   std::array<std::byte, kDiffRecordHeaderBytes> h{};
   PutU32(h.data(), static_cast<uint32_t>(type));
@@ -85,7 +88,8 @@ std::vector<std::byte> EncodeDiffHeader(const DiffStreamHeader& h) {
 }
 
 Result<DiffStreamHeader> DecodeDiffHeader(std::span<const std::byte> in) {
-  if (in.size() != kDiffHeaderBytes) return Err(Code::kCorruption, "diff stream header of {} bytes", in.size());
+  if (in.size() != kDiffHeaderBytes)
+    return Err(Code::kCorruption, "diff stream header of {} bytes", in.size());
   if (std::memcmp(in.data(), kDiffStreamMagic, 8) != 0) {
     return Err(Code::kCorruption, "not a diff stream (bad magic)");
   }
@@ -99,7 +103,8 @@ Result<DiffStreamHeader> DecodeDiffHeader(std::span<const std::byte> in) {
   }
   DiffStreamHeader h;
   h.flags = GetU32(in.data() + 12);
-  if ((h.flags & ~kDiffFlagIncremental) != 0) return Err(Code::kCorruption, "diff stream: unknown flags {:#x}", h.flags);
+  if ((h.flags & ~kDiffFlagIncremental) != 0)
+    return Err(Code::kCorruption, "diff stream: unknown flags {:#x}", h.flags);
   h.volume_size = GetU64(in.data() + 16);
   h.source_volume_id = GetU64(in.data() + 24);
   std::memcpy(h.pool_uuid.data(), in.data() + 32, 16);
@@ -112,17 +117,20 @@ Result<DiffStreamHeader> DecodeDiffHeader(std::span<const std::byte> in) {
   h.base_name = TRY(GetName(in, kBaseNameAt, "base snapshot name"));
   h.target_name = TRY(GetName(in, kTargetNameAt, "target snapshot name"));
   for (size_t i = kReservedAt; i < kHeaderChecksumAt; i++) {
-    if (in[i] != std::byte{0}) return Err(Code::kCorruption, "diff stream header: reserved bytes are not zero");
+    if (in[i] != std::byte{0})
+      return Err(Code::kCorruption, "diff stream header: reserved bytes are not zero");
   }
   if (h.volume_size == 0 || h.volume_size % kBlockSize != 0) {
-    return Err(Code::kCorruption, "diff stream header: volume size {} is not a positive multiple of 4096",
+    return Err(Code::kCorruption,
+               "diff stream header: volume size {} is not a positive multiple of 4096",
                h.volume_size);
   }
   if (h.target_guid == 0 || h.target_name.empty() || h.volume.empty()) {
     return Err(Code::kCorruption, "diff stream header: no volume, target snapshot or guid");
   }
   if (h.incremental() != (h.base_guid != 0) || h.incremental() != !h.base_name.empty()) {
-    return Err(Code::kCorruption, "diff stream header: base snapshot fields disagree with the flags");
+    return Err(Code::kCorruption,
+               "diff stream header: base snapshot fields disagree with the flags");
   }
   return h;
 }
@@ -145,8 +153,10 @@ Status DiffStreamWriter::WriteHeader(const DiffStreamHeader& header) {
 
 Status DiffStreamWriter::AddRecord(DiffRecordType type, uint64_t offset, uint64_t length,
                                    std::span<const std::byte> data) {
-  if (length == 0 || offset % kBlockSize != 0 || length % kBlockSize != 0 || offset < next_offset_) {
-    return Err(Code::kInvalidArgument, "diff stream: record [{}, +{}) is misaligned or out of order", offset, length);
+  if (length == 0 || offset % kBlockSize != 0 || length % kBlockSize != 0 ||
+      offset < next_offset_) {
+    return Err(Code::kInvalidArgument,
+               "diff stream: record [{}, +{}) is misaligned or out of order", offset, length);
   }
   auto h = RecordHeader(type, offset, length, data);
   TRY_STATUS(Put(h));
@@ -158,7 +168,8 @@ Status DiffStreamWriter::AddRecord(DiffRecordType type, uint64_t offset, uint64_
 }
 
 Status DiffStreamWriter::AddData(uint64_t offset, std::span<const std::byte> data) {
-  if (data.size() > kDiffMaxDataRecord) return Err(Code::kInvalidArgument, "diff stream: data record too long");
+  if (data.size() > kDiffMaxDataRecord)
+    return Err(Code::kInvalidArgument, "diff stream: data record too long");
   return AddRecord(DiffRecordType::kData, offset, data.size(), data);
 }
 
@@ -168,7 +179,8 @@ Status DiffStreamWriter::AddZero(uint64_t offset, uint64_t length) {
 
 Status DiffStreamWriter::Finish() {
   TRY_STATUS(Put(RecordHeader(DiffRecordType::kEnd, records_, total_, {})));
-  if (std::fflush(out_) != 0) return Err(Code::kIOError, "writing {}: {}", what_, std::strerror(errno));
+  if (std::fflush(out_) != 0)
+    return Err(Code::kIOError, "writing {}: {}", what_, std::strerror(errno));
   return Ok();
 }
 
@@ -178,7 +190,8 @@ Status DiffStreamReader::Get(std::span<std::byte> out, std::string_view field) {
   size_t got = std::fread(out.data(), 1, out.size(), in_);
   if (got != out.size()) {
     if (std::ferror(in_)) return Err(Code::kIOError, "reading {}: {}", what_, std::strerror(errno));
-    return Err(Code::kCorruption, "{}: truncated in {} at byte {} (no end record)", what_, field, bytes_ + got);
+    return Err(Code::kCorruption, "{}: truncated in {} at byte {} (no end record)", what_, field,
+               bytes_ + got);
   }
   bytes_ += got;
   return Ok();
@@ -209,10 +222,12 @@ Result<DiffRecord> DiffStreamReader::Next() {
   r.offset = GetU64(h.data() + 8);
   r.length = GetU64(h.data() + 16);
   if (r.type == DiffRecordType::kEnd) {
-    if (GetU64(h.data() + 24) != Checksum64(std::span<const std::byte>{}, Checksum64(h.data(), 24))) {
+    if (GetU64(h.data() + 24) !=
+        Checksum64(std::span<const std::byte>{}, Checksum64(h.data(), 24))) {
       return bad("end record checksum mismatch");
     }
-    if (r.offset != records_) return bad(fmt::format("end record counts {} records, read {}", r.offset, records_));
+    if (r.offset != records_)
+      return bad(fmt::format("end record counts {} records, read {}", r.offset, records_));
     if (r.length != total_) return bad("total checksum mismatch");
     std::byte extra;
     if (std::fread(&extra, 1, 1, in_) != 0) return bad("bytes after the end record");
@@ -222,10 +237,12 @@ Result<DiffRecord> DiffStreamReader::Next() {
     return bad(fmt::format("range [{}, +{}) is not whole 4 KiB blocks", r.offset, r.length));
   }
   if (r.offset < next_offset_ || r.offset > volume_size_ || r.length > volume_size_ - r.offset) {
-    return bad(fmt::format("range [{}, +{}) overlaps an earlier record or leaves the volume", r.offset, r.length));
+    return bad(fmt::format("range [{}, +{}) overlaps an earlier record or leaves the volume",
+                           r.offset, r.length));
   }
   if (r.type == DiffRecordType::kData) {
-    if (r.length > kDiffMaxDataRecord) return bad(fmt::format("data record of {} bytes is too long", r.length));
+    if (r.length > kDiffMaxDataRecord)
+      return bad(fmt::format("data record of {} bytes is too long", r.length));
     r.data.resize(r.length);
     TRY_STATUS(Get(r.data, fmt::format("the data of record {}", records_)));
   }
@@ -238,10 +255,12 @@ Result<DiffRecord> DiffStreamReader::Next() {
   return r;
 }
 
-Result<DiffStreamSummary> VerifyDiffStream(const std::string& path, const DiffProgressFn& progress) {
+Result<DiffStreamSummary> VerifyDiffStream(const std::string& path,
+                                           const DiffProgressFn& progress) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return Err(Code::kNotFound, "cannot open stream {}: {}", path, std::strerror(errno));
-  struct stat st{};
+  if (f == nullptr)
+    return Err(Code::kNotFound, "cannot open stream {}: {}", path, std::strerror(errno));
+  struct stat st {};
   uint64_t file_size = ::fstat(fileno(f), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
   DiffStreamReader reader(f, "stream " + path);
   DiffStreamSummary summary;

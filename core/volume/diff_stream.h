@@ -106,7 +106,8 @@ class DiffStreamWriter {
 
  private:
   Status Put(std::span<const std::byte> bytes);
-  Status AddRecord(DiffRecordType type, uint64_t offset, uint64_t length, std::span<const std::byte> data);
+  Status AddRecord(DiffRecordType type, uint64_t offset, uint64_t length,
+                   std::span<const std::byte> data);
   std::FILE* out_;
   std::string what_;
   uint64_t total_ = 0;  // contract 2
@@ -137,16 +138,17 @@ class DiffStreamReader {
 
 struct DiffStreamSummary {
   DiffStreamHeader header;
-  uint64_t records = 0;      // data and zero records
-  uint64_t data_bytes = 0;   // bytes carried as data
-  uint64_t zero_bytes = 0;   // bytes carried as "zero"
-  uint64_t stream_bytes = 0; // size of the stream file
+  uint64_t records = 0;       // data and zero records
+  uint64_t data_bytes = 0;    // bytes carried as data
+  uint64_t zero_bytes = 0;    // bytes carried as "zero"
+  uint64_t stream_bytes = 0;  // size of the stream file
 };
 
 // Reads the whole stream at `path` and verifies it (contract 3). `progress`
 // (optional) is called after each record with the stream bytes read so far
 // and the file's size.
 using DiffProgressFn = std::function<void(uint64_t done, uint64_t total)>;
-Result<DiffStreamSummary> VerifyDiffStream(const std::string& path, const DiffProgressFn& progress = {});
+Result<DiffStreamSummary> VerifyDiffStream(const std::string& path,
+                                           const DiffProgressFn& progress = {});
 
 }  // namespace tessera

@@ -72,7 +72,9 @@ std::vector<DiffRange> Merge(const std::vector<BlockChange>& changes, bool split
 }
 
 struct FileCloser {
-  void operator()(std::FILE* f) const { if (f) std::fclose(f); }
+  void operator()(std::FILE* f) const {
+    if (f) std::fclose(f);
+  }
 };
 
 Result<SnapshotInfo> FindSnapshot(const std::vector<SnapshotInfo>& all, const std::string& volume,
@@ -87,9 +89,11 @@ Result<SnapshotInfo> FindSnapshot(const std::vector<SnapshotInfo>& all, const st
 
 // The changed blocks of `volume` from snapshot `from` (empty: nothing) to
 // snapshot `to` (empty: live). Caller holds mu_.
-static Result<std::vector<BlockChange>> ChangedBlocks(Database& db, Dataset* dataset, const std::string& volume,
-                                                      const std::string& from, const std::string& to,
-                                                      uint64_t* size, uint64_t* nodes_visited) {
+static Result<std::vector<BlockChange>> ChangedBlocks(Database& db, Dataset* dataset,
+                                                      const std::string& volume,
+                                                      const std::string& from,
+                                                      const std::string& to, uint64_t* size,
+                                                      uint64_t* nodes_visited) {
   std::unique_ptr<Tree> to_tree;
   Tree* newer = &dataset->tree();
   if (!to.empty()) {
@@ -106,11 +110,12 @@ static Result<std::vector<BlockChange>> ChangedBlocks(Database& db, Dataset* dat
     return changes;
   }
   std::unique_ptr<Tree> older = TRY(db.OpenSnapshot(volume, from));
-  auto stats = TRY(DiffTrees(*older, *newer, kMapLo, kMapHi,
-                             [&](std::string_view key, auto, std::optional<std::string_view> new_value) {
-                               changes.push_back({MappingKeyLba(key), !new_value.has_value()});
-                               return true;
-                             }));
+  auto stats =
+      TRY(DiffTrees(*older, *newer, kMapLo, kMapHi,
+                    [&](std::string_view key, auto, std::optional<std::string_view> new_value) {
+                      changes.push_back({MappingKeyLba(key), !new_value.has_value()});
+                      return true;
+                    }));
   *nodes_visited = stats.nodes_visited;
   return changes;
 }
@@ -124,17 +129,21 @@ Result<VolumeDiff> Storage::Impl::DiffVolume(const std::string& volume, const st
     if (auto open = FindOpen(volume)) TRY_STATUS(open->Flush());
   }
   VolumeDiff diff{.volume = volume, .from = from, .to = to};
-  auto changes = TRY(ChangedBlocks(*db_, *dataset, volume, from, to, &diff.size, &diff.nodes_visited));
+  auto changes =
+      TRY(ChangedBlocks(*db_, *dataset, volume, from, to, &diff.size, &diff.nodes_visited));
   diff.ranges = Merge(changes, /*split_kinds=*/false);
   diff.changed_bytes = changes.size() * kBlockSize;
   return diff;
 }
 
-Result<DiffStreamInfo> Storage::Impl::WriteDiffStream(const std::string& volume, const std::string& from,
-                                                      const std::string& to, const std::string& path) {
+Result<DiffStreamInfo> Storage::Impl::WriteDiffStream(const std::string& volume,
+                                                      const std::string& from,
+                                                      const std::string& to,
+                                                      const std::string& path) {
   std::lock_guard lock(mu_);
   if (to.empty()) {
-    return Err(Code::kInvalidArgument, "a diff stream needs a snapshot as its target (VOLUME@SNAPSHOT); "
+    return Err(Code::kInvalidArgument,
+               "a diff stream needs a snapshot as its target (VOLUME@SNAPSHOT); "
                "snapshot the volume first");
   }
   auto dataset = db_->OpenDataset(volume);
@@ -160,7 +169,8 @@ Result<DiffStreamInfo> Storage::Impl::WriteDiffStream(const std::string& volume,
   auto source = TRY(OpenSnapshotLocked(volume, to));
 
   std::unique_ptr<std::FILE, FileCloser> out(std::fopen(path.c_str(), "wb"));
-  if (!out) return Err(Code::kInvalidArgument, "cannot create stream {}: {}", path, std::strerror(errno));
+  if (!out)
+    return Err(Code::kInvalidArgument, "cannot create stream {}: {}", path, std::strerror(errno));
   DiffStreamWriter writer(out.get(), "stream " + path);
   DiffStreamInfo info{.volume = volume, .base = from, .target = to};
   TRY_STATUS(writer.WriteHeader(header));
@@ -186,30 +196,34 @@ Result<DiffStreamInfo> Storage::Impl::WriteDiffStream(const std::string& volume,
   return info;
 }
 
-Result<DiffStreamInfo> Storage::Impl::ApplyDiffStream(const std::string& volume, const std::string& path) {
+Result<DiffStreamInfo> Storage::Impl::ApplyDiffStream(const std::string& volume,
+                                                      const std::string& path) {
   std::lock_guard lock(mu_);
   // 1. The whole stream verifies (note 5).
   DiffStreamSummary summary = TRY(VerifyDiffStream(path));
   const DiffStreamHeader& h = summary.header;
-  std::string what = h.incremental() ? fmt::format("{}@{} -> @{}", h.volume, h.base_name, h.target_name)
-                                     : fmt::format("{}@{} (full)", h.volume, h.target_name);
+  std::string what = h.incremental()
+                         ? fmt::format("{}@{} -> @{}", h.volume, h.base_name, h.target_name)
+                         : fmt::format("{}@{} (full)", h.volume, h.target_name);
   // 2. The target is at the stream's base, of its size, and not in use.
   auto dataset = db_->OpenDataset(volume);
   if (!dataset) return Err(Code::kNotFound, "no volume '{}' in pool {}", volume, dir_);
   if (FindOpen(volume)) {
-    return Err(Code::kBusy, "volume '{}' is open (exported to a client); stop using it before applying a stream",
+    return Err(Code::kBusy,
+               "volume '{}' is open (exported to a client); stop using it before applying a stream",
                volume);
   }
   uint64_t size = TRY(VolumeSizeOf((*dataset)->tree()));
   if (size != h.volume_size) {
-    return Err(Code::kInvalidArgument, "stream {} is for a volume of {} bytes; '{}' has {} bytes", what,
-               h.volume_size, volume, size);
+    return Err(Code::kInvalidArgument, "stream {} is for a volume of {} bytes; '{}' has {} bytes",
+               what, h.volume_size, volume, size);
   }
   auto snapshots = TRY(db_->ListSnapshots(volume));
   for (const SnapshotInfo& s : snapshots) {
     if (s.name == h.target_name || s.guid == h.target_guid) {
-      return Err(Code::kInvalidArgument, "volume '{}' already has snapshot '{}' (the stream's target {})", volume,
-                 s.name, what);
+      return Err(Code::kInvalidArgument,
+                 "volume '{}' already has snapshot '{}' (the stream's target {})", volume, s.name,
+                 what);
     }
   }
   std::vector<BlockChange> since;
@@ -219,25 +233,28 @@ Result<DiffStreamInfo> Storage::Impl::ApplyDiffStream(const std::string& volume,
       if (s.guid == h.base_guid) base = &s;
     }
     if (base == nullptr) {
-      return Err(Code::kInvalidArgument,
-                 "volume '{}' is not at the stream's base: it has no snapshot with the identity of {}@{} "
-                 "(guid {:016x}); apply the streams up to that snapshot first",
-                 volume, h.volume, h.base_name, h.base_guid);
+      return Err(
+          Code::kInvalidArgument,
+          "volume '{}' is not at the stream's base: it has no snapshot with the identity of {}@{} "
+          "(guid {:016x}); apply the streams up to that snapshot first",
+          volume, h.volume, h.base_name, h.base_guid);
     }
     uint64_t ignored_size = 0, nodes = 0;
     since = TRY(ChangedBlocks(*db_, *dataset, volume, base->name, "", &ignored_size, &nodes));
     if (!since.empty()) {
-      return Err(Code::kInvalidArgument,
-                 "volume '{}' changed since its snapshot '{}' (the stream's base): {} blocks differ; "
-                 "the stream applies only to an unchanged copy",
-                 volume, base->name, since.size());
+      return Err(
+          Code::kInvalidArgument,
+          "volume '{}' changed since its snapshot '{}' (the stream's base): {} blocks differ; "
+          "the stream applies only to an unchanged copy",
+          volume, base->name, since.size());
     }
   } else {
     uint64_t ignored_size = 0, nodes = 0;
     since = TRY(ChangedBlocks(*db_, *dataset, volume, "", "", &ignored_size, &nodes));
     if (!since.empty() || !snapshots.empty()) {
       return Err(Code::kInvalidArgument,
-                 "volume '{}' is not empty ({} mapped blocks, {} snapshots); a full stream applies only to an "
+                 "volume '{}' is not empty ({} mapped blocks, {} snapshots); a full stream applies "
+                 "only to an "
                  "unwritten volume without snapshots",
                  volume, since.size(), snapshots.size());
     }
@@ -253,8 +270,8 @@ Result<DiffStreamInfo> Storage::Impl::ApplyDiffStream(const std::string& volume,
     auto record = reader.Next();
     if (!record) {
       return Err(record.error().WithContext(fmt::format(
-          "stream changed while applying; volume '{}' is partly updated and has no snapshot '{}'", volume,
-          h.target_name)));
+          "stream changed while applying; volume '{}' is partly updated and has no snapshot '{}'",
+          volume, h.target_name)));
     }
     if (record->type == DiffRecordType::kEnd) break;
     info.records++;

@@ -31,7 +31,7 @@ struct RowSpace {
   uint64_t bytes = 0;
   uint64_t min_birth = UINT64_MAX;  // the row is pinned when <= the pin txg
   int64_t live = 0;
-  bool reclaimable = false;         // the cleaner may free it (log_segment.h)
+  bool reclaimable = false;  // the cleaner may free it (log_segment.h)
 };
 
 Result<std::vector<RowSpace>> RowsOf(Database& db, VolumeImpl& volume) {
@@ -60,14 +60,16 @@ Result<std::vector<RowSpace>> RowsOf(Database& db, VolumeImpl& volume) {
 uint64_t DeadRowBytes(const std::vector<RowSpace>& rows, uint64_t after, uint64_t upto) {
   uint64_t bytes = 0;
   for (const RowSpace& r : rows) {
-    if (r.live <= 0 && r.reclaimable && r.min_birth > after && r.min_birth <= upto) bytes += r.bytes;
+    if (r.live <= 0 && r.reclaimable && r.min_birth > after && r.min_birth <= upto)
+      bytes += r.bytes;
   }
   return bytes;
 }
 
 }  // namespace
 
-Status Storage::Impl::FillSnapshotSpaceLocked(const std::string& volume, std::vector<SnapshotInfo>& snapshots) {
+Status Storage::Impl::FillSnapshotSpaceLocked(const std::string& volume,
+                                              std::vector<SnapshotInfo>& snapshots) {
   if (snapshots.empty()) return Ok();
   auto live = TRY(OpenVolumeLocked(volume));
   auto rows = TRY(RowsOf(*db_, *live));
@@ -76,10 +78,11 @@ Status Storage::Impl::FillSnapshotSpaceLocked(const std::string& volume, std::ve
     SnapshotNodeSpace nodes = TRY(db_->SnapshotSpace(volume, s.name));
     auto tree = TRY(db_->OpenSnapshot(volume, s.name));
     uint64_t mapped = 0;
-    TRY_STATUS(tree->Scan(MappingKey(0), MappingKey(UINT64_MAX), [&](std::string_view, std::string_view) {
-      mapped++;
-      return true;
-    }));
+    TRY_STATUS(
+        tree->Scan(MappingKey(0), MappingKey(UINT64_MAX), [&](std::string_view, std::string_view) {
+          mapped++;
+          return true;
+        }));
     s.referenced_bytes = mapped * kBlockSize + nodes.node_bytes;
     s.unique_bytes = nodes.unique_node_bytes;
     if (i + 1 == snapshots.size()) {

@@ -25,8 +25,10 @@ Changes ModelDiff(const Map& a, const Map& b, const std::string& lo, const std::
   for (const auto& [k, v] : a) {
     if (!in(k)) continue;
     auto it = b.find(k);
-    if (it == b.end()) out[k] = {v, std::nullopt};
-    else if (it->second != v) out[k] = {v, it->second};
+    if (it == b.end())
+      out[k] = {v, std::nullopt};
+    else if (it->second != v)
+      out[k] = {v, it->second};
   }
   for (const auto& [k, v] : b) {
     if (in(k) && !a.contains(k)) out[k] = {std::nullopt, v};
@@ -73,8 +75,10 @@ void RandomEdits(std::mt19937_64& rng, Tree& tree, Map& model, int ops, uint32_t
       std::optional<std::string_view> old;
       if (it != model.end()) old = it->second;
       auto v = actions.Apply(kActionCounterAdd, old, param);
-      if (v) model[k] = *v;
-      else model.erase(k);
+      if (v)
+        model[k] = *v;
+      else
+        model.erase(k);
     } else {
       uint64_t a = rng() % keyspace;
       std::string lo = Key(a), hi = Key(a + 1 + rng() % 50);
@@ -84,8 +88,9 @@ void RandomEdits(std::mt19937_64& rng, Tree& tree, Map& model, int ops, uint32_t
   }
 }
 
-std::unique_ptr<Tree> MustOpen(MemoryNodeStore* store, NodeCache* cache, const MessageActions* actions,
-                               TreeOptions options, const BlockPtr& root) {
+std::unique_ptr<Tree> MustOpen(MemoryNodeStore* store, NodeCache* cache,
+                               const MessageActions* actions, TreeOptions options,
+                               const BlockPtr& root) {
   options.read_only = true;
   auto tree = Tree::Open(store, cache, actions, options, root);
   EXPECT_TRUE(tree.has_value()) << tree.error().ToString();
@@ -173,7 +178,8 @@ TEST(TreeDiff, SharedSubtreesAreSkipped) {
   TreeOptions options = testing::SmallOptions();
   auto live = testing::MustCreate(&store, &big_cache, &actions, options);
   constexpr uint64_t kKeys = 60000;
-  for (uint64_t i = 0; i < kKeys; ++i) ASSERT_TRUE(live->Insert(Key(i), std::string(40, 'v')).has_value());
+  for (uint64_t i = 0; i < kKeys; ++i)
+    ASSERT_TRUE(live->Insert(Key(i), std::string(40, 'v')).has_value());
   auto root_a = live->Sync();
   ASSERT_TRUE(root_a.has_value());
   ASSERT_TRUE(live->Insert(Key(100), "changed").has_value());
@@ -224,7 +230,8 @@ TEST(TreeDiff, EqualPointersUnderDifferentBuffersAreCompared) {
   auto older = MustOpen(&store, &cache, &actions, options, *root_a);
   Changes changes = TreeDiff(*older, *live, "", "");
   EXPECT_EQ(changes.size(), 11u);
-  EXPECT_TRUE(changes.contains(Key(500)) && changes.contains(Key(509)) && changes.contains(Key(7000)));
+  EXPECT_TRUE(changes.contains(Key(500)) && changes.contains(Key(509)) &&
+              changes.contains(Key(7000)));
   EXPECT_FALSE(changes.contains(Key(510)));
 }
 

@@ -49,7 +49,8 @@ std::set<uint64_t> DiffBlocks(const VolumeDiff& diff, const BlockModel& newer) {
 }
 
 // Random writes (1..32 blocks) and trims, applied to the volume and the model.
-void RandomOps(std::mt19937_64& rng, Volume& volume, BlockModel& model, int ops, uint64_t* next_id) {
+void RandomOps(std::mt19937_64& rng, Volume& volume, BlockModel& model, int ops,
+               uint64_t* next_id) {
   for (int i = 0; i < ops; i++) {
     uint64_t n = 1 + rng() % 32;
     uint64_t first = rng() % (kBlocks - n);
@@ -94,7 +95,8 @@ TEST(VolumeDiff, SnapshotDiffsMatchTheModel) {
     EXPECT_EQ(DiffBlocks(*live, model), ModelChanges(at[i], model)) << i << " -> live";
     auto full = storage->DiffVolume("v", "", fmt::format("s{}", i));
     ASSERT_TRUE(full);
-    EXPECT_EQ(DiffBlocks(*full, at[i]), ModelChanges(BlockModel(kBlocks, 0), at[i])) << "full " << i;
+    EXPECT_EQ(DiffBlocks(*full, at[i]), ModelChanges(BlockModel(kBlocks, 0), at[i]))
+        << "full " << i;
   }
   EXPECT_EQ(storage->DiffVolume("v", "nope", "").error().code(), Code::kNotFound);
   EXPECT_EQ(storage->DiffVolume("w", "s1", "").error().code(), Code::kNotFound);
@@ -152,7 +154,8 @@ TEST_F(DiffStreamTest, FullThenIncrementalRoundTrip) {
   auto early = storage_->ApplyDiffStream("w", Path("inc"));
   ASSERT_FALSE(early);
   EXPECT_EQ(early.error().code(), Code::kInvalidArgument);
-  EXPECT_NE(early.error().ToString().find("not at the stream's base"), std::string::npos) << early.error().ToString();
+  EXPECT_NE(early.error().ToString().find("not at the stream's base"), std::string::npos)
+      << early.error().ToString();
 
   auto applied = storage_->ApplyDiffStream("w", Path("full"));
   ASSERT_TRUE(applied) << applied.error().ToString();
@@ -182,7 +185,8 @@ TEST_F(DiffStreamTest, FullThenIncrementalRoundTrip) {
 }
 
 TEST_F(DiffStreamTest, StreamNeedsASnapshotTarget) {
-  EXPECT_EQ(storage_->WriteDiffStream("v", "a", "", Path("x")).error().code(), Code::kInvalidArgument);
+  EXPECT_EQ(storage_->WriteDiffStream("v", "a", "", Path("x")).error().code(),
+            Code::kInvalidArgument);
   EXPECT_EQ(storage_->WriteDiffStream("v", "a", "zz", Path("x")).error().code(), Code::kNotFound);
 }
 
@@ -201,7 +205,9 @@ TEST_F(DiffStreamTest, CorruptStreamsChangeNothing) {
   std::vector<std::pair<std::string, std::string>> bad;
   for (int i = 0; i < 6; i++) {
     std::string flipped = good;
-    size_t at = i == 0 ? 20 : i == 1 ? 1030 : rng() % good.size();  // header, record header, anywhere
+    size_t at = i == 0   ? 20
+                : i == 1 ? 1030
+                         : rng() % good.size();  // header, record header, anywhere
     flipped[at] = static_cast<char>(flipped[at] ^ (1 << (rng() % 8)));
     bad.emplace_back(fmt::format("bit flip at {}", at), flipped);
   }
@@ -213,7 +219,8 @@ TEST_F(DiffStreamTest, CorruptStreamsChangeNothing) {
     std::ofstream(Path("bad"), std::ios::binary | std::ios::trunc) << bytes;
     auto result = storage_->ApplyDiffStream("w", Path("bad"));
     ASSERT_FALSE(result) << what;
-    EXPECT_EQ(result.error().code(), Code::kCorruption) << what << ": " << result.error().ToString();
+    EXPECT_EQ(result.error().code(), Code::kCorruption)
+        << what << ": " << result.error().ToString();
     EXPECT_TRUE(ReadAll(*storage_, "w") == before) << what << " changed the volume";
     EXPECT_EQ(SnapshotNames(*storage_, "w"), std::vector<std::string>{"a"}) << what;
   }

@@ -65,9 +65,11 @@ void RunUniqueEqualsFreed(const std::vector<std::string>& order) {
     uint64_t before = Used(*storage);
     ASSERT_TRUE(storage->DeleteSnapshot("v", name));
     uint64_t freed = before - Used(*storage);
-    EXPECT_EQ(freed, info.unique_bytes) << "deleting " << name << ": unique " << info.unique_bytes << ", freed " << freed;
+    EXPECT_EQ(freed, info.unique_bytes)
+        << "deleting " << name << ": unique " << info.unique_bytes << ", freed " << freed;
     total_unique += info.unique_bytes;
-    std::cout << "deleted " << name << ": unique " << info.unique_bytes << " freed " << freed << "\n";
+    std::cout << "deleted " << name << ": unique " << info.unique_bytes << " freed " << freed
+              << "\n";
     ExpectClean(*storage, "after deleting " + name);
   }
   EXPECT_GE(total_unique, 2 * kSize) << "the two overwritten generations were freed";
