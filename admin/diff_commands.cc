@@ -153,6 +153,8 @@ CommandResult Apply(CommandContext& ctx, const ApplyArgs& args) {
                            FormatSize(total));
   };
   DiffStreamSummary summary = TRY(VerifyDiffStream(path, progress));
+  shown = -10;  // the end record is read too: always report completion
+  progress(summary.stream_bytes, summary.stream_bytes);
   const DiffStreamHeader& h = summary.header;
   ctx.err << fmt::format("stream {}: {} -> {}@{}, {} records ({} of data, {} zeroed)\n", args.file,
                          h.incremental() ? Label(h.volume, h.base_name) : "nothing", h.volume,
