@@ -97,5 +97,25 @@ tessera pool status --json --pool "$POOL" | "$PYTHON" -c '
 import json, sys; s = json.load(sys.stdin); assert "dead_pinned_bytes" in s, s' ||
   fail "pool status lacks dead_pinned_bytes"
 
+# Bad input: a usage error (exit 2) or a clear error, and nothing changes.
+expect_status() {
+  local want=$1 what=$2
+  shift 2
+  local status=0
+  EXPECT_OUT=$("$@" 2>&1) || status=$?
+  [ "$status" -eq "$want" ] || fail "$what: exit status $status, expected $want: $EXPECT_OUT"
+}
+expect_status 2 "diff of a volume without a snapshot" tessera diff vol0 --pool "$POOL"
+expect_match "diff VOLUME" "is not VOLUME@SNAPSHOT" "$EXPECT_OUT"
+expect_status 2 "diff across volumes" tessera diff vol0@a copy@a --pool "$POOL"
+expect_match "diff across volumes" "same volume" "$EXPECT_OUT"
+expect_status 2 "a stream to the live volume" tessera diff vol0@a vol0 --stream "$T/x.tds" --pool "$POOL"
+[ ! -e "$T/x.tds" ] || fail "a refused stream left a file"
+expect_status 1 "diff of an unknown snapshot" tessera diff vol0@nope --pool "$POOL"
+expect_status 1 "apply of a missing file" tessera apply copy "$T/none.tds" --pool "$POOL"
+expect_status 0 "diff --help" tessera diff --help
+expect_match "diff --help" "--stream" "$EXPECT_OUT"
+expect_status 0 "apply --help" tessera apply --help
+
 stop_server
 pool_check
