@@ -24,7 +24,14 @@
 //     reported and leaves no new snapshot.
 //  6. Management calls hold mu_ for the whole operation: the snapshots read
 //     cannot be deleted meanwhile.
+//  7. Changed blocks are never collected: ForEachChangedBlock hands them, in
+//     LBA order, to a RangeMerger that emits each range as it ends, so a
+//     stream of a large volume needs memory for one record, not for its
+//     block list. A stream that fails midway is removed.
 #include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <optional>
 
 #include "core/exnode/exnode.h"
 #include "core/segment/log_format.h"
@@ -49,26 +56,92 @@ Result<uint64_t> VolumeSizeOf(Tree& tree) {
   return Err(Code::kCorruption, "exNode has no log segment");
 }
 
-// Changed blocks, in LBA order, with whether the newer side reads zeros.
-struct BlockChange {
-  uint64_t lba;
-  bool zero;
+// Merges changed blocks, given in LBA order, into ranges, each handed to
+// `emit` as soon as it ends; `split_kinds`: a range never mixes data and
+// zero blocks (streams), otherwise adjacent blocks always merge (listings).
+class RangeMerger {
+ public:
+  using EmitFn = std::function<Status(const DiffRange&)>;
+  RangeMerger(bool split_kinds, EmitFn emit) : split_kinds_(split_kinds), emit_(std::move(emit)) {}
+
+  Status Add(uint64_t lba, bool zero) {
+    blocks_++;
+    uint64_t off = lba * kBlockSize;
+    if (cur_ && cur_->offset + cur_->length == off && (!split_kinds_ || cur_->zero == zero)) {
+      cur_->length += kBlockSize;
+      cur_->zero = cur_->zero && zero;
+      return Ok();
+    }
+    TRY_STATUS(Finish());
+    cur_ = DiffRange{off, kBlockSize, zero};
+    return Ok();
+  }
+  Status Finish() {
+    if (!cur_) return Ok();
+    DiffRange done = *cur_;
+    cur_.reset();
+    return emit_(done);
+  }
+  uint64_t blocks() const { return blocks_; }
+
+ private:
+  bool split_kinds_;
+  EmitFn emit_;
+  std::optional<DiffRange> cur_;
+  uint64_t blocks_ = 0;
 };
 
-// Runs of changed blocks; `split_kinds`: a run never mixes data and zero.
-std::vector<DiffRange> Merge(const std::vector<BlockChange>& changes, bool split_kinds) {
-  std::vector<DiffRange> out;
-  for (const BlockChange& c : changes) {
-    uint64_t off = c.lba * kBlockSize;
-    if (!out.empty() && out.back().offset + out.back().length == off &&
-        (!split_kinds || out.back().zero == c.zero)) {
-      out.back().length += kBlockSize;
-      out.back().zero = out.back().zero && c.zero;
-    } else {
-      out.push_back(DiffRange{off, kBlockSize, c.zero});
-    }
+// Called once per changed block, in LBA order; `zero`: the newer side
+// reads zeros there. An error stops the walk and is returned.
+using ChangedBlockFn = std::function<Status(uint64_t lba, bool zero)>;
+
+// Walks the changed blocks of `volume` from snapshot `from` (empty: from
+// nothing) to snapshot `to` (empty: the live tree), without holding them
+// all in memory. Sets `*size` to the newer side's volume size before the
+// first call of `fn`. Returns the tree nodes the diff visited. Caller holds
+// Storage's mu_.
+Result<uint64_t> ForEachChangedBlock(Database& db, Dataset* dataset, const std::string& volume,
+                                     const std::string& from, const std::string& to, uint64_t* size,
+                                     const ChangedBlockFn& fn) {
+  std::unique_ptr<Tree> to_tree;
+  Tree* newer = &dataset->tree();
+  if (!to.empty()) {
+    to_tree = TRY(db.OpenSnapshot(volume, to));
+    newer = to_tree.get();
   }
-  return out;
+  *size = TRY(VolumeSizeOf(*newer));
+  std::optional<Error> error;
+  auto call = [&](std::string_view key, bool zero) {
+    auto status = fn(MappingKeyLba(key), zero);
+    if (!status) error = status.error();
+    return status.has_value();
+  };
+  if (from.empty()) {
+    TRY_STATUS(newer->Scan(
+        kMapLo, kMapHi, [&](std::string_view key, std::string_view) { return call(key, false); }));
+    if (error) return Err(*error);
+    return 0;
+  }
+  std::unique_ptr<Tree> older = TRY(db.OpenSnapshot(volume, from));
+  auto stats = TRY(DiffTrees(*older, *newer, kMapLo, kMapHi,
+                             [&](std::string_view key, auto, std::optional<std::string_view> now) {
+                               return call(key, !now.has_value());
+                             }));
+  if (error) return Err(*error);
+  return stats.nodes_visited;
+}
+
+// 1 when `volume` has any block changed since snapshot `from` (empty: any
+// mapped block at all), else 0; the walk stops at the first one.
+Result<uint64_t> AnyChangedBlock(Database& db, Dataset* dataset, const std::string& volume,
+                                 const std::string& from) {
+  uint64_t size = 0, changed = 0;
+  auto walked = ForEachChangedBlock(db, dataset, volume, from, "", &size, [&](uint64_t, bool) {
+    changed++;
+    return Err(Code::kBusy, "stop");
+  });
+  if (!walked && changed == 0) return Err(walked.error());
+  return changed;
 }
 
 struct FileCloser {
@@ -87,39 +160,6 @@ Result<SnapshotInfo> FindSnapshot(const std::vector<SnapshotInfo>& all, const st
 
 }  // namespace
 
-// The changed blocks of `volume` from snapshot `from` (empty: nothing) to
-// snapshot `to` (empty: live). Caller holds mu_.
-static Result<std::vector<BlockChange>> ChangedBlocks(Database& db, Dataset* dataset,
-                                                      const std::string& volume,
-                                                      const std::string& from,
-                                                      const std::string& to, uint64_t* size,
-                                                      uint64_t* nodes_visited) {
-  std::unique_ptr<Tree> to_tree;
-  Tree* newer = &dataset->tree();
-  if (!to.empty()) {
-    to_tree = TRY(db.OpenSnapshot(volume, to));
-    newer = to_tree.get();
-  }
-  *size = TRY(VolumeSizeOf(*newer));
-  std::vector<BlockChange> changes;
-  if (from.empty()) {
-    TRY_STATUS(newer->Scan(kMapLo, kMapHi, [&](std::string_view key, std::string_view) {
-      changes.push_back({MappingKeyLba(key), false});
-      return true;
-    }));
-    return changes;
-  }
-  std::unique_ptr<Tree> older = TRY(db.OpenSnapshot(volume, from));
-  auto stats =
-      TRY(DiffTrees(*older, *newer, kMapLo, kMapHi,
-                    [&](std::string_view key, auto, std::optional<std::string_view> new_value) {
-                      changes.push_back({MappingKeyLba(key), !new_value.has_value()});
-                      return true;
-                    }));
-  *nodes_visited = stats.nodes_visited;
-  return changes;
-}
-
 Result<VolumeDiff> Storage::Impl::DiffVolume(const std::string& volume, const std::string& from,
                                              const std::string& to) {
   std::lock_guard lock(mu_);
@@ -129,10 +169,15 @@ Result<VolumeDiff> Storage::Impl::DiffVolume(const std::string& volume, const st
     if (auto open = FindOpen(volume)) TRY_STATUS(open->Flush());
   }
   VolumeDiff diff{.volume = volume, .from = from, .to = to};
-  auto changes =
-      TRY(ChangedBlocks(*db_, *dataset, volume, from, to, &diff.size, &diff.nodes_visited));
-  diff.ranges = Merge(changes, /*split_kinds=*/false);
-  diff.changed_bytes = changes.size() * kBlockSize;
+  RangeMerger merger(/*split_kinds=*/false, [&](const DiffRange& r) {
+    diff.ranges.push_back(r);
+    return Ok();
+  });
+  diff.nodes_visited =
+      TRY(ForEachChangedBlock(*db_, *dataset, volume, from, to, &diff.size,
+                              [&](uint64_t lba, bool zero) { return merger.Add(lba, zero); }));
+  TRY_STATUS(merger.Finish());
+  diff.changed_bytes = merger.blocks() * kBlockSize;
   return diff;
 }
 
@@ -164,34 +209,47 @@ Result<DiffStreamInfo> Storage::Impl::WriteDiffStream(const std::string& volume,
     header.base_txg = base.txg;
     header.base_name = from;
   }
-  uint64_t nodes = 0;
-  auto changes = TRY(ChangedBlocks(*db_, *dataset, volume, from, to, &header.volume_size, &nodes));
+  header.volume_size = TRY(VolumeSizeOf(*TRY(db_->OpenSnapshot(volume, to))));
   auto source = TRY(OpenSnapshotLocked(volume, to));
-
   std::unique_ptr<std::FILE, FileCloser> out(std::fopen(path.c_str(), "wb"));
-  if (!out)
+  if (!out) {
     return Err(Code::kInvalidArgument, "cannot create stream {}: {}", path, std::strerror(errno));
+  }
   DiffStreamWriter writer(out.get(), "stream " + path);
   DiffStreamInfo info{.volume = volume, .base = from, .target = to};
-  TRY_STATUS(writer.WriteHeader(header));
   std::vector<std::byte> buf(kDiffMaxDataRecord);
-  for (const DiffRange& r : Merge(changes, /*split_kinds=*/true)) {
-    info.records++;
+  // One record per zero range; data ranges in records of at most 1 MiB.
+  auto emit = [&](const DiffRange& r) -> Status {
     if (r.zero) {
-      TRY_STATUS(writer.AddZero(r.offset, r.length));
+      info.records++;
       info.zero_bytes += r.length;
-      continue;
+      return writer.AddZero(r.offset, r.length);
     }
     for (uint64_t off = r.offset; off < r.offset + r.length; off += kDiffMaxDataRecord) {
-      uint64_t n = std::min<uint64_t>(kDiffMaxDataRecord, r.offset + r.length - off);
-      std::span<std::byte> chunk(buf.data(), n);
+      std::span<std::byte> chunk(buf.data(),
+                                 std::min<uint64_t>(kDiffMaxDataRecord, r.offset + r.length - off));
       TRY_STATUS(source->Read(off, chunk));
       TRY_STATUS(writer.AddData(off, chunk));
-      info.data_bytes += n;
-      if (off != r.offset) info.records++;
+      info.records++;
+      info.data_bytes += chunk.size();
     }
+    return Ok();
+  };
+  auto written = [&]() -> Status {
+    uint64_t size = 0;
+    TRY_STATUS(writer.WriteHeader(header));
+    RangeMerger merger(/*split_kinds=*/true, emit);
+    TRY(ForEachChangedBlock(*db_, *dataset, volume, from, to, &size,
+                            [&](uint64_t lba, bool zero) { return merger.Add(lba, zero); }));
+    TRY_STATUS(merger.Finish());
+    return writer.Finish();
+  }();
+  if (!written) {
+    out.reset();
+    std::error_code ec;
+    std::filesystem::remove(path, ec);  // no partial stream left behind
+    return Err(written.error());
   }
-  TRY_STATUS(writer.Finish());
   info.stream_bytes = writer.bytes_written();
   return info;
 }
@@ -226,7 +284,6 @@ Result<DiffStreamInfo> Storage::Impl::ApplyDiffStream(const std::string& volume,
                  what);
     }
   }
-  std::vector<BlockChange> since;
   if (h.incremental()) {
     const SnapshotInfo* base = nullptr;
     for (const SnapshotInfo& s : snapshots) {
@@ -239,25 +296,17 @@ Result<DiffStreamInfo> Storage::Impl::ApplyDiffStream(const std::string& volume,
           "(guid {:016x}); apply the streams up to that snapshot first",
           volume, h.volume, h.base_name, h.base_guid);
     }
-    uint64_t ignored_size = 0, nodes = 0;
-    since = TRY(ChangedBlocks(*db_, *dataset, volume, base->name, "", &ignored_size, &nodes));
-    if (!since.empty()) {
-      return Err(
-          Code::kInvalidArgument,
-          "volume '{}' changed since its snapshot '{}' (the stream's base): {} blocks differ; "
-          "the stream applies only to an unchanged copy",
-          volume, base->name, since.size());
-    }
-  } else {
-    uint64_t ignored_size = 0, nodes = 0;
-    since = TRY(ChangedBlocks(*db_, *dataset, volume, "", "", &ignored_size, &nodes));
-    if (!since.empty() || !snapshots.empty()) {
+    if (TRY(AnyChangedBlock(*db_, *dataset, volume, base->name)) > 0) {
       return Err(Code::kInvalidArgument,
-                 "volume '{}' is not empty ({} mapped blocks, {} snapshots); a full stream applies "
-                 "only to an "
-                 "unwritten volume without snapshots",
-                 volume, since.size(), snapshots.size());
+                 "volume '{}' changed since its snapshot '{}' (the stream's base); the stream "
+                 "applies only to an unchanged copy",
+                 volume, base->name);
     }
+  } else if (!snapshots.empty() || TRY(AnyChangedBlock(*db_, *dataset, volume, "")) > 0) {
+    return Err(Code::kInvalidArgument,
+               "volume '{}' is not empty (it was written or has snapshots); a full stream applies "
+               "only to an unwritten volume without snapshots",
+               volume);
   }
   // 3. Apply, verifying each record again as it is read.
   auto target = TRY(OpenVolumeLocked(volume));
