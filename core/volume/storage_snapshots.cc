@@ -45,8 +45,16 @@ Status Storage::Impl::DeleteSnapshot(const std::string& volume, const std::strin
   }
   TRY_STATUS(db_->DeleteSnapshot(volume, snapshot));
   // The rows only this snapshot pinned go now (storage_space.cc note 2).
-  auto live = TRY(OpenVolumeLocked(volume));
-  return live->Clean(VolumeImpl::CleanMode::kFreeOnly);
+  auto freed = [&]() -> Status {
+    auto live = TRY(OpenVolumeLocked(volume));
+    return live->Clean(VolumeImpl::CleanMode::kFreeOnly);
+  }();
+  if (!freed) {
+    return Err(freed.error().WithContext(fmt::format(
+        "snapshot '{}@{}' was deleted, but freeing its data rows failed (the cleaner retries later)",
+        volume, snapshot)));
+  }
+  return Ok();
 }
 
 Result<std::shared_ptr<VolumeImpl>> Storage::Impl::OpenSnapshotLocked(const std::string& volume,
