@@ -122,6 +122,7 @@ int RunTessera(int argc, const char* const* argv, std::ostream& out, std::ostrea
   AddExnodeCommands(app, ctx);
   AddSnapshotCommands(app, ctx);
   AddCloneCommands(app, ctx);
+  AddDiffCommands(app, ctx);
   AddServeCommand(app, ctx);
   AddAttachCommands(app, ctx);
 

@@ -57,6 +57,7 @@ void AddPoolCommands(CLI::App& app, CommandContext& ctx);
 void AddVolumeCommands(CLI::App& app, CommandContext& ctx);
 void AddExnodeCommands(CLI::App& app, CommandContext& ctx);
 void AddSnapshotCommands(CLI::App& app, CommandContext& ctx);
+void AddDiffCommands(CLI::App& app, CommandContext& ctx);
 void AddServeCommand(CLI::App& app, CommandContext& ctx);
 void AddAttachCommands(CLI::App& app, CommandContext& ctx);
 // tessera clone, volume flatten, snapshot rollback; after the volume and

@@ -93,9 +93,10 @@ std::string FormatPoolStatus(const PoolStatus& s) {
       "size:     {}\n"
       "used:     {}\n"
       "free:     {}\n"
+      "pinned:   {} (dead, held by snapshots)\n"
       "volumes:  {}\n\n",
       s.name, s.uuid, s.txg, FormatSize(s.size_bytes), FormatSize(s.used_bytes),
-      FormatSize(s.free_bytes), s.volumes);
+      FormatSize(s.free_bytes), FormatSize(s.dead_pinned_bytes), s.volumes);
   using A = Table::Align;
   Table table({{"VDEV"},
                {"TIER"},

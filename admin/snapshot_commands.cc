@@ -4,6 +4,7 @@
 #include "admin/commands.h"
 #include "admin/output.h"
 #include "core/control/protocol.h"
+#include "core/util/size.h"
 
 namespace tessera {
 namespace {
@@ -46,9 +47,11 @@ CommandResult ListSnapshots(CommandContext& ctx, const SnapshotArgs& args) {
       ctx.out << FormatJson(ToJson(snapshots));
       return 0;
     }
-    Table table({{"NAME"}, {"CREATED"}, {"TXG", Table::Align::kRight}});
+    using A = Table::Align;
+    Table table({{"NAME"}, {"CREATED"}, {"TXG", A::kRight}, {"REFERENCED", A::kRight}, {"UNIQUE", A::kRight}});
     for (const SnapshotInfo& s : snapshots) {
-      table.AddRow({args.target + "@" + s.name, FormatTime(s.created_unix), std::to_string(s.txg)});
+      table.AddRow({args.target + "@" + s.name, FormatTime(s.created_unix), std::to_string(s.txg),
+                    FormatSize(s.referenced_bytes), FormatSize(s.unique_bytes)});
     }
     ctx.out << table.Render();
     return 0;

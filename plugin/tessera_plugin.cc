@@ -249,7 +249,19 @@ void* TesseraOpen(int /*readonly*/) {
   });
 }
 
-void TesseraClose(void* handle) { delete static_cast<Handle*>(handle); }
+// Flushes while the volume can still be found by name: a snapshot or diff
+// started right after a client left (Storage flushes the open volume first)
+// then sees every write it acknowledged. The last reference's destructor
+// flushes too, but by then the name no longer resolves to the volume.
+void TesseraClose(void* handle) {
+  auto* h = static_cast<Handle*>(handle);
+  if (!h->volume->read_only()) {
+    if (auto flushed = h->volume->Flush(); !flushed) {
+      nbdkit_error("%s", flushed.error().WithContext("flushing on close").ToString().c_str());
+    }
+  }
+  delete h;
+}
 
 // --- Capabilities (design note 4) ---
 

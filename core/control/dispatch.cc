@@ -65,6 +65,36 @@ Result<Json> Snapshot(Storage& storage, std::string_view op, JsonFields& fields)
   return Null(storage.DeleteSnapshot(volume, snapshot));
 }
 
+// The stream file is opened by the process that runs the op (the server
+// when one runs), so its path must not depend on a working directory.
+Result<std::string> AbsolutePath(JsonFields& fields) {
+  Result<std::string> path = fields.String("path");
+  if (path && !path->starts_with('/')) {
+    return Err(Code::kInvalidArgument, "field 'path' must be an absolute path, got '{}'", *path);
+  }
+  return path;
+}
+
+Result<Json> Diff(Storage& storage, std::string_view op, JsonFields& fields) {
+  std::string volume = TRY(fields.String("volume"));
+  std::string from = TRY(fields.OptionalString("from")).value_or("");
+  if (op == kOpVolumeDiff) {
+    std::string to = TRY(fields.OptionalString("to")).value_or("");
+    TRY_STATUS(fields.NoOtherFields());
+    return ToJson(TRY(storage.DiffVolume(volume, from, to)));
+  }
+  if (op == kOpDiffStream) {
+    std::string to = TRY(fields.String("to"));
+    std::string path = TRY(AbsolutePath(fields));
+    TRY_STATUS(fields.NoOtherFields());
+    return ToJson(TRY(storage.WriteDiffStream(volume, from, to, path)));
+  }
+  if (!from.empty()) return Err(Code::kInvalidArgument, "request: unknown field 'from'");
+  std::string path = TRY(AbsolutePath(fields));
+  TRY_STATUS(fields.NoOtherFields());
+  return ToJson(TRY(storage.ApplyDiffStream(volume, path)));
+}
+
 Result<Json> Dispatch(Storage& storage, const Json& request) {
   JsonFields fields = TRY(JsonFields::Of(request, "request"));
   std::string op = TRY(fields.String("op"));
@@ -77,6 +107,7 @@ Result<Json> Dispatch(Storage& storage, const Json& request) {
     return Snapshot(storage, op, fields);
   }
   if (auto result = DispatchCloneOp(storage, op, fields)) return std::move(*result);
+  if (op == kOpVolumeDiff || op == kOpDiffStream || op == kOpDiffApply) return Diff(storage, op, fields);
   // The rest take no arguments.
   if (op == kOpVolumeList || op == kOpPoolStatus || op == kOpPoolCheck || op == kOpCommit) {
     TRY_STATUS(fields.NoOtherFields());
@@ -88,7 +119,8 @@ Result<Json> Dispatch(Storage& storage, const Json& request) {
   return Err(Code::kInvalidArgument,
              "unknown op '{}'; expected volume.create, volume.list, volume.info, volume.resize, "
              "volume.delete, exnode.show, snapshot.create, snapshot.list, snapshot.delete, snapshot.rollback, "
-             "clone.create, volume.flatten, pool.status, pool.check or commit",
+             "clone.create, volume.flatten, volume.diff, diff.stream, diff.apply, pool.status, pool.check "
+             "or commit",
              op);
 }
 

@@ -122,6 +122,20 @@ Status PoolClient::DeleteSnapshot(const std::string& volume, const std::string& 
   return CallForStatus(SnapshotRequest(kOpSnapshotDelete, volume, snapshot));
 }
 
+Result<VolumeDiff> PoolClient::DiffVolume(const std::string& volume, const std::string& from,
+                                          const std::string& to) {
+  return Decoded(VolumeDiffFromJson(TRY(transport_->Call(VolumeDiffRequest(volume, from, to)))));
+}
+
+Result<DiffStreamInfo> PoolClient::WriteDiffStream(const std::string& volume, const std::string& from,
+                                                   const std::string& to, const std::string& path) {
+  return Decoded(DiffStreamInfoFromJson(TRY(transport_->Call(DiffStreamRequest(volume, from, to, path)))));
+}
+
+Result<DiffStreamInfo> PoolClient::ApplyDiffStream(const std::string& volume, const std::string& path) {
+  return Decoded(DiffStreamInfoFromJson(TRY(transport_->Call(DiffApplyRequest(volume, path)))));
+}
+
 Result<PoolStatus> PoolClient::GetPoolStatus() {
   return Decoded(PoolStatusFromJson(TRY(transport_->Call(PoolStatusRequest()))));
 }

@@ -95,6 +95,11 @@ class PoolClient {
                                    const std::string& clone);
   Result<FlattenProgress> FlattenVolume(const std::string& name, uint64_t offset, uint64_t max_bytes);
   Status RollbackSnapshot(const std::string& volume, const std::string& snapshot, bool force);
+  Result<VolumeDiff> DiffVolume(const std::string& volume, const std::string& from, const std::string& to);
+  // `path` must be absolute (the server opens it).
+  Result<DiffStreamInfo> WriteDiffStream(const std::string& volume, const std::string& from,
+                                         const std::string& to, const std::string& path);
+  Result<DiffStreamInfo> ApplyDiffStream(const std::string& volume, const std::string& path);
   Result<PoolStatus> GetPoolStatus();
   Result<CheckReport> Check();
   Status Commit();

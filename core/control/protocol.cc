@@ -146,6 +146,7 @@ Json ToJson(const PoolStatus& status) {
               {"size_bytes", status.size_bytes},
               {"used_bytes", status.used_bytes},
               {"free_bytes", status.free_bytes},
+              {"dead_pinned_bytes", status.dead_pinned_bytes},
               {"volumes", status.volumes},
               {"vdevs", std::move(vdevs)}};
 }
@@ -165,7 +166,12 @@ Json ToJson(const CheckReport& report) {
 Json ToJson(const std::vector<SnapshotInfo>& snapshots) {
   Json array = Json::array();
   for (const SnapshotInfo& s : snapshots) {
-    array.push_back(Json{{"name", s.name}, {"txg", s.txg}, {"created_unix", s.created_unix}});
+    array.push_back(Json{{"name", s.name},
+                         {"txg", s.txg},
+                         {"created_unix", s.created_unix},
+                         {"guid", s.guid},
+                         {"referenced_bytes", s.referenced_bytes},
+                         {"unique_bytes", s.unique_bytes}});
   }
   return array;
 }
@@ -179,7 +185,9 @@ Result<std::vector<SnapshotInfo>> SnapshotInfosFromJson(const Json& json) {
     s.name = TRY(fields.String("name"));
     s.txg = TRY(fields.Unsigned("txg"));
     s.created_unix = TRY(fields.Unsigned("created_unix"));
-    TRY_STATUS(fields.NoOtherFields());
+    s.guid = TRY(fields.OptionalUnsigned("guid")).value_or(0);
+    s.referenced_bytes = TRY(fields.OptionalUnsigned("referenced_bytes")).value_or(0);
+    s.unique_bytes = TRY(fields.OptionalUnsigned("unique_bytes")).value_or(0);
     out.push_back(std::move(s));
   }
   return out;
@@ -238,6 +246,7 @@ Result<PoolStatus> PoolStatusFromJson(const Json& json) {
   status.size_bytes = TRY(fields.Unsigned("size_bytes"));
   status.used_bytes = TRY(fields.Unsigned("used_bytes"));
   status.free_bytes = TRY(fields.Unsigned("free_bytes"));
+  status.dead_pinned_bytes = TRY(fields.OptionalUnsigned("dead_pinned_bytes")).value_or(0);
   status.volumes = TRY(fields.Unsigned("volumes"));
   const Json* vdevs = TRY(fields.Array("vdevs"));
   for (const Json& vdev : *vdevs) status.vdevs.push_back(TRY(VdevStatusFromJson(vdev)));

@@ -17,6 +17,9 @@
 //   pool.status     -                                       PoolStatus
 //   pool.check      -                                       CheckReport
 //   commit          -                                       null
+//   volume.diff     volume, [from], [to]                    VolumeDiff
+//   diff.stream     volume, [from], to, path                DiffStreamInfo
+//   diff.apply      volume, path                            DiffStreamInfo
 //
 // Sizes and counters are unsigned JSON integers (bytes). The object forms
 // (field names equal the C++ member names) are the `--json` output of the CLI
@@ -59,6 +62,9 @@ inline constexpr std::string_view kOpCommit = "commit";
 inline constexpr std::string_view kOpSnapshotCreate = "snapshot.create";  // volume, snapshot
 inline constexpr std::string_view kOpSnapshotList = "snapshot.list";      // volume
 inline constexpr std::string_view kOpSnapshotDelete = "snapshot.delete";  // volume, snapshot
+inline constexpr std::string_view kOpVolumeDiff = "volume.diff";          // volume, [from], [to]
+inline constexpr std::string_view kOpDiffStream = "diff.stream";          // volume, [from], to, path
+inline constexpr std::string_view kOpDiffApply = "diff.apply";            // volume, path
 
 // The longest request line a server accepts, and response line a client does.
 inline constexpr size_t kMaxRequestLine = 1u << 20;
@@ -76,6 +82,11 @@ Json SnapshotListRequest(const std::string& volume);
 Json PoolStatusRequest();
 Json PoolCheckRequest();
 Json CommitRequest();
+// diff_protocol.cc. Empty `from`/`to` are left out of the request.
+Json VolumeDiffRequest(const std::string& volume, const std::string& from, const std::string& to);
+Json DiffStreamRequest(const std::string& volume, const std::string& from, const std::string& to,
+                       const std::string& path);
+Json DiffApplyRequest(const std::string& volume, const std::string& path);
 
 // Responses.
 Json OkResponse(Json result);
@@ -98,6 +109,10 @@ Result<PoolStatus> PoolStatusFromJson(const Json& json);
 Result<CheckReport> CheckReportFromJson(const Json& json);
 Result<std::vector<SnapshotInfo>> SnapshotInfosFromJson(const Json& json);
 Result<std::string> StringFromJson(const Json& json);
+Json ToJson(const VolumeDiff& diff);
+Json ToJson(const DiffStreamInfo& info);
+Result<VolumeDiff> VolumeDiffFromJson(const Json& json);
+Result<DiffStreamInfo> DiffStreamInfoFromJson(const Json& json);
 
 // One line of the wire format, without the '\n'.
 std::string EncodeLine(const Json& json);

@@ -65,6 +65,16 @@ struct SnapshotInfo {
   uint64_t txg = 0;
   uint64_t created_unix = 0;
   BlockPtr root;
+  uint64_t guid = 0;  // identity of its contents (SnapshotRecord::guid)
+  // Filled by Storage::ListSnapshots (core/volume/storage_space.cc):
+  uint64_t referenced_bytes = 0;  // data it maps + its tree nodes
+  uint64_t unique_bytes = 0;      // what deleting it would free
+};
+
+// Space of one snapshot's tree nodes (snapshot_space.cc).
+struct SnapshotNodeSpace {
+  uint64_t node_bytes = 0;         // every node of its tree
+  uint64_t unique_node_bytes = 0;  // what DeleteSnapshot would free
 };
 
 struct CheckReport {
@@ -104,7 +114,9 @@ class Database {
   Status DeleteDataset(std::string_view name);
 
   // Snapshots pin the dataset's tree root as of a commit; durable on return.
-  Status CreateSnapshot(std::string_view dataset, std::string_view snapshot);
+  // `guid` 0 draws a random one; a copy made from a diff stream passes the
+  // guid of the snapshot it copies.
+  Status CreateSnapshot(std::string_view dataset, std::string_view snapshot, uint64_t guid = 0);
   Result<std::vector<SnapshotInfo>> ListSnapshots(std::string_view dataset);
   Status DeleteSnapshot(std::string_view dataset, std::string_view snapshot);
   // Rolls the dataset back to `snapshot`, which must be its newest
@@ -120,6 +132,14 @@ class Database {
   // A read-only tree over the snapshot's root. It must not outlive the
   // Database, nor be used after the snapshot is deleted.
   Result<std::unique_ptr<Tree>> OpenSnapshot(std::string_view dataset, std::string_view snapshot);
+
+  // Space accounting (snapshot_space.cc). The tree nodes of a snapshot, and
+  // those that deleting it would free (dead-list entries of the next owner
+  // born after the previous snapshot, as DeleteSnapshot frees them).
+  Result<SnapshotNodeSpace> SnapshotSpace(std::string_view dataset, std::string_view snapshot);
+  // Bytes of every dataset's dead lists: nodes the live trees dropped that
+  // snapshots still hold.
+  Result<uint64_t> DeadListBytes();
 
   // Data extents: runs of blocks a dataset owns outside its tree (volume data
   // rows). Recorded in the root tree, durable with the next commit, counted

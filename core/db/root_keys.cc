@@ -111,18 +111,28 @@ std::string EncodeSnapshotRecord(const SnapshotRecord& r) {
   AppendLittle(out, r.created_unix, 8);
   out += Ptr(r.root);
   AppendLittle(out, r.name.size(), 2);
-  return out + r.name;
+  out += r.name;
+  AppendLittle(out, r.guid, 8);
+  return out;
 }
 
 Result<SnapshotRecord> DecodeSnapshotRecord(std::string_view v) {
   size_t fixed = 16 + kBlockPtrEncodedSize + 2;
-  if (v.size() < fixed || v.size() != fixed + Little(v, fixed - 2, 2)) {
+  if (v.size() < fixed) return Err(Code::kCorruption, "snapshot record of {} bytes", v.size());
+  size_t name_len = Little(v, fixed - 2, 2);
+  // A record without the trailing guid (written before it existed) gets one
+  // derived from its txg and root, stable across reads.
+  bool has_guid = v.size() == fixed + name_len + 8;
+  if (!has_guid && v.size() != fixed + name_len) {
     return Err(Code::kCorruption, "snapshot record of {} bytes", v.size());
   }
-  return SnapshotRecord{.name = std::string(v.substr(fixed)),
-                        .txg = Little(v, 0, 8),
-                        .created_unix = Little(v, 8, 8),
-                        .root = PtrAt(v, 16)};
+  SnapshotRecord r{.name = std::string(v.substr(fixed, name_len)),
+                   .txg = Little(v, 0, 8),
+                   .created_unix = Little(v, 8, 8),
+                   .root = PtrAt(v, 16)};
+  r.guid = has_guid ? Little(v, fixed + name_len, 8) : 0;
+  if (r.guid == 0) r.guid = (r.txg * 0x9E3779B97F4A7C15ull) ^ r.root.checksum ^ 1;
+  return r;
 }
 
 std::string EncodeDeadEntry(const DeadEntry& e) {

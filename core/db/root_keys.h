@@ -35,6 +35,9 @@ struct SnapshotRecord {
   uint64_t txg = 0;
   uint64_t created_unix = 0;
   BlockPtr root;
+  // Identity of the snapshot's contents, kept by a copy made from a diff
+  // stream (core/volume diff streams check it). Never 0 once decoded.
+  uint64_t guid = 0;
 };
 
 struct DeadEntry {

@@ -15,6 +15,7 @@
 //  5. Both operations commit before returning, so a snapshot either exists
 //     whole or not at all after a crash.
 #include <ctime>
+#include <random>
 
 #include "core/db/database.h"
 
@@ -49,7 +50,7 @@ Status Database::MoveDeadList(uint64_t dataset_id, uint64_t from_owner, uint64_t
   return Ok();
 }
 
-Status Database::CreateSnapshot(std::string_view dataset, std::string_view snapshot) {
+Status Database::CreateSnapshot(std::string_view dataset, std::string_view snapshot, uint64_t guid) {
   std::lock_guard lock(mu_);
   TRY_STATUS(FailIfBroken());
   if (snapshot.empty() || snapshot.size() > 255 || snapshot.find_first_of("@/") != std::string_view::npos) {
@@ -62,11 +63,13 @@ Status Database::CreateSnapshot(std::string_view dataset, std::string_view snaps
       return Err(Code::kInvalidArgument, "snapshot '{}@{}' already exists", dataset, snapshot);
     }
   }
+  while (guid == 0) guid = (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
   uint64_t txg = TRY(CommitLocked(/*force=*/true));
   SnapshotRecord record{.name = std::string(snapshot),
                         .txg = txg,
                         .created_unix = static_cast<uint64_t>(std::time(nullptr)),
-                        .root = ds->record_.root};
+                        .root = ds->record_.root,
+                        .guid = guid};
   TRY_STATUS(root_tree_->Insert(SnapshotKey(ds->id(), txg), EncodeSnapshotRecord(record)));
   TRY_STATUS(MoveDeadList(ds->id(), kLiveOwner, txg));
   ds->record_.latest_snapshot_txg = txg;
@@ -81,7 +84,8 @@ Result<std::vector<SnapshotInfo>> Database::ListSnapshots(std::string_view datas
   Dataset* ds = TRY(OpenDatasetLocked(dataset));
   std::vector<SnapshotInfo> out;
   for (const auto& s : TRY(SnapshotsOf(ds->id()))) {
-    out.push_back(SnapshotInfo{.name = s.name, .txg = s.txg, .created_unix = s.created_unix, .root = s.root});
+    out.push_back(SnapshotInfo{
+        .name = s.name, .txg = s.txg, .created_unix = s.created_unix, .root = s.root, .guid = s.guid});
   }
   return out;
 }

@@ -100,6 +100,7 @@ class Tree {
   class Impl;
 
  private:
+  friend class TreeDiffer;  // tree_diff.cc reads both trees' nodes
   explicit Tree(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -50,6 +50,10 @@ class Tree::Impl {
   // ---- tree_get.cc / tree_scan.cc (mu_ shared) ----
   Result<std::optional<std::string>> Get(std::string_view key) const;
   Status Scan(std::string_view lo, std::string_view hi, const ScanFn& fn) const;
+  // Scan of `want` within the subtree `node` (covering `self`), with the
+  // buffers of its ancestors (root first) applied. The caller holds mu_.
+  Status ScanSubtreeLocked(const Node* node, KeyRange self, const std::vector<const Buffer*>& ancestors,
+                           KeyRange want, const ScanFn& fn) const;
 
   // ---- tree_flush.cc (mu_ exclusive) ----
   Status FixRoot();

@@ -175,4 +175,11 @@ Status Tree::Impl::Scan(std::string_view lo, std::string_view hi, const ScanFn& 
   return ScanNode(*this, st, root_.get(), KeyRange{});
 }
 
+Status Tree::Impl::ScanSubtreeLocked(const Node* node, KeyRange self,
+                                     const std::vector<const Buffer*>& ancestors, KeyRange want,
+                                     const ScanFn& fn) const {
+  ScanState st{actions_, &fn, want, ancestors, {}, false};
+  return ScanNode(*this, st, node, self);
+}
+
 }  // namespace tessera

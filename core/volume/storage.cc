@@ -237,7 +237,12 @@ Result<PoolStatus> Storage::Impl::GetPoolStatus() {
     st.used_bytes += u.allocated_blocks * kBlockSize;
   }
   st.free_bytes = st.size_bytes - st.used_bytes;
-  st.volumes = TRY(db_->ListDatasets()).size();
+  auto datasets = TRY(db_->ListDatasets());
+  st.volumes = datasets.size();
+  st.dead_pinned_bytes = TRY(db_->DeadListBytes());
+  for (const DatasetInfo& d : datasets) {
+    if (d.snapshots > 0) st.dead_pinned_bytes += TRY(PinnedDeadRowBytesLocked(d.name));
+  }
   return st;
 }
 
@@ -267,6 +272,16 @@ Result<std::vector<SnapshotInfo>> Storage::ListSnapshots(const std::string& volu
 }
 Status Storage::DeleteSnapshot(const std::string& volume, const std::string& snapshot) {
   return impl_->DeleteSnapshot(volume, snapshot);
+}
+Result<VolumeDiff> Storage::DiffVolume(const std::string& volume, const std::string& from, const std::string& to) {
+  return impl_->DiffVolume(volume, from, to);
+}
+Result<DiffStreamInfo> Storage::WriteDiffStream(const std::string& volume, const std::string& from,
+                                                const std::string& to, const std::string& path) {
+  return impl_->WriteDiffStream(volume, from, to, path);
+}
+Result<DiffStreamInfo> Storage::ApplyDiffStream(const std::string& volume, const std::string& path) {
+  return impl_->ApplyDiffStream(volume, path);
 }
 Result<CheckReport> Storage::Check() { return impl_->Check(); }
 Status Storage::Commit() { return impl_->CommitAll(); }

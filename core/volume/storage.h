@@ -83,6 +83,37 @@ struct VdevStatus {
   std::map<std::string, std::string> attrs;
 };
 
+// One changed range of a volume diff, in bytes. `zero`: the newer side
+// reads zeros there (trimmed or never written); otherwise it holds data.
+struct DiffRange {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  bool zero = false;
+};
+
+struct VolumeDiff {
+  std::string volume;
+  std::string from;  // snapshot name; empty: from nothing (every mapped range)
+  std::string to;    // snapshot name; empty: the live volume
+  uint64_t size = 0;  // bytes, of the newer side
+  // Changed ranges in offset order, merged: adjacent changed blocks form one
+  // range whatever their kind (zero is set only when all of it reads zeros).
+  std::vector<DiffRange> ranges;
+  uint64_t changed_bytes = 0;
+  uint64_t nodes_visited = 0;  // tree nodes the diff read (TreeDiffStats)
+};
+
+// What a diff stream carried (written or applied).
+struct DiffStreamInfo {
+  std::string volume;       // the source volume named in the stream
+  std::string base;         // base snapshot name, empty for a full stream
+  std::string target;       // target snapshot name
+  uint64_t records = 0;
+  uint64_t data_bytes = 0;
+  uint64_t zero_bytes = 0;
+  uint64_t stream_bytes = 0;
+};
+
 struct PoolStatus {
   std::string name;
   std::string uuid;
@@ -90,6 +121,10 @@ struct PoolStatus {
   uint64_t size_bytes = 0;
   uint64_t used_bytes = 0;
   uint64_t free_bytes = 0;
+  // Part of used_bytes that no live volume references but snapshots hold:
+  // dropped tree nodes on dead lists, and data rows with no live block that
+  // a snapshot pins (storage_space.cc).
+  uint64_t dead_pinned_bytes = 0;
   std::vector<VdevStatus> vdevs;
   size_t volumes = 0;
 };
@@ -123,9 +158,12 @@ class Storage {
   // every write acknowledged before the call; it is durable on return. A
   // snapshot is exported read-only as "VOLUME@SNAPSHOT" (OpenVolume).
   Status CreateSnapshot(const std::string& volume, const std::string& snapshot);
+  // Oldest first, with referenced and unique bytes (unique: what deleting it
+  // frees, tree nodes and data rows; see storage_space.cc).
   Result<std::vector<SnapshotInfo>> ListSnapshots(const std::string& volume);
   // Busy while the snapshot is exported, and while a clone depends on it
-  // (the error names the clones).
+  // (the error names the clones). Frees what only it held before it
+  // returns: its unique nodes, and the data rows it alone pinned.
   Status DeleteSnapshot(const std::string& volume, const std::string& snapshot);
 
   // Clones and rollback (storage_clones.cc, storage_rollback.cc).
@@ -148,6 +186,22 @@ class Storage {
   // volume first (its clients' I/O fails with IOError from then on).
   // InvalidArgument when newer snapshots exist (the error names them).
   Status RollbackSnapshot(const std::string& volume, const std::string& snapshot, bool force);
+
+  // Diffs (storage_diff.cc). `from` and `to` are snapshot names of `volume`;
+  // an empty `from` diffs from nothing, an empty `to` is the live volume
+  // (flushed first). Reads only the tree paths that changed.
+  Result<VolumeDiff> DiffVolume(const std::string& volume, const std::string& from, const std::string& to);
+  // Writes the diff from `from` (empty: a full stream) to snapshot `to` as a
+  // diff stream (core/volume/diff_stream.h) to `path`, created or truncated.
+  Result<DiffStreamInfo> WriteDiffStream(const std::string& volume, const std::string& from,
+                                         const std::string& to, const std::string& path);
+  // Applies the stream at `path` to `volume`, then snapshots it as the
+  // stream's target (same name and guid). The whole stream is verified
+  // before anything changes; the volume must be at the stream's base (its
+  // snapshot with the base's guid, and no change since), or, for a full
+  // stream, unwritten; it must have the stream's size and not be open.
+  // Any failure before the first write changes nothing.
+  Result<DiffStreamInfo> ApplyDiffStream(const std::string& volume, const std::string& path);
 
   Result<PoolStatus> GetPoolStatus();
   Result<CheckReport> Check();

@@ -35,6 +35,10 @@ class Storage::Impl : public StorageCore {
                                    const std::string& clone);
   Result<FlattenProgress> FlattenVolume(const std::string& name, uint64_t offset, uint64_t max_bytes);
   Status RollbackSnapshot(const std::string& volume, const std::string& snapshot, bool force);
+  Result<VolumeDiff> DiffVolume(const std::string& volume, const std::string& from, const std::string& to);
+  Result<DiffStreamInfo> WriteDiffStream(const std::string& volume, const std::string& from,
+                                         const std::string& to, const std::string& path);
+  Result<DiffStreamInfo> ApplyDiffStream(const std::string& volume, const std::string& path);
   Result<PoolStatus> GetPoolStatus();
   Result<CheckReport> Check();
   void StartBackground(std::chrono::milliseconds interval);
@@ -70,6 +74,10 @@ class Storage::Impl : public StorageCore {
   // The open volume (or snapshot export) of that name, if any.
   std::shared_ptr<VolumeImpl> FindOpen(const std::string& name);
   Result<VolumeInfo> InfoLocked(const std::string& name);
+  // storage_space.cc: referenced/unique bytes of each snapshot, and the
+  // dead-but-pinned bytes of one volume's data rows.
+  Status FillSnapshotSpaceLocked(const std::string& volume, std::vector<SnapshotInfo>& snapshots);
+  Result<uint64_t> PinnedDeadRowBytesLocked(const std::string& volume);
   CacheOptions CacheDefaults() const;
   std::vector<std::shared_ptr<VolumeImpl>> OpenVolumes();
   void BackgroundLoop(std::chrono::milliseconds interval);

@@ -18,6 +18,8 @@
 //     its lock. CreateSnapshot waits for that lock to go
 //     (WaitForClosingLocked), so writes acknowledged to that client are in
 //     the snapshot.
+//  6. Deleting a snapshot runs the volume's cleaner (free-only) at once, so
+//     the data rows it alone pinned are free when the call returns.
 #include <fmt/ranges.h>
 
 #include "core/exnode/exnode.h"
@@ -55,7 +57,9 @@ Status Storage::Impl::WaitForClosingLocked(const std::string& volume) {
 Result<std::vector<SnapshotInfo>> Storage::Impl::ListSnapshots(const std::string& volume) {
   std::lock_guard lock(mu_);
   if (!db_->OpenDataset(volume)) return Err(Code::kNotFound, "no volume '{}' in pool {}", volume, dir_);
-  return db_->ListSnapshots(volume);
+  auto snapshots = TRY(db_->ListSnapshots(volume));
+  TRY_STATUS(FillSnapshotSpaceLocked(volume, snapshots));
+  return snapshots;
 }
 
 Status Storage::Impl::DeleteSnapshot(const std::string& volume, const std::string& snapshot) {
@@ -69,7 +73,18 @@ Status Storage::Impl::DeleteSnapshot(const std::string& volume, const std::strin
   if (FindOpen(volume + "@" + snapshot)) {
     return Err(Code::kBusy, "snapshot '{}@{}' is exported; stop using it first", volume, snapshot);
   }
-  return db_->DeleteSnapshot(volume, snapshot);
+  TRY_STATUS(db_->DeleteSnapshot(volume, snapshot));
+  // The rows only this snapshot pinned go now (storage_space.cc note 2).
+  auto freed = [&]() -> Status {
+    auto live = TRY(OpenVolumeLocked(volume));
+    return live->Clean(VolumeImpl::CleanMode::kFreeOnly);
+  }();
+  if (!freed) {
+    return Err(freed.error().WithContext(fmt::format(
+        "snapshot '{}@{}' was deleted, but freeing its data rows failed (the cleaner retries later)",
+        volume, snapshot)));
+  }
+  return Ok();
 }
 
 Result<std::shared_ptr<VolumeImpl>> Storage::Impl::OpenSnapshotLocked(const std::string& volume,

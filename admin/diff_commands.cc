@@ -1,0 +1,212 @@
+// tessera diff | apply: changed ranges between snapshots, and diff streams.
+//
+// Design notes
+//  1. `diff VOL@A` alone lists the changes from A to the live volume;
+//     `diff VOL@B --stream F` alone writes a full stream of B (no base).
+//  2. The stream file is opened by whoever runs the op: the server when one
+//     runs, else this process. Paths are made absolute here. `--stream -`
+//     has the pool write a temporary file in the pool directory, which is
+//     copied to stdout and removed.
+//  3. `apply` verifies the whole stream here first, with progress on
+//     stderr, before sending the request; the pool verifies it again before
+//     changing anything (Storage::ApplyDiffStream), so a bad stream never
+//     changes the volume.
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include "admin/commands.h"
+#include "admin/output.h"
+#include "core/util/size.h"
+#include "core/util/uuid.h"
+#include "core/volume/diff_stream.h"
+
+namespace tessera {
+namespace {
+namespace fs = std::filesystem;
+
+struct DiffArgs {
+  std::string from;    // VOL@A (or VOL@B alone with --stream)
+  std::string to;      // VOL@B or VOL; empty: the live volume
+  std::string stream;  // --stream FILE or -
+};
+
+struct Side {
+  std::string volume;
+  std::string snapshot;  // empty: the live volume
+};
+
+Result<Side> ParseSide(const std::string& text) {
+  size_t at = text.find('@');
+  if (at == std::string::npos) {
+    if (text.empty()) return Err(Code::kInvalidArgument, "empty volume name");
+    return Side{text, ""};
+  }
+  if (at == 0 || at + 1 == text.size() || text.find('@', at + 1) != std::string::npos) {
+    return Err(Code::kInvalidArgument, "'{}' is not VOLUME@SNAPSHOT", text);
+  }
+  return Side{text.substr(0, at), text.substr(at + 1)};
+}
+
+std::string Label(const std::string& volume, const std::string& snapshot) {
+  return snapshot.empty() ? volume : volume + "@" + snapshot;
+}
+
+std::string FormatDiff(const VolumeDiff& diff) {
+  using A = Table::Align;
+  Table table({{"OFFSET", A::kRight}, {"LENGTH", A::kRight}, {"END", A::kRight}, {"CHANGE"}});
+  for (const DiffRange& r : diff.ranges) {
+    table.AddRow({std::to_string(r.offset), std::to_string(r.length),
+                  std::to_string(r.offset + r.length), r.zero ? "zeroed" : "written"});
+  }
+  std::string from = diff.from.empty() ? "nothing" : Label(diff.volume, diff.from);
+  return (diff.ranges.empty() ? std::string() : table.Render()) +
+         fmt::format("{} ranges, {} changed from {} to {}\n", diff.ranges.size(),
+                     FormatSize(diff.changed_bytes), from, Label(diff.volume, diff.to));
+}
+
+// Copies `path` to `out` and removes it.
+Status CopyOut(const std::string& path, std::ostream& out) {
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Err(Code::kIOError, "cannot read {}", path);
+    out << in.rdbuf();
+    out.flush();
+  }
+  std::error_code ec;
+  fs::remove(path, ec);
+  if (!out) return Err(Code::kIOError, "writing the stream to stdout failed");
+  return Ok();
+}
+
+CommandResult Diff(CommandContext& ctx, const DiffArgs& args) {
+  Side a = TRY(ParseSide(args.from));
+  if (a.snapshot.empty())
+    return Err(Code::kInvalidArgument, "'{}' is not VOLUME@SNAPSHOT", args.from);
+  Side b{a.volume, ""};
+  if (!args.to.empty()) {
+    b = TRY(ParseSide(args.to));
+    if (b.volume != a.volume) {
+      return Err(Code::kInvalidArgument,
+                 "both sides of a diff must be the same volume ('{}' and '{}')", a.volume,
+                 b.volume);
+    }
+  }
+  if (args.stream.empty()) {
+    return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+      VolumeDiff diff = TRY(pool.DiffVolume(a.volume, a.snapshot, b.snapshot));
+      ctx.out << (ctx.json ? FormatJson(ToJson(diff)) : FormatDiff(diff));
+      return 0;
+    });
+  }
+  // Note 1: one snapshot alone with --stream is a full stream of it.
+  std::string from = args.to.empty() ? "" : a.snapshot;
+  std::string to = args.to.empty() ? a.snapshot : b.snapshot;
+  if (to.empty()) {
+    return Err(Code::kInvalidArgument,
+               "a stream's target must be a snapshot (VOLUME@SNAPSHOT), not the live volume '{}'",
+               b.volume);
+  }
+  bool to_stdout = args.stream == "-";
+  std::string path =
+      to_stdout
+          ? (fs::path(ctx.PoolDir()) / fmt::format(".diff-stream-{:016x}", RandomU64())).string()
+          : fs::absolute(args.stream).lexically_normal().string();
+  std::ostream& report = to_stdout ? ctx.err : ctx.out;
+  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+    report << fmt::format("writing {} stream of {}{} ...\n",
+                          from.empty() ? "a full" : "an incremental", Label(a.volume, to),
+                          from.empty() ? "" : " from @" + from);
+    auto info = pool.WriteDiffStream(a.volume, from, to, path);
+    if (!info) {
+      if (to_stdout) fs::remove(path);
+      return Err(info.error());
+    }
+    if (to_stdout) TRY_STATUS(CopyOut(path, ctx.out));
+    if (ctx.json) {
+      report << FormatJson(ToJson(*info));
+    } else {
+      report << fmt::format("wrote {}: {} records, {} of data, {} zeroed, {} stream bytes\n",
+                            to_stdout ? "stdout" : path, info->records,
+                            FormatSize(info->data_bytes), FormatSize(info->zero_bytes),
+                            info->stream_bytes);
+    }
+    return 0;
+  });
+}
+
+struct ApplyArgs {
+  std::string volume;
+  std::string file;
+};
+
+CommandResult Apply(CommandContext& ctx, const ApplyArgs& args) {
+  std::string path = fs::absolute(args.file).lexically_normal().string();
+  TRY_STATUS(RequirePool(ctx.PoolDir()));
+  // Note 3: verify here first, showing progress.
+  int shown = -1;
+  auto progress = [&](uint64_t done, uint64_t total) {
+    int percent = total == 0 ? 100 : static_cast<int>(done * 100 / total);
+    if (percent / 10 == shown / 10) return;
+    shown = percent;
+    ctx.err << fmt::format("verifying {}: {}% ({} of {})\n", args.file, percent, FormatSize(done),
+                           FormatSize(total));
+  };
+  DiffStreamSummary summary = TRY(VerifyDiffStream(path, progress));
+  shown = -10;  // the end record is read too: always report completion
+  progress(summary.stream_bytes, summary.stream_bytes);
+  const DiffStreamHeader& h = summary.header;
+  ctx.err << fmt::format("stream {}: {} -> {}@{}, {} records ({} of data, {} zeroed)\n", args.file,
+                         h.incremental() ? Label(h.volume, h.base_name) : "nothing", h.volume,
+                         h.target_name, summary.records, FormatSize(summary.data_bytes),
+                         FormatSize(summary.zero_bytes));
+  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+    ctx.err << fmt::format("applying to volume {} ...\n", args.volume);
+    DiffStreamInfo info = TRY(pool.ApplyDiffStream(args.volume, path));
+    if (ctx.json) {
+      ctx.out << FormatJson(ToJson(info));
+    } else {
+      ctx.out << fmt::format(
+          "applied {} records ({} of data, {} zeroed) to {}; created snapshot {}@{}\n",
+          info.records, FormatSize(info.data_bytes), FormatSize(info.zero_bytes), args.volume,
+          args.volume, info.target);
+    }
+    return 0;
+  });
+}
+
+}  // namespace
+
+void AddDiffCommands(CLI::App& app, CommandContext& ctx) {
+  auto diff_args = std::make_shared<DiffArgs>();
+  CLI::App* diff = app.add_subcommand(
+      "diff",
+      "List the ranges changed between two snapshots (or a snapshot and the live volume), "
+      "or write them as a diff stream");
+  AddPoolOption(diff, ctx);
+  AddJsonFlag(diff, ctx);
+  diff->add_option("from", diff_args->from,
+                   "VOLUME@SNAPSHOT: the older side (with --stream alone: the target)")
+      ->required();
+  diff->add_option("to", diff_args->to, "VOLUME@SNAPSHOT or VOLUME (default: the live volume)");
+  diff->add_option(
+      "--stream", diff_args->stream,
+      "Write a diff stream to FILE ('-' for stdout) instead of listing; its target must be a "
+      "snapshot; with one snapshot alone, a full stream of it");
+  diff->callback(
+      [&ctx, diff_args] { ctx.action = [&ctx, diff_args] { return Diff(ctx, *diff_args); }; });
+
+  auto apply_args = std::make_shared<ApplyArgs>();
+  CLI::App* apply = app.add_subcommand(
+      "apply",
+      "Apply a diff stream to a volume at the stream's base (or, for a full stream, an unwritten "
+      "volume), then snapshot it as the stream's target");
+  AddPoolOption(apply, ctx);
+  AddJsonFlag(apply, ctx);
+  apply->add_option("volume", apply_args->volume, "VOLUME to apply the stream to")->required();
+  apply->add_option("file", apply_args->file, "the stream FILE")->required();
+  apply->callback(
+      [&ctx, apply_args] { ctx.action = [&ctx, apply_args] { return Apply(ctx, *apply_args); }; });
+}
+
+}  // namespace tessera

@@ -1,0 +1,63 @@
+// Space accounting of snapshots' tree nodes.
+//
+// Design notes
+//  1. Deleting snapshot S (previous snapshot P at txg p, or p = 0; next owner
+//     N) frees the entries of N's dead list born after p (snapshots.cc note
+//     4). So exactly those entries are S's unique nodes: they were dropped
+//     by the tree after S and born after P, so only S references them.
+//  2. Referenced node bytes walk the snapshot's whole tree (ForEachNode):
+//     the cost grows with the tree, not with the number of snapshots.
+#include "core/db/database.h"
+
+namespace tessera {
+namespace {
+
+// Sum of the blocks of the dead-list entries under `prefix` born after `after`.
+Result<uint64_t> DeadBytes(Tree& root_tree, const std::string& prefix, uint64_t after) {
+  uint64_t blocks = 0;
+  std::optional<Error> error;
+  TRY_STATUS(root_tree.Scan(prefix, PrefixEnd(prefix), [&](std::string_view, std::string_view v) {
+    auto entry = DecodeDeadEntry(v);
+    if (!entry) {
+      error = entry.error();
+      return false;
+    }
+    if (entry->birth > after) blocks += entry->blocks;
+    return true;
+  }));
+  if (error) return Err(*error);
+  return blocks * kBlockSize;
+}
+
+}  // namespace
+
+Result<SnapshotNodeSpace> Database::SnapshotSpace(std::string_view dataset,
+                                                  std::string_view snapshot) {
+  std::lock_guard lock(mu_);
+  Dataset* ds = TRY(OpenDatasetLocked(dataset));
+  auto all = TRY(SnapshotsOf(ds->id()));
+  for (size_t i = 0; i < all.size(); i++) {
+    if (all[i].name != snapshot) continue;
+    SnapshotNodeSpace space;
+    uint64_t prev_txg = i > 0 ? all[i - 1].txg : 0;
+    uint64_t next_owner = i + 1 < all.size() ? all[i + 1].txg : kLiveOwner;
+    space.unique_node_bytes =
+        TRY(DeadBytes(*root_tree_, DeadPrefix(ds->id(), next_owner), prev_txg));
+    TreeOptions options = options_.tree;
+    options.read_only = true;
+    auto tree = TRY(Tree::Open(read_store_.get(), &cache_, &actions_, options, all[i].root));
+    TRY_STATUS(tree->ForEachNode([&](const BlockPtr& ptr, uint32_t) {
+      space.node_bytes += uint64_t{ptr.Blocks()} * kBlockSize;
+      return Ok();
+    }));
+    return space;
+  }
+  return Err(Code::kNotFound, "no snapshot '{}@{}'", dataset, snapshot);
+}
+
+Result<uint64_t> Database::DeadListBytes() {
+  std::lock_guard lock(mu_);
+  return DeadBytes(*root_tree_, "l", 0);
+}
+
+}  // namespace tessera
