@@ -121,6 +121,11 @@ int HandleEntry(void* user, const char* section, const char* name, const char* v
                       fmt::format("unknown tier '{}' (fastest, fast, slow, slowest)", val));
     }
     vdev.tier = *tier;
+  } else if (key == "state") {
+    if (val != "online" && val != "offline") {
+      return SetError(state, lineno, fmt::format("unknown vdev state '{}' (online, offline)", val));
+    }
+    vdev.offline = val == "offline";
   } else {
     vdev.attrs[key] = val;
   }
@@ -171,6 +176,7 @@ std::string SerializePoolConfig(const PoolConfig& config) {
   for (const auto& v : config.vdevs) {
     out += fmt::format("\n[vdev {}]\npath = {}\nsize = {}\ntier = {}\n", v.name, v.path,
                        v.size_bytes, TierName(v.tier));
+    if (v.offline) out += "state = offline\n";
     for (const auto& [k, val] : v.attrs) out += fmt::format("{} = {}\n", k, val);
   }
   return out;

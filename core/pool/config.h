@@ -7,6 +7,8 @@
 //   path = vdev0.img      ; relative to the config file's folder
 //   size = 1G             ; bytes, with K/M/G/T suffixes
 //   tier = fastest        ; fastest | fast | slow | slowest
+//   state = offline       ; optional: taken offline by the admin (vdev offline);
+//                         ; the pool opens without it (default: online)
 //   host = localhost      ; any other key=val is a free-form attribute
 //
 // Vdev indexes are assigned per tier in file order.
@@ -31,6 +33,7 @@ struct VdevConfig {
   uint64_t size_bytes = 0;
   Tier tier = Tier::kFastest;
   uint32_t index = 0;  // within its tier
+  bool offline = false;  // "state = offline": the pool does not open the device
   std::map<std::string, std::string> attrs;  // free-form, plus host/kind if given
 };
 
