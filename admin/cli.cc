@@ -123,6 +123,9 @@ int RunTessera(int argc, const char* const* argv, std::ostream& out, std::ostrea
   AddSnapshotCommands(app, ctx);
   AddServeCommand(app, ctx);
   AddAttachCommands(app, ctx);
+  AddInspectCommand(app, ctx);
+  AddScrubCommand(app, ctx);
+  AddVdevCommands(app, ctx);
 
   if (auto unknown = UnknownCommand(app, argc, argv)) {
     err << *unknown << "\n";

@@ -56,5 +56,9 @@ void AddExnodeCommands(CLI::App& app, CommandContext& ctx);
 void AddSnapshotCommands(CLI::App& app, CommandContext& ctx);
 void AddServeCommand(CLI::App& app, CommandContext& ctx);
 void AddAttachCommands(CLI::App& app, CommandContext& ctx);
+// After AddVolumeCommands / AddPoolCommands: they add to `volume` and `pool`.
+void AddInspectCommand(CLI::App& app, CommandContext& ctx);
+void AddScrubCommand(CLI::App& app, CommandContext& ctx);
+void AddVdevCommands(CLI::App& app, CommandContext& ctx);
 
 }  // namespace tessera

@@ -9,6 +9,7 @@
 
 #include <exception>
 
+#include "core/control/dispatch_repair.h"
 #include "core/control/json_fields.h"
 #include "core/pool/address.h"
 
@@ -64,9 +65,10 @@ Result<Json> Snapshot(Storage& storage, std::string_view op, JsonFields& fields)
   return Null(storage.DeleteSnapshot(volume, snapshot));
 }
 
-Result<Json> Dispatch(Storage& storage, const Json& request) {
+Result<Json> Dispatch(Storage& storage, const Json& request, const ProgressFn& progress) {
   JsonFields fields = TRY(JsonFields::Of(request, "request"));
   std::string op = TRY(fields.String("op"));
+  if (IsRepairOp(op)) return DispatchRepairOp(storage, op, fields, progress);
   if (op == kOpVolumeCreate) return VolumeCreate(storage, fields);
   if (op == kOpVolumeResize) return VolumeResize(storage, fields);
   if (op == kOpVolumeInfo) return ToJson(TRY(storage.GetVolumeInfo(TRY(NameOnly(fields)))));
@@ -85,16 +87,16 @@ Result<Json> Dispatch(Storage& storage, const Json& request) {
   }
   return Err(Code::kInvalidArgument,
              "unknown op '{}'; expected volume.create, volume.list, volume.info, volume.resize, "
-             "volume.delete, exnode.show, snapshot.create, snapshot.list, snapshot.delete, pool.status, "
-             "pool.check or commit",
+             "volume.delete, volume.inspect, exnode.show, snapshot.create, snapshot.list, snapshot.delete, "
+             "pool.status, pool.check, pool.scrub, vdev.list, vdev.offline, vdev.online, vdev.replace or commit",
              op);
 }
 
 }  // namespace
 
-Json DispatchRequest(Storage& storage, const Json& request) {
+Json DispatchRequest(Storage& storage, const Json& request, const ProgressFn& progress) {
   try {
-    Result<Json> result = Dispatch(storage, request);
+    Result<Json> result = Dispatch(storage, request, progress);
     return result ? OkResponse(std::move(*result)) : ErrorResponse(result.error());
   } catch (const std::exception& e) {
     return ErrorResponse(
@@ -102,10 +104,10 @@ Json DispatchRequest(Storage& storage, const Json& request) {
   }
 }
 
-std::string HandleRequestLine(Storage& storage, std::string_view line) {
+std::string HandleRequestLine(Storage& storage, std::string_view line, const ProgressFn& progress) {
   try {
     Result<Json> request = ParseLine(line);
-    Json response = request ? DispatchRequest(storage, *request) : ErrorResponse(request.error());
+    Json response = request ? DispatchRequest(storage, *request, progress) : ErrorResponse(request.error());
     return EncodeLine(response);
   } catch (const std::exception& e) {
     return EncodeLine(
