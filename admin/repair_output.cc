@@ -7,8 +7,16 @@
 namespace tessera {
 namespace {
 
+// The first problems; --json lists all the report carries.
+constexpr size_t kProblemsShown = 20;
+
 void AppendProblems(std::string& out, const std::vector<std::string>& problems) {
-  for (const auto& p : problems) out += fmt::format("  problem: {}\n", p);
+  for (size_t i = 0; i < problems.size() && i < kProblemsShown; i++) {
+    out += fmt::format("  problem: {}\n", problems[i]);
+  }
+  if (problems.size() > kProblemsShown) {
+    out += fmt::format("  ({} more problems listed by --json)\n", problems.size() - kProblemsShown);
+  }
 }
 
 }  // namespace

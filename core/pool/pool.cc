@@ -101,8 +101,8 @@ Result<std::unique_ptr<Pool>> Pool::Open(const PoolConfig& config,
       uint64_t blocks = vc.size_bytes / kBlockSize;
       VdevLabel label{.tier = vc.tier, .index = static_cast<uint16_t>(vc.index),
                       .size_blocks = blocks, .name = vc.name};
-      Log(LogLevel::kWarn, "{} is {}: {}; the pool runs degraded", VdevDescription(vc),
-          VdevStateName(state), why.message());
+      Log(LogLevel::kWarn, "{}; vdev '{}' is {} and the pool runs degraded", why.message(), vc.name,
+          VdevStateName(state));
       vdevs.push_back(PoolVdev{.config = vc, .label = label,
                                .device = std::make_shared<SlotVdev>(vc.name, BlockCount{blocks}, nullptr, state),
                                .end = blocks - 1});
@@ -257,7 +257,10 @@ Status Pool::Submit(std::span<PoolIo> requests) {
 }
 
 Status Pool::FlushAll() {
-  for (auto& v : vdevs_) TRY_STATUS(v.device->Flush());
+  // A slot without a device holds no write to make durable (contract 1a).
+  for (auto& v : vdevs_) {
+    if (v.device->online()) TRY_STATUS(v.device->Flush());
+  }
   return Ok();
 }
 

@@ -100,6 +100,7 @@ class Pool {
   Status Write(DiskAddress address, std::span<const std::byte> buffer);
   // Requests are grouped per vdev and each group is submitted as one batch.
   Status Submit(std::span<PoolIo> requests);
+  // Flushes every online vdev (an empty slot has nothing to flush).
   Status FlushAll();
 
  private:

@@ -136,8 +136,10 @@ Status JerasureSegment::InspectStripes(InspectMode mode, const JerasureInspectOp
       case StripeVerdict::kNeverWritten: {
         uint32_t ours = 0;
         for (uint32_t j = 0; j < geo_.n(); j++) {
+          // Chunks that say they are this segment's (an unreadable one says nothing).
           ChunkState s = reader.state(j);
-          ours += s != ChunkState::kZero && s != ChunkState::kForeign;
+          ours += s != ChunkState::kZero && s != ChunkState::kForeign && s != ChunkState::kIoError &&
+                  s != ChunkState::kUnread;
         }
         if (ours > 0) {
           report.bad += ours;

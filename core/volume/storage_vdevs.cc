@@ -240,7 +240,9 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
     report.rebuilt_chunks += r.repaired;
     report.unrecoverable_blocks += r.unrecoverable;
     report.volumes.push_back(d.name);
-    for (const auto& problem : r.problems) {
+    // The chunks found bad here were the old device's and are rebuilt now;
+    // the problems matter only when some could not be.
+    for (const auto& problem : r.unrecoverable > 0 ? r.problems : std::vector<std::string>{}) {
       if (report.problems.size() < 100) report.problems.push_back(fmt::format("volume '{}': {}", d.name, problem));
     }
   }
