@@ -25,7 +25,8 @@
 //     failed. A parity mismatch found by kFull with every checksum right is
 //     reported, not rewritten: nothing says which side is wrong.
 //  5. Only stripes of rows the lun has are read: rows removed by the
-//     cleaner leave gaps that are not stripes of this segment any more.
+//     cleaner leave gaps that are not stripes of this segment any more; and
+//     none at or past options.live_end (the log's head).
 #include <cstring>
 #include <set>
 #include <shared_mutex>
@@ -113,6 +114,7 @@ Status JerasureSegment::InspectStripes(InspectMode mode, const JerasureInspectOp
     if (options.rows && !options.rows(row)) continue;
     for (uint64_t s = row.seg_offset / geo_.stripe_lun_bytes();
          s < row.seg_end / geo_.stripe_lun_bytes(); s++) {
+      if (s * geo_.stripe_data_bytes() >= options.live_end) break;
       stripes.push_back(s);
     }
   }

@@ -127,6 +127,10 @@ struct JerasureInspectOptions {
   bool repair = false;
   // Rows to inspect (all when empty).
   std::function<bool(const LunRowDesc&)> rows;
+  // Stripes starting at or past this segment offset are skipped: the log
+  // above holds nothing there (its head), so a write that failed there is
+  // garbage, not lost data.
+  uint64_t live_end = UINT64_MAX;
   // Called after each stripe with (stripes done, stripes in the pass).
   std::function<void(uint64_t, uint64_t)> progress;
 };

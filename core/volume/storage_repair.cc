@@ -16,6 +16,9 @@
 //  3. The rebuild pass is JerasureSegment::Inspect with repair over the
 //     whole volume: every bad chunk (on a replaced block, corrupt, stale) of
 //     a stripe with at most M bad is rebuilt and rewritten in place.
+//  3a. Stripes at or past the log's head hold nothing live (a batch whose
+//     write failed leaves chunks there that no mapping references); they are
+//     not inspected.
 //  4. Volumes without parity cannot be repaired: inspect reads every mapped
 //     block through the log (whose read verifies each block's checksum) and
 //     counts the blocks that fail as unrecoverable.
@@ -185,7 +188,7 @@ Result<VolumeInspectReport> Storage::Impl::InspectLocked(const std::string& name
     return report;
   }
   if (repair && replace_lost) report.replaced_blocks = TRY(ReplaceLostBlocks(*volume, ec->lun(), report));
-  JerasureInspectOptions options{.repair = repair};
+  JerasureInspectOptions options{.repair = repair, .live_end = volume->log().HeadOffset()};
   if (progress) {
     options.progress = [&](uint64_t done, uint64_t total) {
       progress(Progress{.what = "stripes of " + name, .done = done, .total = total});

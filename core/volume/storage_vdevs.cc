@@ -22,6 +22,7 @@
 //          (simple or stripe volumes) are counted as unrecoverable.
 //     pool.conf then names the new path. A readable old device gets its
 //     labels zeroed, so it can never rejoin the pool by mistake.
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 
@@ -203,14 +204,16 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
   Log(LogLevel::kInfo, "vdev '{}' replaced: {} -> {}", old_name, report.old_path, new_path);
 
   // Design note 3b: rebuild the rs rows on the vdev from parity.
-  uint64_t rs_blocks = 0;
+  std::vector<std::pair<uint64_t, uint64_t>> rs_runs;  // block, count of rs row blocks here
   for (const DatasetInfo& d : TRY(db_->ListDatasets())) {
     Dataset* dataset = TRY(db_->OpenDataset(d.name));
     VolumeRows vr = TRY(RowsOf(dataset->tree(), pool));
     uint64_t here = 0;
     for (const LunRowDesc& row : vr.rows) {
       for (const LunBlock& b : row.blocks) {
-        if (b.address.tier() == tier && b.address.vdev() == index) here += b.size / kBlockSize;
+        if (b.address.tier() != tier || b.address.vdev() != index) continue;
+        here += b.size / kBlockSize;
+        if (vr.parity > 0) rs_runs.push_back({b.address.block(), b.size / kBlockSize});
       }
     }
     if (here == 0) continue;
@@ -221,11 +224,10 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
       }
       continue;
     }
-    rs_blocks += here;
     auto volume = TRY(OpenVolumeLocked(d.name));
     auto* jerasure = dynamic_cast<JerasureSegment*>(volume->parts().data.get());
     if (jerasure == nullptr) continue;
-    JerasureInspectOptions options{.repair = true};
+    JerasureInspectOptions options{.repair = true, .live_end = volume->log().HeadOffset()};
     options.rows = [&](const LunRowDesc& row) {
       return std::any_of(row.blocks.begin(), row.blocks.end(),
                          [&](const LunBlock& b) { return b.address.tier() == tier && b.address.vdev() == index; });
@@ -247,7 +249,27 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
     }
   }
   // Design note 3c.
-  if (!old_device && allocated > rs_blocks) report.unrecoverable_blocks += allocated - rs_blocks;
+  if (!old_device) {
+    // Allocated runs not covered by rs row blocks had no copy to come from.
+    std::sort(rs_runs.begin(), rs_runs.end());
+    for (auto [block, count] : runs) {
+      uint64_t at = block, end = block + count;
+      for (auto [rb, rc] : rs_runs) {
+        if (rb + rc <= at || rb >= end) continue;
+        if (rb > at) {
+          report.unrecoverable_blocks += rb - at;
+          report.problems.push_back(fmt::format("blocks {}+{} held no redundant data; lost",
+                                                DiskAddress::Make(tier, index, at).ToString(), rb - at));
+        }
+        at = std::max(at, rb + rc);
+      }
+      if (at < end) {
+        report.unrecoverable_blocks += end - at;
+        report.problems.push_back(fmt::format("blocks {}+{} held no redundant data; lost",
+                                              DiskAddress::Make(tier, index, at).ToString(), end - at));
+      }
+    }
+  }
   if (old_device) {
     AlignedBuffer zero(kBlockSize);
     std::memset(zero.data(), 0, kBlockSize);
