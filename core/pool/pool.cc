@@ -11,6 +11,12 @@
 //     outside the fastest tier turn into a faulted slot; an identity mismatch
 //     (another pool, tier or index) is a configuration error, never hidden.
 //     An empty slot's size comes from the config.
+//  4. FlushAll (the database's commit) fails only for the metadata tier. A
+//     vdev of another tier whose flush fails is faulted (its slot emptied):
+//     its volumes' redundancy covers it, and the admin sees it in vdev list
+//     and brings it back (vdev online) or replaces it. The residual risk:
+//     tree nodes that spilled onto that vdev (the metadata tier was full)
+//     are not durable in that txg.
 #include "core/pool/pool.h"
 
 #include <filesystem>
@@ -257,9 +263,17 @@ Status Pool::Submit(std::span<PoolIo> requests) {
 }
 
 Status Pool::FlushAll() {
-  // A slot without a device holds no write to make durable (contract 1a).
+  const Tier metadata = FastestTierVdevs().front()->config.tier;
   for (auto& v : vdevs_) {
-    if (v.device->online()) TRY_STATUS(v.device->Flush());
+    // A slot without a device holds no write to make durable (contract 1a).
+    if (!v.device->online()) continue;
+    Status flushed = v.device->Flush();
+    if (flushed) continue;
+    if (v.config.tier == metadata) return flushed;
+    // Design note 4: a data vdev that cannot flush is faulted, not fatal.
+    v.device->Detach(VdevState::kFaulted);
+    Log(LogLevel::kError, "vdev '{}' faulted: {}; the pool runs degraded", v.config.name,
+        flushed.error().message());
   }
   return Ok();
 }

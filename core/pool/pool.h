@@ -100,7 +100,9 @@ class Pool {
   Status Write(DiskAddress address, std::span<const std::byte> buffer);
   // Requests are grouped per vdev and each group is submitted as one batch.
   Status Submit(std::span<PoolIo> requests);
-  // Flushes every online vdev (an empty slot has nothing to flush).
+  // Flushes every online vdev (an empty slot has nothing to flush). Fails
+  // when a vdev of the fastest tier fails; a vdev of another tier that
+  // fails is faulted instead (pool.cc, design note 4).
   Status FlushAll();
 
  private:

@@ -177,7 +177,11 @@ Result<VolumeInspectReport> Storage::Impl::InspectLocked(const std::string& name
   auto volume = TRY(OpenVolumeLocked(name));
   if (volume->read_only()) return Err(Code::kInvalidArgument, "'{}' is a snapshot; inspect its volume", name);
   VolumeInspectReport report{.volume = name, .depth = std::string(DepthName(depth)), .repair = repair};
-  TRY_STATUS(volume->Flush());
+  // Cached writes go down first; if that fails (too many vdevs gone), the
+  // inspection of what is on disk is still worth having.
+  if (Status flushed = volume->Flush(); !flushed) {
+    report.problems.push_back(fmt::format("flushing the volume first failed: {}", flushed.error().message()));
+  }
   auto* ec = dynamic_cast<JerasureSegment*>(volume->parts().data.get());
   if (ec == nullptr) {
     InspectReport layout = TRY(volume->parts().data->Inspect(InspectMode::kQuick));

@@ -5,6 +5,7 @@
 
 #include "core/pool/pool.h"
 #include "core/util/aligned_buffer.h"
+#include "core/vdev/fault_vdev.h"
 #include "core/vdev/memory_vdev.h"
 
 namespace tessera {
@@ -111,6 +112,23 @@ TEST(PoolDevices, ReplaceLabelsTheNewDeviceAsTheVdev) {
   std::memset(block.data(), 0, kBlockSize);
   ASSERT_TRUE((*reopened)->Read(kD0Block, block.span()));
   EXPECT_EQ(block.data()[0], std::byte{0x17});
+}
+
+TEST(PoolDevices, AFailedFlushFaultsADataVdevButNotTheMetadataTier) {
+  auto devices = Devices();
+  auto meta = std::make_shared<FaultVdev>(devices[0]);
+  auto d0 = std::make_shared<FaultVdev>(devices[1]);
+  auto pool = Pool::Create(Config(), {meta, d0, devices[2]});
+  ASSERT_TRUE(pool);
+  d0->FailNth(1, /*persistent=*/true, FaultOpKind::kFlush);
+  ASSERT_TRUE((*pool)->FlushAll());
+  EXPECT_EQ((*pool)->FindByName("d0")->device->state(), VdevState::kFaulted);
+  EXPECT_EQ((*pool)->FindByName("d0")->device->errors().flush_errors, 1u);
+  meta->FailNth(1, /*persistent=*/false, FaultOpKind::kFlush);
+  EXPECT_FALSE((*pool)->FlushAll());
+  d0->ClearFailures();
+  ASSERT_TRUE((*pool)->Online("d0", d0));
+  EXPECT_TRUE((*pool)->Healthy());
 }
 
 TEST(PoolDevices, OfflineStateRoundTripsThroughTheConfigText) {
