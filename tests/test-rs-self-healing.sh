@@ -53,6 +53,17 @@ with open(sys.argv[1], "r+b") as f:
 EOF
 }
 
+log "bad input changes nothing"
+cp "$POOL/pool.conf" "$T/pool.conf.before"
+expect_fail "vdev offline of an unknown vdev" tessera vdev offline nope --pool "$POOL"
+expect_match "vdev offline nope" "no vdev 'nope'" "$EXPECT_OUT"
+expect_fail "vdev offline of the metadata vdev" tessera vdev offline meta --pool "$POOL"
+expect_fail "vdev replace onto an existing file" tessera vdev replace d0 d1.img --pool "$POOL"
+expect_fail "volume inspect without a name" tessera volume inspect --pool "$POOL"
+expect_fail "volume inspect --quick --full" tessera volume inspect vol --quick --full --pool "$POOL"
+cmp -s "$POOL/pool.conf" "$T/pool.conf.before" || fail "a refused command changed pool.conf"
+expect_match "inspect of the new volume" 'volume is clean' "$(tessera volume inspect vol --quick --pool "$POOL")"
+
 start_server "$POOL"
 random_file "$T/ref" $((8 << 20))
 "$PYTHON" - "$(nbd_uri vol)" "$T/ref" <<'EOF' || fail "writing region B failed"
