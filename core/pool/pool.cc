@@ -101,8 +101,9 @@ Result<std::unique_ptr<Pool>> Pool::Open(const PoolConfig& config,
     // An empty slot: the label is the config's view of the vdev.
     auto empty = [&](VdevState state, const Error& why) -> Status {
       if (!may_degrade) {
-        return Err(why.WithContext(fmt::format("{} holds pool metadata (tier {})",
-                                               VdevDescription(vc), TierName(vc.tier))));
+        return Err(Error(why.code(), fmt::format("{}; it holds pool metadata (tier {}), so the pool cannot open "
+                                                 "without it",
+                                                 why.message(), TierName(vc.tier))));
       }
       uint64_t blocks = vc.size_bytes / kBlockSize;
       VdevLabel label{.tier = vc.tier, .index = static_cast<uint16_t>(vc.index),
