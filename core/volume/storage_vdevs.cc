@@ -9,12 +9,14 @@
 //  2. Offline refuses the fastest tier (superblocks and metadata), and
 //     otherwise always works: taking a third device of an rs:4+2 volume
 //     away makes its stripes unreadable (IOError), never wrong.
-//  3. Replace keeps the vdev's slot (tier, index, size): the new device is
+//  3. Replace (refused for the fastest tier, whose superblocks and tree
+//     nodes commits keep writing) keeps the vdev's slot (tier, index, size): the new device is
 //     labelled as that vdev and every disk address stays valid, so neither
 //     the allocator nor any exNode changes. Its content comes from:
 //       a. the old device, when it is still online: every allocated block
 //          is copied first (anything written meanwhile is caught by b for
-//          rs volumes; other volumes should be idle during the copy);
+//          rs volumes; a volume without parity with data there must not be
+//          open: Busy);
 //       b. parity: every row of an rs volume with a block on the vdev is
 //          inspected with repair, which rebuilds each chunk that is blank,
 //          stale or corrupt on the new device;
@@ -157,9 +159,30 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
       return Err(Code::kInvalidArgument, "vdev replace: {} is the path of vdev '{}'", new_path, other.config.name);
     }
   }
-  if (v->config.tier == pool.FastestTierVdevs().front()->config.tier && !v->device->online()) {
-    return Err(Code::kInvalidArgument, "vdev '{}' holds pool metadata and is not online; it cannot be rebuilt",
-               old_name);
+  if (v->config.tier == pool.FastestTierVdevs().front()->config.tier) {
+    return Err(Code::kInvalidArgument,
+               "vdev '{}' is in tier {}, which holds the pool's superblocks and metadata; replacing it is not "
+               "supported (commits would race the copy)",
+               old_name, TierName(v->config.tier));
+  }
+  // Design note 3a: a copy cannot follow writes of a volume without parity.
+  if (v->device->online()) {
+    for (const DatasetInfo& d : TRY(db_->ListDatasets())) {
+      if (FindOpen(d.name) == nullptr) continue;
+      Dataset* dataset = TRY(db_->OpenDataset(d.name));
+      VolumeRows vr = TRY(RowsOf(dataset->tree(), pool));
+      bool here = std::any_of(vr.rows.begin(), vr.rows.end(), [&](const LunRowDesc& row) {
+        return std::any_of(row.blocks.begin(), row.blocks.end(), [&](const LunBlock& b) {
+          return b.address.tier() == v->config.tier && b.address.vdev() == v->config.index;
+        });
+      });
+      if (here && vr.parity == 0) {
+        return Err(Code::kBusy,
+                   "volume '{}' has data on vdev '{}', no parity, and is in use; writes during the copy "
+                   "would be lost: stop using it first",
+                   d.name, old_name);
+      }
+    }
   }
   VdevReplaceReport report{.vdev = old_name, .old_path = v->config.path, .new_path = new_path};
   PoolConfig one{.name = pool.config().name, .vdevs = {v->config}};

@@ -239,6 +239,34 @@ TEST_F(SelfHealing, OnlineReplaceCopiesTheOldDevice) {
   EXPECT_TRUE(storage->Scrub()->clean());
 }
 
+TEST_F(SelfHealing, ReplaceRefusesTheMetadataTierAndOpenVolumesWithoutParity) {
+  auto storage = CreateWithData();
+  EXPECT_EQ(storage->ReplaceVdev("meta", "meta2.img").error().code(), Code::kInvalidArgument);
+  ASSERT_TRUE(storage->CreateVolume(VolumeSpec{.name = "plain", .size = 8 << 20}));
+  std::string text = *storage->ExnodeText("plain");
+  size_t at = text.find("vdev=");
+  std::string vdev = text.substr(at + 5, text.find('\n', at) - at - 5);
+  auto plain = storage->OpenVolume("plain");
+  ASSERT_TRUE(plain);
+  auto bytes = Pattern(1 << 20, 7);
+  ASSERT_TRUE((*plain)->Write(0, bytes, true));
+  auto busy = storage->ReplaceVdev(vdev, "busy.img");
+  ASSERT_FALSE(busy);
+  EXPECT_EQ(busy.error().code(), Code::kBusy) << busy.error().ToString();
+  EXPECT_FALSE(fs::exists(dir_ + "/busy.img"));
+  plain->reset();
+  auto replaced = storage->ReplaceVdev(vdev, "idle.img");
+  ASSERT_TRUE(replaced) << replaced.error().ToString();
+  EXPECT_GT(replaced->copied_blocks, 0u);
+  EXPECT_EQ(replaced->unrecoverable_blocks, 0u);
+  auto again = storage->OpenVolume("plain");
+  ASSERT_TRUE(again);
+  std::vector<std::byte> got(bytes.size());
+  ASSERT_TRUE((*again)->Read(0, got));
+  EXPECT_TRUE(got == bytes);
+  ExpectData(*storage);
+}
+
 TEST_F(SelfHealing, BeyondParityReadsFailWithIOErrorNeverWrongData) {
   auto storage = CreateWithData();
   auto vdevs = *storage->ListVdevs();
