@@ -58,6 +58,14 @@ Result<VolumeRows> RowsOf(Tree& tree, Pool& pool) {
   return out;
 }
 
+// The vdev named `name`, or NotFound listing the pool's vdevs.
+Result<const PoolVdev*> NamedVdev(const Pool& pool, const std::string& name) {
+  if (const PoolVdev* v = pool.FindByName(name)) return v;
+  std::string known;
+  for (const PoolVdev& v : pool.vdevs()) known += (known.empty() ? "" : ", ") + v.config.name;
+  return Err(Code::kNotFound, "no vdev '{}' in the pool (its vdevs: {})", name, known);
+}
+
 bool Online(const Pool& pool, const LunBlock& b) {
   const PoolVdev* v = pool.Find(b.address.tier(), b.address.vdev());
   return v != nullptr && v->device->online();
@@ -126,8 +134,7 @@ Status Storage::Impl::OfflineVdev(const std::string& name) {
 Status Storage::Impl::OnlineVdev(const std::string& name) {
   std::lock_guard lock(mu_);
   Pool& pool = db_->pool();
-  const PoolVdev* v = pool.FindByName(name);
-  if (v == nullptr) TRY_STATUS(pool.Offline(name));  // NotFound naming the vdevs
+  const PoolVdev* v = TRY(NamedVdev(pool, name));
   if (v->device->online()) return Ok();
   PoolConfig one{.name = pool.config().name, .vdevs = {v->config}};
   one.vdevs[0].offline = false;
@@ -144,8 +151,7 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
                                                      const ProgressFn& progress) {
   std::lock_guard lock(mu_);
   Pool& pool = db_->pool();
-  const PoolVdev* v = pool.FindByName(old_name);
-  if (v == nullptr) TRY_STATUS(pool.Offline(old_name));  // NotFound naming the vdevs
+  const PoolVdev* v = TRY(NamedVdev(pool, old_name));
   if (new_path_in.empty()) return Err(Code::kInvalidArgument, "vdev replace: the new path is empty");
   fs::path p(new_path_in);
   if (p.is_relative()) p = fs::path(dir_) / p;
