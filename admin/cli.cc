@@ -125,6 +125,9 @@ int RunTessera(int argc, const char* const* argv, std::ostream& out, std::ostrea
   AddDiffCommands(app, ctx);
   AddServeCommand(app, ctx);
   AddAttachCommands(app, ctx);
+  AddInspectCommand(app, ctx);
+  AddScrubCommand(app, ctx);
+  AddVdevCommands(app, ctx);
 
   if (auto unknown = UnknownCommand(app, argc, argv)) {
     err << *unknown << "\n";

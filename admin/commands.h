@@ -63,5 +63,9 @@ void AddAttachCommands(CLI::App& app, CommandContext& ctx);
 // tessera clone, volume flatten, snapshot rollback; after the volume and
 // snapshot commands, whose groups it extends.
 void AddCloneCommands(CLI::App& app, CommandContext& ctx);
+// After AddVolumeCommands / AddPoolCommands: they add to `volume` and `pool`.
+void AddInspectCommand(CLI::App& app, CommandContext& ctx);
+void AddScrubCommand(CLI::App& app, CommandContext& ctx);
+void AddVdevCommands(CLI::App& app, CommandContext& ctx);
 
 }  // namespace tessera

@@ -94,9 +94,10 @@ std::string FormatPoolStatus(const PoolStatus& s) {
       "used:     {}\n"
       "free:     {}\n"
       "pinned:   {} (dead, held by snapshots)\n"
-      "volumes:  {}\n\n",
+      "volumes:  {}\n"
+      "health:   {}\n\n",
       s.name, s.uuid, s.txg, FormatSize(s.size_bytes), FormatSize(s.used_bytes),
-      FormatSize(s.free_bytes), FormatSize(s.dead_pinned_bytes), s.volumes);
+      FormatSize(s.free_bytes), FormatSize(s.dead_pinned_bytes), s.volumes, s.health);
   using A = Table::Align;
   Table table({{"VDEV"},
                {"TIER"},
@@ -104,6 +105,7 @@ std::string FormatPoolStatus(const PoolStatus& s) {
                {"SIZE", A::kRight},
                {"USED", A::kRight},
                {"STATE"},
+               {"R/W/CKSUM", A::kRight},
                {"PATH"},
                {"ATTRS"}});
   for (const VdevStatus& v : s.vdevs) {
@@ -112,9 +114,21 @@ std::string FormatPoolStatus(const PoolStatus& s) {
       attrs += fmt::format("{}{}={}", attrs.empty() ? "" : ",", key, value);
     }
     table.AddRow({v.name, v.tier, std::to_string(v.index), FormatSize(v.size_bytes),
-                  FormatSize(v.used_bytes), v.state, v.path, attrs});
+                  FormatSize(v.used_bytes), v.state,
+                  fmt::format("{}/{}/{}", v.read_errors, v.write_errors + v.flush_errors, v.checksum_errors),
+                  v.path, attrs});
   }
-  return out + table.Render();
+  out += table.Render();
+  if (!s.degraded_volumes.empty()) {
+    Table volumes({{"VOLUME"}, {"STATE"}, {"ROWS", A::kRight}, {"ON VDEVS"}});
+    for (const VolumeHealth& h : s.degraded_volumes) {
+      std::string vdevs;
+      for (const auto& v : h.vdevs) vdevs += (vdevs.empty() ? "" : ",") + v;
+      volumes.AddRow({h.name, h.state, std::to_string(h.rows), vdevs});
+    }
+    out += "\nvolumes with data on vdevs that are not online:\n" + volumes.Render();
+  }
+  return out;
 }
 
 std::string FormatCheckReport(const CheckReport& report) {

@@ -6,7 +6,12 @@
 #
 #   scripts/bench.sh [--quick] [--size SIZE] [--runtime SEC] [--io-limit SIZE]
 #                    [--dir DIR] [--vdevs N] [--layout simple|stripe:N]
+#   scripts/bench.sh --redundancy [--quick] [--size SIZE] [--runtime SEC] [--dir DIR]
 #
+#   --redundancy rs:4+2 against stripe:4 (1M sequential write and read),
+#                degraded read with 2 vdevs lost against healthy, and the
+#                erasure-code encode throughput against memcpy
+#                (scripts/bench-redundancy.sh)
 #   --quick      512 MiB device, 5 s per job (about 2 minutes in all)
 #   --size       device size of every engine (default 1g)
 #   --runtime    seconds per job (default 20)
@@ -44,6 +49,9 @@ DIR=$ROOT/var/bench
 VDEVS=2
 LAYOUT=simple
 QUICK=0
+for arg in "$@"; do
+  [ "$arg" = --redundancy ] && exec "$ROOT/scripts/bench-redundancy.sh" "$@"
+done
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p' | sed '/^Design notes/,$d'; }
 while [ $# -gt 0 ]; do
   case $1 in

@@ -24,7 +24,10 @@ class ControlClient {
   static Result<std::unique_ptr<ControlClient>> Connect(const std::string& socket_path,
                                                         std::chrono::milliseconds timeout);
 
-  Result<Json> Call(const Json& request, std::chrono::milliseconds timeout);
+  // Progress lines the server sends before the response (protocol_repair.h)
+  // go to `progress`; each one also restarts the timeout.
+  Result<Json> Call(const Json& request, std::chrono::milliseconds timeout,
+                    const ProgressFn& progress = {});
   const std::string& socket_path() const { return path_; }
 
  private:

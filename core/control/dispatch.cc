@@ -10,6 +10,7 @@
 #include <exception>
 
 #include "core/control/clone_protocol.h"
+#include "core/control/dispatch_repair.h"
 #include "core/control/json_fields.h"
 #include "core/pool/address.h"
 
@@ -95,9 +96,10 @@ Result<Json> Diff(Storage& storage, std::string_view op, JsonFields& fields) {
   return ToJson(TRY(storage.ApplyDiffStream(volume, path)));
 }
 
-Result<Json> Dispatch(Storage& storage, const Json& request) {
+Result<Json> Dispatch(Storage& storage, const Json& request, const ProgressFn& progress) {
   JsonFields fields = TRY(JsonFields::Of(request, "request"));
   std::string op = TRY(fields.String("op"));
+  if (IsRepairOp(op)) return DispatchRepairOp(storage, op, fields, progress);
   if (op == kOpVolumeCreate) return VolumeCreate(storage, fields);
   if (op == kOpVolumeResize) return VolumeResize(storage, fields);
   if (op == kOpVolumeInfo) return ToJson(TRY(storage.GetVolumeInfo(TRY(NameOnly(fields)))));
@@ -118,17 +120,17 @@ Result<Json> Dispatch(Storage& storage, const Json& request) {
   }
   return Err(Code::kInvalidArgument,
              "unknown op '{}'; expected volume.create, volume.list, volume.info, volume.resize, "
-             "volume.delete, exnode.show, snapshot.create, snapshot.list, snapshot.delete, snapshot.rollback, "
-             "clone.create, volume.flatten, volume.diff, diff.stream, diff.apply, pool.status, pool.check "
-             "or commit",
+             "volume.delete, volume.inspect, exnode.show, snapshot.create, snapshot.list, snapshot.delete, "
+             "snapshot.rollback, clone.create, volume.flatten, volume.diff, diff.stream, diff.apply, "
+             "pool.status, pool.check, pool.scrub, vdev.list, vdev.offline, vdev.online, vdev.replace or commit",
              op);
 }
 
 }  // namespace
 
-Json DispatchRequest(Storage& storage, const Json& request) {
+Json DispatchRequest(Storage& storage, const Json& request, const ProgressFn& progress) {
   try {
-    Result<Json> result = Dispatch(storage, request);
+    Result<Json> result = Dispatch(storage, request, progress);
     return result ? OkResponse(std::move(*result)) : ErrorResponse(result.error());
   } catch (const std::exception& e) {
     return ErrorResponse(
@@ -136,10 +138,10 @@ Json DispatchRequest(Storage& storage, const Json& request) {
   }
 }
 
-std::string HandleRequestLine(Storage& storage, std::string_view line) {
+std::string HandleRequestLine(Storage& storage, std::string_view line, const ProgressFn& progress) {
   try {
     Result<Json> request = ParseLine(line);
-    Json response = request ? DispatchRequest(storage, *request) : ErrorResponse(request.error());
+    Json response = request ? DispatchRequest(storage, *request, progress) : ErrorResponse(request.error());
     return EncodeLine(response);
   } catch (const std::exception& e) {
     return EncodeLine(

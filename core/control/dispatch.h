@@ -18,9 +18,11 @@
 
 namespace tessera {
 
-// The response object for `request`.
-Json DispatchRequest(Storage& storage, const Json& request);
+// The response object for `request`. `progress` receives the progress of a
+// long op whose request asked for it (protocol_repair.h), at most a few
+// times a second.
+Json DispatchRequest(Storage& storage, const Json& request, const ProgressFn& progress = {});
 // One request line in, one response line out (without '\n').
-std::string HandleRequestLine(Storage& storage, std::string_view line);
+std::string HandleRequestLine(Storage& storage, std::string_view line, const ProgressFn& progress = {});
 
 }  // namespace tessera

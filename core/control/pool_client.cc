@@ -15,6 +15,7 @@
 
 #include "core/control/dispatch.h"
 #include "core/control/map_error.h"
+#include "core/control/protocol_repair.h"
 
 namespace tessera {
 
@@ -22,9 +23,9 @@ std::string ControlSocketPath(const std::string& pool_dir) { return pool_dir + "
 
 LocalTransport::~LocalTransport() { (void)Close(); }
 
-Result<Json> LocalTransport::Call(const Json& request) {
+Result<Json> LocalTransport::Call(const Json& request, const ProgressFn& progress) {
   if (!storage_) return Err(Code::kInvalidArgument, "pool is closed");
-  return ResultFromResponse(DispatchRequest(*storage_, request));
+  return ResultFromResponse(DispatchRequest(*storage_, request, progress));
 }
 
 Status LocalTransport::Close() {
@@ -34,9 +35,9 @@ Status LocalTransport::Close() {
   return status;
 }
 
-Result<Json> SocketTransport::Call(const Json& request) {
+Result<Json> SocketTransport::Call(const Json& request, const ProgressFn& progress) {
   if (!client_) return Err(Code::kInvalidArgument, "control connection is closed");
-  return client_->Call(request, timeout_);
+  return client_->Call(request, timeout_, progress);
 }
 
 Status SocketTransport::Close() {
@@ -157,6 +158,29 @@ Result<FlattenProgress> PoolClient::FlattenVolume(const std::string& name, uint6
 
 Status PoolClient::RollbackSnapshot(const std::string& volume, const std::string& snapshot, bool force) {
   return CallForStatus(SnapshotRollbackRequest(volume, snapshot, force));
+}
+
+Result<VolumeInspectReport> PoolClient::InspectVolume(const std::string& name, InspectDepth depth, bool repair,
+                                                      const ProgressFn& progress) {
+  Json request = VolumeInspectRequest(name, depth, repair, bool(progress));
+  return Decoded(VolumeInspectReportFromJson(TRY(transport_->Call(request, progress))));
+}
+
+Result<ScrubReport> PoolClient::Scrub(const ProgressFn& progress) {
+  return Decoded(ScrubReportFromJson(TRY(transport_->Call(PoolScrubRequest(bool(progress)), progress))));
+}
+
+Result<std::vector<VdevStatus>> PoolClient::ListVdevs() {
+  return Decoded(VdevStatusesFromJson(TRY(transport_->Call(VdevListRequest()))));
+}
+
+Status PoolClient::OfflineVdev(const std::string& name) { return CallForStatus(VdevRequest(kOpVdevOffline, name)); }
+Status PoolClient::OnlineVdev(const std::string& name) { return CallForStatus(VdevRequest(kOpVdevOnline, name)); }
+
+Result<VdevReplaceReport> PoolClient::ReplaceVdev(const std::string& name, const std::string& path,
+                                                  const ProgressFn& progress) {
+  Json request = VdevReplaceRequest(name, path, bool(progress));
+  return Decoded(VdevReplaceReportFromJson(TRY(transport_->Call(request, progress))));
 }
 
 }  // namespace tessera

@@ -34,8 +34,9 @@ std::string ControlSocketPath(const std::string& pool_dir);
 class ControlTransport {
  public:
   virtual ~ControlTransport() = default;
-  // The result of the request, or the Error it failed with.
-  virtual Result<Json> Call(const Json& request) = 0;
+  // The result of the request, or the Error it failed with. `progress`
+  // receives the progress of a request that asked for it.
+  virtual Result<Json> Call(const Json& request, const ProgressFn& progress = {}) = 0;
   virtual Status Close() = 0;
   // True when talking to a running server.
   virtual bool remote() const = 0;
@@ -45,7 +46,7 @@ class LocalTransport final : public ControlTransport {
  public:
   explicit LocalTransport(std::unique_ptr<Storage> storage) : storage_(std::move(storage)) {}
   ~LocalTransport() override;
-  Result<Json> Call(const Json& request) override;
+  Result<Json> Call(const Json& request, const ProgressFn& progress = {}) override;
   Status Close() override;
   bool remote() const override { return false; }
 
@@ -57,7 +58,7 @@ class SocketTransport final : public ControlTransport {
  public:
   SocketTransport(std::unique_ptr<ControlClient> client, std::chrono::milliseconds timeout)
       : client_(std::move(client)), timeout_(timeout) {}
-  Result<Json> Call(const Json& request) override;
+  Result<Json> Call(const Json& request, const ProgressFn& progress = {}) override;
   Status Close() override;
   bool remote() const override { return true; }
 
@@ -103,6 +104,15 @@ class PoolClient {
   Result<PoolStatus> GetPoolStatus();
   Result<CheckReport> Check();
   Status Commit();
+  // Self-healing (protocol_repair.h); `progress` is optional.
+  Result<VolumeInspectReport> InspectVolume(const std::string& name, InspectDepth depth, bool repair,
+                                            const ProgressFn& progress = {});
+  Result<ScrubReport> Scrub(const ProgressFn& progress = {});
+  Result<std::vector<VdevStatus>> ListVdevs();
+  Status OfflineVdev(const std::string& name);
+  Status OnlineVdev(const std::string& name);
+  Result<VdevReplaceReport> ReplaceVdev(const std::string& name, const std::string& path,
+                                        const ProgressFn& progress = {});
   Status Close() { return transport_->Close(); }
   bool remote() const { return transport_->remote(); }
 

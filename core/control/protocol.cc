@@ -10,6 +10,7 @@
 
 #include "core/control/codes.h"
 #include "core/control/json_fields.h"
+#include "core/control/protocol_repair.h"
 #include "core/pool/address.h"
 
 namespace tessera {
@@ -134,7 +135,11 @@ Json ToJson(const VdevStatus& vdev) {
               {"size_bytes", vdev.size_bytes},
               {"used_bytes", vdev.used_bytes},
               {"state", vdev.state},
-              {"attrs", std::move(attrs)}};
+              {"attrs", std::move(attrs)},
+              {"read_errors", vdev.read_errors},
+              {"write_errors", vdev.write_errors},
+              {"flush_errors", vdev.flush_errors},
+              {"checksum_errors", vdev.checksum_errors}};
 }
 
 Json ToJson(const PoolStatus& status) {
@@ -148,7 +153,9 @@ Json ToJson(const PoolStatus& status) {
               {"free_bytes", status.free_bytes},
               {"dead_pinned_bytes", status.dead_pinned_bytes},
               {"volumes", status.volumes},
-              {"vdevs", std::move(vdevs)}};
+              {"vdevs", std::move(vdevs)},
+              {"health", status.health},
+              {"degraded_volumes", ToJson(status.degraded_volumes)}};
 }
 
 Json ToJson(const CheckReport& report) {
@@ -234,6 +241,11 @@ Result<VdevStatus> VdevStatusFromJson(const Json& json) {
     }
     vdev.attrs[key] = value.get<std::string>();
   }
+  // Counters arrived with vdev management; an older server sends none.
+  vdev.read_errors = TRY(fields.OptionalUnsigned("read_errors")).value_or(0);
+  vdev.write_errors = TRY(fields.OptionalUnsigned("write_errors")).value_or(0);
+  vdev.flush_errors = TRY(fields.OptionalUnsigned("flush_errors")).value_or(0);
+  vdev.checksum_errors = TRY(fields.OptionalUnsigned("checksum_errors")).value_or(0);
   return vdev;
 }
 
@@ -250,6 +262,10 @@ Result<PoolStatus> PoolStatusFromJson(const Json& json) {
   status.volumes = TRY(fields.Unsigned("volumes"));
   const Json* vdevs = TRY(fields.Array("vdevs"));
   for (const Json& vdev : *vdevs) status.vdevs.push_back(TRY(VdevStatusFromJson(vdev)));
+  status.health = TRY(fields.OptionalString("health")).value_or("online");
+  if (json.contains("degraded_volumes")) {
+    status.degraded_volumes = TRY(VolumeHealthsFromJson(*TRY(fields.Array("degraded_volumes"))));
+  }
   return status;
 }
 

@@ -30,6 +30,7 @@
 
 #include "core/control/dispatch.h"
 #include "core/control/protocol.h"
+#include "core/control/protocol_repair.h"
 #include "core/control/unix_socket.h"
 #include "core/util/log.h"
 
@@ -150,7 +151,13 @@ void ControlServer::Impl::ServeConnection(Connection* connection) {
       break;
     }
     if (!line || !*line) break;  // stop, timeout, EOF or error
-    std::string response = HandleRequestLine(storage_, **line);
+    // Progress lines (protocol_repair.h) go out as the request runs; a
+    // client that stopped reading only loses them.
+    auto progress = [&](const Progress& p) {
+      (void)WriteAll(fd, EncodeLine(ProgressLine(p)) + "\n", DeadlineAfter(options_.idle_timeout),
+                     stop_fd_.get());
+    };
+    std::string response = HandleRequestLine(storage_, **line, progress);
     response.push_back('\n');
     if (!WriteAll(fd, response, DeadlineAfter(options_.idle_timeout), stop_fd_.get())) break;
   }

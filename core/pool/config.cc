@@ -123,6 +123,11 @@ int HandleEntry(void* user, const char* section, const char* name, const char* v
     vdev.tier = *tier;
   } else if (key == "io" && val != "direct" && val != "buffered") {
     return SetError(state, lineno, fmt::format("io = '{}': use direct or buffered", val));
+  } else if (key == "state") {
+    if (val != "online" && val != "offline") {
+      return SetError(state, lineno, fmt::format("unknown vdev state '{}' (online, offline)", val));
+    }
+    vdev.offline = val == "offline";
   } else {
     vdev.attrs[key] = val;
   }
@@ -173,6 +178,7 @@ std::string SerializePoolConfig(const PoolConfig& config) {
   for (const auto& v : config.vdevs) {
     out += fmt::format("\n[vdev {}]\npath = {}\nsize = {}\ntier = {}\n", v.name, v.path,
                        v.size_bytes, TierName(v.tier));
+    if (v.offline) out += "state = offline\n";
     for (const auto& [k, val] : v.attrs) out += fmt::format("{} = {}\n", k, val);
   }
   return out;

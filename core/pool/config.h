@@ -10,6 +10,8 @@
 //   io = buffered         ; optional: direct (O_DIRECT) or buffered (page
 //                         ; cache); default direct for block devices,
 //                         ; buffered for files
+//   state = offline       ; optional: taken offline by the admin (vdev offline);
+//                         ; the pool opens without it (default: online)
 //   host = localhost      ; any other key=val is a free-form attribute
 //
 // Vdev indexes are assigned per tier in file order.
@@ -34,6 +36,7 @@ struct VdevConfig {
   uint64_t size_bytes = 0;
   Tier tier = Tier::kFastest;
   uint32_t index = 0;  // within its tier
+  bool offline = false;  // "state = offline": the pool does not open the device
   std::map<std::string, std::string> attrs;  // free-form, plus host/kind if given
 };
 

@@ -7,6 +7,16 @@
 //     (truncation), one label copy valid, the label's tier/index match the
 //     config, and all pool uuids agree. The first failure is returned with the
 //     vdev's name and path; nothing is written.
+//  3. Degraded open (contract 1a): only the size and label checks of a vdev
+//     outside the fastest tier turn into a faulted slot; an identity mismatch
+//     (another pool, tier or index) is a configuration error, never hidden.
+//     An empty slot's size comes from the config.
+//  4. FlushAll (the database's commit) fails only for the metadata tier. A
+//     vdev of another tier whose flush fails is faulted (its slot emptied):
+//     its volumes' redundancy covers it, and the admin sees it in vdev list
+//     and brings it back (vdev online) or replaces it. The residual risk:
+//     tree nodes that spilled onto that vdev (the metadata tier was full)
+//     are not durable in that txg.
 #include "core/pool/pool.h"
 
 #include <filesystem>
@@ -68,7 +78,8 @@ Result<std::unique_ptr<Pool>> Pool::Create(const PoolConfig& config,
     EncodeLabel(label, block.span());
     TRY_STATUS(devices[i]->Write(BlockNo{0}, block.span()));
     TRY_STATUS(devices[i]->Write(BlockNo{blocks - 1}, block.span()));
-    vdevs.push_back(PoolVdev{.config = vc, .label = label, .device = devices[i], .end = blocks - 1});
+    auto slot = std::make_shared<SlotVdev>(vc.name, BlockCount{blocks}, devices[i]);
+    vdevs.push_back(PoolVdev{.config = vc, .label = label, .device = slot, .end = blocks - 1});
   }
   for (auto& v : vdevs) TRY_STATUS(v.device->Flush());
   return std::unique_ptr<Pool>(new Pool(config, uuid, std::move(vdevs)));
@@ -80,19 +91,54 @@ Result<std::unique_ptr<Pool>> Pool::Open(const PoolConfig& config,
     return Err(Code::kInvalidArgument, "{} devices for {} configured vdevs", devices.size(),
                config.vdevs.size());
   }
+  Tier fastest = Tier::kSlowest;
+  for (const auto& vc : config.vdevs) fastest = std::min(fastest, vc.tier);
   std::optional<Uuid> uuid;
   std::vector<PoolVdev> vdevs;
   for (size_t i = 0; i < devices.size(); i++) {
     const VdevConfig& vc = config.vdevs[i];
+    const bool may_degrade = vc.tier != fastest;  // design note 3
+    // An empty slot: the label is the config's view of the vdev.
+    auto empty = [&](VdevState state, const Error& why) -> Status {
+      if (!may_degrade) {
+        return Err(Error(why.code(), fmt::format("{}; it holds pool metadata (tier {}), so the pool cannot open "
+                                                 "without it",
+                                                 why.message(), TierName(vc.tier))));
+      }
+      uint64_t blocks = vc.size_bytes / kBlockSize;
+      VdevLabel label{.tier = vc.tier, .index = static_cast<uint16_t>(vc.index),
+                      .size_blocks = blocks, .name = vc.name};
+      Log(LogLevel::kWarn, "{}; vdev '{}' is {} and the pool runs degraded", why.message(), vc.name,
+          VdevStateName(state));
+      vdevs.push_back(PoolVdev{.config = vc, .label = label,
+                               .device = std::make_shared<SlotVdev>(vc.name, BlockCount{blocks}, nullptr, state),
+                               .end = blocks - 1});
+      return Ok();
+    };
+    if (!devices[i]) {
+      VdevState state = vc.offline ? VdevState::kOffline : VdevState::kMissing;
+      TRY_STATUS(empty(state, Error(Code::kNotFound, fmt::format("{} is {}", VdevDescription(vc),
+                                                                 VdevStateName(state)))));
+      continue;
+    }
     uint64_t blocks = devices[i]->Size().value;
     if (blocks < kFirstUsableBlock + 2) {
-      return Err(Code::kCorruption, "{} is truncated to {} bytes", VdevDescription(vc),
-                 blocks * kBlockSize);
+      TRY_STATUS(empty(VdevState::kFaulted, Error(Code::kCorruption, fmt::format("{} is truncated to {} bytes", VdevDescription(vc),
+                 blocks * kBlockSize))));
+      continue;
     }
-    VdevLabel label = TRY(ReadLabel(*devices[i], vc));
+    auto read = ReadLabel(*devices[i], vc);
+    if (!read) {
+      TRY_STATUS(empty(VdevState::kFaulted, read.error()));
+      continue;
+    }
+    VdevLabel label = *read;
     if (blocks < label.size_blocks) {
-      return Err(Code::kCorruption, "{} is truncated: {} bytes, its label says {}",
-                 VdevDescription(vc), blocks * kBlockSize, label.size_blocks * kBlockSize);
+      TRY_STATUS(empty(VdevState::kFaulted,
+                       Error(Code::kCorruption, fmt::format("{} is truncated: {} bytes, its label says {}",
+                                                            VdevDescription(vc), blocks * kBlockSize,
+                                                            label.size_blocks * kBlockSize))));
+      continue;
     }
     if (label.tier != vc.tier || label.index != vc.index) {
       return Err(Code::kInvalidArgument, "{}: label says tier {} index {}, config says tier {} index {}",
@@ -103,8 +149,12 @@ Result<std::unique_ptr<Pool>> Pool::Open(const PoolConfig& config,
                  VdevDescription(vc), UuidToString(label.pool_uuid), UuidToString(*uuid));
     }
     uuid = label.pool_uuid;
-    vdevs.push_back(PoolVdev{
-        .config = vc, .label = label, .device = devices[i], .end = label.size_blocks - 1});
+    auto slot = std::make_shared<SlotVdev>(vc.name, BlockCount{label.size_blocks}, devices[i]);
+    vdevs.push_back(PoolVdev{.config = vc, .label = label, .device = slot, .end = label.size_blocks - 1});
+  }
+  if (!uuid) return Err(Code::kNotFound, "no vdev of the pool could be opened");
+  for (auto& v : vdevs) {
+    if (!v.device->online()) v.label.pool_uuid = *uuid;
   }
   return std::unique_ptr<Pool>(new Pool(config, *uuid, std::move(vdevs)));
 }
@@ -128,7 +178,7 @@ Result<bool> UseDirectIo(const VdevConfig& vc, bool block_device) {
 
 Result<std::vector<std::shared_ptr<Vdev>>> Pool::OpenFileDevices(const PoolConfig& config,
                                                                  bool create, bool use_io_uring,
-                                                                 bool allow_direct) {
+                                                                 bool allow_direct, bool allow_missing) {
   std::vector<std::shared_ptr<Vdev>> devices;
   std::vector<std::string> created;  // removed again if a later vdev fails
   auto fail = [&](const Error& error) {
@@ -139,11 +189,19 @@ Result<std::vector<std::shared_ptr<Vdev>>> Pool::OpenFileDevices(const PoolConfi
   };
   for (const auto& vc : config.vdevs) {
     std::error_code ec;
+    if (allow_missing && !create && vc.offline) {
+      devices.push_back(nullptr);
+      continue;
+    }
     bool exists = std::filesystem::exists(vc.path, ec);
     bool block_device = exists && std::filesystem::is_block_file(vc.path, ec);
     if (create && exists && !block_device) {
       return fail(Error(Code::kInvalidArgument,
                         fmt::format("{} already exists; refusing to overwrite it", VdevDescription(vc))));
+    }
+    if (!create && !exists && allow_missing) {
+      devices.push_back(nullptr);
+      continue;
     }
     if (!create && !exists) return fail(Error(Code::kNotFound, fmt::format("{} is missing", VdevDescription(vc))));
     FileVdevOptions options;
@@ -225,7 +283,18 @@ Status Pool::Submit(std::span<PoolIo> requests) {
 }
 
 Status Pool::FlushAll() {
-  for (auto& v : vdevs_) TRY_STATUS(v.device->Flush());
+  const Tier metadata = FastestTierVdevs().front()->config.tier;
+  for (auto& v : vdevs_) {
+    // A slot without a device holds no write to make durable (contract 1a).
+    if (!v.device->online()) continue;
+    Status flushed = v.device->Flush();
+    if (flushed) continue;
+    if (v.config.tier == metadata) return flushed;
+    // Design note 4: a data vdev that cannot flush is faulted, not fatal.
+    v.device->Detach(VdevState::kFaulted);
+    Log(LogLevel::kError, "vdev '{}' faulted: {}; the pool runs degraded", v.config.name,
+        flushed.error().message());
+  }
   return Ok();
 }
 

@@ -8,9 +8,19 @@
 //     tier and index its config gives, and a device at least as large as its
 //     label says (else the vdev is reported truncated). Nothing is written by
 //     a failed Open.
+//  1a. Degraded open: a vdev outside the fastest tier (which holds the
+//     superblocks and the metadata) may be absent (a null device: missing),
+//     configured offline (not opened: offline), or fail its label or size
+//     checks (faulted); the pool opens with that vdev's slot empty, and its
+//     I/O fails with IOError. A vdev of the fastest tier must be present and
+//     valid. A label of another pool, or of another tier or index, is always
+//     an error.
 //  2. Blocks [0, kFirstUsableBlock) and the last block of every vdev are
 //     reserved (label, superblock slots). UsableRange() gives the rest.
-//  3. I/O methods are thread-safe; they forward to the vdevs.
+//  3. I/O methods are thread-safe; they forward to the vdevs' slots
+//     (SlotVdev), whose devices may change under them (Offline, Online,
+//     Replace). Those three, and config(), are for one management thread at a
+//     time (Storage serializes them).
 #pragma once
 
 #include <memory>
@@ -22,6 +32,7 @@
 #include "core/pool/config.h"
 #include "core/pool/label.h"
 #include "core/util/status.h"
+#include "core/vdev/slot_vdev.h"
 #include "core/vdev/vdev.h"
 
 namespace tessera {
@@ -33,7 +44,7 @@ inline constexpr uint64_t kFirstUsableBlock = 3;
 struct PoolVdev {
   VdevConfig config;
   VdevLabel label;
-  std::shared_ptr<Vdev> device;
+  std::shared_ptr<SlotVdev> device;  // never null; may be empty (SlotVdev)
   // Usable blocks: [first, end).
   uint64_t first = kFirstUsableBlock;
   uint64_t end = 0;
@@ -58,16 +69,33 @@ class Pool {
   // A vdev's `io` attribute picks O_DIRECT (`direct`) or the page cache
   // (`buffered`); the default is direct for block devices and buffered for
   // files. `allow_direct = false` makes every vdev buffered.
+  // With allow_missing, a missing file (or a vdev configured offline) gives a
+  // null device instead of NotFound (contract 1a).
   static Result<std::vector<std::shared_ptr<Vdev>>> OpenFileDevices(const PoolConfig& config,
                                                                     bool create,
                                                                     bool use_io_uring = true,
-                                                                    bool allow_direct = true);
+                                                                    bool allow_direct = true,
+                                                                    bool allow_missing = false);
 
   const Uuid& uuid() const { return uuid_; }
   const PoolConfig& config() const { return config_; }
   const std::vector<PoolVdev>& vdevs() const { return vdevs_; }
   // nullptr when no such vdev.
   const PoolVdev* Find(Tier tier, uint32_t index) const;
+  const PoolVdev* FindByName(const std::string& name) const;
+  // True when every vdev is online.
+  bool Healthy() const;
+
+  // Device management (contract 3). Offline empties the slot and marks the
+  // vdev offline in config() (the caller persists the config); a vdev of
+  // the fastest tier cannot go offline. Online puts `device` back after
+  // checking its label (this pool, this tier and index). Replace labels
+  // `device` (at least the slot's size) as this vdev with a new guid, puts
+  // it in the slot and records `path` in config(); the caller rebuilds its
+  // contents.
+  Status Offline(const std::string& name);
+  Status Online(const std::string& name, std::shared_ptr<Vdev> device);
+  Status Replace(const std::string& name, std::shared_ptr<Vdev> device, const std::string& path);
   // Vdevs of the fastest tier that has any.
   std::vector<const PoolVdev*> FastestTierVdevs() const;
 
@@ -75,12 +103,16 @@ class Pool {
   Status Write(DiskAddress address, std::span<const std::byte> buffer);
   // Requests are grouped per vdev and each group is submitted as one batch.
   Status Submit(std::span<PoolIo> requests);
+  // Flushes every online vdev (an empty slot has nothing to flush). Fails
+  // when a vdev of the fastest tier fails; a vdev of another tier that
+  // fails is faulted instead (pool.cc, design note 4).
   Status FlushAll();
 
  private:
   Pool(PoolConfig config, Uuid uuid, std::vector<PoolVdev> vdevs)
       : config_(std::move(config)), uuid_(uuid), vdevs_(std::move(vdevs)) {}
   Result<PoolVdev*> Resolve(DiskAddress address, uint64_t blocks);
+  Result<PoolVdev*> FindMutable(const std::string& name);
 
   PoolConfig config_;
   Uuid uuid_;

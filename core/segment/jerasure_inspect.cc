@@ -16,9 +16,17 @@
 //     (or bad stripes for parity mismatches); the first kMaxProblems problems
 //     are listed. Never-written stripes are neither bad nor listed, but a
 //     never-written stripe holding some chunks of this segment (a torn first
-//     write) is. Nothing is repaired here; `--repair` comes later.
+//     write) is.
+//  4a. With options.repair, a stripe with bad chunks is read in full and
+//     rebuilt (StripeReader::Rebuild) and the rebuilt chunks are rewritten
+//     (Repair), under the stripe's shared lock as a degraded read does
+//     (contract 6). `repaired` counts the chunks rewritten, `unrecoverable`
+//     the chunks of stripes with more than M bad (kLost) or whose rebuild
+//     failed. A parity mismatch found by kFull with every checksum right is
+//     reported, not rewritten: nothing says which side is wrong.
 //  5. Only stripes of rows the lun has are read: rows removed by the
-//     cleaner leave gaps that are not stripes of this segment any more.
+//     cleaner leave gaps that are not stripes of this segment any more; and
+//     none at or past options.live_end (the log's head).
 #include <cstring>
 #include <set>
 #include <shared_mutex>
@@ -38,9 +46,14 @@ void AddProblem(InspectReport& report, std::string problem) {
 }  // namespace
 
 Result<InspectReport> JerasureSegment::Inspect(InspectMode mode) {
+  return Inspect(mode, JerasureInspectOptions{});
+}
+
+Result<InspectReport> JerasureSegment::Inspect(InspectMode mode,
+                                               const JerasureInspectOptions& options) {
   InspectReport report;
   TRY_STATUS(InspectLayout(report));
-  if (mode != InspectMode::kQuick) TRY_STATUS(InspectStripes(mode, report));
+  if (mode != InspectMode::kQuick) TRY_STATUS(InspectStripes(mode, options, report));
   if (report.problems.size() == kMaxProblems) {
     report.problems.push_back("(further problems not listed)");
   }
@@ -70,19 +83,45 @@ Status JerasureSegment::InspectLayout(InspectReport& report) const {
   return Ok();
 }
 
-Status JerasureSegment::InspectStripes(InspectMode mode, InspectReport& report) {
+SlotVdev* JerasureSegment::SlotOf(uint64_t stripe, uint32_t j) const {
+  if (pool_ == nullptr) return nullptr;
+  auto where = LocateChunk(stripe, j);
+  if (!where) return nullptr;
+  const PoolVdev* v = pool_->Find(where->address.tier(), where->address.vdev());
+  return v == nullptr ? nullptr : v->device.get();
+}
+
+void JerasureSegment::RepairStripe(StripeReader& reader, InspectReport& report) {
+  Status loaded = reader.LoadAll(/*full=*/true);
+  auto verdict = loaded ? reader.Rebuild() : Result<StripeVerdict>(std::unexpected(loaded.error()));
+  if (!verdict) {
+    StripeVerdict v = reader.Judge(/*need_data=*/true);
+    report.unrecoverable += geo_.n() - v.members.size();
+    AddProblem(report, fmt::format("cannot repair: {}", verdict.error().message()));
+    return;
+  }
+  report.repaired += reader.Repair(*verdict);
+}
+
+Status JerasureSegment::InspectStripes(InspectMode mode, const JerasureInspectOptions& options,
+                                       InspectReport& report) {
   const bool full = mode == InspectMode::kFull;
   const uint64_t d = geo_.data_bytes();
   Buffer buf = AcquireBuffer();
   AlignedBuffer parity(full ? geo_.m * d : 0);
   std::vector<uint64_t> stripes;  // those of rows the lun has (design note 5)
   for (const LunRowDesc& row : lun_->Rows()) {
+    if (options.rows && !options.rows(row)) continue;
     for (uint64_t s = row.seg_offset / geo_.stripe_lun_bytes();
          s < row.seg_end / geo_.stripe_lun_bytes(); s++) {
+      if (s * geo_.stripe_data_bytes() >= options.live_end) break;
       stripes.push_back(s);
     }
   }
+  uint64_t done = 0;
   for (uint64_t stripe : stripes) {
+    if (options.progress) options.progress(done, stripes.size());
+    done++;
     std::shared_lock lock(StripeLock(stripe));
     StripeReader reader(*this, stripe, buf.data());
     TRY_STATUS(reader.LoadAll(full));
@@ -91,6 +130,7 @@ Status JerasureSegment::InspectStripes(InspectMode mode, InspectReport& report) 
     switch (v.kind) {
       case StripeVerdict::kLost:
         report.bad += geo_.n() - v.members.size();
+        if (options.repair) report.unrecoverable += geo_.n() - v.members.size();
         AddProblem(report, fmt::format("stripe {}: no write is agreed by {} of its {} chunks; "
                                        "the stripe cannot be read",
                                        stripe, geo_.k, geo_.n()));
@@ -98,8 +138,10 @@ Status JerasureSegment::InspectStripes(InspectMode mode, InspectReport& report) 
       case StripeVerdict::kNeverWritten: {
         uint32_t ours = 0;
         for (uint32_t j = 0; j < geo_.n(); j++) {
+          // Chunks that say they are this segment's (an unreadable one says nothing).
           ChunkState s = reader.state(j);
-          ours += s != ChunkState::kZero && s != ChunkState::kForeign;
+          ours += s != ChunkState::kZero && s != ChunkState::kForeign && s != ChunkState::kIoError &&
+                  s != ChunkState::kUnread;
         }
         if (ours > 0) {
           report.bad += ours;
@@ -119,6 +161,7 @@ Status JerasureSegment::InspectStripes(InspectMode mode, InspectReport& report) 
       AddProblem(report, fmt::format("{}: {}", reader.Describe(j),
                                      stale ? "stale (another write)" : ChunkStateName(s)));
     }
+    if (options.repair && !v.bad.empty()) RepairStripe(reader, report);
     if (!full || !v.bad.empty()) continue;
     std::vector<const std::byte*> data;
     std::vector<std::byte*> coding;
@@ -133,6 +176,7 @@ Status JerasureSegment::InspectStripes(InspectMode mode, InspectReport& report) 
       }
     }
   }
+  if (options.progress) options.progress(done, stripes.size());
   return Ok();
 }
 

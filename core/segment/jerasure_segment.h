@@ -56,12 +56,16 @@
 //     by concurrent readers write identical bytes.
 //  7. Inspect: kQuick checks the layout; kScan reads and checks every chunk
 //     header; kFull reads every chunk and re-encodes every stripe to check
-//     its parity. Inspect never repairs (repair arrives with `volume inspect
-//     --repair`).
+//     its parity. Inspect(mode) never repairs; Inspect(mode, options) with
+//     options.repair rebuilds every bad chunk of a stripe that has at most M
+//     and rewrites it in place (counted in `repaired`; a stripe with more is
+//     counted in `unrecoverable`). options.rows limits the pass to some rows
+//     (a rebuild after a vdev replacement).
 #pragma once
 
 #include <array>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -119,6 +123,18 @@ struct JerasureStats {
   uint64_t failed_vdev_flushes = 0;    // tolerated flush failures (contract 5)
 };
 
+struct JerasureInspectOptions {
+  bool repair = false;
+  // Rows to inspect (all when empty).
+  std::function<bool(const LunRowDesc&)> rows;
+  // Stripes starting at or past this segment offset are skipped: the log
+  // above holds nothing there (its head), so a write that failed there is
+  // garbage, not lost data.
+  uint64_t live_end = UINT64_MAX;
+  // Called after each stripe with (stripes done, stripes in the pass).
+  std::function<void(uint64_t, uint64_t)> progress;
+};
+
 // Where a chunk lives, for tests and messages.
 struct ChunkLocation {
   uint64_t lun_offset = 0;
@@ -126,6 +142,8 @@ struct ChunkLocation {
   DiskAddress address;    // first block of the chunk
   std::string vdev;
 };
+
+class StripeReader;
 
 class JerasureSegment : public DataSegment {
  public:
@@ -159,6 +177,7 @@ class JerasureSegment : public DataSegment {
   Result<std::vector<SegmentExtent>> Extents(uint64_t offset, uint64_t length) override;
   Status Truncate(uint64_t new_size) override;
   Result<InspectReport> Inspect(InspectMode mode) override;
+  Result<InspectReport> Inspect(InspectMode mode, const JerasureInspectOptions& options);
   std::string Signature() const override;
   Status Serialize(Exnode& exnode) const override;
 
@@ -221,7 +240,12 @@ class JerasureSegment : public DataSegment {
     fn(stats_);
   }
   Status InspectLayout(InspectReport& report) const;
-  Status InspectStripes(InspectMode mode, InspectReport& report);
+  Status InspectStripes(InspectMode mode, const JerasureInspectOptions& options,
+                        InspectReport& report);
+  // Rebuilds and rewrites the bad chunks of one stripe (its lock held).
+  void RepairStripe(StripeReader& reader, InspectReport& report);
+  // The pool slot of a chunk's vdev, for its error counters; null if unknown.
+  SlotVdev* SlotOf(uint64_t stripe, uint32_t j) const;
 
   static constexpr size_t kStripeLocks = 64;
   static constexpr uint64_t kPooledBytes = 64ull << 20;  // at least one buffer is kept

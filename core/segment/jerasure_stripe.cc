@@ -212,6 +212,10 @@ Result<StripeVerdict> StripeReader::Rebuild() {
         break;
       default:
         corrupt++;
+        if (state_[j] == ChunkState::kBadData || state_[j] == ChunkState::kCorrupt ||
+            state_[j] == ChunkState::kMisplaced) {
+          if (SlotVdev* slot = seg_.SlotOf(stripe_, j)) slot->NoteChecksumError();
+        }
         break;
     }
   }
@@ -257,8 +261,8 @@ Result<StripeVerdict> StripeReader::Rebuild() {
   return v;
 }
 
-void StripeReader::Repair(const StripeVerdict& v) {
-  if (v.kind != StripeVerdict::kWritten) return;
+uint64_t StripeReader::Repair(const StripeVerdict& v) {
+  if (v.kind != StripeVerdict::kWritten) return 0;
   uint64_t ok = 0, failed = 0;
   for (uint32_t j : v.bad) {
     uint64_t at = geo_.ChunkLunOffset(stripe_, j);
@@ -271,6 +275,7 @@ void StripeReader::Repair(const StripeVerdict& v) {
     s.repaired_chunks += ok;
     s.repair_write_failures += failed;
   });
+  return ok;
 }
 
 }  // namespace tessera

@@ -78,8 +78,8 @@ class StripeReader {
   // not match. Counts the bad chunks in the segment's stats.
   Result<StripeVerdict> Rebuild();
   // Writes the rebuilt chunks (header and Data()) back in place; counts
-  // successes and failures.
-  void Repair(const StripeVerdict& verdict);
+  // successes and failures. Returns the number of chunks rewritten.
+  uint64_t Repair(const StripeVerdict& verdict);
 
   ChunkState state(uint32_t j) const { return state_[j]; }
   const ChunkHeader& header(uint32_t j) const { return headers_[j]; }

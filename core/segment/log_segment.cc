@@ -35,6 +35,11 @@ LogStats LogSegment::stats() const {
   return stats_;
 }
 
+uint64_t LogSegment::HeadOffset() const {
+  std::lock_guard lock(mu_);
+  return head_.offset;
+}
+
 uint64_t LogSegment::SpareRows() const {
   std::lock_guard lock(mu_);
   uint64_t row = data_->row_bytes();

@@ -91,6 +91,9 @@ class LogSegment : public Segment {
   Status RecordHead();
   // Rows beyond the head's row; the RowKeeper keeps this >= 1.
   uint64_t SpareRows() const;
+  // The data-segment offset where the next batch goes: nothing at or past
+  // it holds live data (a failed batch may have left chunks there).
+  uint64_t HeadOffset() const;
 
   // Space reclamation (used by the volume's cleaner).
   // Live blocks per row start, from the row counters.

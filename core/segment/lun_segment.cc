@@ -9,6 +9,8 @@
 //  3. Trim is a no-op at this level: the log above tracks what is mapped.
 #include "core/segment/lun_segment.h"
 
+#include <utility>
+
 #include <algorithm>
 #include <mutex>
 
@@ -126,6 +128,10 @@ Result<InspectReport> LunSegment::Inspect(InspectMode) {
       if (v == nullptr || b.address.block() + b.size / kBlockSize > v->end) {
         report.bad++;
         report.problems.push_back(fmt::format("block {} at {} is outside its vdev", b.id, b.address.ToString()));
+      } else if (!v->device->online()) {
+        report.bad++;
+        report.problems.push_back(fmt::format("row at {}: block {} is on vdev '{}', which is {}", start, b.id,
+                                              v->config.name, VdevStateName(v->device->state())));
       }
     }
   }
@@ -148,6 +154,22 @@ Result<LunRowDesc> LunSegment::Grow() {
   LunRowDesc row{.seg_offset = start, .seg_end = start + row_bytes(), .blocks = std::move(blocks)};
   rows_[start] = row;
   return row;
+}
+
+Result<LunBlock> LunSegment::ReplaceBlock(uint64_t seg_offset, uint32_t position, LunBlock block) {
+  std::unique_lock lock(mu_);
+  auto it = rows_.find(seg_offset);
+  if (it == rows_.end()) return Err(Code::kNotFound, "lun segment {} has no row at {}", id_, seg_offset);
+  if (position >= it->second.blocks.size()) {
+    return Err(Code::kInvalidArgument, "lun segment {}: no position {} in a row of {}", id_, position,
+               it->second.blocks.size());
+  }
+  LunBlock& old = it->second.blocks[position];
+  if (block.size != old.size) {
+    return Err(Code::kInvalidArgument, "lun segment {}: block of {} bytes cannot replace one of {}", id_,
+               block.size, old.size);
+  }
+  return std::exchange(old, std::move(block));
 }
 
 Result<LunRowDesc> LunSegment::RemoveRow(uint64_t seg_offset) {

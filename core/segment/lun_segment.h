@@ -23,6 +23,11 @@
 //     unique flag). RemoveRow drops a row (the log's cleaner frees its
 //     blocks); I/O into a removed row is InvalidArgument.
 //  4. Thread-safe: rows are appended under a shared_mutex; I/O holds it shared.
+//  5. ReplaceBlock swaps one block of a row for another of the same size (a
+//     repair moving a row off a lost vdev). The new block's content is the
+//     caller's to rebuild; I/O after the call goes to the new block.
+//  6. Inspect (any mode) checks that every block lies inside its vdev and
+//     reports blocks whose vdev is not online.
 #pragma once
 
 #include <map>
@@ -81,6 +86,9 @@ class LunSegment : public DataSegment {
   // the caller's to free).
   Result<LunRowDesc> RemoveRow(uint64_t seg_offset) override;
   std::vector<LunRowDesc> Rows() const override;
+  // Contract 5: returns the block that was replaced. NotFound without such a
+  // row, InvalidArgument for a bad position or a block of another size.
+  Result<LunBlock> ReplaceBlock(uint64_t seg_offset, uint32_t position, LunBlock block);
   uint64_t row_bytes() const override { return options_.max_block_size * options_.n_devices; }
   uint64_t stripe_bytes() const override { return 4096; }
   // Disk addresses of all blocks, for space accounting.

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -46,7 +47,8 @@ enum class InspectMode { kQuick, kScan, kFull };
 struct InspectReport {
   uint64_t checked = 0;
   uint64_t bad = 0;
-  uint64_t repaired = 0;
+  uint64_t repaired = 0;       // bad units rewritten with their correct content
+  uint64_t unrecoverable = 0;  // units whose content is lost (more bad than redundancy)
   std::vector<std::string> problems;
 };
 

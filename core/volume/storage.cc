@@ -10,6 +10,10 @@
 //  3. The background thread commits every interval, and sooner when the
 //     metadata cache holds more than a quarter of its bound in dirty nodes;
 //     after each commit it runs every open volume's cleaner once.
+//  4. Open tolerates missing and offline vdevs outside the fastest tier
+//     (Pool contract 1a); the pool then runs degraded. pool.conf is
+//     rewritten (temp file, fsync, rename) when a vdev's state or path
+//     changes.
 #include "core/volume/storage.h"
 
 #include <fcntl.h>
@@ -54,13 +58,15 @@ std::string ConfigText(const PoolConfig& config, const std::string& dir) {
   return SerializePoolConfig(relative);
 }
 
-Result<std::vector<std::shared_ptr<Vdev>>> OpenDevices(const StorageOptions& options,
+}  // namespace
+
+Result<std::vector<std::shared_ptr<Vdev>>> OpenPoolDevices(const StorageOptions& options,
                                                        const PoolConfig& config, bool create) {
   if (options.open_devices) return options.open_devices(config, create);
-  return Pool::OpenFileDevices(config, create, options.use_io_uring, options.use_direct);
+  return Pool::OpenFileDevices(config, create, options.use_io_uring, options.use_direct,
+                               /*allow_missing=*/!create);
 }
 
-}  // namespace
 
 Storage::Storage(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Storage::~Storage() = default;
@@ -91,7 +97,7 @@ Result<std::unique_ptr<Storage>> Storage::Create(const std::string& dir_in, cons
   auto parsed = ParsePoolConfig(ConfigText(config, dir), dir);
   if (!parsed) return Err(parsed.error().WithContext("pool config"));
   int fd = TRY(TakeLock(dir));
-  auto devices = OpenDevices(options, *parsed, true);
+  auto devices = OpenPoolDevices(options, *parsed, true);
   if (!devices) {
     ::close(fd);
     return Err(devices.error());
@@ -123,7 +129,7 @@ Result<std::unique_ptr<Storage>> Storage::Open(const std::string& dir_in, Storag
   if (!config) return Err(config.error());
   int fd = TRY(TakeLock(dir));
   auto opened = [&]() -> Result<std::unique_ptr<Database>> {
-    auto devices = TRY(OpenDevices(options, *config, false));
+    auto devices = TRY(OpenPoolDevices(options, *config, false));
     auto pool = TRY(Pool::Open(*config, std::move(devices)));
     return Database::Open(std::move(pool), DbOptions(options));
   }();
@@ -223,18 +229,10 @@ Result<PoolStatus> Storage::Impl::GetPoolStatus() {
   st.name = p.config().name;
   st.uuid = UuidToString(p.uuid());
   st.txg = db_->txg();
-  for (const PoolVdev& v : p.vdevs()) {
-    SpaceUsage u = db_->allocator().UsageOfVdev(v.config.tier, v.config.index);
-    st.vdevs.push_back(VdevStatus{.name = v.config.name,
-                                  .path = v.config.path,
-                                  .tier = std::string(TierName(v.config.tier)),
-                                  .index = v.config.index,
-                                  .size_bytes = u.total_blocks * kBlockSize,
-                                  .used_bytes = u.allocated_blocks * kBlockSize,
-                                  .state = "online",
-                                  .attrs = v.config.attrs});
-    st.size_bytes += u.total_blocks * kBlockSize;
-    st.used_bytes += u.allocated_blocks * kBlockSize;
+  st.vdevs = VdevStatuses();
+  for (const VdevStatus& v : st.vdevs) {
+    st.size_bytes += v.size_bytes;
+    st.used_bytes += v.used_bytes;
   }
   st.free_bytes = st.size_bytes - st.used_bytes;
   auto datasets = TRY(db_->ListDatasets());
@@ -243,7 +241,28 @@ Result<PoolStatus> Storage::Impl::GetPoolStatus() {
   for (const DatasetInfo& d : datasets) {
     if (d.snapshots > 0) st.dead_pinned_bytes += TRY(PinnedDeadRowBytesLocked(d.name));
   }
+  st.health = p.Healthy() ? "online" : "degraded";
+  if (!p.Healthy()) st.degraded_volumes = TRY(DegradedVolumes());
   return st;
+}
+
+Status Storage::Impl::SavePoolConfig() {
+  std::string path = dir_ + "/pool.conf";
+  std::string tmp = path + ".tmp";
+  std::string text = ConfigText(db_->pool().config(), dir_);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Err(Code::kIOError, "cannot write {}: {}", tmp, std::strerror(errno));
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    return Err(Code::kIOError, "cannot write {}: {}", path, std::strerror(errno));
+  }
+  int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    (void)::fsync(dfd);
+    ::close(dfd);
+  }
+  return Ok();
 }
 
 Result<CheckReport> Storage::Impl::Check() {

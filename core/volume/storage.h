@@ -79,8 +79,66 @@ struct VdevStatus {
   uint32_t index = 0;
   uint64_t size_bytes = 0;
   uint64_t used_bytes = 0;
-  std::string state;                 // "online"
+  std::string state;                 // online | offline | faulted | missing (VdevStateName)
   std::map<std::string, std::string> attrs;
+  // Since the pool was opened (SlotVdev counters).
+  uint64_t read_errors = 0;
+  uint64_t write_errors = 0;
+  uint64_t flush_errors = 0;
+  uint64_t checksum_errors = 0;
+};
+
+// A volume with data on a vdev that is not online.
+struct VolumeHealth {
+  std::string name;
+  std::string state;      // "degraded" (redundancy covers it) or "unavailable" (data cannot be read)
+  uint64_t rows = 0;      // rows with blocks on vdevs that are not online
+  std::vector<std::string> vdevs;  // those vdevs
+};
+
+// Progress of a long operation: `done` of `total` units of `what`.
+struct Progress {
+  std::string what;
+  uint64_t done = 0;
+  uint64_t total = 0;
+};
+using ProgressFn = std::function<void(const Progress&)>;
+
+enum class InspectDepth { kQuick, kScan, kFull };
+
+struct VolumeInspectReport {
+  std::string volume;
+  std::string depth;                 // quick | scan | full
+  bool repair = false;
+  uint64_t checked = 0;              // chunks (rs), blocks (others), rows/blocks for quick
+  uint64_t bad = 0;                  // bad units found
+  uint64_t repaired = 0;             // chunks rewritten with their correct content
+  uint64_t replaced_blocks = 0;      // row blocks moved off vdevs that are not online
+  uint64_t unrecoverable = 0;        // units whose content is lost
+  std::vector<std::string> problems;  // the first ones
+  bool clean() const { return bad == 0 && unrecoverable == 0; }
+};
+
+struct ScrubReport {
+  uint64_t volumes = 0;
+  uint64_t checked = 0;              // chunks of rs volumes + blocks of the others
+  uint64_t repaired = 0;
+  uint64_t unrecoverable = 0;
+  uint64_t degraded = 0;             // bad units that could not be rewritten (vdev not online)
+  CheckReport metadata;              // the metadata part (design note in storage_scrub.cc)
+  std::vector<std::string> problems;
+  bool clean() const { return unrecoverable == 0 && degraded == 0 && metadata.clean(); }
+};
+
+struct VdevReplaceReport {
+  std::string vdev;
+  std::string old_path;
+  std::string new_path;
+  uint64_t copied_blocks = 0;        // copied from the old device (it was readable)
+  uint64_t rebuilt_chunks = 0;       // rebuilt from parity
+  uint64_t unrecoverable_blocks = 0; // held by the old device, not redundant, not readable
+  std::vector<std::string> volumes;  // volumes whose data was rebuilt
+  std::vector<std::string> problems;
 };
 
 // One changed range of a volume diff, in bytes. `zero`: the newer side
@@ -127,6 +185,8 @@ struct PoolStatus {
   uint64_t dead_pinned_bytes = 0;
   std::vector<VdevStatus> vdevs;
   size_t volumes = 0;
+  std::string health = "online";     // online | degraded (some vdev not online)
+  std::vector<VolumeHealth> degraded_volumes;
 };
 
 class Storage {
@@ -205,6 +265,29 @@ class Storage {
 
   Result<PoolStatus> GetPoolStatus();
   Result<CheckReport> Check();
+
+  // Self-healing (storage_repair.cc, storage_scrub.cc, storage_vdevs.cc).
+  // Inspect a volume: kQuick checks the layout, kScan every chunk header
+  // (rs) or block mapping (others), kFull every stripe's parity (rs) or
+  // every block's checksum (others). With repair (rs volumes), blocks on
+  // vdevs that are not online are replaced by new blocks chosen through the
+  // volume's query on online vdevs, and every bad chunk is rebuilt from
+  // parity and rewritten. The volume stays usable throughout.
+  Result<VolumeInspectReport> InspectVolume(const std::string& name, InspectDepth depth, bool repair,
+                                            const ProgressFn& progress = {});
+  // Verifies every volume (kFull, repairing chunks in place but not moving
+  // blocks) and the metadata.
+  Result<ScrubReport> Scrub(const ProgressFn& progress = {});
+  Result<std::vector<VdevStatus>> ListVdevs();
+  // The state persists in pool.conf ("state = offline").
+  Status OfflineVdev(const std::string& name);
+  Status OnlineVdev(const std::string& name);
+  // Creates `new_path` (a new file vdev of the old one's size), puts it in
+  // the old vdev's place, and rebuilds there everything the old one held;
+  // pool.conf then names the new path and the old device is no longer part
+  // of the pool (its labels are erased when it is readable).
+  Result<VdevReplaceReport> ReplaceVdev(const std::string& old_name, const std::string& new_path,
+                                        const ProgressFn& progress = {});
   // Commits the database: volume mappings and log heads. (Data written but
   // not flushed may still sit in a volume's cache; Flush makes it durable.)
   Status Commit();

@@ -13,6 +13,11 @@
 
 namespace tessera {
 
+// The vdevs of `config` through options.open_devices, or as file vdevs
+// (create: new files; otherwise missing files give null devices).
+Result<std::vector<std::shared_ptr<Vdev>>> OpenPoolDevices(const StorageOptions& options,
+                                                           const PoolConfig& config, bool create);
+
 class Storage::Impl : public StorageCore {
  public:
   Impl(std::string dir, int lock_fd, StorageOptions options, std::unique_ptr<Database> db);
@@ -41,6 +46,14 @@ class Storage::Impl : public StorageCore {
   Result<DiffStreamInfo> ApplyDiffStream(const std::string& volume, const std::string& path);
   Result<PoolStatus> GetPoolStatus();
   Result<CheckReport> Check();
+  Result<VolumeInspectReport> InspectVolume(const std::string& name, InspectDepth depth, bool repair,
+                                            const ProgressFn& progress);
+  Result<ScrubReport> Scrub(const ProgressFn& progress);
+  Result<std::vector<VdevStatus>> ListVdevs();
+  Status OfflineVdev(const std::string& name);
+  Status OnlineVdev(const std::string& name);
+  Result<VdevReplaceReport> ReplaceVdev(const std::string& old_name, const std::string& new_path,
+                                        const ProgressFn& progress);
   void StartBackground(std::chrono::milliseconds interval);
   void StopBackground();
   Status Close();
@@ -78,7 +91,20 @@ class Storage::Impl : public StorageCore {
   // dead-but-pinned bytes of one volume's data rows.
   Status FillSnapshotSpaceLocked(const std::string& volume, std::vector<SnapshotInfo>& snapshots);
   Result<uint64_t> PinnedDeadRowBytesLocked(const std::string& volume);
-  CacheOptions CacheDefaults() const;
+  // The cache options of a volume whose log writes to `data`.
+  CacheOptions CacheDefaults(const DataSegment& data) const;
+  // storage_repair.cc
+  Result<VolumeInspectReport> InspectLocked(const std::string& name, InspectDepth depth, bool repair,
+                                            bool replace_lost, const ProgressFn& progress);
+  // Moves the row blocks of an rs volume that sit on vdevs that are not
+  // online to new blocks on online vdevs (saved and committed); returns how many.
+  Result<uint64_t> ReplaceLostBlocks(VolumeImpl& volume, LunSegment& lun, VolumeInspectReport& report);
+  // Reads every mapped block of a volume through its log (checksums).
+  Status VerifyMappedBlocks(VolumeImpl& volume, VolumeInspectReport& report, const ProgressFn& progress);
+  // storage_vdevs.cc
+  std::vector<VdevStatus> VdevStatuses();
+  Result<std::vector<VolumeHealth>> DegradedVolumes();
+  Status SavePoolConfig();
   std::vector<std::shared_ptr<VolumeImpl>> OpenVolumes();
   void BackgroundLoop(std::chrono::milliseconds interval);
 

@@ -75,10 +75,14 @@ const ExnodeSegment* FindType(const Exnode& exnode, SegmentType type) {
 
 }  // namespace
 
-CacheOptions Storage::Impl::CacheDefaults() const {
+CacheOptions Storage::Impl::CacheDefaults(const DataSegment& data) const {
   CacheOptions options;
   options.capacity_bytes = options_.data_cache_bytes;
   options.dirty_max_bytes = std::min(options_.dirty_bytes_max, options_.data_cache_bytes);
+  // The log pads each batch to whole stripes of its data segment, so over a
+  // striped (erasure-coded) segment only the cache's large batches fill
+  // stripes well: no write-around there.
+  if (data.stripe_bytes() > kBlockSize) options.write_around_bytes = 0;
   return options;
 }
 
@@ -113,7 +117,7 @@ Result<std::shared_ptr<VolumeImpl>> Storage::Impl::BuildVolume(const std::string
   std::shared_ptr<Segment> top = log;
   const ExnodeSegment* cache_section = exnode.FindSegment(exnode.default_segment);
   if (!snapshot_tree && cache_section != nullptr && cache_section->type == SegmentType::kCache) {
-    CacheOptions options = TRY(CacheSegment::OptionsFromExnode(*cache_section, CacheDefaults()));
+    CacheOptions options = TRY(CacheSegment::OptionsFromExnode(*cache_section, CacheDefaults(*data)));
     top = std::shared_ptr<Segment>(TRY(CacheSegment::Create(cache_section->id, log, options)));
   }
   if (auto base = log_section->GetString("base")) TRY_STATUS(AttachBaseLocked(*log, *base));
@@ -169,7 +173,7 @@ Result<VolumeInfo> Storage::Impl::CreateVolumeLocked(const VolumeSpec& spec, std
     auto log = std::make_shared<LogSegment>(RandomId63(), exnode_id, spec.size, &dataset->tree(), data, nullptr,
                                             [raw] { return raw->KeepRows(); });
     if (base) log->SetBase(std::shared_ptr<Segment>(base, &base->log()), base_name);
-    auto cache = std::shared_ptr<Segment>(TRY(CacheSegment::Create(RandomId63(), log, CacheDefaults())));
+    auto cache = std::shared_ptr<Segment>(TRY(CacheSegment::Create(RandomId63(), log, CacheDefaults(*data))));
     volume->Attach(VolumeImpl::Parts{.name = spec.name, .exnode_id = exnode_id, .dataset = dataset,
                                      .data = data, .log = log, .top = cache});
     TRY(data->Grow());

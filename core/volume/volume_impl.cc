@@ -8,6 +8,11 @@
 //  3. A new row's blocks are recorded as dataset extents and the exNode is
 //     saved before the commit that makes them durable; the log writes into a
 //     row only after that commit (LogSegment contract 7).
+//  4. New rows go to online vdevs when the query can be met with them alone;
+//     otherwise (a degraded pool) the row also uses vdevs that are not
+//     online, so a volume with redundancy keeps taking writes (its writes to
+//     those blocks fail and are rebuilt later by inspect --repair or vdev
+//     replace), and one without redundancy fails the write, as it must.
 #include "core/volume/volume_impl.h"
 
 #include "core/exnode/query.h"
@@ -114,9 +119,7 @@ Status VolumeImpl::Prefetch(uint64_t offset, uint64_t length) {
   return Ok();
 }
 
-Result<std::vector<LunBlock>> VolumeImpl::AllocateRow(uint32_t n_devices, uint64_t block_bytes,
-                                                      const std::string& query_text) {
-  Pool& pool = core_->pool();
+std::vector<Resource> VdevResources(const Pool& pool) {
   std::vector<Resource> resources;
   for (const PoolVdev& v : pool.vdevs()) {
     Resource r{.id = v.config.name, .attrs = v.config.attrs};
@@ -125,8 +128,31 @@ Result<std::vector<LunBlock>> VolumeImpl::AllocateRow(uint32_t n_devices, uint64
     r.attrs["index"] = std::to_string(v.config.index);
     resources.push_back(std::move(r));
   }
+  return resources;
+}
+
+Result<std::vector<LunBlock>> VolumeImpl::AllocateRow(uint32_t n_devices, uint64_t block_bytes,
+                                                      const std::string& query_text) {
+  Pool& pool = core_->pool();
+  std::vector<Resource> resources = VdevResources(pool);
   Query query = TRY(ParseQuery(query_text));
-  std::vector<size_t> chosen = TRY(Select(query, resources, n_devices, rotation_++));
+  uint64_t rotation = rotation_++;
+  // Online vdevs first (design note 4).
+  std::vector<size_t> online;
+  std::vector<Resource> online_resources;
+  for (size_t i = 0; i < resources.size(); i++) {
+    if (!pool.vdevs()[i].device->online()) continue;
+    online.push_back(i);
+    online_resources.push_back(resources[i]);
+  }
+  std::vector<size_t> chosen;
+  if (auto picked = Select(query, online_resources, n_devices, rotation)) {
+    for (size_t i : *picked) chosen.push_back(online[i]);
+  } else {
+    chosen = TRY(Select(query, resources, n_devices, rotation));
+    Log(LogLevel::kWarn, "volume '{}': a new data row uses vdevs that are not online ({})", parts_.name,
+        picked.error().message());
+  }
   std::vector<LunBlock> blocks;
   for (size_t i : chosen) {
     const PoolVdev& v = pool.vdevs()[i];

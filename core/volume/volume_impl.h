@@ -13,6 +13,7 @@
 
 #include "core/db/database.h"
 #include "core/db/lock_manager.h"
+#include "core/exnode/query.h"
 #include "core/segment/log_segment.h"
 #include "core/segment/lun_segment.h"
 #include "core/volume/volume.h"
@@ -102,6 +103,10 @@ class VolumeImpl : public Volume, public LunBlockSource {
   std::mutex grow_mu_;               // serializes KeepRows and Clean
   std::atomic<uint64_t> rotation_{0};  // spreads rows over vdevs
 };
+
+// The pool's vdevs as resources for the query language (attributes plus
+// name, tier and index), in pool order.
+std::vector<Resource> VdevResources(const Pool& pool);
 
 // exNode text <-> dataset chunks.
 Status StoreExnodeText(Tree& tree, const std::string& text);

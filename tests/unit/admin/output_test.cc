@@ -52,9 +52,19 @@ TEST(Output, PoolStatusListsVdevs) {
                                .attrs = {{"host", "h"}}}}};
   std::string text = FormatPoolStatus(status);
   EXPECT_NE(text.find("txg:      9"), std::string::npos);
-  EXPECT_NE(text.find("vdev0  fastest      0    1G     0  online  /p/vdev0.img  host=h"),
+  EXPECT_NE(text.find("vdev0  fastest      0    1G     0  online      0/0/0  /p/vdev0.img  host=h"),
             std::string::npos)
       << text;
+  EXPECT_NE(text.find("health:   online"), std::string::npos) << text;
+  EXPECT_EQ(text.find("not online"), std::string::npos) << text;
+
+  status.health = "degraded";
+  status.vdevs[0].state = "missing";
+  status.vdevs[0].checksum_errors = 3;
+  status.degraded_volumes = {{.name = "vol0", .state = "degraded", .rows = 2, .vdevs = {"vdev0"}}};
+  text = FormatPoolStatus(status);
+  EXPECT_NE(text.find("missing      0/0/3"), std::string::npos) << text;
+  EXPECT_NE(text.find("vol0    degraded     2  vdev0"), std::string::npos) << text;
 }
 
 TEST(Output, CheckReportListsEveryProblem) {

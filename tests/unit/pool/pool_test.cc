@@ -136,19 +136,33 @@ TEST(Pool, VdevOfAnotherPoolIsRefused) {
   EXPECT_NE(opened.error().message().find("belongs to another pool"), std::string::npos);
 }
 
-TEST(Pool, TruncatedVdevIsRefused) {
+TEST(Pool, TruncatedVdevIsRefusedInTheMetadataTierAndFaultedElsewhere) {
   auto devices = MemDevices();
   ASSERT_TRUE(Pool::Create(MemConfig(), devices));
   // The same content on a shorter device: the end label is gone, the start
   // label says the device was larger.
-  auto shorter = std::make_shared<MemoryVdev>(BlockCount{6000});
-  AlignedBuffer block(kBlockSize);
-  ASSERT_TRUE(devices[1]->Read(BlockNo{0}, block.span()));
-  ASSERT_TRUE(shorter->Write(BlockNo{0}, block.span()));
-  auto opened = Pool::Open(MemConfig(), {devices[0], shorter});
+  auto shorter = [&](size_t i, uint64_t blocks) {
+    auto d = std::make_shared<MemoryVdev>(BlockCount{blocks});
+    AlignedBuffer block(kBlockSize);
+    EXPECT_TRUE(devices[i]->Read(BlockNo{0}, block.span()));
+    EXPECT_TRUE(d->Write(BlockNo{0}, block.span()));
+    return d;
+  };
+  auto opened = Pool::Open(MemConfig(), {shorter(0, 3000), devices[1]});
   ASSERT_FALSE(opened);
   EXPECT_EQ(opened.error().code(), Code::kCorruption);
   EXPECT_NE(opened.error().message().find("truncated"), std::string::npos) << opened.error().message();
+  EXPECT_NE(opened.error().message().find("metadata"), std::string::npos) << opened.error().message();
+
+  // Vdev b (tier slow) holds no metadata: the pool opens degraded.
+  auto degraded = Pool::Open(MemConfig(), {devices[0], shorter(1, 6000)});
+  ASSERT_TRUE(degraded) << degraded.error().ToString();
+  EXPECT_FALSE((*degraded)->Healthy());
+  EXPECT_EQ((*degraded)->vdevs()[1].device->state(), VdevState::kFaulted);
+  AlignedBuffer block(kBlockSize);
+  auto read = (*degraded)->Read(DiskAddress::Make(Tier::kSlow, 0, 100), block.span());
+  ASSERT_FALSE(read);
+  EXPECT_EQ(read.error().code(), Code::kIOError);
 }
 
 TEST(Pool, SwappedConfigOrderIsRefused) {

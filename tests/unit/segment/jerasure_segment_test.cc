@@ -516,3 +516,71 @@ TEST(JerasureSegmentTest, SizeRowsTruncateTrimExtentsAndSignature) {
 
 }  // namespace
 }  // namespace tessera::testing
+
+namespace tessera {
+namespace {
+
+using namespace tessera::testing;
+
+// Inspect with repair rewrites bad chunks (corrupt, on a replaced block,
+// unreadable-then-back) so that a second pass finds nothing; stripes past
+// live_end and rows the filter leaves out are not touched; beyond M bad
+// chunks a stripe counts as unrecoverable and nothing is written.
+TEST(JerasureSegmentRepairTest, InspectWithRepairRewritesWhatItCanOnce) {
+  TESSERA_SEEDED_RNG(rng);
+  EcRigOptions o = Rs(4, 2);
+  o.rows = 2;
+  EcRig rig(o);
+  auto model = Fill(rig, rng);
+  const uint64_t stripes = rig.seg->StripeCount();
+  ASSERT_EQ(stripes, 8u);
+  rig.Scribble(0, 1, 9000, 8, rng);                       // data of a data chunk
+  rig.Scribble(1, 4, 100, 8, rng);                        // header of a parity chunk
+  rig.PutRawChunk(2, 0, std::vector<std::byte>(o.chunk_size));  // blank, like a fresh device
+  rig.Scribble(6, 2, 9000, 8, rng);                       // row 1
+  rig.Scribble(7, 5, 9000, 8, rng);                       // row 1, past live_end below
+
+  JerasureInspectOptions only_row0{.repair = true};
+  only_row0.rows = [](const LunRowDesc& row) { return row.seg_offset == 0; };
+  uint64_t last_done = 0, last_total = 0;
+  only_row0.progress = [&](uint64_t done, uint64_t total) {
+    last_done = done;
+    last_total = total;
+  };
+  auto first = rig.seg->Inspect(InspectMode::kFull, only_row0);
+  ASSERT_TRUE(first) << first.error().ToString();
+  EXPECT_EQ(first->bad, 3u);
+  EXPECT_EQ(first->repaired, 3u);
+  EXPECT_EQ(first->unrecoverable, 0u);
+  EXPECT_EQ(last_done, 4u);
+  EXPECT_EQ(last_total, 4u);
+  EXPECT_EQ(rig.seg->stats().repaired_chunks, 3u);
+
+  JerasureInspectOptions before_last{.repair = true, .live_end = 7 * rig.seg->stripe_bytes()};
+  auto second = rig.seg->Inspect(InspectMode::kFull, before_last);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->repaired, 1u);  // stripe 6; stripe 7 is past live_end
+  auto all = rig.seg->Inspect(InspectMode::kFull, JerasureInspectOptions{.repair = true});
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->repaired, 1u);  // stripe 7
+  auto clean = rig.seg->Inspect(InspectMode::kFull);
+  ASSERT_TRUE(clean);
+  EXPECT_EQ(clean->bad, 0u);
+  EXPECT_EQ(ReadAll(*rig.seg), model);
+
+  // Three chunks of stripe 3 bad: unrecoverable, and nothing is rewritten.
+  for (uint32_t j : {0u, 2u, 4u}) rig.Scribble(3, j, 9000, 8, rng);
+  auto raw = rig.RawChunk(3, 1);
+  auto lost = rig.seg->Inspect(InspectMode::kFull, JerasureInspectOptions{.repair = true});
+  ASSERT_TRUE(lost);
+  EXPECT_EQ(lost->repaired, 0u);
+  EXPECT_EQ(lost->unrecoverable, 3u);
+  EXPECT_EQ(rig.RawChunk(3, 1), raw);
+  std::vector<std::byte> out(rig.seg->stripe_bytes());
+  auto read = rig.seg->Read(3 * rig.seg->stripe_bytes(), out);
+  ASSERT_FALSE(read);
+  EXPECT_EQ(read.error().code(), Code::kIOError);
+}
+
+}  // namespace
+}  // namespace tessera

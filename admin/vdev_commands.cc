@@ -1,0 +1,92 @@
+// tessera vdev list | offline NAME | online NAME | replace OLD NEW
+//
+// Design notes
+//  1. Each is one PoolClient call; with a running server the change happens
+//     there, under live volumes (the pool swaps the device in its slot).
+//  2. The state change persists in pool.conf (Storage::OfflineVdev).
+#include <memory>
+
+#include "admin/commands.h"
+#include "admin/output.h"
+#include "admin/repair_output.h"
+#include "core/control/protocol_repair.h"
+
+namespace tessera {
+namespace {
+
+struct VdevArgs {
+  std::string name;
+  std::string path;
+};
+
+CommandResult ListVdevs(CommandContext& ctx) {
+  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+    std::vector<VdevStatus> vdevs = TRY(pool.ListVdevs());
+    ctx.out << (ctx.json ? FormatJson(ToJson(vdevs)) : FormatVdevTable(vdevs));
+    return 0;
+  });
+}
+
+CommandResult OfflineVdev(CommandContext& ctx, const VdevArgs& args) {
+  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+    TRY_STATUS(pool.OfflineVdev(args.name));
+    ctx.out << fmt::format("vdev {} is offline\n", args.name);
+    return 0;
+  });
+}
+
+CommandResult OnlineVdev(CommandContext& ctx, const VdevArgs& args) {
+  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+    TRY_STATUS(pool.OnlineVdev(args.name));
+    ctx.out << fmt::format(
+        "vdev {} is online; what it missed is rebuilt on read, or at once by 'tessera pool scrub'\n",
+        args.name);
+    return 0;
+  });
+}
+
+CommandResult ReplaceVdev(CommandContext& ctx, const VdevArgs& args) {
+  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+    VdevReplaceReport report = TRY(pool.ReplaceVdev(args.name, args.path, ProgressPrinter(ctx.err)));
+    ctx.out << (ctx.json ? FormatJson(ToJson(report)) : FormatReplaceReport(report));
+    return report.unrecoverable_blocks == 0 ? 0 : 1;
+  });
+}
+
+CLI::App* NamedVdevCommand(CLI::App* parent, const char* name, const char* help, CommandContext& ctx,
+                           std::shared_ptr<VdevArgs> args, CommandResult (*run)(CommandContext&, const VdevArgs&)) {
+  CLI::App* command = parent->add_subcommand(name, help);
+  AddPoolOption(command, ctx);
+  command->add_option("name", args->name, "Vdev name (as in pool.conf and vdev list)")->required();
+  command->callback([&ctx, args, run] { ctx.action = [&ctx, args, run] { return run(ctx, *args); }; });
+  return command;
+}
+
+}  // namespace
+
+void AddVdevCommands(CLI::App& app, CommandContext& ctx) {
+  CLI::App* vdev = app.add_subcommand("vdev", "List the pool's vdevs, take them offline or online, replace them");
+  vdev->require_subcommand(1);
+  auto args = std::make_shared<VdevArgs>();
+
+  CLI::App* list = vdev->add_subcommand("list", "List the vdevs: state and error counters");
+  AddPoolOption(list, ctx);
+  AddJsonFlag(list, ctx);
+  list->callback([&ctx] { ctx.action = [&ctx] { return ListVdevs(ctx); }; });
+
+  NamedVdevCommand(vdev, "offline",
+                   "Stop using a vdev (not of the fastest tier); volumes with parity keep serving; "
+                   "persists across restarts",
+                   ctx, args, OfflineVdev);
+  NamedVdevCommand(vdev, "online", "Use an offline vdev again (its device must be back)", ctx, args, OnlineVdev);
+  CLI::App* replace = NamedVdevCommand(
+      vdev, "replace",
+      "Replace a vdev by a new file vdev at NEW (created with the old one's size; relative paths are "
+      "inside the pool directory) and rebuild its contents there: copied from the old device while it "
+      "is readable, else rebuilt from parity (exit status 1 when some data could not be rebuilt)",
+      ctx, args, ReplaceVdev);
+  replace->add_option("new", args->path, "Path of the new vdev file (must not exist)")->required();
+  AddJsonFlag(replace, ctx);
+}
+
+}  // namespace tessera

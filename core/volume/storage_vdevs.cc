@@ -1,0 +1,320 @@
+// Storage: vdev management (list, offline, online, replace) and the
+// degraded-volume view of pool status.
+//
+// Design notes
+//  1. A vdev's state lives in its pool slot (SlotVdev); "offline" is the one
+//     state the admin sets, so it is the one persisted: pool.conf gets
+//     "state = offline" (written atomically, SavePoolConfig) and the next
+//     open leaves the vdev closed. Missing and faulted are found at open.
+//  2. Offline refuses the fastest tier (superblocks and metadata), and
+//     otherwise always works: taking a third device of an rs:4+2 volume
+//     away makes its stripes unreadable (IOError), never wrong.
+//  3. Replace (refused for the fastest tier, whose superblocks and tree
+//     nodes commits keep writing) keeps the vdev's slot (tier, index, size): the new device is
+//     labelled as that vdev and every disk address stays valid, so neither
+//     the allocator nor any exNode changes. Its content comes from:
+//       a. the old device, when it is still online: every allocated block
+//          is copied first (anything written meanwhile is caught by b for
+//          rs volumes; a volume without parity with data there must not be
+//          open: Busy);
+//       b. parity: every row of an rs volume with a block on the vdev is
+//          inspected with repair, which rebuilds each chunk that is blank,
+//          stale or corrupt on the new device;
+//       c. nothing: allocated blocks of a missing old device outside rs rows
+//          (simple or stripe volumes) are counted as unrecoverable.
+//     pool.conf then names the new path. A readable old device gets its
+//     labels zeroed, so it can never rejoin the pool by mistake.
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+
+#include "core/exnode/exnode.h"
+#include "core/segment/jerasure_segment.h"
+#include "core/util/aligned_buffer.h"
+#include "core/util/log.h"
+#include "core/volume/storage_impl.h"
+
+namespace tessera {
+namespace fs = std::filesystem;
+
+namespace {
+
+struct VolumeRows {
+  uint32_t parity = 0;  // M; 0 without erasure coding
+  std::vector<LunRowDesc> rows;
+};
+
+Result<VolumeRows> RowsOf(Tree& tree, Pool& pool) {
+  Exnode exnode = TRY(ParseExnode(TRY(LoadExnodeText(tree))));
+  VolumeRows out;
+  for (const ExnodeSegment& s : exnode.segments) {
+    if (s.type == SegmentType::kJerasure) out.parity = static_cast<uint32_t>(TRY(s.GetU64("n_parity_devs")));
+  }
+  for (const ExnodeSegment& s : exnode.segments) {
+    if (s.type != SegmentType::kLun) continue;
+    auto lun = TRY(LunSegment::FromExnode(exnode, s, &pool, nullptr));
+    out.rows = lun->Rows();
+  }
+  return out;
+}
+
+// The vdev named `name`, or NotFound listing the pool's vdevs.
+Result<const PoolVdev*> NamedVdev(const Pool& pool, const std::string& name) {
+  if (const PoolVdev* v = pool.FindByName(name)) return v;
+  std::string known;
+  for (const PoolVdev& v : pool.vdevs()) known += (known.empty() ? "" : ", ") + v.config.name;
+  return Err(Code::kNotFound, "no vdev '{}' in the pool (its vdevs: {})", name, known);
+}
+
+bool Online(const Pool& pool, const LunBlock& b) {
+  const PoolVdev* v = pool.Find(b.address.tier(), b.address.vdev());
+  return v != nullptr && v->device->online();
+}
+
+}  // namespace
+
+std::vector<VdevStatus> Storage::Impl::VdevStatuses() {
+  std::vector<VdevStatus> out;
+  for (const PoolVdev& v : db_->pool().vdevs()) {
+    SpaceUsage u = db_->allocator().UsageOfVdev(v.config.tier, v.config.index);
+    VdevErrorCounts e = v.device->errors();
+    out.push_back(VdevStatus{.name = v.config.name,
+                             .path = v.config.path,
+                             .tier = std::string(TierName(v.config.tier)),
+                             .index = v.config.index,
+                             .size_bytes = u.total_blocks * kBlockSize,
+                             .used_bytes = u.allocated_blocks * kBlockSize,
+                             .state = std::string(VdevStateName(v.device->state())),
+                             .attrs = v.config.attrs,
+                             .read_errors = e.read_errors,
+                             .write_errors = e.write_errors,
+                             .flush_errors = e.flush_errors,
+                             .checksum_errors = e.checksum_errors});
+  }
+  return out;
+}
+
+Result<std::vector<VolumeHealth>> Storage::Impl::DegradedVolumes() {
+  Pool& pool = db_->pool();
+  std::vector<VolumeHealth> out;
+  for (const DatasetInfo& d : TRY(db_->ListDatasets())) {
+    Dataset* dataset = TRY(db_->OpenDataset(d.name));
+    VolumeRows vr = TRY(RowsOf(dataset->tree(), pool));
+    VolumeHealth h{.name = d.name, .state = "degraded"};
+    for (const LunRowDesc& row : vr.rows) {
+      uint32_t lost = 0;
+      for (const LunBlock& b : row.blocks) {
+        if (Online(pool, b)) continue;
+        lost++;
+        if (std::find(h.vdevs.begin(), h.vdevs.end(), b.vdev) == h.vdevs.end()) h.vdevs.push_back(b.vdev);
+      }
+      if (lost == 0) continue;
+      h.rows++;
+      if (lost > vr.parity) h.state = "unavailable";
+    }
+    if (h.rows > 0) out.push_back(std::move(h));
+  }
+  return out;
+}
+
+Result<std::vector<VdevStatus>> Storage::Impl::ListVdevs() {
+  std::lock_guard lock(mu_);
+  return VdevStatuses();
+}
+
+Status Storage::Impl::OfflineVdev(const std::string& name) {
+  std::lock_guard lock(mu_);
+  const PoolVdev* v = db_->pool().FindByName(name);
+  if (v != nullptr && v->device->state() == VdevState::kOffline) return Ok();
+  TRY_STATUS(db_->pool().Offline(name));
+  Log(LogLevel::kWarn, "vdev '{}' taken offline", name);
+  return SavePoolConfig();
+}
+
+Status Storage::Impl::OnlineVdev(const std::string& name) {
+  std::lock_guard lock(mu_);
+  Pool& pool = db_->pool();
+  const PoolVdev* v = TRY(NamedVdev(pool, name));
+  if (v->device->online()) return Ok();
+  PoolConfig one{.name = pool.config().name, .vdevs = {v->config}};
+  one.vdevs[0].offline = false;
+  auto devices = TRY(OpenPoolDevices(options_, one, false));
+  if (devices.size() != 1 || !devices[0]) {
+    return Err(Code::kNotFound, "vdev '{}': {} is missing; replace the vdev instead", name, v->config.path);
+  }
+  TRY_STATUS(pool.Online(name, devices[0]));
+  Log(LogLevel::kInfo, "vdev '{}' is online again", name);
+  return SavePoolConfig();
+}
+
+Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name, const std::string& new_path_in,
+                                                     const ProgressFn& progress) {
+  std::lock_guard lock(mu_);
+  Pool& pool = db_->pool();
+  const PoolVdev* v = TRY(NamedVdev(pool, old_name));
+  if (new_path_in.empty()) return Err(Code::kInvalidArgument, "vdev replace: the new path is empty");
+  fs::path p(new_path_in);
+  if (p.is_relative()) p = fs::path(dir_) / p;
+  const std::string new_path = p.lexically_normal().string();
+  std::error_code ec;
+  if (fs::exists(new_path, ec)) {
+    return Err(Code::kInvalidArgument, "vdev replace: {} already exists; give a path for a new file", new_path);
+  }
+  for (const PoolVdev& other : pool.vdevs()) {
+    if (other.config.path == new_path) {
+      return Err(Code::kInvalidArgument, "vdev replace: {} is the path of vdev '{}'", new_path, other.config.name);
+    }
+  }
+  if (v->config.tier == pool.FastestTierVdevs().front()->config.tier) {
+    return Err(Code::kInvalidArgument,
+               "vdev '{}' is in tier {}, which holds the pool's superblocks and metadata; replacing it is not "
+               "supported (commits would race the copy)",
+               old_name, TierName(v->config.tier));
+  }
+  // Design note 3a: a copy cannot follow writes of a volume without parity.
+  if (v->device->online()) {
+    for (const DatasetInfo& d : TRY(db_->ListDatasets())) {
+      if (FindOpen(d.name) == nullptr) continue;
+      Dataset* dataset = TRY(db_->OpenDataset(d.name));
+      VolumeRows vr = TRY(RowsOf(dataset->tree(), pool));
+      bool here = std::any_of(vr.rows.begin(), vr.rows.end(), [&](const LunRowDesc& row) {
+        return std::any_of(row.blocks.begin(), row.blocks.end(), [&](const LunBlock& b) {
+          return b.address.tier() == v->config.tier && b.address.vdev() == v->config.index;
+        });
+      });
+      if (here && vr.parity == 0) {
+        return Err(Code::kBusy,
+                   "volume '{}' has data on vdev '{}', no parity, and is in use; writes during the copy "
+                   "would be lost: stop using it first",
+                   d.name, old_name);
+      }
+    }
+  }
+  VdevReplaceReport report{.vdev = old_name, .old_path = v->config.path, .new_path = new_path};
+  PoolConfig one{.name = pool.config().name, .vdevs = {v->config}};
+  one.vdevs[0].path = new_path;
+  one.vdevs[0].offline = false;
+  auto created = TRY(OpenPoolDevices(options_, one, true));
+  std::shared_ptr<Vdev> fresh = created.at(0);
+  for (auto& open : OpenVolumes()) TRY_STATUS(open->Flush());
+
+  // Design note 3a: copy what the old device holds while it is readable.
+  const Tier tier = v->config.tier;
+  const uint32_t index = v->config.index;
+  std::vector<std::pair<uint64_t, uint64_t>> runs;  // block, count within [first, end)
+  uint64_t allocated = 0;
+  db_->allocator().ForEachAllocatedRun([&](DiskAddress a, uint64_t count) {
+    if (a.tier() != tier || a.vdev() != index) return;
+    uint64_t lo = std::max(a.block(), v->first), hi = std::min(a.block() + count, v->end);
+    if (lo >= hi) return;
+    runs.push_back({lo, hi - lo});
+    allocated += hi - lo;
+  });
+  std::shared_ptr<Vdev> old_device = v->device->device();
+  if (old_device) {
+    constexpr uint64_t kStep = 256;  // blocks
+    AlignedBuffer buffer(kStep * kBlockSize);
+    uint64_t done = 0;
+    for (auto [block, count] : runs) {
+      for (uint64_t at = block; at < block + count; at += kStep) {
+        uint64_t n = std::min(kStep, block + count - at);
+        std::span<std::byte> span(buffer.data(), n * kBlockSize);
+        if (progress) progress(Progress{.what = "blocks copied from " + old_name, .done = done, .total = allocated});
+        done += n;
+        if (!old_device->Read(BlockNo{at}, span)) continue;  // left for the rebuild (b) or counted (c)
+        TRY_STATUS(fresh->Write(BlockNo{at}, span));
+        report.copied_blocks += n;
+      }
+    }
+    TRY_STATUS(fresh->Flush());
+  }
+  TRY_STATUS(pool.Replace(old_name, fresh, new_path));
+  TRY_STATUS(SavePoolConfig());
+  Log(LogLevel::kInfo, "vdev '{}' replaced: {} -> {}", old_name, report.old_path, new_path);
+
+  // Design note 3b: rebuild the rs rows on the vdev from parity.
+  std::vector<std::pair<uint64_t, uint64_t>> rs_runs;  // block, count of rs row blocks here
+  for (const DatasetInfo& d : TRY(db_->ListDatasets())) {
+    Dataset* dataset = TRY(db_->OpenDataset(d.name));
+    VolumeRows vr = TRY(RowsOf(dataset->tree(), pool));
+    uint64_t here = 0;
+    for (const LunRowDesc& row : vr.rows) {
+      for (const LunBlock& b : row.blocks) {
+        if (b.address.tier() != tier || b.address.vdev() != index) continue;
+        here += b.size / kBlockSize;
+        if (vr.parity > 0) rs_runs.push_back({b.address.block(), b.size / kBlockSize});
+      }
+    }
+    if (here == 0) continue;
+    if (vr.parity == 0) {
+      if (report.copied_blocks < allocated) {
+        report.problems.push_back(fmt::format("volume '{}' has no parity; its blocks on '{}' were not all readable",
+                                              d.name, old_name));
+      }
+      continue;
+    }
+    auto volume = TRY(OpenVolumeLocked(d.name));
+    auto* jerasure = dynamic_cast<JerasureSegment*>(volume->parts().data.get());
+    if (jerasure == nullptr) continue;
+    JerasureInspectOptions options{.repair = true, .live_end = volume->log().HeadOffset()};
+    options.rows = [&](const LunRowDesc& row) {
+      return std::any_of(row.blocks.begin(), row.blocks.end(),
+                         [&](const LunBlock& b) { return b.address.tier() == tier && b.address.vdev() == index; });
+    };
+    if (progress) {
+      options.progress = [&](uint64_t done, uint64_t total) {
+        progress(Progress{.what = "stripes rebuilt of " + d.name, .done = done, .total = total});
+      };
+    }
+    InspectReport r = TRY(jerasure->Inspect(InspectMode::kScan, options));
+    TRY_STATUS(jerasure->Flush());
+    report.rebuilt_chunks += r.repaired;
+    report.unrecoverable_blocks += r.unrecoverable;
+    report.volumes.push_back(d.name);
+    // The chunks found bad here were the old device's and are rebuilt now;
+    // the problems matter only when some could not be.
+    for (const auto& problem : r.unrecoverable > 0 ? r.problems : std::vector<std::string>{}) {
+      if (report.problems.size() < 100) report.problems.push_back(fmt::format("volume '{}': {}", d.name, problem));
+    }
+  }
+  // Design note 3c.
+  if (!old_device) {
+    // Allocated runs not covered by rs row blocks had no copy to come from.
+    std::sort(rs_runs.begin(), rs_runs.end());
+    for (auto [block, count] : runs) {
+      uint64_t at = block, end = block + count;
+      for (auto [rb, rc] : rs_runs) {
+        if (rb + rc <= at || rb >= end) continue;
+        if (rb > at) {
+          report.unrecoverable_blocks += rb - at;
+          report.problems.push_back(fmt::format("blocks {}+{} held no redundant data; lost",
+                                                DiskAddress::Make(tier, index, at).ToString(), rb - at));
+        }
+        at = std::max(at, rb + rc);
+      }
+      if (at < end) {
+        report.unrecoverable_blocks += end - at;
+        report.problems.push_back(fmt::format("blocks {}+{} held no redundant data; lost",
+                                              DiskAddress::Make(tier, index, at).ToString(), end - at));
+      }
+    }
+  }
+  if (old_device) {
+    AlignedBuffer zero(kBlockSize);
+    std::memset(zero.data(), 0, kBlockSize);
+    (void)old_device->Write(BlockNo{0}, zero.span());
+    (void)old_device->Write(BlockNo{old_device->Size().value - 1}, zero.span());
+    (void)old_device->Flush();
+  }
+  return report;
+}
+
+Result<std::vector<VdevStatus>> Storage::ListVdevs() { return impl_->ListVdevs(); }
+Status Storage::OfflineVdev(const std::string& name) { return impl_->OfflineVdev(name); }
+Status Storage::OnlineVdev(const std::string& name) { return impl_->OnlineVdev(name); }
+Result<VdevReplaceReport> Storage::ReplaceVdev(const std::string& old_name, const std::string& new_path,
+                                               const ProgressFn& progress) {
+  return impl_->ReplaceVdev(old_name, new_path, progress);
+}
+
+}  // namespace tessera

@@ -1,0 +1,149 @@
+// Degraded open and device management of the pool (pool.h contracts 1a, 3).
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "core/pool/pool.h"
+#include "core/util/aligned_buffer.h"
+#include "core/vdev/fault_vdev.h"
+#include "core/vdev/memory_vdev.h"
+
+namespace tessera {
+namespace {
+
+constexpr char kThreeVdevs[] = R"(
+[pool]
+name = test
+[vdev meta]
+path = meta.img
+size = 16M
+tier = fastest
+[vdev d0]
+path = d0.img
+size = 16M
+tier = slow
+[vdev d1]
+path = d1.img
+size = 16M
+tier = slow
+)";
+
+PoolConfig Config() { return *ParsePoolConfig(kThreeVdevs, "/mem"); }
+
+std::vector<std::shared_ptr<Vdev>> Devices() {
+  std::vector<std::shared_ptr<Vdev>> out;
+  for (int i = 0; i < 3; i++) out.push_back(std::make_shared<MemoryVdev>(BlockCount{4096}));
+  return out;
+}
+
+const DiskAddress kD0Block = DiskAddress::Make(Tier::kSlow, 0, 100);
+
+TEST(PoolDevices, MissingDataVdevOpensDegradedAndMetadataVdevIsRequired) {
+  auto devices = Devices();
+  ASSERT_TRUE(Pool::Create(Config(), devices));
+  auto degraded = Pool::Open(Config(), {devices[0], nullptr, devices[2]});
+  ASSERT_TRUE(degraded) << degraded.error().ToString();
+  EXPECT_FALSE((*degraded)->Healthy());
+  EXPECT_EQ((*degraded)->FindByName("d0")->device->state(), VdevState::kMissing);
+  EXPECT_EQ((*degraded)->FindByName("d1")->device->state(), VdevState::kOnline);
+  AlignedBuffer block(kBlockSize);
+  auto read = (*degraded)->Read(kD0Block, block.span());
+  ASSERT_FALSE(read);
+  EXPECT_EQ(read.error().code(), Code::kIOError);
+  EXPECT_NE(read.error().message().find("missing"), std::string::npos) << read.error().message();
+
+  auto refused = Pool::Open(Config(), {nullptr, devices[1], devices[2]});
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message().find("metadata"), std::string::npos) << refused.error().message();
+}
+
+TEST(PoolDevices, OfflineOnlineKeepsTheSlotAndChecksTheLabel) {
+  auto devices = Devices();
+  auto pool = Pool::Create(Config(), devices);
+  ASSERT_TRUE(pool);
+  Pool& p = **pool;
+  AlignedBuffer block(kBlockSize);
+  std::memset(block.data(), 0x42, kBlockSize);
+  ASSERT_TRUE(p.Write(kD0Block, block.span()));
+
+  EXPECT_FALSE(p.Offline("meta"));  // the metadata tier stays online
+  EXPECT_EQ(p.Offline("nope").error().code(), Code::kNotFound);
+  ASSERT_TRUE(p.Offline("d0"));
+  EXPECT_TRUE(p.config().vdevs[1].offline);
+  EXPECT_FALSE(p.Read(kD0Block, block.span()));
+
+  // Another vdev's device is not d0.
+  auto wrong = p.Online("d0", devices[2]);
+  ASSERT_FALSE(wrong);
+  EXPECT_NE(wrong.error().message().find("is not vdev 'd0'"), std::string::npos) << wrong.error().message();
+  EXPECT_FALSE(p.FindByName("d0")->device->online());
+
+  ASSERT_TRUE(p.Online("d0", devices[1]));
+  EXPECT_TRUE(p.Healthy());
+  EXPECT_FALSE(p.config().vdevs[1].offline);
+  std::memset(block.data(), 0, kBlockSize);
+  ASSERT_TRUE(p.Read(kD0Block, block.span()));
+  EXPECT_EQ(block.data()[0], std::byte{0x42});
+}
+
+TEST(PoolDevices, ReplaceLabelsTheNewDeviceAsTheVdev) {
+  auto devices = Devices();
+  auto config = Config();
+  ASSERT_TRUE(Pool::Create(config, devices));
+  auto degraded = Pool::Open(config, {devices[0], nullptr, devices[2]});
+  ASSERT_TRUE(degraded);
+  Pool& p = **degraded;
+  auto small = std::make_shared<MemoryVdev>(BlockCount{2048});
+  EXPECT_FALSE(p.Replace("d0", small, "/mem/small.img"));
+  auto fresh = std::make_shared<MemoryVdev>(BlockCount{4096});
+  ASSERT_TRUE(p.Replace("d0", fresh, "/mem/new.img"));
+  EXPECT_TRUE(p.Healthy());
+  EXPECT_EQ(p.config().vdevs[1].path, "/mem/new.img");
+  AlignedBuffer block(kBlockSize);
+  std::memset(block.data(), 0x17, kBlockSize);
+  ASSERT_TRUE(p.Write(kD0Block, block.span()));
+
+  // The new device opens as d0 of the same pool.
+  config.vdevs[1].path = "/mem/new.img";
+  auto reopened = Pool::Open(config, {devices[0], fresh, devices[2]});
+  ASSERT_TRUE(reopened) << reopened.error().ToString();
+  EXPECT_EQ((*reopened)->uuid(), p.uuid());
+  EXPECT_TRUE((*reopened)->Healthy());
+  std::memset(block.data(), 0, kBlockSize);
+  ASSERT_TRUE((*reopened)->Read(kD0Block, block.span()));
+  EXPECT_EQ(block.data()[0], std::byte{0x17});
+}
+
+TEST(PoolDevices, AFailedFlushFaultsADataVdevButNotTheMetadataTier) {
+  auto devices = Devices();
+  auto meta = std::make_shared<FaultVdev>(devices[0]);
+  auto d0 = std::make_shared<FaultVdev>(devices[1]);
+  auto pool = Pool::Create(Config(), {meta, d0, devices[2]});
+  ASSERT_TRUE(pool);
+  d0->FailNth(1, /*persistent=*/true, FaultOpKind::kFlush);
+  ASSERT_TRUE((*pool)->FlushAll());
+  EXPECT_EQ((*pool)->FindByName("d0")->device->state(), VdevState::kFaulted);
+  EXPECT_EQ((*pool)->FindByName("d0")->device->errors().flush_errors, 1u);
+  meta->FailNth(1, /*persistent=*/false, FaultOpKind::kFlush);
+  EXPECT_FALSE((*pool)->FlushAll());
+  d0->ClearFailures();
+  ASSERT_TRUE((*pool)->Online("d0", d0));
+  EXPECT_TRUE((*pool)->Healthy());
+}
+
+TEST(PoolDevices, OfflineStateRoundTripsThroughTheConfigText) {
+  auto config = Config();
+  config.vdevs[2].offline = true;
+  auto text = SerializePoolConfig(config);
+  EXPECT_NE(text.find("state = offline"), std::string::npos);
+  auto parsed = ParsePoolConfig(text, "/mem");
+  ASSERT_TRUE(parsed) << parsed.error().ToString();
+  EXPECT_FALSE(parsed->vdevs[1].offline);
+  EXPECT_TRUE(parsed->vdevs[2].offline);
+  auto bad = ParsePoolConfig(std::string(kThreeVdevs) + "state = sleepy\n", "/mem");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("sleepy"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tessera

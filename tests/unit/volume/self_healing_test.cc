@@ -1,0 +1,309 @@
+// Self-healing at the Storage level: inspect --repair, scrub, vdev
+// offline/online/replace and degraded open, on an rs:4+2 volume over file
+// vdevs wrapped in FaultVdevs (one metadata vdev + 7 data vdevs, so a row
+// of 6 can move a block to the spare).
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+
+#include "core/util/uuid.h"
+#include "core/vdev/fault_vdev.h"
+#include "core/volume/storage.h"
+#include "tests/unit/volume/volume_test_util.h"
+
+namespace tessera {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::Pattern;
+
+constexpr uint64_t kVolumeBytes = 32ull << 20;
+constexpr uint64_t kDataBytes = 8ull << 20;
+
+class SelfHealing : public ::testing::Test {
+ protected:
+  SelfHealing() {
+    dir_ = (fs::temp_directory_path() / fmt::format("tessera-heal-test-{}", RandomU64())).string();
+    config_.vdevs.push_back(VdevConfig{.name = "meta", .path = dir_ + "/meta.img", .size_bytes = 64ull << 20,
+                                       .tier = Tier::kFastest});
+    for (uint32_t i = 0; i < 7; i++) {
+      config_.vdevs.push_back(VdevConfig{.name = fmt::format("d{}", i), .path = fmt::format("{}/d{}.img", dir_, i),
+                                         .size_bytes = 48ull << 20, .tier = Tier::kSlow, .index = i});
+    }
+  }
+  ~SelfHealing() override { fs::remove_all(dir_); }
+
+  // File vdevs in FaultVdevs, remembered by path (vdev online/replace open
+  // single vdevs through here too).
+  StorageOptions Options() {
+    StorageOptions options;
+    options.metadata_cache_bytes = 32 << 20;
+    options.open_devices = [this](const PoolConfig& config, bool create) -> Result<std::vector<std::shared_ptr<Vdev>>> {
+      auto files = TRY(Pool::OpenFileDevices(config, create, true, true, /*allow_missing=*/!create));
+      std::vector<std::shared_ptr<Vdev>> out;
+      for (size_t i = 0; i < files.size(); i++) {
+        if (!files[i]) {
+          out.push_back(nullptr);
+          continue;
+        }
+        auto fault = std::make_shared<FaultVdev>(files[i]);
+        faults_[fs::path(config.vdevs[i].path).filename().string()] = fault;
+        out.push_back(fault);
+      }
+      return out;
+    };
+    return options;
+  }
+
+  std::unique_ptr<Storage> CreateWithData() {
+    auto storage = Storage::Create(dir_, config_, Options());
+    EXPECT_TRUE(storage) << storage.error().ToString();
+    auto info = (*storage)->CreateVolume(VolumeSpec{.name = "vol", .size = kVolumeBytes, .layout = "rs:4+2"});
+    EXPECT_TRUE(info) << info.error().ToString();
+    auto volume = (*storage)->OpenVolume("vol");
+    EXPECT_TRUE(volume);
+    EXPECT_TRUE((*volume)->Write(0, data_, false));
+    EXPECT_TRUE((*volume)->Flush());
+    return std::move(*storage);
+  }
+
+  std::unique_ptr<Storage> Reopen() {
+    auto storage = Storage::Open(dir_, Options());
+    EXPECT_TRUE(storage) << storage.error().ToString();
+    return storage ? std::move(*storage) : nullptr;
+  }
+
+  // The volume reads back exactly the data written.
+  void ExpectData(Storage& storage) {
+    auto volume = storage.OpenVolume("vol");
+    ASSERT_TRUE(volume) << volume.error().ToString();
+    std::vector<std::byte> got(kDataBytes);
+    auto read = (*volume)->Read(0, got);
+    ASSERT_TRUE(read) << read.error().ToString();
+    EXPECT_TRUE(got == data_);
+  }
+
+  // A vdev holding the volume's first row block (its name).
+  std::string VdevOfFirstRow(Storage& storage) {
+    std::string text = *storage.ExnodeText("vol");
+    size_t at = text.find("vdev=");
+    return text.substr(at + 5, text.find('\n', at) - at - 5);
+  }
+
+  std::string dir_;
+  PoolConfig config_;
+  std::map<std::string, std::shared_ptr<FaultVdev>> faults_;
+  const std::vector<std::byte> data_ = Pattern(kDataBytes, 42);
+};
+
+TEST_F(SelfHealing, InspectRepairMovesBlocksOffAnOfflineVdevAndRebuildsThem) {
+  auto storage = CreateWithData();
+  std::string lost = VdevOfFirstRow(*storage);
+  ASSERT_TRUE(storage->OfflineVdev(lost));
+  ExpectData(*storage);  // degraded reads
+
+  auto before = storage->InspectVolume("vol", InspectDepth::kScan, /*repair=*/false);
+  ASSERT_TRUE(before) << before.error().ToString();
+  EXPECT_GT(before->bad, 0u);
+  EXPECT_EQ(before->repaired, 0u);
+
+  uint64_t progress_calls = 0;
+  auto repaired = storage->InspectVolume("vol", InspectDepth::kScan, /*repair=*/true,
+                                         [&](const Progress&) { progress_calls++; });
+  ASSERT_TRUE(repaired) << repaired.error().ToString();
+  EXPECT_GT(repaired->replaced_blocks, 0u);
+  EXPECT_GT(repaired->repaired, 0u);
+  EXPECT_EQ(repaired->unrecoverable, 0u);
+  EXPECT_GT(progress_calls, 0u);
+  EXPECT_EQ(storage->ExnodeText("vol")->find("vdev=" + lost + "\n"), std::string::npos)
+      << "a row still uses the offline vdev";
+
+  auto after = storage->InspectVolume("vol", InspectDepth::kFull, /*repair=*/false);
+  ASSERT_TRUE(after) << after.error().ToString();
+  EXPECT_TRUE(after->clean()) << after->bad << " bad: " << (after->problems.empty() ? "" : after->problems[0]);
+  ExpectData(*storage);
+  auto status = storage->GetPoolStatus();
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->health, "degraded");  // the vdev itself is still offline ...
+  EXPECT_TRUE(status->degraded_volumes.empty());  // ... but holds nothing of the volume
+  ASSERT_TRUE(storage->Close());
+  storage.reset();
+
+  storage = Reopen();  // the offline state persisted; the data did not need it
+  ASSERT_TRUE(storage);
+  auto vdevs = storage->ListVdevs();
+  ASSERT_TRUE(vdevs);
+  for (const auto& v : *vdevs) EXPECT_EQ(v.state, v.name == lost ? "offline" : "online") << v.name;
+  ExpectData(*storage);
+  ASSERT_TRUE(storage->OnlineVdev(lost));
+  EXPECT_EQ(storage->GetPoolStatus()->health, "online");
+}
+
+TEST_F(SelfHealing, ScrubRepairsCorruptChunksOnceAndCountsThem) {
+  auto storage = CreateWithData();
+  std::string victim = VdevOfFirstRow(*storage);
+  ASSERT_TRUE(storage->Close());
+  storage.reset();
+  // Corrupt a data byte in each of the first 10 chunks of the victim's first
+  // row block (chunks of 68 KiB from block 3: a 4 KiB header, then data).
+  int fd = ::open((dir_ + "/" + victim + ".img").c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  for (int k = 0; k < 10; k++) {
+    off_t at = 3 * 4096 + k * 69632 + 4096 + 1000;
+    unsigned char b = 0;
+    ASSERT_EQ(::pread(fd, &b, 1, at), 1);
+    b ^= 0xa5;
+    ASSERT_EQ(::pwrite(fd, &b, 1, at), 1);
+  }
+  ::close(fd);
+
+  storage = Reopen();
+  ASSERT_TRUE(storage);
+  auto scrub = storage->Scrub();
+  ASSERT_TRUE(scrub) << scrub.error().ToString();
+  EXPECT_EQ(scrub->volumes, 1u);
+  EXPECT_EQ(scrub->repaired, 10u);
+  EXPECT_EQ(scrub->unrecoverable, 0u);
+  EXPECT_TRUE(scrub->clean());
+  auto vdevs = storage->ListVdevs();
+  ASSERT_TRUE(vdevs);
+  for (const auto& v : *vdevs) EXPECT_EQ(v.checksum_errors, v.name == victim ? 10u : 0u) << v.name;
+  auto again = storage->Scrub();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->repaired, 0u);
+  EXPECT_TRUE(again->clean());
+  ExpectData(*storage);
+}
+
+TEST_F(SelfHealing, ReplaceRebuildsAMissingVdevFromParity) {
+  auto storage = CreateWithData();
+  std::string lost = VdevOfFirstRow(*storage);
+  ASSERT_TRUE(storage->Close());
+  storage.reset();
+  fs::remove(dir_ + "/" + lost + ".img");
+
+  storage = Reopen();  // degraded open
+  ASSERT_TRUE(storage);
+  auto status = storage->GetPoolStatus();
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->health, "degraded");
+  ASSERT_EQ(status->degraded_volumes.size(), 1u);
+  EXPECT_EQ(status->degraded_volumes[0].state, "degraded");
+  ExpectData(*storage);
+
+  EXPECT_FALSE(storage->ReplaceVdev(lost, dir_ + "/d0.img"));  // an existing file
+  EXPECT_EQ(storage->ReplaceVdev("nope", "x.img").error().code(), Code::kNotFound);
+  auto replaced = storage->ReplaceVdev(lost, "new.img");
+  ASSERT_TRUE(replaced) << replaced.error().ToString();
+  EXPECT_GT(replaced->rebuilt_chunks, 0u);
+  EXPECT_EQ(replaced->unrecoverable_blocks, 0u);
+  EXPECT_EQ(replaced->copied_blocks, 0u);
+  EXPECT_EQ(storage->GetPoolStatus()->health, "online");
+  auto scrub = storage->Scrub();
+  ASSERT_TRUE(scrub);
+  EXPECT_EQ(scrub->repaired, 0u);
+  EXPECT_TRUE(scrub->clean());
+  ASSERT_TRUE(storage->Close());
+  storage.reset();
+
+  storage = Reopen();
+  ASSERT_TRUE(storage);
+  EXPECT_EQ(storage->GetPoolStatus()->health, "online");
+  // Nothing else can serve the data: take two other vdevs of the row away.
+  int offline = 0;
+  auto listed = *storage->ListVdevs();
+  for (const auto& v : listed) {
+    if (v.tier == "slow" && v.name != lost && offline < 2 && storage->OfflineVdev(v.name)) offline++;
+  }
+  ExpectData(*storage);
+}
+
+TEST_F(SelfHealing, OnlineReplaceCopiesTheOldDevice) {
+  auto storage = CreateWithData();
+  std::string old = VdevOfFirstRow(*storage);
+  auto replaced = storage->ReplaceVdev(old, "fresh.img");
+  ASSERT_TRUE(replaced) << replaced.error().ToString();
+  EXPECT_GT(replaced->copied_blocks, 0u);
+  EXPECT_EQ(replaced->rebuilt_chunks, 0u);
+  EXPECT_EQ(replaced->unrecoverable_blocks, 0u);
+  ExpectData(*storage);
+  ASSERT_TRUE(storage->Close());
+  storage.reset();
+  storage = Reopen();
+  ASSERT_TRUE(storage);
+  ExpectData(*storage);
+  EXPECT_TRUE(storage->Scrub()->clean());
+}
+
+TEST_F(SelfHealing, ReplaceRefusesTheMetadataTierAndOpenVolumesWithoutParity) {
+  auto storage = CreateWithData();
+  EXPECT_EQ(storage->ReplaceVdev("meta", "meta2.img").error().code(), Code::kInvalidArgument);
+  ASSERT_TRUE(storage->CreateVolume(VolumeSpec{.name = "plain", .size = 8 << 20}));
+  std::string text = *storage->ExnodeText("plain");
+  size_t at = text.find("vdev=");
+  std::string vdev = text.substr(at + 5, text.find('\n', at) - at - 5);
+  auto plain = storage->OpenVolume("plain");
+  ASSERT_TRUE(plain);
+  auto bytes = Pattern(1 << 20, 7);
+  ASSERT_TRUE((*plain)->Write(0, bytes, true));
+  auto busy = storage->ReplaceVdev(vdev, "busy.img");
+  ASSERT_FALSE(busy);
+  EXPECT_EQ(busy.error().code(), Code::kBusy) << busy.error().ToString();
+  EXPECT_FALSE(fs::exists(dir_ + "/busy.img"));
+  plain->reset();
+  auto replaced = storage->ReplaceVdev(vdev, "idle.img");
+  ASSERT_TRUE(replaced) << replaced.error().ToString();
+  EXPECT_GT(replaced->copied_blocks, 0u);
+  EXPECT_EQ(replaced->unrecoverable_blocks, 0u);
+  auto again = storage->OpenVolume("plain");
+  ASSERT_TRUE(again);
+  std::vector<std::byte> got(bytes.size());
+  ASSERT_TRUE((*again)->Read(0, got));
+  EXPECT_TRUE(got == bytes);
+  ExpectData(*storage);
+}
+
+TEST_F(SelfHealing, BeyondParityReadsFailWithIOErrorNeverWrongData) {
+  auto storage = CreateWithData();
+  auto vdevs = *storage->ListVdevs();
+  // Two vdevs offline and a third failing every read: some row loses 3.
+  std::vector<std::string> slow;
+  for (const auto& v : vdevs) {
+    if (v.tier == "slow") slow.push_back(v.name);
+  }
+  ASSERT_TRUE(storage->OfflineVdev(slow[0]));
+  ASSERT_TRUE(storage->OfflineVdev(slow[1]));
+  faults_[slow[2] + ".img"]->FailNth(1, /*persistent=*/true, FaultOpKind::kRead);
+  auto volume = storage->OpenVolume("vol");
+  ASSERT_TRUE(volume);
+  uint64_t failed = 0;
+  constexpr size_t kPiece = 256 << 10;
+  for (uint64_t at = 0; at < kDataBytes; at += kPiece) {
+    std::vector<std::byte> got(kPiece);
+    auto read = (*volume)->Read(at, got);
+    if (!read) {
+      EXPECT_EQ(read.error().code(), Code::kIOError) << read.error().ToString();
+      failed++;
+      continue;
+    }
+    EXPECT_TRUE(std::equal(got.begin(), got.end(), data_.begin() + at)) << "wrong data at " << at;
+  }
+  EXPECT_GT(failed, 0u);
+  auto counted = *storage->ListVdevs();
+  for (const auto& v : counted) {
+    if (v.name == slow[2]) {
+      EXPECT_GT(v.read_errors, 0u);
+    }
+  }
+  auto inspect = storage->InspectVolume("vol", InspectDepth::kScan, /*repair=*/true);
+  ASSERT_TRUE(inspect) << inspect.error().ToString();
+  EXPECT_GT(inspect->unrecoverable, 0u);
+  faults_[slow[2] + ".img"]->ClearFailures();
+}
+
+}  // namespace
+}  // namespace tessera
