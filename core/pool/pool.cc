@@ -6,7 +6,9 @@
 //  2. Open checks, in order, for every vdev: device size >= label size
 //     (truncation), one label copy valid, the label's tier/index match the
 //     config, and all pool uuids agree. The first failure is returned with the
-//     vdev's name and path; nothing is written.
+//     vdev's name and path; nothing is written. A vdev whose label reads
+//     both fail with IOError is faulted instead (pool.h contract 3); the
+//     other checks apply to the healthy vdevs.
 #include "core/pool/pool.h"
 
 #include <filesystem>
@@ -31,7 +33,8 @@ Result<VdevLabel> ReadLabel(Vdev& device, const VdevConfig& config) {
   for (uint64_t where : {uint64_t{0}, size - 1}) {
     auto status = device.Read(BlockNo{where}, block.span());
     if (!status) {
-      if (!first_error) first_error = status.error();
+      // A read error outranks a decode error: only an all-IOError device is faulted.
+      if (!first_error || first_error->code() != Code::kIOError) first_error = status.error();
       continue;
     }
     auto label = DecodeLabel(block.span());
@@ -89,7 +92,17 @@ Result<std::unique_ptr<Pool>> Pool::Open(const PoolConfig& config,
       return Err(Code::kCorruption, "{} is truncated to {} bytes", VdevDescription(vc),
                  blocks * kBlockSize);
     }
-    VdevLabel label = TRY(ReadLabel(*devices[i], vc));
+    auto read_label = ReadLabel(*devices[i], vc);
+    if (!read_label && read_label.error().code() == Code::kIOError) {
+      Log(LogLevel::kWarn, "{} is unreadable and opened as faulted: {}", VdevDescription(vc),
+          read_label.error().ToString());
+      VdevLabel label{.tier = vc.tier, .index = static_cast<uint16_t>(vc.index),
+                      .size_blocks = blocks, .name = vc.name};
+      vdevs.push_back(PoolVdev{.config = vc, .label = label, .device = devices[i],
+                               .end = blocks - 1, .faulted = true});
+      continue;
+    }
+    VdevLabel label = TRY(std::move(read_label));
     if (blocks < label.size_blocks) {
       return Err(Code::kCorruption, "{} is truncated: {} bytes, its label says {}",
                  VdevDescription(vc), blocks * kBlockSize, label.size_blocks * kBlockSize);
@@ -105,6 +118,10 @@ Result<std::unique_ptr<Pool>> Pool::Open(const PoolConfig& config,
     uuid = label.pool_uuid;
     vdevs.push_back(PoolVdev{
         .config = vc, .label = label, .device = devices[i], .end = label.size_blocks - 1});
+  }
+  if (!uuid) return Err(Code::kIOError, "every vdev of the pool is unreadable");
+  for (auto& v : vdevs) {
+    if (v.faulted) v.label.pool_uuid = *uuid;
   }
   return std::unique_ptr<Pool>(new Pool(config, *uuid, std::move(vdevs)));
 }
@@ -160,6 +177,17 @@ std::vector<const PoolVdev*> Pool::FastestTierVdevs() const {
   return {};
 }
 
+bool Pool::IsFaulted(DiskAddress address) const {
+  const PoolVdev* v = Find(address.tier(), address.vdev());
+  return v != nullptr && v->faulted;
+}
+
+size_t Pool::FaultedVdevCount() const {
+  size_t n = 0;
+  for (const auto& v : vdevs_) n += v.faulted ? 1 : 0;
+  return n;
+}
+
 Result<PoolVdev*> Pool::Resolve(DiskAddress address, uint64_t blocks) {
   for (auto& v : vdevs_) {
     if (v.config.tier == address.tier() && v.config.index == address.vdev()) {
@@ -167,6 +195,7 @@ Result<PoolVdev*> Pool::Resolve(DiskAddress address, uint64_t blocks) {
         return Err(Code::kInvalidArgument, "address {} +{} beyond vdev '{}'", address.ToString(),
                    blocks, v.config.name);
       }
+      if (v.faulted) return Err(Code::kIOError, "vdev '{}' is faulted", v.config.name);
       return &v;
     }
   }
@@ -185,12 +214,17 @@ Status Pool::Write(DiskAddress address, std::span<const std::byte> buffer) {
 
 Status Pool::Submit(std::span<PoolIo> requests) {
   std::map<Vdev*, std::vector<size_t>> groups;
+  Status first = Ok();
   for (size_t i = 0; i < requests.size(); i++) {
     auto v = Resolve(requests[i].address, requests[i].buffer.size() / kBlockSize);
+    if (!v && v.error().code() == Code::kIOError) {  // a faulted vdev: fail just this request
+      requests[i].result = Err(v.error());
+      if (first) first = Err(v.error());
+      continue;
+    }
     if (!v) return Err(v.error());
     groups[(*v)->device.get()].push_back(i);
   }
-  Status first = Ok();
   for (auto& [device, indexes] : groups) {
     std::vector<IoRequest> batch;
     for (size_t i : indexes) {
@@ -206,7 +240,9 @@ Status Pool::Submit(std::span<PoolIo> requests) {
 }
 
 Status Pool::FlushAll() {
-  for (auto& v : vdevs_) TRY_STATUS(v.device->Flush());
+  for (auto& v : vdevs_) {
+    if (!v.faulted) TRY_STATUS(v.device->Flush());
+  }
   return Ok();
 }
 

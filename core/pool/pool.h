@@ -10,7 +10,13 @@
 //     a failed Open.
 //  2. Blocks [0, kFirstUsableBlock) and the last block of every vdev are
 //     reserved (label, superblock slots). UsableRange() gives the rest.
-//  3. I/O methods are thread-safe; they forward to the vdevs.
+//  3. A vdev none of whose labels can be read (both reads fail with IOError:
+//     a dead or missing device) is opened as faulted, so that a pool with
+//     redundant metadata can still open; its label is taken from the config
+//     and the device size. A readable but invalid label still fails Open, and
+//     so does a pool whose every vdev is faulted. No I/O is sent to a faulted
+//     vdev: reads and writes of it fail with IOError, FlushAll skips it.
+//  4. I/O methods are thread-safe; they forward to the vdevs.
 #pragma once
 
 #include <memory>
@@ -37,6 +43,7 @@ struct PoolVdev {
   // Usable blocks: [first, end).
   uint64_t first = kFirstUsableBlock;
   uint64_t end = 0;
+  bool faulted = false;  // unreadable at Open (contract 3); fixed for the Pool's life
 };
 
 struct PoolIo {
@@ -65,8 +72,11 @@ class Pool {
   const std::vector<PoolVdev>& vdevs() const { return vdevs_; }
   // nullptr when no such vdev.
   const PoolVdev* Find(Tier tier, uint32_t index) const;
-  // Vdevs of the fastest tier that has any.
+  // Vdevs of the fastest tier that has any (faulted ones included).
   std::vector<const PoolVdev*> FastestTierVdevs() const;
+  // True when `address` names a faulted vdev.
+  bool IsFaulted(DiskAddress address) const;
+  size_t FaultedVdevCount() const;
 
   Status Read(DiskAddress address, std::span<std::byte> buffer);
   Status Write(DiskAddress address, std::span<const std::byte> buffer);
