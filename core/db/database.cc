@@ -136,6 +136,7 @@ Status Database::Recover() {
     tried = sb.txg;
     auto status = LoadRoot(sb);
     if (status) {
+      superblock_ = sb;
       if (last_error) Log(LogLevel::kWarn, "recovered from older superblock txg {}", sb.txg);
       return Ok();
     }
@@ -226,6 +227,7 @@ Status Database::WriteSuperblock(uint64_t txg, const BlockPtr& root) {
   for (const PoolVdev* v : targets) {
     TRY_STATUS(v->device->Write(BlockNo{kSuperblockSlot0 + txg % 2}, block.span()));
   }
+  superblock_ = sb;
   return Ok();
 }
 

@@ -85,8 +85,12 @@ struct ScrubReport {
   uint64_t repaired = 0;         // bad copies rewritten from a good copy
   uint64_t unrecoverable = 0;    // nodes (or unwalkable subtrees) with no good copy
   uint64_t unavailable = 0;      // copies on faulted vdevs, not checkable
+  uint64_t superblocks_checked = 0;   // current superblock copies read
+  uint64_t superblocks_repaired = 0;  // of those, missing or bad and rewritten
   std::vector<std::string> errors;  // one line per unrecoverable node or tree
-  bool clean() const { return repaired == 0 && unrecoverable == 0 && unavailable == 0; }
+  bool clean() const {
+    return repaired == 0 && unrecoverable == 0 && unavailable == 0 && superblocks_repaired == 0;
+  }
   std::string Summary() const;
 };
 // Called after each tree and every 256 nodes: the counts so far and the tree
@@ -159,9 +163,12 @@ class Database {
 
   // Reads and verifies every copy of every node reachable from the root
   // tree, the datasets and the snapshots (the last committed versions), and
-  // rewrites bad copies from a good one. Holds the commit lock throughout, so
+  // rewrites bad copies from a good one; then checks that every
+  // SuperblockVdevs() vdev holds the current superblock and rewrites it
+  // where it does not. Holds the commit lock throughout, so
   // commits wait; dataset reads and writes go on. Errors only when the walk
-  // cannot start; what it finds is in the report.
+  // cannot start (or the database failed earlier); what it finds is in the
+  // report.
   Result<ScrubReport> ScrubMetadata(const ScrubProgressFn& progress = {});
 
   // Copies each new tree node gets (1 or 2; fixed when the pool is opened).
@@ -182,6 +189,7 @@ class Database {
   // Healthy vdevs of the fastest tier that has any, topped up from the next
   // tiers to two vdevs when the pool has them.
   std::vector<const PoolVdev*> SuperblockVdevs() const;
+  Status ScrubSuperblocksLocked(ScrubReport* report);
   // (name, root) of every dataset and snapshot tree, from the root tree.
   Result<std::vector<std::pair<std::string, BlockPtr>>> TreeRootsLocked(
       std::vector<std::string>* problems);
@@ -207,6 +215,7 @@ class Database {
   std::unique_ptr<ReadOnlyNodeStore> read_store_;  // for snapshot trees; set with allocator_
   std::vector<std::unique_ptr<Dataset>> open_;     // GUARDED_BY(mu_)
   std::optional<Error> failed_;                    // GUARDED_BY(mu_)
+  Superblock superblock_;  // GUARDED_BY(mu_); the last one written or recovered
   std::function<Status()> pre_commit_hook_;        // GUARDED_BY(mu_)
   Result<std::vector<Extent>> ExtentsOfLocked(uint64_t dataset_id);
 };

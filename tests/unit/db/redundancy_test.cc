@@ -101,6 +101,7 @@ TEST(Redundancy, EveryNodeHasTwoCopiesOnDistinctVdevs) {
   auto scrub = db->ScrubMetadata();
   ASSERT_TRUE(scrub);
   EXPECT_EQ(scrub->copies_checked, 2 * scrub->checked);
+  EXPECT_EQ(scrub->superblocks_checked, 3u);
   EXPECT_TRUE(scrub->clean()) << scrub->Summary();
 }
 
@@ -304,6 +305,11 @@ TEST(Scrub, RepairsInjectedCorruptionThenFindsNothing) {
     DiskAddress d{i % 2 ? victims[i].copy_address : victims[i].address};
     FlipBlocks(*tp.media[d.vdev()], {d.block()});
   }
+  // And vdev 1 loses both superblock slots (open uses vdev 0's).
+  AlignedBuffer zero(kBlockSize);
+  for (uint64_t slot = 0; slot < 2; slot++) {
+    ASSERT_TRUE(tp.media[1]->Write(BlockNo{kSuperblockSlot0 + slot}, zero.span()));
+  }
   tp.Reboot();
   auto db = std::move(*tp.Open());
   std::vector<std::pair<uint64_t, std::string>> calls;
@@ -313,8 +319,10 @@ TEST(Scrub, RepairsInjectedCorruptionThenFindsNothing) {
   ASSERT_TRUE(scrub) << scrub.error().ToString();
   EXPECT_EQ(scrub->repaired, victims.size()) << scrub->Summary();
   EXPECT_EQ(scrub->unrecoverable, 0u);
+  EXPECT_EQ(scrub->superblocks_checked, 2u);
+  EXPECT_EQ(scrub->superblocks_repaired, 1u);
   EXPECT_EQ(scrub->copies_checked, 2 * scrub->checked);
-  ASSERT_GE(calls.size(), 4u);  // root tree, a, a@s1, b at least
+  ASSERT_GE(calls.size(), 5u);  // root tree, a, a@s1, b, superblocks at least
   for (size_t i = 1; i < calls.size(); i++) EXPECT_GE(calls[i].first, calls[i - 1].first);
   EXPECT_EQ(calls.back().first, scrub->checked);
   auto report = db->Check();
@@ -324,6 +332,14 @@ TEST(Scrub, RepairsInjectedCorruptionThenFindsNothing) {
   ASSERT_TRUE(again);
   EXPECT_TRUE(again->clean()) << again->Summary();
   EXPECT_EQ(again->checked, scrub->checked);
+  // The rewritten superblock alone opens the pool.
+  db.reset();
+  for (uint64_t slot = 0; slot < 2; slot++) {
+    ASSERT_TRUE(tp.media[0]->Write(BlockNo{kSuperblockSlot0 + slot}, zero.span()));
+  }
+  tp.Reboot();
+  auto reopened = tp.Open();
+  ASSERT_TRUE(reopened) << reopened.error().ToString();
 }
 
 // Superblocks live on two vdevs: wiping both slots of one vdev loses nothing.
