@@ -26,22 +26,24 @@ std::string VdevDescription(const VdevConfig& config) {
   return fmt::format("vdev '{}' ({})", config.name, config.path);
 }
 
+// A valid label copy; else the first copy's decode error; IOError only when
+// both reads fail (the device is unreadable and Open faults it).
 Result<VdevLabel> ReadLabel(Vdev& device, const VdevConfig& config) {
   AlignedBuffer block(kBlockSize);
-  std::optional<Error> first_error;
+  std::optional<Error> read_error;
+  std::optional<Error> decode_error;
   uint64_t size = device.Size().value;
   for (uint64_t where : {uint64_t{0}, size - 1}) {
     auto status = device.Read(BlockNo{where}, block.span());
     if (!status) {
-      // A read error outranks a decode error: only an all-IOError device is faulted.
-      if (!first_error || first_error->code() != Code::kIOError) first_error = status.error();
+      if (!read_error) read_error = status.error();
       continue;
     }
     auto label = DecodeLabel(block.span());
     if (label) return label;
-    if (!first_error) first_error = label.error();
+    if (!decode_error) decode_error = label.error();
   }
-  return Err(first_error->WithContext(VdevDescription(config)));
+  return Err((decode_error ? *decode_error : *read_error).WithContext(VdevDescription(config)));
 }
 
 }  // namespace
