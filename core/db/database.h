@@ -85,6 +85,8 @@ struct ScrubReport {
   uint64_t repaired = 0;         // bad copies rewritten from a good copy
   uint64_t unrecoverable = 0;    // nodes (or unwalkable subtrees) with no good copy
   uint64_t unavailable = 0;      // copies on faulted vdevs, not checkable
+  uint64_t single_copy = 0;      // nodes stored once (every node of a one-vdev pool;
+                                 // nodes written while a vdev was faulted)
   uint64_t superblocks_checked = 0;   // current superblock copies read
   uint64_t superblocks_repaired = 0;  // of those, missing or bad and rewritten
   std::vector<std::string> errors;  // one line per unrecoverable node or tree

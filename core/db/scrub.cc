@@ -32,10 +32,10 @@ namespace tessera {
 
 std::string ScrubReport::Summary() const {
   return fmt::format(
-      "{} nodes checked ({} copies), {} copies repaired, {} unrecoverable, {} copies unavailable; "
-      "{} superblocks checked, {} rewritten",
-      checked, copies_checked, repaired, unrecoverable, unavailable, superblocks_checked,
-      superblocks_repaired);
+      "{} nodes checked ({} copies, {} nodes with one copy), {} copies repaired, {} unrecoverable, "
+      "{} copies unavailable; {} superblocks checked, {} rewritten",
+      checked, copies_checked, single_copy, repaired, unrecoverable, unavailable,
+      superblocks_checked, superblocks_repaired);
 }
 
 Result<std::vector<std::pair<std::string, BlockPtr>>> Database::TreeRootsLocked(
@@ -76,6 +76,7 @@ Result<ScrubReport> Database::ScrubMetadata(const ScrubProgressFn& progress) {
       report.checked++;
       report.copies_checked += node.copies_checked;
       report.unavailable += node.unavailable;
+      if (!ptr.HasCopy()) report.single_copy++;
       if (!node.recoverable) {
         report.unrecoverable++;
         report.errors.push_back(fmt::format("{}: no copy of the node at {} verifies", what,

@@ -102,6 +102,7 @@ TEST(Redundancy, EveryNodeHasTwoCopiesOnDistinctVdevs) {
   ASSERT_TRUE(scrub);
   EXPECT_EQ(scrub->copies_checked, 2 * scrub->checked);
   EXPECT_EQ(scrub->superblocks_checked, 3u);
+  EXPECT_EQ(scrub->single_copy, 0u);
   EXPECT_TRUE(scrub->clean()) << scrub->Summary();
 }
 
@@ -116,6 +117,12 @@ TEST(Redundancy, OneVdevPoolKeepsOneCopy) {
   }));
   EXPECT_EQ(db->metadata_stats().single_copy_writes, 0u);
   ExpectClean(*db);
+  auto scrub = db->ScrubMetadata();
+  ASSERT_TRUE(scrub);
+  EXPECT_EQ(scrub->single_copy, scrub->checked);
+  EXPECT_EQ(scrub->copies_checked, scrub->checked);
+  EXPECT_EQ(scrub->superblocks_checked, 1u);
+  EXPECT_TRUE(scrub->clean()) << scrub->Summary();
 }
 
 // A whole vdev fails (every I/O errors, labels included): the pool opens with
@@ -147,6 +154,7 @@ TEST(Redundancy, PoolOpensAndChecksCleanWithOneVdevFailed) {
       ASSERT_TRUE(scrub);
       EXPECT_EQ(scrub->unrecoverable, 0u) << scrub->Summary();
       EXPECT_GT(scrub->unavailable, 0u);
+      EXPECT_GT(scrub->single_copy, 0u);  // the nodes written since the failure
     }
     // Reopen, still degraded, then with the device back.
     tp.Reboot();
@@ -164,6 +172,34 @@ TEST(Redundancy, PoolOpensAndChecksCleanWithOneVdevFailed) {
     ExpectClean(**db);
     EXPECT_EQ((*db)->metadata_stats().checksum_errors, 0u);
   }
+}
+
+// A vdev dies while the database is open: reads go on from the other copy;
+// the next commit fails and changes nothing on disk; a reopen faults the
+// vdev and sees the last commit.
+TEST(Redundancy, VdevFailingWhileOpenFailsTheCommitNotTheReads) {
+  TestPool tp(2);
+  Expected e;
+  {
+    auto db = std::move(*tp.Create());
+    e = Populate(*db);
+  }
+  tp.Reboot();
+  {
+    auto db = std::move(*tp.Open());
+    tp.faults[0]->FailNth(1, /*persistent=*/true);
+    ExpectContent(*db, e);
+    EXPECT_GT(db->metadata_stats().read_errors, 0u);
+    EXPECT_GT(db->metadata_stats().repair_failures, 0u);
+    ASSERT_TRUE((*db->OpenDataset("b"))->tree().Insert("lost", "x"));
+    EXPECT_FALSE(db->Commit());
+  }
+  tp.Reboot();
+  tp.faults[0]->FailNth(1, true);
+  auto db = tp.Open();
+  ASSERT_TRUE(db) << db.error().ToString();
+  ExpectContent(**db, e);
+  ExpectClean(**db);
 }
 
 // Every node copy on one vdev is corrupted in the device itself: reads
