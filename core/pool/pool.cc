@@ -98,10 +98,14 @@ Result<std::unique_ptr<Pool>> Pool::Open(const PoolConfig& config,
     if (!read_label && read_label.error().code() == Code::kIOError) {
       Log(LogLevel::kWarn, "{} is unreadable and opened as faulted: {}", VdevDescription(vc),
           read_label.error().ToString());
+      // Its size as created: the configured size (file vdevs are created at
+      // it) when that fits the device, else the device's.
+      uint64_t configured = vc.size_bytes / kBlockSize;
+      uint64_t size = configured >= kFirstUsableBlock + 2 && configured <= blocks ? configured : blocks;
       VdevLabel label{.tier = vc.tier, .index = static_cast<uint16_t>(vc.index),
-                      .size_blocks = blocks, .name = vc.name};
+                      .size_blocks = size, .name = vc.name};
       vdevs.push_back(PoolVdev{.config = vc, .label = label, .device = devices[i],
-                               .end = blocks - 1, .faulted = true});
+                               .end = size - 1, .faulted = true});
       continue;
     }
     VdevLabel label = TRY(std::move(read_label));

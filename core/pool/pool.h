@@ -13,9 +13,10 @@
 //  3. A vdev none of whose labels can be read (both reads fail with IOError:
 //     a dead or missing device) is opened as faulted, so that a pool with
 //     redundant metadata can still open; its label is taken from the config
-//     and the device size. A readable but invalid label still fails Open, and
-//     so does a pool whose every vdev is faulted. No I/O is sent to a faulted
-//     vdev: reads and writes of it fail with IOError, FlushAll skips it.
+//     (size: the configured one if it fits the device, else the device's).
+//     A readable but invalid label still fails Open, and so does a pool
+//     whose every vdev is faulted. No I/O is sent to a faulted vdev: reads
+//     and writes of it fail with IOError, FlushAll skips it.
 //  4. I/O methods are thread-safe; they forward to the vdevs.
 #pragma once
 

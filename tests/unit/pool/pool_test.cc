@@ -138,6 +138,7 @@ TEST(Pool, UnreadableVdevOpensFaulted) {
   EXPECT_TRUE(pool.vdevs()[1].faulted);
   EXPECT_EQ(pool.FaultedVdevCount(), 1u);
   EXPECT_EQ(pool.vdevs()[1].label.pool_uuid, pool.uuid());
+  EXPECT_EQ(pool.vdevs()[1].label.size_blocks, 8192u);
   uint64_t before = dead->Counters().reads + dead->Counters().writes;
   AlignedBuffer buf(kBlockSize);
   DiskAddress on_dead = DiskAddress::Make(Tier::kSlow, 0, 100);
