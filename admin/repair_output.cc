@@ -86,14 +86,17 @@ std::string FormatReplaceReport(const VdevReplaceReport& r) {
       "  copied blocks:         {}\n"
       "  rebuilt chunks:        {}\n"
       "  unrecoverable blocks:  {}\n"
+      "  metadata copies:       {} rebuilt\n"
       "  rebuilt volumes:       {}\n",
       r.vdev, r.old_path, r.new_path, r.copied_blocks, r.rebuilt_chunks, r.unrecoverable_blocks,
+      r.metadata_copies_rebuilt,
       volumes.empty() ? "none" : volumes);
   AppendProblems(out, r.problems);
   return out;
 }
 
 std::string FormatProgress(const Progress& p) {
+  if (p.total == 0) return fmt::format("  {}: {} checked\n", p.what, p.done);  // total unknown
   uint64_t percent = p.total == 0 ? 100 : p.done * 100 / p.total;
   return fmt::format("  {}: {}/{} ({}%)\n", p.what, p.done, p.total, percent);
 }

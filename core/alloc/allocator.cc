@@ -14,7 +14,7 @@ namespace tessera {
 
 Allocator::Allocator(const Pool& pool) {
   for (const auto& v : pool.vdevs()) {
-    VdevSegments vs{.tier = v.config.tier, .index = v.config.index, .segments = {}};
+    VdevSegments vs{.tier = v.config.tier, .index = v.config.index, .faulted = v.faulted(), .segments = {}};
     uint64_t size = v.label.size_blocks;
     for (uint64_t start = 0; start < size; start += kSegmentBlocks) {
       uint64_t blocks = std::min(kSegmentBlocks, size - start);
@@ -40,35 +40,62 @@ Result<SegmentBitmap*> Allocator::Locate(DiskAddress address, uint64_t count) {
   return Err(Code::kInvalidArgument, "address {} names no vdev", address.ToString());
 }
 
+std::optional<DiskAddress> Allocator::AllocateInTierLocked(
+    uint64_t count, Tier tier, size_t* cursor,
+    const std::function<bool(const VdevSegments&)>& eligible) {
+  std::vector<VdevSegments*> in_tier;
+  for (auto& v : vdevs_) {
+    if (v.tier == tier && !v.faulted && eligible(v)) in_tier.push_back(&v);
+  }
+  if (in_tier.empty()) return std::nullopt;
+  size_t& rr = *cursor;
+  for (size_t attempt = 0; attempt < in_tier.size(); attempt++) {
+    VdevSegments* v = in_tier[(rr + attempt) % in_tier.size()];
+    for (size_t s = 0; s < v->segments.size(); s++) {
+      size_t seg = (v->next_segment + s) % v->segments.size();
+      auto found = v->segments[seg].FindFree(count);
+      if (!found) continue;
+      v->segments[seg].MarkAllocated(*found, count);
+      v->next_segment = seg;
+      rr = (rr + attempt + 1) % in_tier.size();
+      return DiskAddress::Make(tier, v->index, seg * kSegmentBlocks + *found);
+    }
+  }
+  return std::nullopt;
+}
+
 Result<DiskAddress> Allocator::Allocate(BlockCount count, std::span<const Tier> preference) {
   std::lock_guard lock(mu_);
   for (Tier tier : preference) {
-    std::vector<VdevSegments*> in_tier;
-    for (auto& v : vdevs_) {
-      if (v.tier == tier) in_tier.push_back(&v);
-    }
-    if (in_tier.empty()) continue;
-    size_t& rr = next_vdev_in_tier_[static_cast<uint8_t>(tier)];
-    for (size_t attempt = 0; attempt < in_tier.size(); attempt++) {
-      VdevSegments* v = in_tier[(rr + attempt) % in_tier.size()];
-      for (size_t s = 0; s < v->segments.size(); s++) {
-        size_t seg = (v->next_segment + s) % v->segments.size();
-        auto found = v->segments[seg].FindFree(count.value);
-        if (!found) continue;
-        v->segments[seg].MarkAllocated(*found, count.value);
-        v->next_segment = seg;
-        rr = (rr + attempt + 1) % in_tier.size();
-        return DiskAddress::Make(tier, v->index, seg * kSegmentBlocks + *found);
-      }
-    }
+    auto found = AllocateInTierLocked(count.value, tier, &next_vdev_in_tier_[static_cast<uint8_t>(tier)],
+                                      [](const VdevSegments&) { return true; });
+    if (found) return *found;
   }
   return Err(Code::kNoSpace, "no run of {} free blocks in the preferred tiers", count.value);
+}
+
+Result<DiskAddress> Allocator::AllocateApart(BlockCount count, std::span<const Tier> preference,
+                                             DiskAddress apart_from) {
+  std::lock_guard lock(mu_);
+  auto other = [&](const VdevSegments& v) {
+    return v.tier != apart_from.tier() || v.index != apart_from.vdev();
+  };
+  auto cursor = [&](Tier tier) { return &next_copy_in_tier_[static_cast<uint8_t>(tier)]; };
+  Tier own = apart_from.tier();
+  if (auto found = AllocateInTierLocked(count.value, own, cursor(own), other)) return *found;
+  for (Tier tier : preference) {
+    if (tier == own) continue;
+    if (auto found = AllocateInTierLocked(count.value, tier, cursor(tier), other)) return *found;
+  }
+  return Err(Code::kNoSpace, "no run of {} free blocks on a vdev other than {}", count.value,
+             apart_from.ToString());
 }
 
 Result<DiskAddress> Allocator::AllocateOn(Tier tier, uint32_t index, BlockCount count) {
   std::lock_guard lock(mu_);
   for (auto& v : vdevs_) {
     if (v.tier != tier || v.index != index) continue;
+    if (v.faulted) return Err(Code::kIOError, "vdev {}:{} is faulted", TierName(tier), index);
     for (size_t s = 0; s < v.segments.size(); s++) {
       size_t seg = (v.next_segment + s) % v.segments.size();
       auto found = v.segments[seg].FindFree(count.value);

@@ -9,12 +9,17 @@
 //     freed them is durable.
 //  3. Freeing a block that is not allocated, or marking one that already is,
 //     is Corruption (a double free or a double reference) and changes nothing.
-//  4. Thread-safe: one mutex guards every bitmap and counter.
+//  4. Nothing is allocated on a faulted vdev (pool.h); its bitmaps are still
+//     loaded, persisted and freed into, so accounting stays exact.
+//  5. AllocateApart places a second copy on a vdev other than the first
+//     copy's (ditto copies of metadata), preferring the first copy's tier.
+//  6. Thread-safe: one mutex guards every bitmap and counter.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <span>
 #include <string>
@@ -48,6 +53,10 @@ class Allocator {
   explicit Allocator(const Pool& pool);
 
   Result<DiskAddress> Allocate(BlockCount count, std::span<const Tier> preference);
+  // A run on a vdev other than `apart_from`'s: its tier first, then the
+  // tiers of `preference` in order. NoSpace when no other vdev has such a run.
+  Result<DiskAddress> AllocateApart(BlockCount count, std::span<const Tier> preference,
+                                    DiskAddress apart_from);
   // A run on one given vdev; NoSpace when it has no such run free.
   Result<DiskAddress> AllocateOn(Tier tier, uint32_t index, BlockCount count);
   Status MarkAllocated(DiskAddress address, BlockCount count);
@@ -74,15 +83,21 @@ class Allocator {
   struct VdevSegments {
     Tier tier;
     uint32_t index;
+    bool faulted = false;
     std::vector<SegmentBitmap> segments;
     size_t next_segment = 0;  // allocation cursor
   };
   Result<SegmentBitmap*> Locate(DiskAddress address, uint64_t count);
+  // Allocates from the non-faulted vdevs of `tier` accepted by `eligible`,
+  // round-robin with the cursor `rr`. Requires mu_.
+  std::optional<DiskAddress> AllocateInTierLocked(uint64_t count, Tier tier, size_t* rr,
+                                                  const std::function<bool(const VdevSegments&)>& eligible);
   SpaceUsage Sum(const std::function<bool(const VdevSegments&)>& include) const;
 
   mutable std::mutex mu_;
   std::vector<VdevSegments> vdevs_;                    // GUARDED_BY(mu_)
   std::array<size_t, kTierCount> next_vdev_in_tier_{};  // GUARDED_BY(mu_)
+  std::array<size_t, kTierCount> next_copy_in_tier_{};  // GUARDED_BY(mu_); AllocateApart's cursor
 };
 
 }  // namespace tessera

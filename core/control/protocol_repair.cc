@@ -131,6 +131,7 @@ Json ToJson(const VdevReplaceReport& r) {
               {"copied_blocks", r.copied_blocks},
               {"rebuilt_chunks", r.rebuilt_chunks},
               {"unrecoverable_blocks", r.unrecoverable_blocks},
+              {"metadata_copies_rebuilt", r.metadata_copies_rebuilt},
               {"volumes", Strings(r.volumes)},
               {"problems", Strings(r.problems)}};
 }
@@ -192,6 +193,7 @@ Result<VdevReplaceReport> VdevReplaceReportFromJson(const Json& json) {
   r.copied_blocks = TRY(fields.Unsigned("copied_blocks"));
   r.rebuilt_chunks = TRY(fields.Unsigned("rebuilt_chunks"));
   r.unrecoverable_blocks = TRY(fields.Unsigned("unrecoverable_blocks"));
+  r.metadata_copies_rebuilt = TRY(fields.OptionalUnsigned("metadata_copies_rebuilt")).value_or(0);
   r.volumes = TRY(StringList(fields, "volumes"));
   r.problems = TRY(StringList(fields, "problems"));
   return r;

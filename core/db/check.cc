@@ -3,8 +3,8 @@
 // Design notes
 //  1. Check commits first, so the in-memory bitmaps equal the durable ones
 //     and no node is dirty.
-//  2. Referenced = every node reachable from the root tree, from each
-//     dataset's live root and from each snapshot root, plus the reserved
+//  2. Referenced = every copy of every node reachable from the root tree,
+//     from each dataset's live root and from each snapshot root, plus the reserved
 //     blocks of every vdev (labels, superblock slots). A node reached twice
 //     through the same pointer (a subtree shared by a snapshot) is one
 //     reference; two different nodes over overlapping blocks are a double
@@ -115,14 +115,22 @@ Result<CheckReport> Database::Check() {
     std::string hi = PrefixEnd(DeadPrefix(record.id, kLiveOwner));
     TRY_STATUS(root_tree_->Scan(lo, hi, [&](std::string_view k, std::string_view v) {
       auto entry = DecodeDeadEntry(v);
-      if (entry) dead.emplace_back(ReadBigEndian(k.substr(17)), ReadBigEndian(k.substr(17)) + entry->blocks);
+      if (!entry) return true;
+      uint64_t address = ReadBigEndian(k.substr(17));
+      dead.emplace_back(address, address + entry->blocks);
+      if (entry->copy_address != 0) {
+        dead.emplace_back(entry->copy_address, entry->copy_address + entry->blocks);
+      }
       return true;
     }));
   }
   report.nodes = nodes.size();
 
   std::vector<Interval> referenced;
-  for (const auto& [address, ptr] : nodes) referenced.emplace_back(address, address + ptr.Blocks());
+  for (const auto& [address, ptr] : nodes) {
+    referenced.emplace_back(address, address + ptr.Blocks());
+    if (ptr.HasCopy()) referenced.emplace_back(ptr.copy_address, ptr.copy_address + ptr.Blocks());
+  }
   for (const auto& [name, record] : datasets) {
     for (const Extent& e : TRY(ExtentsOfLocked(record.id))) {
       referenced.emplace_back(e.address.raw, e.address.raw + e.blocks);

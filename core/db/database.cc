@@ -11,11 +11,17 @@
 //     root tree -> flush -> superblock -> flush -> release quarantine.
 //     Frees made while committing txg N stay quarantined until the superblock
 //     of N is durable, so superblock N-1 always describes intact blocks.
-//  3. Superblock N goes to slot N % 2 on every fastest-tier vdev; recovery
-//     takes the newest copy that verifies, belongs to this pool and whose
-//     root tree opens, falling back to older ones.
+//  3. Superblock N goes to slot N % 2 on every SuperblockVdevs() vdev (at
+//     least two when the pool has two healthy vdevs); recovery reads both
+//     slots of every healthy vdev and takes the newest copy that verifies,
+//     belongs to this pool and whose root tree opens, falling back to older
+//     ones. A vdev that fails or is corrupt loses nothing: another holds the
+//     same superblock.
 //  4. States: Open/Create -> ready --(Commit fails)--> failed. A failed
 //     database refuses Commit and management calls (FailIfBroken).
+//  5. Every node of the root tree is owned twice over when it has two copies:
+//     both copies are marked allocated and left out of the persisted bitmaps
+//     (note 1 applies to each copy).
 #include "core/db/database.h"
 
 #include <algorithm>
@@ -37,7 +43,11 @@ TreeOptions RootTreeOptions() {
 }  // namespace
 
 Database::Database(std::unique_ptr<Pool> pool, DatabaseOptions options)
-    : pool_(std::move(pool)), options_(std::move(options)), cache_(options_.cache_bytes) {}
+    : pool_(std::move(pool)),
+      options_(std::move(options)),
+      cache_(options_.cache_bytes),
+      io_(std::make_unique<MetadataIo>(pool_.get(),
+                                       MetadataIo::CopiesFor(*pool_, options_.metadata_tiers))) {}
 
 Database::~Database() = default;
 
@@ -58,9 +68,9 @@ Result<std::unique_ptr<Database>> Database::Open(std::unique_ptr<Pool> pool,
 Status Database::Bootstrap() {
   std::lock_guard lock(mu_);
   allocator_ = std::make_unique<Allocator>(*pool_);
-  root_store_ = std::make_unique<RootNodeStore>(pool_.get(), allocator_.get(),
+  root_store_ = std::make_unique<RootNodeStore>(io_.get(), allocator_.get(),
                                                 options_.metadata_tiers, &txg_);
-  read_store_ = std::make_unique<ReadOnlyNodeStore>(pool_.get(), allocator_.get(),
+  read_store_ = std::make_unique<ReadOnlyNodeStore>(io_.get(), allocator_.get(),
                                                     options_.metadata_tiers, &txg_);
   root_tree_ = TRY(Tree::Create(root_store_.get(), &cache_, &actions_, RootTreeOptions()));
   TRY(CommitLocked());
@@ -69,7 +79,7 @@ Status Database::Bootstrap() {
 
 Status Database::LoadRoot(const Superblock& sb) {
   auto allocator = std::make_unique<Allocator>(*pool_);
-  auto store = std::make_unique<RootNodeStore>(pool_.get(), allocator.get(),
+  auto store = std::make_unique<RootNodeStore>(io_.get(), allocator.get(),
                                                options_.metadata_tiers, &txg_);
   auto tree = TRY(Tree::Open(store.get(), &cache_, &actions_, RootTreeOptions(), sb.root));
   std::optional<Error> load_error;
@@ -81,10 +91,13 @@ Status Database::LoadRoot(const Superblock& sb) {
   if (load_error) return Err(*load_error);
   TRY_STATUS(tree->ForEachNode([&](const BlockPtr& ptr, uint32_t) -> Status {
     TRY_STATUS(allocator->MarkAllocated(DiskAddress{ptr.address}, BlockCount{ptr.Blocks()}));
-    store->Adopt(DiskAddress{ptr.address}, ptr.Blocks());
+    if (ptr.HasCopy()) {
+      TRY_STATUS(allocator->MarkAllocated(DiskAddress{ptr.copy_address}, BlockCount{ptr.Blocks()}));
+    }
+    store->Adopt(ptr);
     return Ok();
   }));
-  read_store_ = std::make_unique<ReadOnlyNodeStore>(pool_.get(), allocator.get(),
+  read_store_ = std::make_unique<ReadOnlyNodeStore>(io_.get(), allocator.get(),
                                                     options_.metadata_tiers, &txg_);
   allocator_ = std::move(allocator);
   root_store_ = std::move(store);
@@ -97,15 +110,23 @@ Status Database::LoadRoot(const Superblock& sb) {
 Status Database::Recover() {
   std::lock_guard lock(mu_);
   std::vector<Superblock> candidates;
+  std::optional<Error> version_error;
   AlignedBuffer block(kBlockSize);
-  for (const PoolVdev* v : pool_->FastestTierVdevs()) {
+  for (const PoolVdev& v : pool_->vdevs()) {
+    if (v.faulted()) continue;
     for (uint64_t slot = 0; slot < 2; slot++) {
-      if (!v->device->Read(BlockNo{kSuperblockSlot0 + slot}, block.span())) continue;
+      if (!v.device->Read(BlockNo{kSuperblockSlot0 + slot}, block.span())) continue;
+      if (SuperblockPoolUuid(block.span()) != pool_->uuid()) continue;
       auto sb = DecodeSuperblock(block.span());
-      if (sb && sb->pool_uuid == pool_->uuid()) candidates.push_back(*sb);
+      if (sb) candidates.push_back(*sb);
+      else if (sb.error().code() == Code::kInvalidArgument) version_error = sb.error();
     }
   }
-  if (candidates.empty()) return Err(Code::kCorruption, "no valid superblock on the fastest tier");
+  if (version_error) {
+    return Err(version_error->WithContext(
+        fmt::format("pool {} was written by another format version", UuidToString(pool_->uuid()))));
+  }
+  if (candidates.empty()) return Err(Code::kCorruption, "no valid superblock on any vdev");
   std::sort(candidates.begin(), candidates.end(),
             [](const Superblock& a, const Superblock& b) { return a.txg > b.txg; });
   std::optional<Error> last_error;
@@ -115,6 +136,7 @@ Status Database::Recover() {
     tried = sb.txg;
     auto status = LoadRoot(sb);
     if (status) {
+      superblock_ = sb;
       if (last_error) Log(LogLevel::kWarn, "recovered from older superblock txg {}", sb.txg);
       return Ok();
     }
@@ -200,10 +222,28 @@ Status Database::WriteSuperblock(uint64_t txg, const BlockPtr& root) {
                 .root = root};
   AlignedBuffer block(kBlockSize);
   EncodeSuperblock(sb, block.span());
-  for (const PoolVdev* v : pool_->FastestTierVdevs()) {
+  std::vector<const PoolVdev*> targets = SuperblockVdevs();
+  if (targets.empty()) return Err(Code::kIOError, "no healthy vdev to hold the superblock");
+  for (const PoolVdev* v : targets) {
     TRY_STATUS(v->device->Write(BlockNo{kSuperblockSlot0 + txg % 2}, block.span()));
   }
+  superblock_ = sb;
   return Ok();
+}
+
+std::vector<const PoolVdev*> Database::SuperblockVdevs() const {
+  std::vector<const PoolVdev*> out;
+  for (uint8_t t = 0; t < kTierCount; t++) {
+    size_t before = out.size();
+    for (const auto& v : pool_->vdevs()) {
+      if (static_cast<uint8_t>(v.config.tier) != t || v.faulted()) continue;
+      // The fastest tier with a healthy vdev contributes all of them; later
+      // tiers only top the count up to two.
+      if (before == 0 || out.size() < 2) out.push_back(&v);
+    }
+    if (out.size() >= 2) break;
+  }
+  return out;
 }
 
 }  // namespace tessera

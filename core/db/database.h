@@ -5,9 +5,11 @@
 //  1. Commit() makes every change made before it was called durable, in the
 //     order of DESIGN.md: dirty dataset trees, dead lists and bitmaps into the
 //     root tree, root tree written, flush, superblock (slot txg % 2 on every
-//     fastest-tier vdev), flush, then quarantined frees released.
+//     SuperblockVdevs() vdev), flush, then quarantined frees released.
 //  2. After a crash, Open() sees exactly the state of the newest superblock
-//     that verifies and whose root tree opens.
+//     (of any vdev) that verifies and whose root tree opens. A superblock of
+//     this pool with an unsupported format version fails Open with
+//     InvalidArgument.
 //  3. A failed Commit leaves the database failed: every later Commit and
 //     dataset change returns the same error until it is reopened. The disk
 //     still holds the previous commit intact.
@@ -15,6 +17,12 @@
 //     concurrently with each other and with Commit (each tree locks itself).
 //     Dataset and snapshot management and Commit serialize on mu_.
 //     A Dataset* stays valid until DeleteDataset of it or the Database's end.
+//  5. Redundancy: with at least two healthy vdevs in the metadata tiers,
+//     every tree node is written twice, on distinct vdevs (metadata_copies()
+//     is 2); a read falls back to the other copy and repairs the bad one
+//     (metadata_io.h). Superblocks go to at least two vdevs when the pool has
+//     them. So the pool opens, reads and checks clean after losing (or
+//     corrupting) any one vdev's metadata.
 #pragma once
 
 #include <atomic>
@@ -25,6 +33,7 @@
 #include <vector>
 
 #include "core/alloc/allocator.h"
+#include "core/db/metadata_io.h"
 #include "core/db/node_stores.h"
 #include "core/db/root_keys.h"
 #include "core/db/superblock.h"
@@ -76,6 +85,29 @@ struct SnapshotNodeSpace {
   uint64_t node_bytes = 0;         // every node of its tree
   uint64_t unique_node_bytes = 0;  // what DeleteSnapshot would free
 };
+
+// What ScrubMetadata found. Counts cover every node reachable from the root
+// tree, every dataset and every snapshot; a node shared by several trees is
+// checked once.
+struct MetadataScrubReport {
+  uint64_t checked = 0;          // distinct nodes checked
+  uint64_t copies_checked = 0;   // copies read and verified
+  uint64_t repaired = 0;         // bad copies rewritten from a good copy
+  uint64_t unrecoverable = 0;    // nodes (or unwalkable subtrees) with no good copy
+  uint64_t unavailable = 0;      // copies on faulted vdevs, not checkable
+  uint64_t single_copy = 0;      // nodes stored once (every node of a one-vdev pool;
+                                 // nodes written while a vdev was faulted)
+  uint64_t superblocks_checked = 0;   // current superblock copies read
+  uint64_t superblocks_repaired = 0;  // of those, missing or bad and rewritten
+  std::vector<std::string> errors;  // one line per unrecoverable node or tree
+  bool clean() const {
+    return repaired == 0 && unrecoverable == 0 && unavailable == 0 && superblocks_repaired == 0;
+  }
+  std::string Summary() const;
+};
+// Called after each tree and every 256 nodes: the counts so far and the tree
+// being scrubbed ("root tree", "dataset NAME", "NAME@SNAP").
+using ScrubProgressFn = std::function<void(const MetadataScrubReport& so_far, std::string_view tree)>;
 
 struct CheckReport {
   uint64_t nodes = 0;               // distinct tree nodes visited
@@ -158,8 +190,23 @@ class Database {
   void SetPreCommitHook(std::function<Status()> hook);
 
   // Commits, then walks every tree and compares the blocks they reference
-  // with the allocation bitmaps.
+  // (every copy of every node) with the allocation bitmaps.
   Result<CheckReport> Check();
+
+  // Reads and verifies every copy of every node reachable from the root
+  // tree, the datasets and the snapshots (the last committed versions), and
+  // rewrites bad copies from a good one; then checks that every
+  // SuperblockVdevs() vdev holds the current superblock and rewrites it
+  // where it does not. Holds the commit lock throughout, so
+  // commits wait; dataset reads and writes go on. Errors only when the walk
+  // cannot start (or the database failed earlier); what it finds is in the
+  // report.
+  Result<MetadataScrubReport> ScrubMetadata(const ScrubProgressFn& progress = {});
+
+  // Copies each new tree node gets (1 or 2; fixed when the pool is opened).
+  uint32_t metadata_copies() const { return io_->copies(); }
+  // Read errors, checksum errors and repairs of metadata since opened.
+  MetadataStats metadata_stats() const { return io_->stats(); }
 
  private:
   Database(std::unique_ptr<Pool> pool, DatabaseOptions options);
@@ -171,6 +218,13 @@ class Database {
   Result<uint64_t> CommitLocked(bool force = false);
   bool NothingToCommitLocked();
   Status WriteSuperblock(uint64_t txg, const BlockPtr& root);
+  // Healthy vdevs of the fastest tier that has any, topped up from the next
+  // tiers to two vdevs when the pool has them.
+  std::vector<const PoolVdev*> SuperblockVdevs() const;
+  Status ScrubSuperblocksLocked(MetadataScrubReport* report);
+  // (name, root) of every dataset and snapshot tree, from the root tree.
+  Result<std::vector<std::pair<std::string, BlockPtr>>> TreeRootsLocked(
+      std::vector<std::string>* problems);
   Result<Dataset*> OpenDatasetLocked(std::string_view name);
   Status FailIfBroken() const;
   Result<std::vector<SnapshotRecord>> SnapshotsOf(uint64_t dataset_id);
@@ -182,6 +236,7 @@ class Database {
   DatabaseOptions options_;
   NodeCache cache_;
   DefaultMessageActions actions_;
+  std::unique_ptr<MetadataIo> io_;  // over pool_; the copy policy is fixed at construction
   std::unique_ptr<Allocator> allocator_;
 
   std::mutex mu_;  // serializes Commit and dataset/snapshot management
@@ -192,6 +247,7 @@ class Database {
   std::unique_ptr<ReadOnlyNodeStore> read_store_;  // for snapshot trees; set with allocator_
   std::vector<std::unique_ptr<Dataset>> open_;     // GUARDED_BY(mu_)
   std::optional<Error> failed_;                    // GUARDED_BY(mu_)
+  Superblock superblock_;  // GUARDED_BY(mu_); the last one written or recovered
   std::function<Status()> pre_commit_hook_;        // GUARDED_BY(mu_)
   Result<std::vector<Extent>> ExtentsOfLocked(uint64_t dataset_id);
 };

@@ -30,7 +30,7 @@ Status ValidateName(std::string_view kind, std::string_view name) {
 }  // namespace
 
 std::unique_ptr<DatasetNodeStore> Database::MakeDatasetStore(const DatasetRecord& record) {
-  return std::make_unique<DatasetNodeStore>(pool_.get(), allocator_.get(), options_.metadata_tiers,
+  return std::make_unique<DatasetNodeStore>(io_.get(), allocator_.get(), options_.metadata_tiers,
                                             &txg_, record.id, record.latest_snapshot_txg);
 }
 

@@ -2,17 +2,30 @@
 
 namespace tessera {
 
-Result<uint64_t> PoolNodeStore::Allocate(uint32_t blocks) {
-  DiskAddress address = TRY(allocator_->Allocate(BlockCount{blocks}, tiers_));
-  return address.raw;
+Status PoolNodeStore::Allocate(BlockPtr* ptr) {
+  BlockCount blocks{ptr->Blocks()};
+  DiskAddress first = TRY(allocator_->Allocate(blocks, tiers_));
+  ptr->address = first.raw;
+  ptr->copy_address = 0;
+  if (io_->copies() < 2) return Ok();
+  auto second = allocator_->AllocateApart(blocks, tiers_, first);
+  if (second) {
+    ptr->copy_address = second->raw;
+  } else if (second.error().code() == Code::kNoSpace) {
+    io_->NoteSingleCopyWrite();
+  } else {
+    (void)allocator_->Free(first, blocks);
+    return Err(second.error());
+  }
+  return Ok();
 }
 
-Status PoolNodeStore::Write(uint64_t address, std::span<const std::byte> data) {
-  return pool_->Write(DiskAddress{address}, data);
+Status PoolNodeStore::Write(const BlockPtr& ptr, std::span<const std::byte> data) {
+  return io_->Write(ptr, data);
 }
 
-Status PoolNodeStore::Read(uint64_t address, std::span<std::byte> data) {
-  return pool_->Read(DiskAddress{address}, data);
+Status PoolNodeStore::Read(const BlockPtr& ptr, std::span<std::byte> data) {
+  return io_->Read(ptr, data);
 }
 
 void PoolNodeStore::FreeNow(DiskAddress address, uint32_t blocks) {
@@ -20,7 +33,10 @@ void PoolNodeStore::FreeNow(DiskAddress address, uint32_t blocks) {
   if (!status && !free_error_) free_error_ = status.error();
 }
 
-void PoolNodeStore::Free(const BlockPtr& ptr) { FreeNow(DiskAddress{ptr.address}, ptr.Blocks()); }
+void PoolNodeStore::Free(const BlockPtr& ptr) {
+  FreeNow(DiskAddress{ptr.address}, ptr.Blocks());
+  if (ptr.HasCopy()) FreeNow(DiskAddress{ptr.copy_address}, ptr.Blocks());
+}
 
 std::optional<Error> PoolNodeStore::TakeFreeError() {
   auto error = std::move(free_error_);
@@ -28,14 +44,20 @@ std::optional<Error> PoolNodeStore::TakeFreeError() {
   return error;
 }
 
-Result<uint64_t> RootNodeStore::Allocate(uint32_t blocks) {
-  uint64_t address = TRY(PoolNodeStore::Allocate(blocks));
-  owned_[address] = blocks;
-  return address;
+Status RootNodeStore::Allocate(BlockPtr* ptr) {
+  TRY_STATUS(PoolNodeStore::Allocate(ptr));
+  Adopt(*ptr);
+  return Ok();
+}
+
+void RootNodeStore::Adopt(const BlockPtr& ptr) {
+  owned_[ptr.address] = ptr.Blocks();
+  if (ptr.HasCopy()) owned_[ptr.copy_address] = ptr.Blocks();
 }
 
 void RootNodeStore::Free(const BlockPtr& ptr) {
   owned_.erase(ptr.address);
+  if (ptr.HasCopy()) owned_.erase(ptr.copy_address);
   PoolNodeStore::Free(ptr);
 }
 
@@ -50,7 +72,8 @@ void DatasetNodeStore::Free(const BlockPtr& ptr) {
     PoolNodeStore::Free(ptr);
     return;
   }
-  dead_.emplace_back(ptr.address, DeadEntry{.birth = ptr.birth, .blocks = ptr.Blocks()});
+  dead_.emplace_back(ptr.address, DeadEntry{.birth = ptr.birth, .blocks = ptr.Blocks(),
+                                            .copy_address = ptr.copy_address});
 }
 
 std::vector<std::pair<uint64_t, DeadEntry>> DatasetNodeStore::TakeDead() {

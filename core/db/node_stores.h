@@ -1,12 +1,15 @@
 // The NodeStores through which trees reach the pool.
 //
-//  - PoolNodeStore: allocation on the metadata tiers, I/O through the pool.
+//  - PoolNodeStore: allocation on the metadata tiers, two copies of every
+//    node on distinct vdevs when the pool has two (MetadataIo), verified and
+//    self-repairing reads through MetadataIo. Freeing a node frees every copy.
 //  - RootNodeStore: for the root tree. It also remembers which blocks the
 //    root tree owns, because those are left out of the persisted bitmaps
 //    (they are rebuilt at open by walking the root tree; see database.cc).
 //  - DatasetNodeStore: for a dataset's live tree. A dropped node born after
 //    the dataset's newest snapshot is freed; an older one is still referenced
-//    by that snapshot and goes to the dataset's dead list instead.
+//    by that snapshot and goes to the dataset's dead list instead (both
+//    copies in one entry).
 // Free() is only called by Tree::Sync/FreeAll, which run under the database's
 // commit lock; the members below are guarded by it.
 #pragma once
@@ -15,6 +18,7 @@
 #include <vector>
 
 #include "core/alloc/allocator.h"
+#include "core/db/metadata_io.h"
 #include "core/db/root_keys.h"
 #include "core/pool/pool.h"
 #include "core/tree/node_store.h"
@@ -23,12 +27,14 @@ namespace tessera {
 
 class PoolNodeStore : public NodeStore {
  public:
-  PoolNodeStore(Pool* pool, Allocator* allocator, std::vector<Tier> tiers, const uint64_t* txg)
-      : pool_(pool), allocator_(allocator), tiers_(std::move(tiers)), txg_(txg) {}
+  PoolNodeStore(MetadataIo* io, Allocator* allocator, std::vector<Tier> tiers, const uint64_t* txg)
+      : io_(io), allocator_(allocator), tiers_(std::move(tiers)), txg_(txg) {}
 
-  Result<uint64_t> Allocate(uint32_t blocks) override;
-  Status Write(uint64_t address, std::span<const std::byte> data) override;
-  Status Read(uint64_t address, std::span<std::byte> data) override;
+  // Two copies when io->copies() is 2; one if no other vdev has room
+  // (counted as a single-copy write).
+  Status Allocate(BlockPtr* ptr) override;
+  Status Write(const BlockPtr& ptr, std::span<const std::byte> data) override;
+  Status Read(const BlockPtr& ptr, std::span<std::byte> data) override;
   void Free(const BlockPtr& ptr) override;
   // The generation being committed: nodes written now are born in it.
   uint64_t CurrentGeneration() const override { return *txg_ + 1; }
@@ -39,7 +45,7 @@ class PoolNodeStore : public NodeStore {
  protected:
   void FreeNow(DiskAddress address, uint32_t blocks);
 
-  Pool* pool_;
+  MetadataIo* io_;
   Allocator* allocator_;
   std::vector<Tier> tiers_;
   const uint64_t* txg_;  // the database's last committed txg
@@ -49,10 +55,10 @@ class PoolNodeStore : public NodeStore {
 class RootNodeStore : public PoolNodeStore {
  public:
   using PoolNodeStore::PoolNodeStore;
-  Result<uint64_t> Allocate(uint32_t blocks) override;
+  Status Allocate(BlockPtr* ptr) override;
   void Free(const BlockPtr& ptr) override;
-  // Records a node found while walking the root tree at open.
-  void Adopt(DiskAddress address, uint32_t blocks) { owned_[address.raw] = blocks; }
+  // Records a node (every copy) found while walking the root tree at open.
+  void Adopt(const BlockPtr& ptr);
   std::vector<std::pair<DiskAddress, uint64_t>> Owned() const;
 
  private:
@@ -61,9 +67,9 @@ class RootNodeStore : public PoolNodeStore {
 
 class DatasetNodeStore : public PoolNodeStore {
  public:
-  DatasetNodeStore(Pool* pool, Allocator* allocator, std::vector<Tier> tiers, const uint64_t* txg,
+  DatasetNodeStore(MetadataIo* io, Allocator* allocator, std::vector<Tier> tiers, const uint64_t* txg,
                    uint64_t dataset_id, uint64_t latest_snapshot_txg)
-      : PoolNodeStore(pool, allocator, std::move(tiers), txg),
+      : PoolNodeStore(io, allocator, std::move(tiers), txg),
         dataset_id_(dataset_id),
         latest_snapshot_txg_(latest_snapshot_txg) {}
 
@@ -83,9 +89,7 @@ class DatasetNodeStore : public PoolNodeStore {
 class ReadOnlyNodeStore : public PoolNodeStore {
  public:
   using PoolNodeStore::PoolNodeStore;
-  Result<uint64_t> Allocate(uint32_t) override {
-    return Err(Code::kReadOnly, "snapshot trees are read-only");
-  }
+  Status Allocate(BlockPtr*) override { return Err(Code::kReadOnly, "snapshot trees are read-only"); }
   void Free(const BlockPtr&) override {}
 };
 

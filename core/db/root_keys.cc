@@ -139,12 +139,15 @@ std::string EncodeDeadEntry(const DeadEntry& e) {
   std::string out;
   AppendLittle(out, e.birth, 8);
   AppendLittle(out, e.blocks, 4);
+  AppendLittle(out, e.copy_address, 8);
   return out;
 }
 
 Result<DeadEntry> DecodeDeadEntry(std::string_view v) {
-  if (v.size() != 12) return Err(Code::kCorruption, "dead list entry of {} bytes", v.size());
-  return DeadEntry{.birth = Little(v, 0, 8), .blocks = static_cast<uint32_t>(Little(v, 8, 4))};
+  if (v.size() != 20) return Err(Code::kCorruption, "dead list entry of {} bytes", v.size());
+  return DeadEntry{.birth = Little(v, 0, 8),
+                   .blocks = static_cast<uint32_t>(Little(v, 8, 4)),
+                   .copy_address = Little(v, 12, 8)};
 }
 
 }  // namespace tessera

@@ -6,7 +6,8 @@
 //   's' dataset_id(8) txg(8)            -> SnapshotRecord
 //   'l' dataset_id(8) owner(8) addr(8)  -> DeadEntry: a node the dataset's
 //        live tree dropped while a snapshot still referenced it; owner is the
-//        txg of the snapshot after which it was dropped, or kLiveOwner.
+//        txg of the snapshot after which it was dropped, or kLiveOwner. addr
+//        is the node's first copy; the entry names its second copy, if any.
 //   'e' dataset_id(8) addr(8)           -> ExtentEntry: a run of data blocks
 //        the dataset owns outside its tree (a volume's data rows).
 #pragma once
@@ -43,6 +44,7 @@ struct SnapshotRecord {
 struct DeadEntry {
   uint64_t birth = 0;
   uint32_t blocks = 0;
+  uint64_t copy_address = 0;  // a node's second copy (ditto), 0 if none; 0 for extents
 };
 
 std::string BitmapKey(uint64_t segment);

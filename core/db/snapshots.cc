@@ -11,7 +11,8 @@
 //  4. Deleting snapshot S (previous P at txg p or none: p = 0; next N, a
 //     snapshot or the live tree): an entry of dead list N born after p was
 //     referenced only by S, so it is freed; the others stay on N. Dead list S
-//     moves to N (its nodes are still pinned by P).
+//     moves to N (its nodes are still pinned by P). Freeing an entry frees
+//     both copies of its node.
 //  5. Both operations commit before returning, so a snapshot either exists
 //     whole or not at all after a crash.
 #include <ctime>
@@ -128,6 +129,9 @@ Status Database::DeleteSnapshotLocked(Dataset* ds, const SnapshotRecord& snapsho
     if (entry.birth <= prev_txg) continue;
     uint64_t address = ReadBigEndian(std::string_view(key).substr(next_prefix.size()));
     TRY_STATUS(allocator_->Free(DiskAddress{address}, BlockCount{entry.blocks}));
+    if (entry.copy_address != 0) {
+      TRY_STATUS(allocator_->Free(DiskAddress{entry.copy_address}, BlockCount{entry.blocks}));
+    }
     TRY_STATUS(root_tree_->Delete(key));
   }
   TRY_STATUS(MoveDeadList(ds->id(), snapshot.txg, next_owner));

@@ -35,7 +35,9 @@ Result<Superblock> DecodeSuperblock(std::span<const std::byte> block) {
     return Err(Code::kCorruption, "superblock checksum mismatch");
   }
   if (GetU32(p + 8) != kSuperblockVersion) {
-    return Err(Code::kCorruption, "superblock version {} is not supported", GetU32(p + 8));
+    return Err(Code::kInvalidArgument,
+               "pool format version {} is not supported: this build reads version {} only",
+               GetU32(p + 8), kSuperblockVersion);
   }
   Superblock sb;
   std::memcpy(sb.pool_uuid.data(), p + 16, 16);
@@ -44,6 +46,17 @@ Result<Superblock> DecodeSuperblock(std::span<const std::byte> block) {
   sb.commit_time = GetU64(p + 48);
   sb.root = DecodeBlockPtr(p + 56);
   return sb;
+}
+
+std::optional<Uuid> SuperblockPoolUuid(std::span<const std::byte> block) {
+  const std::byte* p = block.data();
+  if (block.size() != kBlockSize || std::memcmp(p, kSuperblockMagic, 8) != 0 ||
+      GetU64(p + kChecksumOffset) != Checksum64(p, kChecksumOffset)) {
+    return std::nullopt;
+  }
+  Uuid uuid;
+  std::memcpy(uuid.data(), p + 16, 16);
+  return uuid;
 }
 
 }  // namespace tessera

@@ -10,7 +10,9 @@
 //  3. Degraded open (contract 1a): only the size and label checks of a vdev
 //     outside the fastest tier turn into a faulted slot; an identity mismatch
 //     (another pool, tier or index) is a configuration error, never hidden.
-//     An empty slot's size comes from the config.
+//     An empty slot's size comes from the config. A vdev whose label reads
+//     both fail with IOError (a dead device) is the exception: its slot is
+//     faulted in any tier (pool.h contract 4).
 //  4. FlushAll (the database's commit) fails only for the metadata tier. A
 //     vdev of another tier whose flush fails is faulted (its slot emptied):
 //     its volumes' redundancy covers it, and the admin sees it in vdev list
@@ -34,21 +36,24 @@ std::string VdevDescription(const VdevConfig& config) {
   return fmt::format("vdev '{}' ({})", config.name, config.path);
 }
 
+// A valid label copy; else the first copy's decode error; IOError only when
+// both reads fail (the device is unreadable and Open faults it).
 Result<VdevLabel> ReadLabel(Vdev& device, const VdevConfig& config) {
   AlignedBuffer block(kBlockSize);
-  std::optional<Error> first_error;
+  std::optional<Error> read_error;
+  std::optional<Error> decode_error;
   uint64_t size = device.Size().value;
   for (uint64_t where : {uint64_t{0}, size - 1}) {
     auto status = device.Read(BlockNo{where}, block.span());
     if (!status) {
-      if (!first_error) first_error = status.error();
+      if (!read_error) read_error = status.error();
       continue;
     }
     auto label = DecodeLabel(block.span());
     if (label) return label;
-    if (!first_error) first_error = label.error();
+    if (!decode_error) decode_error = label.error();
   }
-  return Err(first_error->WithContext(VdevDescription(config)));
+  return Err((decode_error ? *decode_error : *read_error).WithContext(VdevDescription(config)));
 }
 
 }  // namespace
@@ -99,8 +104,8 @@ Result<std::unique_ptr<Pool>> Pool::Open(const PoolConfig& config,
     const VdevConfig& vc = config.vdevs[i];
     const bool may_degrade = vc.tier != fastest;  // design note 3
     // An empty slot: the label is the config's view of the vdev.
-    auto empty = [&](VdevState state, const Error& why) -> Status {
-      if (!may_degrade) {
+    auto empty = [&](VdevState state, const Error& why, bool unreadable = false) -> Status {
+      if (!may_degrade && !unreadable) {
         return Err(Error(why.code(), fmt::format("{}; it holds pool metadata (tier {}), so the pool cannot open "
                                                  "without it",
                                                  why.message(), TierName(vc.tier))));
@@ -129,7 +134,8 @@ Result<std::unique_ptr<Pool>> Pool::Open(const PoolConfig& config,
     }
     auto read = ReadLabel(*devices[i], vc);
     if (!read) {
-      TRY_STATUS(empty(VdevState::kFaulted, read.error()));
+      // Unreadable (pool.h contract 4): faulted even in the metadata tier.
+      TRY_STATUS(empty(VdevState::kFaulted, read.error(), read.error().code() == Code::kIOError));
       continue;
     }
     VdevLabel label = *read;
@@ -152,7 +158,7 @@ Result<std::unique_ptr<Pool>> Pool::Open(const PoolConfig& config,
     auto slot = std::make_shared<SlotVdev>(vc.name, BlockCount{label.size_blocks}, devices[i]);
     vdevs.push_back(PoolVdev{.config = vc, .label = label, .device = slot, .end = label.size_blocks - 1});
   }
-  if (!uuid) return Err(Code::kNotFound, "no vdev of the pool could be opened");
+  if (!uuid) return Err(Code::kIOError, "no vdev of the pool could be read");
   for (auto& v : vdevs) {
     if (!v.device->online()) v.label.pool_uuid = *uuid;
   }
@@ -237,6 +243,17 @@ std::vector<const PoolVdev*> Pool::FastestTierVdevs() const {
   return {};
 }
 
+bool Pool::IsFaulted(DiskAddress address) const {
+  const PoolVdev* v = Find(address.tier(), address.vdev());
+  return v != nullptr && v->faulted();
+}
+
+size_t Pool::FaultedVdevCount() const {
+  size_t n = 0;
+  for (const auto& v : vdevs_) n += v.faulted() ? 1 : 0;
+  return n;
+}
+
 Result<PoolVdev*> Pool::Resolve(DiskAddress address, uint64_t blocks) {
   for (auto& v : vdevs_) {
     if (v.config.tier == address.tier() && v.config.index == address.vdev()) {
@@ -244,6 +261,7 @@ Result<PoolVdev*> Pool::Resolve(DiskAddress address, uint64_t blocks) {
         return Err(Code::kInvalidArgument, "address {} +{} beyond vdev '{}'", address.ToString(),
                    blocks, v.config.name);
       }
+      if (v.faulted()) return Err(Code::kIOError, "vdev '{}' is {}", v.config.name, VdevStateName(v.device->state()));
       return &v;
     }
   }
@@ -262,12 +280,17 @@ Status Pool::Write(DiskAddress address, std::span<const std::byte> buffer) {
 
 Status Pool::Submit(std::span<PoolIo> requests) {
   std::map<Vdev*, std::vector<size_t>> groups;
+  Status first = Ok();
   for (size_t i = 0; i < requests.size(); i++) {
     auto v = Resolve(requests[i].address, requests[i].buffer.size() / kBlockSize);
+    if (!v && v.error().code() == Code::kIOError) {  // a faulted vdev: fail just this request
+      requests[i].result = Err(v.error());
+      if (first) first = Err(v.error());
+      continue;
+    }
     if (!v) return Err(v.error());
     groups[(*v)->device.get()].push_back(i);
   }
-  Status first = Ok();
   for (auto& [device, indexes] : groups) {
     std::vector<IoRequest> batch;
     for (size_t i : indexes) {

@@ -21,6 +21,14 @@
 //     (SlotVdev), whose devices may change under them (Offline, Online,
 //     Replace). Those three, and config(), are for one management thread at a
 //     time (Storage serializes them).
+//  4. A vdev none of whose labels can be read (both reads fail with IOError:
+//     a dead device) opens with an empty, faulted slot in any tier, the
+//     metadata tier included, so that a pool with redundant metadata (ditto
+//     copies, docs/architecture.md) still opens; the database refuses to
+//     open when its metadata is then unreadable. A readable but invalid
+//     label still fails Open, and so does a pool whose every vdev is
+//     unreadable. No I/O is sent to a vdev that is not online: reads and
+//     writes of it fail with IOError, FlushAll skips it.
 #pragma once
 
 #include <memory>
@@ -48,6 +56,8 @@ struct PoolVdev {
   // Usable blocks: [first, end).
   uint64_t first = kFirstUsableBlock;
   uint64_t end = 0;
+  // Not online (missing, offline or faulted): no I/O, no new allocations.
+  bool faulted() const { return !device->online(); }
 };
 
 struct PoolIo {
@@ -96,8 +106,11 @@ class Pool {
   Status Offline(const std::string& name);
   Status Online(const std::string& name, std::shared_ptr<Vdev> device);
   Status Replace(const std::string& name, std::shared_ptr<Vdev> device, const std::string& path);
-  // Vdevs of the fastest tier that has any.
+  // Vdevs of the fastest tier that has any (faulted ones included).
   std::vector<const PoolVdev*> FastestTierVdevs() const;
+  // True when `address` names a faulted vdev.
+  bool IsFaulted(DiskAddress address) const;
+  size_t FaultedVdevCount() const;
 
   Status Read(DiskAddress address, std::span<std::byte> buffer);
   Status Write(DiskAddress address, std::span<const std::byte> buffer);

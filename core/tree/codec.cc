@@ -199,7 +199,7 @@ Status DecodeInternal(const BlockPtr& ptr, std::string_view payload, uint32_t co
     r.Raw(raw, sizeof(raw));
     c.ptr = DecodeBlockPtr(raw);
     if (c.ptr.IsNull() || c.ptr.stored_bytes < kNodeHeaderBytes ||
-        c.ptr.compression > Compression::kZstd) {
+        c.ptr.compression > Compression::kZstd || c.ptr.copy_address == c.ptr.address) {
       return Corrupt(ptr, "malformed child pointer");
     }
   }
@@ -225,20 +225,27 @@ Status DecodeInternal(const BlockPtr& ptr, std::string_view payload, uint32_t co
 
 void EncodeBlockPtr(const BlockPtr& ptr, std::byte* out) {
   PutU64(out, ptr.address);
-  PutU32(out + 8, ptr.stored_bytes);
-  PutU64(out + 12, ptr.checksum);
-  PutU64(out + 20, ptr.birth);
-  out[28] = static_cast<std::byte>(ptr.compression);
+  PutU64(out + 8, ptr.copy_address);
+  PutU32(out + 16, ptr.stored_bytes);
+  PutU64(out + 20, ptr.checksum);
+  PutU64(out + 28, ptr.birth);
+  out[36] = static_cast<std::byte>(ptr.compression);
 }
 
 BlockPtr DecodeBlockPtr(const std::byte* in) {
   BlockPtr ptr;
   ptr.address = GetU64(in);
-  ptr.stored_bytes = GetU32(in + 8);
-  ptr.checksum = GetU64(in + 12);
-  ptr.birth = GetU64(in + 20);
-  ptr.compression = static_cast<Compression>(in[28]);
+  ptr.copy_address = GetU64(in + 8);
+  ptr.stored_bytes = GetU32(in + 16);
+  ptr.checksum = GetU64(in + 20);
+  ptr.birth = GetU64(in + 28);
+  ptr.compression = static_cast<Compression>(in[36]);
   return ptr;
+}
+
+bool StoredBytesVerify(const BlockPtr& ptr, std::span<const std::byte> data) {
+  return data.size() >= ptr.stored_bytes &&
+         Checksum64(data.first(ptr.stored_bytes)) == ptr.checksum;
 }
 
 std::string EncodeNode(const Node& node, bool compress, Compression* compression) {
@@ -287,7 +294,10 @@ Result<std::unique_ptr<Node>> DecodeNode(const BlockPtr& ptr, std::span<const st
   if (Checksum64(stored) != ptr.checksum) return Corrupt(ptr, "checksum mismatch");
   const std::byte* h = stored.data();
   if (GetU32(h) != kNodeMagic) return Corrupt(ptr, "bad magic");
-  if (static_cast<uint8_t>(h[4]) != kNodeVersion) return Corrupt(ptr, "unknown version");
+  if (static_cast<uint8_t>(h[4]) != kNodeVersion) {
+    return Corrupt(ptr, fmt::format("node format version {} is not supported (this build reads {})",
+                                    static_cast<uint8_t>(h[4]), kNodeVersion));
+  }
   uint8_t type = static_cast<uint8_t>(h[5]);
   uint32_t level = GetU16(h + 6);
   uint32_t count = GetU32(h + 8);
@@ -340,7 +350,7 @@ Result<std::unique_ptr<Node>> ReadNode(NodeStore* store, const BlockPtr& ptr,
     return Corrupt(ptr, "pointer has an impossible size");
   }
   AlignedBuffer buf(static_cast<size_t>(ptr.Blocks()) * 4096);
-  auto read = store->Read(ptr.address, buf.span());
+  auto read = store->Read(ptr, buf.span());
   if (!read) return Err(read.error().WithContext(fmt::format("tree node at address {}", ptr.address)));
   return DecodeNode(ptr, buf.span().subspan(0, ptr.stored_bytes), expected_level);
 }

@@ -5,7 +5,7 @@
 //
 //   off size field
 //     0    4 magic "TBEN" (kNodeMagic)
-//     4    1 version (1)
+//     4    1 version (2: block pointers carry a copy address)
 //     5    1 type: 1 = leaf, 2 = internal
 //     6    2 level (0 for leaves)
 //     8    4 count: leaf entries, or children of an internal node
@@ -39,7 +39,7 @@
 namespace tessera {
 
 inline constexpr uint32_t kNodeMagic = 0x4E454254;  // "TBEN"
-inline constexpr uint8_t kNodeVersion = 1;
+inline constexpr uint8_t kNodeVersion = 2;
 inline constexpr uint32_t kAnyLevel = UINT32_MAX;
 // Decoding refuses payloads larger than this (garbage protection).
 inline constexpr uint32_t kMaxNodePayload = 256u << 20;

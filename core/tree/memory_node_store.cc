@@ -6,17 +6,21 @@
 
 namespace tessera {
 
-Result<uint64_t> MemoryNodeStore::Allocate(uint32_t blocks) {
+Status MemoryNodeStore::Allocate(BlockPtr* ptr) {
+  uint32_t blocks = ptr->Blocks();
   if (blocks == 0) return Err(Code::kInvalidArgument, "allocate of zero blocks");
   std::lock_guard lock(mu_);
   uint64_t address = next_;
   next_ += blocks;
   allocations_[address] = blocks;
   allocated_order_.push_back(address);
-  return address;
+  ptr->address = address;
+  ptr->copy_address = 0;
+  return Ok();
 }
 
-Status MemoryNodeStore::Write(uint64_t address, std::span<const std::byte> data) {
+Status MemoryNodeStore::Write(const BlockPtr& ptr, std::span<const std::byte> data) {
+  const uint64_t address = ptr.address;
   std::lock_guard lock(mu_);
   auto it = allocations_.find(address);
   if (it == allocations_.end()) return Err(Code::kInvalidArgument, "write to unallocated {}", address);
@@ -28,7 +32,8 @@ Status MemoryNodeStore::Write(uint64_t address, std::span<const std::byte> data)
   return Ok();
 }
 
-Status MemoryNodeStore::Read(uint64_t address, std::span<std::byte> data) {
+Status MemoryNodeStore::Read(const BlockPtr& ptr, std::span<std::byte> data) {
+  const uint64_t address = ptr.address;
   std::lock_guard lock(mu_);
   auto it = data_.find(address);
   if (it == data_.end()) return Err(Code::kIOError, "read of unwritten address {}", address);

@@ -3,7 +3,8 @@
 //
 // Contract
 //  1. Addresses come from a bump allocator in 4 KiB block units starting at
-//     1; they are never reused. Allocate never fails.
+//     1; they are never reused. Allocate never fails. Nodes have one copy
+//     (copy_address stays 0).
 //  2. Write must target an allocated address; the bytes are kept until the
 //     store is destroyed (Free only records the pointer, so old roots remain
 //     readable, like a snapshot).
@@ -25,9 +26,9 @@ class MemoryNodeStore : public NodeStore {
  public:
   MemoryNodeStore() = default;
 
-  Result<uint64_t> Allocate(uint32_t blocks) override;
-  Status Write(uint64_t address, std::span<const std::byte> data) override;
-  Status Read(uint64_t address, std::span<std::byte> data) override;
+  Status Allocate(BlockPtr* ptr) override;
+  Status Write(const BlockPtr& ptr, std::span<const std::byte> data) override;
+  Status Read(const BlockPtr& ptr, std::span<std::byte> data) override;
   void Free(const BlockPtr& ptr) override;
   uint64_t CurrentGeneration() const override;
 

@@ -3,7 +3,8 @@
 // Design notes
 //  1. Sync writes every dirty node after all of its dirty children, so each
 //     encoded node carries its children's new pointers. A written node gets
-//     a fresh allocation (Allocate -> Write of whole 4 KiB blocks), its
+//     a fresh allocation (Allocate -> Write of whole 4 KiB blocks, to every
+//     copy the store keeps), its
 //     slot's old pointer goes to pending_free_, its slot's pointer becomes
 //     the new one (birth = store->CurrentGeneration()), and the node moves
 //     into the cache as clean.
@@ -28,10 +29,10 @@ Result<BlockPtr> Tree::Impl::WriteNode(const Node& node) {
   ptr.stored_bytes = static_cast<uint32_t>(stored.size());
   ptr.checksum = Checksum64(stored.data(), stored.size());
   ptr.birth = store_->CurrentGeneration();
-  ptr.address = TRY(store_->Allocate(ptr.Blocks()));
+  TRY_STATUS(store_->Allocate(&ptr));
   AlignedBuffer buf(static_cast<size_t>(ptr.Blocks()) * 4096);
   std::memcpy(buf.data(), stored.data(), stored.size());
-  TRY_STATUS(store_->Write(ptr.address, buf.span()));
+  TRY_STATUS(store_->Write(ptr, buf.span()));
   nodes_written_.fetch_add(1, std::memory_order_relaxed);
   return ptr;
 }

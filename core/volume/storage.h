@@ -136,7 +136,8 @@ struct VdevReplaceReport {
   std::string new_path;
   uint64_t copied_blocks = 0;        // copied from the old device (it was readable)
   uint64_t rebuilt_chunks = 0;       // rebuilt from parity
-  uint64_t unrecoverable_blocks = 0; // held by the old device, not redundant, not readable
+  uint64_t unrecoverable_blocks = 0; // data held by the old device, not redundant, not readable
+  uint64_t metadata_copies_rebuilt = 0;  // tree node and superblock copies rewritten
   std::vector<std::string> volumes;  // volumes whose data was rebuilt
   std::vector<std::string> problems;
 };

@@ -279,9 +279,18 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
   }
   // Design note 3c.
   if (!old_device) {
-    // Allocated runs not covered by rs row blocks had no copy to come from.
+    // Data extents not covered by rs row blocks had no copy to come from.
+    // (Tree node copies are not extents: the metadata scrub below rebuilds
+    // them from their other copy.)
+    std::vector<std::pair<uint64_t, uint64_t>> data_runs;
+    for (const DatasetInfo& d : TRY(db_->ListDatasets())) {
+      for (const Database::Extent& e : TRY(db_->ExtentsOf(TRY(db_->OpenDataset(d.name))))) {
+        if (e.address.tier() == tier && e.address.vdev() == index) data_runs.push_back({e.address.block(), e.blocks});
+      }
+    }
     std::sort(rs_runs.begin(), rs_runs.end());
-    for (auto [block, count] : runs) {
+    std::sort(data_runs.begin(), data_runs.end());
+    for (auto [block, count] : data_runs) {
       uint64_t at = block, end = block + count;
       for (auto [rb, rc] : rs_runs) {
         if (rb + rc <= at || rb >= end) continue;
@@ -298,6 +307,13 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
                                               DiskAddress::Make(tier, index, at).ToString(), end - at));
       }
     }
+  }
+  // Tree node copies that lived on the old device come back from their
+  // other copy (ditto copies; docs/architecture.md).
+  MetadataScrubReport metadata = TRY(db_->ScrubMetadata());
+  report.metadata_copies_rebuilt = metadata.repaired + metadata.superblocks_repaired;
+  for (const auto& e : metadata.errors) {
+    if (report.problems.size() < 100) report.problems.push_back("metadata: " + e);
   }
   if (old_device) {
     AlignedBuffer zero(kBlockSize);

@@ -161,3 +161,51 @@ TEST(Allocator, AccountsPerVdevAndTier) {
 
 }  // namespace
 }  // namespace tessera
+
+namespace tessera {
+namespace {
+
+// Second copies of metadata: never on the first copy's vdev, same tier
+// first, then the next preferred tier; NoSpace with nowhere else to go.
+TEST(Allocator, AllocateApartAvoidsTheFirstCopysVdev) {
+  auto pool = MakePool({{Tier::kFastest, 4096}, {Tier::kFastest, 4096}, {Tier::kSlow, 4096}});
+  Allocator alloc(*pool);
+  const std::vector<Tier> pref = {Tier::kFastest, Tier::kSlow};
+  std::set<uint32_t> first_vdevs;
+  for (int i = 0; i < 20; i++) {
+    auto first = alloc.Allocate(BlockCount{3}, pref);
+    ASSERT_TRUE(first);
+    first_vdevs.insert(first->vdev());
+    auto second = alloc.AllocateApart(BlockCount{3}, pref, *first);
+    ASSERT_TRUE(second) << second.error().ToString();
+    EXPECT_EQ(second->tier(), Tier::kFastest);
+    EXPECT_NE(second->vdev(), first->vdev());
+  }
+  EXPECT_EQ(first_vdevs.size(), 2u) << "first copies still rotate over the tier";
+  // Fill fastest vdev 1: the copy of something on vdev 0 goes to the slow tier.
+  while (alloc.AllocateOn(Tier::kFastest, 1, BlockCount{64})) {
+  }
+  while (alloc.AllocateOn(Tier::kFastest, 1, BlockCount{1})) {
+  }
+  auto second = alloc.AllocateApart(BlockCount{3}, pref, DiskAddress::Make(Tier::kFastest, 0, 10));
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->tier(), Tier::kSlow);
+  auto none = alloc.AllocateApart(BlockCount{3}, std::vector<Tier>{Tier::kFastest},
+                                  DiskAddress::Make(Tier::kFastest, 0, 10));
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code(), Code::kNoSpace);
+}
+
+TEST(Allocator, SingleVdevHasNowhereApart) {
+  auto pool = MakePool({{Tier::kFastest, 4096}});
+  Allocator alloc(*pool);
+  const std::vector<Tier> pref = {Tier::kFastest, Tier::kSlow};
+  auto first = alloc.Allocate(BlockCount{1}, pref);
+  ASSERT_TRUE(first);
+  auto second = alloc.AllocateApart(BlockCount{1}, pref, *first);
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code(), Code::kNoSpace);
+}
+
+}  // namespace
+}  // namespace tessera

@@ -8,6 +8,7 @@
 #include "core/util/aligned_buffer.h"
 #include "core/util/size.h"
 #include "core/vdev/file_vdev.h"
+#include "core/vdev/fault_vdev.h"
 #include "core/vdev/memory_vdev.h"
 
 namespace tessera {
@@ -123,6 +124,39 @@ TEST(Pool, OneCorruptLabelCopyIsTolerated) {
   ASSERT_FALSE(opened);
   EXPECT_EQ(opened.error().code(), Code::kCorruption);
   EXPECT_NE(opened.error().message().find("vdev 'a'"), std::string::npos) << opened.error().message();
+}
+
+// A device that cannot be read at all opens as faulted (so redundant
+// metadata can carry the pool); no I/O reaches it. All unreadable: an error.
+TEST(Pool, UnreadableVdevOpensFaulted) {
+  auto devices = MemDevices();
+  ASSERT_TRUE(Pool::Create(MemConfig(), devices));
+  auto dead = std::make_shared<FaultVdev>(devices[1]);
+  dead->FailNth(1, /*persistent=*/true);
+  auto opened = Pool::Open(MemConfig(), {devices[0], dead});
+  ASSERT_TRUE(opened) << opened.error().ToString();
+  const Pool& pool = **opened;
+  EXPECT_FALSE(pool.vdevs()[0].faulted());
+  EXPECT_TRUE(pool.vdevs()[1].faulted());
+  EXPECT_EQ(pool.FaultedVdevCount(), 1u);
+  EXPECT_EQ(pool.vdevs()[1].label.pool_uuid, pool.uuid());
+  EXPECT_EQ(pool.vdevs()[1].label.size_blocks, 8192u);
+  uint64_t before = dead->Counters().reads + dead->Counters().writes;
+  AlignedBuffer buf(kBlockSize);
+  DiskAddress on_dead = DiskAddress::Make(Tier::kSlow, 0, 100);
+  EXPECT_TRUE(pool.IsFaulted(on_dead));
+  auto read = (*opened)->Read(on_dead, buf.span());
+  ASSERT_FALSE(read);
+  EXPECT_EQ(read.error().code(), Code::kIOError);
+  EXPECT_FALSE((*opened)->Write(on_dead, buf.span()));
+  EXPECT_TRUE((*opened)->FlushAll());
+  EXPECT_EQ(dead->Counters().reads + dead->Counters().writes, before);
+
+  auto dead0 = std::make_shared<FaultVdev>(devices[0]);
+  dead0->FailNth(1, true);
+  auto none = Pool::Open(MemConfig(), {dead0, dead});
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code(), Code::kIOError);
 }
 
 TEST(Pool, VdevOfAnotherPoolIsRefused) {

@@ -38,7 +38,7 @@ Node MakeInternal() {
   node.pivots = {"key00000100", "key00000200"};
   node.RecomputePivotBytes();
   for (size_t c = 0; c < 3; ++c) {
-    node.children[c].ptr = BlockPtr{100 + c, 4096, 1234 + c, 7, Compression::kNone};
+    node.children[c].ptr = BlockPtr{100 + c, c == 1 ? 0 : 900 + c, 4096, 1234 + c, 7, Compression::kNone};
   }
   node.children[0].buffer.AddRange("", "key00000005");
   node.children[0].buffer.Put("key00000007", Message{MsgType::kInsert, "seven"}, actions);
@@ -72,12 +72,17 @@ void ExpectSameBuffers(const Node& a, const Node& b) {
 }
 
 TEST(BlockPtrCodec, RoundTrip) {
-  BlockPtr p{0x1122334455667788ull, 123456, 0xdeadbeefcafef00dull, 42, Compression::kZstd};
+  BlockPtr p{0x1122334455667788ull, 0x0102030405060708ull, 123456, 0xdeadbeefcafef00dull, 42,
+             Compression::kZstd};
   std::byte raw[kBlockPtrEncodedSize];
   EncodeBlockPtr(p, raw);
   EXPECT_EQ(DecodeBlockPtr(raw), p);
   EXPECT_EQ(GetU64(raw), p.address);  // fixed little-endian layout
-  EXPECT_EQ(GetU32(raw + 8), p.stored_bytes);
+  EXPECT_EQ(GetU64(raw + 8), p.copy_address);
+  EXPECT_EQ(GetU32(raw + 16), p.stored_bytes);
+  EXPECT_EQ(GetU64(raw + 20), p.checksum);
+  EXPECT_EQ(GetU64(raw + 28), p.birth);
+  EXPECT_EQ(static_cast<uint8_t>(raw[36]), 1);
 }
 
 TEST(NodeCodec, LeafRoundTripAndSizeEstimate) {
