@@ -7,9 +7,8 @@
 //   path = vdev0.img      ; relative to the config file's folder
 //   size = 1G             ; bytes, with K/M/G/T suffixes
 //   tier = fastest        ; fastest | fast | slow | slowest
-//   io = buffered         ; optional: direct (O_DIRECT) or buffered (page
-//                         ; cache); default direct for block devices,
-//                         ; buffered for files
+//   io = buffered         ; optional: direct (O_DIRECT, the default) or
+//                         ; buffered (through the page cache)
 //   state = offline       ; optional: taken offline by the admin (vdev offline);
 //                         ; the pool opens without it (default: online)
 //   host = localhost      ; any other key=val is a free-form attribute

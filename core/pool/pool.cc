@@ -167,13 +167,11 @@ Result<std::unique_ptr<Pool>> Pool::Open(const PoolConfig& config,
 
 namespace {
 
-// A vdev's `io` attribute: `direct` (O_DIRECT, no page cache) or `buffered`
-// (the kernel's page cache; fdatasync on Flush). Without one, block devices
-// are direct and files buffered: a file vdev shares its disk with other
-// files, and the page cache serves its hot data as it does for any file.
-Result<bool> UseDirectIo(const VdevConfig& vc, bool block_device) {
+// A vdev's `io` attribute: `direct` (O_DIRECT, no page cache; the default)
+// or `buffered` (the kernel's page cache; fdatasync on Flush).
+Result<bool> UseDirectIo(const VdevConfig& vc) {
   auto it = vc.attrs.find("io");
-  if (it == vc.attrs.end()) return block_device;
+  if (it == vc.attrs.end()) return true;
   if (it->second == "direct") return true;
   if (it->second == "buffered") return false;
   return Err(Code::kInvalidArgument, "{}: io = '{}' is neither direct nor buffered",
@@ -214,7 +212,7 @@ Result<std::vector<std::shared_ptr<Vdev>>> Pool::OpenFileDevices(const PoolConfi
     options.create = create && !block_device;
     options.create_size = BlockCount{vc.size_bytes / kBlockSize};
     options.use_io_uring = use_io_uring;
-    auto direct = UseDirectIo(vc, block_device);
+    auto direct = UseDirectIo(vc);
     if (!direct) return fail(direct.error());
     options.use_direct = allow_direct && *direct;
     auto device = FileVdev::Open(vc.path, options);

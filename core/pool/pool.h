@@ -77,8 +77,8 @@ class Pool {
   // Opens (or, with create, creates files of the configured sizes) FileVdevs
   // for every vdev of the config. Creating refuses to overwrite existing files.
   // A vdev's `io` attribute picks O_DIRECT (`direct`) or the page cache
-  // (`buffered`); the default is direct for block devices and buffered for
-  // files. `allow_direct = false` makes every vdev buffered.
+  // (`buffered`); the default is direct. `allow_direct = false` makes every
+  // vdev buffered.
   // With allow_missing, a missing file (or a vdev configured offline) gives a
   // null device instead of NotFound (contract 1a).
   static Result<std::vector<std::shared_ptr<Vdev>>> OpenFileDevices(const PoolConfig& config,

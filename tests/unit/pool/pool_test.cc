@@ -270,8 +270,8 @@ TEST(Pool, FailedCreateRemovesTheFilesItMade) {
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/a.img"));
 }
 
-// File vdevs use the page cache unless their `io` attribute asks for
-// O_DIRECT; allow_direct = false overrides the attribute.
+// File vdevs use O_DIRECT unless their `io` attribute asks for the page
+// cache; allow_direct = false overrides the attribute.
 TEST(Pool, FileDevicesIoModeFollowsTheIoAttribute) {
   TempDir dir;
   PoolConfig config = *ParsePoolConfig(
@@ -284,12 +284,12 @@ TEST(Pool, FileDevicesIoModeFollowsTheIoAttribute) {
   {
     auto devices = Pool::OpenFileDevices(config, true);
     ASSERT_TRUE(devices) << devices.error().ToString();
-    EXPECT_FALSE(direct_of((*devices)[0])) << "a file defaults to buffered";
-    EXPECT_FALSE(direct_of((*devices)[2]));
+    EXPECT_FALSE(direct_of((*devices)[2])) << "io = buffered";
     // O_DIRECT falls back to buffered where the file system refuses it.
     FileVdevOptions probe{.create = true, .create_size = BlockCount{16}};
     auto direct_works = FileVdev::Open(dir.path() + "/probe.img", probe);
     ASSERT_TRUE(direct_works);
+    EXPECT_EQ(direct_of((*devices)[0]), (*direct_works)->UsingDirectIo()) << "the default is direct";
     EXPECT_EQ(direct_of((*devices)[1]), (*direct_works)->UsingDirectIo());
   }
   auto buffered = Pool::OpenFileDevices(config, false, true, /*allow_direct=*/false);
