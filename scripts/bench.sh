@@ -7,11 +7,17 @@
 #   scripts/bench.sh [--quick] [--size SIZE] [--runtime SEC] [--io-limit SIZE]
 #                    [--dir DIR] [--vdevs N] [--layout simple|stripe:N]
 #   scripts/bench.sh --redundancy [--quick] [--size SIZE] [--runtime SEC] [--dir DIR]
+#   scripts/bench.sh --snapshots [--quick] [--size SIZE] [--runtime SEC]
+#                    [--snapshots-count N] [--dir DIR]
 #
 #   --redundancy rs:4+2 against stripe:4 (1M sequential write and read),
 #                degraded read with 2 vdevs lost against healthy, and the
 #                erasure-code encode throughput against memcpy
 #                (scripts/bench-redundancy.sh)
+#   --snapshots  4K random writes with 100 snapshots against none, and the
+#                latency of creating a snapshot with 1,000 already there,
+#                against qemu qcow2 internal snapshots
+#                (scripts/bench-snapshots.sh; --snapshots-count N sets 1,000)
 #   --quick      512 MiB device, 5 s per job (about 2 minutes in all)
 #   --size       device size of every engine (default 1g)
 #   --runtime    seconds per job (default 20)
@@ -51,6 +57,13 @@ LAYOUT=simple
 QUICK=0
 for arg in "$@"; do
   [ "$arg" = --redundancy ] && exec "$ROOT/scripts/bench-redundancy.sh" "$@"
+  if [ "$arg" = --snapshots ]; then
+    rest=()
+    for a in "$@"; do
+      case $a in --snapshots) ;; --snapshots-count) rest+=(--snapshots) ;; *) rest+=("$a") ;; esac
+    done
+    exec "$ROOT/scripts/bench-snapshots.sh" "${rest[@]}"
+  fi
 done
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p' | sed '/^Design notes/,$d'; }
 while [ $# -gt 0 ]; do
