@@ -269,16 +269,6 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
     InspectReport r = TRY(jerasure->Inspect(InspectMode::kScan, options));
     TRY_STATUS(jerasure->Flush());
     report.rebuilt_chunks += r.repaired;
-    if (r.unrecoverable > 0) {
-      // The volume stays online: a stripe the log wrote while the pass read
-      // it can look lost. A second pass, after a flush, tells a real loss
-      // from that.
-      TRY_STATUS(volume->Flush());
-      options.live_end = volume->log().HeadOffset();
-      r = TRY(jerasure->Inspect(InspectMode::kScan, options));
-      TRY_STATUS(jerasure->Flush());
-      report.rebuilt_chunks += r.repaired;
-    }
     report.unrecoverable_blocks += r.unrecoverable;
     report.volumes.push_back(d.name);
     // The chunks found bad here were the old device's and are rebuilt now;
