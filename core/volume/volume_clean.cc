@@ -13,7 +13,9 @@
 //     half live) has its live blocks relocated to the head and is freed. When
 //     the pool has no room for a new row, cleaning turns aggressive: down to
 //     the bare need, with rows up to 90% live. One relocation per call keeps
-//     the cleaner's share of the writer's time bounded.
+//     the cleaner's share of the writer's time bounded. Rows pinned by
+//     snapshots (note 5) do not count against the normal bound: they cannot
+//     be moved, so counting them would make every call relocate a row.
 //  5. Snapshots: a row that existed when the volume's newest snapshot was
 //     taken (its extent's birth txg is at most the snapshot's) may hold data
 //     the snapshot maps, so it is neither freed nor relocated until the
@@ -103,7 +105,12 @@ Status VolumeImpl::CleanLocked(CleanMode mode, bool* changed) {
   }
   uint64_t volume_rows = (size() + row_bytes - 1) / row_bytes;
   uint64_t allowed = mode == CleanMode::kAggressive ? volume_rows + 2 : 2 * volume_rows + 2;
-  if (mode == CleanMode::kFreeOnly || remaining <= allowed) return Ok();
+  // Rows the snapshots pin cannot be relocated: the bound is on the others,
+  // or every new row would relocate one in vain (note 3).
+  // (When the pool is full, aggressive cleaning still counts every row.)
+  uint64_t movable = mode == CleanMode::kAggressive ? remaining
+                                                    : remaining - std::min<uint64_t>(remaining, pinned.size());
+  if (mode == CleanMode::kFreeOnly || movable <= allowed) return Ok();
   // The emptiest reclaimable row that is live enough to be worth moving.
   std::optional<uint64_t> victim;
   int64_t row_blocks = static_cast<int64_t>(row_bytes / kBlockSize);
