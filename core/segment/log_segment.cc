@@ -7,7 +7,9 @@
 //     overwrites the partial one.
 //  2. A batch never straddles rows: if it does not fit in the rest of the
 //     head's row, it goes to the start of the next row (Replay knows to look
-//     there).
+//     there). A data batch over an unpadded data segment is cut at the row's
+//     end instead (its first part fills the row, the rest starts the next),
+//     so rows do not lose up to a batch of space at their ends.
 //  3. Unaligned writes are split head / aligned body / tail; the partial
 //     edge blocks are read, patched and written as whole blocks.
 #include "core/segment/log_segment.h"
@@ -169,15 +171,39 @@ Status LogSegment::AppendTrim(uint64_t first_lba, uint64_t count) {
   return Append(LogHeader{.kind = LogBatchKind::kTrim, .entries = {{first_lba, count}}}, {});
 }
 
+size_t LogSegment::FitLocked(size_t entries) const {
+  if (data_->stripe_bytes() != kBlockSize) return entries;  // padded batches are not split
+  uint64_t row = data_->row_bytes();
+  uint64_t left = (row - head_.offset % row) / kBlockSize;  // blocks to the row's end
+  if (left >= entries + 1) return entries;
+  return left >= 2 ? left - 1 : entries;  // room for a header and a block, or the next row
+}
+
 Status LogSegment::Append(const LogHeader& header, std::span<const BlockWrite> blocks) {
-  for (int attempt = 0;; attempt++) {
+  LogHeader rest = header;
+  for (int attempt = 0;;) {
     Status status;
+    size_t took = blocks.size();
     {
       std::lock_guard lock(mu_);
-      status = AppendLocked(header, blocks);
+      // Design note 2: a data batch that would not fit in the rest of the
+      // head's row is cut there rather than moved whole to the next row.
+      if (rest.kind == LogBatchKind::kData) took = FitLocked(blocks.size());
+      if (took == blocks.size()) {
+        status = AppendLocked(rest, blocks);
+      } else {
+        LogHeader part = rest;
+        part.entries.resize(took);
+        status = AppendLocked(part, blocks.first(took));
+      }
     }
-    if (status) break;
-    if (status.error().code() != Code::kNoSpace || attempt >= 3) return status;
+    if (status && took == blocks.size()) break;
+    if (status) {
+      rest.entries.erase(rest.entries.begin(), rest.entries.begin() + static_cast<ptrdiff_t>(took));
+      blocks = blocks.subspan(took);
+      continue;
+    }
+    if (status.error().code() != Code::kNoSpace || ++attempt > 3) return status;
     TRY_STATUS(KeepRows());  // the data segment needs a new row first
   }
   return SpareRows() < 1 ? KeepRows() : Ok();

@@ -141,6 +141,11 @@ class LogSegment : public Segment {
   // Position for a batch of `bytes` at or after head_ (skips to the next row
   // when it would straddle); NoSpace when none.
   Result<uint64_t> PlaceLocked(uint64_t bytes) const;
+  // How many of a data batch's `entries` blocks to append now: all of them
+  // when they fit in the rest of the head's row (or the segment pads
+  // batches to stripes), else as many as fill that row (design note 2 of
+  // log_segment.cc).
+  size_t FitLocked(size_t entries) const;
   Status ReadBlocks(uint64_t first_lba, uint64_t count, std::span<std::byte> out);
   Status ReadBlocksOnce(uint64_t first_lba, uint64_t count, std::span<std::byte> out);
   // The tree side of a batch written at `pos` (also used by Replay): new

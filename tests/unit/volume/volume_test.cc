@@ -135,7 +135,7 @@ TEST(Volume, GrowsRowsAndResizes) {
   ASSERT_TRUE(volume->Flush());
   auto info = storage->GetVolumeInfo("v");
   ASSERT_TRUE(info);
-  EXPECT_GT(info->allocated_bytes, 24u << 20);
+  EXPECT_GT(info->allocated_bytes, 16u << 20);  // more rows than the 2 it started with
   EXPECT_EQ(info->mapped_bytes, 16u << 20);
   EXPECT_EQ(storage->ResizeVolume("v", 8 << 20, false).error().code(), Code::kInvalidArgument);
   ASSERT_TRUE(storage->ResizeVolume("v", 32 << 20, false));
