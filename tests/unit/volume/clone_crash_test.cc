@@ -1,4 +1,5 @@
-// Crashes (FaultVdev) during snapshot rollback, clone creation and flatten:
+// Crashes (FaultVdev) during snapshot create and delete, rollback, clone
+// creation and flatten:
 // after reopen the pool holds the old state or the new one, never a mix,
 // and checks clean.
 #include <gtest/gtest.h>
@@ -182,6 +183,50 @@ TEST(CloneCrash, FlattenKeepsTheCloneWhole) {
       });
   EXPECT_GT(flattened, 0);
   EXPECT_GT(attached, 0);
+}
+
+// A snapshot either exists whole (reading the volume as it was) or not at
+// all; the live volume is untouched either way.
+TEST(SnapshotCrash, CreateIsAllOrNothing) {
+  int created = 0, absent = 0;
+  CrashDuring([](Storage& s) { return s.CreateSnapshot("v", "s2"); },
+              [&](Storage& storage, const Models& m, bool ok) {
+                auto live = ReadAll(storage, "v");
+                ASSERT_TRUE(live) << live.error().ToString();
+                EXPECT_TRUE(*live == m.live);
+                auto got = ReadAll(storage, "v@s2");
+                if (!got) {
+                  EXPECT_EQ(got.error().code(), Code::kNotFound) << got.error().ToString();
+                  EXPECT_FALSE(ok) << "snapshot create returned Ok but did not survive";
+                  absent++;
+                  return;
+                }
+                created++;
+                EXPECT_TRUE(*got == m.live) << "the snapshot does not hold the volume as it was";
+              });
+  EXPECT_GT(created, 0);
+  EXPECT_GT(absent, 0);
+}
+
+TEST(SnapshotCrash, DeleteIsAllOrNothing) {
+  int deleted = 0, kept = 0;
+  CrashDuring([](Storage& s) { return s.DeleteSnapshot("v", "s1"); },
+              [&](Storage& storage, const Models& m, bool ok) {
+                auto live = ReadAll(storage, "v");
+                ASSERT_TRUE(live) << live.error().ToString();
+                EXPECT_TRUE(*live == m.live);
+                auto got = ReadAll(storage, "v@s1");
+                if (!got) {
+                  EXPECT_EQ(got.error().code(), Code::kNotFound) << got.error().ToString();
+                  deleted++;
+                  return;
+                }
+                EXPECT_FALSE(ok) << "snapshot delete returned Ok but the snapshot survived";
+                kept++;
+                EXPECT_TRUE(*got == m.at_snapshot) << "a half-deleted snapshot reads differently";
+              });
+  EXPECT_GT(deleted, 0);
+  EXPECT_GT(kept, 0);
 }
 
 }  // namespace
