@@ -120,8 +120,14 @@ Message ResolveMessage(const MessageActions& actions, std::optional<std::string_
 // A key interval [lo, hi); an empty `hi` means "no upper bound".
 struct KeyRange {
   std::string_view lo;
-  std::string_view hi;
+  std::string_view hi;  // empty: no upper bound
   bool Contains(std::string_view key) const { return key >= lo && (hi.empty() || key < hi); }
+  bool Empty() const { return !hi.empty() && hi <= lo; }
+  KeyRange Intersect(const KeyRange& other) const {
+    KeyRange r{.lo = lo > other.lo ? lo : other.lo, .hi = hi};
+    if (hi.empty() || (!other.hi.empty() && other.hi < hi)) r.hi = other.hi;
+    return r;
+  }
 };
 
 class Leaf {

@@ -35,21 +35,6 @@
 namespace tessera {
 namespace {
 
-KeyRange Intersect(KeyRange a, KeyRange b) {
-  KeyRange r;
-  r.lo = a.lo > b.lo ? a.lo : b.lo;
-  if (a.hi.empty()) {
-    r.hi = b.hi;
-  } else if (b.hi.empty()) {
-    r.hi = a.hi;
-  } else {
-    r.hi = a.hi < b.hi ? a.hi : b.hi;
-  }
-  return r;
-}
-
-bool Empty(KeyRange r) { return !r.hi.empty() && r.hi <= r.lo; }
-
 struct Side {
   const Node* node = nullptr;
   KeyRange self;
@@ -150,7 +135,7 @@ class TreeDiffer {
 
  private:
   Status Diff(const Side& a, const Side& b, KeyRange r) {
-    if (stopped_ || Empty(r)) return Ok();
+    if (stopped_ || r.Empty()) return Ok();
     if (!a.ptr.IsNull() && a.ptr == b.ptr && PendingEqual(a.buffers, b.buffers, r)) {
       stats_.subtrees_skipped++;
       return Ok();
@@ -185,8 +170,8 @@ class TreeDiffer {
     const Tree::Impl& tree = s_is_a ? a_ : b_;
     const Node* node = s.node;
     for (size_t i = node->ChildIndex(r.lo); i < node->children.size() && !stopped_; ++i) {
-      KeyRange piece = Intersect(r, node->ChildRange(i, s.self));
-      if (Empty(piece)) break;
+      KeyRange piece = r.Intersect(node->ChildRange(i, s.self));
+      if (piece.Empty()) break;
       auto [child, hold] = TRY(Child(tree, s, i, true));
       TRY_STATUS(s_is_a ? Diff(child, other, piece) : Diff(other, child, piece));
     }
@@ -203,9 +188,9 @@ class TreeDiffer {
     while (i < a.node->children.size() && j < b.node->children.size() && !stopped_) {
       KeyRange ra = a.node->ChildRange(i, a.self);
       KeyRange rb = b.node->ChildRange(j, b.self);
-      KeyRange piece = Intersect(r, Intersect(ra, rb));
+      KeyRange piece = r.Intersect(ra.Intersect(rb));
       if (!r.hi.empty() && piece.lo >= r.hi) break;
-      if (!Empty(piece)) {
+      if (!piece.Empty()) {
         auto [ca, hold_a] = TRY(Child(a_, a, i, false));
         auto [cb, hold_b] = TRY(Child(b_, b, j, false));
         if (!ca.ptr.IsNull() && ca.ptr == cb.ptr && PendingEqual(ca.buffers, cb.buffers, piece)) {

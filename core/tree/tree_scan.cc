@@ -35,21 +35,6 @@ struct ScanState {
   bool stopped = false;
 };
 
-KeyRange Intersect(KeyRange a, KeyRange b) {
-  KeyRange r;
-  r.lo = a.lo > b.lo ? a.lo : b.lo;
-  if (a.hi.empty()) {
-    r.hi = b.hi;
-  } else if (b.hi.empty()) {
-    r.hi = a.hi;
-  } else {
-    r.hi = a.hi < b.hi ? a.hi : b.hi;
-  }
-  return r;
-}
-
-bool Empty(KeyRange r) { return !r.hi.empty() && r.hi <= r.lo; }
-
 // Applies one buffer's messages within `r` to the sorted entries `in`.
 void ApplyBuffer(ScanState& st, const Buffer& buf, KeyRange r, const std::vector<Entry>& in,
                  std::vector<Entry>* out) {
@@ -106,8 +91,8 @@ namespace {
 Status ScanNode(const Tree::Impl& t, ScanState& st, const Node* node, KeyRange self);
 
 Status ScanLeaf(ScanState& st, const Leaf& leaf, KeyRange self) {
-  KeyRange r = Intersect(self, st.want);
-  if (Empty(r)) return Ok();
+  KeyRange r = self.Intersect(st.want);
+  if (r.Empty()) return Ok();
   // Materialize in chunks of kChunkEntries leaf entries, so a short scan
   // does not pay for the whole leaf (note 3).
   constexpr size_t kChunkEntries = 64;
