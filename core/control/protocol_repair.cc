@@ -35,18 +35,6 @@ Result<const Json*> ArrayOf(const Json& json, std::string_view what) {
 
 }  // namespace
 
-std::string_view InspectDepthName(InspectDepth depth) {
-  switch (depth) {
-    case InspectDepth::kQuick:
-      return "quick";
-    case InspectDepth::kScan:
-      return "scan";
-    case InspectDepth::kFull:
-      return "full";
-  }
-  return "scan";
-}
-
 Result<InspectDepth> ParseInspectDepth(std::string_view text) {
   if (text == "quick") return InspectDepth::kQuick;
   if (text == "scan") return InspectDepth::kScan;

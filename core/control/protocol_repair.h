@@ -30,7 +30,6 @@ inline constexpr std::string_view kOpVdevOffline = "vdev.offline";
 inline constexpr std::string_view kOpVdevOnline = "vdev.online";
 inline constexpr std::string_view kOpVdevReplace = "vdev.replace";
 
-std::string_view InspectDepthName(InspectDepth depth);
 // InvalidArgument naming the accepted depths.
 Result<InspectDepth> ParseInspectDepth(std::string_view text);
 

@@ -105,6 +105,8 @@ struct Progress {
 using ProgressFn = std::function<void(const Progress&)>;
 
 enum class InspectDepth { kQuick, kScan, kFull };
+// "quick", "scan" or "full".
+std::string_view InspectDepthName(InspectDepth depth);
 
 struct VolumeInspectReport {
   std::string volume;

@@ -30,11 +30,8 @@
 #include "core/volume/storage_impl.h"
 
 namespace tessera {
-namespace {
 
-constexpr size_t kMaxProblems = 100;
-
-std::string_view DepthName(InspectDepth depth) {
+std::string_view InspectDepthName(InspectDepth depth) {
   switch (depth) {
     case InspectDepth::kQuick:
       return "quick";
@@ -43,8 +40,11 @@ std::string_view DepthName(InspectDepth depth) {
     case InspectDepth::kFull:
       return "full";
   }
-  return "?";
+  return "scan";
 }
+namespace {
+
+constexpr size_t kMaxProblems = 100;
 
 InspectMode ModeOf(InspectDepth depth) {
   switch (depth) {
@@ -176,7 +176,7 @@ Result<VolumeInspectReport> Storage::Impl::InspectLocked(const std::string& name
                                                          const ProgressFn& progress) {
   auto volume = TRY(OpenVolumeLocked(name));
   if (volume->read_only()) return Err(Code::kInvalidArgument, "'{}' is a snapshot; inspect its volume", name);
-  VolumeInspectReport report{.volume = name, .depth = std::string(DepthName(depth)), .repair = repair};
+  VolumeInspectReport report{.volume = name, .depth = std::string(InspectDepthName(depth)), .repair = repair};
   // Cached writes go down first; if that fails (too many vdevs gone), the
   // inspection of what is on disk is still worth having.
   if (Status flushed = volume->Flush(); !flushed) {
