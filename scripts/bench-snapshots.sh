@@ -28,6 +28,8 @@
 #  3. Only processes started here are stopped, by pid.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+BENCH_NAME=bench-snapshots
+source scripts/bench-common.sh
 ROOT=$PWD
 BUILD_DIR=${TESSERA_BUILD_DIR:-build}
 [[ $BUILD_DIR == /* ]] || BUILD_DIR=$ROOT/$BUILD_DIR
@@ -50,21 +52,10 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-bytes() {
-  local s=${1,,}
-  case $s in
-    *k) echo $((${s%k} << 10)) ;; *m) echo $((${s%m} << 20)) ;;
-    *g) echo $((${s%g} << 30)) ;;
-    *[!0-9]* | '') echo "bench-snapshots: bad size '$1'" >&2; exit 2 ;;
-    *) echo "$s" ;;
-  esac
-}
-SIZE_B=$(bytes "$SIZE")
-[[ $RUNTIME =~ ^[0-9]+$ ]] && [ "$RUNTIME" -gt 0 ] || { echo "bench-snapshots: bad --runtime '$RUNTIME'" >&2; exit 2; }
+SIZE_B=$(bench_bytes "$SIZE")
+bench_check_runtime "$RUNTIME"
 [[ $SNAPSHOTS =~ ^[0-9]+$ ]] && [ "$SNAPSHOTS" -ge 100 ] || { echo "bench-snapshots: --snapshots must be at least 100" >&2; exit 2; }
-for tool in fio nbdkit qemu-img qemu-nbd qemu-io nbdinfo python3; do
-  command -v "$tool" >/dev/null || { echo "bench-snapshots: $tool is missing (run scripts/install-deps.sh)" >&2; exit 1; }
-done
+bench_require fio nbdkit qemu-img qemu-nbd qemu-io nbdinfo python3
 TESSERA=$BUILD_DIR/admin/tessera
 PLUGIN=$BUILD_DIR/plugin/nbdkit-tessera-plugin.so
 [ -x "$TESSERA" ] && [ -f "$PLUGIN" ] || TESSERA_BUILD_DIR=$BUILD_DIR scripts/build.sh

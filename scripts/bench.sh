@@ -43,6 +43,8 @@
 #     is removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+BENCH_NAME=bench
+source scripts/bench-common.sh
 ROOT=$PWD
 BUILD_DIR=${TESSERA_BUILD_DIR:-build}
 [[ $BUILD_DIR == /* ]] || BUILD_DIR=$ROOT/$BUILD_DIR
@@ -81,23 +83,11 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-# bytes SIZE: 512m, 1g, 2G, 4096 -> bytes.
-bytes() {
-  local s=${1,,}
-  case $s in
-    *k) echo $((${s%k} << 10)) ;; *m) echo $((${s%m} << 20)) ;;
-    *g) echo $((${s%g} << 30)) ;; *t) echo $((${s%t} << 40)) ;;
-    *[!0-9]* | '') echo "bench: bad size '$1'" >&2; exit 2 ;;
-    *) echo "$s" ;;
-  esac
-}
-SIZE_B=$(bytes "$SIZE")
-IO_LIMIT_B=$(bytes "${IO_LIMIT:-$((2 * SIZE_B))}")
-[[ $RUNTIME =~ ^[0-9]+$ ]] && [ "$RUNTIME" -gt 0 ] || { echo "bench: bad --runtime '$RUNTIME'" >&2; exit 2; }
+SIZE_B=$(bench_bytes "$SIZE")
+IO_LIMIT_B=$(bench_bytes "${IO_LIMIT:-$((2 * SIZE_B))}")
+bench_check_runtime "$RUNTIME"
 
-for tool in fio nbdkit qemu-img qemu-nbd nbdinfo python3; do
-  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (run scripts/install-deps.sh)" >&2; exit 1; }
-done
+bench_require fio nbdkit qemu-img qemu-nbd nbdinfo python3
 TESSERA=$BUILD_DIR/admin/tessera
 PLUGIN=$BUILD_DIR/plugin/nbdkit-tessera-plugin.so
 if [ ! -x "$TESSERA" ] || [ ! -f "$PLUGIN" ]; then
