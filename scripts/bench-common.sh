@@ -24,3 +24,18 @@ bench_require() {
     command -v "$tool" >/dev/null || { echo "$BENCH_NAME: $tool is missing (run scripts/install-deps.sh)" >&2; exit 1; }
   done
 }
+
+# bench_wait_for_socket NAME PID SOCKET [EXPORT]: waits until the server NAME
+# (process PID, log $W/NAME.log) answers on SOCKET: EXPORT's size, or the
+# export list. Exits 1 when the server exits or takes over 30 s.
+bench_wait_for_socket() {
+  local i probe=(--list "nbd+unix:///?socket=$3")
+  if [ -n "${4:-}" ]; then probe=(--size "nbd+unix:///$4?socket=$3"); fi
+  for ((i = 0; i < 300; i++)); do
+    [ -S "$3" ] && nbdinfo "${probe[@]}" >/dev/null 2>&1 && return 0
+    kill -0 "$2" 2>/dev/null || { echo "$BENCH_NAME: $1 exited: $(tail -n 5 "$W/$1.log")" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "$BENCH_NAME: $1 did not come up" >&2
+  exit 1
+}

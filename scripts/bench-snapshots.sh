@@ -76,17 +76,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-wait_for_socket() {  # NAME PID SOCKET
-  local i
-  for ((i = 0; i < 300; i++)); do
-    [ -S "$3" ] && nbdinfo --size "nbd+unix:///?socket=$3" >/dev/null 2>&1 && return 0
-    [ -S "$3" ] && nbdinfo --list "nbd+unix:///?socket=$3" >/dev/null 2>&1 && return 0
-    kill -0 "$2" 2>/dev/null || { echo "bench-snapshots: $1 exited: $(tail -n 5 "$W/$1.log")" >&2; exit 1; }
-    sleep 0.1
-  done
-  echo "bench-snapshots: $1 did not come up" >&2
-  exit 1
-}
 now_us() { echo $(($(date +%s%N) / 1000)); }
 # fio_job URI NAME ARGS...: prints IOPS of a 4K write job.
 fio_iops() {
@@ -113,7 +102,7 @@ done
 nbdkit -f --exit-with-parent -U "$W/t.sock" "$PLUGIN" pool="$W/pool" >"$W/tessera.log" 2>&1 &
 TPID=$!
 PIDS+=("$TPID")
-wait_for_socket tessera "$TPID" "$W/t.sock"
+bench_wait_for_socket tessera "$TPID" "$W/t.sock"
 turi() { echo "nbd+unix:///$1?socket=$W/t.sock"; }
 tsnap() { "$TESSERA" snapshot create --pool "$W/pool" "$1" >/dev/null; }
 
@@ -144,7 +133,7 @@ qserve() {
     >"$W/qemu-nbd.log" 2>&1 &
   QPID=$!
   PIDS+=("$QPID")
-  wait_for_socket qemu-nbd "$QPID" "$W/q.sock"
+  bench_wait_for_socket qemu-nbd "$QPID" "$W/q.sock"
 }
 qstop() {
   kill -TERM "$QPID"

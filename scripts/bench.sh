@@ -123,17 +123,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# wait_for_socket NAME PID SOCKET
-wait_for_socket() {
-  local i
-  for ((i = 0; i < 300; i++)); do
-    [ -S "$3" ] && nbdinfo --size "nbd+unix:///${4:-}?socket=$3" >/dev/null 2>&1 && return 0
-    kill -0 "$2" 2>/dev/null || { echo "bench: $1 exited: $(tail -n 5 "$W/$1.log")" >&2; exit 1; }
-    sleep 0.1
-  done
-  echo "bench: $1 did not come up" >&2
-  exit 1
-}
 
 echo "bench: device $((SIZE_B >> 20)) MiB, ${RUNTIME} s per job, write jobs capped at" \
   "$((IO_LIMIT_B >> 20)) MiB; work dir $W ($(df --output=source "$DIR" | tail -n 1))"
@@ -144,14 +133,14 @@ echo "bench: device $((SIZE_B >> 20)) MiB, ${RUNTIME} s per job, write jobs capp
 nbdkit -f --exit-with-parent -U "$W/tessera.sock" "$PLUGIN" pool="$W/pool" >"$W/tessera.log" 2>&1 &
 TESSERA_PID=$!
 PIDS+=("$TESSERA_PID")
-wait_for_socket tessera "$TESSERA_PID" "$W/tessera.sock" bench
+bench_wait_for_socket tessera "$TESSERA_PID" "$W/tessera.sock" bench
 
 # --- nbdkit file ---
 fallocate -l "$SIZE_B" "$W/file.raw" 2>/dev/null || truncate -s "$SIZE_B" "$W/file.raw"
 nbdkit -f --exit-with-parent -U "$W/file.sock" file "$W/file.raw" >"$W/nbdkit-file.log" 2>&1 &
 FILE_PID=$!
 PIDS+=("$FILE_PID")
-wait_for_socket nbdkit-file "$FILE_PID" "$W/file.sock"
+bench_wait_for_socket nbdkit-file "$FILE_PID" "$W/file.sock"
 
 # --- qemu-nbd, qcow2 ---
 qemu-img create -q -f qcow2 "$W/image.qcow2" "$SIZE_B"
@@ -169,7 +158,7 @@ if ! kill -0 "$QEMU_PID" 2>/dev/null; then
   start_qemu_nbd
 fi
 PIDS+=("$QEMU_PID")
-wait_for_socket qemu-nbd "$QEMU_PID" "$W/qemu.sock"
+bench_wait_for_socket qemu-nbd "$QEMU_PID" "$W/qemu.sock"
 
 ENGINES=(tessera nbdkit-file qemu-nbd)
 declare -A URIS=(
