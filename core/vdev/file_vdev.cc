@@ -15,7 +15,8 @@
 //  2. A batch is validated whole (CheckBatch) before any I/O is issued.
 //  3. Every request of a valid batch gets its own result; one failure never
 //     stops the others.
-//  4. pread/pwrite appear only in TransferSync, the no-io_uring fallback.
+//  4. pread/pwrite appear only in TransferSync: the no-io_uring fallback, a
+//     lone request, and buffered writes (SyncIsFaster).
 //  5. With O_DIRECT, the kernel only ever sees 4 KiB-aligned addresses: an
 //     unaligned caller buffer is replaced by `bounce` in PrepareSlot, and
 //     read data is copied back only once the whole request succeeded.
@@ -153,6 +154,7 @@ Status FileVdev::SubmitBatch(std::span<IoRequest> batch) {
 }
 
 bool FileVdev::SyncIsFaster(std::span<const IoRequest> batch) const {
+  if (batch.size() == 1) return true;
   return !direct_ && std::all_of(batch.begin(), batch.end(),
                                  [](const IoRequest& r) { return r.op == IoOp::kWrite; });
 }

@@ -123,6 +123,9 @@ class FileVdev final : public Vdev {
   // Flush's bookkeeping: writes/discards completed (batches, counted after
   // they finish) and the count the last successful fdatasync covered.
   void NoteChangeDone();
+  // A lone request gains nothing from a ring: pread/pwrite blocks the same
+  // way with less work (no ring to take, no completion task work), which
+  // measured about 1.5x the IOPS for 4K O_DIRECT reads from 16 threads.
   // Buffered writes only copy into the page cache: io_uring would hand them
   // to a kernel worker thread, so pwrite in the caller's thread is faster.
   bool SyncIsFaster(std::span<const IoRequest> batch) const;
