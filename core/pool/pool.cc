@@ -22,6 +22,9 @@
 //  5. FlushAll flushes up to 16 online vdevs at once (a thread per vdev
 //     beyond the first): a commit waits for the slowest device, not for the
 //     sum.
+//  6. Submit merges requests that continue each other on a vdev and in
+//     memory (a lun's chunks of one row, a log batch's blocks) into one
+//     request of up to 8 MiB; each merged request's result is its parts'.
 #include "core/pool/pool.h"
 
 #include <filesystem>
@@ -280,6 +283,20 @@ Status Pool::Write(DiskAddress address, std::span<const std::byte> buffer) {
   return v->device->Write(BlockNo{address.block()}, buffer);
 }
 
+namespace {
+
+// Whether `next` continues `last` on the device and in memory, so the two
+// can travel as one request (design note 6).
+bool Continues(const IoRequest& last, const PoolIo& next) {
+  constexpr size_t kMaxMergedBytes = size_t{8} << 20;
+  return next.op == last.op && next.op != IoOp::kDiscard &&
+         next.address.block() == last.block.value + last.buffer.size() / kBlockSize &&
+         next.buffer.data() == last.buffer.data() + last.buffer.size() &&
+         last.buffer.size() + next.buffer.size() <= kMaxMergedBytes;
+}
+
+}  // namespace
+
 Status Pool::Submit(std::span<PoolIo> requests) {
   std::map<Vdev*, std::vector<size_t>> groups;
   Status first = Ok();
@@ -295,13 +312,19 @@ Status Pool::Submit(std::span<PoolIo> requests) {
   }
   for (auto& [device, indexes] : groups) {
     std::vector<IoRequest> batch;
-    for (size_t i : indexes) {
-      batch.push_back(IoRequest{.op = requests[i].op,
-                                .block = BlockNo{requests[i].address.block()},
-                                .buffer = requests[i].buffer});
+    std::vector<size_t> carried_by(indexes.size());  // request -> its batch entry
+    for (size_t j = 0; j < indexes.size(); j++) {
+      const PoolIo& io = requests[indexes[j]];
+      if (!batch.empty() && Continues(batch.back(), io)) {
+        IoRequest& last = batch.back();
+        last.buffer = {last.buffer.data(), last.buffer.size() + io.buffer.size()};
+      } else {
+        batch.push_back(IoRequest{.op = io.op, .block = BlockNo{io.address.block()}, .buffer = io.buffer});
+      }
+      carried_by[j] = batch.size() - 1;
     }
     Status status = device->SubmitBatch(batch);
-    for (size_t j = 0; j < indexes.size(); j++) requests[indexes[j]].result = batch[j].result;
+    for (size_t j = 0; j < indexes.size(); j++) requests[indexes[j]].result = batch[carried_by[j]].result;
     if (!status && first) first = status;
   }
   return first;

@@ -114,7 +114,8 @@ class Pool {
 
   Status Read(DiskAddress address, std::span<std::byte> buffer);
   Status Write(DiskAddress address, std::span<const std::byte> buffer);
-  // Requests are grouped per vdev and each group is submitted as one batch.
+  // Requests are grouped per vdev and each group is submitted as one batch;
+  // requests that continue each other on the vdev and in memory travel as one.
   Status Submit(std::span<PoolIo> requests);
   // Flushes every online vdev (an empty slot has nothing to flush). Fails
   // when a vdev of the fastest tier fails; a vdev of another tier that

@@ -159,6 +159,48 @@ TEST(Pool, UnreadableVdevOpensFaulted) {
   EXPECT_EQ(none.error().code(), Code::kIOError);
 }
 
+// Requests that continue each other on a vdev and in memory reach it as one
+// request; a gap on the device or in memory starts a new one. Every part
+// gets the merged request's result, and the data lands where each part says.
+TEST(Pool, SubmitMergesRequestsThatContinueEachOther) {
+  auto devices = MemDevices();
+  ASSERT_TRUE(Pool::Create(MemConfig(), devices));
+  auto counted = std::make_shared<FaultVdev>(devices[0]);
+  auto opened = Pool::Open(MemConfig(), {counted, devices[1]});
+  ASSERT_TRUE(opened) << opened.error().ToString();
+  Pool& pool = **opened;
+  AlignedBuffer data(8 * kBlockSize);
+  for (size_t i = 0; i < data.size(); i++) data.data()[i] = std::byte(i * 7 + i / kBlockSize);
+  auto piece = [&](uint64_t block, size_t first, size_t count) {
+    return PoolIo{.op = IoOp::kWrite,
+                  .address = DiskAddress::Make(Tier::kFastest, 0, block),
+                  .buffer = data.span().subspan(first * kBlockSize, count * kBlockSize)};
+  };
+  // Blocks 100..103 from buffer blocks 0..3 in three pieces (one request),
+  // then 110..111 from 4..5 (a device gap), then 112 from 7 (a memory gap).
+  std::vector<PoolIo> ios = {piece(100, 0, 1), piece(101, 1, 2), piece(103, 3, 1), piece(110, 4, 2),
+                             piece(112, 7, 1)};
+  uint64_t before = counted->Counters().writes;
+  ASSERT_TRUE(pool.Submit(ios));
+  EXPECT_EQ(counted->Counters().writes - before, 3u);
+  for (const PoolIo& io : ios) EXPECT_TRUE(io.result);
+
+  AlignedBuffer back(kBlockSize);
+  std::vector<std::pair<uint64_t, size_t>> expect = {{100, 0}, {101, 1}, {102, 2}, {103, 3},
+                                                     {110, 4}, {111, 5}, {112, 7}};
+  for (auto [block, from] : expect) {
+    ASSERT_TRUE(pool.Read(DiskAddress::Make(Tier::kFastest, 0, block), back.span()));
+    EXPECT_EQ(std::memcmp(back.data(), data.data() + from * kBlockSize, kBlockSize), 0) << block;
+  }
+
+  // A failure of the merged request is every part's failure.
+  counted->FailNth(1, /*persistent=*/false, FaultOpKind::kWrite);
+  std::vector<PoolIo> again = {piece(200, 0, 1), piece(201, 1, 1)};
+  EXPECT_FALSE(pool.Submit(again));
+  EXPECT_FALSE(again[0].result);
+  EXPECT_FALSE(again[1].result);
+}
+
 TEST(Pool, VdevOfAnotherPoolIsRefused) {
   auto first = MemDevices();
   auto second = MemDevices();
