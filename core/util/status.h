@@ -60,20 +60,24 @@ inline std::unexpected<Error> Err(const Error& error) { return std::unexpected(e
 
 // Evaluates `expr` (a Result); on error returns the error from the enclosing
 // function, otherwise yields the value. Uses a GNU statement expression.
-#define TRY(expr)                                                  \
-  ({                                                               \
-    auto&& tessera_try_result_ = (expr);                           \
-    if (!tessera_try_result_) {                                    \
-      return std::unexpected(std::move(tessera_try_result_).error()); \
-    }                                                              \
-    std::move(tessera_try_result_).value();                        \
+// A temporary is moved from; a named Result (an lvalue, such as a request's
+// result) is copied, so it still holds its error afterwards.
+#define TRY(expr)                                                                      \
+  ({                                                                                   \
+    auto&& tessera_try_result_ = (expr);                                               \
+    if (!tessera_try_result_) {                                                        \
+      return std::unexpected(                                                          \
+          std::forward<decltype(tessera_try_result_)>(tessera_try_result_).error());   \
+    }                                                                                  \
+    std::forward<decltype(tessera_try_result_)>(tessera_try_result_).value();          \
   })
 
 // Like TRY for Status (Result<void>), as a statement.
-#define TRY_STATUS(expr)                                              \
-  do {                                                                \
-    auto&& tessera_try_status_ = (expr);                              \
-    if (!tessera_try_status_) {                                       \
-      return std::unexpected(std::move(tessera_try_status_).error()); \
-    }                                                                 \
+#define TRY_STATUS(expr)                                                               \
+  do {                                                                                 \
+    auto&& tessera_try_status_ = (expr);                                               \
+    if (!tessera_try_status_) {                                                        \
+      return std::unexpected(                                                          \
+          std::forward<decltype(tessera_try_status_)>(tessera_try_status_).error());   \
+    }                                                                                  \
   } while (0)

@@ -51,5 +51,25 @@ TEST(Status, TryPropagatesErrors) {
   EXPECT_EQ(r.error().ToString(), "InvalidArgument: 3 is odd");
 }
 
+// TRY on a named Result (a request's result, say) must not empty it: the
+// caller may read it again after the error has been passed up.
+Status PassUp(const Status& named) {
+  TRY_STATUS(named);
+  return Ok();
+}
+Result<std::string> PassUpValue(Result<std::string>& named) { return TRY(named); }
+
+TEST(Status, TryLeavesANamedResultIntact) {
+  Status failed = Err(Code::kIOError, "disk 3 failed");
+  EXPECT_EQ(PassUp(failed).error().message(), "disk 3 failed");
+  EXPECT_EQ(failed.error().message(), "disk 3 failed");
+  Result<std::string> value = std::string("kept");
+  EXPECT_EQ(PassUpValue(value).value(), "kept");
+  EXPECT_EQ(value.value(), "kept");
+  Result<std::string> error = Err(Code::kCorruption, "bad node");
+  EXPECT_EQ(PassUpValue(error).error().message(), "bad node");
+  EXPECT_EQ(error.error().message(), "bad node");
+}
+
 }  // namespace
 }  // namespace tessera
