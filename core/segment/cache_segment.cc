@@ -10,13 +10,14 @@
 //   kLoading --load failed-----------------------------> (absent)
 //   (absent) --WriteChunk, whole page------------------> kDirty   InsertLocked+MarkDirtyLocked
 //   kClean   --WriteChunk-------------------------------> kDirty   MarkDirtyLocked
-//   kDirty   --TakeOldestDirtyLocked / WriteThrough----> kWriting
+//   kDirty   --TakeOldestDirtyLocked / WriteThrough /
+//              WriteAround------------------------------> kWriting
 //   kWriting --WriteBack ok, untouched meanwhile-------> kClean
 //   kWriting --WriteBack ok, written meanwhile---------> kDirty   (seq = redirty_seq)
 //   kWriting --WriteBack failed------------------------> kDirty   (seq kept)
 //   kClean   --EvictLocked (LRU, unpinned)-------------> (absent)
 //   kClean/kDirty --Trim (whole page), Truncate--------> (absent) DropLocked
-//   kClean/kDirty --WriteAround (unpinned)-------------> (absent) DropLocked
+//   kClean   --WriteAround (unpinned)-------------------> (absent) DropLocked
 //
 // Invariants
 //  1. A kLoading page is touched only by the operation that created it;
@@ -45,9 +46,10 @@
 //     zeroes the tail of a page it cuts).
 //  8. A write-around (a large page-aligned Write, handed straight down)
 //     first waits until no page of its range is kLoading, kWriting or
-//     pinned, then drops the range's pages: no older write-back can land
-//     below after it, and nobody holds a pointer to a dropped page. It holds
-//     no page while it waits.
+//     pinned, writes back the range's dirty pages (so a failed write-around
+//     loses no acknowledged data), then drops the range's pages: no older
+//     write-back can land below after it, and nobody holds a pointer to a
+//     dropped page. It holds no page while it waits.
 #include "core/segment/cache_segment.h"
 
 #include <algorithm>

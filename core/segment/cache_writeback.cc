@@ -78,7 +78,21 @@ Status CacheSegment::WriteAround(uint64_t offset, std::span<const std::byte> dat
                page->state == PageState::kWriting;
       });
     };
-    cv_.wait(lock, [&] { return !busy(); });  // Invariant 8 of cache_segment.cc.
+    for (;;) {
+      cv_.wait(lock, [&] { return !busy(); });  // Invariant 8 of cache_segment.cc.
+      // Dirty pages are written back first: were the write below to fail,
+      // dropping them would lose acknowledged data.
+      std::vector<Page*> dirty;
+      for (Page* page : CachedPagesLocked(first, last)) {
+        if (page->state != PageState::kDirty) continue;
+        dirty_.erase(page->seq);
+        page->state = PageState::kWriting;
+        writing_.emplace(page->seq, page);
+        dirty.push_back(page);
+      }
+      if (dirty.empty()) break;
+      TRY_STATUS(WriteBack(lock, std::move(dirty)));
+    }
     for (Page* page : CachedPagesLocked(first, last)) DropLocked(*page);
     ++stats_.write_around_writes;
   }
