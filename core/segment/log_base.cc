@@ -5,11 +5,11 @@
 //     never changes while the log uses it. Reads of never-written blocks fall
 //     through to it (log_read.cc); trims record zero mappings over its data
 //     (contract 5), so holes in the mapping only ever shrink.
-//  2. AdoptBase copies, one batch at a time under mu_, the blocks of a range
-//     that are unmapped in the tree but hold data in the base. Because the
-//     check and the append happen under mu_, a write or trim of the same
-//     block is ordered before (then the block is mapped and skipped) or
-//     after (then it supersedes the copy). A write still sitting in a cache
+//  2. AdoptBase copies, one batch at a time, the blocks of a range that are
+//     unmapped in the tree but hold data in the base. Because the check and
+//     the append happen under mu_ with the log drained (no batch in flight),
+//     a write or trim of the same block is ordered before (then the block is
+//     mapped and skipped) or after (then it supersedes the copy). A write still sitting in a cache
 //     above the log reaches the log later, with a later sequence number, so
 //     it wins as well.
 //  3. Copies are ordinary data batches: replay, row counters and the cleaner
@@ -69,7 +69,7 @@ Result<uint64_t> LogSegment::AdoptBase(uint64_t first_lba, uint64_t count) {
     Status status = Ok();
     uint64_t batch = 0;
     {
-      std::lock_guard lock(mu_);
+      auto lock = LockDrained();
       std::vector<bool> wanted(n, false);
       for (auto [first, end] : TRY(BaseDataRuns(*base, at, n))) {
         for (uint64_t lba = first; lba < end; lba++) wanted[lba - at] = true;

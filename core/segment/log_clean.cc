@@ -6,9 +6,9 @@
 //     and a block is live when the current mapping of its LBA still points
 //     at it. Stale or foreign headers end the walk (volume id and the offset
 //     field must match), so garbage after the last batch is never trusted.
-//  2. Relocation runs under mu_, one batch at a time: the liveness check, the
-//     read of the live blocks and their append happen with no other append
-//     in between, so a block overwritten meanwhile can never be resurrected.
+//  2. Relocation runs one batch at a time under mu_ with the log drained (no
+//     batch in flight): the liveness check, the read of the live blocks and
+//     their append happen with no other append in between, so a block overwritten meanwhile can never be resurrected.
 //  3. Relocated data is verified against its mapping's checksum before it is
 //     written again; a mismatch stops the relocation with Corruption rather
 //     than spreading bad data.
@@ -51,7 +51,7 @@ Status LogSegment::RelocateRow(uint64_t row_start) {
   }
   for (size_t start = 0; start < candidates.size(); start += kLogMaxEntries) {
     size_t n = std::min(kLogMaxEntries, candidates.size() - start);
-    std::lock_guard lock(mu_);
+    auto lock = LockDrained();
     LogHeader header{.kind = LogBatchKind::kData};
     AlignedBuffer data(n * kBlockSize);
     std::vector<BlockWrite> blocks;

@@ -23,7 +23,7 @@
 namespace tessera {
 
 Result<uint64_t> LogSegment::Replay() {
-  std::lock_guard lock(mu_);
+  auto lock = LockDrained();
   auto stored = TRY(tree_->Get(kLogHeadKey));
   LogHead head = stored ? TRY(DecodeLogHead(*stored)) : LogHead{};
   uint64_t row = data_->row_bytes();
@@ -66,6 +66,7 @@ Result<uint64_t> LogSegment::Replay() {
     replayed++;
   }
   head_ = LogHead{.offset = pos, .seq = seq, .epoch = head.epoch + 1};
+  reserve_ = head_;
   recorded_head_ = head.offset;
   stats_.replayed_batches += replayed;
   return replayed;

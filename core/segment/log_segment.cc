@@ -1,10 +1,23 @@
 // Log segment: appending batches, trims, the head, rows.
 //
 // Design notes
-//  1. Appends are serialized by mu_: place the batch, write header + data in
-//     one WriteBlocks, then change the tree, then advance head_. A failed
-//     write leaves head_ and seq where they were, so the next batch simply
-//     overwrites the partial one.
+//  1. Appends run in three steps so that batches of different writers reach
+//     the device at the same time:
+//       place   (mu_)    the batch gets its position and sequence number
+//                        from reserve_, which moves past it; in_flight_++.
+//       write   (no lock) header + data in one WriteBlocks.
+//       apply   (mu_)    in sequence order: wait until head_.seq is the
+//                        batch's, change the tree, advance head_.
+//     So the tree still changes batch by batch in log order (contract 1),
+//     and a write is acknowledged only once every batch before it is in the
+//     data segment (what replay needs, contract 4).
+//     A failed write or apply marks the log broken: every later batch in
+//     flight fails too (replay would stop at the gap anyway), placing waits,
+//     and when the last one is out, reserve_ goes back to head_ and the next
+//     batch simply overwrites whatever the failed ones left.
+//     Relocation and base adoption must see no batch between their liveness
+//     check and their apply: they append with the log drained
+//     (LockDrained), the whole batch under mu_.
 //  2. A batch never straddles rows: if it does not fit in the rest of the
 //     head's row, it goes to the start of the next row (Replay knows to look
 //     there). A data batch over an unpadded data segment is cut at the row's
@@ -46,13 +59,13 @@ uint64_t LogSegment::SpareRows() const {
   std::lock_guard lock(mu_);
   uint64_t row = data_->row_bytes();
   uint64_t rows = data_->Size() / row;
-  uint64_t head_row = head_.offset / row;
+  uint64_t head_row = reserve_.offset / row;
   return rows > head_row + 1 ? rows - head_row - 1 : 0;
 }
 
 Result<uint64_t> LogSegment::PlaceLocked(uint64_t bytes) const {
   uint64_t row = data_->row_bytes();
-  uint64_t pos = head_.offset;
+  uint64_t pos = reserve_.offset;
   if (pos % row + bytes > row) pos = (pos / row + 1) * row;
   if (pos + bytes > data_->Size()) {
     return Err(Code::kNoSpace, "log of volume {} needs a new data row", volume_id_);
@@ -70,12 +83,20 @@ uint64_t LogSegment::Footprint(const LogHeader& header) const {
   return (header.Span() + unit - 1) / unit * unit;
 }
 
-Status LogSegment::AppendLocked(LogHeader header, std::span<const BlockWrite> blocks) {
-  uint64_t pos = TRY(PlaceLocked(Footprint(header)));
+Result<LogHeader> LogSegment::PlaceBatchLocked(LogHeader header) {
+  const uint64_t pos = TRY(PlaceLocked(Footprint(header)));
   header.volume_id = volume_id_;
-  header.epoch = head_.epoch;
-  header.seq = head_.seq;
+  header.epoch = reserve_.epoch;
+  header.seq = reserve_.seq;
   header.offset = pos;
+  reserve_.offset = pos + Footprint(header);
+  reserve_.seq++;
+  in_flight_++;
+  return header;
+}
+
+Status LogSegment::WriteBatch(const LogHeader& header, std::span<const BlockWrite> blocks) {
+  const uint64_t pos = header.offset;
   AlignedBuffer block(kBlockSize);
   EncodeLogHeader(header, block.span());
   std::vector<BlockWrite> writes;
@@ -85,24 +106,54 @@ Status LogSegment::AppendLocked(LogHeader header, std::span<const BlockWrite> bl
     writes.push_back(BlockWrite{.offset = pos + (i + 1) * kBlockSize, .data = blocks[i].data});
   }
   uint64_t footprint = Footprint(header);
-  if (footprint == header.Span()) {
-    TRY_STATUS(data_->WriteBlocks(writes));
-  } else {
-    // Whole stripes: the batch is gathered into one zero-padded buffer.
-    AlignedBuffer stripes(footprint);
-    for (const BlockWrite& w : writes) std::memcpy(stripes.data() + (w.offset - pos), w.data.data(), w.data.size());
-    TRY_STATUS(data_->Write(pos, stripes.span(), kWriteNone));
+  if (footprint == header.Span()) return data_->WriteBlocks(writes);
+  // Whole stripes: the batch is gathered into one zero-padded buffer.
+  AlignedBuffer stripes(footprint);
+  for (const BlockWrite& w : writes) std::memcpy(stripes.data() + (w.offset - pos), w.data.data(), w.data.size());
+  return data_->Write(pos, stripes.span(), kWriteNone);
+}
+
+Status LogSegment::ApplyInTurnLocked(const LogHeader& header, Status written) {
+  Status status = std::move(written);
+  if (head_.seq != header.seq) {  // an earlier batch failed (design note 1)
+    status = Err(Code::kIOError, "volume {}: an earlier log batch failed; batch {} is dropped", volume_id_,
+                 header.seq);
+  } else if (status) {
+    status = ApplyBatchLocked(header, header.offset);
   }
-  TRY_STATUS(ApplyBatchLocked(header, pos));
-  if (header.kind == LogBatchKind::kData) {
-    stats_.blocks_written += blocks.size();
+  if (status) {
+    if (header.kind == LogBatchKind::kData) {
+      stats_.blocks_written += header.entries.size();
+    } else {
+      stats_.trims++;
+    }
+    head_.offset = header.offset + Footprint(header);
+    head_.seq++;
+    stats_.batches++;
   } else {
-    stats_.trims++;
+    broken_ = true;
   }
-  head_.offset = pos + footprint;
-  head_.seq++;
-  stats_.batches++;
-  return Ok();
+  if (--in_flight_ == 0 && broken_) {
+    reserve_ = head_;
+    broken_ = false;
+  }
+  turn_.notify_all();
+  return status;
+}
+
+std::unique_lock<std::mutex> LogSegment::LockDrained() const {
+  std::unique_lock lock(mu_);
+  drain_waiters_++;
+  turn_.wait(lock, [&] { return in_flight_ == 0; });
+  drain_waiters_--;
+  turn_.notify_all();
+  return lock;
+}
+
+Status LogSegment::AppendLocked(LogHeader header, std::span<const BlockWrite> blocks) {
+  LogHeader placed = TRY(PlaceBatchLocked(std::move(header)));
+  Status written = WriteBatch(placed, blocks);
+  return ApplyInTurnLocked(placed, std::move(written));
 }
 
 Status LogSegment::ApplyBatchLocked(const LogHeader& header, uint64_t pos) {
@@ -174,7 +225,7 @@ Status LogSegment::AppendTrim(uint64_t first_lba, uint64_t count) {
 size_t LogSegment::FitLocked(size_t entries) const {
   if (data_->stripe_bytes() != kBlockSize) return entries;  // padded batches are not split
   uint64_t row = data_->row_bytes();
-  uint64_t left = (row - head_.offset % row) / kBlockSize;  // blocks to the row's end
+  uint64_t left = (row - reserve_.offset % row) / kBlockSize;  // blocks to the row's end
   if (left >= entries + 1) return entries;
   return left >= 2 ? left - 1 : entries;  // room for a header and a block, or the next row
 }
@@ -182,29 +233,29 @@ size_t LogSegment::FitLocked(size_t entries) const {
 Status LogSegment::Append(const LogHeader& header, std::span<const BlockWrite> blocks) {
   LogHeader rest = header;
   for (int attempt = 0;;) {
-    Status status;
-    size_t took = blocks.size();
-    {
-      std::lock_guard lock(mu_);
-      // Design note 2: a data batch that would not fit in the rest of the
-      // head's row is cut there rather than moved whole to the next row.
-      if (rest.kind == LogBatchKind::kData) took = FitLocked(blocks.size());
-      if (took == blocks.size()) {
-        status = AppendLocked(rest, blocks);
-      } else {
-        LogHeader part = rest;
-        part.entries.resize(took);
-        status = AppendLocked(part, blocks.first(took));
-      }
-    }
-    if (status && took == blocks.size()) break;
-    if (status) {
-      rest.entries.erase(rest.entries.begin(), rest.entries.begin() + static_cast<ptrdiff_t>(took));
-      blocks = blocks.subspan(took);
+    std::unique_lock lock(mu_);
+    turn_.wait(lock, [&] { return !broken_ && drain_waiters_ == 0; });
+    // Design note 2: a data batch that would not fit in the rest of the
+    // head's row is cut there rather than moved whole to the next row.
+    size_t took = rest.kind == LogBatchKind::kData ? FitLocked(blocks.size()) : blocks.size();
+    LogHeader part = rest;
+    if (took < blocks.size()) part.entries.resize(took);
+    auto placed = PlaceBatchLocked(std::move(part));
+    if (!placed) {
+      lock.unlock();
+      if (placed.error().code() != Code::kNoSpace || ++attempt > 3) return Err(placed.error());
+      TRY_STATUS(KeepRows());  // the data segment needs a new row first
       continue;
     }
-    if (status.error().code() != Code::kNoSpace || ++attempt > 3) return status;
-    TRY_STATUS(KeepRows());  // the data segment needs a new row first
+    lock.unlock();
+    Status written = WriteBatch(*placed, blocks.first(took));
+    lock.lock();
+    turn_.wait(lock, [&] { return head_.seq == placed->seq || broken_; });
+    TRY_STATUS(ApplyInTurnLocked(*placed, std::move(written)));
+    lock.unlock();
+    if (took == blocks.size()) break;
+    rest.entries.erase(rest.entries.begin(), rest.entries.begin() + static_cast<ptrdiff_t>(took));
+    blocks = blocks.subspan(took);
   }
   return SpareRows() < 1 ? KeepRows() : Ok();
 }

@@ -4,8 +4,11 @@
 //
 // Contract
 //  1. Every write and trim is a batch in the data segment before its mapping
-//     change reaches the tree, and both happen under mu_ in sequence order;
-//     so at any moment the tree reflects exactly the batches before head_.
+//     change reaches the tree. Batches of several writers are written at the
+//     same time, but their mapping changes are applied under mu_ strictly in
+//     sequence order, so at any moment the tree reflects exactly the batches
+//     before head_, and a batch is acknowledged only after every earlier one
+//     is in the data segment.
 //  2. RecordHead() (the database's pre-commit hook) stores head_ in the tree.
 //     After a crash, Replay() re-applies, in order, every valid batch from the
 //     committed head; replaying a batch whose effect is already in the tree
@@ -39,6 +42,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -129,20 +133,33 @@ class LogSegment : public Segment {
   void DetachBase();
 
  private:
-  // Appends one batch; NoSpace when the data segment has no room (caller
+  // Appends one batch with the log drained (LockDrained held): place, write
+  // and apply at once. NoSpace when the data segment has no room (caller
   // asks the RowKeeper for a row and retries).
   Status AppendLocked(LogHeader header, std::span<const BlockWrite> blocks);
-  // AppendLocked with mu_ taken, asking the RowKeeper for a row when the
-  // data segment is full, and for a spare row afterwards.
+  // Appends batches the pipelined way (design note 1 of log_segment.cc),
+  // asking the RowKeeper for a row when the data segment is full, and for a
+  // spare row afterwards.
   Status Append(const LogHeader& header, std::span<const BlockWrite> blocks);
+  // Place step: the header gets position, sequence number, epoch and volume
+  // id from reserve_, which moves past the batch; one more batch in flight.
+  Result<LogHeader> PlaceBatchLocked(LogHeader header);
+  // Write step (no lock): header + data blocks of a placed batch.
+  Status WriteBatch(const LogHeader& header, std::span<const BlockWrite> blocks);
+  // Apply step, called when head_.seq is the batch's or the log is broken:
+  // applies a written batch and advances head_, or fails it (and marks the
+  // log broken). One fewer batch in flight either way.
+  Status ApplyInTurnLocked(const LogHeader& header, Status written);
+  // mu_, taken once no batch is in flight; new batches wait meanwhile.
+  std::unique_lock<std::mutex> LockDrained() const;
   Status AppendData(std::span<const BlockWrite> writes);
   Status AppendTrim(uint64_t first_lba, uint64_t count);
   Status KeepRows();
-  // Position for a batch of `bytes` at or after head_ (skips to the next row
+  // Position for a batch of `bytes` at or after reserve_ (skips to the next row
   // when it would straddle); NoSpace when none.
   Result<uint64_t> PlaceLocked(uint64_t bytes) const;
   // How many of a data batch's `entries` blocks to append now: all of them
-  // when they fit in the rest of the head's row (or the segment pads
+  // when they fit in the rest of reserve_'s row (or the segment pads
   // batches to stripes), else as many as fill that row (design note 2 of
   // log_segment.cc).
   size_t FitLocked(size_t entries) const;
@@ -171,9 +188,14 @@ class LogSegment : public Segment {
   std::shared_ptr<Segment> base_;   // GUARDED_BY(base_mu_)
   std::string base_name_;           // GUARDED_BY(base_mu_)
 
-  mutable std::mutex mu_;  // serializes appends and head changes
+  mutable std::mutex mu_;  // serializes placing and applying batches, and head changes
+  mutable std::condition_variable turn_;  // head_, in_flight_, broken_ or drain_waiters_ changed
   uint64_t size_;          // GUARDED_BY(mu_) for writes
-  LogHead head_;           // GUARDED_BY(mu_)
+  LogHead head_;           // GUARDED_BY(mu_): the end of the applied batches
+  LogHead reserve_;        // GUARDED_BY(mu_): where the next batch is placed (>= head_)
+  uint64_t in_flight_ = 0;                 // GUARDED_BY(mu_): placed, not yet applied or failed
+  mutable uint64_t drain_waiters_ = 0;     // GUARDED_BY(mu_): LockDrained callers waiting
+  bool broken_ = false;    // GUARDED_BY(mu_): a batch failed while others were in flight
   LogStats stats_;         // GUARDED_BY(mu_)
   uint64_t recorded_head_ = 0;            // GUARDED_BY(mu_): head at the last RecordHead
   std::atomic<uint64_t> relocations_{0};  // bumped whenever live data moves
