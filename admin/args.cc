@@ -165,6 +165,7 @@ Result<PoolConfig> BuildPoolConfig(const PoolCreateArgs& args, const std::string
     if (!paths.insert(vdev.path).second) {
       return Err(Code::kInvalidArgument, "vdev path '{}' is used twice", vdev.path);
     }
+    if (args.preallocate) vdev.attrs["preallocate"] = "full";
     vdev.index = per_tier[vdev.tier]++;
     if (vdev.index >= kMaxVdevsPerTier) {
       return Err(Code::kInvalidArgument, "more than {} vdevs in tier {}", kMaxVdevsPerTier,

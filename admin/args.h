@@ -34,12 +34,14 @@ struct PoolCreateArgs {
   uint32_t vdev_count = 1;
   std::string vdev_size = "4G";
   std::vector<std::string> vdev_specs;  // --vdev; when present, count/size are unused
+  bool preallocate = false;             // --preallocate: preallocate = full on every vdev
 };
 
 // The PoolConfig for `tessera pool create`: Storage::DefaultConfig(dir,
 // vdev_count, vdev_size) without --vdev specs, else one vdev per spec with
-// indexes assigned per tier in order. Duplicate names or paths, and vdevs
-// below kMinVdevBytes, are InvalidArgument.
+// indexes assigned per tier in order; with `preallocate`, every vdev gets
+// `preallocate = full`. Duplicate names or paths, and vdevs below
+// kMinVdevBytes, are InvalidArgument.
 Result<PoolConfig> BuildPoolConfig(const PoolCreateArgs& args, const std::string& pool_dir);
 
 // A size argument: ParseSize, and not zero.

@@ -6,6 +6,7 @@
 //     fails, a pool directory that this command created is removed again.
 //  2. `pool status` and `pool check` go through PoolClient, so they work the
 //     same with and without a running server.
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 
@@ -42,6 +43,11 @@ CommandResult CreatePool(CommandContext& ctx, const PoolCreateArgs& args) {
                            FormatSize(vdev.size_bytes), vdev.path);
     total += vdev.size_bytes;
   }
+  bool zero_fill = std::any_of(config.vdevs.begin(), config.vdevs.end(), [](const VdevConfig& v) {
+    auto it = v.attrs.find("preallocate");
+    return it != v.attrs.end() && it->second == "full";
+  });
+  if (zero_fill) ctx.out << "preallocating: writing zeros over the vdev files (this takes a while)\n";
   ctx.out.flush();
 
   bool created_dir = !fs::exists(dir, ec);
@@ -113,6 +119,9 @@ void AddPoolCommands(CLI::App& app, CommandContext& ctx) {
           "SPEC", "vdev spec"))
       ->excludes(count)
       ->excludes(size);
+  create->add_flag("--preallocate", args->preallocate,
+                    "Write zeros over every vdev file now (preallocate = full): uses the whole size "
+                    "on disk at once, and later writes and flushes need no file system allocation");
   create->callback([&ctx, args] { ctx.action = [&ctx, args] { return CreatePool(ctx, *args); }; });
 
   CLI::App* status = pool->add_subcommand("status", "Show the pool, its space and its vdevs");

@@ -121,8 +121,10 @@ int HandleEntry(void* user, const char* section, const char* name, const char* v
                       fmt::format("unknown tier '{}' (fastest, fast, slow, slowest)", val));
     }
     vdev.tier = *tier;
-  } else if (key == "io" && val != "direct" && val != "buffered") {
-    return SetError(state, lineno, fmt::format("io = '{}': use direct or buffered", val));
+  } else if (key == "io" && val != "read-cache" && val != "direct" && val != "buffered") {
+    return SetError(state, lineno, fmt::format("io = '{}': use read-cache, direct or buffered", val));
+  } else if (key == "preallocate" && val != "sparse" && val != "full") {
+    return SetError(state, lineno, fmt::format("preallocate = '{}': use sparse or full", val));
   } else if (key == "state") {
     if (val != "online" && val != "offline") {
       return SetError(state, lineno, fmt::format("unknown vdev state '{}' (online, offline)", val));

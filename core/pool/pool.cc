@@ -174,14 +174,30 @@ Result<std::unique_ptr<Pool>> Pool::Open(const PoolConfig& config,
 
 namespace {
 
-// A vdev's `io` attribute: `direct` (O_DIRECT, no page cache; the default)
-// or `buffered` (the kernel's page cache; fdatasync on Flush).
-Result<bool> UseDirectIo(const VdevConfig& vc) {
+// A vdev's `io` attribute: `read-cache` (the default: O_DIRECT writes,
+// reads through the kernel's page cache), `direct` (O_DIRECT both ways) or
+// `buffered` (the page cache both ways; fdatasync on Flush).
+struct IoMode {
+  bool direct = true;
+  bool cache_reads = true;
+};
+
+Result<IoMode> ParseIoMode(const VdevConfig& vc) {
   auto it = vc.attrs.find("io");
-  if (it == vc.attrs.end()) return true;
-  if (it->second == "direct") return true;
-  if (it->second == "buffered") return false;
-  return Err(Code::kInvalidArgument, "{}: io = '{}' is neither direct nor buffered",
+  if (it == vc.attrs.end() || it->second == "read-cache") return IoMode{};
+  if (it->second == "direct") return IoMode{.cache_reads = false};
+  if (it->second == "buffered") return IoMode{.direct = false, .cache_reads = false};
+  return Err(Code::kInvalidArgument, "{}: io = '{}' is not read-cache, direct or buffered",
+             VdevDescription(vc), it->second);
+}
+
+// A vdev's `preallocate` attribute: `sparse` (the default: the file grows
+// as it is written) or `full` (zeros written over all of it at creation).
+Result<bool> Preallocate(const VdevConfig& vc) {
+  auto it = vc.attrs.find("preallocate");
+  if (it == vc.attrs.end() || it->second == "sparse") return false;
+  if (it->second == "full") return true;
+  return Err(Code::kInvalidArgument, "{}: preallocate = '{}' is neither sparse nor full",
              VdevDescription(vc), it->second);
 }
 
@@ -219,9 +235,13 @@ Result<std::vector<std::shared_ptr<Vdev>>> Pool::OpenFileDevices(const PoolConfi
     options.create = create && !block_device;
     options.create_size = BlockCount{vc.size_bytes / kBlockSize};
     options.use_io_uring = use_io_uring;
-    auto direct = UseDirectIo(vc);
-    if (!direct) return fail(direct.error());
-    options.use_direct = allow_direct && *direct;
+    auto mode = ParseIoMode(vc);
+    if (!mode) return fail(mode.error());
+    options.use_direct = allow_direct && mode->direct;
+    options.cache_reads = mode->cache_reads;
+    auto preallocate = Preallocate(vc);
+    if (!preallocate) return fail(preallocate.error());
+    options.preallocate = *preallocate;
     auto device = FileVdev::Open(vc.path, options);
     if (!device) return fail(device.error().WithContext(VdevDescription(vc)));
     if (options.create) created.push_back(vc.path);

@@ -4,22 +4,31 @@
 //
 //   Open() --fcntl(F_SETFL, O_DIRECT) ok--> direct_ = true
 //          \--EINVAL (tmpfs, ...)-------> direct_ = false   [log info once]
+//   Open() --direct_ and cache_reads-----> read_fd_ = a second, buffered fd
+//          \--otherwise-----------------> read_fd_ = fd_
 //   Open() --io_uring_queue_init ok------> use_uring_ = true (ring kept idle)
 //          \--fails (ENOSYS, EPERM)-----> use_uring_ = false [log warn once]
 //   first Discard: kUnprobed --punch/BLKDISCARD ok--> kPunchHole | kBlkDiscard
 //                            \--EOPNOTSUPP/ENOTTY---> kWriteZeros [log info once]
 //
 // Invariants
-//  1. fd_, size_, direct_, use_uring_ never change after Open() returns, so
-//     they are read without locks.
+//  1. fd_, read_fd_, size_, direct_, use_uring_ never change after Open()
+//     returns, so they are read without locks.
 //  2. A batch is validated whole (CheckBatch) before any I/O is issued.
 //  3. Every request of a valid batch gets its own result; one failure never
 //     stops the others.
 //  4. pread/pwrite appear only in TransferSync: the no-io_uring fallback, a
 //     lone request, and buffered writes (SyncIsFaster).
-//  5. With O_DIRECT, the kernel only ever sees 4 KiB-aligned addresses: an
-//     unaligned caller buffer is replaced by `bounce` in PrepareSlot, and
-//     read data is copied back only once the whole request succeeded.
+//  5. With O_DIRECT, the kernel only ever sees 4 KiB-aligned addresses on
+//     fd_: an unaligned caller buffer is replaced by `bounce` in PrepareSlot,
+//     and read data is copied back only once the whole request succeeded.
+//     Reads on a buffered read_fd_ take the caller's buffer as it is.
+//  6. Cached reads stay coherent with O_DIRECT writes: the kernel drops the
+//     page cache of a range a direct write covers. A page that a concurrent
+//     read caches with a block's older content can only belong to a block
+//     the log no longer maps (blocks are never overwritten in place while
+//     mapped), and every block read is checked against its mapping's
+//     checksum, so such a page is never returned as data.
 #include "core/vdev/file_vdev.h"
 
 #include <fcntl.h>
@@ -48,6 +57,23 @@ std::unexpected<Error> ErrnoError(int err, const std::string& what) {
               : err == EROFS  ? Code::kReadOnly
                               : Code::kIOError;
   return Err(code, "{}: {}", what, std::strerror(err));
+}
+
+// Writes zeros over [0, bytes) of a fresh file (FileVdevOptions::preallocate)
+// and makes them durable.
+Status FillWithZeros(int fd, uint64_t bytes, bool direct) {
+  constexpr size_t kChunk = 8 << 20;
+  static const AlignedBuffer zeros(kChunk);
+  Log(LogLevel::kInfo, "writing {} MiB of zeros ({})", bytes >> 20, direct ? "O_DIRECT" : "buffered");
+  for (uint64_t at = 0; at < bytes;) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, bytes - at));
+    ssize_t done = ::pwrite(fd, zeros.data(), n, static_cast<off_t>(at));
+    if (done < 0 && errno == EINTR) continue;
+    if (done <= 0) return ErrnoError(done < 0 ? errno : EIO, fmt::format("preallocating at byte {}", at));
+    at += static_cast<uint64_t>(done);
+  }
+  if (::fdatasync(fd) != 0) return ErrnoError(errno, "preallocating: fdatasync");
+  return Ok();
 }
 
 }  // namespace
@@ -94,7 +120,19 @@ Result<std::unique_ptr<FileVdev>> FileVdev::Open(const std::string& path, FileVd
     }
   }
 
-  std::unique_ptr<FileVdev> vdev(new FileVdev(path, fd, BlockCount{bytes >> kBlockShift},
+  int read_fd = fd;
+  if (direct && options.cache_reads) {
+    read_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (read_fd < 0) return fail(ErrnoError(errno, fmt::format("open {} for cached reads", path)));
+  }
+  if (options.create && options.preallocate && !block_device) {
+    if (Status zeroed = FillWithZeros(fd, bytes, direct); !zeroed) {
+      if (read_fd != fd) ::close(read_fd);
+      ::close(fd);
+      return Err(zeroed.error().WithContext(path));
+    }
+  }
+  std::unique_ptr<FileVdev> vdev(new FileVdev(path, fd, read_fd, BlockCount{bytes >> kBlockShift},
                                               block_device, direct, options));
   if (options.use_io_uring) {
     auto ring = vdev->MakeRing(options.ring_depth);
@@ -109,10 +147,11 @@ Result<std::unique_ptr<FileVdev>> FileVdev::Open(const std::string& path, FileVd
   return vdev;
 }
 
-FileVdev::FileVdev(std::string path, int fd, BlockCount size, bool block_device, bool direct,
-                   FileVdevOptions options)
+FileVdev::FileVdev(std::string path, int fd, int read_fd, BlockCount size, bool block_device,
+                   bool direct, FileVdevOptions options)
     : path_(std::move(path)),
       fd_(fd),
+      read_fd_(read_fd),
       size_(size),
       block_device_(block_device),
       direct_(direct),
@@ -120,6 +159,7 @@ FileVdev::FileVdev(std::string path, int fd, BlockCount size, bool block_device,
 
 FileVdev::~FileVdev() {
   idle_rings_.clear();
+  if (read_fd_ != fd_) ::close(read_fd_);
   ::close(fd_);
 }
 
@@ -180,7 +220,8 @@ void FileVdev::PrepareSlot(IoRequest& request, IoSlot& slot) const {
   slot.offset = ToBytes(request.block).value;
   slot.length = request.buffer.size();
   slot.data = request.buffer.data();
-  if (direct_ && reinterpret_cast<uintptr_t>(slot.data) % kBlockSize != 0) {
+  const bool direct = direct_ && !(request.op == IoOp::kRead && CachingReads());
+  if (direct && reinterpret_cast<uintptr_t>(slot.data) % kBlockSize != 0) {
     slot.bounce = AlignedBuffer(slot.length);
     if (request.op == IoOp::kWrite) std::memcpy(slot.bounce.data(), slot.data, slot.length);
     slot.data = slot.bounce.data();
@@ -218,7 +259,7 @@ void FileVdev::TransferSync(IoSlot& slot) const {
     std::byte* data = slot.data + slot.done;
     size_t len = slot.length - slot.done;
     off_t off = static_cast<off_t>(slot.offset + slot.done);
-    ssize_t n = slot.request->op == IoOp::kRead ? ::pread(fd_, data, len, off)
+    ssize_t n = slot.request->op == IoOp::kRead ? ::pread(read_fd_, data, len, off)
                                                 : ::pwrite(fd_, data, len, off);
     finished = AdvanceSlot(slot, n < 0 ? -static_cast<int64_t>(errno) : n);
   }

@@ -44,7 +44,15 @@ struct FileVdevOptions {
   BlockCount create_size;
   // With `create`: fail with InvalidArgument if the path already exists.
   bool create_exclusive = false;
+  // With `create` of a regular file: write zeros over all of it, so that no
+  // later write allocates file system blocks (and an fdatasync after it
+  // needs no journal commit). Costs the file's size in disk space at once.
+  bool preallocate = false;
   bool use_direct = true;
+  // With O_DIRECT: reads go through the kernel's page cache (a second,
+  // buffered descriptor) while writes stay O_DIRECT, so hot data is served
+  // from memory and write errors still surface at write time.
+  bool cache_reads = false;
   bool use_io_uring = true;
   // Submission-queue entries per ring; larger batches are split.
   unsigned ring_depth = 128;
@@ -78,6 +86,8 @@ class FileVdev final : public Vdev {
   // Probe results, for logs and tests.
   bool UsingIoUring() const { return use_uring_; }
   bool UsingDirectIo() const { return direct_; }
+  // Reads through the page cache while writes are O_DIRECT (cache_reads).
+  bool CachingReads() const { return read_fd_ != fd_; }
   // fdatasync calls Flush has made (skipped flushes are not counted).
   uint64_t DeviceFlushes() const { return device_flushes_.load(std::memory_order_relaxed); }
   bool IsBlockDevice() const { return block_device_; }
@@ -92,7 +102,7 @@ class FileVdev final : public Vdev {
   using IoSlot = vdev_internal::IoSlot;
   friend class AsyncQueue;
 
-  FileVdev(std::string path, int fd, BlockCount size, bool block_device, bool direct,
+  FileVdev(std::string path, int fd, int read_fd, BlockCount size, bool block_device, bool direct,
            FileVdevOptions options);
 
   // file_vdev.cc
@@ -114,6 +124,7 @@ class FileVdev final : public Vdev {
 
   const std::string path_;
   const int fd_;
+  const int read_fd_;  // fd_, or a buffered descriptor for reads (cache_reads)
   const BlockCount size_;
   const bool block_device_;
   const bool direct_;

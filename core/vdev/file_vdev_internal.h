@@ -30,7 +30,8 @@ struct Ring {
   io_uring ring{};
   unsigned depth = 0;
   bool live = false;        // io_uring_queue_init succeeded.
-  bool fixed_file = false;  // The device fd is registered at index 0.
+  bool fixed_file = false;  // The device fds are registered: writes 0, reads read_index.
+  unsigned read_index = 0;
   Ring() = default;
   Ring(const Ring&) = delete;
   Ring& operator=(const Ring&) = delete;
@@ -39,7 +40,9 @@ struct Ring {
   }
 };
 
-// Fills `sqe` for the untransferred remainder of `slot`, tagged `tag`.
-void PrepSqe(io_uring_sqe* sqe, const Ring& ring, int fd, const IoSlot& slot, uint64_t tag);
+// Fills `sqe` for the untransferred remainder of `slot`, tagged `tag`: a read
+// on `read_fd`, a write on `write_fd` (their fixed indexes when registered).
+void PrepSqe(io_uring_sqe* sqe, const Ring& ring, int write_fd, int read_fd, const IoSlot& slot,
+             uint64_t tag);
 
 }  // namespace tessera::vdev_internal

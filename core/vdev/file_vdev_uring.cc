@@ -30,9 +30,11 @@
 namespace tessera {
 namespace vdev_internal {
 
-void PrepSqe(io_uring_sqe* sqe, const Ring& ring, int fd, const IoSlot& slot, uint64_t tag) {
+void PrepSqe(io_uring_sqe* sqe, const Ring& ring, int write_fd, int read_fd, const IoSlot& slot,
+             uint64_t tag) {
   constexpr size_t kMaxPerSqe = size_t{1} << 30;
-  int target = ring.fixed_file ? 0 : fd;
+  const bool read = slot.request->op == IoOp::kRead;
+  int target = ring.fixed_file ? static_cast<int>(read ? ring.read_index : 0) : (read ? read_fd : write_fd);
   std::byte* data = slot.data + slot.done;
   unsigned len = static_cast<unsigned>(std::min(slot.length - slot.done, kMaxPerSqe));
   uint64_t off = slot.offset + slot.done;
@@ -59,7 +61,10 @@ Result<std::unique_ptr<FileVdev::Ring>> FileVdev::MakeRing(unsigned depth) const
   if (rc < 0) return Err(Code::kIOError, "io_uring_queue_init: {}", std::strerror(-rc));
   ring->live = true;
   ring->depth = depth;
-  ring->fixed_file = io_uring_register_files(&ring->ring, &fd_, 1) == 0;
+  const int fds[2] = {fd_, read_fd_};
+  const unsigned count = read_fd_ == fd_ ? 1 : 2;
+  ring->fixed_file = io_uring_register_files(&ring->ring, fds, count) == 0;
+  ring->read_index = count - 1;
   return ring;
 }
 
@@ -103,7 +108,7 @@ bool FileVdev::RunOnRing(Ring& ring, std::span<IoSlot> slots) const {
         } else {
           idx = static_cast<uint32_t>(next++);
         }
-        vdev_internal::PrepSqe(io_uring_get_sqe(&ring.ring), ring, fd_, slots[idx], idx);
+        vdev_internal::PrepSqe(io_uring_get_sqe(&ring.ring), ring, fd_, read_fd_, slots[idx], idx);
         ++queued;
       }
       int ret = io_uring_submit_and_wait(&ring.ring, 1);
@@ -193,7 +198,7 @@ Status FileVdev::AsyncQueue::Submit(IoRequest* request) {
     completed_.push_back(idx);
     return Ok();
   }
-  vdev_internal::PrepSqe(io_uring_get_sqe(&ring_->ring), *ring_, vdev_->fd_, slot, idx);
+  vdev_internal::PrepSqe(io_uring_get_sqe(&ring_->ring), *ring_, vdev_->fd_, vdev_->read_fd_, slot, idx);
   ++queued_;
   return Ok();
 }
@@ -230,7 +235,8 @@ Result<IoRequest*> FileVdev::AsyncQueue::WaitOne() {
     int res = cqe->res;
     io_uring_cqe_seen(&ring_->ring, cqe);
     if (vdev_->AdvanceSlot(slots_[idx], res)) return finish(idx);
-    vdev_internal::PrepSqe(io_uring_get_sqe(&ring_->ring), *ring_, vdev_->fd_, slots_[idx], idx);
+    vdev_internal::PrepSqe(io_uring_get_sqe(&ring_->ring), *ring_, vdev_->fd_, vdev_->read_fd_, slots_[idx],
+                           idx);
     ++queued_;
   }
 }

@@ -1,6 +1,7 @@
 #include "core/pool/pool.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -69,7 +70,7 @@ TEST(PoolConfig, BadConfigsNameTheProblem) {
       {"[vdev a]\npath=x\nsize=16M\n[vdev b]\npath=x\nsize=16M\n", "repeats path"},
       {"[vdev a]\npath=x\nsize=1M\n", "line 3: vdev 'a' size 1M is below the minimum"},
       {"[vdev a]\npath=x\nsize=16M\ntier=warp\n", "line 4: unknown tier 'warp'"},
-      {"[vdev a]\npath=x\nsize=16M\nio=fast\n", "line 4: io = 'fast': use direct or buffered"},
+      {"[vdev a]\npath=x\nsize=16M\nio=fast\n", "line 4: io = 'fast': use read-cache, direct or buffered"},
       {"[disk a]\npath=x\n", "line 1: unknown section [disk a]"},
       {"[vdev a]\nsize=16M\n", "has no path"},
       {"[vdev a]\npath=x\nsize=16Q\n", "unknown unit"},
@@ -318,25 +319,52 @@ TEST(Pool, FileDevicesIoModeFollowsTheIoAttribute) {
   TempDir dir;
   PoolConfig config = *ParsePoolConfig(
       "[vdev a]\npath = a.img\nsize = 16M\n[vdev b]\npath = b.img\nsize = 16M\nio = direct\n"
-      "[vdev c]\npath = c.img\nsize = 16M\nio = buffered\n",
+      "[vdev c]\npath = c.img\nsize = 16M\nio = buffered\n"
+      "[vdev d]\npath = d.img\nsize = 16M\nio = read-cache\n",
       dir.path());
-  auto direct_of = [](const std::shared_ptr<Vdev>& v) {
-    return dynamic_cast<FileVdev&>(*v).UsingDirectIo();
-  };
+  auto file = [](const std::shared_ptr<Vdev>& v) -> FileVdev& { return dynamic_cast<FileVdev&>(*v); };
   {
     auto devices = Pool::OpenFileDevices(config, true);
     ASSERT_TRUE(devices) << devices.error().ToString();
-    EXPECT_FALSE(direct_of((*devices)[2])) << "io = buffered";
+    EXPECT_FALSE(file((*devices)[2]).UsingDirectIo()) << "io = buffered";
+    EXPECT_FALSE(file((*devices)[2]).CachingReads());
     // O_DIRECT falls back to buffered where the file system refuses it.
     FileVdevOptions probe{.create = true, .create_size = BlockCount{16}};
     auto direct_works = FileVdev::Open(dir.path() + "/probe.img", probe);
     ASSERT_TRUE(direct_works);
-    EXPECT_EQ(direct_of((*devices)[0]), (*direct_works)->UsingDirectIo()) << "the default is direct";
-    EXPECT_EQ(direct_of((*devices)[1]), (*direct_works)->UsingDirectIo());
+    bool direct = (*direct_works)->UsingDirectIo();
+    EXPECT_EQ(file((*devices)[0]).UsingDirectIo(), direct) << "the default is read-cache";
+    EXPECT_EQ(file((*devices)[0]).CachingReads(), direct);
+    EXPECT_EQ(file((*devices)[1]).UsingDirectIo(), direct) << "io = direct";
+    EXPECT_FALSE(file((*devices)[1]).CachingReads());
+    EXPECT_EQ(file((*devices)[3]).UsingDirectIo(), direct) << "io = read-cache";
+    EXPECT_EQ(file((*devices)[3]).CachingReads(), direct);
   }
   auto buffered = Pool::OpenFileDevices(config, false, true, /*allow_direct=*/false);
   ASSERT_TRUE(buffered) << buffered.error().ToString();
-  EXPECT_FALSE(direct_of((*buffered)[1]));
+  EXPECT_FALSE(file((*buffered)[1]).UsingDirectIo());
+  EXPECT_FALSE(file((*buffered)[0]).CachingReads());
+}
+
+// preallocate = full writes zeros over the whole file at creation (no holes
+// left); the default leaves it sparse; anything else is refused.
+TEST(Pool, FileDevicesPreallocateFollowsTheAttribute) {
+  TempDir dir;
+  PoolConfig config = *ParsePoolConfig(
+      "[vdev a]\npath = a.img\nsize = 16M\n[vdev b]\npath = b.img\nsize = 16M\npreallocate = full\n",
+      dir.path());
+  ASSERT_TRUE(Pool::OpenFileDevices(config, true));
+  auto allocated = [&](const char* name) {
+    struct stat st {};
+    EXPECT_EQ(::stat((dir.path() + "/" + name).c_str(), &st), 0);
+    return static_cast<uint64_t>(st.st_blocks) * 512;
+  };
+  EXPECT_LT(allocated("a.img"), 1u << 20);
+  EXPECT_GE(allocated("b.img"), 16u << 20);
+  auto bad = ParsePoolConfig("[vdev a]\npath = a.img\nsize = 16M\npreallocate = half\n", dir.path());
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("preallocate = 'half': use sparse or full"), std::string::npos)
+      << bad.error().message();
 }
 
 }  // namespace

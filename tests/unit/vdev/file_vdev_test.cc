@@ -18,13 +18,14 @@ using testing::TempPath;
 struct Mode {
   bool io_uring;
   bool direct;
+  bool cache_reads = false;
 };
 
 class FileVdevTest : public ::testing::TestWithParam<Mode> {
  protected:
   FileVdevOptions Options(BlockCount size) const {
     return {.create = true, .create_size = size, .use_direct = GetParam().direct,
-            .use_io_uring = GetParam().io_uring};
+            .cache_reads = GetParam().cache_reads, .use_io_uring = GetParam().io_uring};
   }
   std::unique_ptr<FileVdev> Create(BlockCount size) {
     auto vdev = FileVdev::Open(tmp_.path(), Options(size));
@@ -265,11 +266,39 @@ TEST_P(FileVdevTest, AsyncQueueSustainsDepth) {
 
 INSTANTIATE_TEST_SUITE_P(Modes, FileVdevTest,
                          ::testing::Values(Mode{true, true}, Mode{true, false}, Mode{false, true},
-                                           Mode{false, false}),
+                                           Mode{false, false}, Mode{true, true, true},
+                                           Mode{false, true, true}),
                          [](const auto& info) {
                            return std::string(info.param.io_uring ? "Uring" : "Pread") +
-                                  (info.param.direct ? "Direct" : "Buffered");
+                                  (info.param.direct ? "Direct" : "Buffered") +
+                                  (info.param.cache_reads ? "CachedReads" : "");
                          });
+
+// Reads through the page cache see every O_DIRECT write that completed
+// before them, also for blocks that were read (and cached) before the write.
+TEST(FileVdevCachedReads, SeeEveryCompletedDirectWrite) {
+  TempPath tmp;
+  auto opened = FileVdev::Open(tmp.path(), {.create = true, .create_size = BlockCount{64}, .cache_reads = true});
+  ASSERT_TRUE(opened) << opened.error().ToString();
+  FileVdev& vdev = **opened;
+  if (!vdev.UsingDirectIo()) GTEST_SKIP() << "the file system refuses O_DIRECT";
+  EXPECT_TRUE(vdev.CachingReads());
+  std::mt19937_64 rng(5);
+  std::vector<std::vector<std::byte>> model(64, std::vector<std::byte>(kBlockSize));
+  AlignedBuffer block(kBlockSize);
+  for (int op = 0; op < 2000; ++op) {
+    uint64_t b = rng() % 64;
+    if (rng() % 2) {
+      for (auto& byte : model[b]) byte = static_cast<std::byte>(rng());
+      std::memcpy(block.data(), model[b].data(), kBlockSize);
+      ASSERT_TRUE(vdev.Write(BlockNo{b}, block.span()));
+    } else {
+      std::vector<std::byte> out(kBlockSize + 1);  // unaligned on purpose
+      ASSERT_TRUE(vdev.Read(BlockNo{b}, std::span(out).subspan(1)));
+      ASSERT_EQ(0, std::memcmp(out.data() + 1, model[b].data(), kBlockSize)) << "block " << b << " op " << op;
+    }
+  }
+}
 
 TEST(FileVdevOpen, ReportsMissingExistingAndWrongKind) {
   TempPath tmp;
