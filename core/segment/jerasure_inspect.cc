@@ -138,10 +138,11 @@ Status JerasureSegment::InspectStripes(InspectMode mode, const JerasureInspectOp
       case StripeVerdict::kNeverWritten: {
         uint32_t ours = 0;
         for (uint32_t j = 0; j < geo_.n(); j++) {
-          // Chunks that say they are this segment's (an unreadable one says nothing).
+          // Chunks that say they are this stripe's (an unreadable one says
+          // nothing; a misplaced one is another stripe's, recycled).
           ChunkState s = reader.state(j);
           ours += s != ChunkState::kZero && s != ChunkState::kForeign && s != ChunkState::kIoError &&
-                  s != ChunkState::kUnread;
+                  s != ChunkState::kUnread && s != ChunkState::kMisplaced;
         }
         if (ours > 0) {
           report.bad += ours;

@@ -13,6 +13,12 @@
 //     at most one write can be (two would need 2K <= K + M chunks), so the
 //     choice never depends on generation order there (see
 //     jerasure_segment.cc, note 2).
+//  3a. No chunk agreeing on any write of this stripe, and at least K that
+//     are provably something else (zero, foreign, or this segment's chunk of
+//     another stripe): the stripe was never written since its row was
+//     allocated, over blocks of an older row (kMisplaced there is recycled
+//     data, as kForeign is). The log leaves such stripes at the end of a row
+//     when a padded batch does not fit; they are not lost data.
 //  4. A rebuilt chunk is trusted only if it matches the checksum that the
 //     agreeing headers carry for it; every header carries all N checksums,
 //     so one is always available for a kWritten stripe.
@@ -161,9 +167,11 @@ StripeVerdict StripeReader::Judge(bool need_data) const {
   };
   // Writes, each as the list of chunks agreeing on it.
   std::vector<std::vector<uint32_t>> writes;
-  uint32_t not_ours = 0;
+  uint32_t not_ours = 0, misplaced = 0, unknown = 0;
   for (uint32_t j = 0; j < geo_.n(); j++) {
     if (state_[j] == ChunkState::kZero || state_[j] == ChunkState::kForeign) not_ours++;
+    if (state_[j] == ChunkState::kMisplaced) misplaced++;
+    if (state_[j] == ChunkState::kCorrupt || state_[j] == ChunkState::kBadData) unknown++;
     if (!usable(state_[j])) continue;
     auto it = std::find_if(writes.begin(), writes.end(), [&](const std::vector<uint32_t>& w) {
       return headers_[w[0]].SameWrite(headers_[j]);
@@ -181,7 +189,9 @@ StripeVerdict StripeReader::Judge(bool need_data) const {
   }
   StripeVerdict v;
   if (best == nullptr) {
-    v.kind = not_ours >= geo_.k ? StripeVerdict::kNeverWritten : StripeVerdict::kLost;
+    // Design note 3a: recycled blocks that never held this stripe.
+    bool recycled = writes.empty() && unknown == 0 && not_ours + misplaced >= geo_.k;
+    v.kind = not_ours >= geo_.k || recycled ? StripeVerdict::kNeverWritten : StripeVerdict::kLost;
     // For messages: the write agreed by most chunks.
     for (const auto& w : writes) {
       if (w.size() > v.members.size()) v.members = w;

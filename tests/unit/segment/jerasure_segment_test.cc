@@ -294,6 +294,35 @@ TEST(JerasureSegmentTest, StaleAndMisplacedChunksAreDetected) {
   EXPECT_EQ(rig.seg->stats().corrupt_chunks, 1u);
 }
 
+// A stripe whose blocks hold only other stripes' chunks (a row allocated over
+// recycled blocks, whose tail the log never wrote) was never written: it
+// reads as zeros and an inspect with repair counts nothing unrecoverable.
+// Chunks of the stripe's own write among them make it lost instead.
+TEST(JerasureSegmentTest, StripeOverRecycledChunksReadsAsNeverWritten) {
+  TESSERA_SEEDED_RNG(rng);
+  EcRig rig(Rs(4, 2));
+  uint64_t sb = rig.seg->stripe_bytes();
+  const uint64_t last = rig.seg->Size() / sb - 1;
+  ASSERT_GE(last, 3u);
+  for (uint64_t s = 0; s < 3; s++) ASSERT_TRUE(rig.seg->Write(s * sb, Random(sb, rng), kWriteNone));
+  std::vector<std::byte> zero(rig.options.chunk_size);
+  for (uint32_t j = 0; j < 6; j++) rig.PutRawChunk(last, j, j < 4 ? rig.RawChunk(j % 2, j) : zero);
+  std::vector<std::byte> out(sb);
+  ASSERT_TRUE(rig.seg->Read(last * sb, out));
+  EXPECT_EQ(out, std::vector<std::byte>(sb));
+  auto r = rig.seg->Inspect(InspectMode::kScan, JerasureInspectOptions{.repair = true});
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->unrecoverable, 0u);
+  EXPECT_EQ(r->bad, 0u);
+
+  // Stripe 2 with four of its chunks recycled from stripe 0: lost, not
+  // never written (two chunks still hold stripe 2's write).
+  for (uint32_t j = 0; j < 4; j++) rig.PutRawChunk(2, j, rig.RawChunk(0, j));
+  r = rig.seg->Inspect(InspectMode::kScan, JerasureInspectOptions{.repair = true});
+  EXPECT_GT(r->unrecoverable, 0u);
+  EXPECT_FALSE(rig.seg->Read(2 * sb, out));
+}
+
 TEST(JerasureSegmentTest, InspectLevelsSeeWhatTheyRead) {
   TESSERA_SEEDED_RNG(rng);
   EcRig rig(Rs(4, 2));
