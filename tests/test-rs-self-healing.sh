@@ -137,9 +137,7 @@ EOF
 if fio_ok --verify_only=1; then fail "(c) fio verify passed with 3 of 6 devices gone"; fi
 grep -Eqi 'crc32c|verify.*(bad|fail)' "$T/fio.out" "$T/fio.log" && fail "(c) fio saw wrong data: $(grep -Ei 'crc|verify' "$T/fio.out" | head -n 5)"
 # The server stops while 3 of 6 devices are out (its close cannot flush) and
-# restarts with d2 back: replace then starts from a volume opened with
-# redundancy, not from one whose close failed (see docs/admin-guide.md,
-# "Replacing a vdev").
+# restarts with d2 back, still degraded (d1 offline, d4 missing).
 stop_server
 tessera vdev online d2 --pool "$POOL" >/dev/null 2>&1 || fail "vdev online d2 failed"
 start_server "$POOL"
