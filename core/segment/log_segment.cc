@@ -110,11 +110,13 @@ Status LogSegment::WriteBatch(const LogHeader& header, std::span<const BlockWrit
     return reinterpret_cast<uintptr_t>(b.data.data()) % kBlockSize == 0;
   });
   if (footprint != header.Span() || footprint <= kGatherBelow || !aligned) {
-    AlignedBuffer gathered(footprint);  // zeros past the batch pad it to whole stripes
-    EncodeLogHeader(header, gathered.span().first(kBlockSize));
+    AlignedBuffer gathered(footprint, AlignedBuffer::Uninitialized{});
+    EncodeLogHeader(header, gathered.span().first(kBlockSize));  // fills the whole block
     for (size_t i = 0; i < blocks.size(); i++) {
       std::memcpy(gathered.data() + (i + 1) * kBlockSize, blocks[i].data.data(), kBlockSize);
     }
+    const uint64_t used = header.Span();  // zeros past the batch pad it to whole stripes
+    std::memset(gathered.data() + used, 0, footprint - used);
     return data_->Write(pos, gathered.span(), kWriteNone);
   }
   AlignedBuffer block(kBlockSize);

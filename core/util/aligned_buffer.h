@@ -14,10 +14,15 @@ namespace tessera {
 class AlignedBuffer {
  public:
   AlignedBuffer() = default;
-  explicit AlignedBuffer(size_t size) : size_(size) {
+  // Zero-filled.
+  explicit AlignedBuffer(size_t size) : AlignedBuffer(size, Uninitialized{}) {
+    if (size > 0) std::memset(data_.get(), 0, size);
+  }
+  // Contents undefined: for a buffer the caller fills completely at once.
+  struct Uninitialized {};
+  AlignedBuffer(size_t size, Uninitialized) : size_(size) {
     if (size > 0) {
       void* p = std::aligned_alloc(kBlockSize, (size + kBlockSize - 1) / kBlockSize * kBlockSize);
-      std::memset(p, 0, size);
       data_.reset(static_cast<std::byte*>(p));
     }
   }
