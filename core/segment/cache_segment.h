@@ -207,6 +207,8 @@ class CacheSegment final : public Segment {
   // Marks up to `max_bytes` of the oldest dirty pages with seq <= max_seq as
   // kWriting and returns them sorted by offset.
   std::vector<Page*> TakeOldestDirtyLocked(uint64_t max_bytes, uint64_t max_seq);
+  // Moves the kDirty pages among [first, last] to kWriting, in index order.
+  std::vector<Page*> TakeDirtyInRangeLocked(uint64_t first, uint64_t last);
   // Hands `batch` (kWriting pages) down in one WriteBlocks, unlocking mu_
   // around it, and settles their states. `lock` is held on entry and exit.
   Status WriteBack(Lock& lock, std::vector<Page*> batch);

@@ -82,14 +82,7 @@ Status CacheSegment::WriteAround(uint64_t offset, std::span<const std::byte> dat
       cv_.wait(lock, [&] { return !busy(); });  // Invariant 8 of cache_segment.cc.
       // Dirty pages are written back first: were the write below to fail,
       // dropping them would lose acknowledged data.
-      std::vector<Page*> dirty;
-      for (Page* page : CachedPagesLocked(first, last)) {
-        if (page->state != PageState::kDirty) continue;
-        dirty_.erase(page->seq);
-        page->state = PageState::kWriting;
-        writing_.emplace(page->seq, page);
-        dirty.push_back(page);
-      }
+      std::vector<Page*> dirty = TakeDirtyInRangeLocked(first, last);
       if (dirty.empty()) break;
       TRY_STATUS(WriteBack(lock, std::move(dirty)));
     }
@@ -181,6 +174,19 @@ Result<bool> CacheSegment::LoadForPatch(uint64_t index, AlignedBuffer& into) {
   return true;
 }
 
+std::vector<CacheSegment::Page*> CacheSegment::TakeDirtyInRangeLocked(uint64_t first, uint64_t last) {
+  std::vector<Page*> taken;
+  for (Page* page : CachedPagesLocked(first, last)) {
+    if (page->state != PageState::kDirty) continue;
+    dirty_.erase(page->seq);
+    page->state = PageState::kWriting;
+    writing_.emplace(page->seq, page);
+    taken.push_back(page);
+  }
+  std::sort(taken.begin(), taken.end(), [](Page* a, Page* b) { return a->index < b->index; });
+  return taken;
+}
+
 std::vector<CacheSegment::Page*> CacheSegment::TakeOldestDirtyLocked(uint64_t max_bytes,
                                                                      uint64_t max_seq) {
   std::vector<Page*> batch;
@@ -253,15 +259,7 @@ Status CacheSegment::WriteThrough(uint64_t first, uint64_t last) {
                        [](Page* page) { return page->state == PageState::kWriting; });
   };
   cv_.wait(lock, [&] { return !any_writing(); });  // Invariant 3.
-  std::vector<Page*> mine;
-  for (Page* page : CachedPagesLocked(first, last)) {
-    if (page->state != PageState::kDirty) continue;
-    dirty_.erase(page->seq);
-    page->state = PageState::kWriting;
-    writing_.emplace(page->seq, page);
-    mine.push_back(page);
-  }
-  std::sort(mine.begin(), mine.end(), [](Page* a, Page* b) { return a->index < b->index; });
+  std::vector<Page*> mine = TakeDirtyInRangeLocked(first, last);
   const size_t per_batch = options_.batch_max_bytes / options_.page_size;
   Status result = Ok();
   for (size_t i = 0; i < mine.size(); i += per_batch) {

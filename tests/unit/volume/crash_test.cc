@@ -69,20 +69,7 @@ bool RunWorkload(Volume& v, Workload& w, uint64_t seed, int ops) {
 }
 
 void Verify(PoolDir& pd, const Workload& w) {
-  auto storage = pd.Open();
-  ASSERT_TRUE(storage) << storage.error().ToString();
-  auto volume = (*storage)->OpenVolume("v");
-  ASSERT_TRUE(volume) << volume.error().ToString();
-  std::vector<std::byte> all(kVolumeBytes);
-  ASSERT_TRUE((*volume)->Read(0, all));
-  for (uint64_t b = 0; b < kBlocks; b++) {
-    uint64_t sum = Checksum64(std::span(all).subspan(b * 4096, 4096));
-    ASSERT_TRUE(w.allowed.sets[b].count(sum)) << "block " << b << " holds content it never durably had";
-  }
-  volume->reset();
-  auto report = (*storage)->Check();
-  ASSERT_TRUE(report) << report.error().ToString();
-  EXPECT_TRUE(report->clean()) << report->Summary();
+  ExpectBlocksThenCheck(pd, kVolumeBytes, [&](uint64_t block, uint64_t sum) { return w.allowed.sets[block].count(sum) > 0; });
 }
 
 TEST(VolumeCrash, FlushedWritesSurvivePowerLoss) {

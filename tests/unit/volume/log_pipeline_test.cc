@@ -59,21 +59,22 @@ void Writer(Volume& volume, int index, uint64_t seed, int ops, BlockModel& model
   }
 }
 
-void ExpectModel(PoolDir& pd, const BlockModel& model) {
-  auto storage = pd.Open();
-  ASSERT_TRUE(storage) << storage.error().ToString();
-  auto volume = (*storage)->OpenVolume("v");
-  ASSERT_TRUE(volume) << volume.error().ToString();
-  std::vector<std::byte> all(kVolumeBytes);
-  ASSERT_TRUE((*volume)->Read(0, all));
-  for (uint64_t b = 0; b < kVolumeBytes / 4096; b++) {
-    uint64_t sum = Checksum64(std::span(all).subspan(b * 4096, 4096));
-    ASSERT_TRUE(model.allowed[b].count(sum)) << "block " << b << " lost an acknowledged write";
+// Runs kWriters writers at once (seeds seed, seed + 1, ...); returns how many
+// of their writes and flushes failed.
+int RunWriters(Volume& volume, uint64_t seed, int ops, BlockModel& model) {
+  std::mutex model_mu;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> writers;
+  for (int i = 0; i < kWriters; i++) {
+    writers.emplace_back(Writer, std::ref(volume), i, seed + i, ops, std::ref(model), std::ref(model_mu),
+                         std::ref(failures));
   }
-  volume->reset();
-  auto report = (*storage)->Check();
-  ASSERT_TRUE(report) << report.error().ToString();
-  EXPECT_TRUE(report->clean()) << report->Summary();
+  for (auto& t : writers) t.join();
+  return failures.load();
+}
+
+void ExpectModel(PoolDir& pd, const BlockModel& model) {
+  ExpectBlocksThenCheck(pd, kVolumeBytes, [&](uint64_t block, uint64_t sum) { return model.allowed[block].count(sum) > 0; });
 }
 
 TEST(LogPipeline, ConcurrentWritersSurvivePowerLossAfterFlush) {
@@ -84,15 +85,7 @@ TEST(LogPipeline, ConcurrentWritersSurvivePowerLossAfterFlush) {
     ASSERT_TRUE(storage->CreateVolume({.name = "v", .size = kVolumeBytes}));
     auto volume = std::move(*storage->OpenVolume("v"));
     for (auto& f : pd.faults()) f->SetLatency(std::chrono::microseconds(300));
-    std::mutex model_mu;
-    std::atomic<int> failures{0};
-    std::vector<std::thread> writers;
-    for (int i = 0; i < kWriters; i++) {
-      writers.emplace_back(Writer, std::ref(*volume), i, 100 + i, 60, std::ref(model), std::ref(model_mu),
-                           std::ref(failures));
-    }
-    for (auto& t : writers) t.join();
-    EXPECT_EQ(failures.load(), 0);
+    EXPECT_EQ(RunWriters(*volume, 100, 60, model), 0);
     ASSERT_TRUE(volume->Flush());
     pd.PowerLossAll(7);  // nothing unflushed; the log after the last commit replays
   }
@@ -123,27 +116,12 @@ TEST(LogPipeline, FailedBatchFailsLaterOnesAndTheLogGoesOn) {
     auto volume = std::move(*storage->OpenVolume("v"));
     FaultVdev& data = *pd.faults()[2];
     for (auto& f : pd.faults()) f->SetLatency(std::chrono::microseconds(2000));
-    std::mutex model_mu;
-    std::atomic<int> failures{0};
     // Round 1: one write request of the data vdev fails mid-run.
     data.FailNth(12, /*persistent=*/false, FaultOpKind::kWrite);
-    std::vector<std::thread> writers;
-    for (int i = 0; i < kWriters; i++) {
-      writers.emplace_back(Writer, std::ref(*volume), i, 200 + i, 20, std::ref(model), std::ref(model_mu),
-                           std::ref(failures));
-    }
-    for (auto& t : writers) t.join();
-    EXPECT_GT(failures.load(), 0);
+    EXPECT_GT(RunWriters(*volume, 200, 20, model), 0);
     // Round 2: no more faults; the log takes writes again.
     data.ClearFailures();
-    failures = 0;
-    writers.clear();
-    for (int i = 0; i < kWriters; i++) {
-      writers.emplace_back(Writer, std::ref(*volume), i, 300 + i, 4, std::ref(model), std::ref(model_mu),
-                           std::ref(failures));
-    }
-    for (auto& t : writers) t.join();
-    EXPECT_EQ(failures.load(), 0);
+    EXPECT_EQ(RunWriters(*volume, 300, 4, model), 0);
     ASSERT_TRUE(volume->Flush());
     pd.PowerLossAll(11);
   }

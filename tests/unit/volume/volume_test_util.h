@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <random>
 
+#include "core/util/checksum.h"
 #include "core/util/uuid.h"
 #include "core/vdev/fault_vdev.h"
 #include "core/vdev/file_vdev.h"
@@ -56,6 +58,27 @@ class PoolDir {
   std::string dir_;
   std::vector<std::shared_ptr<FaultVdev>> faults_;
 };
+
+// Reopens the pool, reads volume "v" ([0, bytes)) and asserts that every
+// 4 KiB block's checksum is one `allowed(block, checksum)` accepts, then that
+// the pool checks clean.
+inline void ExpectBlocksThenCheck(PoolDir& pd, uint64_t bytes,
+                                  const std::function<bool(uint64_t, uint64_t)>& allowed) {
+  auto storage = pd.Open();
+  ASSERT_TRUE(storage) << storage.error().ToString();
+  auto volume = (*storage)->OpenVolume("v");
+  ASSERT_TRUE(volume) << volume.error().ToString();
+  std::vector<std::byte> all(bytes);
+  ASSERT_TRUE((*volume)->Read(0, all));
+  for (uint64_t b = 0; b < bytes / 4096; b++) {
+    uint64_t sum = Checksum64(std::span(all).subspan(b * 4096, 4096));
+    ASSERT_TRUE(allowed(b, sum)) << "block " << b << " holds content it never durably had";
+  }
+  volume->reset();
+  auto report = (*storage)->Check();
+  ASSERT_TRUE(report) << report.error().ToString();
+  EXPECT_TRUE(report->clean()) << report->Summary();
+}
 
 inline std::vector<std::byte> Pattern(size_t n, uint64_t seed) {
   std::vector<std::byte> out(n);
