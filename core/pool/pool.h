@@ -40,6 +40,7 @@
 #include "core/pool/config.h"
 #include "core/pool/label.h"
 #include "core/util/status.h"
+#include "core/util/worker_pool.h"
 #include "core/vdev/slot_vdev.h"
 #include "core/vdev/vdev.h"
 
@@ -123,14 +124,15 @@ class Pool {
   Status FlushAll();
 
  private:
-  Pool(PoolConfig config, Uuid uuid, std::vector<PoolVdev> vdevs)
-      : config_(std::move(config)), uuid_(uuid), vdevs_(std::move(vdevs)) {}
+  Pool(PoolConfig config, Uuid uuid, std::vector<PoolVdev> vdevs);
   Result<PoolVdev*> Resolve(DiskAddress address, uint64_t blocks);
   Result<PoolVdev*> FindMutable(const std::string& name);
 
   PoolConfig config_;
   Uuid uuid_;
   std::vector<PoolVdev> vdevs_;
+  // Runs the per-vdev batches of one Submit side by side (design note 7).
+  std::unique_ptr<WorkerPool> workers_;
 };
 
 }  // namespace tessera

@@ -29,7 +29,8 @@
 //     it is padded to stripes, at most 256 KiB, or holds blocks not aligned
 //     in memory (O_DIRECT would copy those anyway): one device request
 //     instead of two. A large batch of aligned blocks (cache pages) goes
-//     down as it is, without a copy; the pool merges its blocks.
+//     down as it is, without a copy; the pool merges its blocks. The
+//     gather buffer is the writing thread's own, reused from batch to batch.
 #include "core/segment/log_segment.h"
 
 #include "core/util/align.h"
@@ -40,6 +41,19 @@
 #include <cstring>
 
 namespace tessera {
+namespace {
+
+// Design note 4: each thread keeps its gather buffer between batches, so its
+// pages are not faulted in afresh for every batch (fresh megabyte buffers
+// come from mmap). The write is synchronous: the buffer is free again when
+// WriteBatch returns.
+std::span<std::byte> GatherBuffer(size_t bytes) {
+  thread_local AlignedBuffer buffer;
+  if (buffer.size() < bytes) buffer = AlignedBuffer(bytes, AlignedBuffer::Uninitialized{});
+  return buffer.span().first(bytes);
+}
+
+}  // namespace
 
 LogSegment::LogSegment(uint64_t id, uint64_t volume_id, uint64_t size, Tree* tree,
                        std::shared_ptr<DataSegment> data, std::shared_ptr<Segment> base, RowKeeper keeper)
@@ -110,14 +124,14 @@ Status LogSegment::WriteBatch(const LogHeader& header, std::span<const BlockWrit
     return reinterpret_cast<uintptr_t>(b.data.data()) % kBlockSize == 0;
   });
   if (footprint != header.Span() || footprint <= kGatherBelow || !aligned) {
-    AlignedBuffer gathered(footprint, AlignedBuffer::Uninitialized{});
-    EncodeLogHeader(header, gathered.span().first(kBlockSize));  // fills the whole block
+    std::span<std::byte> gathered = GatherBuffer(footprint);
+    EncodeLogHeader(header, gathered.first(kBlockSize));  // fills the whole block
     for (size_t i = 0; i < blocks.size(); i++) {
       std::memcpy(gathered.data() + (i + 1) * kBlockSize, blocks[i].data.data(), kBlockSize);
     }
     const uint64_t used = header.Span();  // zeros past the batch pad it to whole stripes
     std::memset(gathered.data() + used, 0, footprint - used);
-    return data_->Write(pos, gathered.span(), kWriteNone);
+    return data_->Write(pos, gathered, kWriteNone);
   }
   AlignedBuffer block(kBlockSize);
   EncodeLogHeader(header, block.span());
