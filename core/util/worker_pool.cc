@@ -7,6 +7,8 @@
 //     queue (contract 3), so a full pool delays a group but never stalls it.
 #include "core/util/worker_pool.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 namespace tessera {
@@ -17,17 +19,30 @@ struct WorkerPool::Group {
   size_t pending = 0;  // GUARDED_BY(mu)
 };
 
-WorkerPool::WorkerPool(size_t workers) {
-  for (size_t i = 0; i < workers; i++) workers_.emplace_back([this] { WorkerLoop(); });
-}
+WorkerPool::WorkerPool(size_t workers) : worker_count_(workers) {}
 
 WorkerPool::~WorkerPool() {
+  std::vector<std::thread> mine;
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
+    if (workers_pid_ == ::getpid()) {
+      mine = std::move(workers_);
+    } else {
+      for (auto& t : workers_) t.detach();  // a parent's threads (contract 5)
+    }
   }
   work_cv_.notify_all();
-  for (auto& t : workers_) t.join();
+  for (auto& t : mine) t.join();
+}
+
+void WorkerPool::EnsureWorkersLocked() {
+  const pid_t pid = ::getpid();
+  if (workers_pid_ == pid) return;
+  for (auto& t : workers_) t.detach();  // started by the parent before a fork
+  workers_.clear();
+  workers_pid_ = pid;
+  for (size_t i = 0; i < worker_count_; i++) workers_.emplace_back([this] { WorkerLoop(); });
 }
 
 void WorkerPool::Run(const Job& job) {
@@ -52,7 +67,7 @@ void WorkerPool::WorkerLoop() {
 
 void WorkerPool::RunAll(std::vector<std::function<void()>>& tasks) {
   if (tasks.empty()) return;
-  if (tasks.size() == 1 || workers_.empty()) {
+  if (tasks.size() == 1 || worker_count_ == 0) {
     for (auto& task : tasks) task();
     return;
   }
@@ -60,6 +75,7 @@ void WorkerPool::RunAll(std::vector<std::function<void()>>& tasks) {
   group->pending = tasks.size() - 1;
   {
     std::lock_guard lock(mu_);
+    EnsureWorkersLocked();
     for (size_t i = 1; i < tasks.size(); i++) queue_.push_back(Job{&tasks[i], group});
   }
   work_cv_.notify_all();

@@ -14,6 +14,11 @@
 //     by running queued tasks of its own group while it waits, so RunAll
 //     always makes progress.
 //  4. The destructor finishes queued tasks, then joins the workers.
+//  5. Workers start at the first RunAll that needs them, not in the
+//     constructor: a process that forks after creating the pool (nbdkit
+//     opens the pool, then daemonizes) loses no thread. Should a child still
+//     inherit a started pool, it starts its own workers and never joins the
+//     parent's, which do not exist in the child.
 #pragma once
 
 #include <condition_variable>
@@ -24,6 +29,8 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include <sys/types.h>
 
 namespace tessera {
 
@@ -44,12 +51,16 @@ class WorkerPool {
   };
   void WorkerLoop();
   static void Run(const Job& job);
+  // Contract 5: workers of this process, started now if need be.
+  void EnsureWorkersLocked();
 
+  const size_t worker_count_;
   std::mutex mu_;
   std::condition_variable work_cv_;
   std::deque<Job> queue_;  // GUARDED_BY(mu_)
   bool stopping_ = false;  // GUARDED_BY(mu_)
-  std::vector<std::thread> workers_;
+  pid_t workers_pid_ = 0;  // GUARDED_BY(mu_): the process that started workers_
+  std::vector<std::thread> workers_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace tessera

@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <latch>
 #include <set>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace tessera {
 namespace {
@@ -49,6 +53,28 @@ TEST(WorkerPool, EveryTaskRunsOnceUnderLoad) {
   }
   for (auto& t : callers) t.join();
   EXPECT_EQ(total.load(), 4 * 50 * 10);
+}
+
+// A child forked after the pool ran tasks gets workers of its own: its
+// RunAll still runs tasks side by side, and its exit does not wait for the
+// parent's threads.
+TEST(WorkerPool, AForkedChildStartsItsOwnWorkers) {
+  WorkerPool pool(2);
+  std::vector<std::function<void()>> warm(3, [] {});
+  pool.RunAll(warm);  // the parent's workers exist now
+  // Let them settle into their wait (holding no lock) before forking.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    std::latch all_arrived(3);
+    std::vector<std::function<void()>> tasks(3, [&] { all_arrived.arrive_and_wait(); });
+    pool.RunAll(tasks);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 TEST(WorkerPool, NoWorkersRunsEverythingInTheCaller) {
