@@ -19,9 +19,9 @@
 //     and brings it back (vdev online) or replaces it. The residual risk:
 //     tree nodes that spilled onto that vdev (the metadata tier was full)
 //     are not durable in that txg.
-//  5. FlushAll flushes up to 16 online vdevs at once (a thread per vdev
-//     beyond the first): a commit waits for the slowest device, not for the
-//     sum.
+//  5. FlushAll flushes up to 16 online vdevs at once (the calling thread
+//     and the pool's workers, as Submit does): a commit waits for the
+//     slowest device, not for the sum.
 //  6. Submit merges requests that continue each other on a vdev and in
 //     memory (a lun's chunks of one row, a log batch's blocks) into one
 //     request of up to 8 MiB; each merged request's result is its parts'.
@@ -34,7 +34,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <functional>
-#include <future>
 #include <map>
 
 #include "core/util/aligned_buffer.h"
@@ -323,12 +322,18 @@ bool Continues(const IoRequest& last, const PoolIo& next) {
 
 }  // namespace
 
-Pool::Pool(PoolConfig config, Uuid uuid, std::vector<PoolVdev> vdevs)
-    : config_(std::move(config)), uuid_(uuid), vdevs_(std::move(vdevs)) {
+namespace {
+
+// Design note 7: one worker per vdev beyond the first, at most 15.
+size_t WorkersFor(size_t vdevs) {
   constexpr size_t kMaxWorkers = 15;
-  size_t workers = std::min(kMaxWorkers, vdevs_.empty() ? 0 : vdevs_.size() - 1);
-  if (workers > 0) workers_ = std::make_unique<WorkerPool>(workers);
+  return std::min(kMaxWorkers, vdevs == 0 ? 0 : vdevs - 1);
 }
+
+}  // namespace
+
+Pool::Pool(PoolConfig config, Uuid uuid, std::vector<PoolVdev> vdevs)
+    : config_(std::move(config)), uuid_(uuid), vdevs_(std::move(vdevs)), workers_(WorkersFor(vdevs_.size())) {}
 
 Status Pool::Submit(std::span<PoolIo> requests) {
   std::map<Vdev*, std::vector<size_t>> groups;
@@ -369,11 +374,7 @@ Status Pool::Submit(std::span<PoolIo> requests) {
   std::vector<std::function<void()>> tasks;
   tasks.reserve(work.size());
   for (Group& g : work) tasks.push_back([&g] { g.status = g.device->SubmitBatch(g.batch); });
-  if (workers_) {
-    workers_->RunAll(tasks);
-  } else {
-    for (auto& task : tasks) task();
-  }
+  workers_.RunAll(tasks);
   for (Group& g : work) {
     for (size_t j = 0; j < g.indexes->size(); j++) requests[(*g.indexes)[j]].result = g.batch[g.carried_by[j]].result;
     if (!g.status && first) first = g.status;
@@ -389,17 +390,12 @@ Status Pool::FlushAll() {
   for (auto& v : vdevs_) {
     if (v.device->online()) online.push_back(&v);
   }
-  constexpr size_t kAtOnce = 16;
-  std::vector<Status> results;
-  for (size_t start = 0; start < online.size(); start += kAtOnce) {
-    size_t end = std::min(online.size(), start + kAtOnce);
-    std::vector<std::future<Status>> others;
-    for (size_t i = start + 1; i < end; i++) {
-      others.push_back(std::async(std::launch::async, [v = online[i]] { return v->device->Flush(); }));
-    }
-    results.push_back(online[start]->device->Flush());
-    for (auto& f : others) results.push_back(f.get());
+  std::vector<Status> results(online.size());
+  std::vector<std::function<void()>> flushes;
+  for (size_t i = 0; i < online.size(); i++) {
+    flushes.push_back([&, i] { results[i] = online[i]->device->Flush(); });
   }
+  workers_.RunAll(flushes);
   for (size_t i = 0; i < online.size(); i++) {
     PoolVdev& v = *online[i];
     Status flushed = results[i];

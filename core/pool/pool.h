@@ -131,8 +131,9 @@ class Pool {
   PoolConfig config_;
   Uuid uuid_;
   std::vector<PoolVdev> vdevs_;
-  // Runs the per-vdev batches of one Submit side by side (design note 7).
-  std::unique_ptr<WorkerPool> workers_;
+  // Runs the per-vdev batches of one Submit, and the flushes of FlushAll,
+  // side by side (design notes 5 and 7).
+  WorkerPool workers_;
 };
 
 }  // namespace tessera
