@@ -9,9 +9,9 @@
 //     unmapped in the tree but hold data in the base. Because the check and
 //     the append happen under mu_ with the log drained (no batch in flight),
 //     a write or trim of the same block is ordered before (then the block is
-//     mapped and skipped) or after (then it supersedes the copy). A write still sitting in a cache
-//     above the log reaches the log later, with a later sequence number, so
-//     it wins as well.
+//     mapped and skipped) or after (then it supersedes the copy). A write
+//     still sitting in a cache above the log reaches the log later, with a
+//     later sequence number, so it wins as well.
 //  3. Copies are ordinary data batches: replay, row counters and the cleaner
 //     treat them like any other write.
 //  4. DetachBase only forgets the base in memory; the caller saves the

@@ -8,7 +8,8 @@
 //     field must match), so garbage after the last batch is never trusted.
 //  2. Relocation runs one batch at a time under mu_ with the log drained (no
 //     batch in flight): the liveness check, the read of the live blocks and
-//     their append happen with no other append in between, so a block overwritten meanwhile can never be resurrected.
+//     their append happen with no other append in between, so a block
+//     overwritten meanwhile can never be resurrected.
 //  3. Relocated data is verified against its mapping's checksum before it is
 //     written again; a mismatch stops the relocation with Corruption rather
 //     than spreading bad data.
