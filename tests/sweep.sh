@@ -8,7 +8,8 @@
 #  1. Scope: only what belongs to DIR is touched: processes whose working
 #     directory is under DIR or whose command line names a path under DIR,
 #     mounts whose mount point is under DIR, loop devices whose backing file
-#     is under DIR. The caller and its ancestors are never killed.
+#     is under DIR. The caller and its ancestors are never killed. DIR must
+#     be named tessera-test.* (_sweep_scope refuses anything else).
 #  2. Order (sweep_dir): kill the processes (SIGKILL, which also ends a
 #     stopped process), abort the FUSE connections of mounts under DIR, thaw
 #     a frozen filesystem, then unmount the other filesystems, detach the loop devices, and unmount the
@@ -59,23 +60,39 @@ identity_alive() {
   [ -n "$pid" ] && _sweep_stat "$pid" && [ "$_SWEEP_START" = "$start" ] && [ "$_SWEEP_STATE" != Z ]
 }
 
+# _sweep_scope DIR: whether DIR may be swept: an absolute path named
+# tessera-test.* (make_tmpdir, scripts/run-one-test.sh). A guard against a
+# wrong argument: a sweep of /tmp would kill every process that names a file
+# in /tmp.
+_sweep_scope() {
+  local d=${1%/}
+  [[ $d == /* && ${d##*/} == tessera-test.* ]] && return 0
+  echo "sweep: refusing $1, which is not a test directory (tessera-test.*)" >&2
+  return 1
+}
+
 # sweep_pids DIR: the processes of DIR (note 1), one pid a line.
 sweep_pids() {
-  local dir=${1%/}/ p pid cwd args
-  local -A mine=()
+  _sweep_scope "$1" || return 0
+  local dir=${1%/}/ p pid link cwd args
+  local -A skip=()
   pid=$BASHPID
   while [ "${pid:-0}" -gt 1 ] && _sweep_stat "$pid"; do
-    mine[$pid]=1
+    skip[$pid]=1
     pid=$_SWEEP_PPID
   done
+  # Working directories: one find for all the processes.
+  while read -r link cwd; do
+    [[ $cwd/ == "$dir"* ]] || continue
+    pid=${link#/proc/}
+    pid=${pid%/cwd}
+    [ -z "${skip[$pid]:-}" ] || continue
+    skip[$pid]=1
+    echo "$pid"
+  done < <(find /proc/[0-9]*/cwd -maxdepth 0 -printf '%p %l\n' 2>/dev/null)
   for p in /proc/[0-9]*; do
     pid=${p#/proc/}
-    [ -z "${mine[$pid]:-}" ] || continue
-    cwd=$(readlink "$p/cwd" 2>/dev/null) || cwd=
-    if [ -n "$cwd" ] && [[ $cwd/ == "$dir"* ]]; then
-      echo "$pid"
-      continue
-    fi
+    [ -z "${skip[$pid]:-}" ] || continue
     { mapfile -d '' -t args <"$p/cmdline"; } 2>/dev/null || continue
     [[ "${args[*]}" == *"$dir"* ]] && echo "$pid"
   done
@@ -106,6 +123,7 @@ sweep_wait_gone() {
 # _sweep_mounts DIR: "FSTYPE MINOR MOUNTPOINT" for each mount under DIR,
 # deepest first.
 _sweep_mounts() {
+  _sweep_scope "$1" || return 0
   local dir=${1%/}/ id parent majmin root mnt rest fstype
   while read -r id parent majmin root mnt rest; do
     [[ $mnt/ == "$dir"* ]] || continue
@@ -176,6 +194,7 @@ _sweep_unmount_all() { # DIR fuse|other
 
 # _sweep_loops DIR: the loop devices whose backing file is under DIR.
 _sweep_loops() {
+  _sweep_scope "$1" || return 0
   local dir=${1%/}/ name back
   losetup -l -n -O NAME,BACK-FILE 2>/dev/null | while read -r name back; do
     [[ $back == "$dir"* ]] && echo "$name"
@@ -201,7 +220,7 @@ sweep_loops() {
 # things found.
 sweep_dir() {
   SWEEP_FOUND=0
-  [ -d "$1" ] || return 0
+  [ -d "$1" ] && _sweep_scope "$1" || return 0
   sweep_kill "$1"
   sweep_fuse_abort "$1"
   sweep_thaw "$1"
@@ -215,6 +234,7 @@ sweep_dir() {
 # sweep_leftovers DIR: prints what is still there (processes, mounts, loop
 # devices), nothing when DIR is clean. Changes nothing.
 sweep_leftovers() {
+  _sweep_scope "$1" || return 0
   local dir=${1%/}/ pid
   for pid in $(sweep_pids "$1"); do
     echo "process $pid: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
