@@ -3,24 +3,44 @@
 # Source it first thing:   source "$(dirname "$0")/functions.sh"
 #
 # Design notes
-#  1. Every test owns a fresh temporary directory $T (make_tmpdir). Pools,
+#  1. Every test owns a fresh temporary directory $T (make_tmpdir), named
+#     tessera-test.NAME.XXXXXX under $TESSERA_TEST_TMPDIR (default /tmp) and
+#     holding an owner file (.owner: the test's pid and start time). Pools,
 #     sockets, logs and mount points live there, so tests never share state
 #     and only ever talk over Unix sockets inside $T.
-#  2. Cleanup runs from one EXIT trap, in the reverse order of registration
-#     (on_exit): umount before losetup -d before fusermount3 -u before the
-#     server is killed before $T is removed. Helpers register their own undo
-#     step the moment they create something.
-#  3. Only processes this test started are ever killed, by pid. Servers run
-#     with --exit-with-parent as a second line of defence.
+#  2. Cleanup runs from one EXIT trap (also on SIGINT and SIGTERM), in this
+#     order, so that it cannot hang on a server that stopped answering:
+#       a. every process of $T is killed (SIGKILL; tests/sweep.sh note 1), so
+#          the server and nbdfuse are gone before anything is unmounted;
+#       b. the FUSE connection of every mount under $T is aborted, which
+#          fails the I/O of anything stuck in state D on it, and a frozen
+#          filesystem is thawed;
+#       c. the steps registered with on_exit run in the reverse order of
+#          registration: umount before losetup -d before fusermount3 -u;
+#          an unmount that fails falls back to umount -l;
+#       d. tests/sweep.sh sweeps $T for anything still there, and $T goes.
+#     Helpers register their own undo step the moment they create something.
+#     A test that freezes a filesystem registers the thaw before it freezes.
+#  3. Only processes of $T are ever killed: the test started them (all run
+#     in $T, or name a path in it). Servers also run with --exit-with-parent.
 #  4. A failing test prints the tail of every log in $T before $T goes away
 #     (set TESSERA_KEEP_TMP=1 to keep $T).
 #  5. Tools: require_cmd fails (never skips) on a missing tool, since
 #     scripts/install-deps.sh installs all of them. Python code that imports
 #     nbd runs under /usr/bin/python3 (the distribution's libnbd binding).
+#  6. Exit status: 0 passed, 77 skipped (skip: the environment cannot run the
+#     test, e.g. no loop devices), anything else failed.
+#  7. Bounds: scripts/test.sh runs each test through scripts/run-one-test.sh,
+#     under timeout -k 30 $TESSERA_TEST_TIMEOUT (default 300 s); the TERM of
+#     the timeout runs the cleanup above. Wait for a long command that may
+#     hang on I/O in the background (cmd & wait $!), since bash runs a trap
+#     only once the foreground command returns. scripts/test-preflight.sh
+#     sweeps the directories of an earlier run that was killed.
 
 set -euo pipefail
 
 TESSERA_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$TESSERA_SRC/tests/sweep.sh"
 BUILD_DIR=${TESSERA_BUILD_DIR:-build}
 [[ $BUILD_DIR == /* ]] || BUILD_DIR=$TESSERA_SRC/$BUILD_DIR
 PLUGIN=$BUILD_DIR/plugin/nbdkit-tessera-plugin.so
@@ -48,11 +68,12 @@ soft_fail() {
   echo "FAIL [$TEST_NAME]: $*" >&2
   _soft_failures=$((_soft_failures + 1))
 }
-# Exits 0 after saying why: only for environments that cannot run the test.
+# Exits 77 (skipped, design note 6) after saying why: only for environments
+# that cannot run the test.
 skip() {
   echo "SKIP [$TEST_NAME]: $*"
   _skipped=1
-  exit 0
+  exit 77
 }
 
 # --- Cleanup (design note 2) ---
@@ -64,7 +85,9 @@ on_exit() { _cleanup_steps+=("$*"); }
 _run_cleanup() {
   local rc=$?
   set +e
-  trap - EXIT INT TERM
+  # A second signal must not cut the cleanup short (it is bounded itself).
+  trap - EXIT
+  trap '' INT TERM
   if [ "$rc" -eq 0 ] && [ "$_soft_failures" -gt 0 ]; then
     echo "FAIL [$TEST_NAME]: $_soft_failures check(s) failed" >&2
     rc=1
@@ -77,7 +100,15 @@ _run_cleanup() {
       tail -n 40 "$f" >&2
     done
   fi
+  # Design note 2. Nothing below may run in $T: the sweep would count it.
+  cd /
   local i
+  if [ -n "${T:-}" ] && [ -d "$T" ]; then
+    sweep_kill "$T" >/dev/null
+    sweep_fuse_abort "$T" >/dev/null
+    sweep_thaw "$T" >/dev/null
+    sweep_wait_gone "$T" 5 || true
+  fi
   for ((i = ${#_cleanup_steps[@]} - 1; i >= 0; i--)); do
     eval "${_cleanup_steps[i]}" >/dev/null 2>&1
   done
@@ -91,12 +122,16 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 make_tmpdir() {
-  T=$(mktemp -d "/tmp/tessera-$TEST_NAME.XXXXXX")
+  # Short: a Unix socket path ($T/pool/control.sock) has at most 107 bytes.
+  T=$(mktemp -d "${TESSERA_TEST_TMPDIR:-/tmp}/tessera-test.${TEST_NAME#test-}.XXXXXX")
+  process_identity $$ >"$T/.owner"
   if [ "${TESSERA_KEEP_TMP:-0}" = 1 ]; then
+    touch "$T/.keep"
     on_exit "echo 'kept $T'"
   else
-    on_exit "rm -rf '$T'"
+    on_exit "rm -rf --one-file-system '$T'"
   fi
+  on_exit "sweep_dir '$T'"
   # Tools that drop files in the current directory (fio's verify state)
   # drop them here.
   cd "$T"
@@ -159,14 +194,17 @@ nbd_uri() { echo "nbd+unix:///$1?socket=${2:-$SOCK}"; }
 
 # start_server POOL [PLUGIN-ARGS...]: nbdkit with the plugin in the background
 # on $T/nbd.sock; returns once it serves. Sets SERVER_PID and SOCK. Output
-# goes to $T/server.log.
+# goes to $T/server.log. With SERVER_OWN_SESSION=1 the server runs in its own
+# session, out of reach of the signals sent to the test's process group (the
+# SIGTERM and SIGCONT of timeout): the harness self-test's hung server.
 start_server() {
-  local pool=$1
+  local pool=$1 session=()
   shift
   SOCK=$T/nbd.sock
   rm -f "$SOCK" "$T/server.pid"
+  [ "${SERVER_OWN_SESSION:-0}" != 1 ] || session=(setsid)
   echo "=== start_server $(date +%T) pool=$pool $*" >>"$T/server.log"
-  nbdkit -f --exit-with-parent -U "$SOCK" -P "$T/server.pid" \
+  "${session[@]}" nbdkit -f --exit-with-parent -U "$SOCK" -P "$T/server.pid" \
     "$PLUGIN" pool="$pool" "$@" >>"$T/server.log" 2>&1 &
   SERVER_PID=$!
   on_exit "kill_started $SERVER_PID"
@@ -259,7 +297,7 @@ attach_loop() {
   nbdfuse -P "$T/fuse.pid" "$T/fuse" "$(nbd_uri "$export")" >>"$T/nbdfuse.log" 2>&1 &
   FUSE_PID=$!
   on_exit "kill_started $FUSE_PID"
-  on_exit "fusermount3 -u '$T/fuse'"
+  on_exit "fusermount3 -u '$T/fuse' || sweep_umount '$T/fuse'"
   local i
   for ((i = 0; i < 200; i++)); do
     [ -s "$T/fuse.pid" ] && [ -f "$T/fuse/nbd" ] && break
@@ -316,7 +354,7 @@ expect_match() {
 mount_fs() {
   mkdir -p "$2"
   mount ${3:+-o "$3"} "$1" "$2" || fail "mount $1 $2 failed"
-  on_exit "umount '$2'"
+  on_exit "sweep_umount '$2'"
 }
 
 umount_fs() { umount "$1" || fail "umount $1 failed"; }

@@ -29,8 +29,10 @@ fio --name=live --directory="$T/mnt/fio" --rw=randwrite --bs=4k --size=32M --nrf
 FIO_PID=$!
 on_exit "kill_started $FIO_PID"
 sleep 2
+# The thaw is registered before the freeze (tests/functions.sh design note 2).
+on_exit "fsfreeze -u '$T/mnt'"
 fsfreeze -f "$T/mnt" || fail "fsfreeze -f failed"
-snap_out=$(tessera snapshot create vol0@live --pool "$POOL" 2>&1) || { fsfreeze -u "$T/mnt"; fail "snapshot create failed: $snap_out"; }
+snap_out=$(tessera snapshot create vol0@live --pool "$POOL" 2>&1) || fail "snapshot create failed: $snap_out"
 fsfreeze -u "$T/mnt" || fail "fsfreeze -u failed"
 wait "$FIO_PID" || fail "fio failed: $(tail -n 20 "$T/fio.out")"
 grep -q 'err= 0' "$T/fio.out" || fail "fio reported errors: $(tail -n 20 "$T/fio.out")"
