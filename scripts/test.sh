@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: the GoogleTest unit
-# suites (through ctest) and the end-to-end shell tests in tests/test-*.sh.
+# suites (through ctest, 300 s per test) and the end-to-end shell tests in
+# tests/test-*.sh, each through scripts/run-one-test.sh (a time bound of
+# $TESSERA_TEST_TIMEOUT seconds, default 300, and a check that it left
+# nothing behind). scripts/test-preflight.sh first removes what an earlier,
+# killed run left. The last line counts the shell tests:
+# "N passed, N failed, N skipped"; the status is non-zero when a unit test or
+# a shell test failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${TESSERA_BUILD_DIR:-build}
@@ -8,24 +14,42 @@ export TESSERA_BUILD_DIR=$BUILD_DIR
 
 scripts/install-deps.sh
 scripts/build.sh
+scripts/test-preflight.sh
 
 echo "== unit tests"
-ctest --test-dir "$BUILD_DIR" --output-on-failure -j2
+unit_status=0
+ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 --timeout 300 || unit_status=$?
 
 shopt -s nullglob
 shell_tests=(tests/test-*.sh)
 passed=0
 failed=0
+skipped=0
+failed_names=()
 for t in "${shell_tests[@]}"; do
   echo "== $t"
-  if bash "$t"; then
-    passed=$((passed + 1))
-  else
-    echo "FAILED: $t"
-    failed=$((failed + 1))
-  fi
+  rc=0
+  scripts/run-one-test.sh "$t" || rc=$?
+  case $rc in
+    0) passed=$((passed + 1)) ;;
+    77) skipped=$((skipped + 1)) ;;
+    130)
+      echo "interrupted during $t"
+      exit 130
+      ;;
+    *)
+      echo "FAILED: $t (status $rc)"
+      failed=$((failed + 1))
+      failed_names+=("$t")
+      ;;
+  esac
 done
-if [ ${#shell_tests[@]} -gt 0 ]; then
-  echo "shell tests: $passed passed, $failed failed"
+echo "=="
+if [ "$unit_status" -ne 0 ]; then
+  echo "unit tests: FAILED (ctest status $unit_status)"
+else
+  echo "unit tests: passed"
 fi
-[ "$failed" -eq 0 ]
+[ "$failed" -eq 0 ] || echo "failed shell tests: ${failed_names[*]}"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$unit_status" -eq 0 ] && [ "$failed" -eq 0 ]
