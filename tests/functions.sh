@@ -4,10 +4,11 @@
 #
 # Design notes
 #  1. Every test owns a fresh temporary directory $T (make_tmpdir), named
-#     tessera-test.NAME.XXXXXX under $TESSERA_TEST_TMPDIR (default /tmp) and
-#     holding an owner file (.owner: the test's pid and start time). Pools,
-#     sockets, logs and mount points live there, so tests never share state
-#     and only ever talk over Unix sockets inside $T.
+#     tessera-test.NAME.XXXXXX (NAME: the script's, less test-) under
+#     $TESSERA_TEST_TMPDIR (default /tmp), holding an owner file (.owner:
+#     the test's pid and start time). Pools, sockets, logs and mount points
+#     live there, so tests never share state and only ever talk over Unix
+#     sockets inside $T.
 #  2. Cleanup runs from one EXIT trap (also on SIGINT and SIGTERM), in this
 #     order, so that it cannot hang on a server that stopped answering:
 #       a. every process of $T is killed (SIGKILL; tests/sweep.sh note 1), so
