@@ -87,6 +87,16 @@ void Tree::Impl::PrepareRootForMessage() {
 Status Tree::Impl::AddPoint(std::string_view key, Message msg) {
   auto lock = WriteLock();
   TRY_STATUS(CheckWritable());
+  return AddPointLocked(key, std::move(msg));
+}
+
+Status Tree::Impl::AddRangeDelete(std::string_view lo, std::string_view hi) {
+  auto lock = WriteLock();
+  TRY_STATUS(CheckWritable());
+  return AddRangeDeleteLocked(lo, hi);
+}
+
+Status Tree::Impl::AddPointLocked(std::string_view key, Message msg) {
   PrepareRootForMessage();
   NoteDirty(static_cast<int64_t>(Buffer::PointBytes(key, msg)));
   size_t i = root_->ChildIndex(key);
@@ -94,13 +104,19 @@ Status Tree::Impl::AddPoint(std::string_view key, Message msg) {
   return FixRoot();
 }
 
-Status Tree::Impl::AddRangeDelete(std::string_view lo, std::string_view hi) {
-  auto lock = WriteLock();
-  TRY_STATUS(CheckWritable());
+Status Tree::Impl::AddRangeDeleteLocked(std::string_view lo, std::string_view hi) {
   PrepareRootForMessage();
   NoteDirty(static_cast<int64_t>(Buffer::RangeBytes(lo, hi)));
   RouteRange(root_.get(), lo, hi);
   return FixRoot();
+}
+
+Status Tree::Impl::ReplaceRange(std::string_view lo, std::string_view hi, std::span<const TreeEntry> entries) {
+  auto lock = WriteLock();
+  TRY_STATUS(CheckWritable());
+  TRY_STATUS(AddRangeDeleteLocked(lo, hi));
+  for (const TreeEntry& e : entries) TRY_STATUS(AddPointLocked(e.key, Message{MsgType::kInsert, e.value}));
+  return Ok();
 }
 
 Result<std::shared_ptr<const Node>> Tree::Impl::LoadNode(const BlockPtr& ptr,
@@ -177,6 +193,22 @@ Status Tree::RangeDelete(std::string_view lo, std::string_view hi) {
   TRY_STATUS(CheckKey(hi, "range hi"));
   if (!(lo < hi)) return Err(Code::kInvalidArgument, "range-delete needs lo < hi");
   return impl_->AddRangeDelete(lo, hi);
+}
+
+Status Tree::ReplaceRange(std::string_view lo, std::string_view hi, std::span<const TreeEntry> entries) {
+  if (lo.size() > kMaxKeySize) return Err(Code::kInvalidArgument, "range lo too long");
+  TRY_STATUS(CheckKey(hi, "range hi"));
+  if (!(lo < hi)) return Err(Code::kInvalidArgument, "range replace needs lo < hi");
+  for (const TreeEntry& e : entries) {
+    TRY_STATUS(CheckKey(e.key, "key"));
+    if (e.key < lo || e.key >= hi) {
+      return Err(Code::kInvalidArgument, "range replace: a key lies outside the range it replaces");
+    }
+    if (e.value.size() > kMaxValueSize) {
+      return Err(Code::kInvalidArgument, "value of {} bytes exceeds {}", e.value.size(), kMaxValueSize);
+    }
+  }
+  return impl_->ReplaceRange(lo, hi, entries);
 }
 
 Result<std::optional<std::string>> Tree::Get(std::string_view key) {

@@ -16,12 +16,15 @@
 //     Sync are serialized by the tree's own lock, reads run concurrently.
 //  6. A read-only tree (opened on a snapshot root) refuses mutations with
 //     ReadOnly.
+//  7. Each call is one step for every other thread: a ReplaceRange is seen
+//     by readers and by Sync either not at all or whole.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -43,6 +46,11 @@ struct TreeOptions {
   uint32_t max_fanout = 32;
   bool compress = false;  // zstd on write
   bool read_only = false;
+};
+
+struct TreeEntry {
+  std::string key;
+  std::string value;
 };
 
 // Callback for Scan: return false to stop.
@@ -69,6 +77,10 @@ class Tree {
   Status Upsert(std::string_view key, ActionId action, std::string_view param);
   // Deletes every key in [lo, hi). lo < hi required.
   Status RangeDelete(std::string_view lo, std::string_view hi);
+  // Deletes every key in [lo, hi) and inserts `entries` (keys within the
+  // range) as one step: no reader and no Sync sees the range in between
+  // (contract 7). Bad input changes nothing.
+  Status ReplaceRange(std::string_view lo, std::string_view hi, std::span<const TreeEntry> entries);
 
   Result<std::optional<std::string>> Get(std::string_view key);
   // Visits keys in [lo, hi) in order (hi empty = no upper bound).

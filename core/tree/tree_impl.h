@@ -42,6 +42,10 @@ class Tree::Impl {
   Status CheckWritable() const;
   Status AddPoint(std::string_view key, Message msg);
   Status AddRangeDelete(std::string_view lo, std::string_view hi);
+  Status ReplaceRange(std::string_view lo, std::string_view hi, std::span<const TreeEntry> entries);
+  // The messages' work, with mu_ held exclusively.
+  Status AddPointLocked(std::string_view key, Message msg);
+  Status AddRangeDeleteLocked(std::string_view lo, std::string_view hi);
   // Makes the root writable; wraps a leaf root into a one-child internal root.
   void PrepareRootForMessage();
   void NoteDirty(int64_t delta);

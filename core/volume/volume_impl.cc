@@ -13,6 +13,15 @@
 //     online, so a volume with redundancy keeps taking writes (its writes to
 //     those blocks fail and are rebuilt later by inspect --repair or vdev
 //     replace), and one without redundancy fails the write, as it must.
+//  5. Closing is explicit (Close, run by OpenTable): flush, record the log
+//     head, free what the cleaner can, commit, then retire the object and
+//     release the lock. A retired object (closed or revoked) never touches
+//     the dataset again, though a background cleaner or a commit's hook may
+//     still hold it: the next object of the volume owns the dataset.
+//     Retiring takes grow_mu_ (no cleaner runs) and state_mu_ (no hook is
+//     recording this head). The destructor does no I/O and takes no lock
+//     but the lock manager's: it may run wherever the last reference drops,
+//     even inside a commit.
 #include "core/volume/volume_impl.h"
 
 #include "core/exnode/query.h"
@@ -24,17 +33,36 @@ namespace tessera {
 
 VolumeImpl::VolumeImpl(StorageCore* core, Database* db) : core_(core), db_(db) {}
 
-VolumeImpl::~VolumeImpl() {
-  if (!parts_.top || parts_.read_only || revoked_) {
-    ReleaseLock();
-    return;
+VolumeImpl::~VolumeImpl() { ReleaseLock(); }
+
+Status VolumeImpl::Close() {
+  Status status = Ok();
+  if (parts_.top && !parts_.read_only && !revoked_) {
+    status = parts_.top->Flush();
+    // The commit records where the log ends, so reopening replays nothing.
+    if (status) status = parts_.log->RecordHead();
+    if (status) status = Clean(CleanMode::kFreeOnly);
+    if (status) status = core_->CommitAll();
+    if (!status) {
+      status = Err(status.error().WithContext(fmt::format("closing volume '{}'", parts_.name)));
+      Log(LogLevel::kError, "{}", status.error().ToString());
+    }
   }
-  auto status = parts_.top->Flush();
-  // The next commit records where the log ends, so reopening replays nothing.
-  if (status) status = parts_.log->RecordHead();
-  if (status) status = Clean(CleanMode::kFreeOnly);
-  if (!status) Log(LogLevel::kError, "volume '{}': closing: {}", parts_.name, status.error().ToString());
+  // Retired before the lock goes (note 5): a cleaner or a commit that still
+  // holds this object then leaves the dataset to the next one.
+  {
+    std::lock_guard grow(grow_mu_);
+    std::lock_guard state(state_mu_);
+    closed_ = true;
+  }
   ReleaseLock();
+  return status;
+}
+
+Status VolumeImpl::RecordHeadIfOwner() {
+  std::lock_guard state(state_mu_);
+  if (parts_.read_only || retired()) return Ok();
+  return parts_.log->RecordHead();
 }
 
 void VolumeImpl::SetLock(LockManager* locks, TxnId txn) {
@@ -51,7 +79,10 @@ void VolumeImpl::Revoke() {
   // Set first, so that new calls return at once and the exclusive lock is
   // not starved by a busy client; then wait for the calls already past the
   // check, and for the cleaner.
-  revoked_ = true;
+  {
+    std::lock_guard state(state_mu_);  // design note 5
+    revoked_ = true;
+  }
   std::unique_lock io(io_mu_);
   std::lock_guard grow(grow_mu_);
   Log(LogLevel::kWarn, "volume '{}': revoked; its clients' further I/O fails", parts_.name);
@@ -83,7 +114,7 @@ Status VolumeImpl::Write(uint64_t offset, std::span<const std::byte> data, bool 
 }
 
 Status VolumeImpl::Flush() {
-  if (parts_.read_only) return Ok();
+  if (parts_.read_only || closed_) return Ok();  // a closed object has nothing left to flush
   std::shared_lock io(io_mu_);
   if (revoked_) return RefuseRevoked();
   return parts_.top->Flush();
@@ -203,12 +234,15 @@ std::string ExnodeChunkKey(uint32_t index) {
 }
 }  // namespace
 
+// One ReplaceRange: readers and commits see the old text or the new one,
+// never a mix or none (Tree contract 7).
 Status StoreExnodeText(Tree& tree, const std::string& text) {
-  TRY_STATUS(tree.RangeDelete("x", "y"));
+  std::vector<TreeEntry> chunks;
   for (size_t at = 0, i = 0; at < text.size(); at += kExnodeChunk, i++) {
-    TRY_STATUS(tree.Insert(ExnodeChunkKey(static_cast<uint32_t>(i)), std::string_view(text).substr(at, kExnodeChunk)));
+    chunks.push_back(TreeEntry{.key = ExnodeChunkKey(static_cast<uint32_t>(i)),
+                              .value = text.substr(at, kExnodeChunk)});
   }
-  return Ok();
+  return tree.ReplaceRange("x", "y", chunks);
 }
 
 Result<std::string> LoadExnodeText(Tree& tree) {
