@@ -249,10 +249,9 @@ void* TesseraOpen(int /*readonly*/) {
   });
 }
 
-// Flushes while the volume can still be found by name: a snapshot or diff
-// started right after a client left (Storage flushes the open volume first)
-// then sees every write it acknowledged. The last reference's destructor
-// flushes too, but by then the name no longer resolves to the volume.
+// Flushes first, so that an error reaches this client's log; then drops the
+// handle and closes the volumes no connection uses any more (flush, log
+// head, freed rows, commit). Dropping a handle does no I/O by itself.
 void TesseraClose(void* handle) {
   auto* h = static_cast<Handle*>(handle);
   if (!h->volume->read_only()) {
@@ -261,6 +260,9 @@ void TesseraClose(void* handle) {
     }
   }
   delete h;
+  if (auto closed = g_state.storage->CloseIdleVolumes(); !closed) {
+    nbdkit_error("%s", closed.error().ToString().c_str());
+  }
 }
 
 // --- Capabilities (design note 4) ---

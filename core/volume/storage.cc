@@ -9,11 +9,15 @@
 //     agree (LogSegment contract 2).
 //  3. The background thread commits every interval, and sooner when the
 //     metadata cache holds more than a quarter of its bound in dirty nodes;
-//     after each commit it runs every open volume's cleaner once.
+//     after each commit it runs every open volume's cleaner once. Every
+//     100 ms it closes the volumes whose last handle is gone.
 //  4. Open tolerates missing and offline vdevs outside the fastest tier
 //     (Pool contract 1a); the pool then runs degraded. pool.conf is
-//     rewritten (temp file, fsync, rename) when a vdev's state or path
-//     changes.
+//     rewritten (temp file, fsync, rename, fsync of the directory) when a
+//     vdev's state or path changes.
+//  5. Create writes pool.conf last, the same way: a crash before it leaves
+//     vdev files and no pool.conf, and the next create names them to remove;
+//     a crash after it leaves a whole pool.
 #include "core/volume/storage.h"
 
 #include <fcntl.h>
@@ -21,8 +25,8 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 
+#include "core/util/atomic_file.h"
 #include "core/util/log.h"
 #include "core/volume/storage_impl.h"
 
@@ -100,7 +104,9 @@ Result<std::unique_ptr<Storage>> Storage::Create(const std::string& dir_in, cons
   auto devices = OpenPoolDevices(options, *parsed, true);
   if (!devices) {
     ::close(fd);
-    return Err(devices.error());
+    return Err(devices.error().WithContext(fmt::format(
+        "no pool.conf in {}, so no pool was made here (an earlier pool create may have stopped half-way: "
+        "remove its vdev files and run it again)", dir)));
   }
   auto cleanup = [&] {
     for (const auto& v : parsed->vdevs) fs::remove(v.path, ec);
@@ -116,7 +122,13 @@ Result<std::unique_ptr<Storage>> Storage::Create(const std::string& dir_in, cons
     cleanup();
     return Err(db.error());
   }
-  std::ofstream(conf) << ConfigText(config, dir);
+  // Last: until pool.conf exists there is no pool, and a create that stopped
+  // before this point leaves only vdev files (note 5).
+  if (auto saved = WriteFileAtomically(conf, ConfigText(config, dir), 0644); !saved) {
+    db->reset();
+    cleanup();
+    return Err(saved.error());
+  }
   return std::unique_ptr<Storage>(new Storage(std::make_unique<Impl>(dir, fd, options, std::move(*db))));
 }
 
@@ -144,7 +156,7 @@ Storage::Impl::Impl(std::string dir, int lock_fd, StorageOptions options, std::u
     : dir_(std::move(dir)), lock_fd_(lock_fd), options_(options), db_(std::move(db)) {
   db_->SetPreCommitHook([this]() -> Status {
     for (auto& v : OpenVolumes()) {
-      if (!v->read_only() && !v->revoked()) TRY_STATUS(v->log().RecordHead());
+      TRY_STATUS(v->RecordHeadIfOwner());
     }
     return Ok();
   });
@@ -155,15 +167,6 @@ Storage::Impl::~Impl() {
   db_->SetPreCommitHook(nullptr);
   db_.reset();
   if (lock_fd_ >= 0) ::close(lock_fd_);
-}
-
-std::vector<std::shared_ptr<VolumeImpl>> Storage::Impl::OpenVolumes() {
-  std::lock_guard lock(open_mu_);
-  std::vector<std::shared_ptr<VolumeImpl>> out;
-  for (auto& [name, weak] : open_) {
-    if (auto v = weak.lock()) out.push_back(std::move(v));
-  }
-  return out;
 }
 
 Status Storage::Impl::CommitAll() {
@@ -178,6 +181,11 @@ void Storage::Impl::BackgroundLoop(std::chrono::milliseconds interval) {
   while (!bg_stop_) {
     bg_cv_.wait_for(lock, std::chrono::milliseconds(100));
     if (bg_stop_) break;
+    lock.unlock();
+    if (auto closed = CloseIdleVolumes(); !closed) {
+      Log(LogLevel::kError, "closing idle volumes: {}", closed.error().ToString());
+    }
+    lock.lock();
     bool due = std::chrono::steady_clock::now() - last >= interval;
     bool dirty = db_->cache().dirty_bytes() > options_.metadata_cache_bytes / 4;
     if (!due && !dirty) continue;
@@ -212,7 +220,7 @@ void Storage::Impl::StopBackground() {
 
 Status Storage::Impl::Close() {
   StopBackground();
-  Status first = Ok();
+  Status first = CloseIdleVolumes();
   for (auto& v : OpenVolumes()) {
     auto s = v->Flush();
     if (!s && first) first = s;
@@ -247,26 +255,12 @@ Result<PoolStatus> Storage::Impl::GetPoolStatus() {
 }
 
 Status Storage::Impl::SavePoolConfig() {
-  std::string path = dir_ + "/pool.conf";
-  std::string tmp = path + ".tmp";
-  std::string text = ConfigText(db_->pool().config(), dir_);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Err(Code::kIOError, "cannot write {}: {}", tmp, std::strerror(errno));
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    return Err(Code::kIOError, "cannot write {}: {}", path, std::strerror(errno));
-  }
-  int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    (void)::fsync(dfd);
-    ::close(dfd);
-  }
-  return Ok();
+  return WriteFileAtomically(dir_ + "/pool.conf", ConfigText(db_->pool().config(), dir_), 0644);
 }
 
 Result<CheckReport> Storage::Impl::Check() {
   std::lock_guard lock(mu_);
+  TRY_STATUS(CloseIdleVolumes());
   for (auto& v : OpenVolumes()) TRY_STATUS(v->Flush());
   return db_->Check();
 }
@@ -307,5 +301,6 @@ Status Storage::Commit() { return impl_->CommitAll(); }
 void Storage::StartBackground(std::chrono::milliseconds interval) { impl_->StartBackground(interval); }
 void Storage::StopBackground() { impl_->StopBackground(); }
 Status Storage::Close() { return impl_->Close(); }
+Status Storage::CloseIdleVolumes() { return impl_->CloseIdleVolumes(); }
 
 }  // namespace tessera

@@ -209,12 +209,16 @@ class Storage {
   Result<std::vector<VolumeInfo>> ListVolumes();
   Result<VolumeInfo> GetVolumeInfo(const std::string& name);
   // Growing always works; shrinking needs force (data past the end is lost).
+  // Operations that change a volume refuse a snapshot's name "VOL@SNAP"
+  // (InvalidArgument) and change nothing.
   Status ResizeVolume(const std::string& name, uint64_t new_size, bool force);
-  // Busy while the volume is open.
+  // Busy while the volume is open; waits for a close in progress.
   Status DeleteVolume(const std::string& name);
   Result<std::string> ExnodeText(const std::string& name);
   // One shared object per volume name ("VOLUME@SNAPSHOT" opens a snapshot
-  // read-only); NotFound for an unknown name.
+  // read-only); NotFound for an unknown name. Every handle must be dropped
+  // before the Storage; the last one dropped leaves the volume idle until
+  // CloseIdleVolumes (or a reopen takes it back).
   Result<std::shared_ptr<Volume>> OpenVolume(const std::string& name);
 
   // Snapshots of a volume. Creating one first flushes the volume, so it holds
@@ -298,6 +302,11 @@ class Storage {
   // asks for one). Call after fork in a daemon.
   void StartBackground(std::chrono::milliseconds interval = std::chrono::milliseconds(5000));
   void StopBackground();
+  // Closes the volumes no handle refers to any more (flush, log head, freed
+  // rows, commit, lock released). Dropping a volume's last handle does no
+  // I/O itself; the background thread, Close and the operations that need
+  // the volume closed run this. A server calls it when a client leaves.
+  Status CloseIdleVolumes();
   Status Close();
 
   class Impl;

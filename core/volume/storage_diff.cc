@@ -257,6 +257,7 @@ Result<DiffStreamInfo> Storage::Impl::WriteDiffStream(const std::string& volume,
 Result<DiffStreamInfo> Storage::Impl::ApplyDiffStream(const std::string& volume,
                                                       const std::string& path) {
   std::lock_guard lock(mu_);
+  TRY_STATUS(RefuseSnapshotName(volume, "diff apply"));
   // 1. The whole stream verifies (note 5).
   DiffStreamSummary summary = TRY(VerifyDiffStream(path));
   const DiffStreamHeader& h = summary.header;
@@ -266,7 +267,8 @@ Result<DiffStreamInfo> Storage::Impl::ApplyDiffStream(const std::string& volume,
   // 2. The target is at the stream's base, of its size, and not in use.
   auto dataset = db_->OpenDataset(volume);
   if (!dataset) return Err(Code::kNotFound, "no volume '{}' in pool {}", volume, dir_);
-  if (FindOpen(volume)) {
+  TRY_STATUS(open_.Finish(volume));
+  if (open_.InUse(volume)) {
     return Err(Code::kBusy,
                "volume '{}' is open (exported to a client); stop using it before applying a stream",
                volume);

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "core/segment/cache_segment.h"
+#include "core/volume/open_table.h"
 #include "core/volume/storage.h"
 #include "core/volume/storage_core.h"
 #include "core/volume/volume_impl.h"
@@ -17,6 +18,10 @@ namespace tessera {
 // (create: new files; otherwise missing files give null devices).
 Result<std::vector<std::shared_ptr<Vdev>>> OpenPoolDevices(const StorageOptions& options,
                                                            const PoolConfig& config, bool create);
+
+// InvalidArgument naming the operation when `name` is a snapshot's
+// ("VOL@SNAP"): operations that change a volume take a volume's name.
+Status RefuseSnapshotName(const std::string& name, std::string_view operation);
 
 class Storage::Impl : public StorageCore {
  public:
@@ -54,6 +59,8 @@ class Storage::Impl : public StorageCore {
   Status OnlineVdev(const std::string& name);
   Result<VdevReplaceReport> ReplaceVdev(const std::string& old_name, const std::string& new_path,
                                         const ProgressFn& progress);
+  // Closes the volumes whose last handle is gone (OpenTable::FinishIdle).
+  Status CloseIdleVolumes() { return open_.FinishIdle(); }
   void StartBackground(std::chrono::milliseconds interval);
   void StopBackground();
   Status Close();
@@ -77,15 +84,12 @@ class Storage::Impl : public StorageCore {
   // Volumes whose origin matches: "VOL@SNAP" exactly, or any snapshot of
   // VOL when `snapshot` is empty. Sorted names.
   Result<std::vector<std::string>> ClonesOfLocked(const std::string& volume, const std::string& snapshot);
-  // When the volume has no open object but its lock is still held, a last
-  // client has just disconnected and the object is closing (flushing its
-  // cache): waits, up to a minute, until it has. Ok at once otherwise.
-  Status WaitForClosingLocked(const std::string& volume);
   // The lock resource of a volume.
   static std::string VolumeResource(const std::string& name) { return "volume/" + name; }
   Result<std::shared_ptr<VolumeImpl>> OpenSnapshotLocked(const std::string& volume, const std::string& snapshot);
-  // The open volume (or snapshot export) of that name, if any.
-  std::shared_ptr<VolumeImpl> FindOpen(const std::string& name);
+  // The open volume (or snapshot export) of that name, if any; waits for
+  // one that is closing (OpenTable contract 3).
+  std::shared_ptr<VolumeImpl> FindOpen(const std::string& name) { return open_.Acquire(name); }
   Result<VolumeInfo> InfoLocked(const std::string& name);
   // storage_space.cc: referenced/unique bytes of each snapshot, and the
   // dead-but-pinned bytes of one volume's data rows.
@@ -105,7 +109,8 @@ class Storage::Impl : public StorageCore {
   std::vector<VdevStatus> VdevStatuses();
   Result<std::vector<VolumeHealth>> DegradedVolumes();
   Status SavePoolConfig();
-  std::vector<std::shared_ptr<VolumeImpl>> OpenVolumes();
+  // Every volume object, open or idle (OpenTable::Objects).
+  std::vector<std::shared_ptr<VolumeImpl>> OpenVolumes() { return open_.Objects(); }
   void BackgroundLoop(std::chrono::milliseconds interval);
 
   int lock_fd_;
@@ -113,11 +118,14 @@ class Storage::Impl : public StorageCore {
   std::unique_ptr<Database> db_;
 
   std::mutex mu_;  // management calls
-  std::mutex open_mu_;  // guards open_; taken by the pre-commit hook
-  std::map<std::string, std::weak_ptr<VolumeImpl>> open_;  // GUARDED_BY(open_mu_)
   // Volume locks: every writable open volume holds its resource in
-  // kReadSharedWriteExclusive; rollback asks for kReadExclusiveWriteExclusive.
+  // kReadSharedWriteExclusive until its close is done; rollback asks for
+  // kReadExclusiveWriteExclusive.
   LockManager locks_;
+  // The volume objects and their lifecycle (open_table.h); its lock is
+  // taken by the pre-commit hook. Destroyed before locks_, which its
+  // objects release.
+  OpenTable open_;
 
   std::mutex bg_mu_;
   std::condition_variable bg_cv_;

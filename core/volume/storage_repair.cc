@@ -174,8 +174,8 @@ Status Storage::Impl::VerifyMappedBlocks(VolumeImpl& volume, VolumeInspectReport
 Result<VolumeInspectReport> Storage::Impl::InspectLocked(const std::string& name, InspectDepth depth,
                                                          bool repair, bool replace_lost,
                                                          const ProgressFn& progress) {
+  TRY_STATUS(RefuseSnapshotName(name, repair ? "volume inspect --repair" : "volume inspect"));
   auto volume = TRY(OpenVolumeLocked(name));
-  if (volume->read_only()) return Err(Code::kInvalidArgument, "'{}' is a snapshot; inspect its volume", name);
   VolumeInspectReport report{.volume = name, .depth = std::string(InspectDepthName(depth)), .repair = repair};
   // Cached writes go down first; if that fails (too many vdevs gone), the
   // inspection of what is on disk is still worth having.

@@ -8,7 +8,7 @@
 //     volume holds its resource in kReadSharedWriteExclusive (opened in
 //     storage_volumes.cc), and rollback asks for
 //     kReadExclusiveWriteExclusive. A volume whose last client just
-//     disconnected is waited for while it flushes (WaitForClosingLocked). If
+//     disconnected is closed first, or waited for while it closes. If
 //     a writer holds it, rollback refuses (Busy) naming the holder, or with
 //     `force` revokes the open
 //     volume (VolumeImpl::Revoke: in-flight I/O drains, later I/O fails with
@@ -66,7 +66,7 @@ Status Storage::Impl::RollbackSnapshot(const std::string& volume, const std::str
     ~EndTxn() { locks.EndTransaction(txn); }
   } end_txn{locks_, txn};
   std::string resource = VolumeResource(volume);
-  if (!FindOpen(volume)) TRY_STATUS(WaitForClosingLocked(volume));
+  TRY_STATUS(open_.Finish(volume));
   auto locked = locks_.Acquire(txn, resource, LockMode::kReadExclusiveWriteExclusive);
   if (!locked) {
     if (!force) {
@@ -77,8 +77,7 @@ Status Storage::Impl::RollbackSnapshot(const std::string& volume, const std::str
     }
     if (auto open = FindOpen(volume)) {
       open->Revoke();
-      std::lock_guard open_lock(open_mu_);
-      open_.erase(volume);
+      open_.Forget(volume);
       Log(LogLevel::kWarn, "snapshot rollback of '{}@{}': disconnected the volume's writers", volume, snapshot);
     }
     TRY_STATUS(locks_.Acquire(txn, resource, LockMode::kReadExclusiveWriteExclusive));

@@ -13,11 +13,10 @@
 //     Its size is the one the snapshot recorded (its own exNode text).
 //  4. A snapshot that clones depend on cannot be deleted (the clones read
 //     through it); the error names them.
-//  5. A volume whose last client has just disconnected is not in open_ any
-//     more but may still be flushing its cache into the tree; it still holds
-//     its lock. CreateSnapshot waits for that lock to go
-//     (WaitForClosingLocked), so writes acknowledged to that client are in
-//     the snapshot.
+//  5. A volume whose last client has just disconnected is idle or closing
+//     (open_table.h): CreateSnapshot flushes an idle one (FindOpen takes it
+//     back) and waits for a close in progress, which commits, so writes
+//     acknowledged to that client are in the snapshot.
 //  6. Deleting a snapshot runs the volume's cleaner (free-only) at once, so
 //     the data rows it alone pinned are free when the call returns.
 #include <fmt/ranges.h>
@@ -27,31 +26,11 @@
 
 namespace tessera {
 
-std::shared_ptr<VolumeImpl> Storage::Impl::FindOpen(const std::string& name) {
-  std::lock_guard lock(open_mu_);
-  auto it = open_.find(name);
-  return it == open_.end() ? nullptr : it->second.lock();
-}
-
 Status Storage::Impl::CreateSnapshot(const std::string& volume, const std::string& snapshot) {
   std::lock_guard lock(mu_);
   if (!db_->OpenDataset(volume)) return Err(Code::kNotFound, "no volume '{}' in pool {}", volume, dir_);
-  // FindOpen's lock is not held while flushing: a flush may commit.
-  if (auto open = FindOpen(volume)) {
-    TRY_STATUS(open->Flush());
-  } else {
-    TRY_STATUS(WaitForClosingLocked(volume));  // note 5
-  }
+  if (auto open = FindOpen(volume)) TRY_STATUS(open->Flush());  // note 5
   return db_->CreateSnapshot(volume, snapshot);
-}
-
-Status Storage::Impl::WaitForClosingLocked(const std::string& volume) {
-  std::string resource = VolumeResource(volume);
-  if (locks_.Holders(resource).empty()) return Ok();
-  TxnId txn = locks_.BeginTransaction(fmt::format("waiting for volume '{}' to close", volume));
-  auto waited = locks_.Acquire(txn, resource, LockMode::kReadSharedWriteExclusive, std::chrono::seconds(60));
-  locks_.EndTransaction(txn);
-  return waited;
 }
 
 Result<std::vector<SnapshotInfo>> Storage::Impl::ListSnapshots(const std::string& volume) {
@@ -70,7 +49,8 @@ Status Storage::Impl::DeleteSnapshot(const std::string& volume, const std::strin
     return Err(Code::kBusy, "snapshot '{}@{}' has clones that depend on it: {}; flatten or delete them first",
                volume, snapshot, fmt::join(clones, ", "));
   }
-  if (FindOpen(volume + "@" + snapshot)) {
+  TRY_STATUS(open_.Finish(volume + "@" + snapshot));
+  if (open_.InUse(volume + "@" + snapshot)) {
     return Err(Code::kBusy, "snapshot '{}@{}' is exported; stop using it first", volume, snapshot);
   }
   TRY_STATUS(db_->DeleteSnapshot(volume, snapshot));
@@ -103,9 +83,7 @@ Result<std::shared_ptr<VolumeImpl>> Storage::Impl::OpenSnapshotLocked(const std:
   }
   if (size == 0) return Err(Code::kCorruption, "snapshot '{}' records no log segment", name);
   auto built = TRY(BuildVolume(name, *dataset, text, std::move(*tree), size));
-  std::lock_guard lock(open_mu_);
-  open_[name] = built;
-  return built;
+  return open_.Add(name, std::move(built));
 }
 
 }  // namespace tessera

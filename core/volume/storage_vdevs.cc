@@ -174,7 +174,7 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
   // Design note 3a: a copy cannot follow writes of a volume without parity.
   if (v->device->online()) {
     for (const DatasetInfo& d : TRY(db_->ListDatasets())) {
-      if (FindOpen(d.name) == nullptr) continue;
+      if (!open_.InUse(d.name)) continue;
       Dataset* dataset = TRY(db_->OpenDataset(d.name));
       VolumeRows vr = TRY(RowsOf(dataset->tree(), pool));
       bool here = std::any_of(vr.rows.begin(), vr.rows.end(), [&](const LunRowDesc& row) {

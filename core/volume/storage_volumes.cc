@@ -9,16 +9,19 @@
 //     half-made dataset, so nothing changes.
 //  3. Opening replays the log and commits at once, recording the new epoch
 //     before any new batch is written (LogSegment contract 3).
-//  4. One VolumeImpl per name: open_ holds weak references, so every
-//     connection to a volume shares its object, and a flush on one covers all.
+//  4. One VolumeImpl per name (open_, OpenTable): every connection to a
+//     volume shares its object, and a flush on one covers all. A volume
+//     closing is waited for, never opened twice (OpenTable contract 3).
 //  5. A writable volume holds its lock resource in the lock manager
-//     (kReadSharedWriteExclusive) from open until its object is destroyed,
-//     after its closing flush; rollback needs it exclusively, and a snapshot
-//     waits for a closing holder (storage_rollback.cc, storage_snapshots.cc).
+//     (kReadSharedWriteExclusive) from open until its close is done; rollback
+//     needs it exclusively. Open takes the lock before it reads the exNode,
+//     so it reads what the last close committed.
 //  6. A clone's exNode names its origin snapshot (`base` in the log section);
 //     building the volume opens that snapshot export as the log's base
 //     (storage_clones.cc). Deleting a volume whose snapshots have clones is
 //     Busy, naming them.
+//  7. Operations that change a volume refuse a snapshot's name (VOL@SNAP)
+//     before they touch anything (RefuseSnapshotName).
 #include <algorithm>
 
 #include <fmt/ranges.h>
@@ -201,27 +204,31 @@ Result<std::shared_ptr<VolumeImpl>> Storage::Impl::OpenVolumeLocked(const std::s
     if (dataset.error().code() == Code::kNotFound) return Err(Code::kNotFound, "no volume '{}' in pool {}", name, dir_);
     return Err(dataset.error());
   }
-  std::string text = TRY(LoadExnodeText((*dataset)->tree()));
-  auto volume = TRY(BuildVolume(name, *dataset, text));
   // A writer holds the volume shared for reads, exclusive for writes
-  // (rollback needs it wholly; storage_rollback.cc).
+  // (rollback needs it wholly; storage_rollback.cc). Taken before the
+  // exNode is read (note 5).
   TxnId txn = locks_.BeginTransaction(fmt::format("the open volume '{}'", name));
-  // The wait covers a previous object of this volume that is still closing.
   if (auto locked = locks_.Acquire(txn, VolumeResource(name), LockMode::kReadSharedWriteExclusive,
                                    std::chrono::seconds(5));
       !locked) {
     locks_.EndTransaction(txn);
     return Err(locked.error().WithContext(fmt::format("opening volume '{}'", name)));
   }
+  auto built = [&]() -> Result<std::shared_ptr<VolumeImpl>> {
+    std::string text = TRY(LoadExnodeText((*dataset)->tree()));
+    return BuildVolume(name, *dataset, text);
+  }();
+  if (!built) {
+    locks_.EndTransaction(txn);
+    return Err(built.error());
+  }
+  std::shared_ptr<VolumeImpl> volume = std::move(*built);
   volume->SetLock(&locks_, txn);
   uint64_t replayed = TRY(volume->log().Replay());
   if (replayed > 0) Log(LogLevel::kInfo, "volume '{}': replayed {} log batches", name, replayed);
-  {
-    std::lock_guard lock(open_mu_);
-    open_[name] = volume;
-  }
+  auto handle = open_.Add(name, std::move(volume));
   TRY_STATUS(CommitAll());
-  return volume;
+  return handle;
 }
 
 Result<std::shared_ptr<VolumeImpl>> Storage::Impl::OpenVolume(const std::string& name) {
@@ -268,12 +275,21 @@ Result<std::vector<VolumeInfo>> Storage::Impl::ListVolumes() {
   return out;
 }
 
+Status RefuseSnapshotName(const std::string& name, std::string_view operation) {
+  size_t at = name.find('@');
+  if (at == std::string::npos) return Ok();
+  return Err(Code::kInvalidArgument,
+             "'{}' names a snapshot, which is read-only; {} takes a volume's name (such as '{}')", name,
+             operation, name.substr(0, at));
+}
+
 Status Storage::Impl::Resize(const std::string& name, uint64_t new_size, bool force) {
   std::lock_guard lock(mu_);
+  TRY_STATUS(RefuseSnapshotName(name, "volume resize"));
   if (new_size == 0 || !IsAligned(new_size, kBlockSize)) {
     return Err(Code::kInvalidArgument, "volume size {} must be a positive multiple of 4096", new_size);
   }
-  bool in_use = FindOpen(name) != nullptr;
+  bool in_use = open_.InUse(name);
   auto volume = TRY(OpenVolumeLocked(name));
   uint64_t old = volume->size();
   if (new_size < old && !force) {
@@ -293,22 +309,24 @@ Status Storage::Impl::Resize(const std::string& name, uint64_t new_size, bool fo
 
 Status Storage::Impl::Delete(const std::string& name) {
   std::lock_guard lock(mu_);
+  TRY_STATUS(RefuseSnapshotName(name, "volume delete"));
   if (!db_->OpenDataset(name)) return Err(Code::kNotFound, "no volume '{}' in pool {}", name, dir_);
   auto clones = TRY(ClonesOfLocked(name, ""));
   if (!clones.empty()) {
     return Err(Code::kBusy, "volume '{}' has snapshots that clones depend on ({}); flatten or delete the clones first",
                name, fmt::join(clones, ", "));
   }
-  {
-    std::lock_guard open_lock(open_mu_);
-    for (auto& [open_name, weak] : open_) {
-      bool ours = open_name == name || open_name.starts_with(name + "@");
-      if (ours && !weak.expired()) {
-        return Err(Code::kBusy, "volume '{}' is in use ('{}' is exported or open); stop using it first", name,
-                   open_name);
-      }
+  // Idle objects of the volume and its exports close now, and closes in
+  // progress are waited for: none may touch the dataset once it is gone.
+  for (const std::string& open_name : open_.Names()) {
+    if (open_name != name && !open_name.starts_with(name + "@")) continue;
+    if (auto closed = open_.Finish(open_name); !closed) {
+      return Err(closed.error().WithContext(fmt::format("volume '{}' was not deleted", name)));
     }
-    open_.erase(name);
+    if (open_.InUse(open_name)) {
+      return Err(Code::kBusy, "volume '{}' is in use ('{}' is exported or open); stop using it first", name,
+                 open_name);
+    }
   }
   auto dataset = db_->OpenDataset(name);
   if (!dataset) return Err(Code::kNotFound, "no volume '{}' in pool {}", name, dir_);

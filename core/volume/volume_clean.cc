@@ -36,7 +36,7 @@ namespace tessera {
 
 Status VolumeImpl::Clean(CleanMode mode) {
   std::lock_guard lock(grow_mu_);
-  if (revoked_) return Ok();  // the dataset is no longer this object's
+  if (retired()) return Ok();  // the dataset is no longer this object's
   bool changed = false;
   TRY_STATUS(CleanLocked(mode, &changed));
   if (!changed) return Ok();

@@ -37,9 +37,14 @@ class VolumeImpl : public Volume, public LunBlockSource {
   };
 
   VolumeImpl(StorageCore* core, Database* db);
-  // Flushes: a volume closed cleanly keeps what was written to it. Then
-  // releases its lock (SetLock). A revoked volume does neither.
+  // Releases the lock (SetLock) if Close did not; no I/O (design note 5 of
+  // volume_impl.cc).
   ~VolumeImpl() override;
+  // The close, run once by OpenTable when the last handle is gone: flushes
+  // (a volume closed cleanly keeps what was written to it), records the log
+  // head, frees the rows the cleaner can, commits, and releases the lock.
+  // A snapshot export or a revoked volume only releases the lock.
+  Status Close();
   void Attach(Parts parts) { parts_ = std::move(parts); }
   // The transaction holding this volume's lock in `locks` (a writable
   // volume holds kReadSharedWriteExclusive); ended when the volume closes
@@ -52,6 +57,12 @@ class VolumeImpl : public Volume, public LunBlockSource {
   // dataset again (its tree may be replaced right after). Irreversible.
   void Revoke();
   bool revoked() const { return revoked_.load(); }
+  // Closed or revoked: the dataset is no longer this object's (design note
+  // 5 of volume_impl.cc).
+  bool retired() const { return revoked_.load() || closed_.load(); }
+  // The pre-commit hook's step: records the log head unless the object is
+  // a snapshot export or retired, atomically with respect to retiring.
+  Status RecordHeadIfOwner();
 
   const std::string& name() const override { return parts_.name; }
   uint64_t size() const override { return parts_.log->Size(); }
@@ -95,6 +106,8 @@ class VolumeImpl : public Volume, public LunBlockSource {
   // Revoke: once Revoke returns, no I/O is in flight and none will start.
   mutable std::shared_mutex io_mu_;
   std::atomic<bool> revoked_{false};
+  std::atomic<bool> closed_{false};  // set by Close under grow_mu_ and state_mu_
+  std::mutex state_mu_;              // RecordHeadIfOwner against retiring
   LockManager* locks_ = nullptr;
   TxnId txn_ = 0;
   Status GrowLocked();

@@ -68,6 +68,8 @@ class SelfHealing : public ::testing::Test {
     EXPECT_TRUE(volume);
     EXPECT_TRUE((*volume)->Write(0, data_, false));
     EXPECT_TRUE((*volume)->Flush());
+    volume->reset();
+    EXPECT_TRUE((*storage)->CloseIdleVolumes());  // reads now come from the vdevs, not the cache
     return std::move(*storage);
   }
 

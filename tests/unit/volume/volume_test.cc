@@ -197,7 +197,8 @@ TEST(Cleaner, OverwritesNeverRunOutOfSpaceAndTrimGivesSpaceBack) {
     ASSERT_TRUE(volume->Trim(0, kSize, true));
     ASSERT_TRUE(storage->Commit());
     ASSERT_TRUE(volume->Flush());
-  }  // closing the volume runs the cleaner
+  }
+  ASSERT_TRUE(storage->CloseIdleVolumes());  // closing the volume runs the cleaner
   uint64_t after = storage->GetPoolStatus()->used_bytes;
   EXPECT_LT(after, used / 2) << "trimming the whole volume gave back too little";
   auto reopened = storage->OpenVolume("v");
@@ -227,7 +228,8 @@ TEST(ErasureVolume, SurvivesTwoLostVdevsAndRefusesThree) {
   ASSERT_TRUE(volume->Write(0, data, false));
   ASSERT_TRUE(volume->Flush());
   ASSERT_TRUE(storage->Commit());
-  volume.reset();  // drop the cache: reads must come from the vdevs
+  volume.reset();
+  ASSERT_TRUE(storage->CloseIdleVolumes());  // drop the cache: reads must come from the vdevs
   volume = std::move(*storage->OpenVolume("v"));
   pd.faults()[1]->FailNth(1, true, FaultOpKind::kRead);
   pd.faults()[4]->FailNth(1, true, FaultOpKind::kRead);
@@ -235,6 +237,7 @@ TEST(ErasureVolume, SurvivesTwoLostVdevsAndRefusesThree) {
   ASSERT_TRUE(volume->Read(0, got));
   EXPECT_TRUE(got == data);
   volume.reset();
+  ASSERT_TRUE(storage->CloseIdleVolumes());
   volume = std::move(*storage->OpenVolume("v"));
   pd.faults()[2]->FailNth(1, true, FaultOpKind::kRead);
   auto lost = volume->Read(0, got);
