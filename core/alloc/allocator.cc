@@ -91,11 +91,25 @@ Result<DiskAddress> Allocator::AllocateApart(BlockCount count, std::span<const T
              apart_from.ToString());
 }
 
+uint64_t MetadataReserveBlocks(uint64_t vdev_blocks) {
+  return std::clamp<uint64_t>(vdev_blocks / 32, 512, kSegmentBlocks);
+}
+
 Result<DiskAddress> Allocator::AllocateOn(Tier tier, uint32_t index, BlockCount count) {
   std::lock_guard lock(mu_);
   for (auto& v : vdevs_) {
     if (v.tier != tier || v.index != index) continue;
     if (v.faulted) return Err(Code::kIOError, "vdev {}:{} is faulted", TierName(tier), index);
+    // Contract 7: data leaves the metadata reserve free.
+    uint64_t total = 0, used = 0;
+    for (const auto& seg : v.segments) {
+      total += seg.blocks();
+      used += seg.allocated_count() + seg.quarantined_count();
+    }
+    if (used + count.value + MetadataReserveBlocks(total) > total) {
+      return Err(Code::kNoSpace, "vdev {}:{} is full ({} of {} blocks free, {} of them kept for metadata)",
+                 TierName(tier), index, total - std::min(used, total), total, MetadataReserveBlocks(total));
+    }
     for (size_t s = 0; s < v.segments.size(); s++) {
       size_t seg = (v.next_segment + s) % v.segments.size();
       auto found = v.segments[seg].FindFree(count.value);

@@ -14,6 +14,10 @@
 //  5. AllocateApart places a second copy on a vdev other than the first
 //     copy's (ditto copies of metadata), preferring the first copy's tier.
 //  6. Thread-safe: one mutex guards every bitmap and counter.
+//  7. Metadata reserve: AllocateOn (data extents) leaves
+//     MetadataReserveBlocks of its vdev free, for Allocate and AllocateApart
+//     (tree nodes), so a pool whose data filled it can still commit, and so
+//     delete, trim and free space.
 #pragma once
 
 #include <cstdint>
@@ -47,6 +51,10 @@ struct SpaceUsage {
   uint64_t allocated_blocks = 0;    // includes reserved label/superblock blocks
   uint64_t quarantined_blocks = 0;  // freed, waiting for the txg to be durable
 };
+
+// The blocks of a vdev of `vdev_blocks` that data may not take: 1/32 of it,
+// at least 2 MiB and at most 1 GiB.
+uint64_t MetadataReserveBlocks(uint64_t vdev_blocks);
 
 class Allocator {
  public:

@@ -25,6 +25,12 @@
 //     so rows do not lose up to a batch of space at their ends.
 //  3. Unaligned writes are split head / aligned body / tail; the partial
 //     edge blocks are read, patched and written as whole blocks.
+//  5. The last row is the spare (contract 7), and a client's data batch
+//     never takes it: placing one there first grows the log (the RowKeeper),
+//     and when the pool has no room for a row the write fails with NoSpace.
+//     Trims may use the spare, so a client of a full pool can still trim
+//     and give space back; a trim that fills the spare succeeds and leaves
+//     the log without one until the cleaner and a commit make room.
 //  4. A batch is written as one buffer (header, blocks, zero padding) when
 //     it is padded to stripes, at most 256 KiB, or holds blocks not aligned
 //     in memory (O_DIRECT would copy those anyway): one device request
@@ -93,9 +99,9 @@ Result<uint64_t> LogSegment::PlaceLocked(uint64_t bytes) const {
   return pos;
 }
 
-Status LogSegment::KeepRows() {
+Status LogSegment::KeepRows(uint64_t spare) {
   if (!keeper_) return Err(Code::kNoSpace, "log of volume {} is full and cannot grow", volume_id_);
-  return keeper_();
+  return keeper_(spare);
 }
 
 uint64_t LogSegment::Footprint(const LogHeader& header) const {
@@ -271,11 +277,15 @@ Status LogSegment::Append(const LogHeader& header, std::span<const BlockWrite> b
     size_t took = rest.kind == LogBatchKind::kData ? FitLocked(blocks.size()) : blocks.size();
     LogHeader part = rest;
     if (took < blocks.size()) part.entries.resize(took);
-    auto placed = PlaceBatchLocked(std::move(part));
+    auto placed = part.kind == LogBatchKind::kData && EntersSpareRowLocked(Footprint(part))
+                      ? Result<LogHeader>(Err(Code::kNoSpace, "log of volume {} needs a new data row", volume_id_))
+                      : PlaceBatchLocked(std::move(part));
     if (!placed) {
       lock.unlock();
       if (placed.error().code() != Code::kNoSpace || ++attempt > 3) return Err(placed.error());
-      TRY_STATUS(KeepRows());  // the data segment needs a new row first
+      // The data segment needs a new row first; a data batch needs one
+      // more, as it leaves the spare alone (design note 5).
+      TRY_STATUS(KeepRows(rest.kind == LogBatchKind::kData ? 2 : 1));
       continue;
     }
     lock.unlock();
@@ -288,7 +298,17 @@ Status LogSegment::Append(const LogHeader& header, std::span<const BlockWrite> b
     rest.entries.erase(rest.entries.begin(), rest.entries.begin() + static_cast<ptrdiff_t>(took));
     blocks = blocks.subspan(took);
   }
-  return SpareRows() < 1 ? KeepRows() : Ok();
+  if (SpareRows() >= 1) return Ok();
+  // The batch is in; a log that cannot grow now fails the next data batch
+  // rather than this one (design note 5).
+  Status kept = KeepRows();
+  return kept || kept.error().code() == Code::kNoSpace ? Ok() : kept;
+}
+
+bool LogSegment::EntersSpareRowLocked(uint64_t bytes) const {
+  auto pos = PlaceLocked(bytes);
+  uint64_t row = data_->row_bytes();
+  return pos && data_->Size() >= row && *pos + bytes > data_->Size() - row;
 }
 
 Status LogSegment::WriteBlocks(std::span<const BlockWrite> writes) {

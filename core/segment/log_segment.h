@@ -39,6 +39,9 @@
 //  7. The data segment grows by rows; the log keeps at least one spare row
 //     beyond the head (EnsureRows via the RowKeeper), so that a crash never
 //     leaves a batch in a row that the committed exNode does not know.
+//     Client data batches never take the spare, so when the pool is full
+//     they fail with NoSpace while trims still go through (design note 5
+//     of log_segment.cc).
 #pragma once
 
 #include <atomic>
@@ -56,9 +59,10 @@
 namespace tessera {
 
 // Called by the log, without its lock held, when fewer than `spare` rows
-// remain beyond the head's row: must grow the data segment and make the new
-// rows durable (exNode + commit) before returning.
-using RowKeeper = std::function<Status()>;
+// remain beyond the head's row: must grow the data segment to at least
+// `spare` such rows and make the new rows durable (exNode + commit) before
+// returning.
+using RowKeeper = std::function<Status(uint64_t spare)>;
 
 struct LogStats {
   uint64_t batches = 0;
@@ -154,10 +158,13 @@ class LogSegment : public Segment {
   std::unique_lock<std::mutex> LockDrained() const;
   Status AppendData(std::span<const BlockWrite> writes);
   Status AppendTrim(uint64_t first_lba, uint64_t count);
-  Status KeepRows();
+  Status KeepRows(uint64_t spare = 1);
   // Position for a batch of `bytes` at or after reserve_ (skips to the next row
   // when it would straddle); NoSpace when none.
   Result<uint64_t> PlaceLocked(uint64_t bytes) const;
+  // Whether a batch of `bytes` placed now would end in the last row (the
+  // spare), which client data batches leave alone (design note 5).
+  bool EntersSpareRowLocked(uint64_t bytes) const;
   // How many of a data batch's `entries` blocks to append now: all of them
   // when they fit in the rest of reserve_'s row (or the segment pads
   // batches to stripes), else as many as fill that row (design note 2 of

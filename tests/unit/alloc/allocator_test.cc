@@ -187,6 +187,10 @@ TEST(Allocator, AllocateApartAvoidsTheFirstCopysVdev) {
   }
   while (alloc.AllocateOn(Tier::kFastest, 1, BlockCount{1})) {
   }
+  // Data stops at the metadata reserve (contract 7); copies fill the rest.
+  const DiskAddress on_vdev0 = DiskAddress::Make(Tier::kFastest, 0, 10);
+  while (alloc.AllocateApart(BlockCount{1}, std::vector<Tier>{Tier::kFastest}, on_vdev0)) {
+  }
   auto second = alloc.AllocateApart(BlockCount{3}, pref, DiskAddress::Make(Tier::kFastest, 0, 10));
   ASSERT_TRUE(second);
   EXPECT_EQ(second->tier(), Tier::kSlow);
@@ -194,6 +198,28 @@ TEST(Allocator, AllocateApartAvoidsTheFirstCopysVdev) {
                                   DiskAddress::Make(Tier::kFastest, 0, 10));
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error().code(), Code::kNoSpace);
+}
+
+// Contract 7: data (AllocateOn) leaves the metadata reserve free, and
+// metadata (Allocate) can still use it.
+TEST(Allocator, DataLeavesTheMetadataReserve) {
+  auto pool = MakePool({{Tier::kFastest, 8192}});
+  Allocator alloc(*pool);
+  while (alloc.AllocateOn(Tier::kFastest, 0, BlockCount{16})) {
+  }
+  while (alloc.AllocateOn(Tier::kFastest, 0, BlockCount{1})) {
+  }
+  auto refused = alloc.AllocateOn(Tier::kFastest, 0, BlockCount{1});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), Code::kNoSpace);
+  EXPECT_NE(refused.error().message().find("kept for metadata"), std::string::npos) << refused.error().message();
+  SpaceUsage usage = alloc.UsageOfVdev(Tier::kFastest, 0);
+  uint64_t free_blocks = usage.total_blocks - usage.allocated_blocks - usage.quarantined_blocks;
+  EXPECT_GE(free_blocks, MetadataReserveBlocks(usage.total_blocks));
+  uint64_t metadata = 0;
+  const std::vector<Tier> pref = {Tier::kFastest};
+  while (alloc.Allocate(BlockCount{1}, pref)) metadata++;
+  EXPECT_EQ(metadata, free_blocks) << "metadata could not use the reserve";
 }
 
 TEST(Allocator, SingleVdevHasNowhereApart) {

@@ -171,12 +171,18 @@ TEST(Lifecycle, ReopenRacingTheCloseSeesEveryFlushedWrite) {
     for (int round = 0; round < 40; round++) {
       SCOPED_TRACE(fmt::format("round {}", round));
       auto first = std::move(*storage->OpenVolume("v"));
-      // Each side owns half of the extents.
+      // Each side owns half of the extents. The first side overwrites 2 MiB
+      // of its half, so that rows die and its close frees them.
       uint64_t half = model.seeds.size() / 2;
-      uint64_t e = rng() % half, seed = rng() | 1;
-      ASSERT_TRUE(first->Write(e * kExtent, ExtentData(seed), false));
+      uint64_t e = 0, seed = 0;
+      for (int i = 0; i < 32; i++) {
+        e = rng() % half;
+        seed = rng() | 1;
+        ASSERT_TRUE(first->Write(e * kExtent, ExtentData(seed), false));
+        model.seeds[e] = seed;
+      }
       ASSERT_TRUE(first->Flush());
-      model.seeds[e] = seed;
+      ASSERT_TRUE(storage->Commit());  // rows before this head may be freed
       std::thread closer([&] {
         first.reset();
         ASSERT_TRUE(storage->CloseIdleVolumes());
