@@ -47,6 +47,9 @@ void VolumeState::Changed(uint64_t offset, uint64_t length, bool durable) {
     auto& set = maybe[b];
     if (durable) {
       set.assign(1, sum);
+      if (this->durable.size() == data.size()) {
+        std::copy_n(data.begin() + b * kBlock, kBlock, this->durable.begin() + b * kBlock);
+      }
     } else if (std::find(set.begin(), set.end(), sum) == set.end()) {
       set.push_back(sum);
     }
@@ -54,6 +57,7 @@ void VolumeState::Changed(uint64_t offset, uint64_t length, bool durable) {
 }
 
 void VolumeState::AllDurable() {
+  durable = data;
   for (uint64_t b = 0; b < maybe.size(); b++) maybe[b].assign(1, BlockSum(std::span(data).subspan(b * kBlock, kBlock)));
 }
 
@@ -63,9 +67,10 @@ void VolumeState::Resize(uint64_t new_size) {
   AllDurable();
 }
 
-std::optional<std::string> VolumeState::Mismatch(std::span<const std::byte> got, bool exact) const {
+std::optional<std::string> VolumeState::Mismatch(std::span<const std::byte> got, bool exact, uint64_t* bad) const {
   if (got.size() != data.size()) return fmt::format("size {} where the model has {}", got.size(), data.size());
   for (uint64_t b = 0; b < maybe.size(); b++) {
+    if (bad != nullptr) *bad = b;
     auto block = got.subspan(b * kBlock, kBlock);
     if (exact) {
       if (std::memcmp(block.data(), data.data() + b * kBlock, kBlock) == 0) continue;
@@ -83,6 +88,36 @@ std::optional<std::string> VolumeState::Mismatch(std::span<const std::byte> got,
                        b, b * kBlock, set.size(), sum == ZeroSum() ? "; it reads zeros" : "");
   }
   return std::nullopt;
+}
+
+void VolumeModel::Record(uint64_t offset, uint64_t length, uint64_t op) {
+  const Bytes& data = live().data;
+  if (history.size() < data.size() / kBlock) history.resize(data.size() / kBlock);
+  for (uint64_t b = offset / kBlock; b <= (offset + length - 1) / kBlock && b < history.size(); b++) {
+    auto& h = history[b];
+    h.emplace_back(BlockSum(std::span(data).subspan(b * kBlock, kBlock)), op);
+    if (h.size() > 32) h.erase(h.begin());
+  }
+}
+
+std::string VolumeModel::Describe(uint64_t block, uint64_t sum) const {
+  std::string out;
+  if (sum == ZeroSum()) out += "it reads zeros; ";
+  if (block < history.size()) {
+    for (auto it = history[block].rbegin(); it != history[block].rend(); ++it) {
+      if (it->first == sum) return out + fmt::format("it holds the content op {} gave it", it->second);
+    }
+    std::string ops;
+    for (const auto& [s, op] : history[block]) ops += fmt::format(" {}", op);
+    out += fmt::format("no op of the last {} that changed it gave it that content (ops:{})", history[block].size(), ops);
+  }
+  for (const auto& snap : snapshots) {
+    if (block * kBlock + kBlock <= snap.data.size() &&
+        BlockSum(std::span(snap.data).subspan(block * kBlock, kBlock)) == sum) {
+      out += "; snapshot " + snap.name + " holds it";
+    }
+  }
+  return out;
 }
 
 SnapshotModel* VolumeModel::FindSnapshot(const std::string& snapshot) {

@@ -48,6 +48,7 @@ struct VolumeState {
   Bytes data;                                // what reads return now
   std::vector<std::vector<uint64_t>> maybe;  // per block: contents a crash may leave (note 1)
   std::string origin;                        // a clone's "VOL@SNAP", empty otherwise
+  Bytes durable;                             // for failure reports: the content at the last durable point
 
   uint64_t size() const { return data.size(); }
   // Content known durable: every block may hold only what it holds now.
@@ -61,7 +62,8 @@ struct VolumeState {
   void Resize(uint64_t new_size);
   // The first block of `got` that holds a content the state does not allow
   // (an exact comparison with `exact`), described; nullopt when all fit.
-  std::optional<std::string> Mismatch(std::span<const std::byte> got, bool exact) const;
+  // `block`, when given, gets the bad block's index.
+  std::optional<std::string> Mismatch(std::span<const std::byte> got, bool exact, uint64_t* block = nullptr) const;
 };
 
 struct SnapshotModel {
@@ -79,6 +81,13 @@ struct VolumeModel {
   std::vector<SnapshotModel> snapshots;  // oldest first
   std::shared_ptr<Volume> handle;        // the thrasher's open handle, if any
   uint64_t flatten_offset = 0;           // next flatten step of a clone
+  // For failure reports only: per block, the last contents the thrasher
+  // gave it (checksum, op number), whatever their durability.
+  std::vector<std::vector<std::pair<uint64_t, uint64_t>>> history;
+
+  void Record(uint64_t offset, uint64_t length, uint64_t op);
+  // Which op, if any, last gave `block` the content `sum`.
+  std::string Describe(uint64_t block, uint64_t sum) const;
 
   VolumeState& live() { return states.front(); }
   const VolumeState& live() const { return states.front(); }

@@ -78,6 +78,10 @@ bool Thrasher::OpReplace() {
   Note(fmt::format("{} {} -> {}", v->name, old_path, new_path));
   auto report = storage_->ReplaceVdev(v->name, new_path);
   Expect(report, fmt::format("ReplaceVdev({})", v->name));
+  if (harness_.AnyDead()) {
+    v->stale = true;  // what the rebuild wrote may be lost with the crash
+    throw DeviceDied{};
+  }
   if (report->unrecoverable_blocks != 0) {
     Fail(fmt::format("ReplaceVdev({}) lost {} blocks: {}", v->name, report->unrecoverable_blocks,
                      report->problems.empty() ? "" : report->problems[0]));
@@ -122,6 +126,7 @@ bool Thrasher::OpScrub() {
   Note("");
   auto report = storage_->Scrub();
   Expect(report, "Scrub");
+  if (harness_.AnyDead()) throw DeviceDied{};  // its counts include the dead device
   if (report->unrecoverable != 0) {
     Fail(fmt::format("Scrub found {} unrecoverable units: {}", report->unrecoverable,
                      report->problems.empty() ? "" : report->problems[0]));
@@ -145,6 +150,7 @@ bool Thrasher::OpInspect() {
   Note(fmt::format("{} {}{}", volume->name, InspectDepthName(depth), repair ? " --repair" : ""));
   auto report = storage_->InspectVolume(volume->name, depth, repair);
   Expect(report, fmt::format("InspectVolume({})", volume->name));
+  if (harness_.AnyDead()) throw DeviceDied{};
   if (report->unrecoverable != 0) {
     Fail(fmt::format("InspectVolume({}) found {} unrecoverable units: {}", volume->name, report->unrecoverable,
                      report->problems.empty() ? "" : report->problems[0]));

@@ -7,15 +7,18 @@
 
 namespace tessera::thrash {
 
-bool Thrasher::OpWrite() {
+bool Thrasher::OpWrite() { return DoWrite(false); }
+
+bool Thrasher::DoWrite(bool unaligned) {
   VolumeModel* v = PickVolume();
   if (v == nullptr) return false;
   VolumeState& s = v->live();
-  auto [offset, length] = RandomRange(s.size());
+  auto [offset, length] = RandomRange(s.size(), unaligned);
   Bytes data = RandomBytes(length, rng_());
   bool fua = Chance(10);
   std::memcpy(s.data.data() + offset, data.data(), length);
   s.Changed(offset, length, false);
+  v->Record(offset, length, op_);
   Note(fmt::format("{} [{}, +{}){}", v->name, offset, length, fua ? " fua" : ""));
   auto volume = Handle(*v);
   Expect(volume->Write(offset, data, fua), fmt::format("write of {} [{}, +{})", v->name, offset, length));
@@ -23,14 +26,17 @@ bool Thrasher::OpWrite() {
   return true;
 }
 
-bool Thrasher::OpTrim() {
+bool Thrasher::OpTrim() { return DoTrim(false); }
+
+bool Thrasher::DoTrim(bool unaligned) {
   VolumeModel* v = PickVolume();
   if (v == nullptr) return false;
   VolumeState& s = v->live();
-  auto [offset, length] = RandomRange(s.size());
+  auto [offset, length] = RandomRange(s.size(), unaligned);
   bool fua = Chance(10);
   std::memset(s.data.data() + offset, 0, length);
   s.Changed(offset, length, false);
+  v->Record(offset, length, op_);
   Note(fmt::format("{} [{}, +{}){}", v->name, offset, length, fua ? " fua" : ""));
   auto volume = Handle(*v);
   Expect(volume->Trim(offset, length, fua), fmt::format("trim of {} [{}, +{})", v->name, offset, length));
@@ -38,20 +44,31 @@ bool Thrasher::OpTrim() {
   return true;
 }
 
-bool Thrasher::OpZero() {
+bool Thrasher::OpZero() { return DoZero(false); }
+
+bool Thrasher::DoZero(bool unaligned) {
   VolumeModel* v = PickVolume();
   if (v == nullptr) return false;
   VolumeState& s = v->live();
-  auto [offset, length] = RandomRange(s.size());
+  auto [offset, length] = RandomRange(s.size(), unaligned);
   bool fua = Chance(10);
   bool may_trim = Chance(50);
   std::memset(s.data.data() + offset, 0, length);
   s.Changed(offset, length, false);
+  v->Record(offset, length, op_);
   Note(fmt::format("{} [{}, +{}){}{}", v->name, offset, length, may_trim ? " may-trim" : "", fua ? " fua" : ""));
   auto volume = Handle(*v);
   Expect(volume->Zero(offset, length, may_trim, fua), fmt::format("zero of {} [{}, +{})", v->name, offset, length));
   if (fua) s.Changed(offset, length, true);
   return true;
+}
+
+bool Thrasher::OpUnaligned() {
+  switch (Rand(3)) {
+    case 0: return DoWrite(true);
+    case 1: return DoTrim(true);
+    default: return DoZero(true);
+  }
 }
 
 bool Thrasher::OpRead() {
@@ -65,7 +82,7 @@ bool Thrasher::OpRead() {
     model = &snap.data;
     name = v->name + "@" + snap.name;
   }
-  auto [offset, length] = RandomRange(model->size());
+  auto [offset, length] = RandomRange(model->size(), Chance(25));
   Note(fmt::format("{} [{}, +{})", name, offset, length));
   std::shared_ptr<Volume> volume;
   if (name == v->name) {

@@ -118,16 +118,45 @@ void Thrasher::Reconcile() {
         why += fmt::format("[origin '{}', the model '{}'] ", info.origin, s.origin);
         continue;
       }
-      auto bad = s.Mismatch(got, false);
+      uint64_t block = 0;
+      auto bad = s.Mismatch(got, false, &block);
       if (!bad) {
         match = &s;
         break;
       }
-      why += "[" + *bad + "] ";
+      why += "[" + *bad;
+      if (block * kBlock < got.size()) {
+        uint64_t sum = BlockSum(std::span(got).subspan(block * kBlock, kBlock));
+        why += ": " + v.Describe(block, sum) + WhereFrom(sum);
+        // Which bytes differ from what reads returned before the crash.
+        std::string ranges;
+        size_t n = 0;
+        for (size_t i = 0; i < kBlock && n < 6; i++) {
+          if (got[block * kBlock + i] == s.data[block * kBlock + i]) continue;
+          size_t j = i;
+          while (j < kBlock && got[block * kBlock + j] != s.data[block * kBlock + j]) j++;
+          ranges += fmt::format(" [{}, {})", i, j);
+          n++;
+          i = j;
+        }
+        bool zeros = std::all_of(got.begin() + block * kBlock, got.begin() + (block + 1) * kBlock,
+                                 [](std::byte b) { return b == std::byte{0}; });
+        why += fmt::format("; bytes differing from the pre-crash content:{}{}", ranges, zeros ? " (all zero)" : "");
+        if (s.durable.size() == s.data.size()) {
+          size_t same = 0;
+          for (size_t i = 0; i < kBlock; i++) same += got[block * kBlock + i] == s.durable[block * kBlock + i];
+          why += fmt::format("; {} of its 4096 bytes equal the content at the last durable point", same);
+          size_t tail = 0;
+          while (tail < kBlock && got[(block + 1) * kBlock - 1 - tail] == s.durable[(block + 1) * kBlock - 1 - tail]) tail++;
+          why += fmt::format(" (the last {} bytes)", tail);
+        }
+      }
+      why += "] ";
     }
     if (match == nullptr) Fail(fmt::format("after the crash volume {} fits none of {} model states: {}", name, v.states.size(), why));
     VolumeState settled = VolumeState::Durable(std::move(got), match->origin);
     v.states = {std::move(settled)};
+    v.Record(0, v.live().size(), op_);
     if (v.live().origin.empty()) v.flatten_offset = 0;
     v.maybe_absent = false;
     stats_.volume_verifications++;
@@ -161,6 +190,29 @@ void Thrasher::Reconcile() {
     }
   }
   for (const auto& name : gone) volumes_.erase(name);
+}
+
+std::string Thrasher::WhereFrom(uint64_t sum) const {
+  std::string out;
+  int found = 0;
+  auto add = [&](const std::string& where) {
+    if (found++ < 8) out += "; " + where;
+  };
+  for (const auto& [name, v] : volumes_) {
+    for (uint64_t b = 0; b < v.history.size(); b++) {
+      for (const auto& [s, op] : v.history[b]) {
+        if (s == sum) add(fmt::format("{} block {} got it at op {}", name, b, op));
+      }
+    }
+    for (const auto& snap : v.snapshots) {
+      for (uint64_t b = 0; b < snap.data.size() / kBlock; b++) {
+        if (BlockSum(std::span(snap.data).subspan(b * kBlock, kBlock)) == sum) {
+          add(fmt::format("snapshot {}@{} block {} holds it", name, snap.name, b));
+        }
+      }
+    }
+  }
+  return found == 0 ? "; no volume or snapshot of the model has it" : out;
 }
 
 bool Thrasher::OpVerify() {

@@ -92,6 +92,8 @@ bool Thrasher::OpResize() {
   Expect(storage_->ResizeVolume(v->name, new_size, !grow),
          fmt::format("ResizeVolume({}, {} -> {})", v->name, size, new_size));
   v->states = {std::move(resized)};
+  v->history.resize(new_size / kBlock);
+  if (new_size > size) v->Record(size, new_size - size, op_);
   if (v->handle && v->handle->size() != new_size) {
     Fail(fmt::format("after resizing {} to {} its open handle has size {}", v->name, new_size, v->handle->size()));
   }
@@ -156,6 +158,8 @@ bool Thrasher::OpRollback() {
   v->states.push_back(rolled);
   Expect(storage_->RollbackSnapshot(v->name, snap.name, force), fmt::format("RollbackSnapshot({})", full));
   v->states = {std::move(rolled)};
+  v->history.clear();
+  v->Record(0, v->live().size(), op_);
   if (force) {
     // The revoked handle fails every call with IOError (volume.h contract 7).
     Bytes buffer(kBlock);
@@ -185,6 +189,7 @@ bool Thrasher::OpClone() {
   Expect(info, fmt::format("CloneSnapshot({} -> {})", origin, name));
   VolumeModel& made = volumes_[name];
   made.maybe_absent = false;
+  made.Record(0, made.live().size(), op_);
   if (info->origin != origin || info->size != made.live().size()) {
     Fail(fmt::format("CloneSnapshot({} -> {}) reports origin '{}' size {}", origin, name, info->origin, info->size));
   }

@@ -10,9 +10,10 @@ namespace tessera::thrash {
 
 const std::vector<OpKind>& Thrasher::Kinds() {
   static const std::vector<OpKind> kinds = {
-      {"write", 300, &Thrasher::OpWrite},
-      {"trim", 50, &Thrasher::OpTrim},
-      {"zero", 50, &Thrasher::OpZero},
+      {"write", 250, &Thrasher::OpWrite},
+      {"trim", 40, &Thrasher::OpTrim},
+      {"zero", 40, &Thrasher::OpZero},
+      {"unaligned", 100, &Thrasher::OpUnaligned},
       {"read", 120, &Thrasher::OpRead},
       {"flush", 60, &Thrasher::OpFlush},
       {"drop-handle", 30, &Thrasher::OpDropHandle},
@@ -96,8 +97,8 @@ void Thrasher::DropHandles() {
   for (auto& [name, v] : volumes_) v.handle.reset();
 }
 
-std::pair<uint64_t, uint64_t> Thrasher::RandomRange(uint64_t size) {
-  if (Chance(25)) {  // unaligned: head, body and tail
+std::pair<uint64_t, uint64_t> Thrasher::RandomRange(uint64_t size, bool unaligned) {
+  if (unaligned) {
     uint64_t offset = Rand(size);
     uint64_t length = 1 + Rand(std::min<uint64_t>(256 << 10, size - offset));
     return {offset, length};
@@ -153,7 +154,12 @@ void Thrasher::Run() {
       if (harness_.AnyDead()) throw DeviceDied{};
     } catch (const DeviceDied&) {
       std::string dead = harness_.DeadVdev();
-      Recover(Chance(50), fmt::format("device {} died during {}", dead.empty() ? "?" : dead, kind->name));
+      try {
+        Recover(Chance(50), dead.empty() ? fmt::format("NoSpace during {}", kind->name)
+                                         : fmt::format("device {} died during {}", dead, kind->name));
+      } catch (const DeviceDied&) {
+        Fail("an operation failed while recovering from a crash (no crash was armed)");
+      }
       done = true;
     }
     if (done) stats_.ops[kind->name]++;

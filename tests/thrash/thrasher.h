@@ -52,6 +52,9 @@ struct ThrashOptions {
   std::string dir;       // the pool directory (created)
   bool verbose = false;
   std::set<std::string> skip;  // operation kinds left out (note 2)
+  // A NoSpace from a pool less than half full (a known log bug,
+  // tests/thrash/README.md) ends in a power loss and reopen, not a failure.
+  bool crash_on_nospace = false;
   PoolSizes sizes;
 };
 
@@ -66,6 +69,7 @@ struct ThrashStats {
   uint64_t reads_compared = 0;          // single reads compared
   uint64_t checks = 0;                  // clean Check() results
   uint64_t expected_refusals = 0;       // Busy / InvalidArgument that the model predicted
+  uint64_t nospace_recoveries = 0;      // NoSpace with room to spare, recovered (crash_on_nospace)
 };
 
 // The first mismatch or unexpected error: what() says what differed.
@@ -119,13 +123,18 @@ class Thrasher {
   VolumeModel* PickVolume(const std::function<bool(const VolumeModel&)>& filter = {});
   std::shared_ptr<Volume> Handle(VolumeModel& v);
   void DropHandles();
-  std::pair<uint64_t, uint64_t> RandomRange(uint64_t size);
+  // A range inside [0, size): whole blocks, or any bytes with `unaligned`.
+  std::pair<uint64_t, uint64_t> RandomRange(uint64_t size, bool unaligned);
   bool HasClones(const std::string& volume_at_snapshot_prefix) const;
 
   // thrash_io.cc
   bool OpWrite();
   bool OpTrim();
   bool OpZero();
+  bool OpUnaligned();  // a write, trim or zero of any bytes (head, body, tail)
+  bool DoWrite(bool unaligned);
+  bool DoTrim(bool unaligned);
+  bool DoZero(bool unaligned);
   bool OpRead();
   bool OpFlush();
   bool OpDropHandle();
@@ -168,6 +177,8 @@ class Thrasher {
   void Reconcile();
   void CheckClean(const std::string& when);
   void OpenStorage();
+  // For failure reports: where else the content `sum` lives or lived.
+  std::string WhereFrom(uint64_t sum) const;
 
   ThrashOptions options_;
   std::mt19937_64 rng_;
@@ -187,7 +198,19 @@ template <typename T>
 void Thrasher::Expect(const Result<T>& result, const std::string& what) {
   if (result) return;
   if (harness_.AnyDead()) throw DeviceDied{};
-  Fail(fmt::format("{} failed: {}", what, result.error().ToString()));
+  std::string space;
+  if (result.error().code() == Code::kNoSpace) {
+    if (auto status = storage_->GetPoolStatus()) {
+      space = fmt::format(" (pool: {} of {} bytes used, {} dead but pinned)", status->used_bytes, status->size_bytes,
+                          status->dead_pinned_bytes);
+      if (options_.crash_on_nospace && status->used_bytes < status->size_bytes / 2) {
+        stats_.nospace_recoveries++;
+        Note(fmt::format("{}: {}{}; recovering as from a crash", what, result.error().ToString(), space));
+        throw DeviceDied{};
+      }
+    }
+  }
+  Fail(fmt::format("{} failed: {}{}", what, result.error().ToString(), space));
 }
 
 }  // namespace tessera::thrash
