@@ -1,5 +1,6 @@
 #include "core/util/log.h"
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -33,7 +34,14 @@ bool LogEnabled(LogLevel level) {
   return level >= threshold;
 }
 
+namespace {
+std::atomic<uint64_t> logged_errors{0};
+}  // namespace
+
+uint64_t LoggedErrors() { return logged_errors.load(std::memory_order_relaxed); }
+
 void LogLine(LogLevel level, std::string_view line) {
+  if (level == LogLevel::kError) logged_errors.fetch_add(1, std::memory_order_relaxed);
   std::string out = fmt::format("tessera {}: {}\n", LevelName(level), line);
   std::fwrite(out.data(), 1, out.size(), stderr);
 }

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "core/util/log.h"
 #include "tests/unit/volume/volume_test_util.h"
 
 namespace tessera::testing {
@@ -95,6 +96,7 @@ enum class Churn { kSnapshots, kClones, kDiffs };
 
 // L1, for one kind of management churn.
 void RunChurn(Churn churn) {
+  const uint64_t errors_before = LoggedErrors();
   PoolDir pd(2, 256ull << 20);
   ExtentModel v_model, w_model;
   {
@@ -150,6 +152,7 @@ void RunChurn(Churn churn) {
   ExpectModel(**storage->OpenVolume("v"), v_model);
   ExpectModel(**storage->OpenVolume("w"), w_model);
   ExpectClean(*storage);
+  EXPECT_EQ(LoggedErrors(), errors_before) << "a close, cleaner or commit failed along the way";
 }
 
 TEST(Lifecycle, SessionsRacingSnapshotCreateAndDelete) { RunChurn(Churn::kSnapshots); }
@@ -160,6 +163,7 @@ TEST(Lifecycle, SessionsRacingDiffs) { RunChurn(Churn::kDiffs); }
 // another reopens the volume, with slow metadata writes so that the close
 // takes long enough to be caught in the middle.
 TEST(Lifecycle, ReopenRacingTheCloseSeesEveryFlushedWrite) {
+  const uint64_t errors_before = LoggedErrors();
   PoolDir pd(2, 256ull << 20);
   ExtentModel model;
   {
@@ -171,12 +175,13 @@ TEST(Lifecycle, ReopenRacingTheCloseSeesEveryFlushedWrite) {
     for (int round = 0; round < 40; round++) {
       SCOPED_TRACE(fmt::format("round {}", round));
       auto first = std::move(*storage->OpenVolume("v"));
-      // Each side owns half of the extents. The first side overwrites 2 MiB
-      // of its half, so that rows die and its close frees them.
+      // Each side owns half of the extents. The first side overwrites its
+      // first four extents 64 times (a 4 MiB row's worth), so that rows die
+      // and its close frees them.
       uint64_t half = model.seeds.size() / 2;
       uint64_t e = 0, seed = 0;
-      for (int i = 0; i < 32; i++) {
-        e = rng() % half;
+      for (int i = 0; i < 64; i++) {
+        e = rng() % 4;
         seed = rng() | 1;
         ASSERT_TRUE(first->Write(e * kExtent, ExtentData(seed), false));
         model.seeds[e] = seed;
@@ -209,9 +214,11 @@ TEST(Lifecycle, ReopenRacingTheCloseSeesEveryFlushedWrite) {
   auto storage = std::move(*pd.Open());
   ExpectModel(**storage->OpenVolume("v"), model);
   ExpectClean(*storage);
+  EXPECT_EQ(LoggedErrors(), errors_before) << "a close or a cleaner failed along the way";
 }
 
 TEST(Lifecycle, DeleteRacingTheCloseWaitsForIt) {
+  const uint64_t errors_before = LoggedErrors();
   PoolDir pd(2, 256ull << 20);
   auto storage = std::move(*pd.Create());
   ASSERT_TRUE(storage->CreateVolume({.name = "keep", .size = kSize}));
@@ -242,6 +249,7 @@ TEST(Lifecycle, DeleteRacingTheCloseWaitsForIt) {
   for (auto& f : pd.faults()) f->SetLatency(std::chrono::microseconds(0));
   EXPECT_GT(deleted, 0);
   ExpectClean(*storage);
+  EXPECT_EQ(LoggedErrors(), errors_before) << "a close touched the volume after its delete";
 }
 
 // L3.
