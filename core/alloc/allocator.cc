@@ -14,7 +14,7 @@ namespace tessera {
 
 Allocator::Allocator(const Pool& pool) {
   for (const auto& v : pool.vdevs()) {
-    VdevSegments vs{.tier = v.config.tier, .index = v.config.index, .faulted = v.faulted(), .segments = {}};
+    VdevSegments vs{.tier = v.config.tier, .index = v.config.index, .slot = &v, .segments = {}};
     uint64_t size = v.label.size_blocks;
     for (uint64_t start = 0; start < size; start += kSegmentBlocks) {
       uint64_t blocks = std::min(kSegmentBlocks, size - start);
@@ -45,7 +45,7 @@ std::optional<DiskAddress> Allocator::AllocateInTierLocked(
     const std::function<bool(const VdevSegments&)>& eligible) {
   std::vector<VdevSegments*> in_tier;
   for (auto& v : vdevs_) {
-    if (v.tier == tier && !v.faulted && eligible(v)) in_tier.push_back(&v);
+    if (v.tier == tier && !v.slot->faulted() && eligible(v)) in_tier.push_back(&v);
   }
   if (in_tier.empty()) return std::nullopt;
   size_t& rr = *cursor;
@@ -99,7 +99,6 @@ Result<DiskAddress> Allocator::AllocateOn(Tier tier, uint32_t index, BlockCount 
   std::lock_guard lock(mu_);
   for (auto& v : vdevs_) {
     if (v.tier != tier || v.index != index) continue;
-    if (v.faulted) return Err(Code::kIOError, "vdev {}:{} is faulted", TierName(tier), index);
     // Contract 7: data leaves the metadata reserve free.
     uint64_t total = 0, used = 0;
     for (const auto& seg : v.segments) {

@@ -9,8 +9,12 @@
 //     freed them is durable.
 //  3. Freeing a block that is not allocated, or marking one that already is,
 //     is Corruption (a double free or a double reference) and changes nothing.
-//  4. Nothing is allocated on a faulted vdev (pool.h); its bitmaps are still
-//     loaded, persisted and freed into, so accounting stays exact.
+//  4. Allocate and AllocateApart (metadata) place nothing on a vdev that is
+//     not online now (pool.h); AllocateOn (data rows, chosen by the volume
+//     layer, which prefers online vdevs and may place a degraded row on one
+//     that is not) does. A vdev's bitmaps are loaded, persisted and freed
+//     into whatever its state, so accounting stays exact, and a vdev that
+//     comes back online is used again at once.
 //  5. AllocateApart places a second copy on a vdev other than the first
 //     copy's (ditto copies of metadata), preferring the first copy's tier.
 //  6. Thread-safe: one mutex guards every bitmap and counter.
@@ -91,7 +95,7 @@ class Allocator {
   struct VdevSegments {
     Tier tier;
     uint32_t index;
-    bool faulted = false;
+    const PoolVdev* slot = nullptr;  // the pool's vdev: its state is read live
     std::vector<SegmentBitmap> segments;
     size_t next_segment = 0;  // allocation cursor
   };
