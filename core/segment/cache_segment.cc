@@ -50,6 +50,11 @@
 //     loses no acknowledged data), then drops the range's pages: no older
 //     write-back can land below after it, and nobody holds a pointer to a
 //     dropped page. It holds no page while it waits.
+//  9. Trim hands only whole lower blocks down; the part of a lower block it
+//     covers becomes a write of zeros through the cache. The lower segment
+//     (the log) would otherwise patch that block from its own older content
+//     while a newer write of the block still sat dirty here, and a power
+//     loss could then leave the block with content it never had.
 #include "core/segment/cache_segment.h"
 
 #include <algorithm>
@@ -303,9 +308,27 @@ std::vector<CacheSegment::Page*> CacheSegment::CachedPagesLocked(uint64_t first,
 }
 
 Status CacheSegment::Trim(uint64_t offset, uint64_t length) {
-  std::unique_lock gate(gate_);  // Invariant 2: exclusive.
   TRY_STATUS(CheckRange(offset, length));
   if (length == 0) return Ok();
+  // Invariant 9: the parts of lower blocks are zeros written through the
+  // cache; only whole lower blocks are trimmed below.
+  const uint64_t block = lower_->BlockSize();
+  const uint64_t end = offset + length;
+  const uint64_t inner_lo = std::min(AlignUp(offset, block).value_or(end), end);
+  const uint64_t inner_hi = std::max(AlignDown(end, block), inner_lo);
+  if (inner_lo == inner_hi) return WriteZeros(offset, length);
+  if (offset < inner_lo) TRY_STATUS(WriteZeros(offset, inner_lo - offset));
+  if (inner_hi < end) TRY_STATUS(WriteZeros(inner_hi, end - inner_hi));
+  return TrimBlocks(inner_lo, inner_hi - inner_lo);
+}
+
+Status CacheSegment::WriteZeros(uint64_t offset, uint64_t length) {
+  std::vector<std::byte> zeros(length);
+  return Write(offset, zeros, kWriteNone);
+}
+
+Status CacheSegment::TrimBlocks(uint64_t offset, uint64_t length) {
+  std::unique_lock gate(gate_);  // Invariant 2: exclusive.
   BlockSpan span = TRY(SplitBlockSpan(offset, length, options_.page_size));
   {
     std::lock_guard lock(mu_);

@@ -144,6 +144,9 @@ class CacheSegment final : public Segment {
   const std::shared_ptr<Segment>& lower() const { return lower_; }
 
  private:
+  // Trim's parts (invariant 9 of cache_segment.cc).
+  Status WriteZeros(uint64_t offset, uint64_t length);
+  Status TrimBlocks(uint64_t offset, uint64_t length);
   // Page states; the transitions are drawn in cache_segment.cc.
   enum class PageState : uint8_t { kLoading, kClean, kDirty, kWriting };
 

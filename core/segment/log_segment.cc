@@ -32,7 +32,8 @@
 //     and give space back; a trim that fills the spare succeeds and leaves
 //     the log without one until the cleaner and a commit make room.
 //  4. A batch is written as one buffer (header, blocks, zero padding) when
-//     it is padded to stripes, at most 256 KiB, or holds blocks not aligned
+//     its data segment is striped, it is padded to stripes, at most 256 KiB,
+//     or holds blocks not aligned
 //     in memory (O_DIRECT would copy those anyway): one device request
 //     instead of two. A large batch of aligned blocks (cache pages) goes
 //     down as it is, without a copy; the pool merges its blocks. The
@@ -129,7 +130,9 @@ Status LogSegment::WriteBatch(const LogHeader& header, std::span<const BlockWrit
   bool aligned = std::all_of(blocks.begin(), blocks.end(), [](const BlockWrite& b) {
     return reinterpret_cast<uintptr_t>(b.data.data()) % kBlockSize == 0;
   });
-  if (footprint != header.Span() || footprint <= kGatherBelow || !aligned) {
+  // A striped data segment takes whole stripes only, in one request each.
+  bool striped = data_->stripe_bytes() > kBlockSize;
+  if (footprint != header.Span() || footprint <= kGatherBelow || !aligned || striped) {
     std::span<std::byte> gathered = GatherBuffer(footprint);
     EncodeLogHeader(header, gathered.first(kBlockSize));  // fills the whole block
     for (size_t i = 0; i < blocks.size(); i++) {

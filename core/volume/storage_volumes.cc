@@ -302,7 +302,8 @@ Status Storage::Impl::Resize(const std::string& name, uint64_t new_size, bool fo
                name);
   }
   TRY_STATUS(volume->Flush());
-  TRY_STATUS(volume->log().Truncate(new_size));
+  // Through the top segment: the cache drops what lies past the new end.
+  TRY_STATUS(volume->top().Truncate(new_size));
   TRY_STATUS(volume->SaveExnode());
   return CommitAll();
 }
