@@ -133,7 +133,8 @@ bool Thrasher::OpScrub() {
   }
   bool any_offline = std::any_of(vdevs_.begin(), vdevs_.end(), [](const VdevModel& m) { return m.offline; });
   if (!any_offline && report->degraded != 0) {
-    Fail(fmt::format("Scrub reports {} degraded units with every vdev online", report->degraded));
+    Fail(fmt::format("Scrub reports {} degraded units with every vdev online{}", report->degraded,
+                     report->problems.empty() ? "" : ": " + report->problems[0]));
   }
   // Every online vdev now holds what it missed.
   for (auto& v : vdevs_) {
