@@ -92,7 +92,7 @@ Result<DiskAddress> Allocator::AllocateApart(BlockCount count, std::span<const T
 }
 
 uint64_t MetadataReserveBlocks(uint64_t vdev_blocks) {
-  return std::clamp<uint64_t>(vdev_blocks / 32, 512, kSegmentBlocks);
+  return std::clamp<uint64_t>(vdev_blocks / 64, 256, kSegmentBlocks / 4);
 }
 
 Result<DiskAddress> Allocator::AllocateOn(Tier tier, uint32_t index, BlockCount count) {

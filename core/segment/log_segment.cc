@@ -25,12 +25,12 @@
 //     so rows do not lose up to a batch of space at their ends.
 //  3. Unaligned writes are split head / aligned body / tail; the partial
 //     edge blocks are read, patched and written as whole blocks.
-//  5. The last row is the spare (contract 7), and a client's data batch
-//     never takes it: placing one there first grows the log (the RowKeeper),
+//  5. The last eighth of the last row is kept for trims: a client's data
+//     batch that would reach into it first grows the log (the RowKeeper),
 //     and when the pool has no room for a row the write fails with NoSpace.
-//     Trims may use the spare, so a client of a full pool can still trim
-//     and give space back; a trim that fills the spare succeeds and leaves
-//     the log without one until the cleaner and a commit make room.
+//     Trims may use it, so a client of a full pool can still trim and give
+//     space back. A batch that is in succeeds even when the log cannot grow
+//     after it; the cleaner and a commit make room later.
 //  4. A batch is written as one buffer (header, blocks, zero padding) when
 //     its data segment is striped, it is padded to stripes, at most 256 KiB,
 //     or holds blocks not aligned
@@ -280,15 +280,13 @@ Status LogSegment::Append(const LogHeader& header, std::span<const BlockWrite> b
     size_t took = rest.kind == LogBatchKind::kData ? FitLocked(blocks.size()) : blocks.size();
     LogHeader part = rest;
     if (took < blocks.size()) part.entries.resize(took);
-    auto placed = part.kind == LogBatchKind::kData && EntersSpareRowLocked(Footprint(part))
+    auto placed = part.kind == LogBatchKind::kData && EntersTrimReserveLocked(Footprint(part))
                       ? Result<LogHeader>(Err(Code::kNoSpace, "log of volume {} needs a new data row", volume_id_))
                       : PlaceBatchLocked(std::move(part));
     if (!placed) {
       lock.unlock();
       if (placed.error().code() != Code::kNoSpace || ++attempt > 3) return Err(placed.error());
-      // The data segment needs a new row first; a data batch needs one
-      // more, as it leaves the spare alone (design note 5).
-      TRY_STATUS(KeepRows(rest.kind == LogBatchKind::kData ? 2 : 1));
+      TRY_STATUS(KeepRows());  // the data segment needs a new row first
       continue;
     }
     lock.unlock();
@@ -308,10 +306,11 @@ Status LogSegment::Append(const LogHeader& header, std::span<const BlockWrite> b
   return kept || kept.error().code() == Code::kNoSpace ? Ok() : kept;
 }
 
-bool LogSegment::EntersSpareRowLocked(uint64_t bytes) const {
+bool LogSegment::EntersTrimReserveLocked(uint64_t bytes) const {
   auto pos = PlaceLocked(bytes);
-  uint64_t row = data_->row_bytes();
-  return pos && data_->Size() >= row && *pos + bytes > data_->Size() - row;
+  uint64_t stripe = data_->stripe_bytes();
+  uint64_t reserve = std::max(stripe, AlignDown(data_->row_bytes() / 8, stripe));
+  return pos && data_->Size() >= reserve && *pos + bytes > data_->Size() - reserve;
 }
 
 Status LogSegment::WriteBlocks(std::span<const BlockWrite> writes) {

@@ -39,9 +39,9 @@
 //  7. The data segment grows by rows; the log keeps at least one spare row
 //     beyond the head (EnsureRows via the RowKeeper), so that a crash never
 //     leaves a batch in a row that the committed exNode does not know.
-//     Client data batches never take the spare, so when the pool is full
-//     they fail with NoSpace while trims still go through (design note 5
-//     of log_segment.cc).
+//     Client data batches leave the end of the last row to trims, so when
+//     the pool is full they fail with NoSpace while trims still go through
+//     (design note 5 of log_segment.cc).
 #pragma once
 
 #include <atomic>
@@ -162,9 +162,9 @@ class LogSegment : public Segment {
   // Position for a batch of `bytes` at or after reserve_ (skips to the next row
   // when it would straddle); NoSpace when none.
   Result<uint64_t> PlaceLocked(uint64_t bytes) const;
-  // Whether a batch of `bytes` placed now would end in the last row (the
-  // spare), which client data batches leave alone (design note 5).
-  bool EntersSpareRowLocked(uint64_t bytes) const;
+  // Whether a batch of `bytes` placed now would reach into the trims'
+  // reserve at the end of the last row (design note 5).
+  bool EntersTrimReserveLocked(uint64_t bytes) const;
   // How many of a data batch's `entries` blocks to append now: all of them
   // when they fit in the rest of reserve_'s row (or the segment pads
   // batches to stripes), else as many as fill that row (design note 2 of
