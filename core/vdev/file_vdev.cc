@@ -81,7 +81,7 @@ Status FillWithZeros(int fd, uint64_t bytes, bool direct) {
 Result<std::unique_ptr<FileVdev>> FileVdev::Open(const std::string& path, FileVdevOptions options) {
   int flags = O_RDWR | O_CLOEXEC;
   if (options.create) flags |= O_CREAT | (options.create_exclusive ? O_EXCL : 0);
-  int fd = ::open(path.c_str(), flags, 0644);
+  int fd = ::open(path.c_str(), flags, 0600);  // volume data: the owner only
   if (fd < 0) return ErrnoError(errno, fmt::format("open {}", path));
   auto fail = [&](std::unexpected<Error> e) {
     ::close(fd);

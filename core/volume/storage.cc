@@ -22,6 +22,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -124,7 +125,14 @@ Result<std::unique_ptr<Storage>> Storage::Create(const std::string& dir_in, cons
   }
   // Last: until pool.conf exists there is no pool, and a create that stopped
   // before this point leaves only vdev files (note 5).
-  if (auto saved = WriteFileAtomically(conf, ConfigText(config, dir), 0644); !saved) {
+  // The pool's files are the owner's alone (vdev files and pool.conf 0600).
+  if (::chmod(dir.c_str(), 0700) != 0) {
+    Status failed = Err(Code::kIOError, "cannot make {} private (chmod 0700): {}", dir, std::strerror(errno));
+    db->reset();
+    cleanup();
+    return Err(failed.error());
+  }
+  if (auto saved = WriteFileAtomically(conf, ConfigText(config, dir), 0600); !saved) {
     db->reset();
     cleanup();
     return Err(saved.error());
@@ -255,7 +263,7 @@ Result<PoolStatus> Storage::Impl::GetPoolStatus() {
 }
 
 Status Storage::Impl::SavePoolConfig() {
-  return WriteFileAtomically(dir_ + "/pool.conf", ConfigText(db_->pool().config(), dir_), 0644);
+  return WriteFileAtomically(dir_ + "/pool.conf", ConfigText(db_->pool().config(), dir_), 0600);
 }
 
 Result<CheckReport> Storage::Impl::Check() {

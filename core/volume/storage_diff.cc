@@ -28,6 +28,10 @@
 //     LBA order, to a RangeMerger that emits each range as it ends, so a
 //     stream of a large volume needs memory for one record, not for its
 //     block list. A stream that fails midway is removed.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -211,9 +215,18 @@ Result<DiffStreamInfo> Storage::Impl::WriteDiffStream(const std::string& volume,
   }
   header.volume_size = TRY(VolumeSizeOf(*TRY(db_->OpenSnapshot(volume, to))));
   auto source = TRY(OpenSnapshotLocked(volume, to));
-  std::unique_ptr<std::FILE, FileCloser> out(std::fopen(path.c_str(), "wb"));
+  // A stream holds volume data: the owner's alone (0600), also when it
+  // replaces an existing file.
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0 || ::fchmod(fd, 0600) != 0) {
+    int err = errno;
+    if (fd >= 0) ::close(fd);
+    return Err(Code::kInvalidArgument, "cannot create stream {}: {}", path, std::strerror(err));
+  }
+  std::unique_ptr<std::FILE, FileCloser> out(::fdopen(fd, "wb"));
   if (!out) {
-    return Err(Code::kInvalidArgument, "cannot create stream {}: {}", path, std::strerror(errno));
+    ::close(fd);
+    return Err(Code::kIOError, "cannot create stream {}: {}", path, std::strerror(errno));
   }
   DiffStreamWriter writer(out.get(), "stream " + path);
   DiffStreamInfo info{.volume = volume, .base = from, .target = to};

@@ -1,6 +1,9 @@
 // pool create stopped half-way (Storage design note 5): what a crash leaves
-// is either run over by the next create or named in its error.
+// is either run over by the next create or named in its error. And the
+// modes of what it makes: the owner's alone.
 #include <gtest/gtest.h>
+
+#include <sys/stat.h>
 
 #include <fstream>
 
@@ -43,6 +46,38 @@ TEST(PoolCreate, StaleTemporaryConfigIsRunOver) {
   auto storage = pd.Open();
   ASSERT_TRUE(storage) << storage.error().ToString();
   EXPECT_EQ((*storage)->ListVolumes()->size(), 1u);
+}
+
+}  // namespace
+}  // namespace tessera::testing
+
+namespace tessera::testing {
+namespace {
+
+uint32_t ModeOf(const std::string& path) {
+  struct stat st{};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+// The pool's directory and files, and diff streams, are the owner's alone.
+TEST(PoolCreate, PoolFilesAndStreamsAreTheOwnersAlone) {
+  PoolDir pd;
+  std::filesystem::create_directories(pd.dir());
+  std::filesystem::permissions(pd.dir(), std::filesystem::perms(0755));
+  auto storage = std::move(*pd.Create());
+  EXPECT_EQ(ModeOf(pd.dir()), 0700u);
+  for (const char* file : {"pool.conf", "lock", "vdev0.img", "vdev1.img"}) {
+    EXPECT_EQ(ModeOf(pd.dir() + "/" + file), 0600u) << file;
+  }
+  ASSERT_TRUE(storage->CreateVolume({.name = "v", .size = 4 << 20}));
+  ASSERT_TRUE(storage->CreateSnapshot("v", "s"));
+  std::string stream = pd.dir() + "/../" + std::filesystem::path(pd.dir()).filename().string() + ".tds";
+  std::ofstream(stream) << "an older file";
+  std::filesystem::permissions(stream, std::filesystem::perms(0644));
+  ASSERT_TRUE(storage->WriteDiffStream("v", "", "s", stream));
+  EXPECT_EQ(ModeOf(stream), 0600u);
+  std::filesystem::remove(stream);
 }
 
 }  // namespace
