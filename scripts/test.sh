@@ -26,7 +26,7 @@ ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 --timeout 300 || unit_stat
 # TESSERA_THRASH_SKIP="" runs them all.
 echo "== thrasher"
 thrash_status=0
-thrash_known_bugs="--no-offline --no-resize --no-unaligned --no-clone --no-scrub --crash-on-nospace --cache-kib 256"
+thrash_known_bugs="--no-clone --no-scrub"
 # The core's log lines about the devices it loses at each crash are left out.
 # shellcheck disable=SC2086 # one word per flag
 timeout -k 30 240 "$BUILD_DIR/tests/thrash/tessera_thrash" --seconds 60 ${TESSERA_THRASH_SKIP-$thrash_known_bugs} 2>&1 |
