@@ -20,13 +20,15 @@ int ErrnoFromCode(Code code) {
       return EIO;
     case Code::kIOError:
       return EIO;
+    case Code::kPermissionDenied:
+      return EACCES;
   }
   return EIO;
 }
 
 std::optional<Code> CodeFromName(std::string_view name) {
   for (Code code : {Code::kNotFound, Code::kCorruption, Code::kIOError, Code::kNoSpace,
-                    Code::kInvalidArgument, Code::kBusy, Code::kReadOnly}) {
+                    Code::kInvalidArgument, Code::kBusy, Code::kReadOnly, Code::kPermissionDenied}) {
     if (CodeName(code) == name) return code;
   }
   return std::nullopt;

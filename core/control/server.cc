@@ -14,6 +14,10 @@
 //
 //  4. The socket file is removed only if its inode is still the one we
 //     bound: a later server that replaced it keeps its own socket.
+//  5. Besides the socket's mode, each peer's credentials (SO_PEERCRED) are
+//     checked at accept: root, the pool directory's owner, or the server's
+//     own user. Anyone else gets one PermissionDenied response line, and the
+//     connection is closed.
 #include "core/control/server.h"
 
 #include <sys/eventfd.h>
@@ -55,6 +59,8 @@ class ControlServer::Impl {
 
   void AcceptLoop();
   void ServeConnection(Connection* connection);
+  // Note 5: Ok for root, the pool directory's owner and the server's user.
+  Status CheckPeer(int fd) const;
   void JoinFinished(bool all);
 
   Storage& storage_;
@@ -126,6 +132,12 @@ void ControlServer::Impl::AcceptLoop() {
       }
       continue;
     }
+    if (Status allowed = CheckPeer(fd.get()); !allowed) {  // note 5
+      Log(LogLevel::kWarn, "control: refused a connection: {}", allowed.error().message());
+      (void)WriteAll(fd.get(), EncodeLine(ErrorResponse(allowed.error())) + "\n",
+                     DeadlineAfter(std::chrono::seconds(1)), stop_fd_.get());
+      continue;  // closes fd
+    }
     if (connections_.size() >= options_.max_connections) {
       Log(LogLevel::kWarn, "control: {} connections already open; refusing another",
           connections_.size());
@@ -135,6 +147,20 @@ void ControlServer::Impl::AcceptLoop() {
     connection.fd = std::move(fd);
     connection.thread = std::thread([this, &connection] { ServeConnection(&connection); });
   }
+}
+
+Status ControlServer::Impl::CheckPeer(int fd) const {
+  ucred peer{};
+  socklen_t length = sizeof(peer);
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0) {
+    return Err(Code::kPermissionDenied, "cannot read the peer's credentials: {}", std::strerror(errno));
+  }
+  struct stat dir {};
+  bool have_owner = ::stat(storage_.dir().c_str(), &dir) == 0;
+  if (peer.uid == 0 || peer.uid == ::geteuid() || (have_owner && peer.uid == dir.st_uid)) return Ok();
+  return Err(Code::kPermissionDenied,
+             "uid {} may not manage pool {}: only root and the pool directory's owner (uid {}) may", peer.uid,
+             storage_.dir(), have_owner ? std::to_string(dir.st_uid) : std::string("unknown"));
 }
 
 void ControlServer::Impl::ServeConnection(Connection* connection) {

@@ -17,6 +17,9 @@
 //     for requests in progress to finish, joins all threads and removes the
 //     socket file if it is still the one this server bound.
 //  5. `storage` must outlive the server.
+//  6. Only root, the owner of the pool directory and the server's own user
+//     are served (SO_PEERCRED, checked at accept); others get one
+//     PermissionDenied response and are disconnected.
 #pragma once
 
 #include <chrono>

@@ -11,6 +11,7 @@ std::string_view CodeName(Code code) {
     case Code::kInvalidArgument: return "InvalidArgument";
     case Code::kBusy: return "Busy";
     case Code::kReadOnly: return "ReadOnly";
+    case Code::kPermissionDenied: return "PermissionDenied";
   }
   return "Unknown";
 }

@@ -22,6 +22,7 @@ enum class Code {
   kInvalidArgument,
   kBusy,
   kReadOnly,
+  kPermissionDenied,
 };
 
 std::string_view CodeName(Code code);

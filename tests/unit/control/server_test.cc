@@ -1,7 +1,13 @@
 #include "core/control/server.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
 
 #include <filesystem>
 #include <thread>
@@ -180,6 +186,50 @@ TEST_F(ServerTest, LockedPoolWithoutServerIsBusyAndStaleSocketIsIgnored) {
   auto local = ConnectOrOpen(pool_.dir(), options);
   ASSERT_TRUE(local) << local.error().ToString();
   EXPECT_FALSE((*local)->remote());
+}
+
+}  // namespace
+}  // namespace tessera
+
+namespace tessera {
+namespace {
+
+// What a connection as `uid` reads first: the server's first line, or an
+// error description (runs in a forked child, which exits with the result).
+[[noreturn]] void ConnectAsAndExit(const std::string& socket_path, uid_t uid) {
+  if (::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0) ::_exit(3);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", socket_path.c_str());
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) ::_exit(2);
+  const char request[] = "{\"op\":\"volume.list\"}\n";
+  (void)::send(fd, request, sizeof(request) - 1, MSG_NOSIGNAL);  // the server may have closed already
+  char buf[512] = {};
+  ssize_t n = ::read(fd, buf, sizeof(buf) - 1);
+  ::_exit(n > 0 && std::strstr(buf, "PermissionDenied") != nullptr ? 0 : 1);
+}
+
+// Contract 6: with the socket's mode opened up, a user who is neither root
+// nor the pool's owner still gets nothing but PermissionDenied.
+TEST_F(ServerTest, RefusesPeersThatAreNeitherRootNorThePoolsOwner) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to connect as another user";
+  StartServer();
+  std::filesystem::permissions(std::filesystem::path(pool_.socket()).parent_path(),
+                               std::filesystem::perms(0755));
+  std::filesystem::permissions(pool_.socket(), std::filesystem::perms(0666));
+  constexpr uid_t kNobody = 65534;
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) ConnectAsAndExit(pool_.socket(), kNobody);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: served or no PermissionDenied line, 2: could not connect, 3: setuid failed";
+  // The owner (root here) is still served.
+  auto client = Connect();
+  ASSERT_TRUE(client);
+  EXPECT_TRUE(client->Call(VolumeListRequest(), milliseconds(10'000)));
 }
 
 }  // namespace
