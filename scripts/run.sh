@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, creates a pool in ./var/pool with one
 # volume (first run only; later runs reuse the pool), and serves it in the
-# foreground on ./var/pool/nbd.sock (and 127.0.0.1:10809 when that port is
-# free). Ctrl-C stops the server cleanly (the pool is committed).
+# foreground on ./var/pool/nbd.sock only: the socket and the pool directory
+# are the owner's alone. TCP (no TLS or authentication yet) is opt-in with
+# TESSERA_PORT, on loopback. Ctrl-C stops the server cleanly (the pool is
+# committed).
 #
 # Environment (all optional):
 #   TESSERA_POOL         pool directory                  (default ./var/pool)
@@ -10,7 +12,7 @@
 #   TESSERA_VOLUME_SIZE  its size                        (default 8G, less on a small disk)
 #   TESSERA_VDEVS        number of file vdevs            (default 2)
 #   TESSERA_VDEV_SIZE    size of each sparse vdev file   (default 8G, less on a small disk)
-#   TESSERA_PORT         loopback TCP port, 0 for none   (default 10809)
+#   TESSERA_PORT         loopback TCP port, 0 for none   (default 0: Unix socket only)
 #   TESSERA_BUILD_DIR    build directory                 (default ./build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +23,7 @@ POOL=${TESSERA_POOL:-$ROOT/var/pool}
 [[ $POOL == /* ]] || POOL=$ROOT/$POOL
 VOLUME=${TESSERA_VOLUME:-vol0}
 VDEVS=${TESSERA_VDEVS:-2}
-PORT=${TESSERA_PORT:-10809}
+PORT=${TESSERA_PORT:-0}
 SOCK=$POOL/nbd.sock
 TESSERA=$BUILD_DIR/admin/tessera
 
