@@ -56,8 +56,8 @@ struct SpaceUsage {
   uint64_t quarantined_blocks = 0;  // freed, waiting for the txg to be durable
 };
 
-// The blocks of a vdev of `vdev_blocks` that data may not take: 1/32 of it,
-// at least 2 MiB and at most 1 GiB.
+// The blocks of a vdev of `vdev_blocks` that data may not take: 1/64 of it,
+// at least 1 MiB and at most 256 MiB.
 uint64_t MetadataReserveBlocks(uint64_t vdev_blocks);
 
 class Allocator {

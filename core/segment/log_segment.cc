@@ -25,19 +25,19 @@
 //     so rows do not lose up to a batch of space at their ends.
 //  3. Unaligned writes are split head / aligned body / tail; the partial
 //     edge blocks are read, patched and written as whole blocks.
+//  4. A batch is written as one buffer (header, blocks, zero padding) when
+//     its data segment is striped, it is padded to stripes, at most 256 KiB,
+//     or holds blocks not aligned in memory (O_DIRECT would copy those
+//     anyway): one device request instead of two. A large batch of aligned
+//     blocks (cache pages) goes down as it is, without a copy; the pool
+//     merges its blocks. The gather buffer is the writing thread's own,
+//     reused from batch to batch.
 //  5. The last eighth of the last row is kept for trims: a client's data
 //     batch that would reach into it first grows the log (the RowKeeper),
 //     and when the pool has no room for a row the write fails with NoSpace.
 //     Trims may use it, so a client of a full pool can still trim and give
 //     space back. A batch that is in succeeds even when the log cannot grow
 //     after it; the cleaner and a commit make room later.
-//  4. A batch is written as one buffer (header, blocks, zero padding) when
-//     its data segment is striped, it is padded to stripes, at most 256 KiB,
-//     or holds blocks not aligned
-//     in memory (O_DIRECT would copy those anyway): one device request
-//     instead of two. A large batch of aligned blocks (cache pages) goes
-//     down as it is, without a copy; the pool merges its blocks. The
-//     gather buffer is the writing thread's own, reused from batch to batch.
 #include "core/segment/log_segment.h"
 
 #include "core/util/align.h"
@@ -100,9 +100,9 @@ Result<uint64_t> LogSegment::PlaceLocked(uint64_t bytes) const {
   return pos;
 }
 
-Status LogSegment::KeepRows(uint64_t spare) {
+Status LogSegment::KeepRows() {
   if (!keeper_) return Err(Code::kNoSpace, "log of volume {} is full and cannot grow", volume_id_);
-  return keeper_(spare);
+  return keeper_();
 }
 
 uint64_t LogSegment::Footprint(const LogHeader& header) const {

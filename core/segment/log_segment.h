@@ -59,10 +59,9 @@
 namespace tessera {
 
 // Called by the log, without its lock held, when fewer than `spare` rows
-// remain beyond the head's row: must grow the data segment to at least
-// `spare` such rows and make the new rows durable (exNode + commit) before
-// returning.
-using RowKeeper = std::function<Status(uint64_t spare)>;
+// remain beyond the head's row: must grow the data segment and make the new
+// rows durable (exNode + commit) before returning.
+using RowKeeper = std::function<Status()>;
 
 struct LogStats {
   uint64_t batches = 0;
@@ -158,7 +157,7 @@ class LogSegment : public Segment {
   std::unique_lock<std::mutex> LockDrained() const;
   Status AppendData(std::span<const BlockWrite> writes);
   Status AppendTrim(uint64_t first_lba, uint64_t count);
-  Status KeepRows(uint64_t spare = 1);
+  Status KeepRows();
   // Position for a batch of `bytes` at or after reserve_ (skips to the next row
   // when it would straddle); NoSpace when none.
   Result<uint64_t> PlaceLocked(uint64_t bytes) const;

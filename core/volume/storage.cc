@@ -126,13 +126,10 @@ Result<std::unique_ptr<Storage>> Storage::Create(const std::string& dir_in, cons
   // Last: until pool.conf exists there is no pool, and a create that stopped
   // before this point leaves only vdev files (note 5).
   // The pool's files are the owner's alone (vdev files and pool.conf 0600).
-  if (::chmod(dir.c_str(), 0700) != 0) {
-    Status failed = Err(Code::kIOError, "cannot make {} private (chmod 0700): {}", dir, std::strerror(errno));
-    db->reset();
-    cleanup();
-    return Err(failed.error());
-  }
-  if (auto saved = WriteFileAtomically(conf, ConfigText(config, dir), 0600); !saved) {
+  Status saved = ::chmod(dir.c_str(), 0700) == 0
+                     ? WriteFileAtomically(conf, ConfigText(config, dir), 0600)
+                     : Err(Code::kIOError, "cannot make {} private (chmod 0700): {}", dir, std::strerror(errno));
+  if (!saved) {
     db->reset();
     cleanup();
     return Err(saved.error());

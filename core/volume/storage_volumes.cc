@@ -116,7 +116,7 @@ Result<std::shared_ptr<VolumeImpl>> Storage::Impl::BuildVolume(const std::string
   VolumeImpl* raw = volume.get();
   Tree* tree = snapshot_tree ? snapshot_tree.get() : &dataset->tree();
   auto log = std::make_shared<LogSegment>(log_section->id, exnode.id, size, tree, data, nullptr,
-                                          [raw](uint64_t spare) { return raw->KeepRows(spare); });
+                                          [raw] { return raw->KeepRows(); });
   std::shared_ptr<Segment> top = log;
   const ExnodeSegment* cache_section = exnode.FindSegment(exnode.default_segment);
   if (!snapshot_tree && cache_section != nullptr && cache_section->type == SegmentType::kCache) {
@@ -174,7 +174,7 @@ Result<VolumeInfo> Storage::Impl::CreateVolumeLocked(const VolumeSpec& spec, std
     }
     VolumeImpl* raw = volume.get();
     auto log = std::make_shared<LogSegment>(RandomId63(), exnode_id, spec.size, &dataset->tree(), data, nullptr,
-                                            [raw](uint64_t spare) { return raw->KeepRows(spare); });
+                                            [raw] { return raw->KeepRows(); });
     if (base) log->SetBase(std::shared_ptr<Segment>(base, &base->log()), base_name);
     auto cache = std::shared_ptr<Segment>(TRY(CacheSegment::Create(RandomId63(), log, CacheDefaults(*data))));
     volume->Attach(VolumeImpl::Parts{.name = spec.name, .exnode_id = exnode_id, .dataset = dataset,

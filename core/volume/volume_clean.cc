@@ -46,7 +46,7 @@ Status VolumeImpl::Clean(CleanMode mode) {
   return Ok();
 }
 
-Status VolumeImpl::GrowLocked(uint64_t spare) {
+Status VolumeImpl::GrowLocked() {
   auto grown = parts_.data->Grow();
   if (!grown && grown.error().code() == Code::kNoSpace) {
     bool changed = false;
@@ -55,7 +55,7 @@ Status VolumeImpl::GrowLocked(uint64_t spare) {
       TRY_STATUS(SaveExnode());
       TRY_STATUS(core_->CommitAll());
     }
-    if (parts_.log->SpareRows() >= spare) return Ok();
+    if (parts_.log->SpareRows() >= 1) return Ok();
     grown = parts_.data->Grow();
   }
   if (!grown) return Err(grown.error());

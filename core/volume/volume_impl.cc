@@ -198,23 +198,23 @@ Result<std::vector<LunBlock>> VolumeImpl::AllocateRow(uint32_t n_devices, uint64
   return blocks;
 }
 
-Status VolumeImpl::KeepRows(uint64_t spare) {
+Status VolumeImpl::KeepRows() {
   std::lock_guard lock(grow_mu_);
   if (revoked_) return RefuseRevoked();
-  if (parts_.log->SpareRows() >= spare) return Ok();
+  if (parts_.log->SpareRows() >= 1) return Ok();
   // Clean what the last commit made reclaimable (every new row is committed
   // by GrowLocked, so that is recent), then grow; GrowLocked's commit makes
   // the cleaning durable too.
   bool changed = false;
   TRY_STATUS(CleanLocked(CleanMode::kNormal, &changed));
-  if (parts_.log->SpareRows() >= spare) return changed ? SaveExnode() : Ok();
+  if (parts_.log->SpareRows() >= 1) return changed ? SaveExnode() : Ok();
   if (changed) {
     // What the cleaner freed is allocatable once a commit made it durable
     // (Allocator contract 2): in a full pool, that is the room to grow.
     TRY_STATUS(SaveExnode());
     TRY_STATUS(core_->CommitAll());
   }
-  while (parts_.log->SpareRows() < spare) TRY_STATUS(GrowLocked(spare));
+  while (parts_.log->SpareRows() < 1) TRY_STATUS(GrowLocked());
   return Ok();
 }
 

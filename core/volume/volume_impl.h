@@ -78,10 +78,9 @@ class VolumeImpl : public Volume, public LunBlockSource {
   Result<std::vector<LunBlock>> AllocateRow(uint32_t n_devices, uint64_t block_bytes,
                                             const std::string& query) override;
 
-  // Grows the data segment until the log has `spare` rows beyond its
-  // head's row, cleaning first, saving the exNode and committing (the log's
-  // RowKeeper).
-  Status KeepRows(uint64_t spare);
+  // Grows the data segment until the log has a spare row, cleaning first,
+  // saving the exNode and committing (the log's RowKeeper).
+  Status KeepRows();
   // The cleaner: frees rows with no live block, and, when the data segment
   // holds too many rows for the volume, relocates the live blocks of the
   // emptiest row and frees it too (see volume_clean.cc).
@@ -111,9 +110,7 @@ class VolumeImpl : public Volume, public LunBlockSource {
   std::mutex state_mu_;              // RecordHeadIfOwner against retiring
   LockManager* locks_ = nullptr;
   TxnId txn_ = 0;
-  // One row more (or NoSpace), cleaning aggressively first when the pool
-  // has no room; Ok at once when that cleaning left `spare` rows.
-  Status GrowLocked(uint64_t spare);
+  Status GrowLocked();
   Status FreeRowLocked(uint64_t row_start);
 
   std::mutex grow_mu_;               // serializes KeepRows and Clean
