@@ -50,12 +50,6 @@ Result<Bytes> ReadAll(Storage& storage, const std::string& name) {
   return out;
 }
 
-void ExpectClean(Storage& storage) {
-  auto report = storage.Check();
-  ASSERT_TRUE(report) << report.error().ToString();
-  EXPECT_TRUE(report->clean()) << report->Summary();
-}
-
 // Device writes that `op` issues on a fresh setup.
 uint64_t CountWrites(const std::function<Status(Storage&)>& op) {
   PoolDir pd(1, 64ull << 20);

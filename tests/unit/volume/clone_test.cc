@@ -14,12 +14,6 @@ namespace {
 constexpr uint64_t kSize = 8 << 20;
 using Bytes = std::vector<std::byte>;
 
-void ExpectClean(Storage& storage) {
-  auto report = storage.Check();
-  ASSERT_TRUE(report) << report.error().ToString();
-  EXPECT_TRUE(report->clean()) << report->Summary();
-}
-
 void ExpectReads(Storage& storage, const std::string& name, const Bytes& model) {
   auto volume = storage.OpenVolume(name);
   ASSERT_TRUE(volume) << volume.error().ToString();

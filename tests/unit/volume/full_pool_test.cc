@@ -26,12 +26,6 @@ uint64_t FillUntilNoSpace(Volume& volume, uint64_t size, uint64_t seed) {
   return at;
 }
 
-void ExpectClean(Storage& storage) {
-  auto report = storage.Check();
-  ASSERT_TRUE(report) << report.error().ToString();
-  EXPECT_TRUE(report->clean()) << report->Summary();
-}
-
 TEST(FullPool, TrimGivesSpaceBackAndWritesWorkAgain) {
   for (const char* layout : {"simple", "stripe:2"}) {
     SCOPED_TRACE(layout);

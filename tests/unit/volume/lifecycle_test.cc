@@ -72,12 +72,6 @@ void ExpectModel(Volume& volume, const ExtentModel& model) {
   }
 }
 
-void ExpectClean(Storage& storage) {
-  auto report = storage.Check();
-  ASSERT_TRUE(report) << report.error().ToString();
-  EXPECT_TRUE(report->clean()) << report->Summary();
-}
-
 // A client session as an NBD client runs it: connect, write sixteen 64 KiB
 // extents, flush, disconnect.
 void ClientSession(Storage& storage, const std::string& name, ExtentModel& model, std::mt19937_64& rng) {

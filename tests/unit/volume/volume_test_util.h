@@ -59,6 +59,13 @@ class PoolDir {
   std::vector<std::shared_ptr<FaultVdev>> faults_;
 };
 
+// Check() succeeds and reports a clean pool.
+inline void ExpectClean(Storage& storage) {
+  auto report = storage.Check();
+  ASSERT_TRUE(report) << report.error().ToString();
+  EXPECT_TRUE(report->clean()) << report->Summary();
+}
+
 // Reopens the pool, reads volume "v" ([0, bytes)) and asserts that every
 // 4 KiB block's checksum is one `allowed(block, checksum)` accepts, then that
 // the pool checks clean.
