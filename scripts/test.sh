@@ -13,6 +13,7 @@ BUILD_DIR=${TESSERA_BUILD_DIR:-build}
 export TESSERA_BUILD_DIR=$BUILD_DIR
 
 scripts/install-deps.sh
+scripts/install-test-deps.sh
 scripts/build.sh
 scripts/test-preflight.sh
 
