@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/pool/pool.h"
 #include "core/util/checksum.h"
 #include "core/util/endian.h"
 
@@ -41,8 +42,17 @@ Result<VdevLabel> DecodeLabel(std::span<const std::byte> block) {
   label.index = GetU16(p + 42);
   if (label.index >= kMaxVdevsPerTier) return Err(Code::kCorruption, "label index {} out of range", label.index);
   label.size_blocks = GetU64(p + 48);
+  // The pool places the end label at size_blocks - 1 and addresses blocks
+  // with kMaxBlock bits: a size outside this range would wrap either.
+  if (label.size_blocks < kFirstUsableBlock + 2 || label.size_blocks > kMaxBlock + 1) {
+    return Err(Code::kCorruption, "label size of {} blocks is out of range [{}, {}]", label.size_blocks,
+               kFirstUsableBlock + 2, kMaxBlock + 1);
+  }
   const char* name = reinterpret_cast<const char*>(p + 56);
-  label.name.assign(name, strnlen(name, kLabelNameBytes));
+  size_t name_len = strnlen(name, kLabelNameBytes);
+  // EncodeLabel keeps a NUL: a full field would not read back the same.
+  if (name_len == kLabelNameBytes) return Err(Code::kCorruption, "label name is not NUL-terminated");
+  label.name.assign(name, name_len);
   return label;
 }
 
