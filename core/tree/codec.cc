@@ -106,6 +106,12 @@ void EncodePayload(const Node& node, std::string* out) {
 }
 
 Status DecodeLeaf(const BlockPtr& ptr, std::string_view payload, uint32_t count, Node* node) {
+  // Each entry takes its overhead and a key byte at least: a count that
+  // cannot fit is refused before it sizes anything (design note 1).
+  if (count > payload.size() / (kLeafEntryOverhead + 1)) {
+    return Corrupt(ptr, fmt::format("leaf count {} exceeds what {} payload bytes can hold", count,
+                                    payload.size()));
+  }
   std::vector<uint32_t> offsets;
   offsets.reserve(count);
   ByteReader r(payload);
