@@ -15,6 +15,7 @@
 #include <map>
 #include <set>
 
+#include "admin/listen.h"
 #include "core/pool/address.h"
 #include "core/util/size.h"
 #include "core/volume/storage.h"
@@ -47,6 +48,8 @@ std::vector<std::string_view> Split(std::string_view text, char separator) {
   }
 }
 
+}  // namespace
+
 std::string PercentEncode(std::string_view text, bool keep_slash) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
@@ -63,8 +66,6 @@ std::string PercentEncode(std::string_view text, bool keep_slash) {
   }
   return out;
 }
-
-}  // namespace
 
 std::string ResolvePoolDir(const std::string& flag, const char* env_value) {
   std::string dir = flag;
@@ -192,7 +193,7 @@ std::string NbdUnixUri(const std::string& socket_path, const std::string& export
 }
 
 std::string NbdTcpUri(const std::string& host, uint16_t port, const std::string& export_name) {
-  return fmt::format("nbd://{}:{}/{}", host, port, PercentEncode(export_name, false));
+  return fmt::format("nbd://{}:{}/{}", UriHost(host), port, PercentEncode(export_name, false));
 }
 
 std::vector<std::string> PluginCandidates(const std::string& exe_path, const char* env_value) {

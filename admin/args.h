@@ -49,6 +49,10 @@ Result<uint64_t> ParseSizeArg(std::string_view text);
 // "simple" or "stripe:N" with 1 <= N <= 1024.
 Status ValidateLayout(std::string_view layout);
 
+// RFC 3986 percent-encoding of everything but unreserved characters (and
+// '/' when keep_slash).
+std::string PercentEncode(std::string_view text, bool keep_slash);
+
 // NBD URIs (percent-encoding the export name and the socket path).
 std::string NbdUnixUri(const std::string& socket_path, const std::string& export_name);
 std::string NbdTcpUri(const std::string& host, uint16_t port, const std::string& export_name);

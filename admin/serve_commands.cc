@@ -1,13 +1,17 @@
-// tessera serve [--socket PATH] [--port N] [--daemon]
+// tessera serve [--socket PATH] [--listen HOST:PORT (--tls-psk FILE |
+//               --tls-certificates DIR [--tls-verify-peer] | --insecure)]
+//               [--daemon]
 //
 // Runs nbdkit with the tessera plugin on the pool.
 //
 // Design notes
 //  1. The Unix socket is always served (default DIR/nbd.sock: attach and the
-//     scripts rely on it); --port adds 127.0.0.1:N. nbdkit refuses -U with
-//     -p, so with --port this command binds both sockets itself and hands
-//     them to nbdkit by socket activation (LISTEN_FDS=2, LISTEN_PID = the
-//     nbdkit process; fds 3 and 4). Without --port it is plain `nbdkit -U`.
+//     scripts rely on it); --listen adds a TCP address. nbdkit refuses -U
+//     with -i/-p, so with --listen this command binds both sockets itself
+//     and hands them to nbdkit by socket activation (LISTEN_FDS=2,
+//     LISTEN_PID = the nbdkit process; fds 3 and 4). Without --listen it is
+//     plain `nbdkit -U`. Port 0 lets the kernel choose; the port printed is
+//     the one bound.
 //  2. Before starting nbdkit the pool is opened once (then closed) to list
 //     the exports for the printed URIs; this also proves that no other
 //     process holds the pool, so nbdkit's own Storage::Open will succeed.
@@ -16,9 +20,16 @@
 //     --daemon: nbdkit runs as a child in its own session (log in
 //     DIR/nbdkit.log, pid in DIR/nbdkit.pid); we return once its control
 //     socket answers, or fail with the log's tail if it exits first.
+//  4. The network gets TLS or nothing: --listen needs a PSK file or an X.509
+//     directory, or an explicit --insecure. nbdkit runs with --tls=on (local
+//     clients on the Unix socket stay plaintext) and the plugin refuses a
+//     plaintext client that is not on the Unix socket (plugin design note
+//     7); --insecure passes plaintext-tcp=allow instead of TLS options. Key
+//     material is checked before anything starts (listen.h).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -34,6 +45,7 @@
 
 #include "admin/args.h"
 #include "admin/commands.h"
+#include "admin/listen.h"
 #include "admin/process.h"
 #include "core/control/unix_socket.h"
 
@@ -44,9 +56,53 @@ namespace fs = std::filesystem;
 
 struct ServeArgs {
   std::string socket;
-  uint16_t port = 0;
+  std::string listen;  // HOST:PORT, checked by ParseListenAddress
+  std::string tls_psk;
+  std::string tls_certificates;
+  bool tls_verify_peer = false;
+  bool insecure = false;
   bool daemon = false;
 };
+
+// The network side of a serve: where, and how clients authenticate (design
+// note 4).
+struct NetworkPlan {
+  ListenAddress address;
+  TlsClientAuth auth;  // empty when insecure
+  bool insecure = false;
+  bool verify_peer = false;
+};
+
+Result<std::optional<NetworkPlan>> PlanNetwork(const ServeArgs& args) {
+  const bool tls = !args.tls_psk.empty() || !args.tls_certificates.empty();
+  if (args.listen.empty()) {
+    if (tls || args.insecure) {
+      return Err(Code::kInvalidArgument,
+                 "--tls-psk, --tls-certificates and --insecure apply to --listen HOST:PORT; "
+                 "the Unix socket needs none of them");
+    }
+    return std::optional<NetworkPlan>();
+  }
+  NetworkPlan plan{.address = TRY(ParseListenAddress(args.listen)),
+                   .insecure = args.insecure,
+                   .verify_peer = args.tls_verify_peer};
+  if (!tls && !args.insecure) {
+    return Err(Code::kInvalidArgument,
+               "--listen {} would serve every volume to the network without TLS; give "
+               "--tls-psk FILE (make one with: psktool -u NAME -p FILE) or --tls-certificates "
+               "DIR, or --insecure for plaintext on a network you trust",
+               args.listen);
+  }
+  if (!args.tls_psk.empty()) {
+    plan.auth.psk_file = fs::absolute(args.tls_psk).lexically_normal().string();
+    plan.auth.psk_user = TRY(CheckTlsPsk(plan.auth.psk_file));
+  }
+  if (!args.tls_certificates.empty()) {
+    plan.auth.certificates_dir = fs::absolute(args.tls_certificates).lexically_normal().string();
+    TRY_STATUS(CheckTlsCertificates(plan.auth.certificates_dir));
+  }
+  return std::optional<NetworkPlan>(plan);
+}
 
 Result<std::string> FindPlugin() {
   char exe[PATH_MAX];
@@ -65,20 +121,46 @@ Result<std::string> FindPlugin() {
              tried);
 }
 
-Result<UniqueFd> ListenTcpLoopback(uint16_t port) {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return Err(Code::kIOError, "socket: {}", std::strerror(errno));
-  int one = 1;
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::listen(fd.get(), 128) != 0) {
-    return Err(Code::kBusy, "cannot listen on 127.0.0.1:{}: {}", port, std::strerror(errno));
+struct TcpListener {
+  UniqueFd fd;
+  uint16_t port = 0;  // the one bound (design note 1)
+};
+
+Result<TcpListener> ListenTcp(const ListenAddress& address) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string port = std::to_string(address.port);
+  if (int rc = ::getaddrinfo(address.host.c_str(), port.c_str(), &hints, &found); rc != 0) {
+    return Err(Code::kInvalidArgument, "--listen: cannot resolve '{}': {}", address.host,
+               ::gai_strerror(rc));
   }
-  return fd;
+  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owned(found, ::freeaddrinfo);
+  std::string why = "no address";
+  for (addrinfo* ai = found; ai; ai = ai->ai_next) {
+    UniqueFd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol));
+    if (!fd.valid()) {
+      why = fmt::format("socket: {}", std::strerror(errno));
+      continue;
+    }
+    int one = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (ai->ai_family == AF_INET6) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0 || ::listen(fd.get(), 128) != 0) {
+      why = std::strerror(errno);
+      continue;
+    }
+    sockaddr_storage bound{};
+    socklen_t len = sizeof(bound);
+    ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &len);
+    uint16_t bound_port = bound.ss_family == AF_INET6
+                              ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+                              : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+    return TcpListener{.fd = std::move(fd), .port = bound_port};
+  }
+  return Err(Code::kBusy, "cannot listen on {}:{}: {}", UriHost(address.host), address.port, why);
 }
 
 // Runs in the process that execs nbdkit (design note 1).
@@ -108,6 +190,7 @@ std::string LogTail(const std::string& path, size_t lines) {
 CommandResult Serve(CommandContext& ctx, const ServeArgs& args) {
   const std::string dir = ctx.PoolDir();
   TRY_STATUS(RequirePool(dir));
+  const std::optional<NetworkPlan> network = TRY(PlanNetwork(args));
   const std::string plugin = TRY(FindPlugin());
   const std::string nbdkit = TRY(FindProgram("nbdkit"));
   const std::string socket = args.socket.empty()
@@ -131,30 +214,49 @@ CommandResult Serve(CommandContext& ctx, const ServeArgs& args) {
     fs::remove(socket, ec);  // stale: nbdkit does not remove its socket when killed
   }
 
-  UniqueFd unix_fd, tcp_fd;
+  UniqueFd unix_fd;
+  TcpListener tcp;
   std::vector<std::string> argv = {nbdkit, "-f"};
-  if (args.port != 0) {
+  if (network) {
     unix_fd = TRY(ListenUnix(socket));
-    tcp_fd = TRY(ListenTcpLoopback(args.port));
+    tcp = TRY(ListenTcp(network->address));
+    if (!network->insecure) argv.push_back("--tls=on");  // design note 4
+    if (!network->auth.psk_file.empty()) argv.push_back("--tls-psk=" + network->auth.psk_file);
+    if (!network->auth.certificates_dir.empty()) {
+      argv.push_back("--tls-certificates=" + network->auth.certificates_dir);
+    }
+    if (network->verify_peer) argv.push_back("--tls-verify-peer");
   } else {
     argv.insert(argv.end(), {"-U", socket});
   }
   const std::string pid_file = dir + "/nbdkit.pid";
   if (args.daemon) argv.insert(argv.end(), {"-P", pid_file});
   argv.insert(argv.end(), {plugin, "pool=" + dir});
+  if (network && network->insecure) argv.push_back("plaintext-tcp=allow");
   std::function<void()> hook;
-  if (args.port != 0) {
-    hook = [u = unix_fd.get(), t = tcp_fd.get()] { InstallListenFds(u, t); };
+  if (network) {
+    hook = [u = unix_fd.get(), t = tcp.fd.get()] { InstallListenFds(u, t); };
   }
 
   ctx.out << fmt::format("serving pool {}\n  unix socket  {}\n", dir, socket);
-  if (args.port != 0) ctx.out << fmt::format("  tcp          127.0.0.1:{}\n", args.port);
+  if (network) {
+    std::string how = network->insecure                     ? "plaintext (--insecure)"
+                      : !network->auth.psk_file.empty()     ? "TLS, PSK user " + network->auth.psk_user
+                      : network->verify_peer                ? "TLS, X.509, client certificates checked"
+                                                            : "TLS, X.509";
+    ctx.out << fmt::format("  tcp          {}:{}  {}\n", UriHost(network->address.host), tcp.port,
+                           how);
+  }
   if (volumes.empty()) {
     ctx.out << "no volumes yet (create one with: tessera volume create NAME --size SIZE)\n";
   }
   for (const VolumeInfo& v : volumes) {
     ctx.out << fmt::format("  export {}  {}", v.name, NbdUnixUri(socket, v.name));
-    if (args.port != 0) ctx.out << "  " << NbdTcpUri("127.0.0.1", args.port, v.name);
+    if (network && network->insecure) {
+      ctx.out << "  " << NbdTcpUri(network->address.host, tcp.port, v.name);
+    } else if (network) {
+      ctx.out << "  " << NbdsTcpUri(network->address.host, tcp.port, v.name, network->auth);
+    }
     ctx.out << "\n";
   }
   if (volumes.size() == 1) {
@@ -176,7 +278,7 @@ CommandResult Serve(CommandContext& ctx, const ServeArgs& args) {
   fs::remove(pid_file, ec);
   pid_t keeper = TRY(SpawnDaemon(argv, log, hook));
   unix_fd.Reset();
-  tcp_fd.Reset();
+  tcp.fd.Reset();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   std::optional<pid_t> pid;
   for (;;) {
@@ -201,11 +303,29 @@ CommandResult Serve(CommandContext& ctx, const ServeArgs& args) {
 void AddServeCommand(CLI::App& app, CommandContext& ctx) {
   auto args = std::make_shared<ServeArgs>();
   CLI::App* serve = app.add_subcommand(
-      "serve", "Serve every volume over NBD with nbdkit (Unix socket, and TCP with --port)");
+      "serve", "Serve every volume over NBD with nbdkit (Unix socket; TCP with --listen and TLS)");
   AddPoolOption(serve, ctx);
   serve->add_option("--socket", args->socket, "Unix socket (default: DIR/nbd.sock)");
-  serve->add_option("--port", args->port, "Also listen on 127.0.0.1:PORT")
-      ->check(CLI::Range(1, 65535));
+  serve->add_option("--listen", args->listen,
+                    "Also listen on TCP HOST:PORT (e.g. 0.0.0.0:10809, [::1]:10809; port 0 picks "
+                    "one); needs --tls-psk, --tls-certificates or --insecure")
+      ->check([](const std::string& text) {
+        auto parsed = ParseListenAddress(text);
+        return parsed ? std::string() : parsed.error().message();
+      });
+  CLI::Option* psk = serve->add_option(
+      "--tls-psk", args->tls_psk, "TLS with pre-shared keys: a USERNAME:HEXKEY file (psktool)");
+  CLI::Option* certs = serve->add_option(
+      "--tls-certificates", args->tls_certificates,
+      "TLS with X.509: a directory with ca-cert.pem, server-cert.pem, server-key.pem");
+  serve->add_flag("--tls-verify-peer", args->tls_verify_peer,
+                  "With --tls-certificates: admit only clients with a certificate the CA signed")
+      ->needs(certs);
+  CLI::Option* insecure = serve->add_flag(
+      "--insecure", args->insecure, "Serve --listen in plaintext, without TLS (trusted networks only)");
+  psk->excludes(certs);
+  insecure->excludes(psk);
+  insecure->excludes(certs);
   serve->add_flag("--daemon", args->daemon,
                   "Run in the background (log DIR/nbdkit.log, pid DIR/nbdkit.pid)");
   serve->callback([&ctx, args] { ctx.action = [&ctx, args] { return Serve(ctx, *args); }; });

@@ -1,6 +1,7 @@
 // nbdkit-tessera-plugin: every volume of a Tessera pool as an NBD export.
 //
 //   nbdkit nbdkit-tessera-plugin.so pool=DIR [commit-interval=MS]
+//                                   [plaintext-tcp=refuse|allow]
 //
 // A thin shell (STYLE 2): each callback converts types and errors, then calls
 // core/volume. No storage logic lives here.
@@ -38,9 +39,17 @@
 //     `owner` (get_ready's, replaced by after_fork's): a forked-off parent
 //     that exits must not flush or commit through the server's rings and
 //     files.
+//  7. A network client must use TLS. The Unix socket (behind the pool
+//     directory's 0700 mode) serves local clients in plaintext, so nbdkit
+//     runs with --tls=on rather than require, and the plugin decides per
+//     connection: a client that is neither local (AF_UNIX peer) nor on TLS
+//     lists no exports and opens none, unless plaintext-tcp=allow (which
+//     `tessera serve --insecure` passes). A peer whose address cannot be
+//     read counts as a network client.
 #define NBDKIT_API_VERSION 2
 #define THREAD_MODEL NBDKIT_THREAD_MODEL_PARALLEL
 #include <nbdkit-plugin.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -68,6 +77,7 @@ constexpr uint32_t kMaxBlock = 32u << 20;
 struct PluginState {
   std::string pool_dir;
   std::chrono::milliseconds commit_interval{5000};
+  bool plaintext_tcp = false;              // design note 7
   std::unique_ptr<Storage> storage;        // set by get_ready
   std::unique_ptr<ControlServer> control;  // set by after_fork
   pid_t owner = 0;                         // the process that serves (design note 6)
@@ -143,7 +153,19 @@ int TesseraConfig(const char* key, const char* value) {
     g_state.commit_interval = std::chrono::milliseconds(ms);
     return 0;
   }
-  nbdkit_error("tessera: unknown parameter '%s'; expected pool=DIR or commit-interval=MS", key);
+  if (k == "plaintext-tcp") {
+    std::string_view v(value);
+    if (v != "refuse" && v != "allow") {
+      nbdkit_error("tessera: plaintext-tcp must be 'refuse' or 'allow', not '%s'", value);
+      return -1;
+    }
+    g_state.plaintext_tcp = v == "allow";
+    return 0;
+  }
+  nbdkit_error(
+      "tessera: unknown parameter '%s'; expected pool=DIR, commit-interval=MS or "
+      "plaintext-tcp=refuse|allow",
+      key);
   return -1;
 }
 
@@ -192,8 +214,19 @@ void TesseraUnload() { TesseraCleanup(); }
 
 // --- Exports ---
 
-int TesseraListExports(int /*readonly*/, int /*is_tls*/, struct nbdkit_exports* exports) {
-  return Guarded(-1, [exports] {
+// Design note 7.
+bool PeerIsLocal() {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
+  if (nbdkit_peer_name(reinterpret_cast<sockaddr*>(&addr), &len) == -1) return false;
+  return addr.ss_family == AF_UNIX;
+}
+
+bool Admitted(bool is_tls) { return is_tls || g_state.plaintext_tcp || PeerIsLocal(); }
+
+int TesseraListExports(int /*readonly*/, int is_tls, struct nbdkit_exports* exports) {
+  return Guarded(-1, [is_tls, exports] {
+    if (!Admitted(is_tls)) return 0;  // a plaintext network client sees nothing
     auto volumes = g_state.storage->ListVolumes();
     if (!volumes) return Fail(volumes.error());
     for (const VolumeInfo& info : *volumes) {
@@ -212,8 +245,9 @@ int TesseraListExports(int /*readonly*/, int /*is_tls*/, struct nbdkit_exports* 
   });
 }
 
-const char* TesseraDefaultExport(int /*readonly*/, int /*is_tls*/) {
-  return Guarded(static_cast<const char*>(nullptr), []() -> const char* {
+const char* TesseraDefaultExport(int /*readonly*/, int is_tls) {
+  return Guarded(static_cast<const char*>(nullptr), [is_tls]() -> const char* {
+    if (!Admitted(is_tls)) return nullptr;
     auto volumes = g_state.storage->ListVolumes();
     if (!volumes || volumes->size() != 1) return nullptr;  // no default export
     return nbdkit_strdup_intern(volumes->front().name.c_str());
@@ -222,6 +256,14 @@ const char* TesseraDefaultExport(int /*readonly*/, int /*is_tls*/) {
 
 void* TesseraOpen(int /*readonly*/) {
   return Guarded(static_cast<void*>(nullptr), []() -> void* {
+    if (!Admitted(nbdkit_is_tls() == 1)) {
+      nbdkit_error(
+          "tessera: pool %s serves network clients over TLS only; connect with nbds:// "
+          "(or serve with --insecure)",
+          g_state.pool_dir.c_str());
+      nbdkit_set_error(EACCES);
+      return nullptr;
+    }
     const char* exportname = nbdkit_export_name();
     if (!exportname) return nullptr;
     std::string name(exportname);
@@ -344,7 +386,8 @@ struct nbdkit_plugin MakePlugin() {
   p.config_complete = TesseraConfigComplete;
   p.config_help =
       "pool=DIR              (required) The pool directory (see: tessera pool create).\n"
-      "commit-interval=MS    Milliseconds between background commits (default 5000).";
+      "commit-interval=MS    Milliseconds between background commits (default 5000).\n"
+      "plaintext-tcp=allow   Serve network clients without TLS (default: refuse).";
   p.magic_config_key = "pool";
   p.get_ready = TesseraGetReady;
   p.after_fork = TesseraAfterFork;

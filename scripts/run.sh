@@ -2,9 +2,10 @@
 # Installs what is missing, builds, creates a pool in ./var/pool with one
 # volume (first run only; later runs reuse the pool), and serves it in the
 # foreground on ./var/pool/nbd.sock only: the socket and the pool directory
-# are the owner's alone. TCP (no TLS or authentication yet) is opt-in with
-# TESSERA_PORT, on loopback. Ctrl-C stops the server cleanly (the pool is
-# committed).
+# are the owner's alone. TCP is opt-in with TESSERA_LISTEN, and then TLS:
+# with a pre-shared key made on first use (DIR/tls.psk) unless
+# TESSERA_TLS_CERTIFICATES names an X.509 directory. Ctrl-C stops the server
+# cleanly (the pool is committed).
 #
 # Environment (all optional):
 #   TESSERA_POOL         pool directory                  (default ./var/pool)
@@ -12,7 +13,9 @@
 #   TESSERA_VOLUME_SIZE  its size                        (default 8G, less on a small disk)
 #   TESSERA_VDEVS        number of file vdevs            (default 2)
 #   TESSERA_VDEV_SIZE    size of each sparse vdev file   (default 8G, less on a small disk)
-#   TESSERA_PORT         loopback TCP port, 0 for none   (default 0: Unix socket only)
+#   TESSERA_LISTEN       TCP HOST:PORT to serve, with TLS (default: none, Unix socket only)
+#   TESSERA_TLS_PSK      its key file USERNAME:HEXKEY    (default DIR/tls.psk, made once)
+#   TESSERA_TLS_CERTIFICATES  X.509 directory instead of a key (ca-cert.pem, server-*.pem)
 #   TESSERA_BUILD_DIR    build directory                 (default ./build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +26,7 @@ POOL=${TESSERA_POOL:-$ROOT/var/pool}
 [[ $POOL == /* ]] || POOL=$ROOT/$POOL
 VOLUME=${TESSERA_VOLUME:-vol0}
 VDEVS=${TESSERA_VDEVS:-2}
-PORT=${TESSERA_PORT:-0}
+LISTEN=${TESSERA_LISTEN:-}
 SOCK=$POOL/nbd.sock
 TESSERA=$BUILD_DIR/admin/tessera
 
@@ -75,13 +78,20 @@ if ! "$TESSERA" volume info "$VOLUME" --pool "$POOL" >/dev/null 2>&1; then
   VOLUME=$("$TESSERA" volume list --pool "$POOL" --json | sed -n 's/.*"name": "\(.*\)".*/\1/p' | head -n 1)
 fi
 
-port_args=()
-if [ "$PORT" != 0 ]; then
-  if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
-    echo "run: 127.0.0.1:$PORT is taken; serving on the Unix socket only (set TESSERA_PORT)"
-    PORT=0
+# TCP serves with TLS (tessera serve --listen): an X.509 directory when
+# given, else a pre-shared key, made here once (32 random bytes, hex) and
+# kept private in the pool directory.
+listen_args=()
+if [ -n "$LISTEN" ]; then
+  if [ -n "${TESSERA_TLS_CERTIFICATES:-}" ]; then
+    listen_args=(--listen "$LISTEN" --tls-certificates "$TESSERA_TLS_CERTIFICATES")
   else
-    port_args=(--port "$PORT")
+    PSK=${TESSERA_TLS_PSK:-$POOL/tls.psk}
+    if [ ! -e "$PSK" ]; then
+      (umask 077 && printf 'tessera:%s\n' "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >"$PSK")
+      echo "run: made the TLS pre-shared key $PSK (user tessera); clients need a copy"
+    fi
+    listen_args=(--listen "$LISTEN" --tls-psk "$PSK")
   fi
 fi
 
@@ -92,7 +102,7 @@ cat <<EOT
 
 ================================================================================
 Serving pool $POOL
-  volume $VOLUME:   $URI$([ "$PORT" != 0 ] && printf '\n                  nbd://127.0.0.1:%s/%s' "$PORT" "$VOLUME")
+  volume $VOLUME:   $URI$([ -n "$LISTEN" ] && printf '\n                  over TCP with TLS: the nbds:// URI printed below')
 
 Attach it as a block device (another terminal, as root):
   $REL_TESSERA attach $VOLUME --pool $REL_POOL     # prints /dev/nbdX, or /dev/loopN (nbdfuse + loop)
@@ -119,4 +129,4 @@ Ctrl-C stops the server; scripts/run.sh again reuses the pool.
 
 EOT
 
-exec "$TESSERA" serve --pool "$POOL" --socket "$SOCK" "${port_args[@]}"
+exec "$TESSERA" serve --pool "$POOL" --socket "$SOCK" "${listen_args[@]}"

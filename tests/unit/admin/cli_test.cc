@@ -102,8 +102,13 @@ TEST_F(CliTest, UsageErrorsExitTwoAndChangeNothing) {
       {"volume", "info"},
       {"volume", "list", "extra"},
       {"exnode", "show"},
-      {"serve", "--port", "70000"},
-      {"serve", "--port", "http"},
+      {"serve", "--listen", "127.0.0.1:70000"},
+      {"serve", "--listen", "127.0.0.1:http"},
+      {"serve", "--listen", "10809"},
+      {"serve", "--listen", "::1:10809"},
+      {"serve", "--listen", "127.0.0.1:0", "--tls-psk", "k", "--insecure"},
+      {"serve", "--listen", "127.0.0.1:0", "--tls-psk", "k", "--tls-certificates", "d"},
+      {"serve", "--listen", "127.0.0.1:0", "--tls-psk", "k", "--tls-verify-peer"},
       {"attach"},
   };
   for (auto args : bad) {
