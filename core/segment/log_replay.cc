@@ -16,11 +16,37 @@
 //     flushed, because Flush waits for every batch before it.
 //  4. Afterwards the epoch is bumped; batches written from now on carry it, so
 //     stale batches of the old epoch beyond the head can never verify.
+//  5. A batch that verifies but names blocks outside the volume (a data LBA
+//     at or past its end, an empty trim, or a trim whose end passes the end
+//     or wraps around) was never written by the log: replay stops with
+//     Corruption naming it, rather than mapping blocks nobody can read or
+//     deleting a wrapped range. The volume's size at replay is the committed
+//     one, which covers every batch after the committed head (a shrink
+//     appends its trim before it changes the size, and commits both).
 #include "core/segment/log_segment.h"
 #include "core/util/aligned_buffer.h"
 #include "core/util/checksum.h"
 
 namespace tessera {
+namespace {
+
+// Design note 5.
+Status CheckBatchInVolume(uint64_t volume_id, const LogHeader& h, uint64_t volume_blocks) {
+  for (const LogEntry& e : h.entries) {
+    bool inside = h.kind == LogBatchKind::kData
+                      ? e.a < volume_blocks
+                      : e.b > 0 && e.a < volume_blocks && e.b <= volume_blocks - e.a;
+    if (!inside) {
+      return Err(Code::kCorruption,
+                 "volume {}: log batch {} at data offset {} {} block {} (+{}) outside the volume's {} blocks",
+                 volume_id, h.seq, h.offset, h.kind == LogBatchKind::kData ? "writes" : "trims", e.a,
+                 h.kind == LogBatchKind::kData ? 1 : e.b, volume_blocks);
+    }
+  }
+  return Ok();
+}
+
+}  // namespace
 
 Result<uint64_t> LogSegment::Replay() {
   auto lock = LockDrained();
@@ -51,6 +77,7 @@ Result<uint64_t> LogSegment::Replay() {
       if (h) pos = next_row;
     }
     if (!h) break;
+    TRY_STATUS(CheckBatchInVolume(volume_id_, *h, size_ / kBlockSize));
     if (h->kind == LogBatchKind::kData) {
       AlignedBuffer data(h->entries.size() * kBlockSize);
       if (!data_->Read(pos + kBlockSize, data.span())) break;
