@@ -11,6 +11,13 @@
 #include "core/segment/lun_segment.h"
 
 namespace tessera {
+namespace {
+
+// The largest row a lun describes (1 EiB, beyond any pool): n_devices x
+// max_block_size is checked against it without multiplying.
+constexpr uint64_t kMaxLunRowBytes = uint64_t{1} << 60;
+
+}  // namespace
 
 Status LunSegment::Serialize(Exnode& exnode) const {
   ExnodeSegment section{.id = id_, .type = SegmentType::kLun};
@@ -47,6 +54,12 @@ Result<std::unique_ptr<LunSegment>> LunSegment::FromExnode(const Exnode& exnode,
   if (options.chunk_size == 0 || options.chunk_size % kBlockSize) return fail("chunk_size must be a multiple of 4096");
   if (options.max_block_size == 0 || options.max_block_size % options.chunk_size) {
     return fail("max_block_size must be a multiple of chunk_size");
+  }
+  // row_bytes() is their product, and rows are found by dividing by it: a
+  // product that wraps (to zero, even) must not reach the division.
+  if (options.max_block_size > kMaxLunRowBytes / options.n_devices) {
+    return fail(fmt::format("a row of n_devices {} x max_block_size {} exceeds {} bytes", options.n_devices,
+                            options.max_block_size, kMaxLunRowBytes));
   }
   auto lun = std::make_unique<LunSegment>(section.id, options, pool, source);
   uint64_t expect = 0;  // rows ascend; gaps are rows the cleaner freed
