@@ -71,6 +71,16 @@ char* ReadLine(char* out, int size, void* stream) {
   std::string_view line = reader->text.substr(reader->pos, end - reader->pos);
   reader->pos = end;
   reader->line++;
+  // inih hands us a buffer of INI_MAX_LINE bytes and would silently parse a
+  // cut line (a vdev path missing its end): a longer line is an error.
+  std::string_view content = line;
+  while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) content.remove_suffix(1);
+  if (content.size() > static_cast<size_t>(size - 1)) {
+    SetError(reader->state, reader->line,
+             fmt::format("line of {} bytes is longer than the {} bytes pool.conf allows", content.size(),
+                         size - 1));
+    return nullptr;
+  }
   size_t n = std::min(line.size(), static_cast<size_t>(size - 1));
   std::memcpy(out, line.data(), n);
   out[n] = '\0';

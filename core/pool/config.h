@@ -46,7 +46,7 @@ struct PoolConfig {
 
 // Parses config text. `base_dir` resolves relative paths. Errors name the
 // line: a duplicate vdev (name or path), an unknown tier, a vdev too small, a
-// missing path or size, an unknown section.
+// missing path or size, an unknown section, a line over 199 bytes.
 Result<PoolConfig> ParsePoolConfig(std::string_view text, const std::string& base_dir);
 Result<PoolConfig> LoadPoolConfig(const std::string& path);
 // The canonical text form (paths as given: absolute).
