@@ -36,6 +36,14 @@ thrash_run=${TESSERA_THRASH_RUN:---seed 11 --ops 8000 --seconds 100000}
 timeout -k 30 240 "$BUILD_DIR/tests/thrash/tessera_thrash" $thrash_run ${TESSERA_THRASH_SKIP-$thrash_known_bugs} 2>&1 |
   grep -av '^tessera \(warn\|error\|info\):' || thrash_status=$?
 
+# The fuzz targets (fuzz/README.md): each runs from its seeds in fuzz/corpus
+# for TESSERA_FUZZ_SECONDS (default 12) seconds under ASan and UBSan, built
+# with clang 16 in build-fuzz; a crash fails the suite. Skipped without clang 16.
+echo "== fuzz"
+fuzz_status=0
+scripts/fuzz.sh --seconds "${TESSERA_FUZZ_SECONDS:-12}" || fuzz_status=$?
+[ "$fuzz_status" -eq 77 ] && fuzz_status=0
+
 shopt -s nullglob
 shell_tests=(tests/test-*.sh)
 passed=0
@@ -67,6 +75,7 @@ else
   echo "unit tests: passed"
 fi
 [ "$thrash_status" -eq 0 ] && echo "thrasher: passed" || echo "thrasher: FAILED (status $thrash_status)"
+[ "$fuzz_status" -eq 0 ] && echo "fuzz: passed" || echo "fuzz: FAILED (status $fuzz_status)"
 [ "$failed" -eq 0 ] || echo "failed shell tests: ${failed_names[*]}"
 echo "$passed passed, $failed failed, $skipped skipped"
-[ "$unit_status" -eq 0 ] && [ "$thrash_status" -eq 0 ] && [ "$failed" -eq 0 ]
+[ "$unit_status" -eq 0 ] && [ "$thrash_status" -eq 0 ] && [ "$fuzz_status" -eq 0 ] && [ "$failed" -eq 0 ]
