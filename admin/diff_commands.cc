@@ -3,10 +3,10 @@
 // Design notes
 //  1. `diff VOL@A` alone lists the changes from A to the live volume;
 //     `diff VOL@B --stream F` alone writes a full stream of B (no base).
-//  2. The stream file is opened by whoever runs the op: the server when one
-//     runs, else this process. Paths are made absolute here. `--stream -`
-//     has the pool write a temporary file in the pool directory, which is
-//     copied to stdout and removed.
+//  2. This process opens the stream file, with its own rights, and passes
+//     the pool a descriptor (stream_files.h): the server never opens a path
+//     a client names. stdout, stdin, FIFOs and devices go through an
+//     unlinked temporary file in the pool directory.
 //  3. `apply` verifies the whole stream here first, with progress on
 //     stderr, before sending the request; the pool verifies it again before
 //     changing anything (Storage::ApplyDiffStream), so a bad stream never
@@ -17,6 +17,7 @@
 
 #include "admin/commands.h"
 #include "admin/output.h"
+#include "admin/stream_files.h"
 #include "core/util/size.h"
 #include "core/util/uuid.h"
 #include "core/volume/diff_stream.h"
@@ -65,20 +66,6 @@ std::string FormatDiff(const VolumeDiff& diff) {
                      FormatSize(diff.changed_bytes), from, Label(diff.volume, diff.to));
 }
 
-// Copies `path` to `out` and removes it.
-Status CopyOut(const std::string& path, std::ostream& out) {
-  {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return Err(Code::kIOError, "cannot read {}", path);
-    out << in.rdbuf();
-    out.flush();
-  }
-  std::error_code ec;
-  fs::remove(path, ec);
-  if (!out) return Err(Code::kIOError, "writing the stream to stdout failed");
-  return Ok();
-}
-
 CommandResult Diff(CommandContext& ctx, const DiffArgs& args) {
   Side a = TRY(ParseSide(args.from));
   if (a.snapshot.empty())
@@ -108,26 +95,22 @@ CommandResult Diff(CommandContext& ctx, const DiffArgs& args) {
                b.volume);
   }
   bool to_stdout = args.stream == "-";
-  std::string path =
-      to_stdout
-          ? (fs::path(ctx.PoolDir()) / fmt::format(".diff-stream-{:016x}", RandomU64())).string()
-          : fs::absolute(args.stream).lexically_normal().string();
+  TRY_STATUS(RequirePool(ctx.PoolDir()));
   std::ostream& report = to_stdout ? ctx.err : ctx.out;
   return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+    // Note 2.
+    StreamOutput out = TRY(OpenStreamOutput(args.stream, ctx.PoolDir()));
     report << fmt::format("writing {} stream of {}{} ...\n",
                           from.empty() ? "a full" : "an incremental", Label(a.volume, to),
                           from.empty() ? "" : " from @" + from);
-    auto info = pool.WriteDiffStream(a.volume, from, to, path);
-    if (!info) {
-      if (to_stdout) fs::remove(path);
-      return Err(info.error());
-    }
-    if (to_stdout) TRY_STATUS(CopyOut(path, ctx.out));
+    auto info = pool.WriteDiffStream(a.volume, from, to, out.fd.get());
+    TRY_STATUS(FinishStreamOutput(out, info.has_value(), ctx.out));
+    if (!info) return Err(info.error());
     if (ctx.json) {
       report << FormatJson(ToJson(*info));
     } else {
       report << fmt::format("wrote {}: {} records, {} of data, {} zeroed, {} stream bytes\n",
-                            to_stdout ? "stdout" : path, info->records,
+                            to_stdout ? "stdout" : args.stream, info->records,
                             FormatSize(info->data_bytes), FormatSize(info->zero_bytes),
                             info->stream_bytes);
     }
@@ -141,8 +124,8 @@ struct ApplyArgs {
 };
 
 CommandResult Apply(CommandContext& ctx, const ApplyArgs& args) {
-  std::string path = fs::absolute(args.file).lexically_normal().string();
   TRY_STATUS(RequirePool(ctx.PoolDir()));
+  UniqueFd stream = TRY(OpenStreamInput(args.file, ctx.PoolDir()));  // note 2
   // Note 3: verify here first, showing progress.
   int shown = -1;
   auto progress = [&](uint64_t done, uint64_t total) {
@@ -152,7 +135,7 @@ CommandResult Apply(CommandContext& ctx, const ApplyArgs& args) {
     ctx.err << fmt::format("verifying {}: {}% ({} of {})\n", args.file, percent, FormatSize(done),
                            FormatSize(total));
   };
-  DiffStreamSummary summary = TRY(VerifyDiffStream(path, progress));
+  DiffStreamSummary summary = TRY(VerifyDiffStream(stream.get(), progress));
   shown = -10;  // the end record is read too: always report completion
   progress(summary.stream_bytes, summary.stream_bytes);
   const DiffStreamHeader& h = summary.header;
@@ -162,7 +145,7 @@ CommandResult Apply(CommandContext& ctx, const ApplyArgs& args) {
                          FormatSize(summary.zero_bytes));
   return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
     ctx.err << fmt::format("applying to volume {} ...\n", args.volume);
-    DiffStreamInfo info = TRY(pool.ApplyDiffStream(args.volume, path));
+    DiffStreamInfo info = TRY(pool.ApplyDiffStream(args.volume, stream.get()));
     if (ctx.json) {
       ctx.out << FormatJson(ToJson(info));
     } else {

@@ -56,7 +56,7 @@ tessera diff vol0@a --stream "$T/full.tds" --pool "$POOL" >"$T/full.out" || fail
 tessera diff vol0@a vol0@b --stream - --pool "$POOL" >"$T/inc.tds" 2>"$T/inc.err" ||
   fail "incremental stream failed: $(cat "$T/inc.err")"
 head -c 8 "$T/inc.tds" | grep -q TSRADIF1 || fail "the stream on stdout has no header"
-ls "$POOL"/.diff-stream-* >/dev/null 2>&1 && fail "the temporary stream file was left in the pool directory"
+ls -A "$POOL" | grep -q "^\.stream-" && fail "the temporary stream file was left in the pool directory"
 
 expect_fail "an incremental stream before its base" tessera apply copy "$T/inc.tds" --pool "$POOL"
 expect_match "wrong base error" "not at the stream's base" "$EXPECT_OUT"

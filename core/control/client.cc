@@ -21,12 +21,13 @@ Result<std::unique_ptr<ControlClient>> ControlClient::Connect(const std::string&
 }
 
 Result<Json> ControlClient::Call(const Json& request, std::chrono::milliseconds timeout,
-                                 const ProgressFn& progress) {
+                                 const ProgressFn& progress, int passed_fd) {
   auto context = [&](const Error& e) {
     return Error(Code::kIOError, fmt::format("control socket {}: {}", path_, e.message()));
   };
   Deadline deadline = DeadlineAfter(timeout);
-  TRY_STATUS(MapError(WriteAll(fd_.get(), EncodeLine(request) + "\n", deadline), context));
+  TRY_STATUS(
+      MapError(SendWithFd(fd_.get(), EncodeLine(request) + "\n", passed_fd, deadline), context));
   for (;;) {
     auto line = TRY(MapError(reader_.ReadLine(kMaxResponseLine, deadline), context));
     if (!line) return std::unexpected(context(Error(Code::kIOError, "server closed the connection")));

@@ -25,9 +25,10 @@ class ControlClient {
                                                         std::chrono::milliseconds timeout);
 
   // Progress lines the server sends before the response (protocol_repair.h)
-  // go to `progress`; each one also restarts the timeout.
+  // go to `progress`; each one also restarts the timeout. `passed_fd`, when
+  // >= 0, travels with the request (SCM_RIGHTS; dispatch.h contract 4).
   Result<Json> Call(const Json& request, std::chrono::milliseconds timeout,
-                    const ProgressFn& progress = {});
+                    const ProgressFn& progress = {}, int passed_fd = -1);
   const std::string& socket_path() const { return path_; }
 
  private:

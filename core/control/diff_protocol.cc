@@ -19,15 +19,14 @@ Json VolumeDiffRequest(const std::string& volume, const std::string& from, const
   return request;
 }
 
-Json DiffStreamRequest(const std::string& volume, const std::string& from, const std::string& to,
-                       const std::string& path) {
-  Json request{{"op", kOpDiffStream}, {"volume", volume}, {"to", to}, {"path", path}};
+Json DiffStreamRequest(const std::string& volume, const std::string& from, const std::string& to) {
+  Json request{{"op", kOpDiffStream}, {"volume", volume}, {"to", to}};
   PutIfSet(request, "from", from);
   return request;
 }
 
-Json DiffApplyRequest(const std::string& volume, const std::string& path) {
-  return Json{{"op", kOpDiffApply}, {"volume", volume}, {"path", path}};
+Json DiffApplyRequest(const std::string& volume) {
+  return Json{{"op", kOpDiffApply}, {"volume", volume}};
 }
 
 Json ToJson(const VolumeDiff& diff) {

@@ -66,17 +66,16 @@ Result<Json> Snapshot(Storage& storage, std::string_view op, JsonFields& fields)
   return Null(storage.DeleteSnapshot(volume, snapshot));
 }
 
-// The stream file is opened by the process that runs the op (the server
-// when one runs), so its path must not depend on a working directory.
-Result<std::string> AbsolutePath(JsonFields& fields) {
-  Result<std::string> path = fields.String("path");
-  if (path && !path->starts_with('/')) {
-    return Err(Code::kInvalidArgument, "field 'path' must be an absolute path, got '{}'", *path);
+// Contract 4.
+Result<int> PassedStream(int passed_fd, std::string_view op) {
+  if (passed_fd < 0) {
+    return Err(Code::kInvalidArgument,
+               "{} needs the stream file's descriptor passed with the request (SCM_RIGHTS)", op);
   }
-  return path;
+  return passed_fd;
 }
 
-Result<Json> Diff(Storage& storage, std::string_view op, JsonFields& fields) {
+Result<Json> Diff(Storage& storage, std::string_view op, JsonFields& fields, int passed_fd) {
   std::string volume = TRY(fields.String("volume"));
   std::string from = TRY(fields.OptionalString("from")).value_or("");
   if (op == kOpVolumeDiff) {
@@ -86,17 +85,16 @@ Result<Json> Diff(Storage& storage, std::string_view op, JsonFields& fields) {
   }
   if (op == kOpDiffStream) {
     std::string to = TRY(fields.String("to"));
-    std::string path = TRY(AbsolutePath(fields));
     TRY_STATUS(fields.NoOtherFields());
-    return ToJson(TRY(storage.WriteDiffStream(volume, from, to, path)));
+    return ToJson(TRY(storage.WriteDiffStream(volume, from, to, TRY(PassedStream(passed_fd, op)))));
   }
   if (!from.empty()) return Err(Code::kInvalidArgument, "request: unknown field 'from'");
-  std::string path = TRY(AbsolutePath(fields));
   TRY_STATUS(fields.NoOtherFields());
-  return ToJson(TRY(storage.ApplyDiffStream(volume, path)));
+  return ToJson(TRY(storage.ApplyDiffStream(volume, TRY(PassedStream(passed_fd, op)))));
 }
 
-Result<Json> Dispatch(Storage& storage, const Json& request, const ProgressFn& progress) {
+Result<Json> Dispatch(Storage& storage, const Json& request, const ProgressFn& progress,
+                      int passed_fd) {
   JsonFields fields = TRY(JsonFields::Of(request, "request"));
   std::string op = TRY(fields.String("op"));
   if (IsRepairOp(op)) return DispatchRepairOp(storage, op, fields, progress);
@@ -109,7 +107,7 @@ Result<Json> Dispatch(Storage& storage, const Json& request, const ProgressFn& p
     return Snapshot(storage, op, fields);
   }
   if (auto result = DispatchCloneOp(storage, op, fields)) return std::move(*result);
-  if (op == kOpVolumeDiff || op == kOpDiffStream || op == kOpDiffApply) return Diff(storage, op, fields);
+  if (op == kOpVolumeDiff || op == kOpDiffStream || op == kOpDiffApply) return Diff(storage, op, fields, passed_fd);
   // The rest take no arguments.
   if (op == kOpVolumeList || op == kOpPoolStatus || op == kOpPoolCheck || op == kOpCommit) {
     TRY_STATUS(fields.NoOtherFields());
@@ -128,9 +126,10 @@ Result<Json> Dispatch(Storage& storage, const Json& request, const ProgressFn& p
 
 }  // namespace
 
-Json DispatchRequest(Storage& storage, const Json& request, const ProgressFn& progress) {
+Json DispatchRequest(Storage& storage, const Json& request, const ProgressFn& progress,
+                     int passed_fd) {
   try {
-    Result<Json> result = Dispatch(storage, request, progress);
+    Result<Json> result = Dispatch(storage, request, progress, passed_fd);
     return result ? OkResponse(std::move(*result)) : ErrorResponse(result.error());
   } catch (const std::exception& e) {
     return ErrorResponse(
@@ -138,10 +137,12 @@ Json DispatchRequest(Storage& storage, const Json& request, const ProgressFn& pr
   }
 }
 
-std::string HandleRequestLine(Storage& storage, std::string_view line, const ProgressFn& progress) {
+std::string HandleRequestLine(Storage& storage, std::string_view line, const ProgressFn& progress,
+                              int passed_fd) {
   try {
     Result<Json> request = ParseLine(line);
-    Json response = request ? DispatchRequest(storage, *request, progress) : ErrorResponse(request.error());
+    Json response =
+        request ? DispatchRequest(storage, *request, progress, passed_fd) : ErrorResponse(request.error());
     return EncodeLine(response);
   } catch (const std::exception& e) {
     return EncodeLine(

@@ -8,6 +8,10 @@
 //     its own mutex); the server calls this from one thread per connection.
 //  3. Never throws: an exception escaping Storage or the JSON library becomes
 //     an IOError response.
+//  4. No request names a file the server opens: diff.stream and diff.apply
+//     work on the descriptor the client passed with the request
+//     (`passed_fd`, borrowed; -1 when none came), which the client opened
+//     with its own rights.
 #pragma once
 
 #include <string>
@@ -21,8 +25,10 @@ namespace tessera {
 // The response object for `request`. `progress` receives the progress of a
 // long op whose request asked for it (protocol_repair.h), at most a few
 // times a second.
-Json DispatchRequest(Storage& storage, const Json& request, const ProgressFn& progress = {});
+Json DispatchRequest(Storage& storage, const Json& request, const ProgressFn& progress = {},
+                     int passed_fd = -1);
 // One request line in, one response line out (without '\n').
-std::string HandleRequestLine(Storage& storage, std::string_view line, const ProgressFn& progress = {});
+std::string HandleRequestLine(Storage& storage, std::string_view line, const ProgressFn& progress = {},
+                              int passed_fd = -1);
 
 }  // namespace tessera

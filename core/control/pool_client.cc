@@ -23,9 +23,9 @@ std::string ControlSocketPath(const std::string& pool_dir) { return pool_dir + "
 
 LocalTransport::~LocalTransport() { (void)Close(); }
 
-Result<Json> LocalTransport::Call(const Json& request, const ProgressFn& progress) {
+Result<Json> LocalTransport::Call(const Json& request, const ProgressFn& progress, int passed_fd) {
   if (!storage_) return Err(Code::kInvalidArgument, "pool is closed");
-  return ResultFromResponse(DispatchRequest(*storage_, request, progress));
+  return ResultFromResponse(DispatchRequest(*storage_, request, progress, passed_fd));
 }
 
 Status LocalTransport::Close() {
@@ -35,9 +35,9 @@ Status LocalTransport::Close() {
   return status;
 }
 
-Result<Json> SocketTransport::Call(const Json& request, const ProgressFn& progress) {
+Result<Json> SocketTransport::Call(const Json& request, const ProgressFn& progress, int passed_fd) {
   if (!client_) return Err(Code::kInvalidArgument, "control connection is closed");
-  return client_->Call(request, timeout_, progress);
+  return client_->Call(request, timeout_, progress, passed_fd);
 }
 
 Status SocketTransport::Close() {
@@ -129,12 +129,13 @@ Result<VolumeDiff> PoolClient::DiffVolume(const std::string& volume, const std::
 }
 
 Result<DiffStreamInfo> PoolClient::WriteDiffStream(const std::string& volume, const std::string& from,
-                                                   const std::string& to, const std::string& path) {
-  return Decoded(DiffStreamInfoFromJson(TRY(transport_->Call(DiffStreamRequest(volume, from, to, path)))));
+                                                   const std::string& to, int stream_fd) {
+  return Decoded(
+      DiffStreamInfoFromJson(TRY(transport_->Call(DiffStreamRequest(volume, from, to), {}, stream_fd))));
 }
 
-Result<DiffStreamInfo> PoolClient::ApplyDiffStream(const std::string& volume, const std::string& path) {
-  return Decoded(DiffStreamInfoFromJson(TRY(transport_->Call(DiffApplyRequest(volume, path)))));
+Result<DiffStreamInfo> PoolClient::ApplyDiffStream(const std::string& volume, int stream_fd) {
+  return Decoded(DiffStreamInfoFromJson(TRY(transport_->Call(DiffApplyRequest(volume), {}, stream_fd))));
 }
 
 Result<PoolStatus> PoolClient::GetPoolStatus() {

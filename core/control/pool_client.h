@@ -35,8 +35,10 @@ class ControlTransport {
  public:
   virtual ~ControlTransport() = default;
   // The result of the request, or the Error it failed with. `progress`
-  // receives the progress of a request that asked for it.
-  virtual Result<Json> Call(const Json& request, const ProgressFn& progress = {}) = 0;
+  // receives the progress of a request that asked for it; `passed_fd`, when
+  // >= 0, goes with the request (dispatch.h contract 4).
+  virtual Result<Json> Call(const Json& request, const ProgressFn& progress = {},
+                            int passed_fd = -1) = 0;
   virtual Status Close() = 0;
   // True when talking to a running server.
   virtual bool remote() const = 0;
@@ -46,7 +48,8 @@ class LocalTransport final : public ControlTransport {
  public:
   explicit LocalTransport(std::unique_ptr<Storage> storage) : storage_(std::move(storage)) {}
   ~LocalTransport() override;
-  Result<Json> Call(const Json& request, const ProgressFn& progress = {}) override;
+  Result<Json> Call(const Json& request, const ProgressFn& progress = {},
+                    int passed_fd = -1) override;
   Status Close() override;
   bool remote() const override { return false; }
 
@@ -58,7 +61,8 @@ class SocketTransport final : public ControlTransport {
  public:
   SocketTransport(std::unique_ptr<ControlClient> client, std::chrono::milliseconds timeout)
       : client_(std::move(client)), timeout_(timeout) {}
-  Result<Json> Call(const Json& request, const ProgressFn& progress = {}) override;
+  Result<Json> Call(const Json& request, const ProgressFn& progress = {},
+                    int passed_fd = -1) override;
   Status Close() override;
   bool remote() const override { return true; }
 
@@ -97,10 +101,11 @@ class PoolClient {
   Result<FlattenProgress> FlattenVolume(const std::string& name, uint64_t offset, uint64_t max_bytes);
   Status RollbackSnapshot(const std::string& volume, const std::string& snapshot, bool force);
   Result<VolumeDiff> DiffVolume(const std::string& volume, const std::string& from, const std::string& to);
-  // `path` must be absolute (the server opens it).
+  // The stream file travels as the descriptor `stream_fd` (the caller's,
+  // borrowed): a regular file, not one of the pool's (Storage contract).
   Result<DiffStreamInfo> WriteDiffStream(const std::string& volume, const std::string& from,
-                                         const std::string& to, const std::string& path);
-  Result<DiffStreamInfo> ApplyDiffStream(const std::string& volume, const std::string& path);
+                                         const std::string& to, int stream_fd);
+  Result<DiffStreamInfo> ApplyDiffStream(const std::string& volume, int stream_fd);
   Result<PoolStatus> GetPoolStatus();
   Result<CheckReport> Check();
   Status Commit();

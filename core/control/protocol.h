@@ -18,8 +18,12 @@
 //   pool.check      -                                       CheckReport
 //   commit          -                                       null
 //   volume.diff     volume, [from], [to]                    VolumeDiff
-//   diff.stream     volume, [from], to, path                DiffStreamInfo
-//   diff.apply      volume, path                            DiffStreamInfo
+//   diff.stream     volume, [from], to      + stream fd     DiffStreamInfo
+//   diff.apply      volume                  + stream fd     DiffStreamInfo
+//
+// "+ stream fd": the request carries the stream file's descriptor
+// (SCM_RIGHTS, with the request's first byte; dispatch.h contract 4). No
+// request names a path the server would open.
 //
 // Sizes and counters are unsigned JSON integers (bytes). The object forms
 // (field names equal the C++ member names) are the `--json` output of the CLI
@@ -63,8 +67,8 @@ inline constexpr std::string_view kOpSnapshotCreate = "snapshot.create";  // vol
 inline constexpr std::string_view kOpSnapshotList = "snapshot.list";      // volume
 inline constexpr std::string_view kOpSnapshotDelete = "snapshot.delete";  // volume, snapshot
 inline constexpr std::string_view kOpVolumeDiff = "volume.diff";          // volume, [from], [to]
-inline constexpr std::string_view kOpDiffStream = "diff.stream";          // volume, [from], to, path
-inline constexpr std::string_view kOpDiffApply = "diff.apply";            // volume, path
+inline constexpr std::string_view kOpDiffStream = "diff.stream";          // volume, [from], to + fd
+inline constexpr std::string_view kOpDiffApply = "diff.apply";            // volume + fd
 
 // The longest request line a server accepts, and response line a client does.
 inline constexpr size_t kMaxRequestLine = 1u << 20;
@@ -84,9 +88,8 @@ Json PoolCheckRequest();
 Json CommitRequest();
 // diff_protocol.cc. Empty `from`/`to` are left out of the request.
 Json VolumeDiffRequest(const std::string& volume, const std::string& from, const std::string& to);
-Json DiffStreamRequest(const std::string& volume, const std::string& from, const std::string& to,
-                       const std::string& path);
-Json DiffApplyRequest(const std::string& volume, const std::string& path);
+Json DiffStreamRequest(const std::string& volume, const std::string& from, const std::string& to);
+Json DiffApplyRequest(const std::string& volume);
 
 // Responses.
 Json OkResponse(Json result);

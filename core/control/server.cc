@@ -183,7 +183,12 @@ void ControlServer::Impl::ServeConnection(Connection* connection) {
       (void)WriteAll(fd, EncodeLine(ProgressLine(p)) + "\n", DeadlineAfter(options_.idle_timeout),
                      stop_fd_.get());
     };
-    std::string response = HandleRequestLine(storage_, **line, progress);
+    // A descriptor passed with the request (dispatch.h contract 4) is the
+    // request's alone: closed once it is answered, like any stray one.
+    std::vector<UniqueFd> passed = reader.TakePassedFds();
+    std::string response =
+        HandleRequestLine(storage_, **line, progress, passed.empty() ? -1 : passed.front().get());
+    passed.clear();
     response.push_back('\n');
     if (!WriteAll(fd, response, DeadlineAfter(options_.idle_timeout), stop_fd_.get())) break;
   }

@@ -62,19 +62,6 @@ Status WaitFor(int fd, short events, Deadline deadline, int stop_fd) {
 
 }  // namespace
 
-UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
-  if (this != &other) {
-    Reset();
-    fd_ = std::exchange(other.fd_, -1);
-  }
-  return *this;
-}
-
-void UniqueFd::Reset() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-}
-
 Result<UniqueFd> ConnectUnix(const std::string& path, Deadline deadline) {
   sockaddr_un addr = TRY(MakeAddress(path));
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -143,6 +130,52 @@ Status WriteAll(int fd, std::string_view data, Deadline deadline, int stop_fd) {
   return Ok();
 }
 
+// Contract 5: every descriptor that came with the bytes is kept, even when
+// the control data was truncated (MSG_CTRUNC closes nothing we received).
+void LineReader::KeepPassedFds(const msghdr& msg) {
+  for (const cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr;
+       c = CMSG_NXTHDR(const_cast<msghdr*>(&msg), const_cast<cmsghdr*>(c))) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; i++) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+      passed_fds_.emplace_back(fd);
+    }
+  }
+}
+
+std::vector<UniqueFd> LineReader::TakePassedFds() { return std::exchange(passed_fds_, {}); }
+
+Status SendWithFd(int fd, std::string_view data, int passed_fd, Deadline deadline) {
+  if (passed_fd < 0) return WriteAll(fd, data, deadline);
+  if (data.empty()) return Err(Code::kInvalidArgument, "a descriptor needs at least one byte to travel with");
+  // The descriptor travels with the first byte; the rest follows as usual.
+  for (;;) {
+    iovec iov{.iov_base = const_cast<char*>(data.data()), .iov_len = 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &passed_fd, sizeof(int));
+    ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+    if (n == 1) break;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      TRY_STATUS(WaitFor(fd, POLLOUT, deadline, -1));
+      continue;
+    }
+    return Err(Code::kIOError, "sendmsg: {}", std::strerror(errno));
+  }
+  return WriteAll(fd, data.substr(1), deadline);
+}
+
 Result<std::optional<std::string>> LineReader::ReadLine(size_t max_line, Deadline deadline,
                                                         int stop_fd) {
   size_t scanned = 0;
@@ -158,7 +191,15 @@ Result<std::optional<std::string>> LineReader::ReadLine(size_t max_line, Deadlin
       return Err(Code::kInvalidArgument, "line longer than {} bytes", max_line);
     }
     char chunk[64 * 1024];
-    ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
+    iovec iov{.iov_base = chunk, .iov_len = sizeof(chunk)};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassedFds)];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    ssize_t n = ::recvmsg(fd_, &msg, MSG_CMSG_CLOEXEC);
+    if (n >= 0) KeepPassedFds(msg);
     if (n > 0) {
       buffer_.append(chunk, static_cast<size_t>(n));
       continue;

@@ -8,15 +8,23 @@
 //     returns Busy("stopping") so a server can shut down promptly.
 //  3. Paths longer than sun_path are InvalidArgument naming the path.
 //  4. File descriptors are owned by UniqueFd and closed exactly once.
+//  5. A descriptor may travel with a message (SCM_RIGHTS): SendWithFd sends
+//     it with the message's first byte; LineReader keeps every descriptor
+//     it receives (at most kMaxPassedFds per read) until TakePassedFds, and
+//     closes those nobody took.
 #pragma once
+
+#include <sys/socket.h>
 
 #include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "core/util/status.h"
+#include "core/util/unique_fd.h"
 
 namespace tessera {
 
@@ -25,24 +33,6 @@ using Deadline = std::chrono::steady_clock::time_point;
 inline Deadline DeadlineAfter(std::chrono::milliseconds timeout) {
   return std::chrono::steady_clock::now() + timeout;
 }
-
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept;
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { Reset(); }
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  void Reset();
-
- private:
-  int fd_ = -1;
-};
 
 // Connects to a listening socket. NotFound when nobody listens there (no
 // such file, or a stale socket file: ECONNREFUSED).
@@ -57,6 +47,10 @@ Result<UniqueFd> ListenUnix(const std::string& path);
 Status WaitReadable(int fd, Deadline deadline, int stop_fd = -1);
 
 Status WriteAll(int fd, std::string_view data, Deadline deadline, int stop_fd = -1);
+// WriteAll, with `passed_fd` (when >= 0) travelling with the first byte.
+Status SendWithFd(int fd, std::string_view data, int passed_fd, Deadline deadline);
+
+inline constexpr size_t kMaxPassedFds = 4;
 
 // Buffers reads from one socket and splits them into lines.
 class LineReader {
@@ -66,10 +60,14 @@ class LineReader {
   // InvalidArgument when a line exceeds `max_line` bytes; IOError when the
   // stream ends in the middle of a line.
   Result<std::optional<std::string>> ReadLine(size_t max_line, Deadline deadline, int stop_fd = -1);
+  // The descriptors received so far (contract 5), oldest first.
+  std::vector<UniqueFd> TakePassedFds();
 
  private:
+  void KeepPassedFds(const msghdr& msg);
   int fd_;
   std::string buffer_;
+  std::vector<UniqueFd> passed_fds_;
 };
 
 }  // namespace tessera

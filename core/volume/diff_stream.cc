@@ -9,7 +9,9 @@
 //     its bytes are allocated or read.
 #include "core/volume/diff_stream.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -255,14 +257,28 @@ Result<DiffRecord> DiffStreamReader::Next() {
   return r;
 }
 
-Result<DiffStreamSummary> VerifyDiffStream(const std::string& path,
-                                           const DiffProgressFn& progress) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr)
-    return Err(Code::kNotFound, "cannot open stream {}: {}", path, std::strerror(errno));
+Result<StreamFile> StreamFileFromStart(int fd, const char* mode) {
+  int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) return Err(Code::kIOError, "stream file: dup: {}", std::strerror(errno));
+  StreamFile file(::fdopen(copy, mode));
+  if (!file) {
+    int error = errno;
+    ::close(copy);
+    return Err(Code::kIOError, "stream file: fdopen: {}", std::strerror(error));
+  }
+  if (std::fseek(file.get(), 0, SEEK_SET) != 0) {
+    return Err(Code::kInvalidArgument, "stream file: cannot seek to its start: {}",
+               std::strerror(errno));
+  }
+  return file;
+}
+
+Result<DiffStreamSummary> VerifyDiffStream(int fd, const DiffProgressFn& progress) {
+  StreamFile file = TRY(StreamFileFromStart(fd, "rb"));
+  std::FILE* f = file.get();
   struct stat st {};
-  uint64_t file_size = ::fstat(fileno(f), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
-  DiffStreamReader reader(f, "stream " + path);
+  uint64_t file_size = ::fstat(fd, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  DiffStreamReader reader(f, "stream");
   DiffStreamSummary summary;
   auto run = [&]() -> Status {
     summary.header = TRY(reader.ReadHeader());
@@ -275,9 +291,7 @@ Result<DiffStreamSummary> VerifyDiffStream(const std::string& path,
     }
     return Ok();
   };
-  Status s = run();
-  std::fclose(f);
-  TRY_STATUS(s);
+  TRY_STATUS(run());
   summary.stream_bytes = reader.bytes_read();
   return summary;
 }

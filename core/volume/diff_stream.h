@@ -48,6 +48,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -144,11 +145,18 @@ struct DiffStreamSummary {
   uint64_t stream_bytes = 0;  // size of the stream file
 };
 
-// Reads the whole stream at `path` and verifies it (contract 3). `progress`
-// (optional) is called after each record with the stream bytes read so far
-// and the file's size.
+// A stdio FILE over a copy of `fd` (which stays the caller's), positioned
+// at the start of the file. `mode` is fdopen's.
+struct StreamFileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+using StreamFile = std::unique_ptr<std::FILE, StreamFileCloser>;
+Result<StreamFile> StreamFileFromStart(int fd, const char* mode);
+
+// Reads the whole stream in `fd` from its start and verifies it (contract
+// 3). `progress` (optional) is called after each record with the stream
+// bytes read so far and the file's size.
 using DiffProgressFn = std::function<void(uint64_t done, uint64_t total)>;
-Result<DiffStreamSummary> VerifyDiffStream(const std::string& path,
-                                           const DiffProgressFn& progress = {});
+Result<DiffStreamSummary> VerifyDiffStream(int fd, const DiffProgressFn& progress = {});
 
 }  // namespace tessera

@@ -295,11 +295,11 @@ Result<VolumeDiff> Storage::DiffVolume(const std::string& volume, const std::str
   return impl_->DiffVolume(volume, from, to);
 }
 Result<DiffStreamInfo> Storage::WriteDiffStream(const std::string& volume, const std::string& from,
-                                                const std::string& to, const std::string& path) {
-  return impl_->WriteDiffStream(volume, from, to, path);
+                                                const std::string& to, int stream_fd) {
+  return impl_->WriteDiffStream(volume, from, to, stream_fd);
 }
-Result<DiffStreamInfo> Storage::ApplyDiffStream(const std::string& volume, const std::string& path) {
-  return impl_->ApplyDiffStream(volume, path);
+Result<DiffStreamInfo> Storage::ApplyDiffStream(const std::string& volume, int stream_fd) {
+  return impl_->ApplyDiffStream(volume, stream_fd);
 }
 Result<CheckReport> Storage::Check() { return impl_->Check(); }
 Status Storage::Commit() { return impl_->CommitAll(); }

@@ -258,17 +258,24 @@ class Storage {
   // an empty `from` diffs from nothing, an empty `to` is the live volume
   // (flushed first). Reads only the tree paths that changed.
   Result<VolumeDiff> DiffVolume(const std::string& volume, const std::string& from, const std::string& to);
+  // Stream files are descriptors the caller opened with its own rights
+  // (borrowed, never closed here); Storage opens no path a caller names. A
+  // stream file must be a regular file and none of the pool's own files (a
+  // vdev, or anything in the pool directory); otherwise InvalidArgument,
+  // before any byte of it is read or written.
+  //
   // Writes the diff from `from` (empty: a full stream) to snapshot `to` as a
-  // diff stream (core/volume/diff_stream.h) to `path`, created or truncated.
+  // diff stream (core/volume/diff_stream.h) into `stream_fd`, truncated
+  // first, and truncated again on failure (no partial stream is left).
   Result<DiffStreamInfo> WriteDiffStream(const std::string& volume, const std::string& from,
-                                         const std::string& to, const std::string& path);
-  // Applies the stream at `path` to `volume`, then snapshots it as the
+                                         const std::string& to, int stream_fd);
+  // Applies the stream in `stream_fd` (read from its start) to `volume`, then snapshots it as the
   // stream's target (same name and guid). The whole stream is verified
   // before anything changes; the volume must be at the stream's base (its
   // snapshot with the base's guid, and no change since), or, for a full
   // stream, unwritten; it must have the stream's size and not be open.
   // Any failure before the first write changes nothing.
-  Result<DiffStreamInfo> ApplyDiffStream(const std::string& volume, const std::string& path);
+  Result<DiffStreamInfo> ApplyDiffStream(const std::string& volume, int stream_fd);
 
   Result<PoolStatus> GetPoolStatus();
   Result<CheckReport> Check();

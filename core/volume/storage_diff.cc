@@ -27,7 +27,12 @@
 //  7. Changed blocks are never collected: ForEachChangedBlock hands them, in
 //     LBA order, to a RangeMerger that emits each range as it ends, so a
 //     stream of a large volume needs memory for one record, not for its
-//     block list. A stream that fails midway is removed.
+//     block list. A stream that fails midway is truncated to nothing.
+//  8. Stream files arrive as descriptors (storage.h). CheckStreamFile runs
+//     before the first byte is touched: a FIFO or socket could block the
+//     whole storage (mu_ is held), and a descriptor of a vdev, pool.conf or
+//     anything else in the pool directory would let a stream overwrite the
+//     pool, so both are refused, compared by device and inode.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -148,12 +153,6 @@ Result<uint64_t> AnyChangedBlock(Database& db, Dataset* dataset, const std::stri
   return changed;
 }
 
-struct FileCloser {
-  void operator()(std::FILE* f) const {
-    if (f) std::fclose(f);
-  }
-};
-
 Result<SnapshotInfo> FindSnapshot(const std::vector<SnapshotInfo>& all, const std::string& volume,
                                   const std::string& name) {
   for (const SnapshotInfo& s : all) {
@@ -185,11 +184,42 @@ Result<VolumeDiff> Storage::Impl::DiffVolume(const std::string& volume, const st
   return diff;
 }
 
+// Design note 8.
+Status Storage::Impl::CheckStreamFile(int stream_fd) {
+  struct stat st {};
+  if (::fstat(stream_fd, &st) != 0) {
+    return Err(Code::kInvalidArgument, "stream file: {}", std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return Err(Code::kInvalidArgument,
+               "the stream file must be a regular file, not a pipe, FIFO, socket or device (the "
+               "CLI copies those through a temporary file)");
+  }
+  auto same = [&](const std::string& path) {
+    struct stat other {};
+    return ::stat(path.c_str(), &other) == 0 && other.st_dev == st.st_dev && other.st_ino == st.st_ino;
+  };
+  for (const PoolVdev& v : db_->pool().vdevs()) {
+    if (same(v.config.path)) {
+      return Err(Code::kInvalidArgument, "the stream file is vdev '{}' ({}) of this pool; refusing it",
+                 v.config.name, v.config.path);
+    }
+  }
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
+    if (same(entry.path().string())) {
+      return Err(Code::kInvalidArgument, "the stream file is {}, a file of this pool; refusing it",
+                 entry.path().string());
+    }
+  }
+  return Ok();
+}
+
 Result<DiffStreamInfo> Storage::Impl::WriteDiffStream(const std::string& volume,
                                                       const std::string& from,
-                                                      const std::string& to,
-                                                      const std::string& path) {
+                                                      const std::string& to, int stream_fd) {
   std::lock_guard lock(mu_);
+  TRY_STATUS(CheckStreamFile(stream_fd));
   if (to.empty()) {
     return Err(Code::kInvalidArgument,
                "a diff stream needs a snapshot as its target (VOLUME@SNAPSHOT); "
@@ -217,18 +247,12 @@ Result<DiffStreamInfo> Storage::Impl::WriteDiffStream(const std::string& volume,
   auto source = TRY(OpenSnapshotLocked(volume, to));
   // A stream holds volume data: the owner's alone (0600), also when it
   // replaces an existing file.
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0 || ::fchmod(fd, 0600) != 0) {
-    int err = errno;
-    if (fd >= 0) ::close(fd);
-    return Err(Code::kInvalidArgument, "cannot create stream {}: {}", path, std::strerror(err));
+  if (::ftruncate(stream_fd, 0) != 0 || ::fchmod(stream_fd, 0600) != 0) {
+    return Err(Code::kInvalidArgument, "stream file: cannot truncate it or make it private: {}",
+               std::strerror(errno));
   }
-  std::unique_ptr<std::FILE, FileCloser> out(::fdopen(fd, "wb"));
-  if (!out) {
-    ::close(fd);
-    return Err(Code::kIOError, "cannot create stream {}: {}", path, std::strerror(errno));
-  }
-  DiffStreamWriter writer(out.get(), "stream " + path);
+  StreamFile out = TRY(StreamFileFromStart(stream_fd, "wb"));
+  DiffStreamWriter writer(out.get(), "stream");
   DiffStreamInfo info{.volume = volume, .base = from, .target = to};
   std::vector<std::byte> buf(kDiffMaxDataRecord);
   // One record per zero range; data ranges in records of at most 1 MiB.
@@ -259,20 +283,23 @@ Result<DiffStreamInfo> Storage::Impl::WriteDiffStream(const std::string& volume,
   }();
   if (!written) {
     out.reset();
-    std::error_code ec;
-    std::filesystem::remove(path, ec);  // no partial stream left behind
+    (void)::ftruncate(stream_fd, 0);  // no partial stream left behind
     return Err(written.error());
+  }
+  out.reset();
+  if (::fsync(stream_fd) != 0) {
+    return Err(Code::kIOError, "stream file: fsync: {}", std::strerror(errno));
   }
   info.stream_bytes = writer.bytes_written();
   return info;
 }
 
-Result<DiffStreamInfo> Storage::Impl::ApplyDiffStream(const std::string& volume,
-                                                      const std::string& path) {
+Result<DiffStreamInfo> Storage::Impl::ApplyDiffStream(const std::string& volume, int stream_fd) {
   std::lock_guard lock(mu_);
   TRY_STATUS(RefuseSnapshotName(volume, "diff apply"));
+  TRY_STATUS(CheckStreamFile(stream_fd));
   // 1. The whole stream verifies (note 5).
-  DiffStreamSummary summary = TRY(VerifyDiffStream(path));
+  DiffStreamSummary summary = TRY(VerifyDiffStream(stream_fd));
   const DiffStreamHeader& h = summary.header;
   std::string what = h.incremental()
                          ? fmt::format("{}@{} -> @{}", h.volume, h.base_name, h.target_name)
@@ -325,9 +352,8 @@ Result<DiffStreamInfo> Storage::Impl::ApplyDiffStream(const std::string& volume,
   }
   // 3. Apply, verifying each record again as it is read.
   auto target = TRY(OpenVolumeLocked(volume));
-  std::unique_ptr<std::FILE, FileCloser> in(std::fopen(path.c_str(), "rb"));
-  if (!in) return Err(Code::kNotFound, "cannot open stream {}: {}", path, std::strerror(errno));
-  DiffStreamReader reader(in.get(), "stream " + path);
+  StreamFile in = TRY(StreamFileFromStart(stream_fd, "rb"));
+  DiffStreamReader reader(in.get(), "stream");
   TRY(reader.ReadHeader());
   DiffStreamInfo info{.volume = h.volume, .base = h.base_name, .target = h.target_name};
   while (true) {

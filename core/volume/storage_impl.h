@@ -46,8 +46,10 @@ class Storage::Impl : public StorageCore {
   Status RollbackSnapshot(const std::string& volume, const std::string& snapshot, bool force);
   Result<VolumeDiff> DiffVolume(const std::string& volume, const std::string& from, const std::string& to);
   Result<DiffStreamInfo> WriteDiffStream(const std::string& volume, const std::string& from,
-                                         const std::string& to, const std::string& path);
-  Result<DiffStreamInfo> ApplyDiffStream(const std::string& volume, const std::string& path);
+                                         const std::string& to, int stream_fd);
+  Result<DiffStreamInfo> ApplyDiffStream(const std::string& volume, int stream_fd);
+  // storage.h: a stream file is a regular file, not one of the pool's.
+  Status CheckStreamFile(int stream_fd);
   Result<PoolStatus> GetPoolStatus();
   Result<CheckReport> Check();
   Result<VolumeInspectReport> InspectVolume(const std::string& name, InspectDepth depth, bool repair,

@@ -3,10 +3,15 @@
 // types round-trip.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+
 #include <filesystem>
+#include <fstream>
 
 #include "control_test_util.h"
+#include "core/control/client.h"
 #include "core/control/dispatch.h"
+#include "core/control/server.h"
 
 namespace tessera {
 namespace {
@@ -28,8 +33,13 @@ class DiffOpsTest : public ::testing::Test {
     ASSERT_TRUE(volume->Write(1 << 20, data, false));
     ASSERT_TRUE(storage_->CreateSnapshot("v", "b"));
   }
-  Result<Json> Call(const Json& request) {
-    return ResultFromResponse(DispatchRequest(*storage_, request));
+  Result<Json> Call(const Json& request, int passed_fd = -1) {
+    return ResultFromResponse(DispatchRequest(*storage_, request, {}, passed_fd));
+  }
+  // Stream files live outside the pool directory (storage.h).
+  std::string Outside(const std::string& name) { return pool_.dir() + "." + name; }
+  void TearDown() override {
+    for (const char* name : {"a.tds", "b.tds", "x"}) std::filesystem::remove(Outside(name));
   }
 
   TempPool pool_;
@@ -50,11 +60,12 @@ TEST_F(DiffOpsTest, DiffStreamAndApplyReachStorage) {
   ASSERT_TRUE(full);
   EXPECT_EQ((*full)["changed_bytes"], 8192u);
 
-  std::string path = pool_.dir() + "/a.tds";
-  auto written = Call(DiffStreamRequest("v", "", "a", path));
+  UniqueFd out(::open(Outside("a.tds").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  auto written = Call(DiffStreamRequest("v", "", "a"), out.get());
   ASSERT_TRUE(written) << written.error().ToString();
   EXPECT_EQ((*written)["data_bytes"], 8192u);
-  auto applied = Call(DiffApplyRequest("w", path));
+  UniqueFd in(::open(Outside("a.tds").c_str(), O_RDONLY | O_CLOEXEC));
+  auto applied = Call(DiffApplyRequest("w"), in.get());
   ASSERT_TRUE(applied) << applied.error().ToString();
   auto info = DiffStreamInfoFromJson(*applied);
   ASSERT_TRUE(info);
@@ -66,24 +77,54 @@ TEST_F(DiffOpsTest, DiffStreamAndApplyReachStorage) {
   EXPECT_EQ((*snapshots)[0].name, "a");
 }
 
+// dispatch.h contract 4: a request names no file the server would open; the
+// stream travels as a descriptor, and one must come with the request.
 TEST_F(DiffOpsTest, BadRequestsChangeNothing) {
-  auto relative = Call(DiffStreamRequest("v", "a", "b", "relative.tds"));
-  ASSERT_FALSE(relative);
-  EXPECT_EQ(relative.error().code(), Code::kInvalidArgument);
-  EXPECT_FALSE(std::filesystem::exists("relative.tds"));
-  Json apply_with_from = DiffApplyRequest("w", pool_.dir() + "/x");
+  Json with_path = DiffStreamRequest("v", "a", "b");
+  with_path["path"] = Outside("b.tds");
+  auto named = Call(with_path);
+  ASSERT_FALSE(named);
+  EXPECT_EQ(named.error().code(), Code::kInvalidArgument);
+  EXPECT_FALSE(std::filesystem::exists(Outside("b.tds")));
+  Json apply_with_path = DiffApplyRequest("w");
+  apply_with_path["path"] = Outside("b.tds");
+  EXPECT_EQ(Call(apply_with_path).error().code(), Code::kInvalidArgument);
+  auto no_fd = Call(DiffStreamRequest("v", "a", "b"));
+  ASSERT_FALSE(no_fd);
+  EXPECT_NE(no_fd.error().message().find("SCM_RIGHTS"), std::string::npos) << no_fd.error().ToString();
+  EXPECT_EQ(Call(DiffApplyRequest("w")).error().code(), Code::kInvalidArgument);
+  Json apply_with_from = DiffApplyRequest("w");
   apply_with_from["from"] = "a";
   EXPECT_EQ(Call(apply_with_from).error().code(), Code::kInvalidArgument);
   Json typo = VolumeDiffRequest("v", "a", "b");
   typo["too"] = "b";
   EXPECT_EQ(Call(typo).error().code(), Code::kInvalidArgument);
   EXPECT_EQ(Call(VolumeDiffRequest("v", "nope", "")).error().code(), Code::kNotFound);
-  auto missing = Call(DiffApplyRequest("w", pool_.dir() + "/none.tds"));
-  ASSERT_FALSE(missing);
-  EXPECT_EQ(missing.error().code(), Code::kNotFound);
+  std::ofstream(Outside("x")) << "not a stream";
+  UniqueFd junk(::open(Outside("x").c_str(), O_RDONLY | O_CLOEXEC));
+  EXPECT_EQ(Call(DiffApplyRequest("w"), junk.get()).error().code(), Code::kCorruption);
   auto snapshots = storage_->ListSnapshots("w");
   ASSERT_TRUE(snapshots);
   EXPECT_TRUE(snapshots->empty());
+}
+
+// The descriptor crosses the control socket with the request (SCM_RIGHTS).
+TEST_F(DiffOpsTest, StreamDescriptorTravelsOverTheControlSocket) {
+  auto server = ControlServer::Start(*storage_, pool_.dir() + "/control.sock");
+  ASSERT_TRUE(server) << server.error().ToString();
+  auto client = ControlClient::Connect(pool_.dir() + "/control.sock", std::chrono::seconds(5));
+  ASSERT_TRUE(client) << client.error().ToString();
+  UniqueFd out(::open(Outside("b.tds").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  auto written = (*client)->Call(DiffStreamRequest("v", "a", "b"), std::chrono::seconds(30), {}, out.get());
+  ASSERT_TRUE(written) << written.error().ToString();
+  EXPECT_EQ((*written)["data_bytes"], 8192u);
+  EXPECT_EQ(std::filesystem::file_size(Outside("b.tds")), (*written)["stream_bytes"].get<uint64_t>());
+  // Without a descriptor the server refuses, and the connection still works.
+  auto refused = (*client)->Call(DiffApplyRequest("w"), std::chrono::seconds(30));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), Code::kInvalidArgument);
+  EXPECT_TRUE((*client)->Call(VolumeListRequest(), std::chrono::seconds(30)));
+  (*server)->Stop();
 }
 
 TEST(DiffProtocol, ValueTypesRoundTrip) {

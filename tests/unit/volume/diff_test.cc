@@ -4,6 +4,8 @@
 // nothing.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -136,28 +138,28 @@ class DiffStreamTest : public ::testing::Test {
     ASSERT_TRUE(storage_->CreateSnapshot("v", "b"));
     RandomOps(rng, *volume, model, 10, &id);  // the live volume moves on
   }
-  std::string Path(const std::string& name) { return pd_.dir() + "/" + name; }
+  std::string Path(const std::string& name) { return pd_.Outside(name); }
 
   PoolDir pd_{1, 256ull << 20};
   std::unique_ptr<Storage> storage_;
 };
 
 TEST_F(DiffStreamTest, FullThenIncrementalRoundTrip) {
-  auto full = storage_->WriteDiffStream("v", "", "a", Path("full"));
+  auto full = storage_->WriteDiffStream("v", "", "a", StreamOut(Path("full")));
   ASSERT_TRUE(full) << full.error().ToString();
-  auto inc = storage_->WriteDiffStream("v", "a", "b", Path("inc"));
+  auto inc = storage_->WriteDiffStream("v", "a", "b", StreamOut(Path("inc")));
   ASSERT_TRUE(inc) << inc.error().ToString();
   EXPECT_GT(inc->zero_bytes, 0u);  // the random ops trimmed some mapped blocks
   EXPECT_LT(inc->stream_bytes, full->stream_bytes);
 
   // The incremental stream needs its base first.
-  auto early = storage_->ApplyDiffStream("w", Path("inc"));
+  auto early = storage_->ApplyDiffStream("w", StreamIn(Path("inc")));
   ASSERT_FALSE(early);
   EXPECT_EQ(early.error().code(), Code::kInvalidArgument);
   EXPECT_NE(early.error().ToString().find("not at the stream's base"), std::string::npos)
       << early.error().ToString();
 
-  auto applied = storage_->ApplyDiffStream("w", Path("full"));
+  auto applied = storage_->ApplyDiffStream("w", StreamIn(Path("full")));
   ASSERT_TRUE(applied) << applied.error().ToString();
   EXPECT_EQ(applied->data_bytes, full->data_bytes);
   EXPECT_TRUE(ReadAll(*storage_, "w") == ReadAll(*storage_, "v@a"));
@@ -167,7 +169,7 @@ TEST_F(DiffStreamTest, FullThenIncrementalRoundTrip) {
   ASSERT_TRUE(w_list && v_list);
   EXPECT_EQ(w_list->at(0).guid, v_list->at(0).guid);
 
-  ASSERT_TRUE(storage_->ApplyDiffStream("w", Path("inc")));
+  ASSERT_TRUE(storage_->ApplyDiffStream("w", StreamIn(Path("inc"))));
   EXPECT_TRUE(ReadAll(*storage_, "w") == ReadAll(*storage_, "v@b"));
   EXPECT_TRUE(ReadAll(*storage_, "w@a") == ReadAll(*storage_, "v@a"));
   EXPECT_EQ(SnapshotNames(*storage_, "w"), (std::vector<std::string>{"a", "b"}));
@@ -176,26 +178,26 @@ TEST_F(DiffStreamTest, FullThenIncrementalRoundTrip) {
   EXPECT_TRUE(diff->ranges.empty());
 
   // Applying it again: the copy already holds the target.
-  EXPECT_EQ(storage_->ApplyDiffStream("w", Path("inc")).error().code(), Code::kInvalidArgument);
+  EXPECT_EQ(storage_->ApplyDiffStream("w", StreamIn(Path("inc"))).error().code(), Code::kInvalidArgument);
   // A full stream needs an unwritten volume.
-  EXPECT_EQ(storage_->ApplyDiffStream("w", Path("full")).error().code(), Code::kInvalidArgument);
+  EXPECT_EQ(storage_->ApplyDiffStream("w", StreamIn(Path("full"))).error().code(), Code::kInvalidArgument);
   auto report = storage_->Check();
   ASSERT_TRUE(report);
   EXPECT_TRUE(report->clean()) << report->Summary();
 }
 
 TEST_F(DiffStreamTest, StreamNeedsASnapshotTarget) {
-  EXPECT_EQ(storage_->WriteDiffStream("v", "a", "", Path("x")).error().code(),
+  EXPECT_EQ(storage_->WriteDiffStream("v", "a", "", StreamOut(Path("x"))).error().code(),
             Code::kInvalidArgument);
-  EXPECT_EQ(storage_->WriteDiffStream("v", "a", "zz", Path("x")).error().code(), Code::kNotFound);
+  EXPECT_EQ(storage_->WriteDiffStream("v", "a", "zz", StreamOut(Path("x"))).error().code(), Code::kNotFound);
 }
 
 // Every corruption is refused before anything changes: the copy keeps its
 // contents and gets no snapshot.
 TEST_F(DiffStreamTest, CorruptStreamsChangeNothing) {
-  ASSERT_TRUE(storage_->WriteDiffStream("v", "", "a", Path("full")));
-  ASSERT_TRUE(storage_->ApplyDiffStream("w", Path("full")));
-  ASSERT_TRUE(storage_->WriteDiffStream("v", "a", "b", Path("inc")));
+  ASSERT_TRUE(storage_->WriteDiffStream("v", "", "a", StreamOut(Path("full"))));
+  ASSERT_TRUE(storage_->ApplyDiffStream("w", StreamIn(Path("full"))));
+  ASSERT_TRUE(storage_->WriteDiffStream("v", "a", "b", StreamOut(Path("inc"))));
   std::ifstream in(Path("inc"), std::ios::binary);
   std::string good((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   ASSERT_GT(good.size(), 1024u + 32u + 8192u);
@@ -217,7 +219,7 @@ TEST_F(DiffStreamTest, CorruptStreamsChangeNothing) {
   bad.emplace_back("empty", "");
   for (const auto& [what, bytes] : bad) {
     std::ofstream(Path("bad"), std::ios::binary | std::ios::trunc) << bytes;
-    auto result = storage_->ApplyDiffStream("w", Path("bad"));
+    auto result = storage_->ApplyDiffStream("w", StreamIn(Path("bad")));
     ASSERT_FALSE(result) << what;
     EXPECT_EQ(result.error().code(), Code::kCorruption)
         << what << ": " << result.error().ToString();
@@ -226,28 +228,73 @@ TEST_F(DiffStreamTest, CorruptStreamsChangeNothing) {
   }
   // The intact stream still applies afterwards.
   std::ofstream(Path("good"), std::ios::binary | std::ios::trunc) << good;
-  ASSERT_TRUE(storage_->ApplyDiffStream("w", Path("good")));
+  ASSERT_TRUE(storage_->ApplyDiffStream("w", StreamIn(Path("good"))));
   EXPECT_TRUE(ReadAll(*storage_, "w") == ReadAll(*storage_, "v@b"));
 }
 
 // A copy that changed since its base snapshot refuses the stream.
 TEST_F(DiffStreamTest, ChangedCopyIsRefused) {
-  ASSERT_TRUE(storage_->WriteDiffStream("v", "", "a", Path("full")));
-  ASSERT_TRUE(storage_->WriteDiffStream("v", "a", "b", Path("inc")));
-  ASSERT_TRUE(storage_->ApplyDiffStream("w", Path("full")));
+  ASSERT_TRUE(storage_->WriteDiffStream("v", "", "a", StreamOut(Path("full"))));
+  ASSERT_TRUE(storage_->WriteDiffStream("v", "a", "b", StreamOut(Path("inc"))));
+  ASSERT_TRUE(storage_->ApplyDiffStream("w", StreamIn(Path("full"))));
   {
     auto w = std::move(*storage_->OpenVolume("w"));
     ASSERT_TRUE(w->Write(4096 * 9, Pattern(4096, 99), true));
   }
   auto before = ReadAll(*storage_, "w");
-  auto result = storage_->ApplyDiffStream("w", Path("inc"));
+  auto result = storage_->ApplyDiffStream("w", StreamIn(Path("inc")));
   ASSERT_FALSE(result);
   EXPECT_NE(result.error().ToString().find("changed since its snapshot 'a'"), std::string::npos)
       << result.error().ToString();
   EXPECT_TRUE(ReadAll(*storage_, "w") == before);
   // A volume of another size refuses it too.
   ASSERT_TRUE(storage_->CreateVolume({.name = "x", .size = kSize * 2}));
-  EXPECT_EQ(storage_->ApplyDiffStream("x", Path("full")).error().code(), Code::kInvalidArgument);
+  EXPECT_EQ(storage_->ApplyDiffStream("x", StreamIn(Path("full"))).error().code(), Code::kInvalidArgument);
+}
+
+// storage.h: a stream file is a regular file and none of the pool's; a
+// descriptor of a vdev (also reached through a symlink), of pool.conf, or of
+// a FIFO is refused before a byte of it is touched.
+TEST_F(DiffStreamTest, StreamFilesOfThePoolOrNotPlainFilesAreRefused) {
+  auto size_of = [](const std::string& path) { return std::filesystem::file_size(path); };
+  auto sum_of = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return std::hash<std::string>()(bytes);
+  };
+  const std::string vdev = pd_.dir() + "/vdev0.img";
+  const std::string conf = pd_.dir() + "/pool.conf";
+  ASSERT_TRUE(storage_->Commit());
+  const uint64_t vdev_size = size_of(vdev);
+  const size_t conf_sum = sum_of(conf);
+  const std::string link = Path("link-to-vdev");
+  std::filesystem::create_symlink(vdev, link);
+  const std::string fifo = Path("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+
+  for (const std::string& path : {vdev, link, conf}) {
+    auto wrote = storage_->WriteDiffStream("v", "", "a", StreamFd{UniqueFd(::open(path.c_str(), O_RDWR))});
+    ASSERT_FALSE(wrote) << path;
+    EXPECT_EQ(wrote.error().code(), Code::kInvalidArgument) << path;
+    EXPECT_NE(wrote.error().message().find("of this pool"), std::string::npos)
+        << path << ": " << wrote.error().ToString();
+    auto applied = storage_->ApplyDiffStream("w", StreamIn(path));
+    ASSERT_FALSE(applied) << path;
+    EXPECT_EQ(applied.error().code(), Code::kInvalidArgument) << path;
+  }
+  // O_RDWR opens a FIFO without waiting for a peer; the storage must not
+  // wait on it either (it would hold the pool's lock).
+  auto wrote = storage_->WriteDiffStream("v", "", "a", StreamFd{UniqueFd(::open(fifo.c_str(), O_RDWR))});
+  ASSERT_FALSE(wrote);
+  EXPECT_NE(wrote.error().message().find("regular file"), std::string::npos) << wrote.error().ToString();
+  auto applied = storage_->ApplyDiffStream("w", StreamFd{UniqueFd(::open(fifo.c_str(), O_RDWR))});
+  ASSERT_FALSE(applied);
+  EXPECT_NE(applied.error().message().find("regular file"), std::string::npos);
+
+  EXPECT_EQ(size_of(vdev), vdev_size);
+  EXPECT_EQ(sum_of(conf), conf_sum);
+  EXPECT_EQ(SnapshotNames(*storage_, "w"), std::vector<std::string>{});
+  ExpectClean(*storage_);
 }
 
 }  // namespace

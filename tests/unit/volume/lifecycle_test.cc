@@ -256,8 +256,8 @@ TEST(Lifecycle, SnapshotNamesAreRefusedByEveryChange) {
   ClientSession(*storage, "v", model, rng);
   ASSERT_TRUE(storage->CreateSnapshot("v", "s"));
   ASSERT_TRUE(storage->CreateSnapshot("v", "t"));
-  std::string stream = pd.dir() + "/stream";
-  ASSERT_TRUE(storage->WriteDiffStream("v", "s", "t", stream));
+  std::string stream = pd.Outside("stream");
+  ASSERT_TRUE(storage->WriteDiffStream("v", "s", "t", StreamOut(stream)));
   auto served = std::move(*storage->OpenVolume("v"));  // as a server would hold it
   std::string exnode = *storage->ExnodeText("v");
   auto expect_refused = [&](const Status& status, std::string_view what) {
@@ -271,7 +271,7 @@ TEST(Lifecycle, SnapshotNamesAreRefusedByEveryChange) {
   expect_refused(storage->DeleteVolume("v@s"), "delete");
   auto flatten = storage->FlattenVolume("v@s", 0, kSize);
   expect_refused(flatten ? Ok() : Status(Err(flatten.error())), "flatten");
-  auto applied = storage->ApplyDiffStream("v@s", stream);
+  auto applied = storage->ApplyDiffStream("v@s", StreamIn(stream));
   expect_refused(applied ? Ok() : Status(Err(applied.error())), "apply");
   for (bool repair : {false, true}) {
     auto inspected = storage->InspectVolume("v@s", InspectDepth::kFull, repair);

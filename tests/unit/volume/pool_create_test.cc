@@ -75,7 +75,7 @@ TEST(PoolCreate, PoolFilesAndStreamsAreTheOwnersAlone) {
   std::string stream = pd.dir() + "/../" + std::filesystem::path(pd.dir()).filename().string() + ".tds";
   std::ofstream(stream) << "an older file";
   std::filesystem::permissions(stream, std::filesystem::perms(0644));
-  ASSERT_TRUE(storage->WriteDiffStream("v", "", "s", stream));
+  ASSERT_TRUE(storage->WriteDiffStream("v", "", "s", StreamOut(stream)));
   EXPECT_EQ(ModeOf(stream), 0600u);
   std::filesystem::remove(stream);
 }

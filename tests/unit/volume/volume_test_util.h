@@ -2,6 +2,7 @@
 // that volume tests can crash the devices under a real Storage.
 #pragma once
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -9,6 +10,7 @@
 #include <random>
 
 #include "core/util/checksum.h"
+#include "core/util/unique_fd.h"
 #include "core/util/uuid.h"
 #include "core/vdev/fault_vdev.h"
 #include "core/vdev/file_vdev.h"
@@ -16,14 +18,36 @@
 
 namespace tessera::testing {
 
+// A stream file for Storage's diff-stream calls, opened as the CLI opens
+// it; converts to the descriptor Storage borrows.
+struct StreamFd {
+  UniqueFd fd;
+  operator int() const { return fd.get(); }  // NOLINT: implicit on purpose
+};
+inline StreamFd StreamOut(const std::string& path) {
+  return {UniqueFd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600))};
+}
+inline StreamFd StreamIn(const std::string& path) {
+  return {UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC))};
+}
+
 class PoolDir {
  public:
   explicit PoolDir(uint32_t vdevs = 2, uint64_t vdev_bytes = 128ull << 20) : vdevs_(vdevs), vdev_bytes_(vdev_bytes) {
     dir_ = (std::filesystem::temp_directory_path() / fmt::format("tessera-volume-test-{}", RandomU64())).string();
   }
-  ~PoolDir() { std::filesystem::remove_all(dir_); }
+  ~PoolDir() {
+    std::filesystem::remove_all(dir_);
+    std::filesystem::remove_all(dir_ + ".files");
+  }
 
   const std::string& dir() const { return dir_; }
+  // A path outside the pool directory (which holds no stream files,
+  // storage.h), removed with it.
+  std::string Outside(const std::string& name) const {
+    std::filesystem::create_directories(dir_ + ".files");
+    return dir_ + ".files/" + name;
+  }
 
   StorageOptions Options() {
     StorageOptions options;
