@@ -295,21 +295,27 @@ void* TesseraOpen(int /*readonly*/) {
 // handle and closes the volumes no connection uses any more (flush, log
 // head, freed rows, commit). Dropping a handle does no I/O by itself.
 void TesseraClose(void* handle) {
-  auto* h = static_cast<Handle*>(handle);
-  if (!h->volume->read_only()) {
-    if (auto flushed = h->volume->Flush(); !flushed) {
-      nbdkit_error("%s", flushed.error().WithContext("flushing on close").ToString().c_str());
+  // Design note 3: nothing thrown may reach nbdkit; the handle goes in any case.
+  std::unique_ptr<Handle> h(static_cast<Handle*>(handle));
+  Guarded(0, [&h] {
+    if (!h->volume->read_only()) {
+      if (auto flushed = h->volume->Flush(); !flushed) {
+        nbdkit_error("%s", flushed.error().WithContext("flushing on close").ToString().c_str());
+      }
     }
-  }
-  delete h;
-  if (auto closed = g_state.storage->CloseIdleVolumes(); !closed) {
-    nbdkit_error("%s", closed.error().ToString().c_str());
-  }
+    h.reset();
+    if (auto closed = g_state.storage->CloseIdleVolumes(); !closed) {
+      nbdkit_error("%s", closed.error().ToString().c_str());
+    }
+    return 0;
+  });
 }
 
 // --- Capabilities (design note 4) ---
 
-int64_t TesseraGetSize(void* handle) { return static_cast<int64_t>(VolumeOf(handle).size()); }
+int64_t TesseraGetSize(void* handle) {
+  return Guarded(int64_t{-1}, [handle] { return static_cast<int64_t>(VolumeOf(handle).size()); });
+}
 
 int TesseraBlockSize(void* /*handle*/, uint32_t* minimum, uint32_t* preferred, uint32_t* maximum) {
   *minimum = kMinBlock;
