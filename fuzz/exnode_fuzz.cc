@@ -1,6 +1,7 @@
 // Fuzz target: exNode text (core/exnode/exnode.h) and the lun and jerasure
 // segments built from it (LunSegment::FromExnode, JerasureSegment::FromExnode)
-// over a pool of memory vdevs (fuzz_pool.h).
+// over a pool of memory vdevs (fuzz_pool.h), and the cache options
+// (CacheSegment::OptionsFromExnode).
 //
 // Checks: contract 3 of exnode.h (parse, serialize and parse again give the
 // same model and the canonical text is a fixed point); a segment that builds
@@ -9,6 +10,8 @@
 #include <memory>
 
 #include "core/exnode/exnode.h"
+#include "core/segment/cache_segment.h"
+#include "core/segment/memory_segment.h"
 #include "core/segment/jerasure_segment.h"
 #include "core/segment/lun_segment.h"
 #include "fuzz/fuzz_pool.h"
@@ -39,6 +42,12 @@ void BuildSegments(const Exnode& exnode) {
       auto rebuilt = LunSegment::FromExnode(again, again.segments[0], pool, &source);
       FUZZ_CHECK(rebuilt && (*rebuilt)->Size() == (*lun)->Size());
       ReadFirstBlock(**lun);
+    } else if (section.type == SegmentType::kCache) {
+      auto options = CacheSegment::OptionsFromExnode(section, CacheOptions{.capacity_bytes = 1u << 20,
+                                                                           .dirty_max_bytes = 1u << 19});
+      if (!options || options->page_size > (1u << 20)) continue;
+      auto cache = CacheSegment::Create(section.id, std::make_shared<MemorySegment>(9, 1u << 20), *options);
+      if (cache) ReadFirstBlock(**cache);
     } else if (section.type == SegmentType::kJerasure) {
       auto lun_id = section.GetU64("segment");
       const ExnodeSegment* lun_section = lun_id ? exnode.FindSegment(*lun_id) : nullptr;
