@@ -1,8 +1,8 @@
 // Writes the seed corpora of the fuzz targets (fuzz/corpus/TARGET/) with
 // the real encoders, so each seed is a well-formed input that the target
 // then mutates. Usage: fuzz_make_corpus DIR (scripts/fuzz.sh --seeds).
-// Seeds are small (a few KiB) and deterministic: rerunning gives the same
-// files.
+// Seeds are small (a few KiB) and deterministic, except for the generation
+// (a clock reading) in the real chunk header.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -77,18 +77,31 @@ void LogHeaders() {
   Put("log_header", "trim", Trim(block));
 }
 
+// chunk_header_fuzz.cc: a byte choosing the chunk, then its header.
 void ChunkHeaders() {
   std::vector<std::byte> block(kChunkHeaderBytes);
-  EncodeChunkHeader(ChunkHeader{.method = ErasureMethod::kCauchyGood, .segment_id = 6, .stripe = 3,
-                                .generation = 99, .index = 1, .k = 2, .m = 1, .w = 8, .packet_size = 64,
-                                .data_bytes = 61440, .checksums = {11, 22, 33}},
-                    block);
-  Put("chunk_header", "k2m1", Trim(block));
   EncodeChunkHeader(ChunkHeader{.method = ErasureMethod::kReedSolVan, .segment_id = 6, .stripe = 0,
                                 .generation = 1, .index = 5, .k = 4, .m = 2, .w = 8, .packet_size = 0,
                                 .data_bytes = 61440, .checksums = {1, 2, 3, 4, 5, 6}},
                     block);
+  block.insert(block.begin(), std::byte{2});
   Put("chunk_header", "k4m2", Trim(block));
+
+  // The real header of chunk 1 of stripe 0, as the target's segment writes it.
+  fuzz::FuzzBlockSource source;
+  auto lun = std::make_shared<LunSegment>(
+      31, LunOptions{.n_devices = 3, .chunk_size = 16384, .max_block_size = 32768}, fuzz::FuzzPool(), &source);
+  if (!lun->Grow()) std::abort();
+  auto seg = JerasureSegment::Create(32, JerasureOptions{.n_data_devs = 2, .n_parity_devs = 1, .w = 8}, lun,
+                                     fuzz::FuzzPool());
+  if (!seg) std::abort();
+  std::vector<std::byte> written((*seg)->stripe_bytes());
+  for (size_t i = 0; i < written.size(); i++) written[i] = std::byte(static_cast<uint8_t>(i * 7));
+  auto where = (*seg)->LocateChunk(0, 1);
+  std::vector<std::byte> header(kChunkHeaderBytes);
+  if (!(*seg)->Write(0, written, 0) || !where || !fuzz::FuzzPool()->Read(where->address, header)) std::abort();
+  header.insert(header.begin(), std::byte{1});
+  Put("chunk_header", "k2m1-real", Trim(header));
 }
 
 void TreeNodes() {
