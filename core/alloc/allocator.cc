@@ -76,19 +76,29 @@ Result<DiskAddress> Allocator::Allocate(BlockCount count, std::span<const Tier> 
 
 Result<DiskAddress> Allocator::AllocateApart(BlockCount count, std::span<const Tier> preference,
                                              DiskAddress apart_from) {
+  const DiskAddress one[] = {apart_from};
+  return AllocateApart(count, preference, std::span<const DiskAddress>(one));
+}
+
+Result<DiskAddress> Allocator::AllocateApart(BlockCount count, std::span<const Tier> preference,
+                                             std::span<const DiskAddress> apart_from) {
+  if (apart_from.empty()) return Allocate(count, preference);
   std::lock_guard lock(mu_);
   auto other = [&](const VdevSegments& v) {
-    return v.tier != apart_from.tier() || v.index != apart_from.vdev();
+    for (DiskAddress a : apart_from) {
+      if (v.tier == a.tier() && v.index == a.vdev()) return false;
+    }
+    return true;
   };
   auto cursor = [&](Tier tier) { return &next_copy_in_tier_[static_cast<uint8_t>(tier)]; };
-  Tier own = apart_from.tier();
+  Tier own = apart_from.front().tier();
   if (auto found = AllocateInTierLocked(count.value, own, cursor(own), other)) return *found;
   for (Tier tier : preference) {
     if (tier == own) continue;
     if (auto found = AllocateInTierLocked(count.value, tier, cursor(tier), other)) return *found;
   }
-  return Err(Code::kNoSpace, "no run of {} free blocks on a vdev other than {}", count.value,
-             apart_from.ToString());
+  return Err(Code::kNoSpace, "no run of {} free blocks on a vdev other than those of {} other copies", count.value,
+             apart_from.size());
 }
 
 uint64_t MetadataReserveBlocks(uint64_t vdev_blocks) {

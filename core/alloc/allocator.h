@@ -15,8 +15,9 @@
 //     that is not) does. A vdev's bitmaps are loaded, persisted and freed
 //     into whatever its state, so accounting stays exact, and a vdev that
 //     comes back online is used again at once.
-//  5. AllocateApart places a second copy on a vdev other than the first
-//     copy's (ditto copies of metadata), preferring the first copy's tier.
+//  5. AllocateApart places a further copy on a vdev other than those of the
+//     copies placed so far (ditto copies of metadata), preferring the first
+//     copy's tier.
 //  6. Thread-safe: one mutex guards every bitmap and counter.
 //  7. Metadata reserve: AllocateOn (data extents) leaves
 //     MetadataReserveBlocks of its vdev free, for Allocate and AllocateApart
@@ -69,6 +70,10 @@ class Allocator {
   // tiers of `preference` in order. NoSpace when no other vdev has such a run.
   Result<DiskAddress> AllocateApart(BlockCount count, std::span<const Tier> preference,
                                     DiskAddress apart_from);
+  // The same, apart from the vdevs of every address in `apart_from` (the
+  // copies placed so far; the first one's tier is tried first).
+  Result<DiskAddress> AllocateApart(BlockCount count, std::span<const Tier> preference,
+                                    std::span<const DiskAddress> apart_from);
   // A run on one given vdev; NoSpace when it has no such run free.
   Result<DiskAddress> AllocateOn(Tier tier, uint32_t index, BlockCount count);
   Status MarkAllocated(DiskAddress address, BlockCount count);

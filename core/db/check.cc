@@ -117,10 +117,7 @@ Result<CheckReport> Database::Check() {
       auto entry = DecodeDeadEntry(v);
       if (!entry) return true;
       uint64_t address = ReadBigEndian(k.substr(17));
-      dead.emplace_back(address, address + entry->blocks);
-      if (entry->copy_address != 0) {
-        dead.emplace_back(entry->copy_address, entry->copy_address + entry->blocks);
-      }
+      for (uint64_t copy : entry->CopyAddresses(address)) dead.emplace_back(copy, copy + entry->blocks);
       return true;
     }));
   }
@@ -128,8 +125,7 @@ Result<CheckReport> Database::Check() {
 
   std::vector<Interval> referenced;
   for (const auto& [address, ptr] : nodes) {
-    referenced.emplace_back(address, address + ptr.Blocks());
-    if (ptr.HasCopy()) referenced.emplace_back(ptr.copy_address, ptr.copy_address + ptr.Blocks());
+    for (uint64_t copy : ptr.CopyAddresses()) referenced.emplace_back(copy, copy + ptr.Blocks());
   }
   for (const auto& [name, record] : datasets) {
     for (const Extent& e : TRY(ExtentsOfLocked(record.id))) {

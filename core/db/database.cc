@@ -22,6 +22,8 @@
 //  5. Every node of the root tree is owned twice over when it has two copies:
 //     both copies are marked allocated and left out of the persisted bitmaps
 //     (note 1 applies to each copy).
+//  6. A degraded pool (some vdev not online) opens only at its newest
+//     superblock, and only when every node is readable (degraded.cc).
 #include "core/db/database.h"
 
 #include <algorithm>
@@ -46,8 +48,9 @@ Database::Database(std::unique_ptr<Pool> pool, DatabaseOptions options)
     : pool_(std::move(pool)),
       options_(std::move(options)),
       cache_(options_.cache_bytes),
-      io_(std::make_unique<MetadataIo>(pool_.get(),
-                                       MetadataIo::CopiesFor(*pool_, options_.metadata_tiers))) {}
+      io_(std::make_unique<MetadataIo>(
+          pool_.get(), MetadataIo::CopiesFor(*pool_, options_.metadata_tiers, options_.metadata_copies))),
+      copies_setting_(std::clamp<uint32_t>(options_.metadata_copies, 1, kMaxNodeCopies)) {}
 
 Database::~Database() = default;
 
@@ -90,9 +93,8 @@ Status Database::LoadRoot(const Superblock& sb) {
   }));
   if (load_error) return Err(*load_error);
   TRY_STATUS(tree->ForEachNode([&](const BlockPtr& ptr, uint32_t) -> Status {
-    TRY_STATUS(allocator->MarkAllocated(DiskAddress{ptr.address}, BlockCount{ptr.Blocks()}));
-    if (ptr.HasCopy()) {
-      TRY_STATUS(allocator->MarkAllocated(DiskAddress{ptr.copy_address}, BlockCount{ptr.Blocks()}));
+    for (uint64_t copy : ptr.CopyAddresses()) {
+      TRY_STATUS(allocator->MarkAllocated(DiskAddress{copy}, BlockCount{ptr.Blocks()}));
     }
     store->Adopt(ptr);
     return Ok();
@@ -104,6 +106,8 @@ Status Database::LoadRoot(const Superblock& sb) {
   root_tree_ = std::move(tree);
   txg_ = sb.txg;
   next_dataset_id_ = sb.next_dataset_id;
+  copies_setting_ = sb.metadata_copies;
+  io_->set_copies(MetadataIo::CopiesFor(*pool_, options_.metadata_tiers, sb.metadata_copies));
   return Ok();
 }
 
@@ -135,6 +139,15 @@ Status Database::Recover() {
     if (tried == sb.txg) continue;  // the same txg from another vdev
     tried = sb.txg;
     auto status = LoadRoot(sb);
+    if (pool_->FaultedVdevCount() > 0) {
+      // Contract 6: a degraded pool opens at its newest superblock with all
+      // of its metadata, or not at all (degraded.cc, design note 2).
+      if (status) status = VerifyMetadataReadableLocked();
+      else status = Err(Error(status.error().code(),
+                              fmt::format("the pool's metadata is not complete without vdev(s) {}: {}",
+                                          NotOnlineVdevsLocked(), status.error().message())));
+      if (!status) return Err(status.error());
+    }
     if (status) {
       superblock_ = sb;
       if (last_error) Log(LogLevel::kWarn, "recovered from older superblock txg {}", sb.txg);
@@ -219,7 +232,8 @@ Status Database::WriteSuperblock(uint64_t txg, const BlockPtr& root) {
                 .txg = txg,
                 .next_dataset_id = next_dataset_id_,
                 .commit_time = static_cast<uint64_t>(std::time(nullptr)),
-                .root = root};
+                .root = root,
+                .metadata_copies = copies_setting_.load()};
   AlignedBuffer block(kBlockSize);
   EncodeSuperblock(sb, block.span());
   std::vector<const PoolVdev*> targets = SuperblockVdevs();

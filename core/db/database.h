@@ -17,12 +17,24 @@
 //     concurrently with each other and with Commit (each tree locks itself).
 //     Dataset and snapshot management and Commit serialize on mu_.
 //     A Dataset* stays valid until DeleteDataset of it or the Database's end.
-//  5. Redundancy: with at least two healthy vdevs in the metadata tiers,
-//     every tree node is written twice, on distinct vdevs (metadata_copies()
-//     is 2); a read falls back to the other copy and repairs the bad one
-//     (metadata_io.h). Superblocks go to at least two vdevs when the pool has
-//     them. So the pool opens, reads and checks clean after losing (or
-//     corrupting) any one vdev's metadata.
+//  5. Redundancy: the pool has a metadata copies setting (2 by default, at
+//     most kMaxNodeCopies, kept in the superblock; RequireMetadataCopies
+//     raises it, nothing lowers it). Every tree node is written that many
+//     times, on distinct vdevs, or as many as the metadata tiers have vdevs
+//     (metadata_copies()); fewer only while too few of them are online. A
+//     read falls back to another copy and repairs the bad one
+//     (metadata_io.h). Superblocks go to every healthy vdev of the fastest
+//     tier, and to at least two vdevs when the pool has them. So the pool
+//     opens, reads and checks clean after losing (or corrupting) the
+//     metadata of any setting-1 vdevs.
+//  6. Degraded open and offline (degraded.cc). The pool opens with any
+//     vdev missing, offline or faulted (pool.h contract 1a); the database
+//     then decides. When some vdev is not online, Open reads every node
+//     reachable from the newest usable superblock and fails, naming the
+//     vdevs that are not online, when one has no readable copy; it never
+//     falls back to an older superblock for that reason. OfflineVdev takes
+//     a vdev of any tier offline only when the superblock and every tree
+//     node keep a copy on another online vdev.
 #pragma once
 
 #include <atomic>
@@ -46,6 +58,9 @@ struct DatabaseOptions {
   uint64_t cache_bytes = 256ull << 20;
   TreeOptions tree;  // for dataset trees
   std::vector<Tier> metadata_tiers = {Tier::kFastest, Tier::kFast, Tier::kSlow, Tier::kSlowest};
+  // Create only: the pool's metadata copies setting to start with (contract
+  // 5; Open takes it from the superblock).
+  uint32_t metadata_copies = 2;
 };
 
 class Dataset {
@@ -97,6 +112,7 @@ struct MetadataScrubReport {
   uint64_t unavailable = 0;      // copies on faulted vdevs, not checkable
   uint64_t single_copy = 0;      // nodes stored once (every node of a one-vdev pool;
                                  // nodes written while a vdev was faulted)
+  uint64_t under_replicated = 0; // nodes with fewer copies than the pool keeps now
   uint64_t superblocks_checked = 0;   // current superblock copies read
   uint64_t superblocks_repaired = 0;  // of those, missing or bad and rewritten
   std::vector<std::string> errors;  // one line per unrecoverable node or tree
@@ -203,8 +219,24 @@ class Database {
   // report.
   Result<MetadataScrubReport> ScrubMetadata(const ScrubProgressFn& progress = {});
 
-  // Copies each new tree node gets (1 or 2; fixed when the pool is opened).
+  // Takes the vdev offline (Pool::Offline) when the metadata survives
+  // without it (contract 6); InvalidArgument naming what would be lost
+  // otherwise, and nothing changes. The caller persists the pool config.
+  Status OfflineVdev(const std::string& name);
+
+  // Copies each new tree node gets: the setting, at most the vdevs of the
+  // metadata tiers (contract 5).
   uint32_t metadata_copies() const { return io_->copies(); }
+  uint32_t metadata_copies_setting() const { return copies_setting_.load(); }
+  // Raises the setting to `copies` (clamped to kMaxNodeCopies; a lower
+  // value changes nothing) and makes it durable in one commit, in which
+  // every node of the root tree and of every dataset's live tree with fewer
+  // copies than the pool now keeps is written anew with them (the volume
+  // layer calls this with M+1 for an rs:K+M volume). Snapshot trees keep
+  // the copies they were written with (a scrub counts their nodes below
+  // the setting as under_replicated). Loads and dirties those trees whole:
+  // memory in proportion to the metadata.
+  Status RequireMetadataCopies(uint32_t copies);
   // Read errors, checksum errors and repairs of metadata since opened.
   MetadataStats metadata_stats() const { return io_->stats(); }
 
@@ -222,6 +254,12 @@ class Database {
   // tiers to two vdevs when the pool has them.
   std::vector<const PoolVdev*> SuperblockVdevs() const;
   Status ScrubSuperblocksLocked(MetadataScrubReport* report);
+  // degraded.cc: every node of the last committed trees (root tree,
+  // datasets, snapshots), each once; stops at the first error (of a read or
+  // of fn).
+  Status ForEachCommittedNodeLocked(const std::function<Status(std::string_view, const BlockPtr&)>& fn);
+  Status VerifyMetadataReadableLocked();
+  std::string NotOnlineVdevsLocked() const;
   // (name, root) of every dataset and snapshot tree, from the root tree.
   Result<std::vector<std::pair<std::string, BlockPtr>>> TreeRootsLocked(
       std::vector<std::string>* problems);
@@ -248,6 +286,7 @@ class Database {
   std::vector<std::unique_ptr<Dataset>> open_;     // GUARDED_BY(mu_)
   std::optional<Error> failed_;                    // GUARDED_BY(mu_)
   Superblock superblock_;  // GUARDED_BY(mu_); the last one written or recovered
+  std::atomic<uint32_t> copies_setting_{2};  // written under mu_ (contract 5)
   std::function<Status()> pre_commit_hook_;        // GUARDED_BY(mu_)
   Result<std::vector<Extent>> ExtentsOfLocked(uint64_t dataset_id);
 };

@@ -2,7 +2,7 @@
 //
 // Design notes
 //  1. Read order: the copies on healthy vdevs in pointer order (address,
-//     then copy_address). Only the copies read before the first good one are
+//     copy_address, then more_copies). Only the copies read before the first good one are
 //     known bad and repaired; a bad copy after it is found by the scrub.
 //  2. A repair writes the good copy's whole blocks (padding included) over
 //     the bad copy at the same address. It is not flushed: a repair lost in a
@@ -29,27 +29,33 @@ struct Copy {
 };
 
 std::vector<Copy> CopiesOf(const Pool& pool, const BlockPtr& ptr) {
-  std::vector<Copy> out{{ptr.address, pool.IsFaulted(DiskAddress{ptr.address})}};
-  if (ptr.HasCopy()) out.push_back({ptr.copy_address, pool.IsFaulted(DiskAddress{ptr.copy_address})});
+  std::vector<Copy> out;
+  for (uint64_t a : ptr.CopyAddresses()) out.push_back({a, pool.IsFaulted(DiskAddress{a})});
   return out;
 }
 
 std::string Where(const BlockPtr& ptr) {
-  if (!ptr.HasCopy()) return DiskAddress{ptr.address}.ToString();
-  return fmt::format("{} (copy {})", DiskAddress{ptr.address}.ToString(),
-                     DiskAddress{ptr.copy_address}.ToString());
+  std::string out = DiskAddress{ptr.address}.ToString();
+  auto all = ptr.CopyAddresses();
+  for (size_t i = 1; i < all.size(); i++) {
+    out += fmt::format("{}{}", i == 1 ? " (copies " : ", ", DiskAddress{all[i]}.ToString());
+  }
+  return all.size() > 1 ? out + ")" : out;
 }
 
 }  // namespace
 
-uint32_t MetadataIo::CopiesFor(const Pool& pool, std::span<const Tier> metadata_tiers) {
-  uint32_t healthy = 0;
+uint32_t MetadataIo::CopiesFor(const Pool& pool, std::span<const Tier> metadata_tiers, uint32_t setting) {
+  // Every configured vdev counts, online or not: a vdev lost at open comes
+  // back (online, replace) while the database runs, and nodes written
+  // meanwhile get fewer copies only for as long as it is away.
+  uint32_t configured = 0;
   for (const auto& v : pool.vdevs()) {
     bool metadata = std::find(metadata_tiers.begin(), metadata_tiers.end(), v.config.tier) !=
                     metadata_tiers.end();
-    if (metadata && !v.faulted()) healthy++;
+    if (metadata) configured++;
   }
-  return healthy >= 2 ? 2 : 1;
+  return std::clamp<uint32_t>(std::min(setting, configured), 1, kMaxNodeCopies);
 }
 
 Status MetadataIo::Write(const BlockPtr& ptr, std::span<const std::byte> data) {
@@ -100,6 +106,9 @@ Status MetadataIo::Read(const BlockPtr& ptr, std::span<std::byte> data) {
     return Ok();
   }
   unrecoverable_.fetch_add(1, std::memory_order_relaxed);
+  if (!mismatch && !first_error) {  // every copy is on a vdev that is not online (contract 5)
+    return Err(Code::kIOError, "tree node at {}: every copy is on a vdev that is not online", Where(ptr));
+  }
   if (mismatch || !first_error) {
     return Err(Code::kCorruption, "tree node at {}: no copy verifies against its checksum",
                Where(ptr));

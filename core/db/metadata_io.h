@@ -2,8 +2,9 @@
 // reads, repair of bad copies, and the counters that report them.
 //
 // Contract
-//  1. A node has one copy (BlockPtr::address) or two (plus copy_address, on
-//     another vdev). Both hold the same stored bytes under one checksum.
+//  1. A node has one copy (BlockPtr::address) or more (copy_address, then
+//     more_copies), each on its own vdev. All hold the same stored bytes
+//     under one checksum.
 //  2. Write writes every copy; it fails when any copy's write fails, so a
 //     committed pointer never names a copy that was not written (except one
 //     on a vdev faulted at open, which is never written; see 5).
@@ -11,7 +12,8 @@
 //     (StoredBytesVerify), trying the other copy on a read error or checksum
 //     mismatch. A bad copy is then rewritten in place from the good one and
 //     counted. When no copy verifies: Corruption if any copy was read but did
-//     not verify, IOError if every copy failed to read. Never unverified data.
+//     not verify, IOError if every copy failed to read or lies on a vdev that
+//     is not online. Never unverified data.
 //  4. ScrubNode reads and verifies every copy (not just the first good one)
 //     and repairs the bad ones.
 //  5. Copies on a faulted vdev (pool.h) are skipped: not read, not repaired,
@@ -37,8 +39,8 @@ struct MetadataStats {
   uint64_t repaired = 0;            // bad copies rewritten from a good copy
   uint64_t repair_failures = 0;     // rewrites of a bad copy that failed
   uint64_t unrecoverable = 0;       // node reads where no copy verified
-  uint64_t single_copy_writes = 0;  // nodes written with one copy in a pool
-                                    // that keeps two (no room on another vdev)
+  uint64_t single_copy_writes = 0;  // nodes written with fewer copies than the
+                                    // pool keeps (too few online vdevs with room)
 };
 
 // What ScrubNode found for one node.
@@ -52,11 +54,16 @@ struct NodeScrub {
 
 class MetadataIo {
  public:
-  // `copies` (1 or 2) is how many copies new nodes get: 2 when the metadata
-  // tiers hold at least two healthy vdevs (CopiesFor).
+  // `copies` (1 to kMaxNodeCopies) is how many copies new nodes get
+  // (CopiesFor: the pool's setting, at most the vdevs of the metadata
+  // tiers, online or not). A node gets fewer while too few vdevs are online
+  // (counted as single-copy writes).
   MetadataIo(Pool* pool, uint32_t copies) : pool_(pool), copies_(copies) {}
-  static uint32_t CopiesFor(const Pool& pool, std::span<const Tier> metadata_tiers);
-  uint32_t copies() const { return copies_; }
+  static uint32_t CopiesFor(const Pool& pool, std::span<const Tier> metadata_tiers, uint32_t setting);
+  uint32_t copies() const { return copies_.load(std::memory_order_relaxed); }
+  // Called under the database's commit lock (database.h); nodes allocated
+  // afterwards get `copies`.
+  void set_copies(uint32_t copies) { copies_.store(copies, std::memory_order_relaxed); }
 
   Status Write(const BlockPtr& ptr, std::span<const std::byte> data);
   // `data` is whole blocks (ptr.Blocks() * kBlockSize).
@@ -71,7 +78,7 @@ class MetadataIo {
   uint32_t Repair(std::span<const uint64_t> bad, std::span<const std::byte> good);
 
   Pool* const pool_;
-  const uint32_t copies_;
+  std::atomic<uint32_t> copies_;
   std::atomic<uint64_t> read_errors_{0};
   std::atomic<uint64_t> checksum_errors_{0};
   std::atomic<uint64_t> repaired_{0};

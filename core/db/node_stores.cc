@@ -4,19 +4,24 @@ namespace tessera {
 
 Status PoolNodeStore::Allocate(BlockPtr* ptr) {
   BlockCount blocks{ptr->Blocks()};
-  DiskAddress first = TRY(allocator_->Allocate(blocks, tiers_));
-  ptr->address = first.raw;
-  ptr->copy_address = 0;
-  if (io_->copies() < 2) return Ok();
-  auto second = allocator_->AllocateApart(blocks, tiers_, first);
-  if (second) {
-    ptr->copy_address = second->raw;
-  } else if (second.error().code() == Code::kNoSpace) {
-    io_->NoteSingleCopyWrite();
-  } else {
-    (void)allocator_->Free(first, blocks);
-    return Err(second.error());
+  std::vector<DiskAddress> placed{TRY(allocator_->Allocate(blocks, tiers_))};
+  const uint32_t want = io_->copies();
+  while (placed.size() < want) {
+    auto next = allocator_->AllocateApart(blocks, tiers_, placed);
+    if (next) {
+      placed.push_back(*next);
+      continue;
+    }
+    if (next.error().code() == Code::kNoSpace) {
+      io_->NoteSingleCopyWrite();
+      break;
+    }
+    for (DiskAddress a : placed) (void)allocator_->Free(a, blocks);
+    return Err(next.error());
   }
+  std::vector<uint64_t> raw;
+  for (DiskAddress a : placed) raw.push_back(a.raw);
+  ptr->SetCopies(raw);
   return Ok();
 }
 
@@ -34,8 +39,7 @@ void PoolNodeStore::FreeNow(DiskAddress address, uint32_t blocks) {
 }
 
 void PoolNodeStore::Free(const BlockPtr& ptr) {
-  FreeNow(DiskAddress{ptr.address}, ptr.Blocks());
-  if (ptr.HasCopy()) FreeNow(DiskAddress{ptr.copy_address}, ptr.Blocks());
+  for (uint64_t a : ptr.CopyAddresses()) FreeNow(DiskAddress{a}, ptr.Blocks());
 }
 
 std::optional<Error> PoolNodeStore::TakeFreeError() {
@@ -51,13 +55,11 @@ Status RootNodeStore::Allocate(BlockPtr* ptr) {
 }
 
 void RootNodeStore::Adopt(const BlockPtr& ptr) {
-  owned_[ptr.address] = ptr.Blocks();
-  if (ptr.HasCopy()) owned_[ptr.copy_address] = ptr.Blocks();
+  for (uint64_t a : ptr.CopyAddresses()) owned_[a] = ptr.Blocks();
 }
 
 void RootNodeStore::Free(const BlockPtr& ptr) {
-  owned_.erase(ptr.address);
-  if (ptr.HasCopy()) owned_.erase(ptr.copy_address);
+  for (uint64_t a : ptr.CopyAddresses()) owned_.erase(a);
   PoolNodeStore::Free(ptr);
 }
 
@@ -73,7 +75,8 @@ void DatasetNodeStore::Free(const BlockPtr& ptr) {
     return;
   }
   dead_.emplace_back(ptr.address, DeadEntry{.birth = ptr.birth, .blocks = ptr.Blocks(),
-                                            .copy_address = ptr.copy_address});
+                                            .copy_address = ptr.copy_address,
+                                            .more_copies = ptr.more_copies});
 }
 
 std::vector<std::pair<uint64_t, DeadEntry>> DatasetNodeStore::TakeDead() {

@@ -1,7 +1,8 @@
 // The NodeStores through which trees reach the pool.
 //
-//  - PoolNodeStore: allocation on the metadata tiers, two copies of every
-//    node on distinct vdevs when the pool has two (MetadataIo), verified and
+//  - PoolNodeStore: allocation on the metadata tiers, MetadataIo::copies()
+//    copies of every node on distinct vdevs (fewer while too few vdevs with
+//    room are online), verified and
 //    self-repairing reads through MetadataIo. Freeing a node frees every copy.
 //  - RootNodeStore: for the root tree. It also remembers which blocks the
 //    root tree owns, because those are left out of the persisted bitmaps
@@ -30,8 +31,8 @@ class PoolNodeStore : public NodeStore {
   PoolNodeStore(MetadataIo* io, Allocator* allocator, std::vector<Tier> tiers, const uint64_t* txg)
       : io_(io), allocator_(allocator), tiers_(std::move(tiers)), txg_(txg) {}
 
-  // Two copies when io->copies() is 2; one if no other vdev has room
-  // (counted as a single-copy write).
+  // io->copies() copies on distinct vdevs; fewer when no other online vdev
+  // has room (counted as a single-copy write).
   Status Allocate(BlockPtr* ptr) override;
   Status Write(const BlockPtr& ptr, std::span<const std::byte> data) override;
   Status Read(const BlockPtr& ptr, std::span<std::byte> data) override;

@@ -19,14 +19,31 @@ uint64_t Little(std::string_view in, size_t offset, int bytes) {
   return v;
 }
 
+// The records keep the 37-byte pointer of format version 2 where it always
+// was; a pointer with a third copy appends its more_copies part
+// (kMoreCopiesEncodedSize bytes) at the end of the record, so every record's
+// size says which form it has (docs/format/root-tree.md).
 std::string Ptr(const BlockPtr& ptr) {
   std::string out(kBlockPtrEncodedSize, '\0');
   EncodeBlockPtr(ptr, reinterpret_cast<std::byte*>(out.data()));
+  out.resize(kBlockPtrV2EncodedSize);
   return out;
 }
 
 BlockPtr PtrAt(std::string_view in, size_t offset) {
-  return DecodeBlockPtr(reinterpret_cast<const std::byte*>(in.data() + offset));
+  return DecodeBlockPtrV2(reinterpret_cast<const std::byte*>(in.data() + offset));
+}
+
+bool HasMoreCopies(const BlockPtr& ptr) { return ptr.more_copies[0] != 0; }
+
+std::string MoreCopies(const BlockPtr& ptr) {
+  std::string out(kMoreCopiesEncodedSize, '\0');
+  EncodeMoreCopies(ptr, reinterpret_cast<std::byte*>(out.data()));
+  return out;
+}
+
+void MoreCopiesAt(std::string_view in, size_t offset, BlockPtr* ptr) {
+  DecodeMoreCopies(reinterpret_cast<const std::byte*>(in.data() + offset), ptr);
 }
 
 }  // namespace
@@ -94,15 +111,23 @@ std::string EncodeDatasetRecord(const DatasetRecord& r) {
   AppendLittle(out, r.id, 8);
   AppendLittle(out, r.created_txg, 8);
   AppendLittle(out, r.latest_snapshot_txg, 8);
-  return out + Ptr(r.root);
+  out += Ptr(r.root);
+  if (HasMoreCopies(r.root)) out += MoreCopies(r.root);
+  return out;
 }
 
 Result<DatasetRecord> DecodeDatasetRecord(std::string_view v) {
-  if (v.size() != 24 + kBlockPtrEncodedSize) return Err(Code::kCorruption, "dataset record of {} bytes", v.size());
-  return DatasetRecord{.id = Little(v, 0, 8),
-                       .created_txg = Little(v, 8, 8),
-                       .latest_snapshot_txg = Little(v, 16, 8),
-                       .root = PtrAt(v, 24)};
+  constexpr size_t kShort = 24 + kBlockPtrV2EncodedSize;
+  if (v.size() != kShort && v.size() != kShort + kMoreCopiesEncodedSize) {
+    return Err(Code::kCorruption, "dataset record of {} bytes", v.size());
+  }
+  DatasetRecord r{.id = Little(v, 0, 8),
+                  .created_txg = Little(v, 8, 8),
+                  .latest_snapshot_txg = Little(v, 16, 8),
+                  .root = PtrAt(v, 24)};
+  if (v.size() > kShort) MoreCopiesAt(v, kShort, &r.root);
+  if (!r.root.IsNull() && !CopiesWellFormed(r.root)) return Err(Code::kCorruption, "dataset record: malformed copies");
+  return r;
 }
 
 std::string EncodeSnapshotRecord(const SnapshotRecord& r) {
@@ -113,16 +138,18 @@ std::string EncodeSnapshotRecord(const SnapshotRecord& r) {
   AppendLittle(out, r.name.size(), 2);
   out += r.name;
   AppendLittle(out, r.guid, 8);
+  if (HasMoreCopies(r.root)) out += MoreCopies(r.root);
   return out;
 }
 
 Result<SnapshotRecord> DecodeSnapshotRecord(std::string_view v) {
-  size_t fixed = 16 + kBlockPtrEncodedSize + 2;
+  size_t fixed = 16 + kBlockPtrV2EncodedSize + 2;
   if (v.size() < fixed) return Err(Code::kCorruption, "snapshot record of {} bytes", v.size());
   size_t name_len = Little(v, fixed - 2, 2);
   // A record without the trailing guid (written before it existed) gets one
   // derived from its txg and root, stable across reads.
-  bool has_guid = v.size() == fixed + name_len + 8;
+  bool more = v.size() == fixed + name_len + 8 + kMoreCopiesEncodedSize;
+  bool has_guid = more || v.size() == fixed + name_len + 8;
   if (!has_guid && v.size() != fixed + name_len) {
     return Err(Code::kCorruption, "snapshot record of {} bytes", v.size());
   }
@@ -130,6 +157,8 @@ Result<SnapshotRecord> DecodeSnapshotRecord(std::string_view v) {
                    .txg = Little(v, 0, 8),
                    .created_unix = Little(v, 8, 8),
                    .root = PtrAt(v, 16)};
+  if (more) MoreCopiesAt(v, fixed + name_len + 8, &r.root);
+  if (!r.root.IsNull() && !CopiesWellFormed(r.root)) return Err(Code::kCorruption, "snapshot record: malformed copies");
   r.guid = has_guid ? Little(v, fixed + name_len, 8) : 0;
   if (r.guid == 0) r.guid = (r.txg * 0x9E3779B97F4A7C15ull) ^ r.root.checksum ^ 1;
   return r;
@@ -140,14 +169,26 @@ std::string EncodeDeadEntry(const DeadEntry& e) {
   AppendLittle(out, e.birth, 8);
   AppendLittle(out, e.blocks, 4);
   AppendLittle(out, e.copy_address, 8);
+  if (e.more_copies[0] != 0) {
+    for (uint64_t a : e.more_copies) AppendLittle(out, a, 8);
+  }
   return out;
 }
 
 Result<DeadEntry> DecodeDeadEntry(std::string_view v) {
-  if (v.size() != 20) return Err(Code::kCorruption, "dead list entry of {} bytes", v.size());
-  return DeadEntry{.birth = Little(v, 0, 8),
-                   .blocks = static_cast<uint32_t>(Little(v, 8, 4)),
-                   .copy_address = Little(v, 12, 8)};
+  if (v.size() != 20 && v.size() != 20 + kMoreCopiesEncodedSize) {
+    return Err(Code::kCorruption, "dead list entry of {} bytes", v.size());
+  }
+  DeadEntry e{.birth = Little(v, 0, 8),
+              .blocks = static_cast<uint32_t>(Little(v, 8, 4)),
+              .copy_address = Little(v, 12, 8)};
+  for (size_t i = 0; v.size() > 20 && i < e.more_copies.size(); i++) e.more_copies[i] = Little(v, 20 + 8 * i, 8);
+  return e;
+}
+
+std::vector<uint64_t> DeadEntry::CopyAddresses(uint64_t address) const {
+  BlockPtr ptr{.address = address, .copy_address = copy_address, .more_copies = more_copies};
+  return ptr.CopyAddresses();
 }
 
 }  // namespace tessera

@@ -7,15 +7,17 @@
 //   'l' dataset_id(8) owner(8) addr(8)  -> DeadEntry: a node the dataset's
 //        live tree dropped while a snapshot still referenced it; owner is the
 //        txg of the snapshot after which it was dropped, or kLiveOwner. addr
-//        is the node's first copy; the entry names its second copy, if any.
+//        is the node's first copy; the entry names its other copies, if any.
 //   'e' dataset_id(8) addr(8)           -> ExtentEntry: a run of data blocks
 //        the dataset owns outside its tree (a volume's data rows).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/tree/node_store.h"
 #include "core/util/status.h"
@@ -45,6 +47,9 @@ struct DeadEntry {
   uint64_t birth = 0;
   uint32_t blocks = 0;
   uint64_t copy_address = 0;  // a node's second copy (ditto), 0 if none; 0 for extents
+  std::array<uint64_t, kMaxNodeCopies - 2> more_copies{};  // third copy on (BlockPtr)
+  // Every copy's address, given the first (the entry's key).
+  std::vector<uint64_t> CopyAddresses(uint64_t address) const;
 };
 
 std::string BitmapKey(uint64_t segment);

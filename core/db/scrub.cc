@@ -32,9 +32,9 @@ namespace tessera {
 
 std::string MetadataScrubReport::Summary() const {
   return fmt::format(
-      "{} nodes checked ({} copies, {} nodes with one copy), {} copies repaired, {} unrecoverable, "
-      "{} copies unavailable; {} superblocks checked, {} rewritten",
-      checked, copies_checked, single_copy, repaired, unrecoverable, unavailable,
+      "{} nodes checked ({} copies, {} nodes with one copy, {} with fewer than the pool keeps), {} copies "
+      "repaired, {} unrecoverable, {} copies unavailable; {} superblocks checked, {} rewritten",
+      checked, copies_checked, single_copy, under_replicated, repaired, unrecoverable, unavailable,
       superblocks_checked, superblocks_repaired);
 }
 
@@ -77,6 +77,7 @@ Result<MetadataScrubReport> Database::ScrubMetadata(const ScrubProgressFn& progr
       report.copies_checked += node.copies_checked;
       report.unavailable += node.unavailable;
       if (!ptr.HasCopy()) report.single_copy++;
+      if (ptr.CopyCount() < io_->copies()) report.under_replicated++;
       if (!node.recoverable) {
         report.unrecoverable++;
         report.errors.push_back(fmt::format("{}: no copy of the node at {} verifies", what,

@@ -128,9 +128,8 @@ Status Database::DeleteSnapshotLocked(Dataset* ds, const SnapshotRecord& snapsho
   for (auto& [key, entry] : next_entries) {
     if (entry.birth <= prev_txg) continue;
     uint64_t address = ReadBigEndian(std::string_view(key).substr(next_prefix.size()));
-    TRY_STATUS(allocator_->Free(DiskAddress{address}, BlockCount{entry.blocks}));
-    if (entry.copy_address != 0) {
-      TRY_STATUS(allocator_->Free(DiskAddress{entry.copy_address}, BlockCount{entry.blocks}));
+    for (uint64_t copy : entry.CopyAddresses(address)) {
+      TRY_STATUS(allocator_->Free(DiskAddress{copy}, BlockCount{entry.blocks}));
     }
     TRY_STATUS(root_tree_->Delete(key));
   }

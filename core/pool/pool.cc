@@ -7,12 +7,13 @@
 //     (truncation), one label copy valid, the label's tier/index match the
 //     config, and all pool uuids agree. The first failure is returned with the
 //     vdev's name and path; nothing is written.
-//  3. Degraded open (contract 1a): only the size and label checks of a vdev
-//     outside the fastest tier turn into a faulted slot; an identity mismatch
-//     (another pool, tier or index) is a configuration error, never hidden.
-//     An empty slot's size comes from the config. A vdev whose label reads
-//     both fail with IOError (a dead device) is the exception: its slot is
-//     faulted in any tier (pool.h contract 4).
+//  3. Degraded open (contract 1a): a missing or offline vdev, and a failed
+//     size or label check, turn into an empty slot in any tier; an identity
+//     mismatch (another pool, tier or index) is a configuration error, never
+//     hidden. An empty slot's size comes from the config. Whether the pool
+//     is usable without the vdev is not the pool's call: it cannot tell
+//     which vdevs hold the superblocks and tree-node copies that matter. The
+//     database decides when it opens (database.h contract 6).
 //  4. FlushAll (the database's commit) fails only for the metadata tier. A
 //     vdev of another tier whose flush fails is faulted (its slot emptied):
 //     its volumes' redundancy covers it, and the admin sees it in vdev list
@@ -108,20 +109,12 @@ Result<std::unique_ptr<Pool>> Pool::Open(const PoolConfig& config,
     return Err(Code::kInvalidArgument, "{} devices for {} configured vdevs", devices.size(),
                config.vdevs.size());
   }
-  Tier fastest = Tier::kSlowest;
-  for (const auto& vc : config.vdevs) fastest = std::min(fastest, vc.tier);
   std::optional<Uuid> uuid;
   std::vector<PoolVdev> vdevs;
   for (size_t i = 0; i < devices.size(); i++) {
     const VdevConfig& vc = config.vdevs[i];
-    const bool may_degrade = vc.tier != fastest;  // design note 3
-    // An empty slot: the label is the config's view of the vdev.
-    auto empty = [&](VdevState state, const Error& why, bool unreadable = false) -> Status {
-      if (!may_degrade && !unreadable) {
-        return Err(Error(why.code(), fmt::format("{}; it holds pool metadata (tier {}), so the pool cannot open "
-                                                 "without it",
-                                                 why.message(), TierName(vc.tier))));
-      }
+    // An empty slot (design note 3): the label is the config's view of the vdev.
+    auto empty = [&](VdevState state, const Error& why) -> Status {
       uint64_t blocks = vc.size_bytes / kBlockSize;
       VdevLabel label{.tier = vc.tier, .index = static_cast<uint16_t>(vc.index),
                       .size_blocks = blocks, .name = vc.name};
@@ -146,8 +139,7 @@ Result<std::unique_ptr<Pool>> Pool::Open(const PoolConfig& config,
     }
     auto read = ReadLabel(*devices[i], vc);
     if (!read) {
-      // Unreadable (pool.h contract 4): faulted even in the metadata tier.
-      TRY_STATUS(empty(VdevState::kFaulted, read.error(), read.error().code() == Code::kIOError));
+      TRY_STATUS(empty(VdevState::kFaulted, read.error()));
       continue;
     }
     VdevLabel label = *read;

@@ -8,27 +8,23 @@
 //     tier and index its config gives, and a device at least as large as its
 //     label says (else the vdev is reported truncated). Nothing is written by
 //     a failed Open.
-//  1a. Degraded open: a vdev outside the fastest tier (which holds the
-//     superblocks and the metadata) may be absent (a null device: missing),
-//     configured offline (not opened: offline), or fail its label or size
-//     checks (faulted); the pool opens with that vdev's slot empty, and its
-//     I/O fails with IOError. A vdev of the fastest tier must be present and
-//     valid. A label of another pool, or of another tier or index, is always
-//     an error.
+//  1a. Degraded open: a vdev of any tier may be absent (a null device:
+//     missing), configured offline (not opened: offline), or fail its label
+//     or size checks, or be unreadable (faulted); the pool opens with that
+//     vdev's slot empty, logs a warning, and its I/O fails with IOError.
+//     The pool does not judge whether it can run without the vdev: the
+//     database does, when it opens over the pool (database.h contract 6),
+//     and refuses when the newest superblock or a tree node has no readable
+//     copy left. A label of another pool, or of another tier or index, is
+//     always an error, and so is a pool none of whose vdevs can be read.
 //  2. Blocks [0, kFirstUsableBlock) and the last block of every vdev are
 //     reserved (label, superblock slots). UsableRange() gives the rest.
 //  3. I/O methods are thread-safe; they forward to the vdevs' slots
 //     (SlotVdev), whose devices may change under them (Offline, Online,
 //     Replace). Those three, and config(), are for one management thread at a
 //     time (Storage serializes them).
-//  4. A vdev none of whose labels can be read (both reads fail with IOError:
-//     a dead device) opens with an empty, faulted slot in any tier, the
-//     metadata tier included, so that a pool with redundant metadata (ditto
-//     copies, docs/architecture.md) still opens; the database refuses to
-//     open when its metadata is then unreadable. A readable but invalid
-//     label still fails Open, and so does a pool whose every vdev is
-//     unreadable. No I/O is sent to a vdev that is not online: reads and
-//     writes of it fail with IOError, FlushAll skips it.
+//  4. No I/O is sent to a vdev that is not online: reads and writes of it
+//     fail with IOError, FlushAll skips it.
 #pragma once
 
 #include <memory>
@@ -98,8 +94,9 @@ class Pool {
   bool Healthy() const;
 
   // Device management (contract 3). Offline empties the slot and marks the
-  // vdev offline in config() (the caller persists the config); a vdev of
-  // the fastest tier cannot go offline. Online puts `device` back after
+  // vdev offline in config() (the caller persists the config); any tier may
+  // go offline: the caller (Database::OfflineVdev) first checks that the
+  // metadata survives without it. Online puts `device` back after
   // checking its label (this pool, this tier and index). Replace labels
   // `device` (at least the slot's size) as this vdev with a new guid, puts
   // it in the slot and records `path` in config(); the caller rebuilds its

@@ -40,12 +40,6 @@ bool Pool::Healthy() const {
 
 Status Pool::Offline(const std::string& name) {
   PoolVdev* v = TRY(FindMutable(name));
-  if (v->config.tier == FastestTierVdevs().front()->config.tier) {
-    return Err(Code::kInvalidArgument,
-               "vdev '{}' is in tier {}, which holds the pool's superblocks and metadata; it cannot go "
-               "offline",
-               name, TierName(v->config.tier));
-  }
   v->device->Detach(VdevState::kOffline);
   v->config.offline = true;
   for (auto& c : config_.vdevs) {

@@ -9,10 +9,18 @@
 //     then structural checks (sorted keys, key ranges, message types, counts).
 //  3. A decoded node satisfies every invariant of node.h; the tree relies on
 //     that after a successful read.
+//  4. Two versions are read and written. An internal node is written as
+//     version 3 (kBlockPtrEncodedSize pointers, with third and later copy
+//     addresses) only when one of its children has a third copy, and as
+//     version 2 (37-byte pointers) otherwise; leaves are version 2. So a pool
+//     that never keeps more than two copies stays readable by builds that
+//     know version 2 only, and a node's checksum covers the version it was
+//     written in.
 #include "core/tree/codec.h"
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/tree/tree.h"
@@ -70,7 +78,19 @@ std::unexpected<Error> Corrupt(const BlockPtr& ptr, std::string_view what) {
   return Err(Code::kCorruption, "tree node at address {}: {}", ptr.address, what);
 }
 
-void EncodePayload(const Node& node, std::string* out) {
+// Design note 4: version 3 only when some child has a third copy.
+uint8_t VersionFor(const Node& node) {
+  for (const auto& c : node.children) {
+    if (c.ptr.more_copies[0] != 0) return kNodeVersion;
+  }
+  return kNodeVersionTwoCopies;
+}
+
+size_t PtrSize(uint8_t version) {
+  return version == kNodeVersionTwoCopies ? kBlockPtrV2EncodedSize : kBlockPtrEncodedSize;
+}
+
+void EncodePayload(const Node& node, uint8_t version, std::string* out) {
   if (node.IsLeaf()) {
     out->append(node.leaf.arena());
     return;
@@ -79,7 +99,7 @@ void EncodePayload(const Node& node, std::string* out) {
   for (const auto& c : node.children) {
     std::byte raw[kBlockPtrEncodedSize];
     EncodeBlockPtr(c.ptr, raw);
-    w.Raw(raw, sizeof(raw));
+    w.Raw(raw, PtrSize(version));
   }
   for (const auto& p : node.pivots) {
     w.U16(static_cast<uint16_t>(p.size()));
@@ -194,18 +214,20 @@ Status DecodeBuffer(const BlockPtr& ptr, ByteReader& r, KeyRange range, Buffer* 
   return Ok();
 }
 
-Status DecodeInternal(const BlockPtr& ptr, std::string_view payload, uint32_t count, Node* node) {
+Status DecodeInternal(const BlockPtr& ptr, uint8_t version, std::string_view payload, uint32_t count,
+                      Node* node) {
   ByteReader r(payload);
-  if (count == 0 || count > r.left() / kBlockPtrEncodedSize) {
+  const size_t ptr_size = PtrSize(version);
+  if (count == 0 || count > r.left() / ptr_size) {
     return Corrupt(ptr, "child count out of range");
   }
   node->children.resize(count);
   for (auto& c : node->children) {
     std::byte raw[kBlockPtrEncodedSize];
-    r.Raw(raw, sizeof(raw));
-    c.ptr = DecodeBlockPtr(raw);
+    r.Raw(raw, ptr_size);
+    c.ptr = version == kNodeVersionTwoCopies ? DecodeBlockPtrV2(raw) : DecodeBlockPtr(raw);
     if (c.ptr.IsNull() || c.ptr.stored_bytes < kNodeHeaderBytes ||
-        c.ptr.compression > Compression::kZstd || c.ptr.copy_address == c.ptr.address) {
+        c.ptr.compression > Compression::kZstd || !CopiesWellFormed(c.ptr)) {
       return Corrupt(ptr, "malformed child pointer");
     }
   }
@@ -236,9 +258,10 @@ void EncodeBlockPtr(const BlockPtr& ptr, std::byte* out) {
   PutU64(out + 20, ptr.checksum);
   PutU64(out + 28, ptr.birth);
   out[36] = static_cast<std::byte>(ptr.compression);
+  EncodeMoreCopies(ptr, out + kBlockPtrV2EncodedSize);
 }
 
-BlockPtr DecodeBlockPtr(const std::byte* in) {
+BlockPtr DecodeBlockPtrV2(const std::byte* in) {
   BlockPtr ptr;
   ptr.address = GetU64(in);
   ptr.copy_address = GetU64(in + 8);
@@ -249,15 +272,42 @@ BlockPtr DecodeBlockPtr(const std::byte* in) {
   return ptr;
 }
 
+BlockPtr DecodeBlockPtr(const std::byte* in) {
+  BlockPtr ptr = DecodeBlockPtrV2(in);
+  DecodeMoreCopies(in + kBlockPtrV2EncodedSize, &ptr);
+  return ptr;
+}
+
+void EncodeMoreCopies(const BlockPtr& ptr, std::byte* out) {
+  for (size_t i = 0; i < ptr.more_copies.size(); i++) PutU64(out + 8 * i, ptr.more_copies[i]);
+}
+
+void DecodeMoreCopies(const std::byte* in, BlockPtr* ptr) {
+  for (size_t i = 0; i < ptr->more_copies.size(); i++) ptr->more_copies[i] = GetU64(in + 8 * i);
+}
+
+bool CopiesWellFormed(const BlockPtr& ptr) {
+  if (ptr.address == 0) return false;
+  bool ended = ptr.copy_address == 0;
+  for (uint64_t a : ptr.more_copies) {
+    if (a != 0 && ended) return false;
+    ended = a == 0;
+  }
+  std::vector<uint64_t> all = ptr.CopyAddresses();
+  std::sort(all.begin(), all.end());
+  return std::adjacent_find(all.begin(), all.end()) == all.end();
+}
+
 bool StoredBytesVerify(const BlockPtr& ptr, std::span<const std::byte> data) {
   return data.size() >= ptr.stored_bytes &&
          Checksum64(data.first(ptr.stored_bytes)) == ptr.checksum;
 }
 
 std::string EncodeNode(const Node& node, bool compress, Compression* compression) {
+  const uint8_t version = VersionFor(node);
   std::string payload;
   payload.reserve(node.SerializedBytes());
-  EncodePayload(node, &payload);
+  EncodePayload(node, version, &payload);
   uint64_t payload_sum = Checksum64(payload.data(), payload.size());
   const size_t payload_size = payload.size();
 
@@ -275,7 +325,7 @@ std::string EncodeNode(const Node& node, bool compress, Compression* compression
 
   std::byte head[kNodeHeaderBytes] = {};
   PutU32(head, kNodeMagic);
-  head[4] = static_cast<std::byte>(kNodeVersion);
+  head[4] = static_cast<std::byte>(version);
   head[5] = static_cast<std::byte>(node.IsLeaf() ? 1 : 2);
   PutU16(head + 6, static_cast<uint16_t>(node.level));
   PutU32(head + 8, static_cast<uint32_t>(node.IsLeaf() ? node.leaf.count()
@@ -300,9 +350,10 @@ Result<std::unique_ptr<Node>> DecodeNode(const BlockPtr& ptr, std::span<const st
   if (Checksum64(stored) != ptr.checksum) return Corrupt(ptr, "checksum mismatch");
   const std::byte* h = stored.data();
   if (GetU32(h) != kNodeMagic) return Corrupt(ptr, "bad magic");
-  if (static_cast<uint8_t>(h[4]) != kNodeVersion) {
-    return Corrupt(ptr, fmt::format("node format version {} is not supported (this build reads {})",
-                                    static_cast<uint8_t>(h[4]), kNodeVersion));
+  const uint8_t version = static_cast<uint8_t>(h[4]);
+  if (version != kNodeVersion && version != kNodeVersionTwoCopies) {
+    return Corrupt(ptr, fmt::format("node format version {} is not supported (this build reads {} and {})",
+                                    version, kNodeVersionTwoCopies, kNodeVersion));
   }
   uint8_t type = static_cast<uint8_t>(h[5]);
   uint32_t level = GetU16(h + 6);
@@ -344,7 +395,7 @@ Result<std::unique_ptr<Node>> DecodeNode(const BlockPtr& ptr, std::span<const st
   if (type == 1) {
     TRY_STATUS(DecodeLeaf(ptr, payload, count, node.get()));
   } else {
-    TRY_STATUS(DecodeInternal(ptr, payload, count, node.get()));
+    TRY_STATUS(DecodeInternal(ptr, version, payload, count, node.get()));
   }
   return node;
 }

@@ -5,7 +5,8 @@
 //
 //   off size field
 //     0    4 magic "TBEN" (kNodeMagic)
-//     4    1 version (2: block pointers carry a copy address)
+//     4    1 version (2: 37-byte block pointers with a second copy address;
+//              3: kBlockPtrEncodedSize pointers, up to kMaxNodeCopies copies)
 //     5    1 type: 1 = leaf, 2 = internal
 //     6    2 level (0 for leaves)
 //     8    4 count: leaf entries, or children of an internal node
@@ -17,7 +18,8 @@
 //
 // Leaf payload:      count x (u16 key_len, u32 value_len, key, value), keys
 //                    strictly increasing.
-// Internal payload:  count x BlockPtr (kBlockPtrEncodedSize each)
+// Internal payload:  count x BlockPtr (37 bytes in version 2,
+//                    kBlockPtrEncodedSize in version 3)
 //                    (count-1) x (u16 len, pivot), strictly increasing
 //                    count x buffer: u32 points, u32 ranges,
 //                      ranges x (u16 lo_len, lo, u16 hi_len, hi)
@@ -39,7 +41,11 @@
 namespace tessera {
 
 inline constexpr uint32_t kNodeMagic = 0x4E454254;  // "TBEN"
-inline constexpr uint8_t kNodeVersion = 2;
+// Version 3 carries up to kMaxNodeCopies copy addresses per child pointer;
+// version 2 (two at most) is still read, and written for nodes whose
+// children have at most two copies (codec.cc, design note 4).
+inline constexpr uint8_t kNodeVersion = 3;
+inline constexpr uint8_t kNodeVersionTwoCopies = 2;
 inline constexpr uint32_t kAnyLevel = UINT32_MAX;
 // Decoding refuses payloads larger than this (garbage protection).
 inline constexpr uint32_t kMaxNodePayload = 256u << 20;

@@ -202,7 +202,12 @@ KeyRange Node::ChildRange(size_t i, KeyRange self) const {
 
 size_t Node::SerializedBytes() const {
   if (IsLeaf()) return kNodeHeaderBytes + leaf.bytes();
-  size_t total = kNodeHeaderBytes + children.size() * kBlockPtrEncodedSize + pivot_bytes_;
+  // The codec writes short pointers unless a child has a third copy (codec.cc,
+  // design note 4).
+  bool more = false;
+  for (const auto& c : children) more |= c.ptr.more_copies[0] != 0;
+  size_t total = kNodeHeaderBytes + children.size() * (more ? kBlockPtrEncodedSize : kBlockPtrV2EncodedSize) +
+                 pivot_bytes_;
   for (const auto& c : children) total += c.buffer.bytes();
   return total;
 }

@@ -14,8 +14,8 @@ Status MemoryNodeStore::Allocate(BlockPtr* ptr) {
   next_ += blocks;
   allocations_[address] = blocks;
   allocated_order_.push_back(address);
-  ptr->address = address;
-  ptr->copy_address = 0;
+  const uint64_t only[] = {address};
+  ptr->SetCopies(only);
   return Ok();
 }
 

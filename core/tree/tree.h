@@ -95,6 +95,12 @@ class Tree {
   uint64_t DirtyBytes() const;
   // Visits every on-disk node of the last synced version, parents before children.
   Status ForEachNode(const NodeFn& fn);
+  // Makes every node that `select` picks (by its pointer), and every
+  // ancestor of one, dirty, so the next Sync writes it anew (through
+  // NodeStore::Allocate, with the copies the store keeps now). Loads the
+  // nodes it visits; the dirty ones count in DirtyBytes. ReadOnly on a
+  // read-only tree; a read error leaves the nodes dirtied so far dirty.
+  Status RewriteNodes(const std::function<bool(const BlockPtr&)>& select);
   // Hands every on-disk node of the last synced version to NodeStore::Free and
   // leaves the tree empty and unusable (dataset delete).
   Status FreeAll();

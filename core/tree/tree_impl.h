@@ -76,6 +76,11 @@ class Tree::Impl {
   Status WriteDirtyChildren(Node* node);
   Result<BlockPtr> WriteNode(const Node& node);
   Status Visit(const BlockPtr& ptr, uint32_t level, const NodeFn& fn) const;
+  // RewriteNodes: whether the clean subtree at `ptr` holds a selected node;
+  // then makes the selected subtrees of `node`'s children dirty.
+  Result<bool> SubtreeSelected(const BlockPtr& ptr, uint32_t level,
+                               const std::function<bool(const BlockPtr&)>& select) const;
+  Status DirtySelected(Node* node, const std::function<bool(const BlockPtr&)>& select);
 
   NodeStore* const store_;
   NodeCache* const cache_;

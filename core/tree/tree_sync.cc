@@ -83,6 +83,46 @@ Status Tree::ForEachNode(const NodeFn& fn) {
   return impl_->Visit(impl_->root_ptr_, kAnyLevel, fn);
 }
 
+Result<bool> Tree::Impl::SubtreeSelected(const BlockPtr& ptr, uint32_t level,
+                                         const std::function<bool(const BlockPtr&)>& select) const {
+  if (select(ptr)) return true;
+  std::shared_ptr<const Node> node = TRY(LoadNode(ptr, level));
+  for (const auto& c : node->children) {
+    if (TRY(SubtreeSelected(c.ptr, node->level - 1, select))) return true;
+  }
+  return false;
+}
+
+Status Tree::Impl::DirtySelected(Node* node, const std::function<bool(const BlockPtr&)>& select) {
+  for (size_t i = 0; i < node->children.size(); i++) {
+    ChildSlot& slot = node->children[i];
+    if (!slot.dirty && !TRY(SubtreeSelected(slot.ptr, node->level - 1, select))) continue;
+    TRY_STATUS(DirtySelected(TRY(MutableChild(node, i)), select));
+  }
+  return Ok();
+}
+
+Status Tree::RewriteNodes(const std::function<bool(const BlockPtr&)>& select) {
+  auto lock = impl_->WriteLock();
+  TRY_STATUS(impl_->CheckWritable());
+  bool any = impl_->root_dirty_ || (!impl_->root_ptr_.IsNull() && select(impl_->root_ptr_));
+  if (!any) {
+    for (const auto& c : impl_->root_->children) {
+      if (c.dirty || TRY(impl_->SubtreeSelected(c.ptr, impl_->root_->level - 1, select))) {
+        any = true;
+        break;
+      }
+    }
+  }
+  if (!any) return Ok();
+  if (!impl_->root_dirty_) {  // as PrepareRootForMessage, without wrapping a leaf root
+    impl_->root_dirty_ = true;
+    impl_->root_old_ptr_ = impl_->root_ptr_;
+    impl_->NoteDirty(static_cast<int64_t>(impl_->root_->SerializedBytes()));
+  }
+  return impl_->DirtySelected(impl_->root_.get(), select);
+}
+
 Status Tree::FreeAll() {
   auto lock = impl_->WriteLock();
   if (impl_->options_.read_only) return Err(Code::kReadOnly, "tree is read-only");

@@ -154,7 +154,9 @@ Result<std::unique_ptr<Storage>> Storage::Open(const std::string& dir_in, Storag
     ::close(fd);
     return Err(opened.error());
   }
-  return std::unique_ptr<Storage>(new Storage(std::make_unique<Impl>(dir, fd, options, std::move(*opened))));
+  auto impl = std::make_unique<Impl>(dir, fd, options, std::move(*opened));
+  TRY_STATUS(impl->EnsureMetadataCopies());  // the Impl closes the lock on failure
+  return std::unique_ptr<Storage>(new Storage(std::move(impl)));
 }
 
 Storage::Impl::Impl(std::string dir, int lock_fd, StorageOptions options, std::unique_ptr<Database> db)

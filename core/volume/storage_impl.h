@@ -56,6 +56,9 @@ class Storage::Impl : public StorageCore {
                                             const ProgressFn& progress);
   Result<ScrubReport> Scrub(const ProgressFn& progress);
   Result<std::vector<VdevStatus>> ListVdevs();
+  // Raises the pool's metadata copies to M+1 for the largest M of its
+  // volumes' rs:K+M layouts (storage_vdevs.cc, design note 5). At open.
+  Status EnsureMetadataCopies();
   Status OfflineVdev(const std::string& name);
   Status OnlineVdev(const std::string& name);
   Result<VdevReplaceReport> ReplaceVdev(const std::string& old_name, const std::string& new_path,

@@ -6,11 +6,12 @@
 //     state the admin sets, so it is the one persisted: pool.conf gets
 //     "state = offline" (written atomically, SavePoolConfig) and the next
 //     open leaves the vdev closed. Missing and faulted are found at open.
-//  2. Offline refuses the fastest tier (superblocks and metadata), and
-//     otherwise always works: taking a third device of an rs:4+2 volume
-//     away makes its stripes unreadable (IOError), never wrong.
-//  3. Replace (refused for the fastest tier, whose superblocks and tree
-//     nodes commits keep writing) keeps the vdev's slot (tier, index, size): the new device is
+//  2. Offline works in any tier when the database agrees
+//     (Database::OfflineVdev): the superblock and every tree node keep a
+//     copy on another online vdev. Data is not checked: taking a third
+//     device of an rs:4+2 volume away makes its stripes unreadable
+//     (IOError), never wrong.
+//  3. Replace keeps the vdev's slot (tier, index, size): the new device is
 //     labelled as that vdev and every disk address stays valid, so neither
 //     the allocator nor any exNode changes. Its content comes from:
 //       a. the old device, when it is still online: every allocated block
@@ -24,6 +25,20 @@
 //          (simple or stripe volumes) are counted as unrecoverable.
 //     pool.conf then names the new path. A readable old device gets its
 //     labels zeroed, so it can never rejoin the pool by mistake.
+//  4. Superblocks and tree-node copies on the vdev (any tier may hold
+//     them) come back from their other copies: the copy of a. may miss
+//     nodes a background commit wrote meanwhile, and a missing old device
+//     gives nothing at all, so every replace ends with ScrubMetadata, which
+//     reads every copy of every node and the current superblock slot of
+//     every superblock vdev and rewrites what is missing, stale or bad.
+//     A node whose only copies lived on the vdev is lost (reported as a
+//     problem); contract 6 of database.h keeps a pool from opening or
+//     going offline into that state.
+//  5. Metadata is at least as redundant as the data it describes
+//     (database.h contract 5): creating an rs:K+M volume raises the pool's
+//     metadata copies to M+1 before its dataset exists
+//     (CreateVolumeLocked), and opening a pool raises it for the volumes it
+//     holds (EnsureMetadataCopies: pools made before the setting existed).
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -117,6 +132,24 @@ Result<std::vector<VolumeHealth>> Storage::Impl::DegradedVolumes() {
   return out;
 }
 
+Status Storage::Impl::EnsureMetadataCopies() {
+  std::lock_guard lock(mu_);
+  uint32_t parity = 0;
+  for (const DatasetInfo& d : TRY(db_->ListDatasets())) {
+    Dataset* dataset = TRY(db_->OpenDataset(d.name));
+    auto text = LoadExnodeText(dataset->tree());
+    if (!text) continue;  // not a volume, or unreadable: the volume's own open reports it
+    auto exnode = ParseExnode(*text);
+    if (!exnode) continue;
+    for (const ExnodeSegment& s : exnode->segments) {
+      if (s.type != SegmentType::kJerasure) continue;
+      auto m = s.GetU64("n_parity_devs");
+      if (m) parity = std::max(parity, static_cast<uint32_t>(*m));
+    }
+  }
+  return db_->RequireMetadataCopies(parity + 1);
+}
+
 Result<std::vector<VdevStatus>> Storage::Impl::ListVdevs() {
   std::lock_guard lock(mu_);
   return VdevStatuses();
@@ -126,7 +159,7 @@ Status Storage::Impl::OfflineVdev(const std::string& name) {
   std::lock_guard lock(mu_);
   const PoolVdev* v = db_->pool().FindByName(name);
   if (v != nullptr && v->device->state() == VdevState::kOffline) return Ok();
-  TRY_STATUS(db_->pool().Offline(name));
+  TRY_STATUS(db_->OfflineVdev(name));  // design note 2
   Log(LogLevel::kWarn, "vdev '{}' taken offline", name);
   return SavePoolConfig();
 }
@@ -164,12 +197,6 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
     if (other.config.path == new_path) {
       return Err(Code::kInvalidArgument, "vdev replace: {} is the path of vdev '{}'", new_path, other.config.name);
     }
-  }
-  if (v->config.tier == pool.FastestTierVdevs().front()->config.tier) {
-    return Err(Code::kInvalidArgument,
-               "vdev '{}' is in tier {}, which holds the pool's superblocks and metadata; replacing it is not "
-               "supported (commits would race the copy)",
-               old_name, TierName(v->config.tier));
   }
   // Design note 3a: a copy cannot follow writes of a volume without parity.
   if (v->device->online()) {

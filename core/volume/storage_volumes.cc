@@ -157,6 +157,8 @@ Result<VolumeInfo> Storage::Impl::CreateVolumeLocked(const VolumeSpec& spec, std
                devices, TierName(tier), in_tier);
   }
   if (db_->OpenDataset(spec.name)) return Err(Code::kInvalidArgument, "volume '{}' already exists", spec.name);
+  // storage_vdevs.cc, design note 5: its metadata as redundant as its data.
+  TRY_STATUS(db_->RequireMetadataCopies(layout.parity + 1));
   Dataset* dataset = TRY(db_->CreateDataset(spec.name));
   auto built = [&]() -> Result<std::shared_ptr<VolumeImpl>> {
     LunOptions options{.n_devices = devices, .chunk_size = layout.chunk,

@@ -38,7 +38,7 @@ std::vector<std::shared_ptr<Vdev>> Devices() {
 
 const DiskAddress kD0Block = DiskAddress::Make(Tier::kSlow, 0, 100);
 
-TEST(PoolDevices, MissingDataVdevOpensDegradedAndMetadataVdevIsRequired) {
+TEST(PoolDevices, MissingVdevOfAnyTierOpensDegraded) {
   auto devices = Devices();
   ASSERT_TRUE(Pool::Create(Config(), devices));
   auto degraded = Pool::Open(Config(), {devices[0], nullptr, devices[2]});
@@ -52,9 +52,20 @@ TEST(PoolDevices, MissingDataVdevOpensDegradedAndMetadataVdevIsRequired) {
   EXPECT_EQ(read.error().code(), Code::kIOError);
   EXPECT_NE(read.error().message().find("missing"), std::string::npos) << read.error().message();
 
-  auto refused = Pool::Open(Config(), {nullptr, devices[1], devices[2]});
-  ASSERT_FALSE(refused);
-  EXPECT_NE(refused.error().message().find("metadata"), std::string::npos) << refused.error().message();
+  // The metadata tier too: whether the metadata survives is the database's
+  // call (database.h contract 6), not the pool's.
+  auto no_meta = Pool::Open(Config(), {nullptr, devices[1], devices[2]});
+  ASSERT_TRUE(no_meta) << no_meta.error().ToString();
+  EXPECT_EQ((*no_meta)->FindByName("meta")->device->state(), VdevState::kMissing);
+  PoolConfig offline = Config();
+  offline.vdevs[0].offline = true;
+  auto meta_offline = Pool::Open(offline, {nullptr, devices[1], devices[2]});
+  ASSERT_TRUE(meta_offline) << meta_offline.error().ToString();
+  EXPECT_EQ((*meta_offline)->FindByName("meta")->device->state(), VdevState::kOffline);
+
+  auto none = Pool::Open(Config(), {nullptr, nullptr, nullptr});
+  ASSERT_FALSE(none);
+  EXPECT_NE(none.error().message().find("no vdev"), std::string::npos) << none.error().message();
 }
 
 TEST(PoolDevices, OfflineOnlineKeepsTheSlotAndChecksTheLabel) {
@@ -66,7 +77,6 @@ TEST(PoolDevices, OfflineOnlineKeepsTheSlotAndChecksTheLabel) {
   std::memset(block.data(), 0x42, kBlockSize);
   ASSERT_TRUE(p.Write(kD0Block, block.span()));
 
-  EXPECT_FALSE(p.Offline("meta"));  // the metadata tier stays online
   EXPECT_EQ(p.Offline("nope").error().code(), Code::kNotFound);
   ASSERT_TRUE(p.Offline("d0"));
   EXPECT_TRUE(p.config().vdevs[1].offline);
@@ -80,6 +90,11 @@ TEST(PoolDevices, OfflineOnlineKeepsTheSlotAndChecksTheLabel) {
 
   ASSERT_TRUE(p.Online("d0", devices[1]));
   EXPECT_TRUE(p.Healthy());
+  // Any tier goes offline at the pool level (the database checks first that
+  // its metadata survives: Database::OfflineVdev).
+  ASSERT_TRUE(p.Offline("meta"));
+  EXPECT_TRUE(p.FindByName("meta")->faulted());
+  ASSERT_TRUE(p.Online("meta", devices[0]));
   EXPECT_FALSE(p.config().vdevs[1].offline);
   std::memset(block.data(), 0, kBlockSize);
   ASSERT_TRUE(p.Read(kD0Block, block.span()));

@@ -120,11 +120,13 @@ TEST(Pool, OneCorruptLabelCopyIsTolerated) {
   std::memset(junk.data(), 0x5a, kBlockSize);
   ASSERT_TRUE(devices[0]->Write(BlockNo{0}, junk.span()));
   EXPECT_TRUE(Pool::Open(MemConfig(), devices));
+  // Both copies bad: the vdev is faulted (in any tier, the metadata tier
+  // included; the database decides whether the pool can do without it).
   ASSERT_TRUE(devices[0]->Write(BlockNo{4095}, junk.span()));
   auto opened = Pool::Open(MemConfig(), devices);
-  ASSERT_FALSE(opened);
-  EXPECT_EQ(opened.error().code(), Code::kCorruption);
-  EXPECT_NE(opened.error().message().find("vdev 'a'"), std::string::npos) << opened.error().message();
+  ASSERT_TRUE(opened) << opened.error().ToString();
+  EXPECT_EQ((*opened)->vdevs()[0].device->state(), VdevState::kFaulted);
+  EXPECT_FALSE((*opened)->vdevs()[1].faulted());
 }
 
 // A device that cannot be read at all opens as faulted (so redundant
@@ -213,7 +215,7 @@ TEST(Pool, VdevOfAnotherPoolIsRefused) {
   EXPECT_NE(opened.error().message().find("belongs to another pool"), std::string::npos);
 }
 
-TEST(Pool, TruncatedVdevIsRefusedInTheMetadataTierAndFaultedElsewhere) {
+TEST(Pool, TruncatedVdevIsFaultedInEveryTier) {
   auto devices = MemDevices();
   ASSERT_TRUE(Pool::Create(MemConfig(), devices));
   // The same content on a shorter device: the end label is gone, the start
@@ -225,13 +227,13 @@ TEST(Pool, TruncatedVdevIsRefusedInTheMetadataTierAndFaultedElsewhere) {
     EXPECT_TRUE(d->Write(BlockNo{0}, block.span()));
     return d;
   };
+  // Vdev a is in the metadata tier: the pool opens with it faulted, and the
+  // database decides whether the metadata survives (database.h contract 6).
   auto opened = Pool::Open(MemConfig(), {shorter(0, 3000), devices[1]});
-  ASSERT_FALSE(opened);
-  EXPECT_EQ(opened.error().code(), Code::kCorruption);
-  EXPECT_NE(opened.error().message().find("truncated"), std::string::npos) << opened.error().message();
-  EXPECT_NE(opened.error().message().find("metadata"), std::string::npos) << opened.error().message();
+  ASSERT_TRUE(opened) << opened.error().ToString();
+  EXPECT_EQ((*opened)->vdevs()[0].device->state(), VdevState::kFaulted);
 
-  // Vdev b (tier slow) holds no metadata: the pool opens degraded.
+  // Vdev b (tier slow): the pool opens degraded.
   auto degraded = Pool::Open(MemConfig(), {devices[0], shorter(1, 6000)});
   ASSERT_TRUE(degraded) << degraded.error().ToString();
   EXPECT_FALSE((*degraded)->Healthy());
