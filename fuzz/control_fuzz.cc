@@ -4,12 +4,16 @@
 // The input is one request line. It goes through ParseLine and
 // DispatchRequest against a real Storage over two memory vdevs (pool.conf
 // in a scratch directory), so every op decodes its fields the way the
-// server does; an op that decodes then runs. Fields that name server-side
-// files ("path", "new_path") are pointed into the scratch directory first,
-// so a run never touches other files. The Storage is made anew every
+// server does; an op that decodes then runs. diff.stream and diff.apply get
+// a descriptor of one scratch stream file, as a client passes it (so an
+// apply reads what the last diff.stream wrote). Fields that name files the
+// server creates ("new_path" of vdev.replace; "path" of older requests) are
+// pointed into the scratch directory first, so a run never touches other
+// files. The Storage is made anew every
 // kResetEvery inputs, which keeps its volumes few.
 // Checks: every request gets exactly one well-formed response line
 // (contract 1 of dispatch.h), and the value decoders never throw.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -121,6 +125,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   DecodeValues(*request);
   if (request->contains("result")) DecodeValues((*request)["result"]);
   ConfinePaths(*request, scratch.dir);
-  CheckResponse(DispatchRequest(storage, *request, [](const Progress&) {}));
+  std::string op;
+  if (request->contains("op") && (*request)["op"].is_string()) op = (*request)["op"].get<std::string>();
+  int fd = -1;
+  std::string stream = scratch.dir + "/stream";
+  if (op == kOpDiffStream) fd = ::open(stream.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (op == kOpDiffApply) fd = ::open(stream.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+  CheckResponse(DispatchRequest(storage, *request, [](const Progress&) {}, fd));
+  if (fd >= 0) ::close(fd);
   return 0;
 }

@@ -231,7 +231,8 @@ void ControlRequests() {
   Put("control", "create", R"({"op":"volume.create","name":"v1","size":8388608,"layout":"rs:1+1"})");
   Put("control", "snapshot", R"({"op":"snapshot.create","volume":"v1","snapshot":"s1"})");
   Put("control", "diff", R"({"op":"volume.diff","volume":"v1","from":"s1"})");
-  Put("control", "stream", R"({"op":"diff.stream","volume":"v1","to":"s1","path":"/x"})");
+  Put("control", "stream", R"({"op":"diff.stream","volume":"v1","to":"s1"})");
+  Put("control", "apply", R"({"op":"diff.apply","volume":"v2"})");
   Put("control", "inspect", R"({"op":"volume.inspect","name":"v1","depth":"full","repair":true})");
   Put("control", "resize", R"({"op":"volume.resize","name":"v1","size":16777216,"force":false})");
   Put("control", "response", R"({"ok":true,"result":{"name":"v1","size":4096,"layout":"simple"}})");

@@ -8,8 +8,9 @@
 #  1. New inputs go to BUILD/corpus/TARGET, never into the repository's
 #     seeds; a crashing input goes to BUILD/artifacts/TARGET/ and the script
 #     prints how to replay it.
-#  2. Targets run one after another, each bounded by timeout(1); one line
-#     per target reports its executions and coverage (libFuzzer's "cov:").
+#  2. Targets run one after another, each bounded by timeout(1) and with
+#     TMPDIR in BUILD/tmp/TARGET (removed afterwards); one line per target
+#     reports its executions and coverage (libFuzzer's "cov:").
 #  3. --seeds rewrites fuzz/corpus/ with the seed generator
 #     (fuzz/make_corpus.cc) instead of fuzzing.
 #  4. Exit status: 0 when no target crashed, 1 when one did, 77 when clang
@@ -90,9 +91,11 @@ for t in "${targets[@]}"; do
   corpus="$BUILD/corpus/$t"
   artifacts="$BUILD/artifacts/$t"
   log="$BUILD/fuzz-$t.log"
-  mkdir -p "$corpus" "$artifacts" fuzz/corpus/"$t"
+  scratch="$BUILD/tmp/$t"  # TMPDIR of the run (the control target's pool)
+  rm -rf "$scratch"
+  mkdir -p "$corpus" "$artifacts" fuzz/corpus/"$t" "$scratch"
   rc=0
-  timeout -k 10 $((seconds + 120)) "$bin" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 \
+  TMPDIR=$(cd "$scratch" && pwd) timeout -k 10 $((seconds + 120)) "$bin" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus" "fuzz/corpus/$t" >"$log" 2>&1 || rc=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
@@ -102,6 +105,7 @@ for t in "${targets[@]}"; do
     result="CRASH (status $rc): $(grep -m1 -E 'ERROR|fuzz check failed|runtime error' "$log" || true)"
     failed+=("$t")
   fi
+  rm -rf "$scratch"
   printf '%-14s %12s %8s  %s\n' "$t" "${runs:-?}" "${cov:-?}" "$result"
   if [ "$rc" -ne 0 ]; then
     echo "  log: $log"
