@@ -202,15 +202,32 @@ bool FileVdev::SyncIsFaster(std::span<const IoRequest> batch) const {
 Status FileVdev::Flush() {
   // Every change counted up to `seen` completed before this point. When an
   // fdatasync that began after them all has already succeeded, there is
-  // nothing left to make durable (and an idle vdev costs no device flush).
+  // nothing left to make durable (and an idle vdev costs no device flush);
+  // when one is running, this Flush waits for it and, if it covers `seen`,
+  // needs no other.
   const uint64_t seen = changes_done_.load(std::memory_order_acquire);
-  if (seen == synced_through_.load(std::memory_order_acquire)) return Ok();
-  device_flushes_.fetch_add(1, std::memory_order_relaxed);
-  if (::fdatasync(fd_) != 0) return ErrnoError(errno, Describe() + ": fdatasync");
-  uint64_t synced = synced_through_.load(std::memory_order_relaxed);
-  while (synced < seen && !synced_through_.compare_exchange_weak(synced, seen)) {
+  std::unique_lock lock(sync_mu_);
+  for (;;) {
+    // The kernel reports a lost write-back once per open file; a later
+    // fdatasync would succeed without the lost data. So a failure sticks.
+    if (!sync_failure_) return sync_failure_;
+    if (synced_through_ >= seen) return Ok();
+    if (!syncing_) break;
+    const uint64_t round = sync_round_;
+    sync_done_.wait(lock, [&] { return sync_round_ != round; });
   }
-  return Ok();
+  syncing_ = true;
+  const uint64_t covers = changes_done_.load(std::memory_order_acquire);
+  lock.unlock();
+  device_flushes_.fetch_add(1, std::memory_order_relaxed);
+  Status status = ::fdatasync(fd_) == 0 ? Ok() : ErrnoError(errno, Describe() + ": fdatasync");
+  lock.lock();
+  syncing_ = false;
+  sync_round_++;
+  if (status) synced_through_ = std::max(synced_through_, covers);
+  else sync_failure_ = status;
+  sync_done_.notify_all();
+  return status;
 }
 
 void FileVdev::NoteChangeDone() { changes_done_.fetch_add(1, std::memory_order_acq_rel); }

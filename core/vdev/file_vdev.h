@@ -21,10 +21,14 @@
 //    BLKDISCARD and the contents afterwards are whatever the device returns.
 //  - Flush: fdatasync; Ok means every write that completed before the call
 //    is durable. It is skipped when no write or discard has completed since
-//    the start of the last fdatasync that succeeded.
+//    the start of the last fdatasync that succeeded, and shared with an
+//    fdatasync already running that began after those writes (group
+//    commit). Once an fdatasync fails, every later Flush fails with it: the
+//    kernel reports lost write-back once, and retrying would hide the loss.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -141,8 +145,15 @@ class FileVdev final : public Vdev {
   // to a kernel worker thread, so pwrite in the caller's thread is faster.
   bool SyncIsFaster(std::span<const IoRequest> batch) const;
   std::atomic<uint64_t> changes_done_{0};
-  std::atomic<uint64_t> synced_through_{0};
   std::atomic<uint64_t> device_flushes_{0};
+  // One fdatasync at a time: a Flush that finds one running waits for it
+  // and starts another only if that one began before its changes were done.
+  std::mutex sync_mu_;
+  std::condition_variable sync_done_;
+  bool syncing_ = false;          // GUARDED_BY(sync_mu_)
+  uint64_t sync_round_ = 0;       // GUARDED_BY(sync_mu_): fdatasyncs finished
+  uint64_t synced_through_ = 0;   // GUARDED_BY(sync_mu_): changes the last good one covered
+  Status sync_failure_ = Ok();    // GUARDED_BY(sync_mu_): the first failed fdatasync
 
   std::mutex ring_mu_;
   std::vector<std::unique_ptr<Ring>> idle_rings_;  // GUARDED_BY(ring_mu_)
