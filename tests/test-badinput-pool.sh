@@ -4,7 +4,9 @@
 # write nothing (every pool file is byte-identical afterwards); after the
 # damage is undone, the pool opens and the data is intact. Redundant copies
 # (the second vdev label, the older superblock slot) are used when one copy
-# is bad.
+# is bad. A vdev whose labels are both bad, or whose file is missing, is a
+# lost device: the pool (metadata on both vdevs) opens degraded without it,
+# writes nothing to it, and is whole again once it is back.
 #
 # A corrupt exNode cannot be produced from outside: exNodes live inside the
 # pool's tree and the CLI offers no way to write one (tessera exnode show only
@@ -57,6 +59,20 @@ refused() {
     fail "$what: refusing the pool changed it: $(diff "$T/files.before" "$T/files.after")"
 }
 
+# degraded WHAT VDEV STATE: tessera pool status opens the pool degraded, with
+# VDEV in STATE; nothing is written to VDEV's file (when it exists).
+degraded() {
+  local what=$1 vdev=$2 state=$3 before=""
+  [ -e "$POOL/$vdev.img" ] && before=$(sha256sum <"$POOL/$vdev.img")
+  tessera pool status --pool "$POOL" >"$T/status.out" 2>&1 ||
+    fail "$what: the pool does not open degraded: $(cat "$T/status.out")"
+  grep -Eq "^health: +degraded" "$T/status.out" || fail "$what: pool status does not say degraded: $(cat "$T/status.out")"
+  grep -Eq "^$vdev +.* $state " "$T/status.out" || fail "$what: $vdev is not $state: $(cat "$T/status.out")"
+  log "  $vdev is $state; the pool opens degraded"
+  [ -z "$before" ] || [ "$(sha256sum <"$POOL/$vdev.img")" = "$before" ] ||
+    fail "$what: opening the pool wrote to the lost vdev $vdev"
+}
+
 log "one label copy of vdev1 is corrupt: the other copy is used"
 save_block vdev1.img 0
 flip "$POOL/vdev1.img" 60
@@ -69,7 +85,7 @@ save_block vdev1.img 0
 save_block vdev1.img $((VDEV_BLOCKS - 1))
 flip "$POOL/vdev1.img" 60
 flip "$POOL/vdev1.img" $(((VDEV_BLOCKS - 1) * 4096 + 60))
-refused "both labels bad" "vdev1.*label|label.*vdev1"
+degraded "both labels of vdev1 bad" vdev1 faulted
 restore_block vdev1.img 0
 restore_block vdev1.img $((VDEV_BLOCKS - 1))
 tessera pool status --pool "$POOL" >/dev/null || fail "the pool does not open after the labels were restored"
@@ -80,15 +96,17 @@ save_block vdev0.img 0
 save_block vdev0.img $((VDEV_BLOCKS - 1))
 flip "$POOL/vdev0.img" 16
 flip "$POOL/vdev0.img" $(((VDEV_BLOCKS - 1) * 4096 + 16))
-refused "vdev0 labels bad" "vdev0.*label|label.*vdev0"
+degraded "both labels of vdev0 bad" vdev0 faulted
 restore_block vdev0.img 0
 restore_block vdev0.img $((VDEV_BLOCKS - 1))
+check_data "vdev0's labels restored"
 
 log "a vdev file is missing"
 mv "$POOL/vdev1.img" "$T/vdev1.img"
-refused "missing vdev" "vdev1.img"
+degraded "missing vdev file" vdev1 missing
 [ -e "$POOL/vdev1.img" ] && fail "opening the pool created the missing vdev file"
 mv "$T/vdev1.img" "$POOL/vdev1.img"
+check_data "vdev1's file back"
 
 log "pool.conf is malformed"
 cp "$POOL/pool.conf" "$T/pool.conf"
