@@ -261,7 +261,14 @@ Result<PoolStatus> Storage::Impl::GetPoolStatus() {
   return st;
 }
 
+Status Storage::Impl::CheckConfigReadsBack(const PoolConfig& config) const {
+  auto parsed = ParsePoolConfig(ConfigText(config, dir_), dir_);
+  if (!parsed) return Err(parsed.error().WithContext("pool.conf would not read back"));
+  return Ok();
+}
+
 Status Storage::Impl::SavePoolConfig() {
+  TRY_STATUS(CheckConfigReadsBack(db_->pool().config()));
   return WriteFileAtomically(dir_ + "/pool.conf", ConfigText(db_->pool().config(), dir_), 0600);
 }
 

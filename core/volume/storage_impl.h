@@ -112,7 +112,12 @@ class Storage::Impl : public StorageCore {
   // storage_vdevs.cc
   std::vector<VdevStatus> VdevStatuses();
   Result<std::vector<VolumeHealth>> DegradedVolumes();
+  // Writes pool.conf from the pool's config, refusing (and writing
+  // nothing) when its text would not read back (CheckConfigReadsBack).
   Status SavePoolConfig();
+  // InvalidArgument when `config`'s pool.conf text would not parse back,
+  // e.g. a line past the format's length limit.
+  Status CheckConfigReadsBack(const PoolConfig& config) const;
   // Every volume object, open or idle (OpenTable::Objects).
   std::vector<std::shared_ptr<VolumeImpl>> OpenVolumes() { return open_.Objects(); }
   void BackgroundLoop(std::chrono::milliseconds interval);

@@ -198,6 +198,15 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
       return Err(Code::kInvalidArgument, "vdev replace: {} is the path of vdev '{}'", new_path, other.config.name);
     }
   }
+  // pool.conf must be able to name the new path, or the pool would not
+  // open again after the replace.
+  PoolConfig after = pool.config();
+  for (VdevConfig& vc : after.vdevs) {
+    if (vc.name == old_name) vc.path = new_path;
+  }
+  if (Status saves = CheckConfigReadsBack(after); !saves) {
+    return Err(Code::kInvalidArgument, "vdev replace: {}", saves.error().message());
+  }
   // Design note 3a: a copy cannot follow writes of a volume without parity.
   if (v->device->online()) {
     for (const DatasetInfo& d : TRY(db_->ListDatasets())) {

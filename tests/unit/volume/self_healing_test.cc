@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "core/util/uuid.h"
@@ -221,6 +222,32 @@ TEST_F(SelfHealing, ReplaceRebuildsAMissingVdevFromParity) {
   for (const auto& v : listed) {
     if (v.tier == "slow" && v.name != lost && offline < 2 && storage->OfflineVdev(v.name)) offline++;
   }
+  ExpectData(*storage);
+}
+
+// A new path pool.conf cannot hold (a line past its length limit) is
+// refused before anything is made: replacing to it would leave a pool that
+// does not open again.
+TEST_F(SelfHealing, ReplaceRefusesAPathPoolConfCannotHold) {
+  auto storage = CreateWithData();
+  std::string old = VdevOfFirstRow(*storage);
+  const std::string conf = dir_ + "/pool.conf";
+  std::ifstream before_in(conf);
+  std::string before((std::istreambuf_iterator<char>(before_in)), std::istreambuf_iterator<char>());
+  std::string deep = dir_ + "/" + std::string(120, 'a') + "/" + std::string(120, 'b');
+  fs::create_directories(deep);
+  auto replaced = storage->ReplaceVdev(old, deep + "/new.img");
+  ASSERT_FALSE(replaced);
+  EXPECT_EQ(replaced.error().code(), Code::kInvalidArgument);
+  EXPECT_NE(replaced.error().message().find("pool.conf"), std::string::npos) << replaced.error().ToString();
+  EXPECT_FALSE(fs::exists(deep + "/new.img"));
+  std::ifstream after_in(conf);
+  std::string after((std::istreambuf_iterator<char>(after_in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(after, before);
+  ASSERT_TRUE(storage->Close());
+  storage.reset();
+  storage = Reopen();
+  ASSERT_TRUE(storage);
   ExpectData(*storage);
 }
 
