@@ -38,8 +38,8 @@ Status MemoryNodeStore::Read(const BlockPtr& ptr, std::span<std::byte> data) {
   auto it = data_.find(address);
   if (it == data_.end()) return Err(Code::kIOError, "read of unwritten address {}", address);
   size_t n = std::min(data.size(), it->second.size());
-  std::memcpy(data.data(), it->second.data(), n);
-  std::memset(data.data() + n, 0, data.size() - n);
+  if (n > 0) std::memcpy(data.data(), it->second.data(), n);  // data() of an empty one may be null
+  if (data.size() > n) std::memset(data.data() + n, 0, data.size() - n);
   ++reads_;
   return Ok();
 }

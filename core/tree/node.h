@@ -66,7 +66,7 @@ inline int CompareKeys(std::string_view a, std::string_view b) {
 // full comparison.
 inline uint64_t KeyPrefix(std::string_view k) {
   uint64_t x = 0;
-  std::memcpy(&x, k.data(), k.size() < 8 ? k.size() : 8);
+  if (!k.empty()) std::memcpy(&x, k.data(), k.size() < 8 ? k.size() : 8);  // data() may be null
   return __builtin_bswap64(x);
 }
 
