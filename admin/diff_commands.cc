@@ -11,20 +11,16 @@
 //     stderr, before sending the request; the pool verifies it again before
 //     changing anything (Storage::ApplyDiffStream), so a bad stream never
 //     changes the volume.
-#include <filesystem>
-#include <fstream>
 #include <memory>
 
 #include "admin/commands.h"
 #include "admin/output.h"
 #include "admin/stream_files.h"
 #include "core/util/size.h"
-#include "core/util/uuid.h"
 #include "core/volume/diff_stream.h"
 
 namespace tessera {
 namespace {
-namespace fs = std::filesystem;
 
 struct DiffArgs {
   std::string from;    // VOL@A (or VOL@B alone with --stream)
