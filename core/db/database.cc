@@ -17,8 +17,10 @@
 //     belongs to this pool and whose root tree opens, falling back to older
 //     ones. A vdev that fails or is corrupt loses nothing: another holds the
 //     same superblock.
-//  4. States: Open/Create -> ready --(Commit fails)--> failed. A failed
-//     database refuses Commit and management calls (FailIfBroken).
+//  4. States: Open/Create -> ready --(Commit fails)--> failed. A management
+//     call of several steps (delete, rollback) that fails part way fails the
+//     database too. A failed database refuses Commit and management calls
+//     (FailIfBroken).
 //  5. Every node of the root tree is owned twice over when it has two copies:
 //     both copies are marked allocated and left out of the persisted bitmaps
 //     (note 1 applies to each copy).

@@ -6,7 +6,8 @@
 //  2. Open datasets stay in open_ until deleted; Commit syncs every open tree.
 //  3. Delete removes the snapshots first (each through the dead-list
 //     algorithm), so that when the live tree's nodes are freed no snapshot
-//     pins any of them; then it commits.
+//     pins any of them; then it commits once: power lost during a delete
+//     leaves the whole dataset with its snapshots, or nothing of it.
 #include <algorithm>
 
 #include "core/db/database.h"
@@ -98,19 +99,25 @@ Status Database::DeleteDataset(std::string_view name) {
   std::lock_guard lock(mu_);
   TRY_STATUS(FailIfBroken());
   Dataset* ds = TRY(OpenDatasetLocked(name));
-  for (const auto& snapshot : TRY(SnapshotsOf(ds->id()))) {
-    TRY_STATUS(DeleteSnapshotLocked(ds, snapshot));
-  }
-  TRY(CommitLocked());
-  for (const Extent& extent : TRY(ExtentsOfLocked(ds->id()))) {
-    TRY_STATUS(allocator_->Free(extent.address, BlockCount{extent.blocks}));
-  }
-  std::string extents = ExtentPrefix(ds->id());
-  TRY_STATUS(root_tree_->RangeDelete(extents, PrefixEnd(extents)));
-  TRY_STATUS(ds->tree_->FreeAll());
-  if (auto error = ds->store_->TakeFreeError()) return Err(*error);
-  TRY_STATUS(root_tree_->Delete(DatasetKey(name)));
-  std::erase_if(open_, [ds](const std::unique_ptr<Dataset>& d) { return d.get() == ds; });
+  std::vector<SnapshotRecord> snapshots = TRY(SnapshotsOf(ds->id()));
+  // Every step below changes the in-memory state; a failure part way fails
+  // the database (contract 4 of core/db/database.cc) so that no later commit makes
+  // half a delete durable.
+  auto deleted = [&]() -> Status {
+    for (const auto& snapshot : snapshots) TRY_STATUS(DeleteSnapshotLocked(ds, snapshot));
+    for (const Extent& extent : TRY(ExtentsOfLocked(ds->id()))) {
+      TRY_STATUS(allocator_->Free(extent.address, BlockCount{extent.blocks}));
+    }
+    std::string extents = ExtentPrefix(ds->id());
+    TRY_STATUS(root_tree_->RangeDelete(extents, PrefixEnd(extents)));
+    TRY_STATUS(ds->tree_->FreeAll());
+    if (auto error = ds->store_->TakeFreeError()) return Err(*error);
+    TRY_STATUS(root_tree_->Delete(DatasetKey(name)));
+    std::erase_if(open_, [ds](const std::unique_ptr<Dataset>& d) { return d.get() == ds; });
+    return Ok();
+  }();
+  if (!deleted && !failed_) failed_ = deleted.error();
+  TRY_STATUS(deleted);
   TRY(CommitLocked());
   return Ok();
 }

@@ -121,6 +121,58 @@ TEST(Crash, RandomPointsRandomSurvivors) {
   }
 }
 
+// Deleting a dataset with snapshots is one commit: power lost at any write
+// of the delete leaves either the whole dataset with every snapshot, or
+// nothing of it, and no leaked or doubly used block either way.
+TEST(Crash, DeleteDatasetIsAllOrNothing) {
+  auto build = [](Database& db) {
+    auto ds = db.CreateDataset("vol");
+    ASSERT_TRUE(ds);
+    for (int round = 0; round < 3; round++) {
+      for (int i = 0; i < 400; i++) {
+        ASSERT_TRUE((*ds)->tree().Insert(fmt::format("k{:05}", i * 7 + round), std::string(100, 'a' + round)));
+      }
+      ASSERT_TRUE(db.CreateSnapshot("vol", fmt::format("s{}", round)));
+      ASSERT_TRUE(db.Commit());
+    }
+  };
+  uint64_t delete_writes = 0;
+  {
+    TestPool tp(2, 4096);
+    auto db = tp.Create();
+    ASSERT_TRUE(db);
+    build(**db);
+    uint64_t before = tp.faults[0]->Counters().writes;
+    ASSERT_TRUE((*db)->DeleteDataset("vol"));
+    delete_writes = tp.faults[0]->Counters().writes - before;
+  }
+  ASSERT_GT(delete_writes, 1u);
+  for (uint64_t n = 0; n < delete_writes; n++) {
+    SCOPED_TRACE(fmt::format("crash after {} of the delete's {} writes", n, delete_writes));
+    TestPool tp(2, 4096);
+    {
+      auto db = tp.Create();
+      ASSERT_TRUE(db);
+      build(**db);
+      tp.faults[0]->CrashAfterWrites(n);
+      (void)(*db)->DeleteDataset("vol");
+    }
+    tp.PowerLossAll();
+    tp.Reboot();
+    auto db = tp.Open();
+    ASSERT_TRUE(db) << db.error().ToString();
+    auto snapshots = (*db)->ListSnapshots("vol");
+    if (snapshots) {
+      EXPECT_EQ(snapshots->size(), 3u) << "the volume survived without some of its snapshots";
+      auto ds = (*db)->OpenDataset("vol");
+      ASSERT_TRUE(ds);
+      EXPECT_EQ(ReadAll((*ds)->tree()).size(), 1200u);
+    }
+    ExpectClean(**db);
+    if (::testing::Test::HasFailure()) return;
+  }
+}
+
 TEST(Corruption, FlippedBitInNodeIsCorruptionNotData) {
   TestPool tp(1);
   uint64_t node_block;
