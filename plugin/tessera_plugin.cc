@@ -227,16 +227,14 @@ bool Admitted(bool is_tls) { return is_tls || g_state.plaintext_tcp || PeerIsLoc
 int TesseraListExports(int /*readonly*/, int is_tls, struct nbdkit_exports* exports) {
   return Guarded(-1, [is_tls, exports] {
     if (!Admitted(is_tls)) return 0;  // a plaintext network client sees nothing
-    auto volumes = g_state.storage->ListVolumes();
+    auto volumes = g_state.storage->ListExports();
     if (!volumes) return Fail(volumes.error());
-    for (const VolumeInfo& info : *volumes) {
+    for (const ExportInfo& info : *volumes) {
       std::string description =
           fmt::format("tessera volume {}, {}, {}", info.name, FormatSize(info.size), info.layout);
       if (nbdkit_add_export(exports, info.name.c_str(), description.c_str()) == -1) return -1;
-      auto snapshots = g_state.storage->ListSnapshots(info.name);
-      if (!snapshots) return Fail(snapshots.error());
-      for (const SnapshotInfo& snap : *snapshots) {
-        std::string name = info.name + "@" + snap.name;
+      for (const std::string& snapshot : info.snapshots) {
+        std::string name = info.name + "@" + snapshot;
         std::string about = fmt::format("read-only snapshot of tessera volume {}", info.name);
         if (nbdkit_add_export(exports, name.c_str(), about.c_str()) == -1) return -1;
       }
@@ -248,7 +246,7 @@ int TesseraListExports(int /*readonly*/, int is_tls, struct nbdkit_exports* expo
 const char* TesseraDefaultExport(int /*readonly*/, int is_tls) {
   return Guarded(static_cast<const char*>(nullptr), [is_tls]() -> const char* {
     if (!Admitted(is_tls)) return nullptr;
-    auto volumes = g_state.storage->ListVolumes();
+    auto volumes = g_state.storage->ListExports();
     if (!volumes || volumes->size() != 1) return nullptr;  // no default export
     return nbdkit_strdup_intern(volumes->front().name.c_str());
   });

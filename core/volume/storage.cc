@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/util/atomic_file.h"
@@ -272,16 +273,31 @@ Status Storage::Impl::SavePoolConfig() {
   return WriteFileAtomically(dir_ + "/pool.conf", ConfigText(db_->pool().config(), dir_), 0600);
 }
 
+std::unique_lock<std::mutex> Storage::Impl::LockIdle(const std::string& volume, bool opening) {
+  std::string name = volume.substr(0, volume.find('@'));
+  std::unique_lock lock(mu_);
+  holds_cv_.wait(lock, [&] {
+    auto [first, last] = holds_.equal_range(name);
+    return std::none_of(first, last,
+                        [&](const auto& h) { return !opening || h.second == Hold::kExclusive; });
+  });
+  return lock;
+}
+
 Result<CheckReport> Storage::Impl::Check() {
-  std::lock_guard lock(mu_);
+  std::lock_guard work(work_mu_);
+  // Cached writes go down without mu_ (locking note 2); the database's
+  // check then holds its own lock.
   TRY_STATUS(CloseIdleVolumes());
   for (auto& v : OpenVolumes()) TRY_STATUS(v->Flush());
+  std::lock_guard lock(mu_);
   return db_->Check();
 }
 
 // Storage forwarding.
 Result<VolumeInfo> Storage::CreateVolume(const VolumeSpec& spec) { return impl_->CreateVolume(spec); }
 Result<std::vector<VolumeInfo>> Storage::ListVolumes() { return impl_->ListVolumes(); }
+Result<std::vector<ExportInfo>> Storage::ListExports() { return impl_->ListExports(); }
 Result<VolumeInfo> Storage::GetVolumeInfo(const std::string& name) { return impl_->Info(name); }
 Status Storage::ResizeVolume(const std::string& name, uint64_t size, bool force) { return impl_->Resize(name, size, force); }
 Status Storage::DeleteVolume(const std::string& name) { return impl_->Delete(name); }

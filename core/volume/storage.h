@@ -64,6 +64,15 @@ struct VolumeInfo {
   std::string origin;                // a clone's origin "VOLUME@SNAPSHOT"; empty otherwise
 };
 
+// A volume as an NBD export listing shows it: no space accounting, so
+// listing costs one exNode read per volume (Storage::ListExports).
+struct ExportInfo {
+  std::string name;
+  uint64_t size = 0;
+  std::string layout;
+  std::vector<std::string> snapshots;  // names, oldest first
+};
+
 // Where a flatten stands (Storage::FlattenVolume).
 struct FlattenProgress {
   uint64_t offset = 0;        // the next byte offset to copy from
@@ -207,6 +216,9 @@ class Storage {
 
   Result<VolumeInfo> CreateVolume(const VolumeSpec& spec);
   Result<std::vector<VolumeInfo>> ListVolumes();
+  // Every volume with its snapshots, for NBD's export list: answered while
+  // long work (an apply, a scrub, a replace) runs.
+  Result<std::vector<ExportInfo>> ListExports();
   Result<VolumeInfo> GetVolumeInfo(const std::string& name);
   // Growing always works; shrinking needs force (data past the end is lost).
   // Operations that change a volume refuse a snapshot's name "VOL@SNAP"

@@ -80,7 +80,7 @@ Result<VolumeInfo> Storage::Impl::CloneSnapshot(const std::string& volume, const
 
 Result<FlattenProgress> Storage::Impl::FlattenVolume(const std::string& name, uint64_t offset,
                                                      uint64_t max_bytes) {
-  std::lock_guard lock(mu_);
+  auto lock = LockIdle(name);
   TRY_STATUS(RefuseSnapshotName(name, "volume flatten"));
   if (max_bytes == 0 || !IsAligned(offset, kBlockSize)) {
     return Err(Code::kInvalidArgument, "flatten step at {} of {} bytes: the offset must be 4 KiB-aligned and "

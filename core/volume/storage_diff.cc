@@ -22,15 +22,18 @@
 //     writing, each record is verified again as it is read; a stream file
 //     changed between the two passes can leave a partial apply, which is
 //     reported and leaves no new snapshot.
-//  6. Management calls hold mu_ for the whole operation: the snapshots read
-//     cannot be deleted meanwhile.
+//  6. Writing and applying a stream are long work (storage_impl.h, locking
+//     notes): mu_ is held only while they look at the pool; the records are
+//     read or written with the volume held, kShared for a stream written
+//     (its snapshots cannot be deleted meanwhile) and kExclusive for the
+//     volume a stream is applied to (no client can open it meanwhile).
 //  7. Changed blocks are never collected: ForEachChangedBlock hands them, in
 //     LBA order, to a RangeMerger that emits each range as it ends, so a
 //     stream of a large volume needs memory for one record, not for its
 //     block list. A stream that fails midway is truncated to nothing.
 //  8. Stream files arrive as descriptors (storage.h). CheckStreamFile runs
-//     before the first byte is touched: a FIFO or socket could block the
-//     whole storage (mu_ is held), and a descriptor of a vdev, pool.conf or
+//     before the first byte is touched: a FIFO or socket could block
+//     long work forever, and a descriptor of a vdev, pool.conf or
 //     anything else in the pool directory would let a stream overwrite the
 //     pool, so both are refused, compared by device and inode.
 #include <fcntl.h>
@@ -218,8 +221,9 @@ Status Storage::Impl::CheckStreamFile(int stream_fd) {
 Result<DiffStreamInfo> Storage::Impl::WriteDiffStream(const std::string& volume,
                                                       const std::string& from,
                                                       const std::string& to, int stream_fd) {
-  std::lock_guard lock(mu_);
+  std::lock_guard work(work_mu_);  // note 6
   TRY_STATUS(CheckStreamFile(stream_fd));
+  std::unique_lock lock(mu_);
   if (to.empty()) {
     return Err(Code::kInvalidArgument,
                "a diff stream needs a snapshot as its target (VOLUME@SNAPSHOT); "
@@ -272,7 +276,7 @@ Result<DiffStreamInfo> Storage::Impl::WriteDiffStream(const std::string& volume,
     }
     return Ok();
   };
-  auto written = [&]() -> Status {
+  auto written = WithHold(lock, {volume}, Hold::kShared, [&]() -> Status {
     uint64_t size = 0;
     TRY_STATUS(writer.WriteHeader(header));
     RangeMerger merger(/*split_kinds=*/true, emit);
@@ -280,7 +284,7 @@ Result<DiffStreamInfo> Storage::Impl::WriteDiffStream(const std::string& volume,
                             [&](uint64_t lba, bool zero) { return merger.Add(lba, zero); }));
     TRY_STATUS(merger.Finish());
     return writer.Finish();
-  }();
+  });
   if (!written) {
     out.reset();
     (void)::ftruncate(stream_fd, 0);  // no partial stream left behind
@@ -295,8 +299,8 @@ Result<DiffStreamInfo> Storage::Impl::WriteDiffStream(const std::string& volume,
 }
 
 Result<DiffStreamInfo> Storage::Impl::ApplyDiffStream(const std::string& volume, int stream_fd) {
-  std::lock_guard lock(mu_);
   TRY_STATUS(RefuseSnapshotName(volume, "diff apply"));
+  std::lock_guard work(work_mu_);  // note 6
   TRY_STATUS(CheckStreamFile(stream_fd));
   // 1. The whole stream verifies (note 5).
   DiffStreamSummary summary = TRY(VerifyDiffStream(stream_fd));
@@ -305,6 +309,7 @@ Result<DiffStreamInfo> Storage::Impl::ApplyDiffStream(const std::string& volume,
                          ? fmt::format("{}@{} -> @{}", h.volume, h.base_name, h.target_name)
                          : fmt::format("{}@{} (full)", h.volume, h.target_name);
   // 2. The target is at the stream's base, of its size, and not in use.
+  auto lock = LockIdle(volume);
   auto dataset = db_->OpenDataset(volume);
   if (!dataset) return Err(Code::kNotFound, "no volume '{}' in pool {}", volume, dir_);
   TRY_STATUS(open_.Finish(volume));
@@ -350,31 +355,36 @@ Result<DiffStreamInfo> Storage::Impl::ApplyDiffStream(const std::string& volume,
                "only to an unwritten volume without snapshots",
                volume);
   }
-  // 3. Apply, verifying each record again as it is read.
+  // 3. Apply, verifying each record again as it is read; no client can
+  // open the volume meanwhile (note 6).
   auto target = TRY(OpenVolumeLocked(volume));
-  StreamFile in = TRY(StreamFileFromStart(stream_fd, "rb"));
-  DiffStreamReader reader(in.get(), "stream");
-  TRY(reader.ReadHeader());
-  DiffStreamInfo info{.volume = h.volume, .base = h.base_name, .target = h.target_name};
-  while (true) {
-    auto record = reader.Next();
-    if (!record) {
-      return Err(record.error().WithContext(fmt::format(
-          "stream changed while applying; volume '{}' is partly updated and has no snapshot '{}'",
-          volume, h.target_name)));
+  auto applied = WithHold(lock, {volume}, Hold::kExclusive, [&]() -> Result<DiffStreamInfo> {
+    StreamFile in = TRY(StreamFileFromStart(stream_fd, "rb"));
+    DiffStreamReader reader(in.get(), "stream");
+    TRY(reader.ReadHeader());
+    DiffStreamInfo info{.volume = h.volume, .base = h.base_name, .target = h.target_name};
+    while (true) {
+      auto record = reader.Next();
+      if (!record) {
+        return Err(record.error().WithContext(fmt::format(
+            "stream changed while applying; volume '{}' is partly updated and has no snapshot '{}'",
+            volume, h.target_name)));
+      }
+      if (record->type == DiffRecordType::kEnd) break;
+      info.records++;
+      if (record->type == DiffRecordType::kData) {
+        TRY_STATUS(target->Write(record->offset, record->data, false));
+        info.data_bytes += record->length;
+      } else {
+        TRY_STATUS(target->Trim(record->offset, record->length, false));
+        info.zero_bytes += record->length;
+      }
     }
-    if (record->type == DiffRecordType::kEnd) break;
-    info.records++;
-    if (record->type == DiffRecordType::kData) {
-      TRY_STATUS(target->Write(record->offset, record->data, false));
-      info.data_bytes += record->length;
-    } else {
-      TRY_STATUS(target->Trim(record->offset, record->length, false));
-      info.zero_bytes += record->length;
-    }
-  }
-  info.stream_bytes = reader.bytes_read();
-  TRY_STATUS(target->Flush());
+    info.stream_bytes = reader.bytes_read();
+    TRY_STATUS(target->Flush());
+    return info;
+  });
+  DiffStreamInfo info = TRY(std::move(applied));
   TRY_STATUS(db_->CreateSnapshot(volume, h.target_name, h.target_guid));
   return info;
 }

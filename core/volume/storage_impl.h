@@ -1,7 +1,26 @@
 // Storage::Impl. Internal to core/volume.
-#pragma once
+//
+// Locking (what keeps a long job from stopping the server)
+//  1. mu_ serializes the short steps of management calls: they look at the
+//     pool and its volumes and change them, and are over in milliseconds.
+//  2. Long work (apply and write of a diff stream, volume inspect, pool
+//     scrub and check, vdev replace) holds work_mu_ for its whole run, so
+//     two never overlap, and mu_ only for its short steps. Its long steps
+//     (writing a stream into a volume, reading every block, copying a vdev)
+//     run without mu_, so listing exports, opening volumes and every other
+//     short call go on meanwhile. Vdev offline and online take work_mu_
+//     too: no long work sees the pool's shape change under it.
+//  3. While long work uses a volume without mu_ it holds the volume
+//     (holds_, changed under mu_): kExclusive when nothing else may open it
+//     (a stream is being written into it, or a replace copies its only copy
+//     of data), kShared when it reads or repairs through the shared open
+//     object, which clients keep using. Calls that change a held volume
+//     (resize, delete, snapshot create and delete, rollback, flatten) wait
+//     until it is released (LockIdle); opening it waits only for kExclusive.
+//     Waiting releases mu_. Order: work_mu_, then mu_, then the database's.
 
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -32,6 +51,8 @@ class Storage::Impl : public StorageCore {
 
   Result<VolumeInfo> CreateVolume(const VolumeSpec& spec);
   Result<std::vector<VolumeInfo>> ListVolumes();
+  // Names, sizes and layouts only: no space accounting (storage.h).
+  Result<std::vector<ExportInfo>> ListExports();
   Result<VolumeInfo> Info(const std::string& name);
   Status Resize(const std::string& name, uint64_t new_size, bool force);
   Status Delete(const std::string& name);
@@ -72,6 +93,31 @@ class Storage::Impl : public StorageCore {
   std::string dir_;
 
  private:
+  enum class Hold { kShared, kExclusive };
+  // mu_, taken once no long work holds `volume` (a "VOL@SNAP" name counts as
+  // VOL): for an open (`opening`), once no kExclusive hold is left (note 3).
+  std::unique_lock<std::mutex> LockIdle(const std::string& volume, bool opening = false);
+  // Runs `work` with `volumes` held as `hold` and mu_ released; `lock` holds
+  // mu_ before and after. The caller holds work_mu_.
+  template <class Work>
+  auto WithHold(std::unique_lock<std::mutex>& lock, const std::vector<std::string>& volumes,
+                Hold hold, Work work) {
+    for (const std::string& v : volumes) holds_.emplace(v, hold);
+    lock.unlock();
+    auto result = work();
+    lock.lock();
+    for (const std::string& v : volumes) holds_.erase(holds_.find(v));
+    holds_cv_.notify_all();
+    return result;
+  }
+  // Inspects (and repairs) a volume: opened with `lock` (mu_) held, the work
+  // itself runs held kShared without it (storage_repair.cc).
+  Result<VolumeInspectReport> InspectHeld(std::unique_lock<std::mutex>& lock,
+                                          const std::string& name, InspectDepth depth, bool repair,
+                                          bool replace_lost, const ProgressFn& progress);
+  // InspectHeld's work on the open volume (no lock held).
+  Result<VolumeInspectReport> InspectOpen(VolumeImpl& volume, InspectDepth depth, bool repair,
+                                          bool replace_lost, const ProgressFn& progress);
   Result<std::shared_ptr<VolumeImpl>> OpenVolumeLocked(const std::string& name);
   // `snapshot_tree`: build a read-only snapshot export reading through it,
   // of `snapshot_size` bytes (the size recorded in the snapshot).
@@ -102,8 +148,6 @@ class Storage::Impl : public StorageCore {
   // The cache options of a volume whose log writes to `data`.
   CacheOptions CacheDefaults(const DataSegment& data) const;
   // storage_repair.cc
-  Result<VolumeInspectReport> InspectLocked(const std::string& name, InspectDepth depth, bool repair,
-                                            bool replace_lost, const ProgressFn& progress);
   // Moves the row blocks of an rs volume that sit on vdevs that are not
   // online to new blocks on online vdevs (saved and committed); returns how many.
   Result<uint64_t> ReplaceLostBlocks(VolumeImpl& volume, LunSegment& lun, VolumeInspectReport& report);
@@ -126,7 +170,10 @@ class Storage::Impl : public StorageCore {
   StorageOptions options_;
   std::unique_ptr<Database> db_;
 
-  std::mutex mu_;  // management calls
+  std::mutex work_mu_;                      // long work (locking note 2)
+  std::mutex mu_;                           // short steps of management calls (locking note 1)
+  std::multimap<std::string, Hold> holds_;  // GUARDED_BY(mu_), locking note 3
+  std::condition_variable holds_cv_;        // a hold ended
   // Volume locks: every writable open volume holds its resource in
   // kReadSharedWriteExclusive until its close is done; rollback asks for
   // kReadExclusiveWriteExclusive.

@@ -5,7 +5,8 @@
 //     a running server's exports keep serving while it runs: the jerasure
 //     segment's stripe locks order repairs against reads and writes, and the
 //     lun's row lock orders block replacement against I/O (LunSegment
-//     contract 5). Management calls wait on mu_ meanwhile.
+//     contract 5). It is long work (storage_impl.h, locking notes): the
+//     volume is held kShared, and mu_ is not held, while it reads.
 //  2. Replacing a lost block, in order: choose a vdev through the lun's
 //     query (online, and the row with the new vdev must still satisfy the
 //     query's constraints, e.g. unique names), allocate the block as a
@@ -171,28 +172,39 @@ Status Storage::Impl::VerifyMappedBlocks(VolumeImpl& volume, VolumeInspectReport
   return Ok();
 }
 
-Result<VolumeInspectReport> Storage::Impl::InspectLocked(const std::string& name, InspectDepth depth,
-                                                         bool repair, bool replace_lost,
-                                                         const ProgressFn& progress) {
+Result<VolumeInspectReport> Storage::Impl::InspectHeld(std::unique_lock<std::mutex>& lock,
+                                                       const std::string& name, InspectDepth depth,
+                                                       bool repair, bool replace_lost,
+                                                       const ProgressFn& progress) {
   TRY_STATUS(RefuseSnapshotName(name, repair ? "volume inspect --repair" : "volume inspect"));
   auto volume = TRY(OpenVolumeLocked(name));
+  return WithHold(lock, {name}, Hold::kShared, [&]() -> Result<VolumeInspectReport> {
+    return InspectOpen(*volume, depth, repair, replace_lost, progress);
+  });
+}
+
+Result<VolumeInspectReport> Storage::Impl::InspectOpen(VolumeImpl& volume, InspectDepth depth,
+                                                       bool repair, bool replace_lost,
+                                                       const ProgressFn& progress) {
+  const std::string& name = volume.name();
   VolumeInspectReport report{.volume = name, .depth = std::string(InspectDepthName(depth)), .repair = repair};
   // Cached writes go down first; if that fails (too many vdevs gone), the
   // inspection of what is on disk is still worth having.
-  if (Status flushed = volume->Flush(); !flushed) {
+  if (Status flushed = volume.Flush(); !flushed) {
     report.problems.push_back(fmt::format("flushing the volume first failed: {}", flushed.error().message()));
   }
-  auto* ec = dynamic_cast<JerasureSegment*>(volume->parts().data.get());
+  auto* ec = dynamic_cast<JerasureSegment*>(volume.parts().data.get());
   if (ec == nullptr) {
-    InspectReport layout = TRY(volume->parts().data->Inspect(InspectMode::kQuick));
+    InspectReport layout = TRY(volume.parts().data->Inspect(InspectMode::kQuick));
     report.checked += layout.checked;
     report.bad += layout.bad;
     AddProblems(report, layout.problems);
-    if (depth != InspectDepth::kQuick) TRY_STATUS(VerifyMappedBlocks(*volume, report, progress));
+    if (depth != InspectDepth::kQuick) TRY_STATUS(VerifyMappedBlocks(volume, report, progress));
     return report;
   }
-  if (repair && replace_lost) report.replaced_blocks = TRY(ReplaceLostBlocks(*volume, ec->lun(), report));
-  JerasureInspectOptions options{.repair = repair, .live_end = volume->log().HeadOffset()};
+  if (repair && replace_lost)
+    report.replaced_blocks = TRY(ReplaceLostBlocks(volume, ec->lun(), report));
+  JerasureInspectOptions options{.repair = repair, .live_end = volume.log().HeadOffset()};
   if (progress) {
     options.progress = [&](uint64_t done, uint64_t total) {
       progress(Progress{.what = "stripes of " + name, .done = done, .total = total});
@@ -210,8 +222,9 @@ Result<VolumeInspectReport> Storage::Impl::InspectLocked(const std::string& name
 
 Result<VolumeInspectReport> Storage::Impl::InspectVolume(const std::string& name, InspectDepth depth,
                                                          bool repair, const ProgressFn& progress) {
-  std::lock_guard lock(mu_);
-  return InspectLocked(name, depth, repair, /*replace_lost=*/true, progress);
+  std::lock_guard work(work_mu_);
+  auto lock = LockIdle(name);
+  return InspectHeld(lock, name, depth, repair, /*replace_lost=*/true, progress);
 }
 
 Result<VolumeInspectReport> Storage::InspectVolume(const std::string& name, InspectDepth depth, bool repair,

@@ -44,7 +44,7 @@ std::string Holders(const LockManager& locks, const std::string& resource) {
 }  // namespace
 
 Status Storage::Impl::RollbackSnapshot(const std::string& volume, const std::string& snapshot, bool force) {
-  std::lock_guard lock(mu_);
+  auto lock = LockIdle(volume);
   auto dataset = db_->OpenDataset(volume);
   if (!dataset) return Err(Code::kNotFound, "no volume '{}' in pool {}", volume, dir_);
   auto snapshots = TRY(db_->ListSnapshots(volume));

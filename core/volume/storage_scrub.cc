@@ -1,6 +1,9 @@
 // Storage: pool scrub.
 //
 // Design notes
+//  0. Scrub is long work (storage_impl.h, locking notes): each volume is
+//     held kShared while it is read, without mu_; the metadata pass holds
+//     the database's lock, which commits wait for.
 //  1. Data: every volume in turn, through the same pass as `volume inspect
 //     --full --repair` except that blocks on vdevs that are not online are
 //     not moved (that is `volume inspect --repair` or `vdev replace`, which
@@ -40,12 +43,14 @@ Result<CheckReport> ScrubMetadata(Database& db, const ProgressFn& progress, Scru
 }  // namespace
 
 Result<ScrubReport> Storage::Impl::Scrub(const ProgressFn& progress) {
-  std::lock_guard lock(mu_);
+  std::lock_guard work(work_mu_);
+  std::unique_lock lock(mu_);
   ScrubReport report;
   std::vector<DatasetInfo> datasets = TRY(db_->ListDatasets());
   for (const DatasetInfo& d : datasets) {
-    auto inspected = InspectLocked(d.name, InspectDepth::kFull, /*repair=*/true, /*replace_lost=*/false,
-                                   progress);
+    if (!db_->OpenDataset(d.name)) continue;  // deleted since the listing
+    auto inspected = InspectHeld(lock, d.name, InspectDepth::kFull, /*repair=*/true,
+                                 /*replace_lost=*/false, progress);
     if (!inspected) {
       report.problems.push_back(fmt::format("volume '{}': {}", d.name, inspected.error().message()));
       report.unrecoverable++;
@@ -61,6 +66,7 @@ Result<ScrubReport> Storage::Impl::Scrub(const ProgressFn& progress) {
       if (report.problems.size() < 100) report.problems.push_back(fmt::format("volume '{}': {}", d.name, p));
     }
   }
+  lock.unlock();  // the rest locks the database, not the storage
   for (auto& v : OpenVolumes()) TRY_STATUS(v->Flush());
   report.metadata = TRY(ScrubMetadata(*db_, progress, report));
   Log(LogLevel::kInfo, "scrub: {} volumes, {} checked, {} repaired, {} unrecoverable, {} degraded; metadata: {}",

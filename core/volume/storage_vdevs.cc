@@ -39,6 +39,16 @@
 //     metadata copies to M+1 before its dataset exists
 //     (CreateVolumeLocked), and opening a pool raises it for the volumes it
 //     holds (EnsureMetadataCopies: pools made before the setting existed).
+//  6. Replace is long work (storage_impl.h, locking notes): the copy of a.
+//     and each volume's rebuild in b. run without mu_, so the pool keeps
+//     answering; during the copy every volume without parity that is not
+//     in use is held kExclusive (no client opens one: its writes could land
+//     on the vdev behind the copy), and each volume is held kShared while
+//     it is rebuilt. Offline and online wait for a replace (and for any
+//     long work) to end.
+//     Left open: a volume without parity that a client already has open
+//     and that has no data on the vdev when the copy starts could get a
+//     new row there during the copy; the copy misses that row's blocks.
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -156,6 +166,7 @@ Result<std::vector<VdevStatus>> Storage::Impl::ListVdevs() {
 }
 
 Status Storage::Impl::OfflineVdev(const std::string& name) {
+  std::lock_guard work(work_mu_);  // design note 6
   std::lock_guard lock(mu_);
   const PoolVdev* v = db_->pool().FindByName(name);
   if (v != nullptr && v->device->state() == VdevState::kOffline) return Ok();
@@ -165,6 +176,7 @@ Status Storage::Impl::OfflineVdev(const std::string& name) {
 }
 
 Status Storage::Impl::OnlineVdev(const std::string& name) {
+  std::lock_guard work(work_mu_);  // design note 6
   std::lock_guard lock(mu_);
   Pool& pool = db_->pool();
   const PoolVdev* v = TRY(NamedVdev(pool, name));
@@ -182,7 +194,8 @@ Status Storage::Impl::OnlineVdev(const std::string& name) {
 
 Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name, const std::string& new_path_in,
                                                      const ProgressFn& progress) {
-  std::lock_guard lock(mu_);
+  std::lock_guard work(work_mu_);  // design note 6
+  std::unique_lock lock(mu_);
   Pool& pool = db_->pool();
   const PoolVdev* v = TRY(NamedVdev(pool, old_name));
   if (new_path_in.empty()) return Err(Code::kInvalidArgument, "vdev replace: the new path is empty");
@@ -207,10 +220,11 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
   if (Status saves = CheckConfigReadsBack(after); !saves) {
     return Err(Code::kInvalidArgument, "vdev replace: {}", saves.error().message());
   }
-  // Design note 3a: a copy cannot follow writes of a volume without parity.
+  // Design note 3a: a copy cannot follow writes of a volume without parity;
+  // those not in use are held kExclusive while it runs (note 6).
+  std::vector<std::string> pinned;
   if (v->device->online()) {
     for (const DatasetInfo& d : TRY(db_->ListDatasets())) {
-      if (!open_.InUse(d.name)) continue;
       Dataset* dataset = TRY(db_->OpenDataset(d.name));
       VolumeRows vr = TRY(RowsOf(dataset->tree(), pool));
       bool here = std::any_of(vr.rows.begin(), vr.rows.end(), [&](const LunRowDesc& row) {
@@ -218,7 +232,10 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
           return b.address.tier() == v->config.tier && b.address.vdev() == v->config.index;
         });
       });
-      if (here && vr.parity == 0) {
+      if (vr.parity > 0) continue;
+      if (!open_.InUse(d.name)) {
+        pinned.push_back(d.name);
+      } else if (here) {
         return Err(Code::kBusy,
                    "volume '{}' has data on vdev '{}', no parity, and is in use; writes during the copy "
                    "would be lost: stop using it first",
@@ -232,38 +249,44 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
   one.vdevs[0].offline = false;
   auto created = TRY(OpenPoolDevices(options_, one, true));
   std::shared_ptr<Vdev> fresh = created.at(0);
-  for (auto& open : OpenVolumes()) TRY_STATUS(open->Flush());
 
   // Design note 3a: copy what the old device holds while it is readable.
   const Tier tier = v->config.tier;
   const uint32_t index = v->config.index;
-  std::vector<std::pair<uint64_t, uint64_t>> runs;  // block, count within [first, end)
-  uint64_t allocated = 0;
-  db_->allocator().ForEachAllocatedRun([&](DiskAddress a, uint64_t count) {
-    if (a.tier() != tier || a.vdev() != index) return;
-    uint64_t lo = std::max(a.block(), v->first), hi = std::min(a.block() + count, v->end);
-    if (lo >= hi) return;
-    runs.push_back({lo, hi - lo});
-    allocated += hi - lo;
-  });
   std::shared_ptr<Vdev> old_device = v->device->device();
-  if (old_device) {
-    constexpr uint64_t kStep = 256;  // blocks
-    AlignedBuffer buffer(kStep * kBlockSize);
-    uint64_t done = 0;
-    for (auto [block, count] : runs) {
-      for (uint64_t at = block; at < block + count; at += kStep) {
-        uint64_t n = std::min(kStep, block + count - at);
-        std::span<std::byte> span(buffer.data(), n * kBlockSize);
-        if (progress) progress(Progress{.what = "blocks copied from " + old_name, .done = done, .total = allocated});
-        done += n;
-        if (!old_device->Read(BlockNo{at}, span)) continue;  // left for the rebuild (b) or counted (c)
-        TRY_STATUS(fresh->Write(BlockNo{at}, span));
-        report.copied_blocks += n;
+  uint64_t allocated = 0;
+  Status copied = WithHold(lock, pinned, Hold::kExclusive, [&]() -> Status {
+    for (auto& open : OpenVolumes()) TRY_STATUS(open->Flush());
+    std::vector<std::pair<uint64_t, uint64_t>> runs;  // block, count within [first, end)
+    db_->allocator().ForEachAllocatedRun([&](DiskAddress a, uint64_t count) {
+      if (a.tier() != tier || a.vdev() != index) return;
+      uint64_t lo = std::max(a.block(), v->first), hi = std::min(a.block() + count, v->end);
+      if (lo >= hi) return;
+      runs.push_back({lo, hi - lo});
+      allocated += hi - lo;
+    });
+    if (old_device) {
+      constexpr uint64_t kStep = 256;  // blocks
+      AlignedBuffer buffer(kStep * kBlockSize);
+      uint64_t done = 0;
+      for (auto [block, count] : runs) {
+        for (uint64_t at = block; at < block + count; at += kStep) {
+          uint64_t n = std::min(kStep, block + count - at);
+          std::span<std::byte> span(buffer.data(), n * kBlockSize);
+          if (progress) {
+            progress(Progress{.what = "blocks copied from " + old_name, .done = done, .total = allocated});
+          }
+          done += n;
+          if (!old_device->Read(BlockNo{at}, span)) continue;  // left for the rebuild (b) or counted (c)
+          TRY_STATUS(fresh->Write(BlockNo{at}, span));
+          report.copied_blocks += n;
+        }
       }
+      TRY_STATUS(fresh->Flush());
     }
-    TRY_STATUS(fresh->Flush());
-  }
+    return Ok();
+  });
+  TRY_STATUS(copied);
   TRY_STATUS(pool.Replace(old_name, fresh, new_path));
   TRY_STATUS(SavePoolConfig());
   Log(LogLevel::kInfo, "vdev '{}' replaced: {} -> {}", old_name, report.old_path, new_path);
@@ -271,8 +294,9 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
   // Design note 3b: rebuild the rs rows on the vdev from parity.
   std::vector<std::pair<uint64_t, uint64_t>> rs_runs;  // block, count of rs row blocks here
   for (const DatasetInfo& d : TRY(db_->ListDatasets())) {
-    Dataset* dataset = TRY(db_->OpenDataset(d.name));
-    VolumeRows vr = TRY(RowsOf(dataset->tree(), pool));
+    auto dataset = db_->OpenDataset(d.name);
+    if (!dataset) continue;  // deleted while an earlier volume was rebuilt
+    VolumeRows vr = TRY(RowsOf((*dataset)->tree(), pool));
     uint64_t here = 0;
     for (const LunRowDesc& row : vr.rows) {
       for (const LunBlock& b : row.blocks) {
@@ -302,8 +326,12 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
         progress(Progress{.what = "stripes rebuilt of " + d.name, .done = done, .total = total});
       };
     }
-    InspectReport r = TRY(jerasure->Inspect(InspectMode::kScan, options));
-    TRY_STATUS(jerasure->Flush());
+    auto rebuilt = WithHold(lock, {d.name}, Hold::kShared, [&]() -> Result<InspectReport> {
+      InspectReport r = TRY(jerasure->Inspect(InspectMode::kScan, options));
+      TRY_STATUS(jerasure->Flush());
+      return r;
+    });
+    InspectReport r = TRY(std::move(rebuilt));
     report.rebuilt_chunks += r.repaired;
     report.unrecoverable_blocks += r.unrecoverable;
     report.volumes.push_back(d.name);
@@ -345,7 +373,9 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
     }
   }
   // Tree node copies that lived on the old device come back from their
-  // other copy (ditto copies; docs/architecture.md).
+  // other copy (ditto copies; docs/architecture.md). The database locks
+  // itself.
+  lock.unlock();
   MetadataScrubReport metadata = TRY(db_->ScrubMetadata());
   report.metadata_copies_rebuilt = metadata.repaired + metadata.superblocks_repaired;
   for (const auto& e : metadata.errors) {

@@ -76,6 +76,31 @@ const ExnodeSegment* FindType(const Exnode& exnode, SegmentType type) {
   return nullptr;
 }
 
+// What every listing reads from a volume's exNode.
+struct VolumeShape {
+  const ExnodeSegment* log = nullptr;
+  const ExnodeSegment* lun = nullptr;
+  uint64_t size = 0;
+  uint32_t devices = 0;
+  std::string layout;  // simple, stripe:N or rs:K+M
+};
+
+Result<VolumeShape> ShapeOf(const Exnode& exnode, const std::string& name) {
+  VolumeShape shape{.log = FindType(exnode, SegmentType::kLog),
+                    .lun = FindType(exnode, SegmentType::kLun)};
+  if (shape.log == nullptr || shape.lun == nullptr) {
+    return Err(Code::kCorruption, "exNode of volume '{}' is incomplete", name);
+  }
+  shape.size = TRY(shape.log->GetU64("size"));
+  shape.devices = static_cast<uint32_t>(TRY(shape.lun->GetU64("n_devices")));
+  shape.layout = LayoutName(shape.devices);
+  if (const ExnodeSegment* ec = FindType(exnode, SegmentType::kJerasure)) {
+    shape.layout =
+        fmt::format("rs:{}+{}", TRY(ec->GetU64("n_data_devs")), TRY(ec->GetU64("n_parity_devs")));
+  }
+  return shape;
+}
+
 }  // namespace
 
 CacheOptions Storage::Impl::CacheDefaults(const DataSegment& data) const {
@@ -234,7 +259,7 @@ Result<std::shared_ptr<VolumeImpl>> Storage::Impl::OpenVolumeLocked(const std::s
 }
 
 Result<std::shared_ptr<VolumeImpl>> Storage::Impl::OpenVolume(const std::string& name) {
-  std::lock_guard lock(mu_);
+  auto lock = LockIdle(name, /*opening=*/true);
   return OpenVolumeLocked(name);
 }
 
@@ -242,17 +267,11 @@ Result<VolumeInfo> Storage::Impl::InfoLocked(const std::string& name) {
   auto dataset = db_->OpenDataset(name);
   if (!dataset) return Err(Code::kNotFound, "no volume '{}' in pool {}", name, dir_);
   Exnode exnode = TRY(ParseExnode(TRY(LoadExnodeText((*dataset)->tree()))));
-  const ExnodeSegment* log = FindType(exnode, SegmentType::kLog);
-  const ExnodeSegment* lun = FindType(exnode, SegmentType::kLun);
-  if (log == nullptr || lun == nullptr) return Err(Code::kCorruption, "exNode of volume '{}' is incomplete", name);
-  VolumeInfo info{.name = name, .id = (*dataset)->id(), .size = TRY(log->GetU64("size"))};
-  uint32_t devices = static_cast<uint32_t>(TRY(lun->GetU64("n_devices")));
-  info.layout = LayoutName(devices);
-  if (const ExnodeSegment* ec = FindType(exnode, SegmentType::kJerasure)) {
-    info.layout = fmt::format("rs:{}+{}", TRY(ec->GetU64("n_data_devs")), TRY(ec->GetU64("n_parity_devs")));
-  }
-  info.tier = TierOfQuery(lun->GetString("query").value_or(""));
-  info.allocated_bytes = lun->GetAll("row").size() * devices * TRY(lun->GetU64("max_block_size"));
+  VolumeShape shape = TRY(ShapeOf(exnode, name));
+  VolumeInfo info{.name = name, .id = (*dataset)->id(), .size = shape.size, .layout = shape.layout};
+  info.tier = TierOfQuery(shape.lun->GetString("query").value_or(""));
+  info.allocated_bytes =
+      shape.lun->GetAll("row").size() * shape.devices * TRY(shape.lun->GetU64("max_block_size"));
   uint64_t mapped = 0;
   TRY_STATUS((*dataset)->tree().Scan(MappingKey(0), MappingKey(UINT64_MAX), [&](std::string_view, std::string_view v) {
     auto m = DecodeMapping(v);
@@ -261,7 +280,7 @@ Result<VolumeInfo> Storage::Impl::InfoLocked(const std::string& name) {
   }));
   info.mapped_bytes = mapped * kBlockSize;
   info.open = FindOpen(name) != nullptr;
-  info.origin = log->GetString("base").value_or("");
+  info.origin = shape.log->GetString("base").value_or("");
   return info;
 }
 
@@ -277,6 +296,21 @@ Result<std::vector<VolumeInfo>> Storage::Impl::ListVolumes() {
   return out;
 }
 
+// One exNode read per volume and no mapping scan, so mu_ is held briefly.
+Result<std::vector<ExportInfo>> Storage::Impl::ListExports() {
+  std::lock_guard lock(mu_);
+  std::vector<ExportInfo> out;
+  for (const DatasetInfo& d : TRY(db_->ListDatasets())) {
+    Dataset* dataset = TRY(db_->OpenDataset(d.name));
+    VolumeShape shape =
+        TRY(ShapeOf(TRY(ParseExnode(TRY(LoadExnodeText(dataset->tree())))), d.name));
+    ExportInfo info{.name = d.name, .size = shape.size, .layout = shape.layout};
+    for (const SnapshotInfo& s : TRY(db_->ListSnapshots(d.name))) info.snapshots.push_back(s.name);
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
 Status RefuseSnapshotName(const std::string& name, std::string_view operation) {
   size_t at = name.find('@');
   if (at == std::string::npos) return Ok();
@@ -286,7 +320,7 @@ Status RefuseSnapshotName(const std::string& name, std::string_view operation) {
 }
 
 Status Storage::Impl::Resize(const std::string& name, uint64_t new_size, bool force) {
-  std::lock_guard lock(mu_);
+  auto lock = LockIdle(name);
   TRY_STATUS(RefuseSnapshotName(name, "volume resize"));
   if (new_size == 0 || !IsAligned(new_size, kBlockSize)) {
     return Err(Code::kInvalidArgument, "volume size {} must be a positive multiple of 4096", new_size);
@@ -311,7 +345,7 @@ Status Storage::Impl::Resize(const std::string& name, uint64_t new_size, bool fo
 }
 
 Status Storage::Impl::Delete(const std::string& name) {
-  std::lock_guard lock(mu_);
+  auto lock = LockIdle(name);
   TRY_STATUS(RefuseSnapshotName(name, "volume delete"));
   if (!db_->OpenDataset(name)) return Err(Code::kNotFound, "no volume '{}' in pool {}", name, dir_);
   auto clones = TRY(ClonesOfLocked(name, ""));
