@@ -51,6 +51,10 @@ class SelfHealing : public ::testing::Test {
           out.push_back(nullptr);
           continue;
         }
+        if (plain_files_) {
+          out.push_back(files[i]);
+          continue;
+        }
         auto fault = std::make_shared<FaultVdev>(files[i]);
         faults_[fs::path(config.vdevs[i].path).filename().string()] = fault;
         out.push_back(fault);
@@ -100,6 +104,9 @@ class SelfHealing : public ::testing::Test {
   std::string dir_;
   PoolConfig config_;
   std::map<std::string, std::shared_ptr<FaultVdev>> faults_;
+  // File vdevs as the server has them, without FaultVdevs (whose undo log
+  // reads each block before it is written).
+  bool plain_files_ = false;
   const std::vector<std::byte> data_ = Pattern(kDataBytes, 42);
 };
 
@@ -180,6 +187,38 @@ TEST_F(SelfHealing, ScrubRepairsCorruptChunksOnceAndCountsThem) {
   EXPECT_EQ(again->repaired, 0u);
   EXPECT_TRUE(again->clean());
   ExpectData(*storage);
+}
+
+// A vdev file cut short while the pool is open (an admin's mistake, a full
+// filesystem under a sparse file): reads of what it held fail with IOError
+// and are rebuilt from parity, nothing crashes, scrub names the damage and
+// a replace makes the pool whole again.
+TEST_F(SelfHealing, AVdevFileTruncatedWhileOpenCostsOnlyErrors) {
+  plain_files_ = true;
+  auto storage = CreateWithData();
+  std::string victim = VdevOfFirstRow(*storage);
+  fs::resize_file(fmt::format("{}/{}.img", dir_, victim), 1 << 20);  // labels at its start survive
+  ExpectData(*storage);
+  auto scrub = storage->Scrub();
+  ASSERT_TRUE(scrub) << scrub.error().ToString();
+  EXPECT_GT(scrub->checked, 0u);
+  EXPECT_EQ(scrub->unrecoverable, 0u) << "parity covers one lost vdev";
+  EXPECT_GT(scrub->repaired + scrub->degraded, 0u) << "scrub did not notice the cut vdev";
+  ExpectData(*storage);
+  auto replaced = storage->ReplaceVdev(victim, victim + "-new.img");
+  ASSERT_TRUE(replaced) << replaced.error().ToString();
+  EXPECT_EQ(replaced->unrecoverable_blocks, 0u);
+  auto again = storage->Scrub();
+  ASSERT_TRUE(again) << again.error().ToString();
+  EXPECT_EQ(again->repaired + again->unrecoverable + again->degraded, 0u) << "the replace left damage behind";
+  ASSERT_TRUE(storage->Close());
+  storage.reset();
+  auto reopened = Reopen();
+  ASSERT_TRUE(reopened);
+  ExpectData(*reopened);
+  auto check = reopened->Check();
+  ASSERT_TRUE(check) << check.error().ToString();
+  EXPECT_TRUE(check->clean()) << check->Summary();
 }
 
 TEST_F(SelfHealing, ReplaceRebuildsAMissingVdevFromParity) {
