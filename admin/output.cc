@@ -95,9 +95,14 @@ std::string FormatPoolStatus(const PoolStatus& s) {
       "free:     {}\n"
       "pinned:   {} (dead, held by snapshots)\n"
       "volumes:  {}\n"
+      "metadata: {} copies of each tree node{}\n"
       "health:   {}\n\n",
       s.name, s.uuid, s.txg, FormatSize(s.size_bytes), FormatSize(s.used_bytes),
-      FormatSize(s.free_bytes), FormatSize(s.dead_pinned_bytes), s.volumes, s.health);
+      FormatSize(s.free_bytes), FormatSize(s.dead_pinned_bytes), s.volumes, s.metadata_copies,
+      s.metadata_copies_written < s.metadata_copies
+          ? fmt::format(" (new nodes get {}: too few metadata vdevs online)", s.metadata_copies_written)
+          : "",
+      s.health);
   using A = Table::Align;
   Table table({{"VDEV"},
                {"TIER"},

@@ -57,6 +57,7 @@ lose() {
   check_data "(b) vdev$1 and vdev$2 lost"
   status=$(tessera pool status --pool "$POOL")
   expect_match "(b) pool status without vdev$1 and vdev$2" 'health: +degraded' "$status"
+  expect_match "(b) pool status without vdev$1 and vdev$2" 'metadata: 3 copies of each tree node' "$status"
   expect_match "(b) pool status without vdev$1 and vdev$2" "vdev$1 .*missing" "$status"
   expect_match "(b) pool status without vdev$1 and vdev$2" "vdev$2 .*missing" "$status"
 }

@@ -155,6 +155,8 @@ Json ToJson(const PoolStatus& status) {
               {"volumes", status.volumes},
               {"vdevs", std::move(vdevs)},
               {"health", status.health},
+              {"metadata_copies", status.metadata_copies},
+              {"metadata_copies_written", status.metadata_copies_written},
               {"degraded_volumes", ToJson(status.degraded_volumes)}};
 }
 
@@ -263,6 +265,9 @@ Result<PoolStatus> PoolStatusFromJson(const Json& json) {
   const Json* vdevs = TRY(fields.Array("vdevs"));
   for (const Json& vdev : *vdevs) status.vdevs.push_back(TRY(VdevStatusFromJson(vdev)));
   status.health = TRY(fields.OptionalString("health")).value_or("online");
+  status.metadata_copies = static_cast<uint32_t>(TRY(fields.OptionalUnsigned("metadata_copies")).value_or(0));
+  status.metadata_copies_written =
+      static_cast<uint32_t>(TRY(fields.OptionalUnsigned("metadata_copies_written")).value_or(0));
   if (json.contains("degraded_volumes")) {
     status.degraded_volumes = TRY(VolumeHealthsFromJson(*TRY(fields.Array("degraded_volumes"))));
   }

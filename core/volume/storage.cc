@@ -257,6 +257,8 @@ Result<PoolStatus> Storage::Impl::GetPoolStatus() {
   for (const DatasetInfo& d : datasets) {
     if (d.snapshots > 0) st.dead_pinned_bytes += TRY(PinnedDeadRowBytesLocked(d.name));
   }
+  st.metadata_copies = db_->metadata_copies_setting();
+  st.metadata_copies_written = db_->metadata_copies();
   st.health = p.Healthy() ? "online" : "degraded";
   if (!p.Healthy()) st.degraded_volumes = TRY(DegradedVolumes());
   return st;

@@ -198,6 +198,11 @@ struct PoolStatus {
   std::vector<VdevStatus> vdevs;
   size_t volumes = 0;
   std::string health = "online";     // online | degraded (some vdev not online)
+  // Copies of each tree node: the pool's setting (raised to M+1 by rs:K+M
+  // volumes), and what a node written now gets (fewer while too few
+  // vdevs of the metadata tiers are online).
+  uint32_t metadata_copies = 0;
+  uint32_t metadata_copies_written = 0;
   std::vector<VolumeHealth> degraded_volumes;
 };
 

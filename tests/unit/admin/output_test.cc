@@ -58,6 +58,15 @@ TEST(Output, PoolStatusListsVdevs) {
   EXPECT_NE(text.find("health:   online"), std::string::npos) << text;
   EXPECT_EQ(text.find("not online"), std::string::npos) << text;
 
+  status.metadata_copies = status.metadata_copies_written = 3;
+  text = FormatPoolStatus(status);
+  EXPECT_NE(text.find("metadata: 3 copies of each tree node\n"), std::string::npos) << text;
+  status.metadata_copies_written = 2;
+  text = FormatPoolStatus(status);
+  EXPECT_NE(text.find("metadata: 3 copies of each tree node (new nodes get 2: too few metadata vdevs online)"),
+            std::string::npos)
+      << text;
+
   status.health = "degraded";
   status.vdevs[0].state = "missing";
   status.vdevs[0].checksum_errors = 3;

@@ -156,10 +156,12 @@ TEST(DiffProtocol, ValueTypesRoundTrip) {
   EXPECT_EQ((*list)[0].referenced_bytes, 1u << 20);
   EXPECT_EQ((*list)[0].unique_bytes, 4096u);
 
-  PoolStatus status{.dead_pinned_bytes = 3 << 20};
+  PoolStatus status{.dead_pinned_bytes = 3 << 20, .metadata_copies = 3, .metadata_copies_written = 2};
   auto pool = PoolStatusFromJson(ToJson(status));
   ASSERT_TRUE(pool);
   EXPECT_EQ(pool->dead_pinned_bytes, 3u << 20);
+  EXPECT_EQ(pool->metadata_copies, 3u);
+  EXPECT_EQ(pool->metadata_copies_written, 2u);
 }
 
 }  // namespace
