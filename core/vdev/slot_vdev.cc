@@ -9,6 +9,7 @@
 //     bug, checked before anything is issued) says nothing about the device.
 #include "core/vdev/slot_vdev.h"
 
+#include <algorithm>
 #include <mutex>
 
 
@@ -59,7 +60,12 @@ Status SlotVdev::SubmitBatch(std::span<IoRequest> batch) {
       for (IoRequest& r : batch) r.result = s;
       return s;
     }
+    bool writes = std::any_of(batch.begin(), batch.end(), [](const IoRequest& r) { return r.op != IoOp::kRead; });
+    // Set before (a flush running meanwhile may not cover these writes) and
+    // after (a flush that cleared it while they ran did not).
+    if (writes) unflushed_ = true;
     status = device_->SubmitBatch(batch);
+    if (writes) unflushed_ = true;
     for (const IoRequest& r : batch) {
       bool io_error = !r.result && r.result.error().code() == Code::kIOError;
       failed_read |= io_error && r.op == IoOp::kRead;
@@ -75,8 +81,10 @@ Status SlotVdev::Flush() {
   Status status = Ok();
   {
     std::shared_lock lock(mu_);
-    if (!device_) return Unavailable();
+    if (!device_) return unflushed_ ? Unavailable() : Ok();  // contract 2
+    bool had = unflushed_.exchange(false);
     status = device_->Flush();
+    if (!status && had) unflushed_ = true;
   }
   if (!status && status.error().code() == Code::kIOError) flush_errors_++;
   return status;

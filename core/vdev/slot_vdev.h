@@ -18,8 +18,12 @@
 // Contract
 //  1. Size() is the slot's size, fixed at construction; an attached device
 //     must be at least that large (Attach: InvalidArgument otherwise).
-//  2. Without a device (offline, missing, faulted), every request and Flush
-//     fails with IOError naming the slot and its state, and touches nothing.
+//  2. Without a device (offline, missing, faulted), every request fails with
+//     IOError naming the slot and its state, and touches nothing. Flush
+//     fails the same way only when a write went to a device of the slot
+//     since that device's last good flush (it may not be durable); with
+//     none, there is nothing to make durable and Flush succeeds, so a volume
+//     with data on a lost vdev still flushes and closes.
 //  3. Online, requests go to the device; each batch with a failed request
 //     (IOError) counts as a read or write error, a failed Flush as a flush
 //     error.
@@ -82,6 +86,8 @@ class SlotVdev final : public Vdev {
   mutable std::shared_mutex mu_;
   std::shared_ptr<Vdev> device_;  // GUARDED_BY(mu_)
   std::atomic<VdevState> state_;
+  // A write reached the device since its last good flush (contract 2).
+  std::atomic<bool> unflushed_{false};
   std::atomic<uint64_t> read_errors_{0}, write_errors_{0}, flush_errors_{0}, checksum_errors_{0};
 };
 

@@ -221,6 +221,47 @@ TEST_F(SelfHealing, AVdevFileTruncatedWhileOpenCostsOnlyErrors) {
   EXPECT_TRUE(check->clean()) << check->Summary();
 }
 
+// A volume without parity whose data is partly on a missing vdev: the pool
+// opens degraded, and pool status, the snapshot list (which opens the
+// volume to count its space) and closing the pool still work; reads of what
+// the missing vdev held fail with IOError.
+TEST_F(SelfHealing, AVolumeWithDataOnAMissingVdevStillCloses) {
+  std::string lost;
+  {
+    auto storage = Storage::Create(dir_, config_, Options());
+    ASSERT_TRUE(storage) << storage.error().ToString();
+    ASSERT_TRUE((*storage)->CreateVolume(VolumeSpec{.name = "plain", .size = kVolumeBytes, .layout = "stripe:2"}));
+    auto volume = std::move(*(*storage)->OpenVolume("plain"));
+    ASSERT_TRUE(volume->Write(0, data_, false));
+    volume.reset();
+    ASSERT_TRUE((*storage)->CreateSnapshot("plain", "s"));
+    std::string text = *(*storage)->ExnodeText("plain");
+    size_t at = text.find("vdev=");
+    lost = text.substr(at + 5, text.find('\n', at) - at - 5);
+    ASSERT_TRUE((*storage)->Close());
+  }
+  fs::remove(fmt::format("{}/{}.img", dir_, lost));
+  auto storage = Reopen();
+  ASSERT_TRUE(storage);
+  auto status = storage->GetPoolStatus();
+  ASSERT_TRUE(status) << status.error().ToString();
+  EXPECT_EQ(status->health, "degraded");
+  auto snapshots = storage->ListSnapshots("plain");
+  ASSERT_TRUE(snapshots) << snapshots.error().ToString();
+  EXPECT_EQ(snapshots->size(), 1u);
+  {
+    auto volume = storage->OpenVolume("plain");
+    ASSERT_TRUE(volume) << volume.error().ToString();
+    std::vector<std::byte> got(kDataBytes);
+    auto read = (*volume)->Read(0, got);
+    ASSERT_FALSE(read) << "data of a missing vdev was read";
+    EXPECT_EQ(read.error().code(), Code::kIOError);
+  }
+  ASSERT_TRUE(storage->CloseIdleVolumes());
+  auto closed = storage->Close();
+  EXPECT_TRUE(closed) << closed.error().ToString();
+}
+
 TEST_F(SelfHealing, ReplaceRebuildsAMissingVdevFromParity) {
   auto storage = CreateWithData();
   std::string lost = VdevOfFirstRow(*storage);
