@@ -36,6 +36,16 @@ class DataSegment : public Segment {
   virtual Result<LunRowDesc> RemoveRow(uint64_t seg_offset) = 0;
   // Rows in this segment's offsets, ascending.
   virtual std::vector<LunRowDesc> Rows() const = 0;
+  // Log replay, before it accepts a batch that a crash may have torn:
+  // checks that [offset, offset + length) (whole stripes) holds one
+  // complete write per stripe, and restores the redundancy of each. IOError
+  // when a stripe cannot be read whole (a torn write, or more lost than the
+  // redundancy covers); nothing is promised about the range then. The
+  // default has no redundancy to check: the caller's block checksums are
+  // the whole check.
+  virtual Status VerifyWritten(uint64_t offset, uint64_t length) {
+    return CheckRange(offset, length);
+  }
 };
 
 }  // namespace tessera

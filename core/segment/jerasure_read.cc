@@ -20,6 +20,12 @@
 //     write-back is counted, not returned: the data read is correct.
 //  4. Whatever fails, `out` may hold partial data; the error is returned,
 //     and nothing that failed verification is ever presented as a success.
+//  5. VerifyWritten (contract 8) is the slow path for every stripe of the
+//     range, whatever the fast path would say: a write torn by a crash can
+//     leave the data chunks a read needs intact while the others hold only
+//     their header (their data went down in a separate request that was
+//     lost) or nothing; a read of those blocks succeeds, but the stripe has
+//     fewer than K good chunks and cannot be decoded as a whole.
 #include <algorithm>
 #include <cstring>
 #include <shared_mutex>
@@ -90,6 +96,28 @@ Status JerasureSegment::ReadStripe(uint64_t stripe, uint64_t in_stripe, std::spa
   }
   copy_out();
   reader.Repair(verdict);
+  return Ok();
+}
+
+Status JerasureSegment::VerifyWritten(uint64_t offset, uint64_t length) {
+  const uint64_t sb = geo_.stripe_data_bytes();
+  if (offset % sb != 0 || length % sb != 0) {
+    return Err(Code::kInvalidArgument, "jerasure segment {}: [{}, +{}) is not whole {}-byte stripes", id_,
+               offset, length, sb);
+  }
+  TRY_STATUS(CheckRange(offset, length));
+  Buffer buf = AcquireBuffer();
+  for (uint64_t stripe = offset / sb; stripe < (offset + length) / sb; stripe++) {
+    std::shared_lock lock(StripeLock(stripe));
+    StripeReader reader(*this, stripe, buf.data());
+    TRY_STATUS(reader.LoadAll(/*full=*/true));
+    StripeVerdict verdict = TRY(reader.Rebuild());
+    Count([](JerasureStats& s) { s.stripes_read++; });
+    if (verdict.kind != StripeVerdict::kWritten) {
+      return Err(Code::kIOError, "jerasure segment {}: stripe {} holds no complete write", id_, stripe);
+    }
+    reader.Repair(verdict);
+  }
   return Ok();
 }
 

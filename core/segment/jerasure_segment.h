@@ -61,6 +61,14 @@
 //     and rewrites it in place (counted in `repaired`; a stripe with more is
 //     counted in `unrecoverable`). options.rows limits the pass to some rows
 //     (a rebuild after a vdev replacement).
+//  8. VerifyWritten (log replay) reads every chunk of each stripe in the
+//     range in full, parity included: a stripe passes when one write is
+//     agreed by K chunks whose data verifies; its other chunks are rebuilt
+//     and rewritten in place as a repair would (failed rewrites counted).
+//     A stripe with more than M bad chunks, or that reads as never written
+//     (contract 3), is IOError. A read (contract 2) checks only the chunks
+//     it returns, so a torn write can read well in part and still not be
+//     decodable as a whole.
 #pragma once
 
 #include <array>
@@ -173,6 +181,7 @@ class JerasureSegment : public DataSegment {
   Status Write(uint64_t offset, std::span<const std::byte> data, uint32_t flags) override;
   Status WriteBlocks(std::span<const BlockWrite> writes) override;
   Status Flush() override;
+  Status VerifyWritten(uint64_t offset, uint64_t length) override;
   Status Trim(uint64_t offset, uint64_t length) override;
   Result<std::vector<SegmentExtent>> Extents(uint64_t offset, uint64_t length) override;
   Status Truncate(uint64_t new_size) override;

@@ -14,6 +14,19 @@
 //     crash) also ends the log.
 //  3. The first batch that fails ends the log: it was never acknowledged as
 //     flushed, because Flush waits for every batch before it.
+//  3a. Before a batch is applied, its whole footprint must hold complete
+//     writes of the data segment (DataSegment::VerifyWritten; for an
+//     erasure-coded one: every stripe decodable, its bad chunks rewritten).
+//     Reading the batch's blocks is not enough: a crash can tear the stripe
+//     write under a batch that was never acknowledged so that the blocks
+//     read back (the data chunks holding them landed) while the rest of the
+//     stripe, the padding's chunks and the parity, did not. Accepting such a
+//     batch would leave, below the head, a stripe with fewer than K good
+//     chunks: nothing a scrub or a vdev replacement can rebuild. Rejected,
+//     the batch ends the log like any torn batch, and the next batch
+//     overwrites its stripes. A batch that was acknowledged passes: its
+//     stripes were whole when flushed, and at most M chunks of each may be
+//     bad since (they are rebuilt here).
 //  4. Afterwards the epoch is bumped; batches written from now on carry it, so
 //     stale batches of the old epoch beyond the head can never verify.
 //  5. A batch that verifies but names blocks outside the volume (a data LBA
@@ -78,6 +91,7 @@ Result<uint64_t> LogSegment::Replay() {
     }
     if (!h) break;
     TRY_STATUS(CheckBatchInVolume(volume_id_, *h, size_ / kBlockSize));
+    if (!data_->VerifyWritten(pos, Footprint(*h))) break;  // design note 3a
     if (h->kind == LogBatchKind::kData) {
       AlignedBuffer data(h->entries.size() * kBlockSize);
       if (!data_->Read(pos + kBlockSize, data.span())) break;
