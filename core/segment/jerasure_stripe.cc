@@ -17,8 +17,9 @@
 //     are provably something else (zero, foreign, or this segment's chunk of
 //     another stripe): the stripe was never written since its row was
 //     allocated, over blocks of an older row (kMisplaced there is recycled
-//     data, as kForeign is). The log leaves such stripes at the end of a row
-//     when a padded batch does not fit; they are not lost data.
+//     data, as kForeign is). The stripes past the log's head are such
+//     stripes, and so are the ends of rows that a log skipped before it cut
+//     its batches at row ends; they are not lost data.
 //  4. A rebuilt chunk is trusted only if it matches the checksum that the
 //     agreeing headers carry for it; every header carries all N checksums,
 //     so one is always available for a kWritten stripe.

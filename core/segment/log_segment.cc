@@ -18,11 +18,19 @@
 //     Relocation and base adoption must see no batch between their liveness
 //     check and their apply: they append with the log drained
 //     (LockDrained), the whole batch under mu_.
-//  2. A batch never straddles rows: if it does not fit in the rest of the
-//     head's row, it goes to the start of the next row (Replay knows to look
-//     there). A data batch over an unpadded data segment is cut at the row's
-//     end instead (its first part fills the row, the rest starts the next),
-//     so rows do not lose up to a batch of space at their ends.
+//  2. A batch never straddles rows. A data batch that does not fit in the
+//     rest of the head's row is cut at the row's end (its first part fills
+//     the row, the rest starts the next), whether the data segment pads
+//     batches to stripes or not (the rest of a row is whole stripes then).
+//     So the batches of a row tile it from its start to its end, and no
+//     stripe below the head is left holding what a failed or torn batch
+//     wrote there: the next batches overwrite everything from the head on.
+//     A row whose end is skipped instead would keep such a stripe below the
+//     head for good, and an erasure-coded one reads as an incomplete or
+//     undecodable stripe to every inspection and scrub (tests/thrash/
+//     README.md, bug 7). Only a batch that cannot be cut (a trim, or a
+//     data batch when the row has room for its header alone) goes whole to
+//     the start of the next row (Replay knows to look there).
 //  3. Unaligned writes are split head / aligned body / tail; the partial
 //     edge blocks are read, patched and written as whole blocks.
 //  4. A batch is written as one buffer (header, blocks, zero padding) when
@@ -191,9 +199,18 @@ std::unique_lock<std::mutex> LogSegment::LockDrained() const {
 }
 
 Status LogSegment::AppendLocked(LogHeader header, std::span<const BlockWrite> blocks) {
-  LogHeader placed = TRY(PlaceBatchLocked(std::move(header)));
-  Status written = WriteBatch(placed, blocks);
-  return ApplyInTurnLocked(placed, std::move(written));
+  for (;;) {
+    // Design note 2: cut at the row's end, as Append does.
+    size_t took = header.kind == LogBatchKind::kData ? FitLocked(blocks.size()) : blocks.size();
+    LogHeader part = header;
+    if (took < blocks.size()) part.entries.resize(took);
+    LogHeader placed = TRY(PlaceBatchLocked(std::move(part)));
+    Status written = WriteBatch(placed, blocks.first(took));
+    TRY_STATUS(ApplyInTurnLocked(placed, std::move(written)));
+    if (took == blocks.size()) return Ok();
+    header.entries.erase(header.entries.begin(), header.entries.begin() + static_cast<ptrdiff_t>(took));
+    blocks = blocks.subspan(took);
+  }
 }
 
 Status LogSegment::ApplyBatchLocked(const LogHeader& header, uint64_t pos) {
@@ -263,9 +280,10 @@ Status LogSegment::AppendTrim(uint64_t first_lba, uint64_t count) {
 }
 
 size_t LogSegment::FitLocked(size_t entries) const {
-  if (data_->stripe_bytes() != kBlockSize) return entries;  // padded batches are not split
   uint64_t row = data_->row_bytes();
-  uint64_t left = (row - reserve_.offset % row) / kBlockSize;  // blocks to the row's end
+  // Blocks to the row's end: whole stripes of a padded segment, so a batch
+  // whose header and blocks fit there fits with its padding too.
+  uint64_t left = (row - reserve_.offset % row) / kBlockSize;
   if (left >= entries + 1) return entries;
   return left >= 2 ? left - 1 : entries;  // room for a header and a block, or the next row
 }

@@ -137,8 +137,10 @@ class LogSegment : public Segment {
 
  private:
   // Appends one batch with the log drained (LockDrained held): place, write
-  // and apply at once. NoSpace when the data segment has no room (caller
-  // asks the RowKeeper for a row and retries).
+  // and apply at once; a data batch that does not fit in the rest of the
+  // row is cut there, as Append cuts it. NoSpace when the data segment has
+  // no room (caller asks the RowKeeper for a row and retries; the parts
+  // appended before stay appended).
   Status AppendLocked(LogHeader header, std::span<const BlockWrite> blocks);
   // Appends batches the pipelined way (design note 1 of log_segment.cc),
   // asking the RowKeeper for a row when the data segment is full, and for a
@@ -165,9 +167,8 @@ class LogSegment : public Segment {
   // reserve at the end of the last row (design note 5).
   bool EntersTrimReserveLocked(uint64_t bytes) const;
   // How many of a data batch's `entries` blocks to append now: all of them
-  // when they fit in the rest of reserve_'s row (or the segment pads
-  // batches to stripes), else as many as fill that row (design note 2 of
-  // log_segment.cc).
+  // when they fit in the rest of reserve_'s row, else as many as fill that
+  // row (design note 2 of log_segment.cc).
   size_t FitLocked(size_t entries) const;
   Status ReadBlocks(uint64_t first_lba, uint64_t count, std::span<std::byte> out);
   Status ReadBlocksOnce(uint64_t first_lba, uint64_t count, std::span<std::byte> out);
