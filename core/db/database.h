@@ -170,13 +170,15 @@ class Database {
   // Rolls the dataset back to `snapshot`, which must be its newest
   // (InvalidArgument naming the newer ones otherwise), in one commit: the
   // live root becomes the snapshot's, live nodes and data extents born after
-  // the snapshot are freed, the live dead list is emptied. `edit` may change
-  // the new live tree before that commit. Durable on return; after a crash
-  // the dataset is wholly old or wholly rolled back. The dataset's Tree
-  // object is replaced: whoever used the old one (dataset->tree()) must have
-  // stopped and must not touch it again.
+  // the snapshot are freed, except the extents at the addresses in `keep`
+  // (those the caller's `edit` makes the rolled-back tree use), the live
+  // dead list is emptied. `edit` may change the new live tree before that
+  // commit. Durable on return; after a crash the dataset is wholly old or
+  // wholly rolled back. The dataset's Tree object is replaced: whoever used
+  // the old one (dataset->tree()) must have stopped and must not touch it
+  // again.
   Status RollbackDataset(std::string_view dataset, std::string_view snapshot,
-                         const std::function<Status(Tree&)>& edit);
+                         const std::vector<DiskAddress>& keep, const std::function<Status(Tree&)>& edit);
   // A read-only tree over the snapshot's root. It must not outlive the
   // Database, nor be used after the snapshot is deleted.
   Result<std::unique_ptr<Tree>> OpenSnapshot(std::string_view dataset, std::string_view snapshot);

@@ -9,8 +9,10 @@
 //     store's pending dead entries are flushed); free the live tree through
 //     its store (born after S: freed; older: a dead entry, discarded, since
 //     the rolled-back tree holds it again); empty the live dead list; free
-//     the data extents born after S (they are in no exNode S knows); open
-//     the live tree on S's root; let the caller edit it; commit.
+//     the data extents born after S (they are in no exNode S knows), but those
+//     the caller keeps (row blocks that replaced one of S's since; its edit
+//     puts them into S's exNode); open the live tree on S's root; let the
+//     caller edit it; commit.
 //  3. The second commit is the only one that changes what is durable: a
 //     crash before its superblock leaves the old state, after it the rolled
 //     back one. Blocks freed here are quarantined until that commit is
@@ -22,7 +24,7 @@
 namespace tessera {
 
 Status Database::RollbackDataset(std::string_view dataset, std::string_view snapshot,
-                                 const std::function<Status(Tree&)>& edit) {
+                                 const std::vector<DiskAddress>& keep, const std::function<Status(Tree&)>& edit) {
   std::lock_guard lock(mu_);
   TRY_STATUS(FailIfBroken());
   Dataset* ds = TRY(OpenDatasetLocked(dataset));
@@ -47,6 +49,7 @@ Status Database::RollbackDataset(std::string_view dataset, std::string_view snap
     TRY_STATUS(root_tree_->RangeDelete(live, PrefixEnd(live)));
     for (const Extent& e : TRY(ExtentsOfLocked(ds->id()))) {
       if (e.birth <= target.txg) continue;
+      if (std::any_of(keep.begin(), keep.end(), [&](DiskAddress k) { return k.raw == e.address.raw; })) continue;
       TRY_STATUS(allocator_->Free(e.address, BlockCount{e.blocks}));
       TRY_STATUS(root_tree_->Delete(ExtentKey(ds->id(), e.address.raw)));
     }

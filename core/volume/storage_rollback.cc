@@ -26,8 +26,24 @@
 //     contract 3). Replay after the rollback finds nothing to apply.
 //  5. Crash safety: before the rollback's commit is durable, the pool holds
 //     the old volume; after it, the rolled back one. Nothing else is written.
+//  6. A row keeps the blocks it has now. A repair that moved a row's block
+//     off a lost vdev (ReplaceLostBlocks, storage_repair.cc) after the
+//     snapshot freed the old block and put a new one, born after the
+//     snapshot, in the live exNode only; the snapshot's exNode still names
+//     the old one. Rolled back as it is, the volume would read a freed
+//     block (soon another volume's data or a tree node), and the new block
+//     would be freed under the live exNode's clones and exports. So every row
+//     of the snapshot's exNode that the live exNode still has takes the live
+//     row's blocks (RowsAsNow), and those blocks are kept. Rows the
+//     snapshot has all exist still (note 3); their stripes below the
+//     snapshot's log head are the same on the new block (the repair rebuilt
+//     them, and the log never writes below its head).
 #include <fmt/ranges.h>
 
+#include <algorithm>
+#include <map>
+
+#include "core/exnode/exnode.h"
 #include "core/segment/log_format.h"
 #include "core/util/log.h"
 #include "core/volume/storage_impl.h"
@@ -39,6 +55,66 @@ std::string Holders(const LockManager& locks, const std::string& resource) {
   std::vector<std::string> names;
   for (const auto& [label, mode] : locks.Holders(resource)) names.push_back(fmt::format("{} [{}]", label, LockModeName(mode)));
   return names.empty() ? "another user" : fmt::format("{}", fmt::join(names, ", "));
+}
+
+struct RolledExnode {
+  std::string text;               // the exNode the rolled-back volume gets
+  std::vector<DiskAddress> keep;  // live row blocks it takes over (note 6)
+};
+
+// Note 6: the snapshot's exNode, with each row the live exNode also has
+// holding the live row's blocks.
+Result<RolledExnode> RowsAsNow(const std::string& snapshot_text, const std::string& live_text) {
+  Exnode out = TRY(ParseExnode(snapshot_text));
+  const Exnode live = TRY(ParseExnode(live_text));
+  auto is_lun = [](const ExnodeSegment& s) { return s.type == SegmentType::kLun; };
+  auto live_lun = std::find_if(live.segments.begin(), live.segments.end(), is_lun);
+  auto lun = std::find_if(out.segments.begin(), out.segments.end(), is_lun);
+  if (lun == out.segments.end() || live_lun == live.segments.end()) return RolledExnode{.text = snapshot_text};
+  std::map<uint64_t, LunRow> live_rows;  // by seg_offset
+  for (const std::string& value : live_lun->GetAll("row")) {
+    LunRow row = TRY(ParseLunRow(value));
+    live_rows[row.seg_offset] = row;
+  }
+  RolledExnode rolled;
+  bool changed = false;
+  for (KeyValue& kv : lun->params) {
+    if (kv.key != "row") continue;
+    LunRow row = TRY(ParseLunRow(kv.value));
+    auto it = live_rows.find(row.seg_offset);
+    if (it == live_rows.end() || it->second == row) continue;
+    if (it->second.devices.size() != row.devices.size()) {
+      return Err(Code::kCorruption, "row at {} has {} blocks in the live exNode and {} in the snapshot's",
+                 row.seg_offset, it->second.devices.size(), row.devices.size());
+    }
+    for (size_t p = 0; p < row.devices.size(); p++) {
+      if (row.devices[p] == it->second.devices[p]) continue;
+      const ExnodeBlock* block = live.FindBlock(it->second.devices[p].block_id);
+      auto address = block ? ParseDiskAddress(block->read_cap) : std::nullopt;
+      if (!address) {
+        return Err(Code::kCorruption, "row at {}: block {} of the live exNode has no disk address",
+                   row.seg_offset, it->second.devices[p].block_id);
+      }
+      if (!out.FindBlock(block->id)) out.blocks.push_back(*block);
+      rolled.keep.push_back(*address);
+    }
+    kv.value = it->second.ToString();
+    changed = true;
+  }
+  if (!changed) return RolledExnode{.text = snapshot_text};
+  // Blocks no row names any more (the replaced ones) leave the exNode.
+  std::erase_if(out.blocks, [&](const ExnodeBlock& b) {
+    for (const std::string& value : lun->GetAll("row")) {
+      auto row = ParseLunRow(value);
+      if (row && std::any_of(row->devices.begin(), row->devices.end(),
+                             [&](const LunRowDevice& d) { return d.block_id == b.id; })) {
+        return false;
+      }
+    }
+    return true;
+  });
+  rolled.text = TRY(SerializeExnode(out));
+  return rolled;
 }
 
 }  // namespace
@@ -83,15 +159,22 @@ Status Storage::Impl::RollbackSnapshot(const std::string& volume, const std::str
     TRY_STATUS(locks_.Acquire(txn, resource, LockMode::kReadExclusiveWriteExclusive));
   }
 
-  // One commit (notes 3 and 4).
+  // One commit (notes 3, 4 and 6).
   Tree& live = (*dataset)->tree();
   auto live_value = TRY(live.Get(kLogHeadKey));
   LogHead live_head = live_value ? TRY(DecodeLogHead(*live_value)) : LogHead{};
-  TRY_STATUS(db_->RollbackDataset(volume, snapshot, [&](Tree& tree) -> Status {
+  std::string snapshot_text;
+  {
+    auto snapshot_tree = TRY(db_->OpenSnapshot(volume, snapshot));
+    snapshot_text = TRY(LoadExnodeText(*snapshot_tree));
+  }
+  RolledExnode rolled = TRY(RowsAsNow(snapshot_text, TRY(LoadExnodeText(live))));
+  TRY_STATUS(db_->RollbackDataset(volume, snapshot, rolled.keep, [&](Tree& tree) -> Status {
     auto value = TRY(tree.Get(kLogHeadKey));
     LogHead head = value ? TRY(DecodeLogHead(*value)) : LogHead{};
     head.epoch = std::max(head.epoch, live_head.epoch) + 1;
-    return tree.Insert(kLogHeadKey, EncodeLogHead(head));
+    TRY_STATUS(tree.Insert(kLogHeadKey, EncodeLogHead(head)));
+    return rolled.text == snapshot_text ? Ok() : StoreExnodeText(tree, rolled.text);
   }));
   Log(LogLevel::kInfo, "volume '{}': rolled back to snapshot '{}'", volume, snapshot);
   return Ok();

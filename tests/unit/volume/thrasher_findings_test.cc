@@ -88,5 +88,57 @@ TEST(ThrasherFindings, UnalignedTrimAfterACachedWriteKeepsG2) {
   }
 }
 
+// Rolling back past a repair that moved a row's block off a lost vdev: the
+// row keeps its new block. The snapshot's exNode names the old block, which
+// the repair freed; restored as it was, the volume read a freed block (soon
+// a tree node of the same pool: tests/thrash/README.md, bug 10) and the new
+// block was freed under it.
+TEST(ThrasherFindings, RollbackKeepsTheBlocksARepairMovedRowsTo) {
+  PoolDir pd(4, 128ull << 20);
+  auto storage = std::move(*pd.Create());
+  ASSERT_TRUE(storage->CreateVolume({.name = "v", .size = 4 << 20, .layout = "rs:2+1"}));
+  auto data = Pattern(1 << 20, 5);
+  {
+    auto volume = std::move(*storage->OpenVolume("v"));
+    ASSERT_TRUE(volume->Write(0, data, false));
+    ASSERT_TRUE(volume->Flush());
+  }
+  ASSERT_TRUE(storage->CreateSnapshot("v", "s"));
+  std::string text = *storage->ExnodeText("v");
+  size_t at = text.find("vdev=");
+  ASSERT_NE(at, std::string::npos);
+  std::string lost = text.substr(at + 5, text.find('\n', at) - at - 5);
+  ASSERT_TRUE(storage->OfflineVdev(lost));
+  auto repaired = storage->InspectVolume("v", InspectDepth::kScan, /*repair=*/true);
+  ASSERT_TRUE(repaired) << repaired.error().ToString();
+  ASSERT_GT(repaired->replaced_blocks, 0u);
+  ASSERT_EQ(storage->ExnodeText("v")->find("vdev=" + lost + "\n"), std::string::npos);
+
+  auto rolled = storage->RollbackSnapshot("v", "s", /*force=*/false);
+  ASSERT_TRUE(rolled) << rolled.error().ToString();
+  EXPECT_EQ(storage->ExnodeText("v")->find("vdev=" + lost + "\n"), std::string::npos)
+      << "the rolled-back volume names the block the repair freed";
+  auto inspected = storage->InspectVolume("v", InspectDepth::kFull, /*repair=*/false);
+  ASSERT_TRUE(inspected) << inspected.error().ToString();
+  EXPECT_TRUE(inspected->clean()) << inspected->bad << " bad: "
+                                  << (inspected->problems.empty() ? "" : inspected->problems[0]);
+  {
+    auto volume = std::move(*storage->OpenVolume("v"));
+    std::vector<std::byte> got(data.size());
+    ASSERT_TRUE(volume->Read(0, got));
+    EXPECT_TRUE(got == data);
+  }
+  ExpectClean(*storage);
+  ASSERT_TRUE(storage->Close());
+  storage.reset();
+  auto reopened = pd.Open();
+  ASSERT_TRUE(reopened) << reopened.error().ToString();
+  auto volume = (*reopened)->OpenVolume("v");
+  ASSERT_TRUE(volume) << volume.error().ToString();
+  std::vector<std::byte> got(data.size());
+  ASSERT_TRUE((*volume)->Read(0, got));
+  EXPECT_TRUE(got == data);
+}
+
 }  // namespace
 }  // namespace tessera::testing
