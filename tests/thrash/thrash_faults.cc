@@ -9,6 +9,17 @@
 #include "tests/thrash/thrasher.h"
 
 namespace tessera::thrash {
+namespace {
+
+// A report's problems, one a line: the one that matters (the stripe that
+// could not be rebuilt) often comes after many that were repaired.
+std::string Problems(const std::vector<std::string>& problems) {
+  std::string out;
+  for (const auto& p : problems) out += "\n  " + p;
+  return out;
+}
+
+}  // namespace
 
 uint32_t Thrasher::MinParity() const {
   uint32_t parity = 2;
@@ -77,14 +88,17 @@ bool Thrasher::OpReplace() {
   std::string new_path = fmt::format("{}/{}-r{}.img", harness_.dir(), v->name, ++v->replacements);
   Note(fmt::format("{} {} -> {}", v->name, old_path, new_path));
   auto report = storage_->ReplaceVdev(v->name, new_path);
-  Expect(report, fmt::format("ReplaceVdev({})", v->name));
   if (harness_.AnyDead()) {
-    v->stale = true;  // what the rebuild wrote may be lost with the crash
+    // Cut off, before or after the new device took the slot (pool.conf);
+    // what the rebuild wrote may be lost with the crash.
+    v->stale = true;
+    v->replacing = true;
     throw DeviceDied{};
   }
+  Expect(report, fmt::format("ReplaceVdev({})", v->name));
   if (report->unrecoverable_blocks != 0) {
-    Fail(fmt::format("ReplaceVdev({}) lost {} blocks: {}", v->name, report->unrecoverable_blocks,
-                     report->problems.empty() ? "" : report->problems[0]));
+    Fail(fmt::format("ReplaceVdev({}) lost {} blocks:{}", v->name, report->unrecoverable_blocks,
+                     Problems(report->problems)));
   }
   // A copy read through flipped bits may hold them; only a scrub (full
   // parity check) finds those.
@@ -128,13 +142,12 @@ bool Thrasher::OpScrub() {
   Expect(report, "Scrub");
   if (harness_.AnyDead()) throw DeviceDied{};  // its counts include the dead device
   if (report->unrecoverable != 0) {
-    Fail(fmt::format("Scrub found {} unrecoverable units: {}", report->unrecoverable,
-                     report->problems.empty() ? "" : report->problems[0]));
+    Fail(fmt::format("Scrub found {} unrecoverable units:{}", report->unrecoverable, Problems(report->problems)));
   }
   bool any_offline = std::any_of(vdevs_.begin(), vdevs_.end(), [](const VdevModel& m) { return m.offline; });
   if (!any_offline && report->degraded != 0) {
-    Fail(fmt::format("Scrub reports {} degraded units with every vdev online{}", report->degraded,
-                     report->problems.empty() ? "" : ": " + report->problems[0]));
+    Fail(fmt::format("Scrub reports {} degraded units with every vdev online:{}", report->degraded,
+                     Problems(report->problems)));
   }
   // Every online vdev now holds what it missed.
   for (auto& v : vdevs_) {
@@ -153,8 +166,8 @@ bool Thrasher::OpInspect() {
   Expect(report, fmt::format("InspectVolume({})", volume->name));
   if (harness_.AnyDead()) throw DeviceDied{};
   if (report->unrecoverable != 0) {
-    Fail(fmt::format("InspectVolume({}) found {} unrecoverable units: {}", volume->name, report->unrecoverable,
-                     report->problems.empty() ? "" : report->problems[0]));
+    Fail(fmt::format("InspectVolume({}) found {} unrecoverable units:{}", volume->name, report->unrecoverable,
+                     Problems(report->problems)));
   }
   return true;
 }

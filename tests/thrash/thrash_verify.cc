@@ -20,6 +20,10 @@ void Thrasher::OpenStorage() {
     for (auto& v : vdevs_) {
       if (v.name != status.name) continue;
       bool offline = status.state != "online";
+      if (v.replacing) {  // either device (OpReplace)
+        v.offline = offline;
+        v.replacing = false;
+      }
       if (offline != v.offline) {
         Fail(fmt::format("vdev {} is {} after reopen; the model has it {}", v.name, status.state,
                          v.offline ? "offline" : "online"));

@@ -40,7 +40,7 @@ bool Thrasher::OpDeleteVolume() {
   VolumeModel* v = PickVolume();
   if (v == nullptr) return false;
   std::string name = v->name;
-  if (HasClones(name + "@")) {
+  if (HasClones(name)) {
     Note(name + " (has clones: Busy)");
     v->handle.reset();
     ExpectRefused(storage_->DeleteVolume(name), Code::kBusy, fmt::format("DeleteVolume({}) with clones", name));
@@ -118,7 +118,7 @@ bool Thrasher::OpDeleteSnapshot() {
   size_t index = Rand(v->snapshots.size());
   std::string snap = v->snapshots[index].name;
   std::string full = v->name + "@" + snap;
-  if (HasClones(full)) {
+  if (HasClones(v->name, snap)) {
     Note(full + " (has clones: Busy)");
     ExpectRefused(storage_->DeleteSnapshot(v->name, snap), Code::kBusy, fmt::format("DeleteSnapshot({})", full));
     return true;

@@ -110,10 +110,14 @@ std::pair<uint64_t, uint64_t> Thrasher::RandomRange(uint64_t size, bool unaligne
   return {block * kBlock, n * kBlock};
 }
 
-bool Thrasher::HasClones(const std::string& prefix) const {
+bool Thrasher::HasClones(const std::string& volume, const std::string& snapshot) const {
+  // "v0@s1" must not match a clone of "v0@s10".
+  auto of = [&](const std::string& origin) {
+    return snapshot.empty() ? origin.starts_with(volume + "@") : origin == volume + "@" + snapshot;
+  };
   return std::any_of(volumes_.begin(), volumes_.end(), [&](const auto& entry) {
     return std::any_of(entry.second.states.begin(), entry.second.states.end(),
-                       [&](const VolumeState& s) { return !s.origin.empty() && s.origin.starts_with(prefix); });
+                       [&](const VolumeState& s) { return of(s.origin); });
   });
 }
 

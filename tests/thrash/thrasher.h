@@ -107,6 +107,9 @@ class Thrasher {
     bool stale = false;
     bool flipping = false;
     bool armed = false;
+    // A replace was cut off by a crash: the slot holds the old device or
+    // the new one; the reopen tells which (OpenStorage).
+    bool replacing = false;
     uint32_t replacements = 0;
   };
   // Thrown by Expect when a call failed while a device is dead (note 4).
@@ -125,7 +128,9 @@ class Thrasher {
   void DropHandles();
   // A range inside [0, size): whole blocks, or any bytes with `unaligned`.
   std::pair<uint64_t, uint64_t> RandomRange(uint64_t size, bool unaligned);
-  bool HasClones(const std::string& volume_at_snapshot_prefix) const;
+  // Whether a volume of the model is a clone of `volume`'s snapshot
+  // `snapshot`, or of any of its snapshots when `snapshot` is empty.
+  bool HasClones(const std::string& volume, const std::string& snapshot = "") const;
 
   // thrash_io.cc
   bool OpWrite();
