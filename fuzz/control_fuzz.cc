@@ -21,6 +21,7 @@
 #include <memory>
 
 #include "core/control/dispatch.h"
+#include "core/control/ops.h"
 #include "core/control/protocol.h"
 #include "core/control/protocol_repair.h"
 #include "core/vdev/memory_vdev.h"
@@ -129,8 +130,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (request->contains("op") && (*request)["op"].is_string()) op = (*request)["op"].get<std::string>();
   int fd = -1;
   std::string stream = scratch.dir + "/stream";
-  if (op == kOpDiffStream) fd = ::open(stream.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (op == kOpDiffApply) fd = ::open(stream.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (op == ops::DiffStream::kName) fd = ::open(stream.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (op == ops::DiffApply::kName) fd = ::open(stream.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
   CheckResponse(DispatchRequest(storage, *request, [](const Progress&) {}, fd));
   if (fd >= 0) ::close(fd);
   return 0;

@@ -1,33 +1,9 @@
-// JSON forms of the diff ops (protocol.h): volume.diff, diff.stream and
-// diff.apply, and their results VolumeDiff and DiffStreamInfo.
+// JSON forms of the diff ops' results (protocol.h): VolumeDiff and
+// DiffStreamInfo.
 #include "core/control/json_fields.h"
 #include "core/control/protocol.h"
 
 namespace tessera {
-namespace {
-
-void PutIfSet(Json& request, const char* key, const std::string& value) {
-  if (!value.empty()) request[key] = value;
-}
-
-}  // namespace
-
-Json VolumeDiffRequest(const std::string& volume, const std::string& from, const std::string& to) {
-  Json request{{"op", kOpVolumeDiff}, {"volume", volume}};
-  PutIfSet(request, "from", from);
-  PutIfSet(request, "to", to);
-  return request;
-}
-
-Json DiffStreamRequest(const std::string& volume, const std::string& from, const std::string& to) {
-  Json request{{"op", kOpDiffStream}, {"volume", volume}, {"to", to}};
-  PutIfSet(request, "from", from);
-  return request;
-}
-
-Json DiffApplyRequest(const std::string& volume) {
-  return Json{{"op", kOpDiffApply}, {"volume", volume}};
-}
 
 Json ToJson(const VolumeDiff& diff) {
   Json ranges = Json::array();

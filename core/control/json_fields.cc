@@ -86,6 +86,16 @@ Result<const Json*> JsonFields::Object(std::string_view key) {
   return field;
 }
 
+Result<std::vector<std::string>> JsonFields::Strings(std::string_view key) {
+  const Json* array = TRY(Array(key));
+  std::vector<std::string> out;
+  for (const Json& item : *array) {
+    if (!item.is_string()) return Err(Code::kInvalidArgument, "{}: every entry must be a string", key);
+    out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
 Status JsonFields::NoOtherFields() const {
   for (const auto& [key, value] : json_.items()) {
     if (!asked_.contains(key)) {

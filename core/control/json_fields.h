@@ -15,6 +15,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/util/status.h"
 
@@ -35,14 +36,17 @@ class JsonFields {
   Result<std::optional<std::string>> OptionalString(std::string_view key);
   Result<std::optional<uint64_t>> OptionalUnsigned(std::string_view key);
   Result<std::optional<bool>> OptionalBool(std::string_view key);
+  // An array whose every entry is a string.
+  Result<std::vector<std::string>> Strings(std::string_view key);
 
   Status NoOtherFields() const;
+  // The error of a required field that is absent.
+  std::unexpected<Error> Missing(std::string_view key) const;
 
  private:
   JsonFields(const nlohmann::json& json, std::string_view what) : json_(json), what_(what) {}
   // The field, or nullptr when absent; marks it as asked for.
   const nlohmann::json* Find(std::string_view key);
-  std::unexpected<Error> Missing(std::string_view key) const;
   std::unexpected<Error> WrongType(std::string_view key, std::string_view expected) const;
 
   const nlohmann::json& json_;

@@ -1,7 +1,7 @@
 // JSON forms of the control protocol.
 //
 // Design notes
-//  1. Requests are decoded strictly (dispatch.cc rejects unknown fields);
+//  1. Requests are decoded strictly (op_table.h rejects unknown fields);
 //     value types in responses are decoded leniently: a newer server may add
 //     fields, and an older client ignores them.
 //  2. Nothing here throws: parsing uses nlohmann's non-throwing parse, field
@@ -11,65 +11,8 @@
 #include "core/control/codes.h"
 #include "core/control/json_fields.h"
 #include "core/control/protocol_repair.h"
-#include "core/pool/address.h"
 
 namespace tessera {
-namespace {
-
-Json Request(std::string_view op) {
-  Json request = Json::object();
-  request["op"] = std::string(op);
-  return request;
-}
-
-Json NamedRequest(std::string_view op, const std::string& name) {
-  Json request = Request(op);
-  request["name"] = name;
-  return request;
-}
-
-Result<std::vector<std::string>> StringsFromJson(const Json& array, std::string_view what) {
-  std::vector<std::string> out;
-  for (const Json& item : array) {
-    if (!item.is_string()) {
-      return Err(Code::kInvalidArgument, "{}: every entry must be a string", what);
-    }
-    out.push_back(item.get<std::string>());
-  }
-  return out;
-}
-
-}  // namespace
-
-Json VolumeCreateRequest(const VolumeSpec& spec) {
-  Json request = NamedRequest(kOpVolumeCreate, spec.name);
-  request["size"] = spec.size;
-  request["layout"] = spec.layout;
-  if (spec.tier) request["tier"] = std::string(TierName(*spec.tier));
-  return request;
-}
-
-Json VolumeListRequest() { return Request(kOpVolumeList); }
-Json VolumeInfoRequest(const std::string& name) { return NamedRequest(kOpVolumeInfo, name); }
-
-Json VolumeResizeRequest(const std::string& name, uint64_t size, bool force) {
-  Json request = NamedRequest(kOpVolumeResize, name);
-  request["size"] = size;
-  request["force"] = force;
-  return request;
-}
-
-Json VolumeDeleteRequest(const std::string& name) { return NamedRequest(kOpVolumeDelete, name); }
-Json ExnodeShowRequest(const std::string& name) { return NamedRequest(kOpExnodeShow, name); }
-Json SnapshotRequest(std::string_view op, const std::string& volume, const std::string& snapshot) {
-  return Json{{"op", op}, {"volume", volume}, {"snapshot", snapshot}};
-}
-Json SnapshotListRequest(const std::string& volume) {
-  return Json{{"op", kOpSnapshotList}, {"volume", volume}};
-}
-Json PoolStatusRequest() { return Request(kOpPoolStatus); }
-Json PoolCheckRequest() { return Request(kOpPoolCheck); }
-Json CommitRequest() { return Request(kOpCommit); }
 
 Json OkResponse(Json result) {
   Json response = Json::object();
@@ -280,13 +223,13 @@ Result<CheckReport> CheckReportFromJson(const Json& json) {
   report.nodes = TRY(fields.Unsigned("nodes"));
   report.referenced_blocks = TRY(fields.Unsigned("referenced_blocks"));
   report.allocated_blocks = TRY(fields.Unsigned("allocated_blocks"));
-  report.leaks = TRY(StringsFromJson(*TRY(fields.Array("leaks")), "leaks"));
+  report.leaks = TRY(fields.Strings("leaks"));
   report.double_references =
-      TRY(StringsFromJson(*TRY(fields.Array("double_references")), "double_references"));
+      TRY(fields.Strings("double_references"));
   report.unallocated_references =
-      TRY(StringsFromJson(*TRY(fields.Array("unallocated_references")), "unallocated_references"));
+      TRY(fields.Strings("unallocated_references"));
   report.checksum_failures =
-      TRY(StringsFromJson(*TRY(fields.Array("checksum_failures")), "checksum_failures"));
+      TRY(fields.Strings("checksum_failures"));
   return report;
 }
 

@@ -1,5 +1,5 @@
-// The control-socket protocol: the JSON forms of requests, responses and the
-// Storage types they carry. The plugin's server and the `tessera` CLI share it.
+// The control-socket protocol: the JSON forms of responses and of the
+// Storage types they carry (requests: op_table.h). The plugin's server and the `tessera` CLI share it.
 //
 // Wire format: one JSON object per line, UTF-8, '\n'-terminated, both ways.
 //
@@ -7,23 +7,11 @@
 //   response  {"ok": true, "result": RESULT}
 //             {"ok": false, "code": "NotFound", "error": "no volume 'x'"}
 //
-//   op              arguments                               result
-//   volume.create   name, size, [layout="simple"], [tier]   VolumeInfo
-//   volume.list     -                                       [VolumeInfo]
-//   volume.info     name                                    VolumeInfo
-//   volume.resize   name, size, [force=false]               null
-//   volume.delete   name                                    null
-//   exnode.show     name                                    string (exNode text)
-//   pool.status     -                                       PoolStatus
-//   pool.check      -                                       CheckReport
-//   commit          -                                       null
-//   volume.diff     volume, [from], [to]                    VolumeDiff
-//   diff.stream     volume, [from], to      + stream fd     DiffStreamInfo
-//   diff.apply      volume                  + stream fd     DiffStreamInfo
-//
-// "+ stream fd": the request carries the stream file's descriptor
-// (SCM_RIGHTS, with the request's first byte; dispatch.h contract 4). No
-// request names a path the server would open.
+// The ops, their arguments and results: core/control/ops.h, one struct
+// each; docs/control-protocol.md lists them (generated from that table).
+// Some requests carry the stream file's descriptor (SCM_RIGHTS, with the
+// request's first byte; dispatch.h contract 4). No request names a path the
+// server would open.
 //
 // Sizes and counters are unsigned JSON integers (bytes). The object forms
 // (field names equal the C++ member names) are the `--json` output of the CLI
@@ -54,42 +42,9 @@ namespace tessera {
 
 using Json = nlohmann::json;
 
-inline constexpr std::string_view kOpVolumeCreate = "volume.create";
-inline constexpr std::string_view kOpVolumeList = "volume.list";
-inline constexpr std::string_view kOpVolumeInfo = "volume.info";
-inline constexpr std::string_view kOpVolumeResize = "volume.resize";
-inline constexpr std::string_view kOpVolumeDelete = "volume.delete";
-inline constexpr std::string_view kOpExnodeShow = "exnode.show";
-inline constexpr std::string_view kOpPoolStatus = "pool.status";
-inline constexpr std::string_view kOpPoolCheck = "pool.check";
-inline constexpr std::string_view kOpCommit = "commit";
-inline constexpr std::string_view kOpSnapshotCreate = "snapshot.create";  // volume, snapshot
-inline constexpr std::string_view kOpSnapshotList = "snapshot.list";      // volume
-inline constexpr std::string_view kOpSnapshotDelete = "snapshot.delete";  // volume, snapshot
-inline constexpr std::string_view kOpVolumeDiff = "volume.diff";          // volume, [from], [to]
-inline constexpr std::string_view kOpDiffStream = "diff.stream";          // volume, [from], to + fd
-inline constexpr std::string_view kOpDiffApply = "diff.apply";            // volume + fd
-
 // The longest request line a server accepts, and response line a client does.
 inline constexpr size_t kMaxRequestLine = 1u << 20;
 inline constexpr size_t kMaxResponseLine = 64u << 20;
-
-// Requests.
-Json VolumeCreateRequest(const VolumeSpec& spec);
-Json VolumeListRequest();
-Json VolumeInfoRequest(const std::string& name);
-Json VolumeResizeRequest(const std::string& name, uint64_t size, bool force);
-Json VolumeDeleteRequest(const std::string& name);
-Json ExnodeShowRequest(const std::string& name);
-Json SnapshotRequest(std::string_view op, const std::string& volume, const std::string& snapshot);
-Json SnapshotListRequest(const std::string& volume);
-Json PoolStatusRequest();
-Json PoolCheckRequest();
-Json CommitRequest();
-// diff_protocol.cc. Empty `from`/`to` are left out of the request.
-Json VolumeDiffRequest(const std::string& volume, const std::string& from, const std::string& to);
-Json DiffStreamRequest(const std::string& volume, const std::string& from, const std::string& to);
-Json DiffApplyRequest(const std::string& volume);
 
 // Responses.
 Json OkResponse(Json result);

@@ -1,8 +1,7 @@
 // JSON forms of the self-healing ops (protocol_repair.h).
 //
 // Design notes
-//  1. As protocol.cc: requests are strict (dispatch rejects unknown fields),
-//     results lenient (unknown fields are ignored).
+//  1. As protocol.cc: results are lenient (unknown fields are ignored).
 //  2. A ScrubReport carries its metadata CheckReport nested, in the form of
 //     pool.check.
 #include "core/control/protocol_repair.h"
@@ -18,16 +17,6 @@ Json Strings(const std::vector<std::string>& items) {
   return array;
 }
 
-Result<std::vector<std::string>> StringList(JsonFields& fields, std::string_view key) {
-  const Json* array = TRY(fields.Array(key));
-  std::vector<std::string> out;
-  for (const Json& item : *array) {
-    if (!item.is_string()) return Err(Code::kInvalidArgument, "{}: every entry must be a string", key);
-    out.push_back(item.get<std::string>());
-  }
-  return out;
-}
-
 Result<const Json*> ArrayOf(const Json& json, std::string_view what) {
   if (!json.is_array()) return Err(Code::kInvalidArgument, "{}: expected an array", what);
   return &json;
@@ -40,21 +29,6 @@ Result<InspectDepth> ParseInspectDepth(std::string_view text) {
   if (text == "scan") return InspectDepth::kScan;
   if (text == "full") return InspectDepth::kFull;
   return Err(Code::kInvalidArgument, "unknown inspect depth '{}'; expected quick, scan or full", text);
-}
-
-Json VolumeInspectRequest(const std::string& name, InspectDepth depth, bool repair, bool progress) {
-  return Json{{"op", kOpVolumeInspect},
-              {"name", name},
-              {"depth", InspectDepthName(depth)},
-              {"repair", repair},
-              {"progress", progress}};
-}
-
-Json PoolScrubRequest(bool progress) { return Json{{"op", kOpPoolScrub}, {"progress", progress}}; }
-Json VdevListRequest() { return Json{{"op", kOpVdevList}}; }
-Json VdevRequest(std::string_view op, const std::string& name) { return Json{{"op", op}, {"name", name}}; }
-Json VdevReplaceRequest(const std::string& name, const std::string& path, bool progress) {
-  return Json{{"op", kOpVdevReplace}, {"name", name}, {"path", path}, {"progress", progress}};
 }
 
 Json ProgressLine(const Progress& p) {
@@ -138,7 +112,7 @@ Result<std::vector<VolumeHealth>> VolumeHealthsFromJson(const Json& json) {
     h.name = TRY(fields.String("name"));
     h.state = TRY(fields.String("state"));
     h.rows = TRY(fields.Unsigned("rows"));
-    h.vdevs = TRY(StringList(fields, "vdevs"));
+    h.vdevs = TRY(fields.Strings("vdevs"));
     out.push_back(std::move(h));
   }
   return out;
@@ -155,7 +129,7 @@ Result<VolumeInspectReport> VolumeInspectReportFromJson(const Json& json) {
   r.repaired = TRY(fields.Unsigned("repaired"));
   r.replaced_blocks = TRY(fields.Unsigned("replaced_blocks"));
   r.unrecoverable = TRY(fields.Unsigned("unrecoverable"));
-  r.problems = TRY(StringList(fields, "problems"));
+  r.problems = TRY(fields.Strings("problems"));
   return r;
 }
 
@@ -168,7 +142,7 @@ Result<ScrubReport> ScrubReportFromJson(const Json& json) {
   r.unrecoverable = TRY(fields.Unsigned("unrecoverable"));
   r.degraded = TRY(fields.Unsigned("degraded"));
   r.metadata = TRY(CheckReportFromJson(*TRY(fields.Object("metadata"))));
-  r.problems = TRY(StringList(fields, "problems"));
+  r.problems = TRY(fields.Strings("problems"));
   return r;
 }
 
@@ -182,8 +156,8 @@ Result<VdevReplaceReport> VdevReplaceReportFromJson(const Json& json) {
   r.rebuilt_chunks = TRY(fields.Unsigned("rebuilt_chunks"));
   r.unrecoverable_blocks = TRY(fields.Unsigned("unrecoverable_blocks"));
   r.metadata_copies_rebuilt = TRY(fields.OptionalUnsigned("metadata_copies_rebuilt")).value_or(0);
-  r.volumes = TRY(StringList(fields, "volumes"));
-  r.problems = TRY(StringList(fields, "problems"));
+  r.volumes = TRY(fields.Strings("volumes"));
+  r.problems = TRY(fields.Strings("problems"));
   return r;
 }
 

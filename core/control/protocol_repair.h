@@ -1,43 +1,23 @@
 // The control protocol's self-healing ops: volume inspect, pool scrub and
-// vdev management, their requests and the JSON forms of their reports
+// vdev management: the JSON forms of their reports, and progress lines
 // (protocol.h gives the wire format; docs/control-protocol.md the table).
 //
-//   op              arguments                                      result
-//   volume.inspect  name, [depth="scan"], [repair=false],          VolumeInspectReport
-//                   [progress=false]
-//   pool.scrub      [progress=false]                               ScrubReport
-//   vdev.list       -                                              [VdevStatus]
-//   vdev.offline    name                                           null
-//   vdev.online     name                                           null
-//   vdev.replace    name, path, [progress=false]                   VdevReplaceReport
+// The ops themselves (volume.inspect, pool.scrub, vdev.*) are in ops.h.
 //
 // Progress: a request with "progress": true may get any number of lines
 //   {"progress": {"what": STRING, "done": N, "total": N}}
 // before its response line. Requests without it never get one, so older
 // clients are unaffected.
 //
-// Contract: as protocol.h (strict requests, lenient results, no throwing).
+// Contract: as protocol.h (lenient results, no throwing).
 #pragma once
 
 #include "core/control/protocol.h"
 
 namespace tessera {
 
-inline constexpr std::string_view kOpVolumeInspect = "volume.inspect";
-inline constexpr std::string_view kOpPoolScrub = "pool.scrub";
-inline constexpr std::string_view kOpVdevList = "vdev.list";
-inline constexpr std::string_view kOpVdevOffline = "vdev.offline";
-inline constexpr std::string_view kOpVdevOnline = "vdev.online";
-inline constexpr std::string_view kOpVdevReplace = "vdev.replace";
-
 // InvalidArgument naming the accepted depths.
 Result<InspectDepth> ParseInspectDepth(std::string_view text);
-
-Json VolumeInspectRequest(const std::string& name, InspectDepth depth, bool repair, bool progress);
-Json PoolScrubRequest(bool progress);
-Json VdevListRequest();
-Json VdevRequest(std::string_view op, const std::string& name);  // vdev.offline, vdev.online
-Json VdevReplaceRequest(const std::string& name, const std::string& path, bool progress);
 
 // A progress line's object, and the Progress in a line (nullopt when the
 // line is not a progress line).

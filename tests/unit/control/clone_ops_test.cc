@@ -7,6 +7,7 @@
 #include "control_test_util.h"
 #include "core/control/clone_protocol.h"
 #include "core/control/dispatch.h"
+#include "core/control/ops.h"
 
 namespace tessera {
 namespace {
@@ -46,7 +47,7 @@ class CloneOpsTest : public ::testing::Test {
 };
 
 TEST_F(CloneOpsTest, CloneFlattenAndRollbackReachStorage) {
-  auto clone = Call(CloneCreateRequest("a", "s1", "c"));
+  auto clone = Call(RequestJson<ops::CloneCreate>({"a", "s1", "c"}));
   ASSERT_TRUE(clone) << clone.error().ToString();
   auto info = VolumeInfoFromJson(*clone);
   ASSERT_TRUE(info);
@@ -57,7 +58,7 @@ TEST_F(CloneOpsTest, CloneFlattenAndRollbackReachStorage) {
   uint64_t offset = 0;
   int steps = 0;
   for (;;) {
-    auto step = Call(VolumeFlattenRequest("c", offset, 2 << 20));
+    auto step = Call(RequestJson<ops::VolumeFlatten>({"c", offset, 2 << 20}));
     ASSERT_TRUE(step) << step.error().ToString();
     auto progress = FlattenProgressFromJson(*step);
     ASSERT_TRUE(progress) << progress.error().ToString();
@@ -70,7 +71,7 @@ TEST_F(CloneOpsTest, CloneFlattenAndRollbackReachStorage) {
   EXPECT_EQ(storage_->GetVolumeInfo("c")->origin, "");
   EXPECT_EQ(FirstByte("c"), 'A');
 
-  ASSERT_TRUE(Call(SnapshotRollbackRequest("a", "s1", false)));
+  ASSERT_TRUE(Call(RequestJson<ops::SnapshotRollback>({"a", "s1", false})));
   EXPECT_EQ(FirstByte("a"), 'A');
 }
 
@@ -79,15 +80,15 @@ TEST_F(CloneOpsTest, BadRequestsAreInvalidArgumentAndChangeNothing) {
     auto result = Call(request);
     return result ? std::optional<Code>() : std::optional<Code>(result.error().code());
   };
-  Json extra = CloneCreateRequest("a", "s1", "c");
+  Json extra = RequestJson<ops::CloneCreate>({"a", "s1", "c"});
   extra["x"] = 1;
   EXPECT_EQ(code(extra), Code::kInvalidArgument);
   EXPECT_EQ(code(Json{{"op", "clone.create"}, {"volume", "a"}, {"snapshot", "s1"}}), Code::kInvalidArgument);
   EXPECT_EQ(code(Json{{"op", "volume.flatten"}, {"name", "a"}, {"offset", "0"}}), Code::kInvalidArgument);
   EXPECT_EQ(code(Json{{"op", "snapshot.rollback"}, {"volume", "a"}, {"snapshot", "s1"}, {"force", 1}}),
             Code::kInvalidArgument);
-  EXPECT_EQ(code(VolumeFlattenRequest("a", 0, 1 << 20)), Code::kInvalidArgument);  // not a clone
-  EXPECT_EQ(code(SnapshotRollbackRequest("a", "nope", false)), Code::kNotFound);
+  EXPECT_EQ(code(RequestJson<ops::VolumeFlatten>({"a", 0, 1 << 20})), Code::kInvalidArgument);  // not a clone
+  EXPECT_EQ(code(RequestJson<ops::SnapshotRollback>({"a", "nope", false})), Code::kNotFound);
   EXPECT_EQ(storage_->ListVolumes()->size(), 1u);
   EXPECT_EQ(FirstByte("a"), 'B');
 }

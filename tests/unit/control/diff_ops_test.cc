@@ -11,6 +11,7 @@
 #include "control_test_util.h"
 #include "core/control/client.h"
 #include "core/control/dispatch.h"
+#include "core/control/ops.h"
 #include "core/control/server.h"
 
 namespace tessera {
@@ -47,7 +48,7 @@ class DiffOpsTest : public ::testing::Test {
 };
 
 TEST_F(DiffOpsTest, DiffStreamAndApplyReachStorage) {
-  auto diff = Call(VolumeDiffRequest("v", "a", "b"));
+  auto diff = Call(RequestJson<ops::VolumeDiffOp>({"v", "a", "b"}));
   ASSERT_TRUE(diff) << diff.error().ToString();
   auto decoded = VolumeDiffFromJson(*diff);
   ASSERT_TRUE(decoded) << decoded.error().ToString();
@@ -56,16 +57,16 @@ TEST_F(DiffOpsTest, DiffStreamAndApplyReachStorage) {
   EXPECT_EQ(decoded->ranges[0].length, 8192u);
   EXPECT_FALSE(decoded->ranges[0].zero);
 
-  auto full = Call(VolumeDiffRequest("v", "", "a"));  // from nothing
+  auto full = Call(RequestJson<ops::VolumeDiffOp>({"v", "", "a"}));  // from nothing
   ASSERT_TRUE(full);
   EXPECT_EQ((*full)["changed_bytes"], 8192u);
 
   UniqueFd out(::open(Outside("a.tds").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  auto written = Call(DiffStreamRequest("v", "", "a"), out.get());
+  auto written = Call(RequestJson<ops::DiffStream>({"v", "", "a"}), out.get());
   ASSERT_TRUE(written) << written.error().ToString();
   EXPECT_EQ((*written)["data_bytes"], 8192u);
   UniqueFd in(::open(Outside("a.tds").c_str(), O_RDONLY | O_CLOEXEC));
-  auto applied = Call(DiffApplyRequest("w"), in.get());
+  auto applied = Call(RequestJson<ops::DiffApply>({"w"}), in.get());
   ASSERT_TRUE(applied) << applied.error().ToString();
   auto info = DiffStreamInfoFromJson(*applied);
   ASSERT_TRUE(info);
@@ -80,29 +81,29 @@ TEST_F(DiffOpsTest, DiffStreamAndApplyReachStorage) {
 // dispatch.h contract 4: a request names no file the server would open; the
 // stream travels as a descriptor, and one must come with the request.
 TEST_F(DiffOpsTest, BadRequestsChangeNothing) {
-  Json with_path = DiffStreamRequest("v", "a", "b");
+  Json with_path = RequestJson<ops::DiffStream>({"v", "a", "b"});
   with_path["path"] = Outside("b.tds");
   auto named = Call(with_path);
   ASSERT_FALSE(named);
   EXPECT_EQ(named.error().code(), Code::kInvalidArgument);
   EXPECT_FALSE(std::filesystem::exists(Outside("b.tds")));
-  Json apply_with_path = DiffApplyRequest("w");
+  Json apply_with_path = RequestJson<ops::DiffApply>({"w"});
   apply_with_path["path"] = Outside("b.tds");
   EXPECT_EQ(Call(apply_with_path).error().code(), Code::kInvalidArgument);
-  auto no_fd = Call(DiffStreamRequest("v", "a", "b"));
+  auto no_fd = Call(RequestJson<ops::DiffStream>({"v", "a", "b"}));
   ASSERT_FALSE(no_fd);
   EXPECT_NE(no_fd.error().message().find("SCM_RIGHTS"), std::string::npos) << no_fd.error().ToString();
-  EXPECT_EQ(Call(DiffApplyRequest("w")).error().code(), Code::kInvalidArgument);
-  Json apply_with_from = DiffApplyRequest("w");
+  EXPECT_EQ(Call(RequestJson<ops::DiffApply>({"w"})).error().code(), Code::kInvalidArgument);
+  Json apply_with_from = RequestJson<ops::DiffApply>({"w"});
   apply_with_from["from"] = "a";
   EXPECT_EQ(Call(apply_with_from).error().code(), Code::kInvalidArgument);
-  Json typo = VolumeDiffRequest("v", "a", "b");
+  Json typo = RequestJson<ops::VolumeDiffOp>({"v", "a", "b"});
   typo["too"] = "b";
   EXPECT_EQ(Call(typo).error().code(), Code::kInvalidArgument);
-  EXPECT_EQ(Call(VolumeDiffRequest("v", "nope", "")).error().code(), Code::kNotFound);
+  EXPECT_EQ(Call(RequestJson<ops::VolumeDiffOp>({"v", "nope", ""})).error().code(), Code::kNotFound);
   std::ofstream(Outside("x")) << "not a stream";
   UniqueFd junk(::open(Outside("x").c_str(), O_RDONLY | O_CLOEXEC));
-  EXPECT_EQ(Call(DiffApplyRequest("w"), junk.get()).error().code(), Code::kCorruption);
+  EXPECT_EQ(Call(RequestJson<ops::DiffApply>({"w"}), junk.get()).error().code(), Code::kCorruption);
   auto snapshots = storage_->ListSnapshots("w");
   ASSERT_TRUE(snapshots);
   EXPECT_TRUE(snapshots->empty());
@@ -115,15 +116,15 @@ TEST_F(DiffOpsTest, StreamDescriptorTravelsOverTheControlSocket) {
   auto client = ControlClient::Connect(pool_.dir() + "/control.sock", std::chrono::seconds(5));
   ASSERT_TRUE(client) << client.error().ToString();
   UniqueFd out(::open(Outside("b.tds").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  auto written = (*client)->Call(DiffStreamRequest("v", "a", "b"), std::chrono::seconds(30), {}, out.get());
+  auto written = (*client)->Call(RequestJson<ops::DiffStream>({"v", "a", "b"}), std::chrono::seconds(30), {}, out.get());
   ASSERT_TRUE(written) << written.error().ToString();
   EXPECT_EQ((*written)["data_bytes"], 8192u);
   EXPECT_EQ(std::filesystem::file_size(Outside("b.tds")), (*written)["stream_bytes"].get<uint64_t>());
   // Without a descriptor the server refuses, and the connection still works.
-  auto refused = (*client)->Call(DiffApplyRequest("w"), std::chrono::seconds(30));
+  auto refused = (*client)->Call(RequestJson<ops::DiffApply>({"w"}), std::chrono::seconds(30));
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code(), Code::kInvalidArgument);
-  EXPECT_TRUE((*client)->Call(VolumeListRequest(), std::chrono::seconds(30)));
+  EXPECT_TRUE((*client)->Call(RequestJson<ops::VolumeList>({}), std::chrono::seconds(30)));
   (*server)->Stop();
 }
 

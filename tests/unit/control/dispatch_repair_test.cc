@@ -5,6 +5,7 @@
 
 #include "control_test_util.h"
 #include "core/control/dispatch.h"
+#include "core/control/ops.h"
 #include "core/control/protocol_repair.h"
 
 namespace tessera {
@@ -30,7 +31,7 @@ class DispatchRepairTest : public ::testing::Test {
 
 TEST_F(DispatchRepairTest, InspectScrubAndVdevListReachStorage) {
   std::vector<Progress> seen;
-  auto inspect = Call(VolumeInspectRequest("vol", InspectDepth::kFull, false, true),
+  auto inspect = Call(RequestJson<ops::VolumeInspect>({"vol", InspectDepth::kFull, false, true}),
                       [&](const Progress& p) { seen.push_back(p); });
   ASSERT_TRUE(inspect) << inspect.error().ToString();
   auto report = VolumeInspectReportFromJson(*inspect);
@@ -42,7 +43,7 @@ TEST_F(DispatchRepairTest, InspectScrubAndVdevListReachStorage) {
   EXPECT_EQ(seen.back().done, seen.back().total);
 
   seen.clear();
-  auto scrub = Call(PoolScrubRequest(false), [&](const Progress& p) { seen.push_back(p); });
+  auto scrub = Call(RequestJson<ops::PoolScrub>({false}), [&](const Progress& p) { seen.push_back(p); });
   ASSERT_TRUE(scrub) << scrub.error().ToString();
   EXPECT_TRUE(seen.empty());  // not asked for
   auto scrubbed = ScrubReportFromJson(*scrub);
@@ -51,7 +52,7 @@ TEST_F(DispatchRepairTest, InspectScrubAndVdevListReachStorage) {
   EXPECT_TRUE(scrubbed->clean());
   EXPECT_EQ(ToJson(*scrubbed), *scrub);
 
-  auto vdevs = Call(VdevListRequest());
+  auto vdevs = Call(RequestJson<ops::VdevList>({}));
   ASSERT_TRUE(vdevs);
   auto list = VdevStatusesFromJson(*vdevs);
   ASSERT_TRUE(list);
@@ -68,20 +69,20 @@ TEST_F(DispatchRepairTest, BadArgumentsAreRefusedAndChangeNothing) {
   auto extra = Call(Json{{"op", "vdev.list"}, {"verbose", true}});
   ASSERT_FALSE(extra);
   EXPECT_EQ(extra.error().code(), Code::kInvalidArgument);
-  auto missing = Call(VdevRequest(kOpVdevOffline, "nope"));
+  auto missing = Call(RequestJson<ops::VdevOffline>({"nope"}));
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code(), Code::kNotFound);
   // Both vdevs hold metadata: either may go offline (the other holds a copy
   // of everything), but not both (database.h contract 6).
-  ASSERT_TRUE(Call(VdevRequest(kOpVdevOffline, "vdev0")));
-  auto last = Call(VdevRequest(kOpVdevOffline, "vdev1"));
+  ASSERT_TRUE(Call(RequestJson<ops::VdevOffline>({"vdev0"})));
+  auto last = Call(RequestJson<ops::VdevOffline>({"vdev1"}));
   ASSERT_FALSE(last);
   EXPECT_EQ(last.error().code(), Code::kInvalidArgument);
-  ASSERT_TRUE(Call(VdevRequest(kOpVdevOnline, "vdev0")));
+  ASSERT_TRUE(Call(RequestJson<ops::VdevOnline>({"vdev0"})));
   auto no_path = Call(Json{{"op", "vdev.replace"}, {"name", "vdev1"}});
   ASSERT_FALSE(no_path);
   EXPECT_EQ(no_path.error().code(), Code::kInvalidArgument);
-  auto existing = Call(VdevReplaceRequest("vdev1", pool_.dir() + "/vdev0.img", false));
+  auto existing = Call(RequestJson<ops::VdevReplace>({"vdev1", pool_.dir() + "/vdev0.img", false}));
   ASSERT_FALSE(existing);
   EXPECT_EQ(existing.error().code(), Code::kInvalidArgument);
   auto vdevs = *storage_->ListVdevs();

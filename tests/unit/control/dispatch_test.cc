@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "control_test_util.h"
+#include "core/control/op_table.h"
+#include "core/control/ops.h"
 
 namespace tessera {
 namespace {
@@ -35,43 +37,43 @@ class DispatchTest : public ::testing::Test {
 };
 
 TEST_F(DispatchTest, EveryOpReachesStorage) {
-  auto created = Call(VolumeCreateRequest({.name = "vol1", .size = 64 << 20}));
+  auto created = Call(RequestJson<ops::VolumeCreate>({.name = "vol1", .size = 64 << 20}));
   ASSERT_TRUE(created) << created.error().ToString();
   EXPECT_EQ((*created)["name"], "vol1");
   EXPECT_EQ((*created)["size"], 64u << 20);
   EXPECT_EQ((*created)["layout"], "simple");
 
-  auto listed = Call(VolumeListRequest());
+  auto listed = Call(RequestJson<ops::VolumeList>({}));
   ASSERT_TRUE(listed);
   auto infos = VolumeInfosFromJson(*listed);
   ASSERT_TRUE(infos);
   ASSERT_EQ(infos->size(), 1u);
   EXPECT_EQ((*infos)[0].name, "vol1");
 
-  ASSERT_TRUE(Call(VolumeResizeRequest("vol1", 128 << 20, false)));
-  auto info = Call(VolumeInfoRequest("vol1"));
+  ASSERT_TRUE(Call(RequestJson<ops::VolumeResize>({"vol1", 128 << 20, false})));
+  auto info = Call(RequestJson<ops::VolumeInfoOp>({"vol1"}));
   ASSERT_TRUE(info);
   EXPECT_EQ((*info)["size"], 128u << 20);
   EXPECT_EQ(storage_->GetVolumeInfo("vol1")->size, 128u << 20);
 
-  auto exnode = Call(ExnodeShowRequest("vol1"));
+  auto exnode = Call(RequestJson<ops::ExnodeShow>({"vol1"}));
   ASSERT_TRUE(exnode);
   ASSERT_TRUE(exnode->is_string());
   EXPECT_EQ(exnode->get<std::string>(), *storage_->ExnodeText("vol1"));
 
-  auto status = Call(PoolStatusRequest());
+  auto status = Call(RequestJson<ops::PoolStatusOp>({}));
   ASSERT_TRUE(status);
   auto decoded = PoolStatusFromJson(*status);
   ASSERT_TRUE(decoded) << decoded.error().ToString();
   EXPECT_EQ(decoded->volumes, 1u);
   EXPECT_EQ(decoded->vdevs.size(), 2u);
 
-  ASSERT_TRUE(Call(CommitRequest()));
-  auto check = Call(PoolCheckRequest());
+  ASSERT_TRUE(Call(RequestJson<ops::Commit>({})));
+  auto check = Call(RequestJson<ops::PoolCheck>({}));
   ASSERT_TRUE(check);
   EXPECT_EQ((*check)["clean"], true) << check->dump();
 
-  ASSERT_TRUE(Call(VolumeDeleteRequest("vol1")));
+  ASSERT_TRUE(Call(RequestJson<ops::VolumeDelete>({"vol1"})));
   EXPECT_TRUE(Names().empty());
 }
 
@@ -102,19 +104,47 @@ TEST_F(DispatchTest, BadRequestsAreInvalidArgumentAndChangeNothing) {
   EXPECT_EQ(storage_->GetVolumeInfo("keep")->size, 32u << 20);
 }
 
+// The messages a bad request gets (docs/control-protocol.md quotes some).
+TEST_F(DispatchTest, BadRequestsGetTheirMessages) {
+  auto error_of = [&](const Json& request) -> std::string {
+    auto result = Call(request);
+    EXPECT_FALSE(result) << request.dump();
+    if (result) return "";
+    EXPECT_EQ(result.error().code(), Code::kInvalidArgument) << request.dump();
+    return result.error().message();
+  };
+  EXPECT_EQ(error_of(Json{{"name", "x"}}), "request: missing field 'op'");
+  EXPECT_EQ(error_of(Json{{"op", "volume.create"}, {"size", 4096}}), "request: missing field 'name'");
+  EXPECT_EQ(error_of(Json{{"op", "volume.create"}, {"name", "x"}, {"size", "1G"}}),
+            "request: field 'size' must be an unsigned integer");
+  EXPECT_EQ(error_of(Json{{"op", "volume.create"}, {"name", "x"}, {"size", 4096}, {"sise", 1}}),
+            "request: unknown field 'sise'");
+  EXPECT_EQ(error_of(Json{{"op", "volume.create"}, {"name", "x"}, {"size", 4096}, {"tier", "medium"}}),
+            "volume.create: unknown tier 'medium'; expected fastest, fast, slow or slowest");
+  EXPECT_EQ(error_of(Json{{"op", "volume.resize"}, {"name", "x"}, {"size", 4096}, {"force", "yes"}}),
+            "request: field 'force' must be true or false");
+  EXPECT_EQ(error_of(Json{{"op", "volume.inspect"}, {"name", "x"}, {"depth", "deep"}}),
+            "unknown inspect depth 'deep'; expected quick, scan or full");
+  EXPECT_EQ(error_of(Json{{"op", "commit"}, {"now", 1}}), "request: unknown field 'now'");
+  EXPECT_EQ(error_of(Json{{"op", "diff.apply"}, {"volume", "v"}, {"from", "a"}}), "request: unknown field 'from'");
+  EXPECT_EQ(error_of(RequestJson<ops::DiffStream>({"v", "", "b"})),
+            "diff.stream needs the stream file's descriptor passed with the request (SCM_RIGHTS)");
+  EXPECT_EQ(error_of(Json{{"op", "volume.explode"}}), UnknownOpError("volume.explode").message());
+}
+
 TEST_F(DispatchTest, StorageErrorsKeepTheirCode) {
-  auto missing = Call(VolumeInfoRequest("ghost"));
+  auto missing = Call(RequestJson<ops::VolumeInfoOp>({"ghost"}));
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code(), Code::kNotFound);
 
   ASSERT_TRUE(storage_->CreateVolume({.name = "busy", .size = 32 << 20}));
   auto open = storage_->OpenVolume("busy");
   ASSERT_TRUE(open);
-  auto deleted = Call(VolumeDeleteRequest("busy"));
+  auto deleted = Call(RequestJson<ops::VolumeDelete>({"busy"}));
   ASSERT_FALSE(deleted);
   EXPECT_EQ(deleted.error().code(), Code::kBusy);
   open->reset();
-  EXPECT_TRUE(Call(VolumeDeleteRequest("busy")));
+  EXPECT_TRUE(Call(RequestJson<ops::VolumeDelete>({"busy"})));
 }
 
 TEST_F(DispatchTest, HandleRequestLineAnswersEveryLine) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/control/json_fields.h"
+#include "core/control/ops.h"
 
 namespace tessera {
 namespace {
@@ -90,20 +91,20 @@ TEST(Protocol, CheckReportRoundTripsAndCarriesVerdict) {
 
 TEST(Protocol, RequestsCarryTheirArguments) {
   VolumeSpec spec{.name = "v", .size = 1 << 20, .layout = "simple", .tier = Tier::kSlow};
-  Json create = VolumeCreateRequest(spec);
+  Json create = RequestJson<ops::VolumeCreate>(spec);
   EXPECT_EQ(create["op"], "volume.create");
   EXPECT_EQ(create["name"], "v");
   EXPECT_EQ(create["size"], 1u << 20);
   EXPECT_EQ(create["tier"], "slow");
   spec.tier.reset();
-  EXPECT_FALSE(VolumeCreateRequest(spec).contains("tier"));
+  EXPECT_FALSE(RequestJson<ops::VolumeCreate>(spec).contains("tier"));
 
-  Json resize = VolumeResizeRequest("v", 8192, true);
+  Json resize = RequestJson<ops::VolumeResize>({"v", 8192, true});
   EXPECT_EQ(resize["op"], "volume.resize");
   EXPECT_EQ(resize["force"], true);
-  EXPECT_EQ(VolumeListRequest(), (Json{{"op", "volume.list"}}));
-  EXPECT_EQ(ExnodeShowRequest("x")["op"], "exnode.show");
-  EXPECT_EQ(CommitRequest()["op"], "commit");
+  EXPECT_EQ(RequestJson<ops::VolumeList>({}), (Json{{"op", "volume.list"}}));
+  EXPECT_EQ(RequestJson<ops::ExnodeShow>({"x"})["op"], "exnode.show");
+  EXPECT_EQ(RequestJson<ops::Commit>({})["op"], "commit");
 }
 
 TEST(Protocol, ResponsesCarryResultsAndErrors) {

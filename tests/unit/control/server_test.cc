@@ -14,6 +14,7 @@
 
 #include "control_test_util.h"
 #include "core/control/client.h"
+#include "core/control/ops.h"
 #include "core/control/pool_client.h"
 
 namespace tessera {
@@ -54,16 +55,16 @@ TEST_F(ServerTest, ServesRequestsOnASocketOnlyTheOwnerCanUse) {
   auto client = Connect();
   ASSERT_TRUE(client);
   auto created =
-      client->Call(VolumeCreateRequest({.name = "v", .size = 32 << 20}), milliseconds(10'000));
+      client->Call(RequestJson<ops::VolumeCreate>({.name = "v", .size = 32 << 20}), milliseconds(10'000));
   ASSERT_TRUE(created) << created.error().ToString();
   // Several requests on one connection; errors keep their code and message.
-  auto missing = client->Call(VolumeInfoRequest("ghost"), milliseconds(10'000));
+  auto missing = client->Call(RequestJson<ops::VolumeInfoOp>({"ghost"}), milliseconds(10'000));
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code(), Code::kNotFound);
   auto bad = client->Call(Json{{"op", "nope"}}, milliseconds(10'000));
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code(), Code::kInvalidArgument);
-  auto listed = client->Call(VolumeListRequest(), milliseconds(10'000));
+  auto listed = client->Call(RequestJson<ops::VolumeList>({}), milliseconds(10'000));
   ASSERT_TRUE(listed);
   EXPECT_EQ(listed->size(), 1u);
 }
@@ -78,10 +79,10 @@ TEST_F(ServerTest, ConcurrentClients) {
       auto client = ControlClient::Connect(pool_.socket(), milliseconds(5000));
       if (!client) return (void)failures++;
       std::string name = fmt::format("vol{}", i);
-      if (!(*client)->Call(VolumeCreateRequest({.name = name, .size = 16 << 20}),
+      if (!(*client)->Call(RequestJson<ops::VolumeCreate>({.name = name, .size = 16 << 20}),
                            milliseconds(30'000)))
         failures++;
-      if (!(*client)->Call(VolumeInfoRequest(name), milliseconds(30'000))) failures++;
+      if (!(*client)->Call(RequestJson<ops::VolumeInfoOp>({name}), milliseconds(30'000))) failures++;
     });
   }
   for (auto& t : threads) t.join();
@@ -111,7 +112,7 @@ TEST_F(ServerTest, IdleConnectionsAreClosed) {
   auto client = Connect();
   ASSERT_TRUE(client);
   std::this_thread::sleep_for(milliseconds(600));
-  auto result = client->Call(VolumeListRequest(), milliseconds(2000));
+  auto result = client->Call(RequestJson<ops::VolumeList>({}), milliseconds(2000));
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code(), Code::kIOError);
 }
@@ -229,7 +230,7 @@ TEST_F(ServerTest, RefusesPeersThatAreNeitherRootNorThePoolsOwner) {
   // The owner (root here) is still served.
   auto client = Connect();
   ASSERT_TRUE(client);
-  EXPECT_TRUE(client->Call(VolumeListRequest(), milliseconds(10'000)));
+  EXPECT_TRUE(client->Call(RequestJson<ops::VolumeList>({}), milliseconds(10'000)));
 }
 
 }  // namespace
