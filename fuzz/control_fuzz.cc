@@ -98,15 +98,15 @@ void CheckResponse(const Json& response) {
 // The decoders of values the CLI reads from responses: none may throw.
 void DecodeValues(const Json& json) {
   (void)ResultFromResponse(json);
-  (void)VolumeInfoFromJson(json);
-  (void)VolumeInfosFromJson(json);
-  (void)VdevStatusFromJson(json);
-  (void)PoolStatusFromJson(json);
-  (void)CheckReportFromJson(json);
-  (void)SnapshotInfosFromJson(json);
+  (void)FromJson<VolumeInfo>(json);
+  (void)ListFromJson<VolumeInfo>(json);
+  (void)FromJson<VdevStatus>(json);
+  (void)FromJson<PoolStatus>(json);
+  (void)FromJson<CheckReport>(json);
+  (void)ListFromJson<SnapshotInfo>(json);
   (void)StringFromJson(json);
-  (void)VolumeDiffFromJson(json);
-  (void)DiffStreamInfoFromJson(json);
+  (void)FromJson<VolumeDiff>(json);
+  (void)FromJson<DiffStreamInfo>(json);
 }
 
 }  // namespace

@@ -1,11 +1,9 @@
-// The FlattenProgress JSON form, and the step volume.flatten takes by
-// default (the ops themselves are in ops.h). Part of the control protocol
-// (protocol.h; docs/control-protocol.md).
+// The step volume.flatten takes by default (the ops themselves are in ops.h;
+// FlattenProgress's JSON form in protocol.h).
 //
 // volume.flatten is one step (Storage::FlattenVolume): the client repeats it
 // with the returned offset until "done" is true, showing progress.
 //
-// Contract: as protocol.h (decoders validate, nothing throws).
 #pragma once
 
 #include <optional>
@@ -17,8 +15,5 @@
 namespace tessera {
 
 inline constexpr uint64_t kFlattenStepBytes = 64ull << 20;
-
-Json ToJson(const FlattenProgress& progress);
-Result<FlattenProgress> FlattenProgressFromJson(const Json& json);
 
 }  // namespace tessera

@@ -39,6 +39,10 @@ class JsonFields {
   // An array whose every entry is a string.
   Result<std::vector<std::string>> Strings(std::string_view key);
 
+  // Whether the object has the field (does not count as asking for it).
+  bool Has(std::string_view key) const { return json_.find(key) != json_.end(); }
+  const std::string& what() const { return what_; }
+
   Status NoOtherFields() const;
   // The error of a required field that is absent.
   std::unexpected<Error> Missing(std::string_view key) const;

@@ -24,7 +24,7 @@ constexpr auto kProgressEvery = std::chrono::milliseconds(250);
 template <typename Op>
 Result<Json> DispatchOp(Storage& storage, JsonFields& fields, const OpCall& call) {
   typename Op::Request args{};
-  RequestDecoder decoder(fields);
+  FieldDecoder decoder(fields);
   Fields(decoder, args);
   TRY_STATUS(decoder.status());
   TRY_STATUS(fields.NoOtherFields());

@@ -420,31 +420,21 @@ using ControlOps =
            ops::DiffApply, ops::PoolStatusOp, ops::PoolCheck, ops::PoolScrub, ops::VdevList, ops::VdevOffline,
            ops::VdevOnline, ops::VdevReplace, ops::Commit>;
 
-// The result of an op from its JSON (lenient: unknown fields are ignored).
+// The result of an op from its JSON (lenient: unknown fields are ignored),
+// and the JSON of one.
 template <typename T>
-Result<T> ReplyFromJson(const Json& json);
-template <> inline Result<VolumeInfo> ReplyFromJson(const Json& j) { return VolumeInfoFromJson(j); }
-template <> inline Result<std::vector<VolumeInfo>> ReplyFromJson(const Json& j) { return VolumeInfosFromJson(j); }
-template <> inline Result<std::string> ReplyFromJson(const Json& j) { return StringFromJson(j); }
-template <> inline Result<std::vector<SnapshotInfo>> ReplyFromJson(const Json& j) { return SnapshotInfosFromJson(j); }
-template <> inline Result<FlattenProgress> ReplyFromJson(const Json& j) { return FlattenProgressFromJson(j); }
-template <> inline Result<VolumeDiff> ReplyFromJson(const Json& j) { return VolumeDiffFromJson(j); }
-template <> inline Result<DiffStreamInfo> ReplyFromJson(const Json& j) { return DiffStreamInfoFromJson(j); }
-template <> inline Result<PoolStatus> ReplyFromJson(const Json& j) { return PoolStatusFromJson(j); }
-template <> inline Result<CheckReport> ReplyFromJson(const Json& j) { return CheckReportFromJson(j); }
-template <> inline Result<VolumeInspectReport> ReplyFromJson(const Json& j) { return VolumeInspectReportFromJson(j); }
-template <> inline Result<ScrubReport> ReplyFromJson(const Json& j) { return ScrubReportFromJson(j); }
-template <> inline Result<std::vector<VdevStatus>> ReplyFromJson(const Json& j) { return VdevStatusesFromJson(j); }
-template <> inline Result<VdevReplaceReport> ReplyFromJson(const Json& j) { return VdevReplaceReportFromJson(j); }
-
-// The JSON of an op's result.
+Result<T> ReplyFromJson(const Json& json) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    return StringFromJson(json);
+  } else if constexpr (json_visit::IsVector<T>::value) {
+    return ListFromJson<typename T::value_type>(json);
+  } else {
+    return FromJson<T>(json);
+  }
+}
 template <typename T>
 Json ReplyToJson(const T& reply) {
-  if constexpr (std::is_same_v<T, std::string>) {
-    return Json(reply);
-  } else {
-    return ToJson(reply);
-  }
+  return json_visit::Write(reply);
 }
 
 }  // namespace tessera

@@ -21,8 +21,8 @@
 //  1. Every decoder validates: a missing or mistyped field, or an unknown
 //     field in a request, is InvalidArgument naming the field. Decoders never
 //     throw.
-//  2. ToJson followed by the matching FromJson gives back an equal value
-//     (CheckReport: every field; its "clean" and "summary" are derived).
+//  2. ToJson followed by FromJson gives back an equal value (CheckReport:
+//     every field; its "clean" and "summary" are derived).
 //  3. EncodeLine never throws: invalid UTF-8 in names or messages is replaced
 //     (U+FFFD) rather than failing the response.
 //  4. Pure functions; callable from any thread.
@@ -34,6 +34,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/control/json_visit.h"
 #include "core/db/database.h"
 #include "core/util/status.h"
 #include "core/volume/storage.h"
@@ -53,24 +54,179 @@ Json ErrorResponse(const Error& error);
 // becomes IOError). A malformed response is IOError.
 Result<Json> ResultFromResponse(const Json& response);
 
-// Value types.
-Json ToJson(const VolumeInfo& info);
-Json ToJson(const std::vector<VolumeInfo>& infos);
-Json ToJson(const VdevStatus& vdev);
-Json ToJson(const PoolStatus& status);
-Json ToJson(const CheckReport& report);
-Json ToJson(const std::vector<SnapshotInfo>& snapshots);
-Result<VolumeInfo> VolumeInfoFromJson(const Json& json);
-Result<std::vector<VolumeInfo>> VolumeInfosFromJson(const Json& json);
-Result<VdevStatus> VdevStatusFromJson(const Json& json);
-Result<PoolStatus> PoolStatusFromJson(const Json& json);
-Result<CheckReport> CheckReportFromJson(const Json& json);
-Result<std::vector<SnapshotInfo>> SnapshotInfosFromJson(const Json& json);
+// The JSON forms of the value types: each lists its fields once
+// (json_visit.h), which ToJson, FromJson<T> and ListFromJson<T> read.
+// Optional fields are ones an older server may not send.
+template <> inline constexpr std::string_view kJsonName<VolumeInfo> = "volume";
+template <typename V>
+void Fields(V& v, VolumeInfo& i) {
+  v.Required("name", i.name);
+  v.Required("id", i.id);
+  v.Required("size", i.size);
+  v.Required("layout", i.layout);
+  v.Required("tier", i.tier);
+  v.Required("mapped_bytes", i.mapped_bytes);
+  v.Required("allocated_bytes", i.allocated_bytes);
+  v.Required("open", i.open);
+  v.Optional("origin", i.origin);
+}
+
+template <> inline constexpr std::string_view kJsonName<VdevStatus> = "vdev";
+template <typename V>
+void Fields(V& v, VdevStatus& s) {
+  v.Required("name", s.name);
+  v.Required("path", s.path);
+  v.Required("tier", s.tier);
+  v.Required("index", s.index);
+  v.Required("size_bytes", s.size_bytes);
+  v.Required("used_bytes", s.used_bytes);
+  v.Required("state", s.state);
+  v.Required("attrs", s.attrs);
+  v.Optional("read_errors", s.read_errors);
+  v.Optional("write_errors", s.write_errors);
+  v.Optional("flush_errors", s.flush_errors);
+  v.Optional("checksum_errors", s.checksum_errors);
+}
+
+template <> inline constexpr std::string_view kJsonName<VolumeHealth> = "volume health";
+template <typename V>
+void Fields(V& v, VolumeHealth& h) {
+  v.Required("name", h.name);
+  v.Required("state", h.state);
+  v.Required("rows", h.rows);
+  v.Required("vdevs", h.vdevs);
+}
+
+template <> inline constexpr std::string_view kJsonName<PoolStatus> = "pool status";
+template <typename V>
+void Fields(V& v, PoolStatus& s) {
+  v.Required("name", s.name);
+  v.Required("uuid", s.uuid);
+  v.Required("txg", s.txg);
+  v.Required("size_bytes", s.size_bytes);
+  v.Required("used_bytes", s.used_bytes);
+  v.Required("free_bytes", s.free_bytes);
+  v.Optional("dead_pinned_bytes", s.dead_pinned_bytes);
+  v.Required("volumes", s.volumes);
+  v.Required("vdevs", s.vdevs);
+  v.Optional("health", s.health);
+  v.Optional("metadata_copies", s.metadata_copies);
+  v.Optional("metadata_copies_written", s.metadata_copies_written);
+  v.Optional("degraded_volumes", s.degraded_volumes);
+}
+
+// "clean" and "summary" are derived from the other fields.
+template <> inline constexpr std::string_view kJsonName<CheckReport> = "check report";
+template <typename V>
+void Fields(V& v, CheckReport& r) {
+  v.Derived("clean", r.clean());
+  v.Derived("summary", r.Summary());
+  v.Required("nodes", r.nodes);
+  v.Required("referenced_blocks", r.referenced_blocks);
+  v.Required("allocated_blocks", r.allocated_blocks);
+  v.Required("leaks", r.leaks);
+  v.Required("double_references", r.double_references);
+  v.Required("unallocated_references", r.unallocated_references);
+  v.Required("checksum_failures", r.checksum_failures);
+}
+
+template <> inline constexpr std::string_view kJsonName<SnapshotInfo> = "snapshot";
+template <typename V>
+void Fields(V& v, SnapshotInfo& s) {
+  v.Required("name", s.name);
+  v.Required("txg", s.txg);
+  v.Required("created_unix", s.created_unix);
+  v.Optional("guid", s.guid);
+  v.Optional("referenced_bytes", s.referenced_bytes);
+  v.Optional("unique_bytes", s.unique_bytes);
+}
+
+template <> inline constexpr std::string_view kJsonName<DiffRange> = "diff range";
+template <typename V>
+void Fields(V& v, DiffRange& r) {
+  v.Required("offset", r.offset);
+  v.Required("length", r.length);
+  v.Required("zero", r.zero);
+}
+
+template <> inline constexpr std::string_view kJsonName<VolumeDiff> = "volume diff";
+template <typename V>
+void Fields(V& v, VolumeDiff& d) {
+  v.Required("volume", d.volume);
+  v.Required("from", d.from);
+  v.Required("to", d.to);
+  v.Required("size", d.size);
+  v.Required("changed_bytes", d.changed_bytes);
+  v.Optional("nodes_visited", d.nodes_visited);
+  v.Required("ranges", d.ranges);
+}
+
+template <> inline constexpr std::string_view kJsonName<DiffStreamInfo> = "diff stream";
+template <typename V>
+void Fields(V& v, DiffStreamInfo& i) {
+  v.Required("volume", i.volume);
+  v.Required("base", i.base);
+  v.Required("target", i.target);
+  v.Required("records", i.records);
+  v.Required("data_bytes", i.data_bytes);
+  v.Required("zero_bytes", i.zero_bytes);
+  v.Required("stream_bytes", i.stream_bytes);
+}
+
+template <> inline constexpr std::string_view kJsonName<FlattenProgress> = "flatten progress";
+template <typename V>
+void Fields(V& v, FlattenProgress& p) {
+  v.Required("offset", p.offset);
+  v.Required("size", p.size);
+  v.Required("copied_bytes", p.copied_bytes);
+  v.Required("done", p.done);
+}
+
+template <> inline constexpr std::string_view kJsonName<VolumeInspectReport> = "inspect report";
+template <typename V>
+void Fields(V& v, VolumeInspectReport& r) {
+  v.Required("volume", r.volume);
+  v.Required("depth", r.depth);
+  v.Required("repair", r.repair);
+  v.Derived("clean", r.clean());
+  v.Required("checked", r.checked);
+  v.Required("bad", r.bad);
+  v.Required("repaired", r.repaired);
+  v.Required("replaced_blocks", r.replaced_blocks);
+  v.Required("unrecoverable", r.unrecoverable);
+  v.Required("problems", r.problems);
+}
+
+// "metadata" is the pool.check CheckReport, nested.
+template <> inline constexpr std::string_view kJsonName<ScrubReport> = "scrub report";
+template <typename V>
+void Fields(V& v, ScrubReport& r) {
+  v.Derived("clean", r.clean());
+  v.Required("volumes", r.volumes);
+  v.Required("checked", r.checked);
+  v.Required("repaired", r.repaired);
+  v.Required("unrecoverable", r.unrecoverable);
+  v.Required("degraded", r.degraded);
+  v.Required("metadata", r.metadata);
+  v.Required("problems", r.problems);
+}
+
+template <> inline constexpr std::string_view kJsonName<VdevReplaceReport> = "replace report";
+template <typename V>
+void Fields(V& v, VdevReplaceReport& r) {
+  v.Required("vdev", r.vdev);
+  v.Required("old_path", r.old_path);
+  v.Required("new_path", r.new_path);
+  v.Required("copied_blocks", r.copied_blocks);
+  v.Required("rebuilt_chunks", r.rebuilt_chunks);
+  v.Required("unrecoverable_blocks", r.unrecoverable_blocks);
+  v.Optional("metadata_copies_rebuilt", r.metadata_copies_rebuilt);
+  v.Required("volumes", r.volumes);
+  v.Required("problems", r.problems);
+}
+
+// The result of exnode.show.
 Result<std::string> StringFromJson(const Json& json);
-Json ToJson(const VolumeDiff& diff);
-Json ToJson(const DiffStreamInfo& info);
-Result<VolumeDiff> VolumeDiffFromJson(const Json& json);
-Result<DiffStreamInfo> DiffStreamInfoFromJson(const Json& json);
 
 // One line of the wire format, without the '\n'.
 std::string EncodeLine(const Json& json);

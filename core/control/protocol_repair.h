@@ -1,5 +1,6 @@
 // The control protocol's self-healing ops: volume inspect, pool scrub and
-// vdev management: the JSON forms of their reports, and progress lines
+// vdev management: inspect depths and progress lines (their reports' JSON
+// forms are in protocol.h)
 // (protocol.h gives the wire format; docs/control-protocol.md the table).
 //
 // The ops themselves (volume.inspect, pool.scrub, vdev.*) are in ops.h.
@@ -23,16 +24,5 @@ Result<InspectDepth> ParseInspectDepth(std::string_view text);
 // line is not a progress line).
 Json ProgressLine(const Progress& progress);
 std::optional<Progress> ProgressFromLine(const Json& line);
-
-Json ToJson(const std::vector<VdevStatus>& vdevs);
-Json ToJson(const std::vector<VolumeHealth>& volumes);
-Json ToJson(const VolumeInspectReport& report);
-Json ToJson(const ScrubReport& report);
-Json ToJson(const VdevReplaceReport& report);
-Result<std::vector<VdevStatus>> VdevStatusesFromJson(const Json& json);
-Result<std::vector<VolumeHealth>> VolumeHealthsFromJson(const Json& json);
-Result<VolumeInspectReport> VolumeInspectReportFromJson(const Json& json);
-Result<ScrubReport> ScrubReportFromJson(const Json& json);
-Result<VdevReplaceReport> VdevReplaceReportFromJson(const Json& json);
 
 }  // namespace tessera

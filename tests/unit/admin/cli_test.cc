@@ -140,7 +140,7 @@ TEST_F(CliTest, PoolAndVolumeLifecycle) {
 
   CliRun list = InPool({"volume", "list", "--json"});
   ASSERT_EQ(list.code, 0) << list.err;
-  auto volumes = VolumeInfosFromJson(Json::parse(list.out));
+  auto volumes = ListFromJson<VolumeInfo>(Json::parse(list.out));
   ASSERT_TRUE(volumes) << list.out;
   ASSERT_EQ(volumes->size(), 1u);
   EXPECT_EQ((*volumes)[0].size, 64u << 20);
@@ -162,7 +162,7 @@ TEST_F(CliTest, PoolAndVolumeLifecycle) {
 
   CliRun status = InPool({"pool", "status", "--json"});
   ASSERT_EQ(status.code, 0) << status.err;
-  auto pool_status = PoolStatusFromJson(Json::parse(status.out));
+  auto pool_status = FromJson<PoolStatus>(Json::parse(status.out));
   ASSERT_TRUE(pool_status);
   EXPECT_EQ(pool_status->vdevs.size(), 2u);
   EXPECT_EQ(pool_status->volumes, 1u);

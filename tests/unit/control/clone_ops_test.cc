@@ -49,7 +49,7 @@ class CloneOpsTest : public ::testing::Test {
 TEST_F(CloneOpsTest, CloneFlattenAndRollbackReachStorage) {
   auto clone = Call(RequestJson<ops::CloneCreate>({"a", "s1", "c"}));
   ASSERT_TRUE(clone) << clone.error().ToString();
-  auto info = VolumeInfoFromJson(*clone);
+  auto info = FromJson<VolumeInfo>(*clone);
   ASSERT_TRUE(info);
   EXPECT_EQ(info->name, "c");
   EXPECT_EQ(info->origin, "a@s1");
@@ -60,7 +60,7 @@ TEST_F(CloneOpsTest, CloneFlattenAndRollbackReachStorage) {
   for (;;) {
     auto step = Call(RequestJson<ops::VolumeFlatten>({"c", offset, 2 << 20}));
     ASSERT_TRUE(step) << step.error().ToString();
-    auto progress = FlattenProgressFromJson(*step);
+    auto progress = FromJson<FlattenProgress>(*step);
     ASSERT_TRUE(progress) << progress.error().ToString();
     steps++;
     if (progress->done) break;
@@ -97,14 +97,14 @@ TEST(CloneProtocol, FlattenProgressRoundTrips) {
   FlattenProgress progress{.offset = 4096, .size = 1 << 20, .copied_bytes = 8192, .done = true};
   Json json = ToJson(progress);
   json["added_later"] = 1;
-  auto back = FlattenProgressFromJson(json);
+  auto back = FromJson<FlattenProgress>(json);
   ASSERT_TRUE(back);
   EXPECT_EQ(back->offset, 4096u);
   EXPECT_EQ(back->size, 1u << 20);
   EXPECT_EQ(back->copied_bytes, 8192u);
   EXPECT_TRUE(back->done);
   json.erase("done");
-  EXPECT_FALSE(FlattenProgressFromJson(json));
+  EXPECT_FALSE(FromJson<FlattenProgress>(json));
 }
 
 }  // namespace

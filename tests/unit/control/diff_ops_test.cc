@@ -50,7 +50,7 @@ class DiffOpsTest : public ::testing::Test {
 TEST_F(DiffOpsTest, DiffStreamAndApplyReachStorage) {
   auto diff = Call(RequestJson<ops::VolumeDiffOp>({"v", "a", "b"}));
   ASSERT_TRUE(diff) << diff.error().ToString();
-  auto decoded = VolumeDiffFromJson(*diff);
+  auto decoded = FromJson<VolumeDiff>(*diff);
   ASSERT_TRUE(decoded) << decoded.error().ToString();
   ASSERT_EQ(decoded->ranges.size(), 1u);
   EXPECT_EQ(decoded->ranges[0].offset, 1u << 20);
@@ -68,7 +68,7 @@ TEST_F(DiffOpsTest, DiffStreamAndApplyReachStorage) {
   UniqueFd in(::open(Outside("a.tds").c_str(), O_RDONLY | O_CLOEXEC));
   auto applied = Call(RequestJson<ops::DiffApply>({"w"}), in.get());
   ASSERT_TRUE(applied) << applied.error().ToString();
-  auto info = DiffStreamInfoFromJson(*applied);
+  auto info = FromJson<DiffStreamInfo>(*applied);
   ASSERT_TRUE(info);
   EXPECT_EQ(info->target, "a");
   EXPECT_EQ(info->data_bytes, 8192u);
@@ -136,7 +136,7 @@ TEST(DiffProtocol, ValueTypesRoundTrip) {
                   .changed_bytes = 12288,
                   .nodes_visited = 9};
   diff.ranges = {{.offset = 0, .length = 4096, .zero = true}, {.offset = 8192, .length = 8192}};
-  auto back = VolumeDiffFromJson(ToJson(diff));
+  auto back = FromJson<VolumeDiff>(ToJson(diff));
   ASSERT_TRUE(back) << back.error().ToString();
   EXPECT_EQ(back->to, "");
   EXPECT_EQ(back->size, 1u << 30);
@@ -151,14 +151,14 @@ TEST(DiffProtocol, ValueTypesRoundTrip) {
                                        .guid = 77,
                                        .referenced_bytes = 1 << 20,
                                        .unique_bytes = 4096}};
-  auto list = SnapshotInfosFromJson(ToJson(snapshots));
+  auto list = ListFromJson<SnapshotInfo>(ToJson(snapshots));
   ASSERT_TRUE(list);
   EXPECT_EQ((*list)[0].guid, 77u);
   EXPECT_EQ((*list)[0].referenced_bytes, 1u << 20);
   EXPECT_EQ((*list)[0].unique_bytes, 4096u);
 
   PoolStatus status{.dead_pinned_bytes = 3 << 20, .metadata_copies = 3, .metadata_copies_written = 2};
-  auto pool = PoolStatusFromJson(ToJson(status));
+  auto pool = FromJson<PoolStatus>(ToJson(status));
   ASSERT_TRUE(pool);
   EXPECT_EQ(pool->dead_pinned_bytes, 3u << 20);
   EXPECT_EQ(pool->metadata_copies, 3u);

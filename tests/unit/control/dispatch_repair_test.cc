@@ -34,7 +34,7 @@ TEST_F(DispatchRepairTest, InspectScrubAndVdevListReachStorage) {
   auto inspect = Call(RequestJson<ops::VolumeInspect>({"vol", InspectDepth::kFull, false, true}),
                       [&](const Progress& p) { seen.push_back(p); });
   ASSERT_TRUE(inspect) << inspect.error().ToString();
-  auto report = VolumeInspectReportFromJson(*inspect);
+  auto report = FromJson<VolumeInspectReport>(*inspect);
   ASSERT_TRUE(report) << report.error().ToString();
   EXPECT_EQ(report->volume, "vol");
   EXPECT_EQ(report->depth, "full");
@@ -46,7 +46,7 @@ TEST_F(DispatchRepairTest, InspectScrubAndVdevListReachStorage) {
   auto scrub = Call(RequestJson<ops::PoolScrub>({false}), [&](const Progress& p) { seen.push_back(p); });
   ASSERT_TRUE(scrub) << scrub.error().ToString();
   EXPECT_TRUE(seen.empty());  // not asked for
-  auto scrubbed = ScrubReportFromJson(*scrub);
+  auto scrubbed = FromJson<ScrubReport>(*scrub);
   ASSERT_TRUE(scrubbed) << scrubbed.error().ToString();
   EXPECT_EQ(scrubbed->volumes, 1u);
   EXPECT_TRUE(scrubbed->clean());
@@ -54,7 +54,7 @@ TEST_F(DispatchRepairTest, InspectScrubAndVdevListReachStorage) {
 
   auto vdevs = Call(RequestJson<ops::VdevList>({}));
   ASSERT_TRUE(vdevs);
-  auto list = VdevStatusesFromJson(*vdevs);
+  auto list = ListFromJson<VdevStatus>(*vdevs);
   ASSERT_TRUE(list);
   ASSERT_EQ(list->size(), 2u);
   EXPECT_EQ((*list)[0].state, "online");

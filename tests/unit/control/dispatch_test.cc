@@ -45,7 +45,7 @@ TEST_F(DispatchTest, EveryOpReachesStorage) {
 
   auto listed = Call(RequestJson<ops::VolumeList>({}));
   ASSERT_TRUE(listed);
-  auto infos = VolumeInfosFromJson(*listed);
+  auto infos = ListFromJson<VolumeInfo>(*listed);
   ASSERT_TRUE(infos);
   ASSERT_EQ(infos->size(), 1u);
   EXPECT_EQ((*infos)[0].name, "vol1");
@@ -63,7 +63,7 @@ TEST_F(DispatchTest, EveryOpReachesStorage) {
 
   auto status = Call(RequestJson<ops::PoolStatusOp>({}));
   ASSERT_TRUE(status);
-  auto decoded = PoolStatusFromJson(*status);
+  auto decoded = FromJson<PoolStatus>(*status);
   ASSERT_TRUE(decoded) << decoded.error().ToString();
   EXPECT_EQ(decoded->volumes, 1u);
   EXPECT_EQ(decoded->vdevs.size(), 2u);

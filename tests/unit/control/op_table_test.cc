@@ -85,7 +85,7 @@ TEST(OpTableTest, RequestsDecodeWhatTheyEncode) {
   ASSERT_TRUE(fields);
   ASSERT_TRUE(fields->String("op"));
   ops::InspectArgs back;
-  RequestDecoder decoder(*fields);
+  FieldDecoder decoder(*fields);
   Fields(decoder, back);
   ASSERT_TRUE(decoder.status()) << decoder.status().error().ToString();
   EXPECT_TRUE(fields->NoOtherFields());
@@ -97,7 +97,7 @@ TEST(OpTableTest, RequestsDecodeWhatTheyEncode) {
   Json bare{{"name", "v"}};
   auto bare_fields = JsonFields::Of(bare, "request");
   ops::FlattenArgs flatten;
-  RequestDecoder bare_decoder(*bare_fields);
+  FieldDecoder bare_decoder(*bare_fields);
   Fields(bare_decoder, flatten);
   ASSERT_TRUE(bare_decoder.status());
   EXPECT_EQ(flatten.offset, 0u);

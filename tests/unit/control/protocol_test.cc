@@ -28,16 +28,16 @@ bool Equal(const VolumeInfo& a, const VolumeInfo& b) {
 
 TEST(Protocol, VolumeInfoRoundTrips) {
   VolumeInfo info = SampleVolume();
-  auto back = VolumeInfoFromJson(ToJson(info));
+  auto back = FromJson<VolumeInfo>(ToJson(info));
   ASSERT_TRUE(back) << back.error().ToString();
   EXPECT_TRUE(Equal(*back, info));
 
   std::vector<VolumeInfo> list = {SampleVolume("a"), SampleVolume("b")};
-  auto list_back = VolumeInfosFromJson(ToJson(list));
+  auto list_back = ListFromJson<VolumeInfo>(ToJson(list));
   ASSERT_TRUE(list_back);
   ASSERT_EQ(list_back->size(), 2u);
   EXPECT_TRUE(Equal((*list_back)[1], list[1]));
-  EXPECT_TRUE(VolumeInfosFromJson(ToJson(std::vector<VolumeInfo>{}))->empty());
+  EXPECT_TRUE(ListFromJson<VolumeInfo>(ToJson(std::vector<VolumeInfo>{}))->empty());
 }
 
 TEST(Protocol, PoolStatusRoundTripsWithVdevAttributes) {
@@ -56,7 +56,7 @@ TEST(Protocol, PoolStatusRoundTripsWithVdevAttributes) {
                                          .state = "online",
                                          .attrs = {{"host", "h1"}, {"kind", "ssd"}}}},
                     .volumes = 5};
-  auto back = PoolStatusFromJson(ToJson(status));
+  auto back = FromJson<PoolStatus>(ToJson(status));
   ASSERT_TRUE(back) << back.error().ToString();
   EXPECT_EQ(back->name, status.name);
   EXPECT_EQ(back->uuid, status.uuid);
@@ -79,7 +79,7 @@ TEST(Protocol, CheckReportRoundTripsAndCarriesVerdict) {
   Json json = ToJson(report);
   EXPECT_EQ(json["clean"], false);
   EXPECT_EQ(json["summary"], report.Summary());
-  auto back = CheckReportFromJson(json);
+  auto back = FromJson<CheckReport>(json);
   ASSERT_TRUE(back);
   EXPECT_EQ(back->leaks, report.leaks);
   EXPECT_EQ(back->checksum_failures, report.checksum_failures);
@@ -136,7 +136,7 @@ TEST(Protocol, ResponsesCarryResultsAndErrors) {
 TEST(Protocol, DecodersNameTheBadField) {
   Json info = ToJson(SampleVolume());
   info.erase("layout");
-  auto missing = VolumeInfoFromJson(info);
+  auto missing = FromJson<VolumeInfo>(info);
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code(), Code::kInvalidArgument);
   EXPECT_NE(missing.error().message().find("'layout'"), std::string::npos);
@@ -144,18 +144,18 @@ TEST(Protocol, DecodersNameTheBadField) {
   for (Json size : {Json(-1), Json(1.5), Json("10G"), Json(nullptr)}) {
     Json bad = ToJson(SampleVolume());
     bad["size"] = size;
-    auto result = VolumeInfoFromJson(bad);
+    auto result = FromJson<VolumeInfo>(bad);
     ASSERT_FALSE(result) << size.dump();
     EXPECT_NE(result.error().message().find("'size'"), std::string::npos);
   }
 
   Json status = ToJson(PoolStatus{.vdevs = {VdevStatus{}}});
   status["vdevs"][0]["attrs"]["k"] = 5;
-  EXPECT_FALSE(PoolStatusFromJson(status));
+  EXPECT_FALSE(FromJson<PoolStatus>(status));
   Json report = ToJson(CheckReport{});
   report["leaks"] = Json::array({1});
-  EXPECT_FALSE(CheckReportFromJson(report));
-  EXPECT_FALSE(VolumeInfosFromJson(Json::object()));
+  EXPECT_FALSE(FromJson<CheckReport>(report));
+  EXPECT_FALSE(ListFromJson<VolumeInfo>(Json::object()));
   EXPECT_FALSE(StringFromJson(Json(3)));
   EXPECT_EQ(*StringFromJson(Json("[exnode]\n")), "[exnode]\n");
 }
@@ -163,7 +163,7 @@ TEST(Protocol, DecodersNameTheBadField) {
 TEST(Protocol, ValueDecodersIgnoreFieldsFromNewerServers) {
   Json info = ToJson(SampleVolume());
   info["added_later"] = "x";
-  EXPECT_TRUE(VolumeInfoFromJson(info));
+  EXPECT_TRUE(FromJson<VolumeInfo>(info));
 }
 
 TEST(Protocol, LinesNeverBreakOrThrow) {
