@@ -18,6 +18,7 @@
 //     (resize, delete, snapshot create and delete, rollback, flatten) wait
 //     until it is released (LockIdle); opening it waits only for kExclusive.
 //     Waiting releases mu_. Order: work_mu_, then mu_, then the database's.
+#pragma once
 
 #include <condition_variable>
 #include <map>
