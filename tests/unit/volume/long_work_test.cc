@@ -59,11 +59,7 @@ class LongWork : public ::testing::Test {
       done = true;
       return s;
     });
-    // Until the work is on the devices (it first reads and verifies a
-    // stream, or lists the volumes).
-    for (int i = 0; i < 6000 && !done && DeviceRequests() < writes_before + 4; i++) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    WaitUntilOnTheDevices(writes_before, done);
     ASSERT_FALSE(done) << "the work ended before it could be observed; make it longer";
     uint64_t at_probe = DeviceRequests();
     Probe();
@@ -92,6 +88,24 @@ class LongWork : public ::testing::Test {
     EXPECT_TRUE(storage_->ListVolumes());
   }
 
+  // Until work started when the devices had served `before` requests is on
+  // them (it first reads and verifies a stream, or lists the volumes), or
+  // it is `done`; at most 30 s.
+  void WaitUntilOnTheDevices(uint64_t before, const std::atomic<bool>& done) {
+    for (int i = 0; i < 6000 && !done && DeviceRequests() < before + 4; i++) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+
+  // A full stream of src@s, and an empty volume "dst" of src's size for it.
+  std::string StreamForDst() {
+    EXPECT_TRUE(storage_->CreateSnapshot("src", "s"));
+    std::string stream = pd_.Outside("full.tds");
+    EXPECT_TRUE(storage_->WriteDiffStream("src", "", "s", StreamOut(stream)));
+    EXPECT_TRUE(storage_->CreateVolume({.name = "dst", .size = kLongBytes}));
+    return stream;
+  }
+
   uint64_t DeviceRequests() {
     uint64_t n = 0;
     for (auto& f : devices_) n += f->Counters().writes + f->Counters().reads;
@@ -105,10 +119,8 @@ class LongWork : public ::testing::Test {
 };
 
 TEST_F(LongWork, ApplyOfAStream) {
-  ASSERT_TRUE(storage_->CreateSnapshot("src", "s"));
-  std::string stream = pd_.Outside("full.tds");
-  ASSERT_TRUE(storage_->WriteDiffStream("src", "", "s", StreamOut(stream)));
-  ASSERT_TRUE(storage_->CreateVolume({.name = "dst", .size = kLongBytes}));
+  std::string stream = StreamForDst();
+  ASSERT_FALSE(HasFailure());
   ExpectServedDuring("apply", [&]() -> Status {
     TRY(storage_->ApplyDiffStream("dst", StreamIn(stream)));
     return Ok();
@@ -145,21 +157,17 @@ TEST_F(LongWork, VdevReplace) {
 // Calls that change a volume a long job holds wait for it: a resize of the
 // volume being applied to returns after the apply and finds it whole.
 TEST_F(LongWork, ChangesToTheHeldVolumeWait) {
-  ASSERT_TRUE(storage_->CreateSnapshot("src", "s"));
-  std::string stream = pd_.Outside("full.tds");
-  ASSERT_TRUE(storage_->WriteDiffStream("src", "", "s", StreamOut(stream)));
-  ASSERT_TRUE(storage_->CreateVolume({.name = "dst", .size = kLongBytes}));
+  std::string stream = StreamForDst();
+  ASSERT_FALSE(HasFailure());
   std::atomic<bool> applied = false;
+  uint64_t before = DeviceRequests();
   Slow(true);
   auto running = std::async(std::launch::async, [&] {
     auto info = storage_->ApplyDiffStream("dst", StreamIn(stream));
     applied = true;
     return info.has_value();
   });
-  uint64_t before = DeviceRequests();
-  for (int i = 0; i < 6000 && !applied && DeviceRequests() < before + 4; i++) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  WaitUntilOnTheDevices(before, applied);
   ASSERT_TRUE(storage_->CreateSnapshot("dst", "mine"));
   EXPECT_TRUE(applied) << "a snapshot of a volume was taken in the middle of a stream applied to it";
   EXPECT_TRUE(running.get());

@@ -94,9 +94,9 @@ class SelfHealing : public ::testing::Test {
     EXPECT_TRUE(got == data_);
   }
 
-  // A vdev holding the volume's first row block (its name).
-  std::string VdevOfFirstRow(Storage& storage) {
-    std::string text = *storage.ExnodeText("vol");
+  // A vdev holding the first row block of `volume` (its name).
+  std::string VdevOfFirstRow(Storage& storage, const std::string& volume = "vol") {
+    std::string text = *storage.ExnodeText(volume);
     size_t at = text.find("vdev=");
     return text.substr(at + 5, text.find('\n', at) - at - 5);
   }
@@ -235,9 +235,7 @@ TEST_F(SelfHealing, AVolumeWithDataOnAMissingVdevStillCloses) {
     ASSERT_TRUE(volume->Write(0, data_, false));
     volume.reset();
     ASSERT_TRUE((*storage)->CreateSnapshot("plain", "s"));
-    std::string text = *(*storage)->ExnodeText("plain");
-    size_t at = text.find("vdev=");
-    lost = text.substr(at + 5, text.find('\n', at) - at - 5);
+    lost = VdevOfFirstRow(**storage, "plain");
     ASSERT_TRUE((*storage)->Close());
   }
   fs::remove(fmt::format("{}/{}.img", dir_, lost));
@@ -357,9 +355,7 @@ TEST_F(SelfHealing, ReplaceWorksInTheMetadataTierAndRefusesOpenVolumesWithoutPar
   EXPECT_TRUE(meta->problems.empty()) << meta->problems.front();
   ExpectData(*storage);
   ASSERT_TRUE(storage->CreateVolume(VolumeSpec{.name = "plain", .size = 8 << 20}));
-  std::string text = *storage->ExnodeText("plain");
-  size_t at = text.find("vdev=");
-  std::string vdev = text.substr(at + 5, text.find('\n', at) - at - 5);
+  std::string vdev = VdevOfFirstRow(*storage, "plain");
   auto plain = storage->OpenVolume("plain");
   ASSERT_TRUE(plain);
   auto bytes = Pattern(1 << 20, 7);
