@@ -9,7 +9,8 @@
 //             tree; bit 1 the volume is a clone (a base with data)
 //   then per batch: u8 control (bit 0 trim; bit 1 stale sequence number;
 //             bit 2 one data block does not match its checksum; bit 3 skip
-//             to the next row), u8 entry count, and 16 bytes per entry
+//             to the next row; bit 4 with bit 0, a trim past the end), u8
+//             entry count, and 16 bytes per entry
 //             (data: LBA, ignored checksum; trim: first LBA, block count).
 // After replay, every block of the volume must read (replay applies only
 // batches whose blocks verified) and the row counters must not go negative.
@@ -73,7 +74,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint64_t seq = head.seq;
   while (in.left() > 0) {
     uint8_t control = in.U8();
-    LogHeader h{.kind = (control & 1) ? LogBatchKind::kTrim : LogBatchKind::kData,
+    LogBatchKind trim = (control & 16) ? LogBatchKind::kTrimPastEnd : LogBatchKind::kTrim;
+    LogHeader h{.kind = (control & 1) ? trim : LogBatchKind::kData,
                 .volume_id = kVolumeId, .epoch = head.epoch, .seq = (control & 2) ? in.U8() : seq};
     size_t n = in.U8() % (h.kind == LogBatchKind::kData ? row / kBlockSize : kLogMaxEntries + 1);
     for (size_t i = 0; i < n; i++) h.entries.push_back(LogEntry{.a = in.U64(), .b = in.U64()});

@@ -40,7 +40,7 @@ Result<LogHeader> DecodeLogHeader(std::span<const std::byte> block) {
   if (GetU32(p + 8) != kLogVersion) return Err(Code::kCorruption, "log header version {}", GetU32(p + 8));
   LogHeader h;
   uint32_t kind = GetU32(p + 12);
-  if (kind != 1 && kind != 2) return Err(Code::kCorruption, "log batch kind {}", kind);
+  if (kind < 1 || kind > 3) return Err(Code::kCorruption, "log batch kind {}", kind);
   h.kind = static_cast<LogBatchKind>(kind);
   h.volume_id = GetU64(p + 16);
   h.epoch = GetU64(p + 24);

@@ -7,7 +7,7 @@
 //   off  size  field
 //     0     8  magic "TSRALOG1"
 //     8     4  version (1)
-//    12     4  kind: 1 data, 2 trim
+//    12     4  kind: 1 data, 2 trim, 3 trim past the end
 //    16     8  volume id (the exNode id)
 //    24     8  epoch (bumped each time the volume is opened)
 //    32     8  sequence number (within the epoch, from the committed head)
@@ -15,7 +15,7 @@
 //    48     4  entry count n (<= kLogMaxEntries)
 //    52     4  reserved, zero
 //    56  16*n  entries: data: (lba u64, XXH3-64 of the block u64);
-//                       trim: (first lba u64, block count u64)
+//                       trims: (first lba u64, block count u64)
 //     .     .  zero
 //  4088     8  XXH3-64 of bytes [0, 4088)
 //
@@ -44,7 +44,10 @@ inline constexpr uint32_t kLogVersion = 1;
 inline constexpr size_t kLogHeaderFixed = 56;
 inline constexpr size_t kLogMaxEntries = (4088 - kLogHeaderFixed) / 16;  // 252
 
-enum class LogBatchKind : uint32_t { kData = 1, kTrim = 2 };
+// kTrimPastEnd deletes mappings from the volume's end on (its first lba is
+// the size when it was written): what a shrink left past the new end, or
+// what a grow is about to make visible (log_segment.cc, design note 6).
+enum class LogBatchKind : uint32_t { kData = 1, kTrim = 2, kTrimPastEnd = 3 };
 
 struct LogEntry {
   uint64_t a = 0;  // data: lba; trim: first lba

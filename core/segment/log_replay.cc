@@ -34,8 +34,11 @@
 //     or wraps around) was never written by the log: replay stops with
 //     Corruption naming it, rather than mapping blocks nobody can read or
 //     deleting a wrapped range. The volume's size at replay is the committed
-//     one, which covers every batch after the committed head (a shrink
-//     appends its trim before it changes the size, and commits both).
+//     one, which covers every batch after the committed head: a shrink
+//     commits its size before it trims past the new end, and a grow's
+//     kTrimPastEnd batch starts at the end it was written under, the
+//     committed one when the grow's commit did not happen (log_segment.cc,
+//     design note 6). Such a batch must start exactly at the end.
 #include "core/segment/log_segment.h"
 #include "core/util/aligned_buffer.h"
 #include "core/util/checksum.h"
@@ -46,14 +49,18 @@ namespace {
 // Design note 5.
 Status CheckBatchInVolume(uint64_t volume_id, const LogHeader& h, uint64_t volume_blocks) {
   for (const LogEntry& e : h.entries) {
-    bool inside = h.kind == LogBatchKind::kData
-                      ? e.a < volume_blocks
-                      : e.b > 0 && e.a < volume_blocks && e.b <= volume_blocks - e.a;
+    bool inside = false;
+    switch (h.kind) {
+      case LogBatchKind::kData: inside = e.a < volume_blocks; break;
+      case LogBatchKind::kTrim: inside = e.b > 0 && e.a < volume_blocks && e.b <= volume_blocks - e.a; break;
+      case LogBatchKind::kTrimPastEnd: inside = e.b > 0 && e.a == volume_blocks && e.a + e.b > e.a; break;
+    }
     if (!inside) {
+      bool data = h.kind == LogBatchKind::kData;
       return Err(Code::kCorruption,
-                 "volume {}: log batch {} at data offset {} {} block {} (+{}) outside the volume's {} blocks",
-                 volume_id, h.seq, h.offset, h.kind == LogBatchKind::kData ? "writes" : "trims", e.a,
-                 h.kind == LogBatchKind::kData ? 1 : e.b, volume_blocks);
+                 "volume {}: log batch {} at data offset {} {} block {} (+{}) {} the volume's {} blocks", volume_id,
+                 h.seq, h.offset, data ? "writes" : "trims", e.a, data ? 1 : e.b,
+                 h.kind == LogBatchKind::kTrimPastEnd ? "not starting at the end of" : "outside", volume_blocks);
     }
   }
   return Ok();

@@ -46,6 +46,17 @@
 //     Trims may use it, so a client of a full pool can still trim and give
 //     space back. A batch that is in succeeds even when the log cannot grow
 //     after it; the cleaner and a commit make room later.
+//  6. A resize is complete or absent after a crash, so the size and the
+//     mappings past it change in this order. A shrink sets the size alone;
+//     its caller commits the smaller exNode, then TrimPastEnd deletes what
+//     lies past the new end. A trim logged before the commit would be
+//     replayed under the old size after a crash in that commit (the volume
+//     would keep its size and read zeros at its end: tests/thrash/README.md,
+//     bug 11). A crash between the commit and TrimPastEnd leaves those
+//     blocks mapped past the end, where nothing reads them; so a grow first
+//     trims the range it adds (a kTrimPastEnd batch starting at the old
+//     end), and the blocks are gone before the range can be read. Replay
+//     accepts a kTrimPastEnd batch only where it starts at the volume's end.
 #include "core/segment/log_segment.h"
 
 #include "core/util/align.h"
@@ -398,11 +409,18 @@ Status LogSegment::Truncate(uint64_t new_size) {
   if (!IsAligned(new_size, kBlockSize)) {
     return Err(Code::kInvalidArgument, "volume size {} is not a multiple of 4096", new_size);
   }
-  uint64_t old = Size();
-  if (new_size < old) TRY_STATUS(AppendTrim(new_size / kBlockSize, (old - new_size) / kBlockSize));
+  if (new_size > Size()) TRY_STATUS(TrimPastEnd(new_size));  // design note 6
   std::lock_guard lock(mu_);
   size_ = new_size;
   return Ok();
+}
+
+Status LogSegment::TrimPastEnd(uint64_t end) {
+  uint64_t size = Size();
+  if (end <= size) return Ok();
+  return Append(LogHeader{.kind = LogBatchKind::kTrimPastEnd,
+                          .entries = {{size / kBlockSize, (end - size) / kBlockSize}}},
+                {});
 }
 
 Status LogSegment::RecordHead() {

@@ -86,7 +86,11 @@ class LogSegment : public Segment {
   Status Flush() override;
   Status Trim(uint64_t offset, uint64_t length) override;
   Result<std::vector<SegmentExtent>> Extents(uint64_t offset, uint64_t length) override;
+  // Shrinking only changes the size: the blocks past the new end stay
+  // mapped, unseen, until TrimPastEnd. Growing first trims the new range.
   Status Truncate(uint64_t new_size) override;
+  // Deletes the mappings of [Size(), end) with a kTrimPastEnd batch.
+  Status TrimPastEnd(uint64_t end);
   Result<InspectReport> Inspect(InspectMode mode) override;
   std::string Signature() const override;
   Status Serialize(Exnode& exnode) const override;

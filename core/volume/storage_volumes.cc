@@ -339,8 +339,13 @@ Status Storage::Impl::Resize(const std::string& name, uint64_t new_size, bool fo
   }
   TRY_STATUS(volume->Flush());
   // Through the top segment: the cache drops what lies past the new end.
+  // A shrink is committed before its blocks past the new end are trimmed,
+  // so a crash leaves it complete or absent (log_segment.cc, design note 6).
   TRY_STATUS(volume->top().Truncate(new_size));
   TRY_STATUS(volume->SaveExnode());
+  TRY_STATUS(CommitAll());
+  if (new_size >= old) return Ok();
+  TRY_STATUS(volume->log().TrimPastEnd(old));
   return CommitAll();
 }
 

@@ -74,10 +74,10 @@ class LogReplayBounds : public ::testing::Test {
     return log.Replay();
   }
 
-  void ExpectCorruption(const Result<uint64_t>& replayed) {
+  void ExpectCorruption(const Result<uint64_t>& replayed, std::string_view says = "outside the volume") {
     ASSERT_FALSE(replayed) << "replayed " << *replayed << " batches";
     EXPECT_EQ(replayed.error().code(), Code::kCorruption) << replayed.error().ToString();
-    EXPECT_NE(replayed.error().message().find("outside the volume"), std::string::npos)
+    EXPECT_NE(replayed.error().message().find(says), std::string::npos)
         << replayed.error().ToString();
   }
 
@@ -132,6 +132,28 @@ TEST_F(LogReplayBounds, TrimPastTheEndIsCorruption) {
 TEST_F(LogReplayBounds, EmptyTrimIsCorruption) {
   WriteBatch(LogBatchKind::kTrim, {{.a = 1, .b = 0}});
   ExpectCorruption(Replay());
+}
+
+// A grow's trim of the range it adds, or a shrink's trim of what it left
+// past the new end: it starts at the volume's end (log_segment.cc, design
+// note 6), and nowhere else.
+TEST_F(LogReplayBounds, TrimPastEndFromTheEndReplays) {
+  WriteBatch(LogBatchKind::kTrimPastEnd, {{.a = kVolumeBlocks, .b = 3 * kVolumeBlocks}});
+  auto replayed = Replay();
+  ASSERT_TRUE(replayed) << replayed.error().ToString();
+  EXPECT_EQ(*replayed, 1u);
+}
+
+TEST_F(LogReplayBounds, TrimPastEndInsideTheVolumeIsCorruption) {
+  WriteBatch(LogBatchKind::kTrimPastEnd, {{.a = kVolumeBlocks - 1, .b = 2}});
+  ExpectCorruption(Replay(), "not starting at the end");
+}
+
+TEST_F(LogReplayBounds, TrimPastEndThatWrapsOrIsEmptyIsCorruption) {
+  WriteBatch(LogBatchKind::kTrimPastEnd, {{.a = kVolumeBlocks, .b = UINT64_MAX - 1}});
+  ExpectCorruption(Replay(), "not starting at the end");
+  WriteBatch(LogBatchKind::kTrimPastEnd, {{.a = kVolumeBlocks, .b = 0}});
+  ExpectCorruption(Replay(), "not starting at the end");
 }
 
 }  // namespace

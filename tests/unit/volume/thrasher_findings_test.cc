@@ -35,6 +35,65 @@ TEST(ThrasherFindings, ShrinkThenGrowReadsZerosPastTheShrinkPoint) {
   EXPECT_TRUE(report->clean()) << report->Summary();
 }
 
+// A shrink cut off by a crash at any device write is complete or absent:
+// the volume keeps its old size and all its data, or has the new size, its
+// data up to there and zeros past it once grown again. The shrink used to
+// log its trim before committing the new size; a crash in that commit left
+// the old size with zeros at the end (tests/thrash/README.md, bug 11).
+TEST(ThrasherFindings, AShrinkCutOffByACrashIsCompleteOrAbsent) {
+  constexpr uint64_t kOld = 8 << 20;
+  constexpr uint64_t kNew = 4 << 20;
+  const auto data = Pattern(kOld, 11);
+  auto prepare = [&](PoolDir& pd) {
+    auto storage = std::move(*pd.Create());
+    EXPECT_TRUE(storage->CreateVolume({.name = "v", .size = kOld}));
+    auto volume = std::move(*storage->OpenVolume("v"));
+    EXPECT_TRUE(volume->Write(0, data, false));
+    EXPECT_TRUE(volume->Flush());
+    return storage;
+  };
+  uint64_t total = 0;
+  {
+    PoolDir pd(1, 64ull << 20);
+    auto storage = prepare(pd);
+    uint64_t before = pd.faults()[0]->Counters().writes;
+    ASSERT_TRUE(storage->ResizeVolume("v", kNew, /*force=*/true));
+    total = pd.faults()[0]->Counters().writes - before;
+  }
+  ASSERT_GT(total, 2u);
+  std::set<uint64_t> sizes_seen;
+  for (uint64_t n = 0; n <= total; n++) {
+    SCOPED_TRACE(fmt::format("crash after {} of the shrink's {} device writes", n, total));
+    PoolDir pd(1, 64ull << 20);
+    {
+      auto storage = prepare(pd);
+      pd.faults()[0]->CrashAfterWrites(n);
+      (void)storage->ResizeVolume("v", kNew, /*force=*/true);
+      pd.PowerLossAll();
+    }
+    auto storage = pd.Open();
+    ASSERT_TRUE(storage) << storage.error().ToString();
+    auto info = (*storage)->GetVolumeInfo("v");
+    ASSERT_TRUE(info) << info.error().ToString();
+    ASSERT_TRUE(info->size == kOld || info->size == kNew) << info->size;
+    sizes_seen.insert(info->size);
+    uint64_t size = info->size;
+    if (size == kNew) {
+      ASSERT_TRUE((*storage)->ResizeVolume("v", kOld, false));
+    }
+    auto volume = std::move(*(*storage)->OpenVolume("v"));
+    std::vector<std::byte> got(kOld);
+    ASSERT_TRUE(volume->Read(0, got));
+    EXPECT_TRUE(std::equal(got.begin(), got.begin() + size, data.begin())) << "data before the end changed";
+    EXPECT_TRUE(std::all_of(got.begin() + size, got.end(), [](std::byte b) { return b == std::byte{0}; }))
+        << "the grown range past the shrink point is not zeros";
+    volume.reset();
+    ExpectClean(**storage);
+    if (HasFailure()) return;
+  }
+  EXPECT_EQ(sizes_seen.size(), 2u) << "the crashes should fall both before and after the shrink's commit";
+}
+
 // Log batches of every size around whole stripes flush on erasure-coded
 // volumes (a batch spanning whole stripes exactly used to go down block by
 // block, which the jerasure segment refuses).
