@@ -4,6 +4,7 @@
 // the jerasure segment).
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "core/pool/address.h"
@@ -23,6 +24,21 @@ struct LunRowDesc {
   uint64_t seg_end = 0;
   std::vector<LunBlock> blocks;  // one per device
 };
+
+// A pass over a data segment's rows (DataSegment::InspectRows).
+struct RowInspectOptions {
+  bool repair = false;
+  // Rows to inspect (all when empty).
+  std::function<bool(const LunRowDesc&)> rows;
+  // Stripes starting at or past this segment offset are skipped: the log
+  // above holds nothing there (its head), so a write that failed there is
+  // garbage, not lost data.
+  uint64_t live_end = UINT64_MAX;
+  // Called after each stripe with (stripes done, stripes in the pass).
+  std::function<void(uint64_t, uint64_t)> progress;
+};
+
+class LunSegment;
 
 class DataSegment : public Segment {
  public:
@@ -46,6 +62,16 @@ class DataSegment : public Segment {
   virtual Status VerifyWritten(uint64_t offset, uint64_t length) {
     return CheckRange(offset, length);
   }
+  // Blocks of a row that may be lost without losing data (M of rs:K+M); 0
+  // without redundancy.
+  virtual uint32_t parity() const { return 0; }
+  // The lun holding the rows: every data segment's rows are a lun's, the
+  // lun itself or the one below it (core/volume/data_segment_types.h).
+  virtual LunSegment& lun() = 0;
+  // Checks the rows options.rows picks and, with options.repair, rebuilds
+  // what the redundancy allows. Without redundancy there is nothing to
+  // rebuild: the default checks the layout (Inspect).
+  virtual Result<InspectReport> InspectRows(InspectMode mode, const RowInspectOptions&) { return Inspect(mode); }
 };
 
 }  // namespace tessera

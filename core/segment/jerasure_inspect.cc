@@ -46,11 +46,10 @@ void AddProblem(InspectReport& report, std::string problem) {
 }  // namespace
 
 Result<InspectReport> JerasureSegment::Inspect(InspectMode mode) {
-  return Inspect(mode, JerasureInspectOptions{});
+  return InspectRows(mode, RowInspectOptions{});
 }
 
-Result<InspectReport> JerasureSegment::Inspect(InspectMode mode,
-                                               const JerasureInspectOptions& options) {
+Result<InspectReport> JerasureSegment::InspectRows(InspectMode mode, const RowInspectOptions& options) {
   InspectReport report;
   TRY_STATUS(InspectLayout(report));
   if (mode != InspectMode::kQuick) TRY_STATUS(InspectStripes(mode, options, report));
@@ -103,7 +102,7 @@ void JerasureSegment::RepairStripe(StripeReader& reader, InspectReport& report) 
   report.repaired += reader.Repair(*verdict);
 }
 
-Status JerasureSegment::InspectStripes(InspectMode mode, const JerasureInspectOptions& options,
+Status JerasureSegment::InspectStripes(InspectMode mode, const RowInspectOptions& options,
                                        InspectReport& report) {
   const bool full = mode == InspectMode::kFull;
   const uint64_t d = geo_.data_bytes();

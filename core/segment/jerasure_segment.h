@@ -56,7 +56,7 @@
 //     by concurrent readers write identical bytes.
 //  7. Inspect: kQuick checks the layout; kScan reads and checks every chunk
 //     header; kFull reads every chunk and re-encodes every stripe to check
-//     its parity. Inspect(mode) never repairs; Inspect(mode, options) with
+//     its parity. Inspect(mode) never repairs; InspectRows(mode, options) with
 //     options.repair rebuilds every bad chunk of a stripe that has at most M
 //     and rewrites it in place (counted in `repaired`; a stripe with more is
 //     counted in `unrecoverable`). options.rows limits the pass to some rows
@@ -131,17 +131,6 @@ struct JerasureStats {
   uint64_t failed_vdev_flushes = 0;    // tolerated flush failures (contract 5)
 };
 
-struct JerasureInspectOptions {
-  bool repair = false;
-  // Rows to inspect (all when empty).
-  std::function<bool(const LunRowDesc&)> rows;
-  // Stripes starting at or past this segment offset are skipped: the log
-  // above holds nothing there (its head), so a write that failed there is
-  // garbage, not lost data.
-  uint64_t live_end = UINT64_MAX;
-  // Called after each stripe with (stripes done, stripes in the pass).
-  std::function<void(uint64_t, uint64_t)> progress;
-};
 
 // Where a chunk lives, for tests and messages.
 struct ChunkLocation {
@@ -186,7 +175,8 @@ class JerasureSegment : public DataSegment {
   Result<std::vector<SegmentExtent>> Extents(uint64_t offset, uint64_t length) override;
   Status Truncate(uint64_t new_size) override;
   Result<InspectReport> Inspect(InspectMode mode) override;
-  Result<InspectReport> Inspect(InspectMode mode, const JerasureInspectOptions& options);
+  Result<InspectReport> InspectRows(InspectMode mode, const RowInspectOptions& options) override;
+  uint32_t parity() const override { return geo_.m; }
   std::string Signature() const override;
   Status Serialize(Exnode& exnode) const override;
 
@@ -206,7 +196,7 @@ class JerasureSegment : public DataSegment {
   Result<LunRowDesc> Grow() override;
   Result<LunRowDesc> RemoveRow(uint64_t seg_offset) override;
   std::vector<LunRowDesc> Rows() const override;
-  LunSegment& lun() { return *lun_; }
+  LunSegment& lun() override { return *lun_; }
   JerasureStats stats() const;
   Result<ChunkLocation> LocateChunk(uint64_t stripe, uint32_t j) const;
 
@@ -249,7 +239,7 @@ class JerasureSegment : public DataSegment {
     fn(stats_);
   }
   Status InspectLayout(InspectReport& report) const;
-  Status InspectStripes(InspectMode mode, const JerasureInspectOptions& options,
+  Status InspectStripes(InspectMode mode, const RowInspectOptions& options,
                         InspectReport& report);
   // Rebuilds and rewrites the bad chunks of one stripe (its lock held).
   void RepairStripe(StripeReader& reader, InspectReport& report);

@@ -14,7 +14,7 @@
 //     free the old block. Until the rebuild pass rewrites it, the new block's
 //     chunks read as missing and are rebuilt from parity by any reader; a
 //     crash in between leaves a row that reads the same way.
-//  3. The rebuild pass is JerasureSegment::Inspect with repair over the
+//  3. The rebuild pass is DataSegment::InspectRows with repair over the
 //     whole volume: every bad chunk (on a replaced block, corrupt, stale) of
 //     a stripe with at most M bad is rebuilt and rewritten in place.
 //  3a. Stripes at or past the log's head hold nothing live (a batch whose
@@ -26,7 +26,7 @@
 #include <algorithm>
 
 #include "core/exnode/query.h"
-#include "core/segment/jerasure_segment.h"
+#include "core/segment/lun_segment.h"
 #include "core/util/log.h"
 #include "core/volume/storage_impl.h"
 
@@ -193,30 +193,29 @@ Result<VolumeInspectReport> Storage::Impl::InspectOpen(VolumeImpl& volume, Inspe
   if (Status flushed = volume.Flush(); !flushed) {
     report.problems.push_back(fmt::format("flushing the volume first failed: {}", flushed.error().message()));
   }
-  auto* ec = dynamic_cast<JerasureSegment*>(volume.parts().data.get());
-  if (ec == nullptr) {
-    InspectReport layout = TRY(volume.parts().data->Inspect(InspectMode::kQuick));
+  DataSegment& data = *volume.parts().data;
+  if (data.parity() == 0) {
+    InspectReport layout = TRY(data.Inspect(InspectMode::kQuick));
     report.checked += layout.checked;
     report.bad += layout.bad;
     AddProblems(report, layout.problems);
     if (depth != InspectDepth::kQuick) TRY_STATUS(VerifyMappedBlocks(volume, report, progress));
     return report;
   }
-  if (repair && replace_lost)
-    report.replaced_blocks = TRY(ReplaceLostBlocks(volume, ec->lun(), report));
-  JerasureInspectOptions options{.repair = repair, .live_end = volume.log().HeadOffset()};
+  if (repair && replace_lost) report.replaced_blocks = TRY(ReplaceLostBlocks(volume, data.lun(), report));
+  RowInspectOptions options{.repair = repair, .live_end = volume.log().HeadOffset()};
   if (progress) {
     options.progress = [&](uint64_t done, uint64_t total) {
       progress(Progress{.what = "stripes of " + name, .done = done, .total = total});
     };
   }
-  InspectReport r = TRY(ec->Inspect(ModeOf(depth), options));
+  InspectReport r = TRY(data.InspectRows(ModeOf(depth), options));
   report.checked += r.checked;
   report.bad += r.bad;
   report.repaired += r.repaired;
   report.unrecoverable += r.unrecoverable;
   AddProblems(report, r.problems);
-  if (repair) TRY_STATUS(ec->Flush());
+  if (repair) TRY_STATUS(data.Flush());
   return report;
 }
 

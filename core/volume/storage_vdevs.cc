@@ -54,9 +54,10 @@
 #include <filesystem>
 
 #include "core/exnode/exnode.h"
-#include "core/segment/jerasure_segment.h"
+#include "core/segment/lun_segment.h"
 #include "core/util/aligned_buffer.h"
 #include "core/util/log.h"
+#include "core/volume/data_segment_types.h"
 #include "core/volume/storage_impl.h"
 
 namespace tessera {
@@ -69,18 +70,11 @@ struct VolumeRows {
   std::vector<LunRowDesc> rows;
 };
 
-Result<VolumeRows> RowsOf(Tree& tree, Pool& pool) {
+Result<VolumeRows> RowsOf(Tree& tree, Pool& pool, const std::string& volume) {
   Exnode exnode = TRY(ParseExnode(TRY(LoadExnodeText(tree))));
-  VolumeRows out;
-  for (const ExnodeSegment& s : exnode.segments) {
-    if (s.type == SegmentType::kJerasure) out.parity = static_cast<uint32_t>(TRY(s.GetU64("n_parity_devs")));
-  }
-  for (const ExnodeSegment& s : exnode.segments) {
-    if (s.type != SegmentType::kLun) continue;
-    auto lun = TRY(LunSegment::FromExnode(exnode, s, &pool, nullptr));
-    out.rows = lun->Rows();
-  }
-  return out;
+  DataSections sections = TRY(FindDataSections(exnode, volume));
+  auto lun = TRY(LunSegment::FromExnode(exnode, *sections.lun, &pool, nullptr));
+  return VolumeRows{.parity = TRY(sections.type->parity(*sections.data)), .rows = lun->Rows()};
 }
 
 // The vdev named `name`, or NotFound listing the pool's vdevs.
@@ -124,7 +118,7 @@ Result<std::vector<VolumeHealth>> Storage::Impl::DegradedVolumes() {
   std::vector<VolumeHealth> out;
   for (const DatasetInfo& d : TRY(db_->ListDatasets())) {
     Dataset* dataset = TRY(db_->OpenDataset(d.name));
-    VolumeRows vr = TRY(RowsOf(dataset->tree(), pool));
+    VolumeRows vr = TRY(RowsOf(dataset->tree(), pool, d.name));
     VolumeHealth h{.name = d.name, .state = "degraded"};
     for (const LunRowDesc& row : vr.rows) {
       uint32_t lost = 0;
@@ -151,11 +145,10 @@ Status Storage::Impl::EnsureMetadataCopies() {
     if (!text) continue;  // not a volume, or unreadable: the volume's own open reports it
     auto exnode = ParseExnode(*text);
     if (!exnode) continue;
-    for (const ExnodeSegment& s : exnode->segments) {
-      if (s.type != SegmentType::kJerasure) continue;
-      auto m = s.GetU64("n_parity_devs");
-      if (m) parity = std::max(parity, static_cast<uint32_t>(*m));
-    }
+    auto sections = FindDataSections(*exnode, d.name);
+    if (!sections) continue;
+    auto m = sections->type->parity(*sections->data);
+    if (m) parity = std::max(parity, *m);
   }
   return db_->RequireMetadataCopies(parity + 1);
 }
@@ -226,7 +219,7 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
   if (v->device->online()) {
     for (const DatasetInfo& d : TRY(db_->ListDatasets())) {
       Dataset* dataset = TRY(db_->OpenDataset(d.name));
-      VolumeRows vr = TRY(RowsOf(dataset->tree(), pool));
+      VolumeRows vr = TRY(RowsOf(dataset->tree(), pool, d.name));
       bool here = std::any_of(vr.rows.begin(), vr.rows.end(), [&](const LunRowDesc& row) {
         return std::any_of(row.blocks.begin(), row.blocks.end(), [&](const LunBlock& b) {
           return b.address.tier() == v->config.tier && b.address.vdev() == v->config.index;
@@ -296,7 +289,7 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
   for (const DatasetInfo& d : TRY(db_->ListDatasets())) {
     auto dataset = db_->OpenDataset(d.name);
     if (!dataset) continue;  // deleted while an earlier volume was rebuilt
-    VolumeRows vr = TRY(RowsOf((*dataset)->tree(), pool));
+    VolumeRows vr = TRY(RowsOf((*dataset)->tree(), pool, d.name));
     uint64_t here = 0;
     for (const LunRowDesc& row : vr.rows) {
       for (const LunBlock& b : row.blocks) {
@@ -314,9 +307,8 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
       continue;
     }
     auto volume = TRY(OpenVolumeLocked(d.name));
-    auto* jerasure = dynamic_cast<JerasureSegment*>(volume->parts().data.get());
-    if (jerasure == nullptr) continue;
-    JerasureInspectOptions options{.repair = true, .live_end = volume->log().HeadOffset()};
+    DataSegment& data = *volume->parts().data;
+    RowInspectOptions options{.repair = true, .live_end = volume->log().HeadOffset()};
     options.rows = [&](const LunRowDesc& row) {
       return std::any_of(row.blocks.begin(), row.blocks.end(),
                          [&](const LunBlock& b) { return b.address.tier() == tier && b.address.vdev() == index; });
@@ -327,8 +319,8 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
       };
     }
     auto rebuilt = WithHold(lock, {d.name}, Hold::kShared, [&]() -> Result<InspectReport> {
-      InspectReport r = TRY(jerasure->Inspect(InspectMode::kScan, options));
-      TRY_STATUS(jerasure->Flush());
+      InspectReport r = TRY(data.InspectRows(InspectMode::kScan, options));
+      TRY_STATUS(data.Flush());
       return r;
     });
     InspectReport r = TRY(std::move(rebuilt));

@@ -28,17 +28,15 @@
 
 #include "core/exnode/query.h"
 #include "core/segment/cache_segment.h"
-#include "core/segment/jerasure_segment.h"
 #include "core/util/align.h"
 #include "core/util/log.h"
 #include "core/util/size.h"
+#include "core/volume/data_segment_types.h"
 #include "core/volume/layout.h"
 #include "core/volume/storage_impl.h"
 
 namespace tessera {
 namespace {
-
-std::string LayoutName(uint32_t devices) { return devices == 1 ? "simple" : fmt::format("stripe:{}", devices); }
 
 Status ValidateVolumeName(const std::string& name) {
   if (name.empty()) return Err(Code::kInvalidArgument, "volume name is empty");
@@ -69,12 +67,6 @@ std::string TierOfQuery(const std::string& query) {
   return query.substr(at + 9, end - at - 9);
 }
 
-const ExnodeSegment* FindType(const Exnode& exnode, SegmentType type) {
-  for (const auto& s : exnode.segments) {
-    if (s.type == type) return &s;
-  }
-  return nullptr;
-}
 
 // What every listing reads from a volume's exNode.
 struct VolumeShape {
@@ -86,18 +78,11 @@ struct VolumeShape {
 };
 
 Result<VolumeShape> ShapeOf(const Exnode& exnode, const std::string& name) {
-  VolumeShape shape{.log = FindType(exnode, SegmentType::kLog),
-                    .lun = FindType(exnode, SegmentType::kLun)};
-  if (shape.log == nullptr || shape.lun == nullptr) {
-    return Err(Code::kCorruption, "exNode of volume '{}' is incomplete", name);
-  }
+  DataSections data = TRY(FindDataSections(exnode, name));
+  VolumeShape shape{.log = data.log, .lun = data.lun};
   shape.size = TRY(shape.log->GetU64("size"));
   shape.devices = static_cast<uint32_t>(TRY(shape.lun->GetU64("n_devices")));
-  shape.layout = LayoutName(shape.devices);
-  if (const ExnodeSegment* ec = FindType(exnode, SegmentType::kJerasure)) {
-    shape.layout =
-        fmt::format("rs:{}+{}", TRY(ec->GetU64("n_data_devs")), TRY(ec->GetU64("n_parity_devs")));
-  }
+  shape.layout = TRY(data.type->describe(*data.data, *data.lun));
   return shape;
 }
 
@@ -119,25 +104,11 @@ Result<std::shared_ptr<VolumeImpl>> Storage::Impl::BuildVolume(const std::string
                                                                std::unique_ptr<Tree> snapshot_tree,
                                                                uint64_t snapshot_size) {
   Exnode exnode = TRY(ParseExnode(text));
-  const ExnodeSegment* log_section = FindType(exnode, SegmentType::kLog);
-  if (log_section == nullptr) return Err(Code::kCorruption, "exNode of volume '{}' has no log segment", name);
+  DataSections sections = TRY(FindDataSections(exnode, name));
+  const ExnodeSegment* log_section = sections.log;
   uint64_t size = snapshot_tree ? snapshot_size : TRY(log_section->GetU64("size"));
-  uint64_t data_id = TRY(log_section->GetU64("data"));
-  const ExnodeSegment* data_section = exnode.FindSegment(data_id);
-  const ExnodeSegment* lun_section = data_section;
-  if (data_section != nullptr && data_section->type == SegmentType::kJerasure) {
-    lun_section = exnode.FindSegment(TRY(data_section->GetU64("segment")));
-  }
-  if (lun_section == nullptr || lun_section->type != SegmentType::kLun) {
-    return Err(Code::kCorruption, "exNode of volume '{}': log data segment {} is not a lun or jerasure over one",
-               name, data_id);
-  }
   auto volume = std::make_shared<VolumeImpl>(this, db_.get());
-  auto lun = std::shared_ptr<LunSegment>(TRY(LunSegment::FromExnode(exnode, *lun_section, &db_->pool(), volume.get())));
-  std::shared_ptr<DataSegment> data = lun;
-  if (data_section->type == SegmentType::kJerasure) {
-    data = std::shared_ptr<DataSegment>(TRY(JerasureSegment::FromExnode(*data_section, lun, &db_->pool())));
-  }
+  std::shared_ptr<DataSegment> data = TRY(OpenDataSegment(exnode, sections, &db_->pool(), volume.get()));
   VolumeImpl* raw = volume.get();
   Tree* tree = snapshot_tree ? snapshot_tree.get() : &dataset->tree();
   auto log = std::make_shared<LogSegment>(log_section->id, exnode.id, size, tree, data, nullptr,
@@ -192,13 +163,7 @@ Result<VolumeInfo> Storage::Impl::CreateVolumeLocked(const VolumeSpec& spec, std
     if (devices > 1) options.query += ".1:name:65:any:3.3:any:3:any:3";
     uint64_t exnode_id = RandomId63();
     auto volume = std::make_shared<VolumeImpl>(this, db_.get());
-    auto lun = std::make_shared<LunSegment>(RandomId63(), options, &db_->pool(), volume.get());
-    std::shared_ptr<DataSegment> data = lun;
-    if (layout.parity > 0) {
-      JerasureOptions ec{.n_data_devs = layout.data, .n_parity_devs = layout.parity, .w = 8,
-                         .method = ErasureMethod::kCauchyGood};
-      data = std::shared_ptr<DataSegment>(TRY(JerasureSegment::Create(RandomId63(), ec, lun, &db_->pool())));
-    }
+    std::shared_ptr<DataSegment> data = TRY(MakeDataSegment(layout, options, &db_->pool(), volume.get()));
     VolumeImpl* raw = volume.get();
     auto log = std::make_shared<LogSegment>(RandomId63(), exnode_id, spec.size, &dataset->tree(), data, nullptr,
                                             [raw] { return raw->KeepRows(); });

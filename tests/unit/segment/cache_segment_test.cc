@@ -9,7 +9,7 @@
 #include <random>
 #include <set>
 
-#include "core/segment/file_segment.h"
+#include "tests/unit/segment/file_segment.h"
 #include "tests/unit/segment/segment_test_util.h"
 
 namespace tessera {

@@ -1,4 +1,4 @@
-#include "core/segment/file_segment.h"
+#include "tests/unit/segment/file_segment.h"
 
 #include <gtest/gtest.h>
 

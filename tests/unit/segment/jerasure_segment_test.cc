@@ -310,7 +310,7 @@ TEST(JerasureSegmentTest, StripeOverRecycledChunksReadsAsNeverWritten) {
   std::vector<std::byte> out(sb);
   ASSERT_TRUE(rig.seg->Read(last * sb, out));
   EXPECT_EQ(out, std::vector<std::byte>(sb));
-  auto r = rig.seg->Inspect(InspectMode::kScan, JerasureInspectOptions{.repair = true});
+  auto r = rig.seg->InspectRows(InspectMode::kScan, RowInspectOptions{.repair = true});
   ASSERT_TRUE(r) << r.error().ToString();
   EXPECT_EQ(r->unrecoverable, 0u);
   EXPECT_EQ(r->bad, 0u);
@@ -318,7 +318,7 @@ TEST(JerasureSegmentTest, StripeOverRecycledChunksReadsAsNeverWritten) {
   // Stripe 2 with four of its chunks recycled from stripe 0: lost, not
   // never written (two chunks still hold stripe 2's write).
   for (uint32_t j = 0; j < 4; j++) rig.PutRawChunk(2, j, rig.RawChunk(0, j));
-  r = rig.seg->Inspect(InspectMode::kScan, JerasureInspectOptions{.repair = true});
+  r = rig.seg->InspectRows(InspectMode::kScan, RowInspectOptions{.repair = true});
   EXPECT_GT(r->unrecoverable, 0u);
   EXPECT_FALSE(rig.seg->Read(2 * sb, out));
 }
@@ -569,14 +569,14 @@ TEST(JerasureSegmentRepairTest, InspectWithRepairRewritesWhatItCanOnce) {
   rig.Scribble(6, 2, 9000, 8, rng);                       // row 1
   rig.Scribble(7, 5, 9000, 8, rng);                       // row 1, past live_end below
 
-  JerasureInspectOptions only_row0{.repair = true};
+  RowInspectOptions only_row0{.repair = true};
   only_row0.rows = [](const LunRowDesc& row) { return row.seg_offset == 0; };
   uint64_t last_done = 0, last_total = 0;
   only_row0.progress = [&](uint64_t done, uint64_t total) {
     last_done = done;
     last_total = total;
   };
-  auto first = rig.seg->Inspect(InspectMode::kFull, only_row0);
+  auto first = rig.seg->InspectRows(InspectMode::kFull, only_row0);
   ASSERT_TRUE(first) << first.error().ToString();
   EXPECT_EQ(first->bad, 3u);
   EXPECT_EQ(first->repaired, 3u);
@@ -585,11 +585,11 @@ TEST(JerasureSegmentRepairTest, InspectWithRepairRewritesWhatItCanOnce) {
   EXPECT_EQ(last_total, 4u);
   EXPECT_EQ(rig.seg->stats().repaired_chunks, 3u);
 
-  JerasureInspectOptions before_last{.repair = true, .live_end = 7 * rig.seg->stripe_bytes()};
-  auto second = rig.seg->Inspect(InspectMode::kFull, before_last);
+  RowInspectOptions before_last{.repair = true, .live_end = 7 * rig.seg->stripe_bytes()};
+  auto second = rig.seg->InspectRows(InspectMode::kFull, before_last);
   ASSERT_TRUE(second);
   EXPECT_EQ(second->repaired, 1u);  // stripe 6; stripe 7 is past live_end
-  auto all = rig.seg->Inspect(InspectMode::kFull, JerasureInspectOptions{.repair = true});
+  auto all = rig.seg->InspectRows(InspectMode::kFull, RowInspectOptions{.repair = true});
   ASSERT_TRUE(all);
   EXPECT_EQ(all->repaired, 1u);  // stripe 7
   auto clean = rig.seg->Inspect(InspectMode::kFull);
@@ -600,7 +600,7 @@ TEST(JerasureSegmentRepairTest, InspectWithRepairRewritesWhatItCanOnce) {
   // Three chunks of stripe 3 bad: unrecoverable, and nothing is rewritten.
   for (uint32_t j : {0u, 2u, 4u}) rig.Scribble(3, j, 9000, 8, rng);
   auto raw = rig.RawChunk(3, 1);
-  auto lost = rig.seg->Inspect(InspectMode::kFull, JerasureInspectOptions{.repair = true});
+  auto lost = rig.seg->InspectRows(InspectMode::kFull, RowInspectOptions{.repair = true});
   ASSERT_TRUE(lost);
   EXPECT_EQ(lost->repaired, 0u);
   EXPECT_EQ(lost->unrecoverable, 3u);

@@ -103,7 +103,7 @@ class LogReplayStripes : public ::testing::Test {
 
   // Every stripe below the log's head reads whole and is fully redundant.
   void ExpectWholeBelow(uint64_t head) {
-    auto report = rig_.seg->Inspect(InspectMode::kFull, JerasureInspectOptions{.live_end = head});
+    auto report = rig_.seg->InspectRows(InspectMode::kFull, RowInspectOptions{.live_end = head});
     ASSERT_TRUE(report) << report.error().ToString();
     EXPECT_EQ(report->bad, 0u) << (report->problems.empty() ? "" : report->problems[0]);
     EXPECT_EQ(report->unrecoverable, 0u);

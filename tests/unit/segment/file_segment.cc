@@ -23,7 +23,7 @@
 //     checked under io_mu_ stays valid until it is released.
 //  5. A partial block is only ever rewritten under its edge lock, so two
 //     read-modify-writes of one block never interleave.
-#include "core/segment/file_segment.h"
+#include "tests/unit/segment/file_segment.h"
 
 #include <cstring>
 #include <filesystem>
