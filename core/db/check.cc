@@ -19,6 +19,7 @@
 #include <map>
 
 #include "core/db/database.h"
+#include "core/db/root_scan.h"
 
 namespace tessera {
 namespace {
@@ -89,13 +90,7 @@ Result<CheckReport> Database::Check() {
   };
   walk(*root_tree_, "root tree");
 
-  std::vector<std::pair<std::string, DatasetRecord>> datasets;
-  TRY_STATUS(root_tree_->Scan("d", PrefixEnd("d"), [&](std::string_view k, std::string_view v) {
-    auto record = DecodeDatasetRecord(v);
-    if (record) datasets.emplace_back(std::string(k.substr(1)), *record);
-    else report.checksum_failures.push_back(record.error().ToString());
-    return true;
-  }));
+  auto datasets = TRY(DatasetRecordsLocked(&report.checksum_failures));
   TreeOptions read_only = options_.tree;
   read_only.read_only = true;
   auto walk_root = [&](const BlockPtr& root, const std::string& what) {
@@ -111,15 +106,15 @@ Result<CheckReport> Database::Check() {
   for (const auto& [name, record] : datasets) {
     walk_root(record.root, "dataset " + name);
     for (const auto& s : TRY(SnapshotsOf(record.id))) walk_root(s.root, name + "@" + s.name);
-    std::string lo = DeadPrefix(record.id, 0);
-    std::string hi = PrefixEnd(DeadPrefix(record.id, kLiveOwner));
-    TRY_STATUS(root_tree_->Scan(lo, hi, [&](std::string_view k, std::string_view v) {
-      auto entry = DecodeDeadEntry(v);
-      if (!entry) return true;
-      uint64_t address = ReadBigEndian(k.substr(17));
-      for (uint64_t copy : entry->CopyAddresses(address)) dead.emplace_back(copy, copy + entry->blocks);
-      return true;
-    }));
+    auto skip = [](std::string_view, const Error&) {};
+    TRY_STATUS(ScanRecords(*root_tree_, DeadListsPrefix(record.id), DecodeDeadEntry,
+                           OnUndecodable::Report(skip),
+                           [&](std::string_view owner_address, const DeadEntry& entry) {
+                             uint64_t address = ReadBigEndian(owner_address.substr(8));
+                             for (uint64_t copy : entry.CopyAddresses(address)) {
+                               dead.emplace_back(copy, copy + entry.blocks);
+                             }
+                           }));
   }
   report.nodes = nodes.size();
 

@@ -262,6 +262,10 @@ class Database {
   Status ForEachCommittedNodeLocked(const std::function<Status(std::string_view, const BlockPtr&)>& fn);
   Status VerifyMetadataReadableLocked();
   std::string NotOnlineVdevsLocked() const;
+  // (name, record) of every dataset; a record that does not decode is
+  // described in `problems` and left out.
+  Result<std::vector<std::pair<std::string, DatasetRecord>>> DatasetRecordsLocked(
+      std::vector<std::string>* problems);
   // (name, root) of every dataset and snapshot tree, from the root tree.
   Result<std::vector<std::pair<std::string, BlockPtr>>> TreeRootsLocked(
       std::vector<std::string>* problems);

@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "core/db/database.h"
+#include "core/db/root_scan.h"
 
 namespace tessera {
 namespace {
@@ -79,19 +80,26 @@ Result<Dataset*> Database::OpenDataset(std::string_view name) {
 Result<std::vector<DatasetInfo>> Database::ListDatasets() {
   std::lock_guard lock(mu_);
   std::vector<DatasetInfo> out;
-  std::optional<Error> error;
-  TRY_STATUS(root_tree_->Scan("d", PrefixEnd("d"), [&](std::string_view key, std::string_view value) {
-    auto record = DecodeDatasetRecord(value);
-    if (!record) {
-      error = record.error();
-      return false;
-    }
-    out.push_back(DatasetInfo{.name = std::string(key.substr(1)), .id = record->id,
-                              .created_txg = record->created_txg});
-    return true;
-  }));
-  if (error) return Err(*error);
+  TRY_STATUS(ScanRecords(*root_tree_, "d", DecodeDatasetRecord, OnUndecodable::Stop(),
+                         [&](std::string_view name, const DatasetRecord& record) {
+                           out.push_back(DatasetInfo{.name = std::string(name),
+                                                     .id = record.id,
+                                                     .created_txg = record.created_txg});
+                         }));
   for (auto& info : out) info.snapshots = TRY(SnapshotsOf(info.id)).size();
+  return out;
+}
+
+Result<std::vector<std::pair<std::string, DatasetRecord>>> Database::DatasetRecordsLocked(
+    std::vector<std::string>* problems) {
+  std::vector<std::pair<std::string, DatasetRecord>> out;
+  auto report = [&](std::string_view, const Error& error) {
+    problems->push_back(error.ToString());
+  };
+  TRY_STATUS(ScanRecords(*root_tree_, "d", DecodeDatasetRecord, OnUndecodable::Report(report),
+                         [&](std::string_view name, const DatasetRecord& record) {
+                           out.emplace_back(std::string(name), record);
+                         }));
   return out;
 }
 

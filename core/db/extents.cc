@@ -6,6 +6,7 @@
 //     become durable in the same commit; after a crash both or neither exist.
 //  2. Check counts extents as referenced blocks; DeleteDataset frees them.
 #include "core/db/database.h"
+#include "core/db/root_scan.h"
 
 namespace tessera {
 
@@ -36,16 +37,13 @@ Status Database::FreeExtent(Dataset* dataset, DiskAddress address) {
 
 Result<std::vector<Database::Extent>> Database::ExtentsOfLocked(uint64_t dataset_id) {
   std::vector<Extent> out;
-  std::optional<Error> error;
-  std::string prefix = ExtentPrefix(dataset_id);
-  TRY_STATUS(root_tree_->Scan(prefix, PrefixEnd(prefix), [&](std::string_view k, std::string_view v) {
-    auto entry = DecodeDeadEntry(v);
-    if (!entry) error = entry.error();
-    else out.push_back(Extent{.address = DiskAddress{ReadBigEndian(k.substr(prefix.size()))},
-                              .blocks = entry->blocks, .birth = entry->birth});
-    return entry.has_value();
-  }));
-  if (error) return Err(*error);
+  TRY_STATUS(ScanRecords(*root_tree_, ExtentPrefix(dataset_id), DecodeDeadEntry,
+                         OnUndecodable::Stop(),
+                         [&](std::string_view address, const DeadEntry& entry) {
+                           out.push_back(Extent{.address = DiskAddress{ReadBigEndian(address)},
+                                                .blocks = entry.blocks,
+                                                .birth = entry.birth});
+                         }));
   return out;
 }
 

@@ -68,9 +68,14 @@ std::string SnapshotKey(uint64_t dataset_id, uint64_t txg) {
   return k;
 }
 
-std::string DeadPrefix(uint64_t dataset_id, uint64_t owner) {
+std::string DeadListsPrefix(uint64_t dataset_id) {
   std::string k = "l";
   AppendBigEndian(k, dataset_id);
+  return k;
+}
+
+std::string DeadPrefix(uint64_t dataset_id, uint64_t owner) {
+  std::string k = DeadListsPrefix(dataset_id);
   AppendBigEndian(k, owner);
   return k;
 }

@@ -56,6 +56,7 @@ std::string BitmapKey(uint64_t segment);
 std::string DatasetKey(std::string_view name);
 std::string SnapshotPrefix(uint64_t dataset_id);
 std::string SnapshotKey(uint64_t dataset_id, uint64_t txg);
+std::string DeadListsPrefix(uint64_t dataset_id);  // every owner's dead list
 std::string DeadPrefix(uint64_t dataset_id, uint64_t owner);
 std::string DeadKey(uint64_t dataset_id, uint64_t owner, uint64_t address);
 // The smallest key greater than every key with this prefix.

@@ -40,15 +40,8 @@ std::string MetadataScrubReport::Summary() const {
 
 Result<std::vector<std::pair<std::string, BlockPtr>>> Database::TreeRootsLocked(
     std::vector<std::string>* problems) {
-  std::vector<std::pair<std::string, DatasetRecord>> datasets;
-  TRY_STATUS(root_tree_->Scan("d", PrefixEnd("d"), [&](std::string_view k, std::string_view v) {
-    auto record = DecodeDatasetRecord(v);
-    if (record) datasets.emplace_back(std::string(k.substr(1)), *record);
-    else problems->push_back(record.error().ToString());
-    return true;
-  }));
   std::vector<std::pair<std::string, BlockPtr>> out;
-  for (const auto& [name, record] : datasets) {
+  for (const auto& [name, record] : TRY(DatasetRecordsLocked(problems))) {
     if (!record.root.IsNull()) out.emplace_back("dataset " + name, record.root);
     for (const auto& s : TRY(SnapshotsOf(record.id))) {
       if (!s.root.IsNull()) out.emplace_back(name + "@" + s.name, s.root);

@@ -8,6 +8,7 @@
 //  2. Referenced node bytes walk the snapshot's whole tree (ForEachNode):
 //     the cost grows with the tree, not with the number of snapshots.
 #include "core/db/database.h"
+#include "core/db/root_scan.h"
 
 namespace tessera {
 namespace {
@@ -15,17 +16,10 @@ namespace {
 // Sum of the blocks of the dead-list entries under `prefix` born after `after`.
 Result<uint64_t> DeadBytes(Tree& root_tree, const std::string& prefix, uint64_t after) {
   uint64_t blocks = 0;
-  std::optional<Error> error;
-  TRY_STATUS(root_tree.Scan(prefix, PrefixEnd(prefix), [&](std::string_view, std::string_view v) {
-    auto entry = DecodeDeadEntry(v);
-    if (!entry) {
-      error = entry.error();
-      return false;
-    }
-    if (entry->birth > after) blocks += entry->blocks;
-    return true;
-  }));
-  if (error) return Err(*error);
+  TRY_STATUS(ScanRecords(root_tree, prefix, DecodeDeadEntry, OnUndecodable::Stop(),
+                         [&](std::string_view, const DeadEntry& entry) {
+                           if (entry.birth > after) blocks += entry.blocks;
+                         }));
   return blocks * kBlockSize;
 }
 

@@ -19,20 +19,15 @@
 #include <random>
 
 #include "core/db/database.h"
+#include "core/db/root_scan.h"
 
 namespace tessera {
 
 Result<std::vector<SnapshotRecord>> Database::SnapshotsOf(uint64_t dataset_id) {
   std::vector<SnapshotRecord> out;
-  std::optional<Error> error;
-  std::string prefix = SnapshotPrefix(dataset_id);
-  TRY_STATUS(root_tree_->Scan(prefix, PrefixEnd(prefix), [&](std::string_view, std::string_view value) {
-    auto record = DecodeSnapshotRecord(value);
-    if (!record) error = record.error();
-    else out.push_back(*record);
-    return record.has_value();
-  }));
-  if (error) return Err(*error);
+  TRY_STATUS(ScanRecords(
+      *root_tree_, SnapshotPrefix(dataset_id), DecodeSnapshotRecord, OnUndecodable::Stop(),
+      [&](std::string_view, SnapshotRecord record) { out.push_back(std::move(record)); }));
   return out;  // ascending txg: keys are big-endian
 }
 
@@ -115,23 +110,18 @@ Status Database::DeleteSnapshotLocked(Dataset* ds, const SnapshotRecord& snapsho
     if (i + 1 < all.size()) next_owner = all[i + 1].txg;
   }
   // Dead list of the next owner: free what only this snapshot still held.
-  std::string next_prefix = DeadPrefix(ds->id(), next_owner);
-  std::vector<std::pair<std::string, DeadEntry>> next_entries;
-  std::optional<Error> error;
-  TRY_STATUS(root_tree_->Scan(next_prefix, PrefixEnd(next_prefix), [&](std::string_view k, std::string_view v) {
-    auto entry = DecodeDeadEntry(v);
-    if (!entry) error = entry.error();
-    else next_entries.emplace_back(std::string(k), *entry);
-    return entry.has_value();
-  }));
-  if (error) return Err(*error);
-  for (auto& [key, entry] : next_entries) {
+  std::vector<std::pair<uint64_t, DeadEntry>> next_entries;  // (address, entry)
+  TRY_STATUS(ScanRecords(*root_tree_, DeadPrefix(ds->id(), next_owner), DecodeDeadEntry,
+                         OnUndecodable::Stop(),
+                         [&](std::string_view address, const DeadEntry& entry) {
+                           next_entries.emplace_back(ReadBigEndian(address), entry);
+                         }));
+  for (auto& [address, entry] : next_entries) {
     if (entry.birth <= prev_txg) continue;
-    uint64_t address = ReadBigEndian(std::string_view(key).substr(next_prefix.size()));
     for (uint64_t copy : entry.CopyAddresses(address)) {
       TRY_STATUS(allocator_->Free(DiskAddress{copy}, BlockCount{entry.blocks}));
     }
-    TRY_STATUS(root_tree_->Delete(key));
+    TRY_STATUS(root_tree_->Delete(DeadKey(ds->id(), next_owner, address)));
   }
   TRY_STATUS(MoveDeadList(ds->id(), snapshot.txg, next_owner));
   TRY_STATUS(root_tree_->Delete(SnapshotKey(ds->id(), snapshot.txg)));
