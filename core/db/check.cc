@@ -14,7 +14,9 @@
 //     the number of nodes and runs, not in the pool size.
 //  4. Data extents of datasets ('e' keys) count as referenced, like nodes.
 //  5. Every dead-list entry must be reachable from some snapshot; an entry
-//     that is not is reported as a leak.
+//     that is not is reported as a leak. An entry that does not decode is
+//     reported with the checksum failures, as a dataset record that does not
+//     decode is: the blocks it should name are unknown.
 #include <algorithm>
 #include <map>
 
@@ -106,9 +108,13 @@ Result<CheckReport> Database::Check() {
   for (const auto& [name, record] : datasets) {
     walk_root(record.root, "dataset " + name);
     for (const auto& s : TRY(SnapshotsOf(record.id))) walk_root(s.root, name + "@" + s.name);
-    auto skip = [](std::string_view, const Error&) {};
+    auto undecodable = [&](std::string_view owner_address, const Error& error) {
+      report.checksum_failures.push_back(fmt::format(
+          "dataset {}: dead list entry {}: {}", name,
+          DiskAddress{ReadBigEndian(owner_address.substr(8))}.ToString(), error.ToString()));
+    };
     TRY_STATUS(ScanRecords(*root_tree_, DeadListsPrefix(record.id), DecodeDeadEntry,
-                           OnUndecodable::Report(skip),
+                           OnUndecodable::Report(undecodable),
                            [&](std::string_view owner_address, const DeadEntry& entry) {
                              uint64_t address = ReadBigEndian(owner_address.substr(8));
                              for (uint64_t copy : entry.CopyAddresses(address)) {

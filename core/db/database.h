@@ -243,6 +243,7 @@ class Database {
   MetadataStats metadata_stats() const { return io_->stats(); }
 
  private:
+  friend class DatabaseTestPeer;  // tests/unit/db/db_test_util.h: plants bad root-tree records
   Database(std::unique_ptr<Pool> pool, DatabaseOptions options);
   Status Bootstrap();                    // Create: empty root tree, first commit
   Status Recover();                      // Open: superblock, root tree, bitmaps

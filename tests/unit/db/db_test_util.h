@@ -13,6 +13,16 @@
 #include "core/vdev/fault_vdev.h"
 #include "core/vdev/memory_vdev.h"
 
+namespace tessera {
+
+// Reaches a database's root tree, so a test can write records no API writes.
+class DatabaseTestPeer {
+ public:
+  static Tree& RootTree(Database& db) { return *db.root_tree_; }
+};
+
+}  // namespace tessera
+
 namespace tessera::testing {
 
 using Model = std::map<std::string, std::string>;
