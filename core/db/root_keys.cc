@@ -1,49 +1,47 @@
 #include "core/db/root_keys.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include "core/util/endian.h"
 
 namespace tessera {
 namespace {
 
-void AppendBigEndian(std::string& out, uint64_t v) {
-  for (int i = 7; i >= 0; i--) out.push_back(static_cast<char>(v >> (8 * i)));
+// Appends `n` bytes to `out` and returns the first.
+std::byte* Grow(std::string& out, size_t n) {
+  out.resize(out.size() + n);
+  return reinterpret_cast<std::byte*>(out.data() + out.size() - n);
 }
 
-void AppendLittle(std::string& out, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; i++) out.push_back(static_cast<char>(v >> (8 * i)));
+const std::byte* At(std::string_view in, size_t offset) {
+  return reinterpret_cast<const std::byte*>(in.data() + offset);
 }
 
-uint64_t Little(std::string_view in, size_t offset, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; i++) v |= uint64_t{static_cast<uint8_t>(in[offset + i])} << (8 * i);
-  return v;
-}
+void AppendBigEndian(std::string& out, uint64_t v) { PutU64BigEndian(Grow(out, 8), v); }
+void AppendU16(std::string& out, uint16_t v) { PutU16(Grow(out, 2), v); }
+void AppendU32(std::string& out, uint32_t v) { PutU32(Grow(out, 4), v); }
+void AppendU64(std::string& out, uint64_t v) { PutU64(Grow(out, 8), v); }
 
 // The records keep the 37-byte pointer of format version 2 where it always
 // was; a pointer with a third copy appends its more_copies part
 // (kMoreCopiesEncodedSize bytes) at the end of the record, so every record's
 // size says which form it has (docs/format/root-tree.md).
-std::string Ptr(const BlockPtr& ptr) {
-  std::string out(kBlockPtrEncodedSize, '\0');
-  EncodeBlockPtr(ptr, reinterpret_cast<std::byte*>(out.data()));
-  out.resize(kBlockPtrV2EncodedSize);
-  return out;
+void AppendPtr(std::string& out, const BlockPtr& ptr) {
+  EncodeBlockPtr(ptr, Grow(out, kBlockPtrEncodedSize));
+  out.resize(out.size() - kBlockPtrEncodedSize + kBlockPtrV2EncodedSize);
 }
 
-BlockPtr PtrAt(std::string_view in, size_t offset) {
-  return DecodeBlockPtrV2(reinterpret_cast<const std::byte*>(in.data() + offset));
-}
+BlockPtr PtrAt(std::string_view in, size_t offset) { return DecodeBlockPtrV2(At(in, offset)); }
 
 bool HasMoreCopies(const BlockPtr& ptr) { return ptr.more_copies[0] != 0; }
 
-std::string MoreCopies(const BlockPtr& ptr) {
-  std::string out(kMoreCopiesEncodedSize, '\0');
-  EncodeMoreCopies(ptr, reinterpret_cast<std::byte*>(out.data()));
-  return out;
+void AppendMoreCopies(std::string& out, const BlockPtr& ptr) {
+  EncodeMoreCopies(ptr, Grow(out, kMoreCopiesEncodedSize));
 }
 
 void MoreCopiesAt(std::string_view in, size_t offset, BlockPtr* ptr) {
-  DecodeMoreCopies(reinterpret_cast<const std::byte*>(in.data() + offset), ptr);
+  DecodeMoreCopies(At(in, offset), ptr);
 }
 
 }  // namespace
@@ -106,18 +104,19 @@ std::string PrefixEnd(std::string_view prefix) {
 }
 
 uint64_t ReadBigEndian(std::string_view bytes) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < 8 && i < bytes.size(); i++) v = (v << 8) | static_cast<uint8_t>(bytes[i]);
-  return v;
+  std::byte padded[8] = {};  // fewer than 8 bytes are the low ones
+  size_t n = std::min<size_t>(bytes.size(), 8);
+  std::memcpy(padded + 8 - n, bytes.data(), n);
+  return GetU64BigEndian(padded);
 }
 
 std::string EncodeDatasetRecord(const DatasetRecord& r) {
   std::string out;
-  AppendLittle(out, r.id, 8);
-  AppendLittle(out, r.created_txg, 8);
-  AppendLittle(out, r.latest_snapshot_txg, 8);
-  out += Ptr(r.root);
-  if (HasMoreCopies(r.root)) out += MoreCopies(r.root);
+  AppendU64(out, r.id);
+  AppendU64(out, r.created_txg);
+  AppendU64(out, r.latest_snapshot_txg);
+  AppendPtr(out, r.root);
+  if (HasMoreCopies(r.root)) AppendMoreCopies(out, r.root);
   return out;
 }
 
@@ -126,9 +125,9 @@ Result<DatasetRecord> DecodeDatasetRecord(std::string_view v) {
   if (v.size() != kShort && v.size() != kShort + kMoreCopiesEncodedSize) {
     return Err(Code::kCorruption, "dataset record of {} bytes", v.size());
   }
-  DatasetRecord r{.id = Little(v, 0, 8),
-                  .created_txg = Little(v, 8, 8),
-                  .latest_snapshot_txg = Little(v, 16, 8),
+  DatasetRecord r{.id = GetU64(At(v, 0)),
+                  .created_txg = GetU64(At(v, 8)),
+                  .latest_snapshot_txg = GetU64(At(v, 16)),
                   .root = PtrAt(v, 24)};
   if (v.size() > kShort) MoreCopiesAt(v, kShort, &r.root);
   if (!r.root.IsNull() && !CopiesWellFormed(r.root)) return Err(Code::kCorruption, "dataset record: malformed copies");
@@ -137,20 +136,20 @@ Result<DatasetRecord> DecodeDatasetRecord(std::string_view v) {
 
 std::string EncodeSnapshotRecord(const SnapshotRecord& r) {
   std::string out;
-  AppendLittle(out, r.txg, 8);
-  AppendLittle(out, r.created_unix, 8);
-  out += Ptr(r.root);
-  AppendLittle(out, r.name.size(), 2);
+  AppendU64(out, r.txg);
+  AppendU64(out, r.created_unix);
+  AppendPtr(out, r.root);
+  AppendU16(out, static_cast<uint16_t>(r.name.size()));
   out += r.name;
-  AppendLittle(out, r.guid, 8);
-  if (HasMoreCopies(r.root)) out += MoreCopies(r.root);
+  AppendU64(out, r.guid);
+  if (HasMoreCopies(r.root)) AppendMoreCopies(out, r.root);
   return out;
 }
 
 Result<SnapshotRecord> DecodeSnapshotRecord(std::string_view v) {
   size_t fixed = 16 + kBlockPtrV2EncodedSize + 2;
   if (v.size() < fixed) return Err(Code::kCorruption, "snapshot record of {} bytes", v.size());
-  size_t name_len = Little(v, fixed - 2, 2);
+  size_t name_len = GetU16(At(v, fixed - 2));
   // A record without the trailing guid (written before it existed) gets one
   // derived from its txg and root, stable across reads.
   bool more = v.size() == fixed + name_len + 8 + kMoreCopiesEncodedSize;
@@ -159,23 +158,23 @@ Result<SnapshotRecord> DecodeSnapshotRecord(std::string_view v) {
     return Err(Code::kCorruption, "snapshot record of {} bytes", v.size());
   }
   SnapshotRecord r{.name = std::string(v.substr(fixed, name_len)),
-                   .txg = Little(v, 0, 8),
-                   .created_unix = Little(v, 8, 8),
+                   .txg = GetU64(At(v, 0)),
+                   .created_unix = GetU64(At(v, 8)),
                    .root = PtrAt(v, 16)};
   if (more) MoreCopiesAt(v, fixed + name_len + 8, &r.root);
   if (!r.root.IsNull() && !CopiesWellFormed(r.root)) return Err(Code::kCorruption, "snapshot record: malformed copies");
-  r.guid = has_guid ? Little(v, fixed + name_len, 8) : 0;
+  r.guid = has_guid ? GetU64(At(v, fixed + name_len)) : 0;
   if (r.guid == 0) r.guid = (r.txg * 0x9E3779B97F4A7C15ull) ^ r.root.checksum ^ 1;
   return r;
 }
 
 std::string EncodeDeadEntry(const DeadEntry& e) {
   std::string out;
-  AppendLittle(out, e.birth, 8);
-  AppendLittle(out, e.blocks, 4);
-  AppendLittle(out, e.copy_address, 8);
+  AppendU64(out, e.birth);
+  AppendU32(out, e.blocks);
+  AppendU64(out, e.copy_address);
   if (e.more_copies[0] != 0) {
-    for (uint64_t a : e.more_copies) AppendLittle(out, a, 8);
+    for (uint64_t a : e.more_copies) AppendU64(out, a);
   }
   return out;
 }
@@ -184,10 +183,11 @@ Result<DeadEntry> DecodeDeadEntry(std::string_view v) {
   if (v.size() != 20 && v.size() != 20 + kMoreCopiesEncodedSize) {
     return Err(Code::kCorruption, "dead list entry of {} bytes", v.size());
   }
-  DeadEntry e{.birth = Little(v, 0, 8),
-              .blocks = static_cast<uint32_t>(Little(v, 8, 4)),
-              .copy_address = Little(v, 12, 8)};
-  for (size_t i = 0; v.size() > 20 && i < e.more_copies.size(); i++) e.more_copies[i] = Little(v, 20 + 8 * i, 8);
+  DeadEntry e{
+      .birth = GetU64(At(v, 0)), .blocks = GetU32(At(v, 8)), .copy_address = GetU64(At(v, 12))};
+  for (size_t i = 0; v.size() > 20 && i < e.more_copies.size(); i++) {
+    e.more_copies[i] = GetU64(At(v, 20 + 8 * i));
+  }
   return e;
 }
 

@@ -59,10 +59,11 @@ std::string SnapshotKey(uint64_t dataset_id, uint64_t txg);
 std::string DeadListsPrefix(uint64_t dataset_id);  // every owner's dead list
 std::string DeadPrefix(uint64_t dataset_id, uint64_t owner);
 std::string DeadKey(uint64_t dataset_id, uint64_t owner, uint64_t address);
-// The smallest key greater than every key with this prefix.
 std::string ExtentPrefix(uint64_t dataset_id);
 std::string ExtentKey(uint64_t dataset_id, uint64_t address);
+// The smallest key greater than every key with this prefix.
 std::string PrefixEnd(std::string_view prefix);
+// The integer of a key's first 8 bytes (fewer bytes are its low ones).
 uint64_t ReadBigEndian(std::string_view bytes);
 
 std::string EncodeDatasetRecord(const DatasetRecord& record);

@@ -15,6 +15,10 @@ inline uint16_t GetU16(const std::byte* p) { uint16_t v; std::memcpy(&v, p, 2); 
 inline uint32_t GetU32(const std::byte* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
 inline uint64_t GetU64(const std::byte* p) { uint64_t v; std::memcpy(&v, p, 8); return v; }
 
+// Big-endian, for keys whose integers must sort numerically byte by byte.
+inline void PutU64BigEndian(std::byte* p, uint64_t v) { PutU64(p, std::byteswap(v)); }
+inline uint64_t GetU64BigEndian(const std::byte* p) { return std::byteswap(GetU64(p)); }
+
 static_assert(std::endian::native == std::endian::little, "on-disk formats assume little-endian");
 
 }  // namespace tessera
