@@ -7,8 +7,9 @@
 //     owns (RootNodeStore::Owned is excluded when encoding), and Open marks
 //     those blocks again by walking the root tree. So a commit encodes the
 //     dirty bitmaps first and writes the root tree after.
-//  2. Commit order (DESIGN.md): datasets -> dead lists/records -> bitmaps ->
-//     root tree -> flush -> superblock -> flush -> release quarantine.
+//  2. Commit order (docs/architecture.md, Commit): datasets -> dead
+//     lists/records -> bitmaps -> root tree -> flush -> superblock -> flush
+//     -> release quarantine.
 //     Frees made while committing txg N stay quarantined until the superblock
 //     of N is durable, so superblock N-1 always describes intact blocks.
 //  3. Superblock N goes to slot N % 2 on every SuperblockVdevs() vdev (at

@@ -3,9 +3,10 @@
 //
 // Contract
 //  1. Commit() makes every change made before it was called durable, in the
-//     order of DESIGN.md: dirty dataset trees, dead lists and bitmaps into the
-//     root tree, root tree written, flush, superblock (slot txg % 2 on every
-//     SuperblockVdevs() vdev), flush, then quarantined frees released.
+//     order of docs/architecture.md (Database, Commit): dirty dataset trees,
+//     dead lists and bitmaps into the root tree, root tree written, flush,
+//     superblock (slot txg % 2 on every SuperblockVdevs() vdev), flush, then
+//     quarantined frees released.
 //  2. After a crash, Open() sees exactly the state of the newest superblock
 //     (of any vdev) that verifies and whose root tree opens. A superblock of
 //     this pool with an unsupported format version fails Open with

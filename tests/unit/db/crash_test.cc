@@ -1,8 +1,9 @@
-// Crash tests (G2): power is lost at every Nth device write of a small
-// workload, and at random points with a random subset of unflushed writes
-// surviving. After reopening, the state is exactly that of the last
-// completed commit (or of the commit in flight, if its superblock landed),
-// and Check finds no leak and no double allocation.
+// Crash tests (docs/architecture.md, Recovery; database.h contract 2):
+// power is lost at every Nth device write of a small workload, and at random
+// points with a random subset of unflushed writes surviving. After
+// reopening, the state is exactly that of the last completed commit (or of
+// the commit in flight, if its superblock landed), and Check finds no leak
+// and no double allocation.
 #include <gtest/gtest.h>
 
 #include <random>
