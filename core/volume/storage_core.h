@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/util/status.h"
+#include "core/volume/row_placement.h"
 
 namespace tessera {
 
@@ -14,6 +15,8 @@ class StorageCore {
   // A full commit (all open volumes' heads, then the database).
   virtual Status CommitAll() = 0;
   virtual Pool& pool() = 0;
+  // Vdevs new data rows stay off (a replace is copying them).
+  virtual RowPlacement& row_placement() = 0;
 };
 
 }  // namespace tessera

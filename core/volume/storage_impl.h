@@ -49,6 +49,7 @@ class Storage::Impl : public StorageCore {
 
   Status CommitAll() override;
   Pool& pool() override { return db_->pool(); }
+  RowPlacement& row_placement() override { return placement_; }
 
   Result<VolumeInfo> CreateVolume(const VolumeSpec& spec);
   Result<std::vector<VolumeInfo>> ListVolumes();
@@ -183,6 +184,7 @@ class Storage::Impl : public StorageCore {
   // taken by the pre-commit hook. Destroyed before locks_, which its
   // objects release.
   OpenTable open_;
+  RowPlacement placement_;  // storage_vdevs.cc, design note 6
 
   std::mutex bg_mu_;
   std::condition_variable bg_cv_;

@@ -46,9 +46,11 @@
 //     on the vdev behind the copy), and each volume is held kShared while
 //     it is rebuilt. Offline and online wait for a replace (and for any
 //     long work) to end.
-//     Left open: a volume without parity that a client already has open
-//     and that has no data on the vdev when the copy starts could get a
-//     new row there during the copy; the copy misses that row's blocks.
+//     A volume without parity that a client already has open takes writes
+//     during the copy: it is refused (Busy) when it has data on the vdev,
+//     and new rows stay off the vdev until the replace ends (RowPlacement;
+//     volume_impl.cc, design note 4a), so none of its writes land behind
+//     the copy.
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -214,18 +216,22 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
     return Err(Code::kInvalidArgument, "vdev replace: {}", saves.error().message());
   }
   // Design note 3a: a copy cannot follow writes of a volume without parity;
-  // those not in use are held kExclusive while it runs (note 6).
+  // those not in use are held kExclusive while it runs, and no new row of
+  // one lands on the vdev (note 6). Avoided before the volumes are looked
+  // at: a row chosen meanwhile is already in their exNodes.
+  RowPlacement::Avoidance avoid(placement_, old_name);
   std::vector<std::string> pinned;
   if (v->device->online()) {
     for (const DatasetInfo& d : TRY(db_->ListDatasets())) {
       Dataset* dataset = TRY(db_->OpenDataset(d.name));
       VolumeRows vr = TRY(RowsOf(dataset->tree(), pool, d.name));
-      bool here = std::any_of(vr.rows.begin(), vr.rows.end(), [&](const LunRowDesc& row) {
-        return std::any_of(row.blocks.begin(), row.blocks.end(), [&](const LunBlock& b) {
-          return b.address.tier() == v->config.tier && b.address.vdev() == v->config.index;
-        });
-      });
       if (vr.parity > 0) continue;
+      // Its extents, not its exNode: a row allocated just before the
+      // avoidance is an extent already, though maybe not in the exNode yet.
+      auto extents = TRY(db_->ExtentsOf(dataset));
+      bool here = std::any_of(extents.begin(), extents.end(), [&](const Database::Extent& e) {
+        return e.address.tier() == v->config.tier && e.address.vdev() == v->config.index;
+      });
       if (!open_.InUse(d.name)) {
         pinned.push_back(d.name);
       } else if (here) {

@@ -13,6 +13,11 @@
 //     online, so a volume with redundancy keeps taking writes (its writes to
 //     those blocks fail and are rebuilt later by inspect --repair or vdev
 //     replace), and one without redundancy fails the write, as it must.
+//  4a. A vdev a replace is copying (RowPlacement) counts as not online for
+//     that choice, and a volume without redundancy never gets a row there:
+//     its writes would land behind the copy and be lost with the old
+//     device. With no other vdev for it, the new row fails (Busy). An rs
+//     volume may still use it; the replace rebuilds such rows from parity.
 //  5. Closing is explicit (Close, run by OpenTable): flush, record the log
 //     head, free what the cleaner can, commit, then retire the object and
 //     release the lock. A retired object (closed or revoked) never touches
@@ -168,21 +173,34 @@ Result<std::vector<LunBlock>> VolumeImpl::AllocateRow(uint32_t n_devices, uint64
   std::vector<Resource> resources = VdevResources(pool);
   Query query = TRY(ParseQuery(query_text));
   uint64_t rotation = rotation_++;
-  // Online vdevs first (design note 4).
-  std::vector<size_t> online;
-  std::vector<Resource> online_resources;
+  RowPlacement::Choice choice = core_->row_placement().Choose();  // contract 1 of row_placement.h
+  bool redundant = parts_.data && parts_.data->parity() > 0;
+  // Online vdevs not being copied first (design notes 4, 4a).
+  std::vector<size_t> preferred, allowed;
   for (size_t i = 0; i < resources.size(); i++) {
-    if (!pool.vdevs()[i].device->online()) continue;
-    online.push_back(i);
-    online_resources.push_back(resources[i]);
+    bool copied = choice.Avoided(resources[i].id);
+    if (!copied && pool.vdevs()[i].device->online()) preferred.push_back(i);
+    if (!copied || redundant) allowed.push_back(i);
   }
+  auto select = [&](const std::vector<size_t>& among) -> Result<std::vector<size_t>> {
+    std::vector<Resource> candidates;
+    for (size_t i : among) candidates.push_back(resources[i]);
+    std::vector<size_t> chosen;
+    for (size_t k : TRY(Select(query, candidates, n_devices, rotation))) chosen.push_back(among[k]);
+    return chosen;
+  };
   std::vector<size_t> chosen;
-  if (auto picked = Select(query, online_resources, n_devices, rotation)) {
-    for (size_t i : *picked) chosen.push_back(online[i]);
-  } else {
-    chosen = TRY(Select(query, resources, n_devices, rotation));
+  if (auto picked = select(preferred)) {
+    chosen = std::move(*picked);
+  } else if (auto fallback = select(allowed)) {
+    chosen = std::move(*fallback);
     Log(LogLevel::kWarn, "volume '{}': a new data row uses vdevs that are not online ({})", parts_.name,
         picked.error().message());
+  } else if (allowed.size() < resources.size()) {
+    return Err(Code::kBusy, "volume '{}' has no redundancy and needs a new data row, which can only go on a vdev "
+               "being replaced; try again when the replace ends ({})", parts_.name, fallback.error().message());
+  } else {
+    return Err(fallback.error());
   }
   std::vector<LunBlock> blocks;
   for (size_t i : chosen) {

@@ -377,6 +377,44 @@ TEST_F(SelfHealing, ReplaceWorksInTheMetadataTierAndRefusesOpenVolumesWithoutPar
   ExpectData(*storage);
 }
 
+// A volume without parity that a client has open, with no data on the vdev
+// when its replace starts, keeps writing during the copy: its new rows stay
+// off that vdev (RowPlacement; core/volume/storage_vdevs.cc, design note
+// 6). A row placed there would take writes behind the copy and lose them
+// with the old device.
+TEST_F(SelfHealing, RowsAnOpenVolumeWithoutParityGetsDuringAReplaceCopyAvoidTheVdev) {
+  auto storage = CreateWithData();
+  const std::string victim = VdevOfFirstRow(*storage);
+  ASSERT_TRUE(storage->OfflineVdev(victim));  // "plain" starts with no row there
+  ASSERT_TRUE(storage->CreateVolume(VolumeSpec{.name = "plain", .size = 16 << 20}));
+  ASSERT_TRUE(storage->OnlineVdev(victim));
+  ASSERT_EQ(storage->ExnodeText("plain")->find("vdev=" + victim + "\n"), std::string::npos);
+  auto plain = std::move(*storage->OpenVolume("plain"));
+  std::vector<std::byte> model(16 << 20);
+  bool wrote = false;
+  auto replaced = storage->ReplaceVdev(victim, "fresh.img", [&](const Progress&) {
+    if (wrote) return;
+    wrote = true;
+    // Rows of 4 MiB: three passes over the volume need a dozen new ones.
+    for (int pass = 0; pass < 3; pass++) {
+      model = Pattern(model.size(), 100 + pass);
+      auto written = plain->Write(0, model, false);
+      ASSERT_TRUE(written) << written.error().ToString();
+      ASSERT_TRUE(plain->Flush());
+    }
+  });
+  ASSERT_TRUE(replaced) << replaced.error().ToString();
+  ASSERT_TRUE(wrote) << "the copy reported no progress";
+  EXPECT_EQ(storage->ExnodeText("plain")->find("vdev=" + victim + "\n"), std::string::npos)
+      << "a row written during the copy is on the replaced vdev";
+  std::vector<std::byte> got(model.size());
+  auto read = plain->Read(0, got);
+  ASSERT_TRUE(read) << read.error().ToString();
+  EXPECT_TRUE(got == model) << "writes during the copy were lost";
+  plain.reset();
+  ExpectData(*storage);
+}
+
 TEST_F(SelfHealing, BeyondParityReadsFailWithIOErrorNeverWrongData) {
   auto storage = CreateWithData();
   auto vdevs = *storage->ListVdevs();
