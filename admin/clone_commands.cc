@@ -7,6 +7,7 @@
 #include "admin/output.h"
 #include "core/control/clone_protocol.h"
 #include "core/util/size.h"
+#include "core/util/volume_ref.h"
 
 namespace tessera {
 namespace {
@@ -18,10 +19,10 @@ struct CloneArgs {
 };
 
 CommandResult Clone(CommandContext& ctx, const CloneArgs& args) {
-  auto [volume, snapshot] = TRY(SplitSnapshotTarget(args.target));
+  VolumeRef origin = TRY(ParseSnapshotRef(args.target));
   return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
-    VolumeInfo info = TRY(pool.CloneSnapshot(volume, snapshot, args.name));
-    ctx.out << fmt::format("created clone {} of {}@{}: {}, layout {}, tier {}\n", info.name, volume, snapshot,
+    VolumeInfo info = TRY(pool.CloneSnapshot(origin.volume, origin.snapshot, args.name));
+    ctx.out << fmt::format("created clone {} of {}: {}, layout {}, tier {}\n", info.name, origin.ToString(),
                            FormatSize(info.size), info.layout, info.tier);
     return 0;
   });
@@ -48,10 +49,10 @@ CommandResult Flatten(CommandContext& ctx, const CloneArgs& args) {
 }
 
 CommandResult Rollback(CommandContext& ctx, const CloneArgs& args) {
-  auto [volume, snapshot] = TRY(SplitSnapshotTarget(args.target));
+  VolumeRef target = TRY(ParseSnapshotRef(args.target));
   return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
-    TRY_STATUS(pool.RollbackSnapshot(volume, snapshot, args.force));
-    ctx.out << fmt::format("rolled back volume {} to snapshot {}@{}\n", volume, volume, snapshot);
+    TRY_STATUS(pool.RollbackSnapshot(target.volume, target.snapshot, args.force));
+    ctx.out << fmt::format("rolled back volume {} to snapshot {}\n", target.volume, target.ToString());
     return 0;
   });
 }

@@ -50,9 +50,6 @@ Result<PoolClient> OpenPool(const CommandContext& ctx);
 CommandResult WithPool(const CommandContext& ctx,
                        const std::function<CommandResult(PoolClient&)>& body);
 
-// Splits VOLUME@SNAPSHOT; both parts must be non-empty (InvalidArgument).
-Result<std::pair<std::string, std::string>> SplitSnapshotTarget(const std::string& target);
-
 void AddPoolCommands(CLI::App& app, CommandContext& ctx);
 void AddVolumeCommands(CLI::App& app, CommandContext& ctx);
 void AddExnodeCommands(CLI::App& app, CommandContext& ctx);

@@ -17,6 +17,7 @@
 #include "admin/output.h"
 #include "admin/stream_files.h"
 #include "core/util/size.h"
+#include "core/util/volume_ref.h"
 #include "core/volume/diff_stream.h"
 
 namespace tessera {
@@ -28,25 +29,8 @@ struct DiffArgs {
   std::string stream;  // --stream FILE or -
 };
 
-struct Side {
-  std::string volume;
-  std::string snapshot;  // empty: the live volume
-};
-
-Result<Side> ParseSide(const std::string& text) {
-  size_t at = text.find('@');
-  if (at == std::string::npos) {
-    if (text.empty()) return Err(Code::kInvalidArgument, "empty volume name");
-    return Side{text, ""};
-  }
-  if (at == 0 || at + 1 == text.size() || text.find('@', at + 1) != std::string::npos) {
-    return Err(Code::kInvalidArgument, "'{}' is not VOLUME@SNAPSHOT", text);
-  }
-  return Side{text.substr(0, at), text.substr(at + 1)};
-}
-
 std::string Label(const std::string& volume, const std::string& snapshot) {
-  return snapshot.empty() ? volume : volume + "@" + snapshot;
+  return VolumeRef{volume, snapshot}.ToString();
 }
 
 std::string FormatDiff(const VolumeDiff& diff) {
@@ -63,12 +47,10 @@ std::string FormatDiff(const VolumeDiff& diff) {
 }
 
 CommandResult Diff(CommandContext& ctx, const DiffArgs& args) {
-  Side a = TRY(ParseSide(args.from));
-  if (a.snapshot.empty())
-    return Err(Code::kInvalidArgument, "'{}' is not VOLUME@SNAPSHOT", args.from);
-  Side b{a.volume, ""};
+  VolumeRef a = TRY(ParseSnapshotRef(args.from));
+  VolumeRef b{a.volume, ""};
   if (!args.to.empty()) {
-    b = TRY(ParseSide(args.to));
+    b = TRY(ParseVolumeRef(args.to));
     if (b.volume != a.volume) {
       return Err(Code::kInvalidArgument,
                  "both sides of a diff must be the same volume ('{}' and '{}')", a.volume,
@@ -135,9 +117,9 @@ CommandResult Apply(CommandContext& ctx, const ApplyArgs& args) {
   shown = -10;  // the end record is read too: always report completion
   progress(summary.stream_bytes, summary.stream_bytes);
   const DiffStreamHeader& h = summary.header;
-  ctx.err << fmt::format("stream {}: {} -> {}@{}, {} records ({} of data, {} zeroed)\n", args.file,
-                         h.incremental() ? Label(h.volume, h.base_name) : "nothing", h.volume,
-                         h.target_name, summary.records, FormatSize(summary.data_bytes),
+  ctx.err << fmt::format("stream {}: {} -> {}, {} records ({} of data, {} zeroed)\n", args.file,
+                         h.incremental() ? Label(h.volume, h.base_name) : "nothing",
+                         Label(h.volume, h.target_name), summary.records, FormatSize(summary.data_bytes),
                          FormatSize(summary.zero_bytes));
   return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
     ctx.err << fmt::format("applying to volume {} ...\n", args.volume);
@@ -146,9 +128,9 @@ CommandResult Apply(CommandContext& ctx, const ApplyArgs& args) {
       ctx.out << FormatJson(ToJson(info));
     } else {
       ctx.out << fmt::format(
-          "applied {} records ({} of data, {} zeroed) to {}; created snapshot {}@{}\n",
+          "applied {} records ({} of data, {} zeroed) to {}; created snapshot {}\n",
           info.records, FormatSize(info.data_bytes), FormatSize(info.zero_bytes), args.volume,
-          args.volume, info.target);
+          Label(args.volume, info.target));
     }
     return 0;
   });

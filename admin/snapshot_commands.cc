@@ -5,6 +5,7 @@
 #include "admin/output.h"
 #include "core/control/protocol.h"
 #include "core/util/size.h"
+#include "core/util/volume_ref.h"
 
 namespace tessera {
 namespace {
@@ -23,19 +24,19 @@ std::string FormatTime(uint64_t unix_seconds) {
 }
 
 CommandResult CreateSnapshot(CommandContext& ctx, const SnapshotArgs& args) {
-  auto [volume, snapshot] = TRY(SplitSnapshotTarget(args.target));
+  VolumeRef target = TRY(ParseSnapshotRef(args.target));
   return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
-    TRY_STATUS(pool.CreateSnapshot(volume, snapshot));
-    ctx.out << fmt::format("created snapshot {}@{}\n", volume, snapshot);
+    TRY_STATUS(pool.CreateSnapshot(target.volume, target.snapshot));
+    ctx.out << fmt::format("created snapshot {}\n", target.ToString());
     return 0;
   });
 }
 
 CommandResult DeleteSnapshot(CommandContext& ctx, const SnapshotArgs& args) {
-  auto [volume, snapshot] = TRY(SplitSnapshotTarget(args.target));
+  VolumeRef target = TRY(ParseSnapshotRef(args.target));
   return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
-    TRY_STATUS(pool.DeleteSnapshot(volume, snapshot));
-    ctx.out << fmt::format("deleted snapshot {}@{}\n", volume, snapshot);
+    TRY_STATUS(pool.DeleteSnapshot(target.volume, target.snapshot));
+    ctx.out << fmt::format("deleted snapshot {}\n", target.ToString());
     return 0;
   });
 }
@@ -50,7 +51,7 @@ CommandResult ListSnapshots(CommandContext& ctx, const SnapshotArgs& args) {
     using A = Table::Align;
     Table table({{"NAME"}, {"CREATED"}, {"TXG", A::kRight}, {"REFERENCED", A::kRight}, {"UNIQUE", A::kRight}});
     for (const SnapshotInfo& s : snapshots) {
-      table.AddRow({args.target + "@" + s.name, FormatTime(s.created_unix), std::to_string(s.txg),
+      table.AddRow({VolumeRef{args.target, s.name}.ToString(), FormatTime(s.created_unix), std::to_string(s.txg),
                     FormatSize(s.referenced_bytes), FormatSize(s.unique_bytes)});
     }
     ctx.out << table.Render();
@@ -69,15 +70,6 @@ CLI::App* TargetCommand(CLI::App* parent, const char* name, const char* help, co
 }
 
 }  // namespace
-
-Result<std::pair<std::string, std::string>> SplitSnapshotTarget(const std::string& target) {
-  size_t at = target.find('@');
-  if (at == std::string::npos || at == 0 || at + 1 == target.size() ||
-      target.find('@', at + 1) != std::string::npos) {
-    return Err(Code::kInvalidArgument, "'{}' is not VOLUME@SNAPSHOT", target);
-  }
-  return std::pair{target.substr(0, at), target.substr(at + 1)};
-}
 
 void AddSnapshotCommands(CLI::App& app, CommandContext& ctx) {
   CLI::App* snapshot = app.add_subcommand("snapshot", "Create, list and delete volume snapshots");

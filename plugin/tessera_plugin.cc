@@ -65,6 +65,7 @@
 #include "core/control/pool_client.h"
 #include "core/control/server.h"
 #include "core/util/size.h"
+#include "core/util/volume_ref.h"
 #include "core/volume/storage.h"
 
 namespace tessera {
@@ -234,7 +235,7 @@ int TesseraListExports(int /*readonly*/, int is_tls, struct nbdkit_exports* expo
           fmt::format("tessera volume {}, {}, {}", info.name, FormatSize(info.size), info.layout);
       if (nbdkit_add_export(exports, info.name.c_str(), description.c_str()) == -1) return -1;
       for (const std::string& snapshot : info.snapshots) {
-        std::string name = info.name + "@" + snapshot;
+        std::string name = VolumeRef{info.name, snapshot}.ToString();
         std::string about = fmt::format("read-only snapshot of tessera volume {}", info.name);
         if (nbdkit_add_export(exports, name.c_str(), about.c_str()) == -1) return -1;
       }
