@@ -62,7 +62,6 @@
 #include <string>
 
 #include "core/control/codes.h"
-#include "core/control/pool_client.h"
 #include "core/control/server.h"
 #include "core/util/size.h"
 #include "core/util/volume_ref.h"

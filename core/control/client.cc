@@ -9,8 +9,8 @@
 //     errors come back unchanged (ResultFromResponse).
 #include "core/control/client.h"
 
-#include "core/control/map_error.h"
 #include "core/control/protocol_repair.h"
+#include "core/util/map_error.h"
 
 namespace tessera {
 

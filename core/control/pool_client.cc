@@ -12,10 +12,9 @@
 #include <thread>
 
 #include "core/control/dispatch.h"
+#include "core/control/server.h"
 
 namespace tessera {
-
-std::string ControlSocketPath(const std::string& pool_dir) { return pool_dir + "/control.sock"; }
 
 LocalTransport::~LocalTransport() { (void)Close(); }
 

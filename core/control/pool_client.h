@@ -30,9 +30,6 @@
 
 namespace tessera {
 
-// DIR/control.sock
-std::string ControlSocketPath(const std::string& pool_dir);
-
 class ControlTransport {
  public:
   virtual ~ControlTransport() = default;

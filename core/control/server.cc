@@ -196,6 +196,8 @@ void ControlServer::Impl::ServeConnection(Connection* connection) {
   connection->done.store(true);
 }
 
+std::string ControlSocketPath(const std::string& pool_dir) { return pool_dir + "/control.sock"; }
+
 ControlServer::ControlServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ControlServer::~ControlServer() = default;
 

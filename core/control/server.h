@@ -31,6 +31,9 @@
 
 namespace tessera {
 
+// DIR/control.sock: where a pool's server listens.
+std::string ControlSocketPath(const std::string& pool_dir);
+
 struct ControlServerOptions {
   std::chrono::milliseconds idle_timeout{60'000};
   size_t max_connections = 16;

@@ -19,7 +19,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core/control/map_error.h"
+#include "core/util/map_error.h"
 
 namespace tessera {
 namespace {
