@@ -3,8 +3,9 @@
 //   nbdkit nbdkit-tessera-plugin.so pool=DIR [commit-interval=MS]
 //                                   [plaintext-tcp=refuse|allow]
 //
-// A thin shell (STYLE 2): each callback converts types and errors, then calls
-// core/volume. No storage logic lives here.
+// A thin shell (docs/architecture.md, Plugin and CLI): each callback
+// converts types and errors, then calls core/volume. No storage logic lives
+// here.
 //
 // Design notes
 //  1. Lifecycle, one Storage per server process:

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Bad input to the tessera CLI (G5): every misuse exits non-zero with a clear
-# message naming the problem, and changes nothing: `volume list --json`, the
-# pool's files and pool.conf are identical before and after. Usage errors
-# exit 2. Includes deleting a volume that a running server has open.
+# Bad input to the tessera CLI (docs/architecture.md, Guarantees: bad input):
+# every misuse exits non-zero with a clear message naming the problem, and
+# changes nothing: `volume list --json`, the pool's files and pool.conf are
+# identical before and after. Usage errors exit 2. Includes deleting a volume
+# that a running server has open.
 source "$(dirname "$0")/functions.sh"
 require_build
 make_tmpdir

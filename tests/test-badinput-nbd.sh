@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Bad input over NBD and on the nbdkit command line (G5): each gets a clear
-# error, changes nothing, and the server keeps serving.
+# Bad input over NBD and on the nbdkit command line (docs/architecture.md,
+# Guarantees: bad input): each gets a clear error, changes nothing, and the
+# server keeps serving.
 #  - an unknown export, odd export names, a 4096-byte export name: the
 #    handshake fails and the server log names the export (shortened);
 #  - out-of-range reads, writes, zeroes, trims, cache and block status

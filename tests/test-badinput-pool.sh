@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Corrupted on-disk structures and a damaged pool directory (G5): the CLI and
-# the server refuse the pool with a message that names the broken part, and
-# write nothing (every pool file is byte-identical afterwards); after the
+# Corrupted on-disk structures and a damaged pool directory
+# (docs/architecture.md, Guarantees: bad input): the CLI and the server refuse
+# the pool with a message that names the broken part, and write nothing (every
+# pool file is byte-identical afterwards); after the
 # damage is undone, the pool opens and the data is intact. Redundant copies
 # (the second vdev label, the older superblock slot) are used when one copy
 # is bad. A vdev whose labels are both bad, or whose file is missing, is a

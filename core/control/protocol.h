@@ -1,5 +1,6 @@
 // The control-socket protocol: the JSON forms of responses and of the
-// Storage types they carry (requests: op_table.h). The plugin's server and the `tessera` CLI share it.
+// Storage types they carry (requests: op_table.h). The plugin's server and
+// the `tessera` CLI share it.
 //
 // Wire format: one JSON object per line, UTF-8, '\n'-terminated, both ways.
 //
@@ -7,8 +8,9 @@
 //   response  {"ok": true, "result": RESULT}
 //             {"ok": false, "code": "NotFound", "error": "no volume 'x'"}
 //
-// The ops, their arguments and results: core/control/ops.h, one struct
-// each; docs/control-protocol.md lists them (generated from that table).
+// The ops, their arguments and results: core/control/ops.h, one struct each
+// (what an op is: op_table.h), all listed in ControlOps at its end;
+// docs/control-protocol.md's table of them is generated from ControlOps.
 // Some requests carry the stream file's descriptor (SCM_RIGHTS, with the
 // request's first byte; dispatch.h contract 4). No request names a path the
 // server would open.

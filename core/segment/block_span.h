@@ -1,7 +1,7 @@
-// BlockSpan: the one way an unaligned byte range is split into blocks
-// (STYLE 8): a partial head block, an aligned body of whole blocks, and a
-// partial tail block. The file segment splits at 4 KiB device blocks and the
-// cache segment at pages with this same helper.
+// BlockSpan: the one way an unaligned byte range is split into blocks: a
+// partial head block, an aligned body of whole blocks, and a partial tail
+// block. The file segment splits at 4 KiB device blocks and the cache
+// segment at pages with this same helper.
 //
 // Design notes
 //  1. head, body and tail are disjoint, in that order, and together cover

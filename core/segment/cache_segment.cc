@@ -37,7 +37,8 @@
 //     first written while kWriting) and is never raised by later writes, so
 //     a Flush that starts when next_seq_ == T and writes down every page
 //     with seq <= T (waiting for such pages in flight) covers every Write
-//     completed before it started (G1).
+//     completed before it started (durability:
+//     docs/architecture.md, Guarantees).
 //  5. clean_lru_ holds exactly the kClean pages, least recently used first.
 //  6. Only kClean, unpinned pages are evicted. Cached bytes exceed capacity
 //     only while all the rest are dirty, in flight or pinned.

@@ -17,7 +17,8 @@
 //     down and lower->Flush() has returned Ok before Write returns.
 //  2. Flush() hands every dirty page down, then calls lower->Flush(): every
 //     Write that completed before Flush() was called is durable below when
-//     it returns Ok (G1). Writes racing with Flush may or may not be covered.
+//     it returns Ok (durability: docs/architecture.md, Guarantees). Writes
+//     racing with Flush may or may not be covered.
 //  3. Dirty bytes stay within dirty_max_bytes (plus at most one write's
 //     chunk): once the dirty bytes not already being written pass a low
 //     mark, dirty_max_bytes - min(batch_max_bytes, dirty_max_bytes / 2), the

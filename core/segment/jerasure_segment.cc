@@ -16,7 +16,8 @@
 //     across a restart.
 //  3. Buffers of N * C bytes are pooled (at most kPooledBytes kept, but
 //     always one), so a read or write does not allocate and zero megabytes
-//     each time, and idle memory stays bounded (G6).
+//     each time, and idle memory stays bounded (bounded memory:
+//     docs/architecture.md, Guarantees).
 #include "core/segment/jerasure_segment.h"
 
 #include <algorithm>

@@ -27,21 +27,21 @@
 //     zero mappings. AdoptBase/DetachBase flatten a clone (log_base.cc).
 //  6. Every data block read is checked against the checksum in its mapping;
 //     a mismatch is Corruption, never data.
-//  9. Batches start and end on the data segment's stripe boundaries: a batch
-//     is padded with zeros to whole stripes, so an erasure-coded data
-//     segment only ever writes whole stripes (no parity update in place).
-//  8. Row counters ('r' keys) hold the live blocks of each row. A batch
-//     looks up the old mapping of each block it writes (or trims) and moves
-//     one count from the old row to the new one, so replaying a batch twice
-//     nets to zero. The cleaner frees rows at zero and relocates the live
-//     blocks of mostly-dead ones (RelocateRow); a read that raced with a
-//     relocation retries.
 //  7. The data segment grows by rows; the log keeps at least one spare row
 //     beyond the head (EnsureRows via the RowKeeper), so that a crash never
 //     leaves a batch in a row that the committed exNode does not know.
 //     Client data batches leave the end of the last row to trims, so when
 //     the pool is full they fail with NoSpace while trims still go through
 //     (design note 5 of log_segment.cc).
+//  8. Row counters ('r' keys) hold the live blocks of each row. A batch
+//     looks up the old mapping of each block it writes (or trims) and moves
+//     one count from the old row to the new one, so replaying a batch twice
+//     nets to zero. The cleaner frees rows at zero and relocates the live
+//     blocks of mostly-dead ones (RelocateRow); a read that raced with a
+//     relocation retries.
+//  9. Batches start and end on the data segment's stripe boundaries: a batch
+//     is padded with zeros to whole stripes, so an erasure-coded data
+//     segment only ever writes whole stripes (no parity update in place).
 #pragma once
 
 #include <atomic>

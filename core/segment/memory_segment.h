@@ -1,7 +1,7 @@
 // MemorySegment: a segment held in a flat in-memory byte array.
 //
 // It is the segments' test double (the lower segment under the cache in
-// tests, STYLE 10) and their reference model: every operation is the
+// tests) and their reference model: every operation is the
 // obvious one on a byte array, plus a map of which blocks hold data.
 //
 // Contract (beyond segment.h)

@@ -7,9 +7,10 @@
 //     the partial blocks at the edges (head, aligned body, tail).
 //  2. A completed write is seen by every later read, from any thread and any
 //     connection sharing this Volume object.
-//  3. Durability (G1): writes completed before Flush() returns Ok, and writes
-//     with fua = true when they return, survive a crash of the process or of
-//     the machine. Flush covers every connection (one Volume per name).
+//  3. Durability (docs/architecture.md, Guarantees): writes completed
+//     before Flush() returns Ok, and writes with fua = true when they
+//     return, survive a crash of the process or of the machine. Flush covers
+//     every connection (one Volume per name).
 //  4. Trim and Zero unmap: the range reads as zeros and Extents reports it as
 //     a hole. No data is written.
 //  5. A read-only volume (a snapshot export) refuses changes with ReadOnly.

@@ -122,7 +122,7 @@ TEST_P(CacheModelTest, MatchesFlatByteArray) {
       ASSERT_EQ(at, off + len);
     } else {
       ASSERT_TRUE(cache.Flush());
-      ASSERT_EQ(Diff(lower->durable(), model), "") << "after Flush the lower image differs (G1)";
+      ASSERT_EQ(Diff(lower->durable(), model), "") << "after Flush the lower image differs (durability)";
     }
   }
   ASSERT_TRUE(cache.Flush());

@@ -1,4 +1,5 @@
-// CacheSegment behaviour, one property per test: G1 at this layer, FUA,
+// CacheSegment behaviour, one property per test: durability
+// (docs/architecture.md, Guarantees) at this layer, FUA,
 // batching, sub-page writes, read coalescing and read-ahead, trim ordering,
 // extents, option checks and the exNode form.
 #include "core/segment/cache_segment.h"
@@ -60,8 +61,8 @@ TEST(CacheSegment, WritesStayInCacheUntilFlush) {
   EXPECT_EQ(s.cache->stats().dirty_bytes, 0u);
 }
 
-// G1 at this layer: after Flush every write completed before it is durable
-// below; a FUA write is durable when Write returns.
+// Durability at this layer: after Flush every write completed before it is
+// durable below; a FUA write is durable when Write returns.
 TEST(CacheSegment, FlushCoversEveryCompletedWriteAndFuaIsImmediate) {
   const uint64_t seed = testing::TestSeed();
   SCOPED_TRACE("seed " + std::to_string(seed) + " (rerun: TESSERA_TEST_SEED)");

@@ -1,6 +1,7 @@
 // Helpers shared by the segment unit tests: byte patterns, temp dirs, and
 // RecordingSegment, a lower segment that records what reached it and keeps
-// a "durable" image that only Flush() updates (to check G1 at this layer).
+// a "durable" image that only Flush() updates (to check durability at this
+// layer; docs/architecture.md, Guarantees).
 // Seeds come from testing::TestSeed (vdev_test_util.h): TESSERA_TEST_SEED.
 #pragma once
 

@@ -1,9 +1,10 @@
-// Volume crash tests through FaultVdevs under a real Storage.
-//  G1: every write completed before a successful Flush (and every FUA write)
-//      survives power loss.
-//  G2: after a crash at any device write, each block reads one of the values
-//      it could have (its durable value or a later write), and the pool checks
-//      clean.
+// Volume crash tests through FaultVdevs under a real Storage, of two
+// guarantees (docs/architecture.md, Guarantees):
+//  Durability: every write completed before a successful Flush (and every
+//      FUA write) survives power loss.
+//  Crash consistency: after a crash at any device write, each block reads one
+//      of the values it could have (its durable value or a later write), and
+//      the pool checks clean.
 #include <gtest/gtest.h>
 
 #include <set>

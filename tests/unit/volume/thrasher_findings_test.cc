@@ -117,9 +117,10 @@ TEST(ThrasherFindings, BatchesOfWholeStripesFlushOnErasureCodedVolumes) {
 }
 
 // An unaligned trim over a block whose newer write is still cached: after a
-// power loss the block holds one of its past contents (G2), never the older
-// durable content patched with the trim's zeros.
-TEST(ThrasherFindings, UnalignedTrimAfterACachedWriteKeepsG2) {
+// power loss the block holds one of its past contents (crash consistency,
+// docs/architecture.md, Guarantees), never the older durable content patched
+// with the trim's zeros.
+TEST(ThrasherFindings, UnalignedTrimAfterACachedWriteKeepsCrashConsistency) {
   auto older = Pattern(4096, 1);
   auto newer = Pattern(4096, 2);
   auto newer_trimmed = newer;
