@@ -11,18 +11,12 @@ import sys
 
 import nbd
 
-
-def connect(sock, export):
-    h = nbd.NBD()
-    h.set_export_name(export)
-    h.connect_unix(sock)
-    h.set_strict_mode(0)
-    return h
+from nbd_helpers import connect
 
 
 def main():
     sock, export = sys.argv[1:3]
-    h = connect(sock, export)
+    h = connect(sock, export, unchecked=True)
     size = h.get_size()
     tail = bytes(range(256)) * 16
     h.pwrite(tail, size - 4096)
@@ -69,7 +63,7 @@ def main():
     h.shutdown()
 
     # A new connection works too.
-    h2 = connect(sock, export)
+    h2 = connect(sock, export, unchecked=True)
     if h2.pread(4096, size - 4096) != tail:
         failures.append("a new connection reads the wrong tail")
     h2.shutdown()

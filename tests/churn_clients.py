@@ -21,6 +21,8 @@ import time
 
 import nbd
 
+from nbd_helpers import connect, save_atomically, seeded_bytes
+
 EXTENT = 64 * 1024
 EXTENTS = 256  # 16 MiB
 
@@ -28,14 +30,7 @@ EXTENTS = 256  # 16 MiB
 def data_of(seed):
     if seed == 0:
         return bytes(EXTENT)
-    return random.Random(seed).randbytes(EXTENT)
-
-
-def connect(sock, export):
-    h = nbd.NBD()
-    h.set_export_name(export)
-    h.connect_unix(sock)
-    return h
+    return seeded_bytes(seed, EXTENT)
 
 
 def run(args):
@@ -56,8 +51,7 @@ def run(args):
         h.flush()
         h.shutdown()
         sessions += 1
-        with open(args.model, "w") as f:
-            json.dump(model, f)
+        save_atomically(args.model, json.dumps(model))
     print(f"{args.export}: {sessions} sessions")
     return 0 if sessions > 0 else 1
 

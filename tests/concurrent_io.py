@@ -11,7 +11,6 @@ loses some of them. At the end every slice must hold its thread's last write
 (checked from a fresh connection, and again by `verify` after a restart).
 """
 import argparse
-import json
 import random
 import sys
 import threading
@@ -19,16 +18,10 @@ import time
 
 import nbd
 
+from nbd_helpers import connect, save_atomically
+
 BLOCK = 4096
 REGION_BLOCKS = 64  # 256 KiB of shared blocks
-
-
-def connect(sock, export):
-    h = nbd.NBD()
-    h.set_export_name(export)
-    h.connect_unix(sock)
-    h.set_strict_mode(h.get_strict_mode() & ~nbd.STRICT_ALIGN)
-    return h
 
 
 def run(args):
@@ -41,7 +34,7 @@ def run(args):
     stop = time.time() + args.seconds
 
     def worker(t):
-        h = connect(args.sock, args.export)
+        h = connect(args.sock, args.export, unaligned=True)
         rng = random.Random(args.seed * 100 + t)
         try:
             while time.time() < stop:
@@ -67,8 +60,7 @@ def run(args):
         th.join()
     if errors:
         sys.exit("concurrent_io: " + "; ".join(errors))
-    with open(args.model, "wb") as f:
-        f.write(model)
+    save_atomically(args.model, model)
     print("concurrent_io: %d threads wrote %s sub-block pieces into %d shared blocks"
           % (n, counts, REGION_BLOCKS))
     verify(args)
@@ -79,7 +71,7 @@ def verify(args):
     slice_len = BLOCK // n
     with open(args.model, "rb") as f:
         model = f.read()
-    h = connect(args.sock, args.export)
+    h = connect(args.sock, args.export, unaligned=True)
     got = h.pread(len(model), args.offset)
     h.shutdown()
     bad = []

@@ -29,9 +29,10 @@ import random
 import struct
 import sys
 import threading
-import time
 
 import nbd
+
+from nbd_helpers import connect, save_atomically, seeded_bytes
 
 BLOCK = 4096
 MAGIC = b"TSRACRSH"
@@ -40,7 +41,7 @@ HEADER = struct.Struct("<8sQQ")
 
 def block_data(block, seq):
     head = HEADER.pack(MAGIC, block, seq)
-    return head + random.Random(seq).randbytes(BLOCK - len(head))
+    return head + seeded_bytes(seq, BLOCK - len(head))
 
 
 def decode(block, data):
@@ -61,21 +62,12 @@ def load_state(path):
 
 
 def save_state(path, state):
-    with open(path + ".tmp", "w") as f:
-        json.dump(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(path + ".tmp", path)
+    save_atomically(path, json.dumps(state))
 
 
 def write(args):
     state = load_state(args.state)
-    handles = []
-    for _ in range(args.threads):
-        h = nbd.NBD()
-        h.set_export_name(args.export)
-        h.connect_unix(args.sock)
-        handles.append(h)
+    handles = [connect(args.sock, args.export) for _ in range(args.threads)]
     if not handles[0].can_multi_conn():
         sys.exit("the server does not advertise can_multi_conn")
     nblocks = handles[0].get_size() // BLOCK
@@ -136,9 +128,7 @@ def verify(args):
     pending = state.pop("pending", None)
     if pending is None:
         sys.exit("crash_writer: no write round recorded in %s" % args.state)
-    h = nbd.NBD()
-    h.set_export_name(args.export)
-    h.connect_unix(args.sock)
+    h = connect(args.sock, args.export)
     nblocks = h.get_size() // BLOCK
     durable = pending["durable_tick"]
     holds = state["holds"]

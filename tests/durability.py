@@ -27,16 +27,7 @@ import sys
 
 import nbd
 
-
-def connect(sock, export):
-    h = nbd.NBD()
-    h.set_export_name(export)
-    h.connect_unix(sock)
-    # The export advertises a 512-byte minimum block size, so libnbd would
-    # refuse unaligned requests itself; send them, to test the server's
-    # head/body/tail handling.
-    h.set_strict_mode(h.get_strict_mode() & ~nbd.STRICT_ALIGN)
-    return h
+from nbd_helpers import connect, differs, save_atomically
 
 
 class Expected:
@@ -68,11 +59,7 @@ class Expected:
     def save(self, path):
         doc = [(o, base64.b64encode(d).decode()) for o, d in self.ranges()]
         self.count = sum(len(d) for _, d in self.ranges())
-        with open(path + ".tmp", "w") as f:
-            json.dump(doc, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(path + ".tmp", path)
+        save_atomically(path, json.dumps(doc))
 
 
 def kill_server(pid):
@@ -81,7 +68,7 @@ def kill_server(pid):
 
 def fua(sock, export, expected_path, pid, seed):
     rng = random.Random(seed)
-    h = connect(sock, export)
+    h = connect(sock, export, unaligned=True)
     if not h.can_fua():
         sys.exit("the server does not advertise FUA")
     size = h.get_size()
@@ -108,7 +95,7 @@ def fua(sock, export, expected_path, pid, seed):
 
 def multiconn(sock, export, expected_path, pid, seed):
     rng = random.Random(seed)
-    hs = [connect(sock, export) for _ in range(4)]
+    hs = [connect(sock, export, unaligned=True) for _ in range(4)]
     for i, h in enumerate(hs):
         if not h.can_multi_conn():
             sys.exit("connection %d: the server does not advertise can_multi_conn" % (i + 1))
@@ -137,7 +124,7 @@ def multiconn(sock, export, expected_path, pid, seed):
 
 
 def verify(sock, export, expected_path):
-    h = connect(sock, export)
+    h = connect(sock, export, unaligned=True)
     with open(expected_path) as f:
         doc = json.load(f)
     bad = 0
@@ -146,10 +133,9 @@ def verify(sock, export, expected_path):
         want = base64.b64decode(b64)
         got = h.pread(len(want), off)
         total += len(want)
-        if got != want:
-            i = next(i for i in range(len(want)) if got[i] != want[i])
-            print("LOST: [%d, +%d) differs first at offset %d: got %r, want %r"
-                  % (off, len(want), off + i, got[i:i + 8], want[i:i + 8]))
+        problem = differs(got, want, "LOST", off)
+        if problem:
+            print(problem)
             bad += 1
     if bad:
         sys.exit("verify: %d of %d ranges lost after kill -9" % (bad, len(doc)))

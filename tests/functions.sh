@@ -54,6 +54,8 @@ PYTHON=/usr/bin/python3
 NBDSH=/usr/bin/nbdsh
 TEST_NAME=$(basename "$0" .sh)
 export PYTHONDONTWRITEBYTECODE=1
+# Inline Python ("$PYTHON" - <<'PY', nbdsh -c) imports tests/nbd_helpers.py.
+export PYTHONPATH=$TESSERA_SRC/tests${PYTHONPATH:+:$PYTHONPATH}
 # The CLI must never pick up a pool from the caller's environment.
 unset TESSERA_POOL
 

@@ -31,7 +31,6 @@ Design notes
     waits on a client that does not read. A client that drops its connection
     while several replies are queued makes nbdkit abort (stall ... close).
 """
-import hashlib
 import os
 import socket
 import struct
@@ -39,6 +38,8 @@ import sys
 import time
 
 import nbd
+
+from nbd_helpers import connect, seeded_bytes
 
 RECV_TIMEOUT = 10.0
 NBDMAGIC = b"NBDMAGIC"
@@ -153,16 +154,8 @@ def final_name(replies):
     return REP_NAMES.get(replies[-1][0], hex(replies[-1][0]))
 
 
-def connect(sock, export):
-    h = nbd.NBD()
-    h.set_export_name(export)
-    h.connect_unix(sock)
-    return h
-
-
 def pattern(tag, slot):
-    seed = hashlib.sha256(("%s/%d" % (tag, slot)).encode()).digest()
-    return (seed * (BLOCK // len(seed) + 1))[:BLOCK]
+    return seeded_bytes("%s/%d" % (tag, slot), BLOCK)
 
 
 # --- live, verify (design note 3) ---

@@ -21,33 +21,12 @@ import sys
 
 import nbd
 
-
-def connect(sock, export):
-    h = nbd.NBD()
-    h.set_export_name(export)
-    h.connect_unix(sock)
-    # The export advertises a 512-byte minimum block size, so libnbd would
-    # refuse unaligned requests itself; send them, to test the server's
-    # head/body/tail handling.
-    h.set_strict_mode(h.get_strict_mode() & ~nbd.STRICT_ALIGN)
-    return h
-
-
-def first_difference(a, b):
-    for i in range(min(len(a), len(b))):
-        if a[i] != b[i]:
-            return i
-    return min(len(a), len(b))
+from nbd_helpers import connect, expect_equal, save_atomically
 
 
 def check_range(h, model, offset, length, what):
     got = h.pread(length, offset)
-    want = bytes(model[offset:offset + length])
-    if got != want:
-        i = first_difference(got, want)
-        sys.exit("MISMATCH after %s: read [%d, +%d) differs at byte %d (offset %d): "
-                 "got %r, want %r" % (what, offset, length, i, offset + i,
-                                      got[i:i + 16], want[i:i + 16]))
+    expect_equal(got, bytes(model[offset:offset + length]), "MISMATCH after " + what, offset)
 
 
 def load_model(path, size):
@@ -62,7 +41,7 @@ def load_model(path, size):
 
 def run(args):
     rng = random.Random(args.seed)
-    handles = [connect(args.sock, args.export) for _ in range(args.connections)]
+    handles = [connect(args.sock, args.export, unaligned=True) for _ in range(args.connections)]
     size = handles[0].get_size()
     model = load_model(args.model, size)
     hot = [rng.randrange(0, size - (1 << 20)) | 1 for _ in range(3)]
@@ -112,10 +91,7 @@ def run(args):
     check_whole(handles[0], model, "the run")
     for h in handles:
         h.shutdown()
-    tmp = args.model + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(model)
-    os.replace(tmp, args.model)
+    save_atomically(args.model, model)
     print("model_io: %d operations on %s (seed %d, %d connections) match the model"
           % (args.ops, args.export, args.seed, args.connections))
 
@@ -128,7 +104,7 @@ def check_whole(h, model, what):
 
 
 def verify(args):
-    h = connect(args.sock, args.export)
+    h = connect(args.sock, args.export, unaligned=True)
     model = load_model(args.model, h.get_size())
     check_whole(h, model, "restart (whole-export verify)")
     h.shutdown()

@@ -78,8 +78,9 @@ misuse nonzero "no pool" volume list --pool "$T/nowhere"
 log "while serving: deleting or shrinking an open volume"
 start_server "$POOL"
 "$PYTHON" -c '
-import nbd, sys, time
-h = nbd.NBD(); h.set_export_name("vol0"); h.connect_unix(sys.argv[1])
+import sys, time
+from nbd_helpers import connect
+h = connect(sys.argv[1], "vol0")
 open(sys.argv[2], "w").close()
 time.sleep(30)' "$SOCK" "$T/holder.ready" &
 holder=$!
@@ -94,8 +95,9 @@ misuse nonzero "in use|open|busy|--force" volume resize vol0 32M --force --pool 
 misuse nonzero "already exists" volume create vol1 --pool "$POOL" --size 64M
 server_alive || fail "the server died"
 "$PYTHON" -c '
-import nbd, sys
-h = nbd.NBD(); h.set_export_name("vol0"); h.connect_unix(sys.argv[1]); h.pread(4096, 0)' "$SOCK" ||
+import sys
+from nbd_helpers import connect
+connect(sys.argv[1], "vol0").pread(4096, 0)' "$SOCK" ||
   soft_fail "vol0 cannot be read after the refused commands"
 kill_started "$holder"
 stop_server

@@ -25,15 +25,17 @@ grep -q "no volume 'nope'" "$T/server.log" ||
 log "odd export names"
 for name in '../vol0' 'vol0/' 'VOL0' ' vol0' 'vol0.' 'völ0' '%00' "$(printf 'y%.0s' $(seq 300))"; do
   expect_fail "export name '$name'" "$PYTHON" -c '
-import nbd, sys
-h = nbd.NBD(); h.set_export_name(sys.argv[2]); h.connect_unix(sys.argv[1])' "$SOCK" "$name"
+import sys
+from nbd_helpers import connect
+connect(sys.argv[1], sys.argv[2])' "$SOCK" "$name"
 done
 
 log "a 4096-byte export name"
 long=$(printf 'x%.0s' $(seq 4096))
 expect_fail "a 4096-byte export name" "$PYTHON" -c '
-import nbd, sys
-h = nbd.NBD(); h.set_export_name(sys.argv[2]); h.connect_unix(sys.argv[1])' "$SOCK" "$long"
+import sys
+from nbd_helpers import connect
+connect(sys.argv[1], sys.argv[2])' "$SOCK" "$long"
 # The message must say the volume does not exist (or that the name is too
 # long), quoting the name shortened -- not an internal limit of some lower
 # layer.

@@ -33,7 +33,8 @@ start_server "$POOL" commit-interval=600000
 
 "$PYTHON" - "$SOCK" "$T/fail" <<'PY' || fail "the flushes after a lost write-back did not all fail"
 import nbd, os, sys
-h = nbd.NBD(); h.set_export_name("v"); h.connect_unix(sys.argv[1])
+from nbd_helpers import connect
+h = connect(sys.argv[1], "v")
 h.pwrite(b"\xa5" * (1 << 20), 0)
 h.flush()                                  # durable: read back after the restart
 open(sys.argv[2], "w").close()             # the disk now fails writes
@@ -56,8 +57,9 @@ log "restart: the pool opens at its last good commit"
 crash_server
 start_server "$POOL"
 "$PYTHON" - "$SOCK" <<'PY' || fail "the data flushed before the failure did not survive"
-import nbd, sys
-h = nbd.NBD(); h.set_export_name("v"); h.connect_unix(sys.argv[1])
+import sys
+from nbd_helpers import connect
+h = connect(sys.argv[1], "v")
 assert h.pread(1 << 20, 0) == b"\xa5" * (1 << 20)
 PY
 stop_server

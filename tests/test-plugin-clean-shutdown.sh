@@ -19,10 +19,10 @@ for mode in disconnect-first stay-connected; do
   rm -f "$T/ready"
   start_server "$POOL" commit-interval=600000
   "$PYTHON" - "$SOCK" "$mode" "$T/ready" <<'PY' &
-import nbd, random, sys, time
+import random, sys, time
+from nbd_helpers import connect
 sock, mode, ready = sys.argv[1:4]
-h = nbd.NBD(); h.set_export_name(mode); h.connect_unix(sock)
-h.set_strict_mode(h.get_strict_mode() & ~nbd.STRICT_ALIGN)
+h = connect(sock, mode, unaligned=True)
 rng = random.Random(mode)
 for i in range(200):  # whole blocks and sub-block pieces, never a flush
     off = rng.randrange(0, 16 << 20)
@@ -45,19 +45,17 @@ PY
   stop_server
   start_server "$POOL"
   "$PYTHON" - "$SOCK" "$mode" <<'PY' || fail "$mode: unflushed writes were lost by a clean shutdown"
-import nbd, random, sys
+import random, sys
+from nbd_helpers import connect, expect_equal
 sock, mode = sys.argv[1:3]
-h = nbd.NBD(); h.set_export_name(mode); h.connect_unix(sock)
+h = connect(sock, mode)
 rng = random.Random(mode)
 model = bytearray((16 << 20) + 73728)
 for i in range(200):
     off = rng.randrange(0, 16 << 20)
     data = rng.randbytes(rng.choice([4096, 65536, rng.randrange(1, 9000)]))
     model[off:off + len(data)] = data
-got = h.pread(len(model), 0)
-if got != model:
-    i = next(i for i in range(len(model)) if got[i] != model[i])
-    sys.exit("%s: data differs from the model first at offset %d" % (mode, i))
+expect_equal(h.pread(len(model), 0), model, mode + ": the data and the model")
 print("%s: all 200 unflushed writes survived the clean shutdown" % mode)
 PY
   stop_server

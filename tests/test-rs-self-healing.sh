@@ -33,8 +33,9 @@ fio_run() {
 fio_ok() { fio_run "$@" && grep -q 'err= 0' "$T/fio.out"; }
 region_b_ok() {
   "$PYTHON" - "$(nbd_uri vol)" "$T/ref" <<'EOF'
-import nbd, sys
-h = nbd.NBD(); h.connect_uri(sys.argv[1])
+import sys
+from nbd_helpers import connect_uri
+h = connect_uri(sys.argv[1])
 ref = open(sys.argv[2], "rb").read()
 got = h.pread(len(ref), 24 << 20)
 sys.exit(0 if got == ref else 1)
@@ -66,8 +67,9 @@ expect_match "inspect of the new volume" 'volume is clean' "$(tessera volume ins
 start_server "$POOL"
 random_file "$T/ref" $((8 << 20))
 "$PYTHON" - "$(nbd_uri vol)" "$T/ref" <<'EOF' || fail "writing region B failed"
-import nbd, sys
-h = nbd.NBD(); h.connect_uri(sys.argv[1])
+import sys
+from nbd_helpers import connect_uri
+h = connect_uri(sys.argv[1])
 h.pwrite(open(sys.argv[2], "rb").read(), 24 << 20); h.flush()
 EOF
 log "healthy: fio write + verify"
@@ -118,7 +120,8 @@ log "(c) a third device (d2) offline: EIO, never wrong data"
 tessera vdev offline d2 --pool "$POOL" >/dev/null 2>&1 || fail "vdev offline d2 failed"
 "$PYTHON" - "$(nbd_uri vol)" "$T/ref" <<'EOF' || fail "(c) a read returned wrong data or no read failed"
 import errno, nbd, sys
-h = nbd.NBD(); h.connect_uri(sys.argv[1])
+from nbd_helpers import connect_uri
+h = connect_uri(sys.argv[1])
 ref = open(sys.argv[2], "rb").read()
 eio = good = 0
 for at in range(0, len(ref), 64 << 10):

@@ -32,8 +32,9 @@ check_vol1_clone "online"
 
 MIB=$((1 << 20))
 "$PYTHON" - "$SOCK" <<'PY' || fail "writing pattern A failed"
-import nbd, sys
-h = nbd.NBD(); h.set_export_name("vol0"); h.connect_unix(sys.argv[1])
+import sys
+from nbd_helpers import connect
+h = connect(sys.argv[1], "vol0")
 h.pwrite(b"A" * (4 << 20), 0); h.flush()
 PY
 tessera snapshot create vol0@base --pool "$POOL" >/dev/null || fail "snapshot create failed"
@@ -44,9 +45,10 @@ nbdinfo --list "nbd+unix:///?socket=$SOCK" | grep -q 'export="clone0"' || fail "
 
 # Origin: B over the first MiB. Clone: C over the second, zeroes over the third.
 "$PYTHON" - "$SOCK" <<'PY' || fail "writing to the origin and the clone failed"
-import nbd, sys
-o = nbd.NBD(); o.set_export_name("vol0"); o.connect_unix(sys.argv[1])
-c = nbd.NBD(); c.set_export_name("clone0"); c.connect_unix(sys.argv[1])
+import sys
+from nbd_helpers import connect
+o = connect(sys.argv[1], "vol0")
+c = connect(sys.argv[1], "clone0")
 assert c.pread(4 << 20, 0) == b"A" * (4 << 20), "the new clone does not read the snapshot"
 o.pwrite(b"B" * (1 << 20), 0); o.flush()
 c.pwrite(b"C" * (1 << 20), 1 << 20); c.zero(1 << 20, 2 << 20); c.flush()

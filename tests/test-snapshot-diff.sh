@@ -19,15 +19,17 @@ MiB=1048576
 # Pattern A: 0-4 MiB and 16-18 MiB. Then B: 1-2 MiB written, 17-18 MiB
 # trimmed, 40 MiB + 4 KiB written.
 "$PYTHON" - "$SOCK" <<'PY' || fail "writing pattern A failed"
-import nbd, os, sys
-h = nbd.NBD(); h.set_export_name("vol0"); h.connect_unix(sys.argv[1])
+import os, sys
+from nbd_helpers import connect
+h = connect(sys.argv[1], "vol0")
 h.pwrite(os.urandom(4 << 20), 0)
 h.pwrite(os.urandom(2 << 20), 16 << 20)
 PY
 tessera snapshot create vol0@a --pool "$POOL" >/dev/null || fail "snapshot create vol0@a failed"
 "$PYTHON" - "$SOCK" <<'PY' || fail "writing pattern B failed"
-import nbd, os, sys
-h = nbd.NBD(); h.set_export_name("vol0"); h.connect_unix(sys.argv[1])
+import os, sys
+from nbd_helpers import connect
+h = connect(sys.argv[1], "vol0")
 h.pwrite(os.urandom(1 << 20), 1 << 20)
 h.trim(1 << 20, 17 << 20)
 h.pwrite(os.urandom(4096), 40 << 20)

@@ -14,23 +14,26 @@ start_server "$POOL"
 # The writer stays connected while the snapshot is taken, so its unflushed
 # data is still in the server's cache: the snapshot must flush it first.
 "$PYTHON" - "$SOCK" "$TESSERA_BIN" "$POOL" <<'PY' || fail "writing pattern A and snapshotting failed"
-import nbd, subprocess, sys
-h = nbd.NBD(); h.set_export_name("vol0"); h.connect_unix(sys.argv[1])
+import subprocess, sys
+from nbd_helpers import connect
+h = connect(sys.argv[1], "vol0")
 h.pwrite(b"A" * (1 << 20), 0)   # acknowledged, not flushed
 subprocess.run([sys.argv[2], "snapshot", "create", "vol0@first", "--pool", sys.argv[3]], check=True,
                stdout=subprocess.DEVNULL)
 h.pwrite(b"C" * (1 << 20), 0)   # after the snapshot: not in it
 PY
 "$PYTHON" - "$SOCK" <<'PY' || fail "writing pattern B failed"
-import nbd, sys
-h = nbd.NBD(); h.set_export_name("vol0"); h.connect_unix(sys.argv[1])
+import sys
+from nbd_helpers import connect
+h = connect(sys.argv[1], "vol0")
 h.pwrite(b"B" * (1 << 20), 0); h.flush()
 PY
 
 check_both() {
   "$PYTHON" - "$SOCK" <<'PY'
 import nbd, sys
-snap = nbd.NBD(); snap.set_export_name("vol0@first"); snap.connect_unix(sys.argv[1])
+from nbd_helpers import connect
+snap = connect(sys.argv[1], "vol0@first")
 assert snap.is_read_only(), "the snapshot export is writable"
 assert snap.pread(1 << 20, 0) == b"A" * (1 << 20), "the snapshot does not read pattern A"
 try:
@@ -38,7 +41,7 @@ try:
     raise SystemExit("a write to the snapshot succeeded")
 except nbd.Error:
     pass
-live = nbd.NBD(); live.set_export_name("vol0"); live.connect_unix(sys.argv[1])
+live = connect(sys.argv[1], "vol0")
 assert live.pread(1 << 20, 0) == b"B" * (1 << 20), "the volume does not read pattern B"
 PY
 }

@@ -18,8 +18,9 @@ start_server "$POOL"
 # 0x41 fill at 16 MiB.
 random_file "$T/a.bin" $((8 << 20))
 "$PYTHON" - "$SOCK" "$T/a.bin" <<'PY' || fail "writing pattern A failed"
-import nbd, sys
-h = nbd.NBD(); h.set_export_name("vol0"); h.connect_unix(sys.argv[1])
+import sys
+from nbd_helpers import connect
+h = connect(sys.argv[1], "vol0")
 h.pwrite(open(sys.argv[2], "rb").read(), 0)
 h.pwrite(b"A" * (1 << 20), 16 << 20)
 h.flush()
@@ -29,8 +30,9 @@ tessera snapshot create vol0@s1 --pool "$POOL" >/dev/null || fail "snapshot crea
 # A writer that stays connected across both rollback attempts.
 "$PYTHON" - "$SOCK" "$TESSERA_BIN" "$POOL" "$T/a.bin" >"$T/writer.out" 2>&1 <<'PY' || fail "connected writer: $(cat "$T/writer.out")"
 import nbd, subprocess, sys
+from nbd_helpers import connect
 sock, tessera, pool, a_path = sys.argv[1:5]
-h = nbd.NBD(); h.set_export_name("vol0"); h.connect_unix(sock)
+h = connect(sock, "vol0")
 h.pwrite(b"B" * (8 << 20), 0); h.flush()
 h.pwrite(b"b" * (1 << 20), 16 << 20)          # acknowledged, not flushed
 r = subprocess.run([tessera, "snapshot", "rollback", "vol0@s1", "--pool", pool], capture_output=True, text=True)
@@ -48,7 +50,7 @@ for what, op in (("read", lambda: h.pread(4096, 0)),
         raise SystemExit(what + " on the cut-off connection succeeded")
     except nbd.Error as e:
         print(what, "refused:", e.string)
-n = nbd.NBD(); n.set_export_name("vol0"); n.connect_unix(sock)
+n = connect(sock, "vol0")
 assert n.pread(8 << 20, 0) == open(a_path, "rb").read(), "the volume does not read pattern A after rollback"
 PY
 grep -q "write refused" "$T/writer.out" || fail "the cut-off writer's I/O was not refused: $(cat "$T/writer.out")"

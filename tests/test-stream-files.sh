@@ -77,9 +77,10 @@ timeout 60 "$TESSERA_BIN" apply copy2 - --pool "$POOL" <"$T/via-fd.tds" >"$T/app
   fail "apply from stdin failed: $(cat "$T/apply2.out")"
 for copy in copy1 copy2; do
   "$PYTHON" - "$SOCK" "$copy" <<'PY' || fail "$copy does not equal vol0@a"
-import nbd, sys
-a = nbd.NBD(); a.set_export_name("vol0@a"); a.connect_unix(sys.argv[1])
-b = nbd.NBD(); b.set_export_name(sys.argv[2]); b.connect_unix(sys.argv[1])
+import sys
+from nbd_helpers import connect
+a = connect(sys.argv[1], "vol0@a")
+b = connect(sys.argv[1], sys.argv[2])
 assert a.pread(2 << 20, 0) == b.pread(2 << 20, 0)
 PY
 done

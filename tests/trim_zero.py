@@ -12,10 +12,11 @@ server restart. What `check` requires:
   - no extent flagged STATE_ZERO holds a non-zero byte, and no written range
     is reported as a hole (a sparse copy would lose it).
 """
-import random
 import sys
 
 import nbd
+
+from nbd_helpers import connect, first_difference, seeded_bytes
 
 MiB = 1 << 20
 WRITTEN = 8 * MiB  # [0, WRITTEN) is written first; the rest never is
@@ -32,20 +33,8 @@ OPS = [
 MUST_BE_HOLE = [(1 * MiB, MiB), (4 * MiB, MiB)]
 
 
-def connect(sock, export):
-    h = nbd.NBD()
-    h.add_meta_context(nbd.CONTEXT_BASE_ALLOCATION)
-    h.set_export_name(export)
-    h.connect_unix(sock)
-    # The export advertises a 512-byte minimum block size, so libnbd would
-    # refuse unaligned requests itself; send them, to test the server's
-    # head/body/tail handling.
-    h.set_strict_mode(h.get_strict_mode() & ~nbd.STRICT_ALIGN)
-    return h
-
-
 def model():
-    data = bytearray(random.Random(42).randbytes(WRITTEN))
+    data = bytearray(seeded_bytes(42, WRITTEN))
     for off, length, _, _ in OPS:
         data[off:off + length] = bytes(length)
     return data
@@ -57,7 +46,7 @@ def flag(name):
 
 
 def write(h):
-    data = random.Random(42).randbytes(WRITTEN)
+    data = seeded_bytes(42, WRITTEN)
     for off in range(0, WRITTEN, MiB):
         h.pwrite(data[off:off + MiB], off)
     for off, length, op, f in OPS:
@@ -100,8 +89,8 @@ def check(h):
     for off in range(0, size, 4 * MiB):
         got += h.pread(min(4 * MiB, size - off), off)
     errors = []
-    if got[:WRITTEN] != want:
-        i = next(i for i in range(WRITTEN) if got[i] != want[i])
+    i = first_difference(got[:WRITTEN], want)
+    if i is not None:
         op = [o for o in OPS if o[0] <= i < o[0] + o[1]]
         errors.append("data differs at offset %d (%s): got %r, want %r"
                       % (i, op[0][2] + " range" if op else "written range",
@@ -135,7 +124,7 @@ def check(h):
 
 def main():
     mode, sock, export = sys.argv[1:4]
-    h = connect(sock, export)
+    h = connect(sock, export, unaligned=True, base_allocation=True)
     if not h.can_meta_context(nbd.CONTEXT_BASE_ALLOCATION):
         sys.exit("the server does not offer base:allocation")
     write(h) if mode == "write" else check(h)
