@@ -16,6 +16,7 @@
 
 #include "bench/bench_util.h"
 #include "core/db/database.h"
+#include "core/pool/vdev_kinds.h"
 #include "core/util/log.h"
 #include "core/vdev/file_vdev.h"
 
@@ -52,7 +53,7 @@ Figures RunTessera(const std::string& dir, uint64_t keys, uint64_t lookups, uint
   PoolConfig config;
   config.vdevs.push_back(VdevConfig{.name = "bench0", .path = dir + "/tessera-vdev0",
                                     .size_bytes = 8ull << 30, .tier = Tier::kFastest});
-  auto devices = Pool::OpenFileDevices(config, true);
+  auto devices = OpenVdevs(config, {.create = true});
   if (!devices) throw std::runtime_error(devices.error().ToString());
   auto pool = Pool::Create(config, *devices);
   if (!pool) throw std::runtime_error(pool.error().ToString());

@@ -64,6 +64,9 @@ misuse 2 "--bogus" volume list --pool "$POOL" --bogus
 misuse 2 "name.*required|required" volume delete --pool "$POOL"
 misuse 2 "--vdevs|range" pool create --pool "$T/pool2" --vdevs 0
 [ -e "$T/pool2" ] && soft_fail "a refused pool create left $T/pool2 behind"
+misuse nonzero "vdev 'a'.*unknown kind 'nfs'.*known kinds: file" \
+  pool create --pool "$T/pool3" --vdev name=a,path=a.img,size=16M,kind=nfs
+[ -e "$T/pool3/a.img" ] && soft_fail "a pool create refusing kind=nfs created a vdev file"
 
 log "errors against the pool"
 misuse nonzero "already exists" volume create vol0 --pool "$POOL" --size 64M

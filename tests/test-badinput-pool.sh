@@ -115,6 +115,8 @@ printf '[pool\nname = x\n' >"$POOL/pool.conf"
 refused "malformed pool.conf" "pool.conf"
 printf '[pool]\nname=default\n[vdev]\ntier=fastest\n' >"$POOL/pool.conf"
 refused "incomplete pool.conf" "pool.conf|path|size|vdev"
+sed 's/^\[vdev vdev1\]$/&\nkind = nfs/' "$T/pool.conf" >"$POOL/pool.conf"
+refused "unknown vdev kind" "vdev 'vdev1'.*unknown kind 'nfs'.*known kinds: file"
 cp "$T/pool.conf" "$POOL/pool.conf"
 
 log "every superblock slot is corrupt"

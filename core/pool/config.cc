@@ -148,6 +148,10 @@ int HandleEntry(void* user, const char* section, const char* name, const char* v
 
 }  // namespace
 
+std::string VdevDescription(const VdevConfig& config) {
+  return fmt::format("vdev '{}' ({})", config.name, config.path);
+}
+
 Result<PoolConfig> ParsePoolConfig(std::string_view text, const std::string& base_dir) {
   ParseState state;
   state.base_dir = base_dir;

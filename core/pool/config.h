@@ -11,6 +11,8 @@
 //                         ; buffered (through the page cache)
 //   state = offline       ; optional: taken offline by the admin (vdev offline);
 //                         ; the pool opens without it (default: online)
+//   kind = file           ; optional: how the vdev is opened (vdev_kinds.h);
+//                         ; file (the default) is the only built-in kind
 //   host = localhost      ; any other key=val is a free-form attribute
 //
 // Vdev indexes are assigned per tier in file order.
@@ -38,6 +40,9 @@ struct VdevConfig {
   bool offline = false;  // "state = offline": the pool does not open the device
   std::map<std::string, std::string> attrs;  // free-form, plus host/kind if given
 };
+
+// "vdev 'NAME' (PATH)", the prefix of errors about one vdev.
+std::string VdevDescription(const VdevConfig& config);
 
 struct PoolConfig {
   std::string name = "default";

@@ -33,21 +33,15 @@
 #include "core/pool/pool.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <functional>
 #include <map>
 
 #include "core/util/aligned_buffer.h"
 #include "core/util/log.h"
 #include "core/util/size.h"
-#include "core/vdev/file_vdev.h"
 
 namespace tessera {
 namespace {
-
-std::string VdevDescription(const VdevConfig& config) {
-  return fmt::format("vdev '{}' ({})", config.name, config.path);
-}
 
 // A valid label copy; else the first copy's decode error; IOError only when
 // both reads fail (the device is unreadable and Open faults it).
@@ -167,84 +161,6 @@ Result<std::unique_ptr<Pool>> Pool::Open(const PoolConfig& config,
     if (!v.device->online()) v.label.pool_uuid = *uuid;
   }
   return std::unique_ptr<Pool>(new Pool(config, *uuid, std::move(vdevs)));
-}
-
-namespace {
-
-// A vdev's `io` attribute: `read-cache` (the default: O_DIRECT writes,
-// reads through the kernel's page cache), `direct` (O_DIRECT both ways) or
-// `buffered` (the page cache both ways; fdatasync on Flush).
-struct IoMode {
-  bool direct = true;
-  bool cache_reads = true;
-};
-
-Result<IoMode> ParseIoMode(const VdevConfig& vc) {
-  auto it = vc.attrs.find("io");
-  if (it == vc.attrs.end() || it->second == "read-cache") return IoMode{};
-  if (it->second == "direct") return IoMode{.cache_reads = false};
-  if (it->second == "buffered") return IoMode{.direct = false, .cache_reads = false};
-  return Err(Code::kInvalidArgument, "{}: io = '{}' is not read-cache, direct or buffered",
-             VdevDescription(vc), it->second);
-}
-
-// A vdev's `preallocate` attribute: `sparse` (the default: the file grows
-// as it is written) or `full` (zeros written over all of it at creation).
-Result<bool> Preallocate(const VdevConfig& vc) {
-  auto it = vc.attrs.find("preallocate");
-  if (it == vc.attrs.end() || it->second == "sparse") return false;
-  if (it->second == "full") return true;
-  return Err(Code::kInvalidArgument, "{}: preallocate = '{}' is neither sparse nor full",
-             VdevDescription(vc), it->second);
-}
-
-}  // namespace
-
-Result<std::vector<std::shared_ptr<Vdev>>> Pool::OpenFileDevices(const PoolConfig& config,
-                                                                 bool create, bool use_io_uring,
-                                                                 bool allow_direct, bool allow_missing) {
-  std::vector<std::shared_ptr<Vdev>> devices;
-  std::vector<std::string> created;  // removed again if a later vdev fails
-  auto fail = [&](const Error& error) {
-    devices.clear();
-    std::error_code ec;
-    for (const auto& path : created) std::filesystem::remove(path, ec);
-    return Err(error);
-  };
-  for (const auto& vc : config.vdevs) {
-    std::error_code ec;
-    if (allow_missing && !create && vc.offline) {
-      devices.push_back(nullptr);
-      continue;
-    }
-    bool exists = std::filesystem::exists(vc.path, ec);
-    bool block_device = exists && std::filesystem::is_block_file(vc.path, ec);
-    if (create && exists && !block_device) {
-      return fail(Error(Code::kInvalidArgument,
-                        fmt::format("{} already exists; refusing to overwrite it", VdevDescription(vc))));
-    }
-    if (!create && !exists && allow_missing) {
-      devices.push_back(nullptr);
-      continue;
-    }
-    if (!create && !exists) return fail(Error(Code::kNotFound, fmt::format("{} is missing", VdevDescription(vc))));
-    FileVdevOptions options;
-    options.create = create && !block_device;
-    options.create_size = BlockCount{vc.size_bytes / kBlockSize};
-    options.use_io_uring = use_io_uring;
-    auto mode = ParseIoMode(vc);
-    if (!mode) return fail(mode.error());
-    options.use_direct = allow_direct && mode->direct;
-    options.cache_reads = mode->cache_reads;
-    auto preallocate = Preallocate(vc);
-    if (!preallocate) return fail(preallocate.error());
-    options.preallocate = *preallocate;
-    auto device = FileVdev::Open(vc.path, options);
-    if (!device) return fail(device.error().WithContext(VdevDescription(vc)));
-    if (options.create) created.push_back(vc.path);
-    devices.push_back(std::move(*device));
-  }
-  return devices;
 }
 
 const PoolVdev* Pool::Find(Tier tier, uint32_t index) const {

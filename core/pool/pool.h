@@ -66,23 +66,11 @@ struct PoolIo {
 
 class Pool {
  public:
-  // `devices` are in config order. Writes labels.
+  // `devices` are in config order (OpenVdevs, vdev_kinds.h). Writes labels.
   static Result<std::unique_ptr<Pool>> Create(const PoolConfig& config,
                                               std::vector<std::shared_ptr<Vdev>> devices);
   static Result<std::unique_ptr<Pool>> Open(const PoolConfig& config,
                                             std::vector<std::shared_ptr<Vdev>> devices);
-  // Opens (or, with create, creates files of the configured sizes) FileVdevs
-  // for every vdev of the config. Creating refuses to overwrite existing files.
-  // A vdev's `io` attribute picks O_DIRECT (`direct`) or the page cache
-  // (`buffered`); the default is direct. `allow_direct = false` makes every
-  // vdev buffered.
-  // With allow_missing, a missing file (or a vdev configured offline) gives a
-  // null device instead of NotFound (contract 1a).
-  static Result<std::vector<std::shared_ptr<Vdev>>> OpenFileDevices(const PoolConfig& config,
-                                                                    bool create,
-                                                                    bool use_io_uring = true,
-                                                                    bool allow_direct = true,
-                                                                    bool allow_missing = false);
 
   const Uuid& uuid() const { return uuid_; }
   const PoolConfig& config() const { return config_; }

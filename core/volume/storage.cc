@@ -28,6 +28,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "core/pool/vdev_kinds.h"
 #include "core/util/atomic_file.h"
 #include "core/util/log.h"
 #include "core/volume/storage_impl.h"
@@ -69,8 +70,10 @@ std::string ConfigText(const PoolConfig& config, const std::string& dir) {
 Result<std::vector<std::shared_ptr<Vdev>>> OpenPoolDevices(const StorageOptions& options,
                                                        const PoolConfig& config, bool create) {
   if (options.open_devices) return options.open_devices(config, create);
-  return Pool::OpenFileDevices(config, create, options.use_io_uring, options.use_direct,
-                               /*allow_missing=*/!create);
+  return OpenVdevs(config, {.create = create,
+                            .use_io_uring = options.use_io_uring,
+                            .allow_direct = options.use_direct,
+                            .allow_missing = !create});
 }
 
 

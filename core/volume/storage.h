@@ -40,8 +40,8 @@ struct StorageOptions {
   uint64_t dirty_bytes_max = 64ull << 20;     // per volume: write-back bound
   bool use_io_uring = true;
   bool use_direct = true;
-  // Opens the vdevs of a config (create: make the files). Default: file vdevs
-  // (Pool::OpenFileDevices). Tests wrap them in FaultVdevs here.
+  // Opens the vdevs of a config (create: make them). Default: each by its
+  // kind (OpenVdevs, core/pool/vdev_kinds.h). Tests wrap them in FaultVdevs here.
   std::function<Result<std::vector<std::shared_ptr<Vdev>>>(const PoolConfig&, bool create)> open_devices;
 };
 

@@ -33,8 +33,8 @@
 
 namespace tessera {
 
-// The vdevs of `config` through options.open_devices, or as file vdevs
-// (create: new files; otherwise missing files give null devices).
+// The vdevs of `config` through options.open_devices, or by their kinds
+// (OpenVdevs; create: new vdevs; otherwise missing ones give null devices).
 Result<std::vector<std::shared_ptr<Vdev>>> OpenPoolDevices(const StorageOptions& options,
                                                            const PoolConfig& config, bool create);
 

@@ -7,6 +7,7 @@
 #include <fmt/core.h>
 
 #include "core/pool/pool.h"
+#include "core/pool/vdev_kinds.h"
 
 namespace tessera::thrash {
 
@@ -24,7 +25,7 @@ StorageOptions PoolHarness::Options() {
   options.data_cache_bytes = sizes_.data_cache_bytes;
   options.dirty_bytes_max = sizes_.data_cache_bytes / 2;
   options.open_devices = [this](const PoolConfig& config, bool create) -> Result<std::vector<std::shared_ptr<Vdev>>> {
-    auto files = TRY(Pool::OpenFileDevices(config, create, true, true, /*allow_missing=*/!create));
+    auto files = TRY(OpenVdevs(config, {.create = create, .allow_missing = !create}));
     std::vector<std::shared_ptr<Vdev>> out;
     for (size_t i = 0; i < files.size(); i++) {
       if (!files[i]) {

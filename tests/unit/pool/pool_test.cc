@@ -6,29 +6,16 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/pool/vdev_kinds.h"
 #include "core/util/aligned_buffer.h"
 #include "core/util/size.h"
 #include "core/vdev/file_vdev.h"
 #include "core/vdev/fault_vdev.h"
 #include "core/vdev/memory_vdev.h"
+#include "tests/unit/pool/pool_test_util.h"
 
 namespace tessera {
 namespace {
-
-namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() / fmt::format("tessera-pool-test-{}", RandomU64());
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string path() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
 
 constexpr char kTwoVdevs[] = R"(
 [pool]
@@ -260,28 +247,24 @@ TEST(Pool, FileDevicesMissingFileAndNoOverwrite) {
   std::ofstream(conf) << kTwoVdevs;
   auto config = LoadPoolConfig(conf);
   ASSERT_TRUE(config) << config.error().ToString();
-  auto missing = Pool::OpenFileDevices(*config, false);
+  auto missing = OpenVdevs(*config, {});
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code(), Code::kNotFound);
   EXPECT_NE(missing.error().message().find("a.img"), std::string::npos);
-  auto created = Pool::OpenFileDevices(*config, true);
+  auto created = OpenVdevs(*config, {.create = true});
   ASSERT_TRUE(created) << created.error().ToString();
   ASSERT_TRUE(Pool::Create(*config, *created));
   created->clear();
-  auto again = Pool::OpenFileDevices(*config, true);
+  auto again = OpenVdevs(*config, {.create = true});
   ASSERT_FALSE(again);
   EXPECT_NE(again.error().message().find("refusing to overwrite"), std::string::npos);
-  auto devices = Pool::OpenFileDevices(*config, false);
+  auto devices = OpenVdevs(*config, {});
   ASSERT_TRUE(devices);
   auto pool = Pool::Open(*config, *devices);
   ASSERT_TRUE(pool) << pool.error().ToString();
   // Address I/O round trip.
-  AlignedBuffer out(kBlockSize), in(kBlockSize);
-  std::memset(out.data(), 7, kBlockSize);
-  DiskAddress addr = DiskAddress::Make(Tier::kSlow, 0, 100);
-  ASSERT_TRUE((*pool)->Write(addr, out.span()));
-  ASSERT_TRUE((*pool)->Read(addr, in.span()));
-  EXPECT_EQ(std::memcmp(in.data(), out.data(), kBlockSize), 0);
+  ExpectBlockRoundTrip(**pool, DiskAddress::Make(Tier::kSlow, 0, 100), 7);
+  AlignedBuffer in(kBlockSize);
   EXPECT_FALSE((*pool)->Read(DiskAddress::Make(Tier::kFast, 0, 1), in.span()));
   EXPECT_FALSE((*pool)->Read(DiskAddress::Make(Tier::kSlow, 0, 8192), in.span()));
 }
@@ -310,7 +293,7 @@ TEST(Pool, FailedCreateRemovesTheFilesItMade) {
   TempDir dir;
   PoolConfig config = *ParsePoolConfig(
       "[vdev a]\npath = a.img\nsize = 16M\n[vdev b]\npath = missing-dir/b.img\nsize = 16M\n", dir.path());
-  auto devices = Pool::OpenFileDevices(config, true);
+  auto devices = OpenVdevs(config, {.create = true});
   ASSERT_FALSE(devices);
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/a.img"));
 }
@@ -326,7 +309,7 @@ TEST(Pool, FileDevicesIoModeFollowsTheIoAttribute) {
       dir.path());
   auto file = [](const std::shared_ptr<Vdev>& v) -> FileVdev& { return dynamic_cast<FileVdev&>(*v); };
   {
-    auto devices = Pool::OpenFileDevices(config, true);
+    auto devices = OpenVdevs(config, {.create = true});
     ASSERT_TRUE(devices) << devices.error().ToString();
     EXPECT_FALSE(file((*devices)[2]).UsingDirectIo()) << "io = buffered";
     EXPECT_FALSE(file((*devices)[2]).CachingReads());
@@ -342,7 +325,7 @@ TEST(Pool, FileDevicesIoModeFollowsTheIoAttribute) {
     EXPECT_EQ(file((*devices)[3]).UsingDirectIo(), direct) << "io = read-cache";
     EXPECT_EQ(file((*devices)[3]).CachingReads(), direct);
   }
-  auto buffered = Pool::OpenFileDevices(config, false, true, /*allow_direct=*/false);
+  auto buffered = OpenVdevs(config, {.allow_direct = false});
   ASSERT_TRUE(buffered) << buffered.error().ToString();
   EXPECT_FALSE(file((*buffered)[1]).UsingDirectIo());
   EXPECT_FALSE(file((*buffered)[0]).CachingReads());
@@ -355,7 +338,7 @@ TEST(Pool, FileDevicesPreallocateFollowsTheAttribute) {
   PoolConfig config = *ParsePoolConfig(
       "[vdev a]\npath = a.img\nsize = 16M\n[vdev b]\npath = b.img\nsize = 16M\npreallocate = full\n",
       dir.path());
-  ASSERT_TRUE(Pool::OpenFileDevices(config, true));
+  ASSERT_TRUE(OpenVdevs(config, {.create = true}));
   auto allocated = [&](const char* name) {
     struct stat st {};
     EXPECT_EQ(::stat((dir.path() + "/" + name).c_str(), &st), 0);

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 
+#include "core/pool/vdev_kinds.h"
 #include "core/util/uuid.h"
 #include "core/vdev/fault_vdev.h"
 #include "core/volume/storage.h"
@@ -44,7 +45,7 @@ class SelfHealing : public ::testing::Test {
     StorageOptions options;
     options.metadata_cache_bytes = 32 << 20;
     options.open_devices = [this](const PoolConfig& config, bool create) -> Result<std::vector<std::shared_ptr<Vdev>>> {
-      auto files = TRY(Pool::OpenFileDevices(config, create, true, true, /*allow_missing=*/!create));
+      auto files = TRY(OpenVdevs(config, {.create = create, .allow_missing = !create}));
       std::vector<std::shared_ptr<Vdev>> out;
       for (size_t i = 0; i < files.size(); i++) {
         if (!files[i]) {

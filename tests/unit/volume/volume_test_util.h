@@ -11,6 +11,7 @@
 
 #include "core/util/checksum.h"
 #include "core/util/unique_fd.h"
+#include "core/pool/vdev_kinds.h"
 #include "core/util/uuid.h"
 #include "core/vdev/fault_vdev.h"
 #include "core/vdev/file_vdev.h"
@@ -53,7 +54,7 @@ class PoolDir {
     StorageOptions options;
     options.metadata_cache_bytes = 32 << 20;
     options.open_devices = [this](const PoolConfig& config, bool create) -> Result<std::vector<std::shared_ptr<Vdev>>> {
-      auto files = Pool::OpenFileDevices(config, create);
+      auto files = OpenVdevs(config, {.create = create});
       if (!files) return Err(files.error());
       faults_.clear();
       std::vector<std::shared_ptr<Vdev>> out;
