@@ -15,8 +15,10 @@
 //     most M = the smallest parity among the volumes of the data vdevs may be
 //     bad at once: offline, stale (back online or crashed early, until a
 //     scrub rewrites what it missed), flipping bits on read, or armed to
-//     crash. Of the two metadata vdevs (ditto copies) at most one flips
-//     bits; they are never taken offline (the pool refuses).
+//     crash. Of the two metadata vdevs (ditto copies) at most one is bad at
+//     a time, in any of these ways, and either may be replaced while the
+//     other is good. Offline of a metadata vdev may be refused
+//     (InvalidArgument) when a node has no copy on another online vdev.
 //  4. Crashes: an operation that fails while some device is dead, or any
 //     operation after which a device is dead (CrashAfterWrites fired), ends
 //     in Recover(): every device loses power (all unflushed writes, or a
