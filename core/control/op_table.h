@@ -47,6 +47,8 @@
 
 namespace tessera {
 
+class Storage;
+
 // The request object of `Op` with arguments `args` (contract 1).
 template <typename Op>
 Json RequestJson(typename Op::Request args) {

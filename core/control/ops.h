@@ -17,6 +17,7 @@
 #include "core/control/op_table.h"
 #include "core/control/protocol_repair.h"
 #include "core/pool/address.h"
+#include "core/volume/storage.h"
 
 namespace tessera {
 

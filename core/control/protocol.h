@@ -37,9 +37,8 @@
 #include <vector>
 
 #include "core/control/json_visit.h"
-#include "core/db/database.h"
 #include "core/util/status.h"
-#include "core/volume/storage.h"
+#include "core/volume/storage_types.h"
 
 namespace tessera {
 

@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "core/alloc/allocator.h"
+#include "core/db/db_types.h"
 #include "core/db/metadata_io.h"
 #include "core/db/node_stores.h"
 #include "core/db/root_keys.h"
@@ -78,24 +79,6 @@ class Dataset {
   std::unique_ptr<Tree> tree_;
 };
 
-struct DatasetInfo {
-  std::string name;
-  uint64_t id = 0;
-  uint64_t created_txg = 0;
-  size_t snapshots = 0;
-};
-
-struct SnapshotInfo {
-  std::string name;
-  uint64_t txg = 0;
-  uint64_t created_unix = 0;
-  BlockPtr root;
-  uint64_t guid = 0;  // identity of its contents (SnapshotRecord::guid)
-  // Filled by Storage::ListSnapshots (core/volume/storage_space.cc):
-  uint64_t referenced_bytes = 0;  // data it maps + its tree nodes
-  uint64_t unique_bytes = 0;      // what deleting it would free
-};
-
 // Space of one snapshot's tree nodes (snapshot_space.cc).
 struct SnapshotNodeSpace {
   uint64_t node_bytes = 0;         // every node of its tree
@@ -125,21 +108,6 @@ struct MetadataScrubReport {
 // Called after each tree and every 256 nodes: the counts so far and the tree
 // being scrubbed ("root tree", "dataset NAME", "NAME@SNAP").
 using ScrubProgressFn = std::function<void(const MetadataScrubReport& so_far, std::string_view tree)>;
-
-struct CheckReport {
-  uint64_t nodes = 0;               // distinct tree nodes visited
-  uint64_t referenced_blocks = 0;
-  uint64_t allocated_blocks = 0;    // excluding reserved blocks
-  std::vector<std::string> leaks;            // allocated, referenced by nothing
-  std::vector<std::string> double_references;
-  std::vector<std::string> unallocated_references;
-  std::vector<std::string> checksum_failures;
-  bool clean() const {
-    return leaks.empty() && double_references.empty() && unallocated_references.empty() &&
-           checksum_failures.empty();
-  }
-  std::string Summary() const;
-};
 
 class Database {
  public:

@@ -20,19 +20,20 @@
 #pragma once
 
 #include <chrono>
-#include <functional>
-#include <map>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "core/db/database.h"
 #include "core/pool/config.h"
+#include "core/volume/storage_types.h"
 #include "core/volume/volume.h"
 
 namespace tessera {
+
+class Vdev;
 
 struct StorageOptions {
   uint64_t metadata_cache_bytes = 256ull << 20;
@@ -43,167 +44,6 @@ struct StorageOptions {
   // Opens the vdevs of a config (create: make them). Default: each by its
   // kind (OpenVdevs, core/pool/vdev_kinds.h). Tests wrap them in FaultVdevs here.
   std::function<Result<std::vector<std::shared_ptr<Vdev>>>(const PoolConfig&, bool create)> open_devices;
-};
-
-struct VolumeSpec {
-  std::string name;
-  uint64_t size = 0;                 // bytes, multiple of 4096
-  std::string layout = "simple";     // "simple", "stripe:N" or "rs:K+M" (core/volume/layout.h)
-  std::optional<Tier> tier;          // preferred data tier; default: the slowest that exists
-};
-
-struct VolumeInfo {
-  std::string name;
-  uint64_t id = 0;                   // dataset id
-  uint64_t size = 0;
-  std::string layout;
-  std::string tier;
-  uint64_t mapped_bytes = 0;         // bytes that read as data, not holes
-  uint64_t allocated_bytes = 0;      // bytes of the data rows
-  bool open = false;                 // currently exported / in use
-  std::string origin;                // a clone's origin "VOLUME@SNAPSHOT"; empty otherwise
-};
-
-// A volume as an NBD export listing shows it: no space accounting, so
-// listing costs one exNode read per volume (Storage::ListExports).
-struct ExportInfo {
-  std::string name;
-  uint64_t size = 0;
-  std::string layout;
-  std::vector<std::string> snapshots;  // names, oldest first
-};
-
-// Where a flatten stands (Storage::FlattenVolume).
-struct FlattenProgress {
-  uint64_t offset = 0;        // the next byte offset to copy from
-  uint64_t size = 0;          // bytes that may read from the origin: min(volume, origin) size
-  uint64_t copied_bytes = 0;  // copied by this step
-  bool done = false;          // the origin is detached
-};
-
-struct VdevStatus {
-  std::string name;
-  std::string path;
-  std::string tier;
-  uint32_t index = 0;
-  uint64_t size_bytes = 0;
-  uint64_t used_bytes = 0;
-  std::string state;                 // online | offline | faulted | missing (VdevStateName)
-  std::map<std::string, std::string> attrs;
-  // Since the pool was opened (SlotVdev counters).
-  uint64_t read_errors = 0;
-  uint64_t write_errors = 0;
-  uint64_t flush_errors = 0;
-  uint64_t checksum_errors = 0;
-};
-
-// A volume with data on a vdev that is not online.
-struct VolumeHealth {
-  std::string name;
-  std::string state;      // "degraded" (redundancy covers it) or "unavailable" (data cannot be read)
-  uint64_t rows = 0;      // rows with blocks on vdevs that are not online
-  std::vector<std::string> vdevs;  // those vdevs
-};
-
-// Progress of a long operation: `done` of `total` units of `what`.
-struct Progress {
-  std::string what;
-  uint64_t done = 0;
-  uint64_t total = 0;
-};
-using ProgressFn = std::function<void(const Progress&)>;
-
-enum class InspectDepth { kQuick, kScan, kFull };
-// "quick", "scan" or "full".
-std::string_view InspectDepthName(InspectDepth depth);
-
-struct VolumeInspectReport {
-  std::string volume;
-  std::string depth;                 // quick | scan | full
-  bool repair = false;
-  uint64_t checked = 0;              // chunks (rs), blocks (others), rows/blocks for quick
-  uint64_t bad = 0;                  // bad units found
-  uint64_t repaired = 0;             // chunks rewritten with their correct content
-  uint64_t replaced_blocks = 0;      // row blocks moved off vdevs that are not online
-  uint64_t unrecoverable = 0;        // units whose content is lost
-  std::vector<std::string> problems;  // the first ones
-  bool clean() const { return bad == 0 && unrecoverable == 0; }
-};
-
-struct ScrubReport {
-  uint64_t volumes = 0;
-  uint64_t checked = 0;              // chunks of rs volumes + blocks of the others
-  uint64_t repaired = 0;
-  uint64_t unrecoverable = 0;
-  uint64_t degraded = 0;             // bad units that could not be rewritten (vdev not online)
-  CheckReport metadata;              // the metadata part (design note in storage_scrub.cc)
-  std::vector<std::string> problems;
-  bool clean() const { return unrecoverable == 0 && degraded == 0 && metadata.clean(); }
-};
-
-struct VdevReplaceReport {
-  std::string vdev;
-  std::string old_path;
-  std::string new_path;
-  uint64_t copied_blocks = 0;        // copied from the old device (it was readable)
-  uint64_t rebuilt_chunks = 0;       // rebuilt from parity
-  uint64_t unrecoverable_blocks = 0; // data held by the old device, not redundant, not readable
-  uint64_t metadata_copies_rebuilt = 0;  // tree node and superblock copies rewritten
-  std::vector<std::string> volumes;  // volumes whose data was rebuilt
-  std::vector<std::string> problems;
-};
-
-// One changed range of a volume diff, in bytes. `zero`: the newer side
-// reads zeros there (trimmed or never written); otherwise it holds data.
-struct DiffRange {
-  uint64_t offset = 0;
-  uint64_t length = 0;
-  bool zero = false;
-};
-
-struct VolumeDiff {
-  std::string volume;
-  std::string from;  // snapshot name; empty: from nothing (every mapped range)
-  std::string to;    // snapshot name; empty: the live volume
-  uint64_t size = 0;  // bytes, of the newer side
-  // Changed ranges in offset order, merged: adjacent changed blocks form one
-  // range whatever their kind (zero is set only when all of it reads zeros).
-  std::vector<DiffRange> ranges;
-  uint64_t changed_bytes = 0;
-  uint64_t nodes_visited = 0;  // tree nodes the diff read (TreeDiffStats)
-};
-
-// What a diff stream carried (written or applied).
-struct DiffStreamInfo {
-  std::string volume;       // the source volume named in the stream
-  std::string base;         // base snapshot name, empty for a full stream
-  std::string target;       // target snapshot name
-  uint64_t records = 0;
-  uint64_t data_bytes = 0;
-  uint64_t zero_bytes = 0;
-  uint64_t stream_bytes = 0;
-};
-
-struct PoolStatus {
-  std::string name;
-  std::string uuid;
-  uint64_t txg = 0;
-  uint64_t size_bytes = 0;
-  uint64_t used_bytes = 0;
-  uint64_t free_bytes = 0;
-  // Part of used_bytes that no live volume references but snapshots hold:
-  // dropped tree nodes on dead lists, and data rows with no live block that
-  // a snapshot pins (storage_space.cc).
-  uint64_t dead_pinned_bytes = 0;
-  std::vector<VdevStatus> vdevs;
-  size_t volumes = 0;
-  std::string health = "online";     // online | degraded (some vdev not online)
-  // Copies of each tree node: the pool's setting (raised to M+1 by rs:K+M
-  // volumes), and what a node written now gets (fewer while too few
-  // vdevs of the metadata tiers are online).
-  uint32_t metadata_copies = 0;
-  uint32_t metadata_copies_written = 0;
-  std::vector<VolumeHealth> degraded_volumes;
 };
 
 class Storage {
