@@ -207,14 +207,14 @@ CommandResult AttachCommand(CommandContext& ctx, const AttachArgs& args) {
   // A running server answers on the control socket. (Probing the NBD socket
   // itself would make nbdkit log a failed handshake.)
   {
-    PoolClient pool(TRY(ConnectOrOpen(dir)));
-    if (!pool.remote()) {
+    std::unique_ptr<PoolApi> pool = TRY(ConnectOrOpen(dir));
+    if (!pool->remote()) {
       return Err(
           Code::kNotFound,
           "pool {} is not being served; start a server with: tessera serve --daemon --pool {}", dir,
           dir);
     }
-    TRY(pool.GetVolumeInfo(args.name));  // a clear NotFound before any device work
+    TRY(pool->GetVolumeInfo(args.name));  // a clear NotFound before any device work
   }
   std::error_code ec;
   if (!fs::is_socket(socket, ec)) {

@@ -68,17 +68,16 @@ Status RequirePool(const std::string& pool_dir) {
   return Ok();
 }
 
-Result<PoolClient> OpenPool(const CommandContext& ctx) {
+Result<std::unique_ptr<PoolApi>> OpenPool(const CommandContext& ctx) {
   const std::string dir = ctx.PoolDir();
   TRY_STATUS(RequirePool(dir));
-  return PoolClient(TRY(ConnectOrOpen(dir)));
+  return ConnectOrOpen(dir);
 }
 
-CommandResult WithPool(const CommandContext& ctx,
-                       const std::function<CommandResult(PoolClient&)>& body) {
-  PoolClient client = TRY(OpenPool(ctx));
-  CommandResult result = body(client);
-  Status closed = client.Close();
+CommandResult WithPool(const CommandContext& ctx, const std::function<CommandResult(PoolApi&)>& body) {
+  std::unique_ptr<PoolApi> pool = TRY(OpenPool(ctx));
+  CommandResult result = body(*pool);
+  Status closed = pool->Close();
   if (!result) return result;
   TRY_STATUS(closed);
   return result;

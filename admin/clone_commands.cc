@@ -20,7 +20,7 @@ struct CloneArgs {
 
 CommandResult Clone(CommandContext& ctx, const CloneArgs& args) {
   VolumeRef origin = TRY(ParseSnapshotRef(args.target));
-  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+  return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     VolumeInfo info = TRY(pool.CloneSnapshot(origin.volume, origin.snapshot, args.name));
     ctx.out << fmt::format("created clone {} of {}: {}, layout {}, tier {}\n", info.name, origin.ToString(),
                            FormatSize(info.size), info.layout, info.tier);
@@ -29,7 +29,7 @@ CommandResult Clone(CommandContext& ctx, const CloneArgs& args) {
 }
 
 CommandResult Flatten(CommandContext& ctx, const CloneArgs& args) {
-  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+  return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     uint64_t offset = 0;
     uint64_t copied = 0;
     for (;;) {
@@ -50,7 +50,7 @@ CommandResult Flatten(CommandContext& ctx, const CloneArgs& args) {
 
 CommandResult Rollback(CommandContext& ctx, const CloneArgs& args) {
   VolumeRef target = TRY(ParseSnapshotRef(args.target));
-  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+  return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     TRY_STATUS(pool.RollbackSnapshot(target.volume, target.snapshot, args.force));
     ctx.out << fmt::format("rolled back volume {} to snapshot {}\n", target.volume, target.ToString());
     return 0;

@@ -43,12 +43,12 @@ CLI::Validator TierValidator();
 
 // NotFound "no pool at DIR ..." unless DIR/pool.conf exists.
 Status RequirePool(const std::string& pool_dir);
-// The pool through its running server, else opened directly (ConnectOrOpen).
-Result<PoolClient> OpenPool(const CommandContext& ctx);
-// Runs `body(client)` on an opened pool, then closes it (for a pool opened
+// The pool through its running server, else opened directly (ConnectOrOpen):
+// a command's code runs the same against either PoolApi.
+Result<std::unique_ptr<PoolApi>> OpenPool(const CommandContext& ctx);
+// Runs `body(pool)` on an opened pool, then closes it (for a pool opened
 // directly: flush and commit); a close error fails the command.
-CommandResult WithPool(const CommandContext& ctx,
-                       const std::function<CommandResult(PoolClient&)>& body);
+CommandResult WithPool(const CommandContext& ctx, const std::function<CommandResult(PoolApi&)>& body);
 
 void AddPoolCommands(CLI::App& app, CommandContext& ctx);
 void AddVolumeCommands(CLI::App& app, CommandContext& ctx);

@@ -58,7 +58,7 @@ CommandResult Diff(CommandContext& ctx, const DiffArgs& args) {
     }
   }
   if (args.stream.empty()) {
-    return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+    return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
       VolumeDiff diff = TRY(pool.DiffVolume(a.volume, a.snapshot, b.snapshot));
       ctx.out << (ctx.json ? FormatJson(ToJson(diff)) : FormatDiff(diff));
       return 0;
@@ -75,7 +75,7 @@ CommandResult Diff(CommandContext& ctx, const DiffArgs& args) {
   bool to_stdout = args.stream == "-";
   TRY_STATUS(RequirePool(ctx.PoolDir()));
   std::ostream& report = to_stdout ? ctx.err : ctx.out;
-  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+  return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     // Note 2.
     StreamOutput out = TRY(OpenStreamOutput(args.stream, ctx.PoolDir()));
     report << fmt::format("writing {} stream of {}{} ...\n",
@@ -121,7 +121,7 @@ CommandResult Apply(CommandContext& ctx, const ApplyArgs& args) {
                          h.incremental() ? Label(h.volume, h.base_name) : "nothing",
                          Label(h.volume, h.target_name), summary.records, FormatSize(summary.data_bytes),
                          FormatSize(summary.zero_bytes));
-  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+  return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     ctx.err << fmt::format("applying to volume {} ...\n", args.volume);
     DiffStreamInfo info = TRY(pool.ApplyDiffStream(args.volume, stream.get()));
     if (ctx.json) {

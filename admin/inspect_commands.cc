@@ -24,7 +24,7 @@ struct InspectArgs {
 
 CommandResult InspectVolume(CommandContext& ctx, const InspectArgs& args) {
   InspectDepth depth = args.full ? InspectDepth::kFull : args.quick ? InspectDepth::kQuick : InspectDepth::kScan;
-  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+  return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     VolumeInspectReport report = TRY(pool.InspectVolume(args.name, depth, args.repair, ProgressPrinter(ctx.err)));
     ctx.out << (ctx.json ? FormatJson(ToJson(report)) : FormatInspectReport(report));
     bool fixed = args.repair && report.unrecoverable == 0 && report.repaired >= report.bad;

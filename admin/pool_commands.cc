@@ -70,7 +70,7 @@ CommandResult CreatePool(CommandContext& ctx, const PoolCreateArgs& args) {
 }
 
 CommandResult PoolStatusCommand(CommandContext& ctx) {
-  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+  return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     PoolStatus status = TRY(pool.GetPoolStatus());
     ctx.out << (ctx.json ? FormatJson(ToJson(status)) : FormatPoolStatus(status));
     return 0;
@@ -78,7 +78,7 @@ CommandResult PoolStatusCommand(CommandContext& ctx) {
 }
 
 CommandResult PoolCheckCommand(CommandContext& ctx) {
-  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+  return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     CheckReport report = TRY(pool.Check());
     ctx.out << (ctx.json ? FormatJson(ToJson(report)) : FormatCheckReport(report));
     return report.clean() ? 0 : 1;

@@ -2,6 +2,7 @@
 #include "admin/repair_output.h"
 
 #include "admin/output.h"
+#include "core/control/op_table.h"
 #include "core/util/size.h"
 
 namespace tessera {
@@ -102,10 +103,10 @@ std::string FormatProgress(const Progress& p) {
 }
 
 ProgressFn ProgressPrinter(std::ostream& out) {
-  return [&out](const Progress& p) {
+  return ThrottledProgress([&out](const Progress& p) {
     out << FormatProgress(p);
     out.flush();
-  };
+  });
 }
 
 }  // namespace tessera

@@ -14,7 +14,7 @@ namespace tessera {
 namespace {
 
 CommandResult ScrubPool(CommandContext& ctx) {
-  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+  return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     ScrubReport report = TRY(pool.Scrub(ProgressPrinter(ctx.err)));
     ctx.out << (ctx.json ? FormatJson(ToJson(report)) : FormatScrubReport(report));
     return report.clean() ? 0 : 1;

@@ -200,12 +200,12 @@ CommandResult Serve(CommandContext& ctx, const ServeArgs& args) {
   // Design note 2.
   std::vector<VolumeInfo> volumes;
   {
-    PoolClient pool(TRY(ConnectOrOpen(dir)));
-    if (pool.remote()) {
+    std::unique_ptr<PoolApi> pool = TRY(ConnectOrOpen(dir));
+    if (pool->remote()) {
       return Err(Code::kBusy, "pool {} is already being served (its control socket answers)", dir);
     }
-    volumes = TRY(pool.ListVolumes());
-    TRY_STATUS(pool.Close());
+    volumes = TRY(pool->ListVolumes());
+    TRY_STATUS(pool->Close());
   }
   auto listening = ConnectUnix(socket, DeadlineAfter(std::chrono::seconds(1)));
   if (listening) return Err(Code::kBusy, "a server already listens on {}", socket);

@@ -25,7 +25,7 @@ std::string FormatTime(uint64_t unix_seconds) {
 
 CommandResult CreateSnapshot(CommandContext& ctx, const SnapshotArgs& args) {
   VolumeRef target = TRY(ParseSnapshotRef(args.target));
-  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+  return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     TRY_STATUS(pool.CreateSnapshot(target.volume, target.snapshot));
     ctx.out << fmt::format("created snapshot {}\n", target.ToString());
     return 0;
@@ -34,7 +34,7 @@ CommandResult CreateSnapshot(CommandContext& ctx, const SnapshotArgs& args) {
 
 CommandResult DeleteSnapshot(CommandContext& ctx, const SnapshotArgs& args) {
   VolumeRef target = TRY(ParseSnapshotRef(args.target));
-  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+  return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     TRY_STATUS(pool.DeleteSnapshot(target.volume, target.snapshot));
     ctx.out << fmt::format("deleted snapshot {}\n", target.ToString());
     return 0;
@@ -42,7 +42,7 @@ CommandResult DeleteSnapshot(CommandContext& ctx, const SnapshotArgs& args) {
 }
 
 CommandResult ListSnapshots(CommandContext& ctx, const SnapshotArgs& args) {
-  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+  return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     auto snapshots = TRY(pool.ListSnapshots(args.target));
     if (ctx.json) {
       ctx.out << FormatJson(ToJson(snapshots));

@@ -20,7 +20,7 @@ struct VdevArgs {
 };
 
 CommandResult ListVdevs(CommandContext& ctx) {
-  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+  return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     std::vector<VdevStatus> vdevs = TRY(pool.ListVdevs());
     ctx.out << (ctx.json ? FormatJson(ToJson(vdevs)) : FormatVdevTable(vdevs));
     return 0;
@@ -28,7 +28,7 @@ CommandResult ListVdevs(CommandContext& ctx) {
 }
 
 CommandResult OfflineVdev(CommandContext& ctx, const VdevArgs& args) {
-  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+  return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     TRY_STATUS(pool.OfflineVdev(args.name));
     ctx.out << fmt::format("vdev {} is offline\n", args.name);
     return 0;
@@ -36,7 +36,7 @@ CommandResult OfflineVdev(CommandContext& ctx, const VdevArgs& args) {
 }
 
 CommandResult OnlineVdev(CommandContext& ctx, const VdevArgs& args) {
-  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+  return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     TRY_STATUS(pool.OnlineVdev(args.name));
     ctx.out << fmt::format(
         "vdev {} is online; what it missed is rebuilt on read, or at once by 'tessera pool scrub'\n",
@@ -46,7 +46,7 @@ CommandResult OnlineVdev(CommandContext& ctx, const VdevArgs& args) {
 }
 
 CommandResult ReplaceVdev(CommandContext& ctx, const VdevArgs& args) {
-  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+  return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     VdevReplaceReport report = TRY(pool.ReplaceVdev(args.name, args.path, ProgressPrinter(ctx.err)));
     ctx.out << (ctx.json ? FormatJson(ToJson(report)) : FormatReplaceReport(report));
     return report.unrecoverable_blocks == 0 ? 0 : 1;

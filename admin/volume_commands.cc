@@ -25,7 +25,7 @@ CommandResult CreateVolume(CommandContext& ctx, const VolumeArgs& args) {
   spec.size = TRY(ParseSizeArg(args.size));
   spec.layout = args.layout;
   if (!args.tier.empty()) spec.tier = ParseTier(args.tier);
-  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+  return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     VolumeInfo info = TRY(pool.CreateVolume(spec));
     ctx.out << fmt::format("created volume {}: {}, layout {}, tier {}\n", info.name,
                            FormatSize(info.size), info.layout, info.tier);
@@ -34,7 +34,7 @@ CommandResult CreateVolume(CommandContext& ctx, const VolumeArgs& args) {
 }
 
 CommandResult ListVolumes(CommandContext& ctx) {
-  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+  return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     std::vector<VolumeInfo> volumes = TRY(pool.ListVolumes());
     ctx.out << (ctx.json ? FormatJson(ToJson(volumes)) : FormatVolumeTable(volumes));
     return 0;
@@ -42,7 +42,7 @@ CommandResult ListVolumes(CommandContext& ctx) {
 }
 
 CommandResult VolumeInfoCommand(CommandContext& ctx, const VolumeArgs& args) {
-  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+  return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     VolumeInfo info = TRY(pool.GetVolumeInfo(args.name));
     ctx.out << (ctx.json ? FormatJson(ToJson(info)) : FormatVolumeInfo(info));
     return 0;
@@ -51,7 +51,7 @@ CommandResult VolumeInfoCommand(CommandContext& ctx, const VolumeArgs& args) {
 
 CommandResult ResizeVolume(CommandContext& ctx, const VolumeArgs& args) {
   uint64_t size = TRY(ParseSizeArg(args.size));
-  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+  return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     TRY_STATUS(pool.ResizeVolume(args.name, size, args.force));
     ctx.out << fmt::format("resized volume {} to {}\n", args.name, FormatSize(size));
     return 0;
@@ -59,7 +59,7 @@ CommandResult ResizeVolume(CommandContext& ctx, const VolumeArgs& args) {
 }
 
 CommandResult DeleteVolume(CommandContext& ctx, const VolumeArgs& args) {
-  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+  return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     TRY_STATUS(pool.DeleteVolume(args.name));
     ctx.out << fmt::format("deleted volume {}\n", args.name);
     return 0;
@@ -67,7 +67,7 @@ CommandResult DeleteVolume(CommandContext& ctx, const VolumeArgs& args) {
 }
 
 CommandResult ShowExnode(CommandContext& ctx, const VolumeArgs& args) {
-  return WithPool(ctx, [&](PoolClient& pool) -> CommandResult {
+  return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     std::string text = TRY(pool.ExnodeText(args.name));
     if (!text.empty() && text.back() != '\n') text.push_back('\n');
     ctx.out << text;

@@ -1,11 +1,11 @@
 // Control request dispatch: find the op in the registry (op_table.h), which
-// decodes, calls one Storage method and encodes.
+// decodes, calls one PoolApi method and encodes.
 //
 // Design notes
 //  1. Each op decodes all of its arguments and rejects unknown fields before
-//     it calls Storage, so a bad request changes nothing (op_table.h
+//     it calls the PoolApi, so a bad request changes nothing (op_table.h
 //     contract 2).
-//  2. No storage logic lives here or in the ops: one op is one Storage call.
+//  2. No storage logic lives here or in the ops: one op is one PoolApi call.
 #include "core/control/dispatch.h"
 
 #include <exception>
@@ -16,21 +16,21 @@
 namespace tessera {
 namespace {
 
-Result<Json> Dispatch(Storage& storage, const Json& request, const ProgressFn& progress,
+Result<Json> Dispatch(PoolApi& pool, const Json& request, const ProgressFn& progress,
                       int passed_fd) {
   JsonFields fields = TRY(JsonFields::Of(request, "request"));
   std::string op = TRY(fields.String("op"));
   const OpEntry* entry = FindControlOp(op);
   if (!entry) return std::unexpected(UnknownOpError(op));
-  return entry->dispatch(storage, fields, OpCall(op, progress, passed_fd));
+  return entry->dispatch(pool, fields, OpCall(op, progress, passed_fd));
 }
 
 }  // namespace
 
-Json DispatchRequest(Storage& storage, const Json& request, const ProgressFn& progress,
+Json DispatchRequest(PoolApi& pool, const Json& request, const ProgressFn& progress,
                      int passed_fd) {
   try {
-    Result<Json> result = Dispatch(storage, request, progress, passed_fd);
+    Result<Json> result = Dispatch(pool, request, progress, passed_fd);
     return result ? OkResponse(std::move(*result)) : ErrorResponse(result.error());
   } catch (const std::exception& e) {
     return ErrorResponse(
@@ -38,12 +38,12 @@ Json DispatchRequest(Storage& storage, const Json& request, const ProgressFn& pr
   }
 }
 
-std::string HandleRequestLine(Storage& storage, std::string_view line, const ProgressFn& progress,
+std::string HandleRequestLine(PoolApi& pool, std::string_view line, const ProgressFn& progress,
                               int passed_fd) {
   try {
     Result<Json> request = ParseLine(line);
     Json response =
-        request ? DispatchRequest(storage, *request, progress, passed_fd) : ErrorResponse(request.error());
+        request ? DispatchRequest(pool, *request, progress, passed_fd) : ErrorResponse(request.error());
     return EncodeLine(response);
   } catch (const std::exception& e) {
     return EncodeLine(

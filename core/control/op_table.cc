@@ -22,17 +22,17 @@ constexpr auto kProgressEvery = std::chrono::milliseconds(250);
 
 // Design note 1; op_table.h contract 2.
 template <typename Op>
-Result<Json> DispatchOp(Storage& storage, JsonFields& fields, const OpCall& call) {
+Result<Json> DispatchOp(PoolApi& pool, JsonFields& fields, const OpCall& call) {
   typename Op::Request args{};
   FieldDecoder decoder(fields);
   Fields(decoder, args);
   TRY_STATUS(decoder.status());
   TRY_STATUS(fields.NoOtherFields());
   if constexpr (std::is_void_v<typename Op::Reply>) {
-    TRY_STATUS(Op::Run(storage, args, call));
+    TRY_STATUS(Op::Run(pool, args, call));
     return Json();
   } else {
-    return ReplyToJson(TRY(Op::Run(storage, args, call)));
+    return ReplyToJson(TRY(Op::Run(pool, args, call)));
   }
 }
 
@@ -59,16 +59,18 @@ std::vector<OpEntry> MakeTable(OpList<Ops...>) {
 
 }  // namespace
 
-ProgressFn OpCall::Progress(bool wanted) const {
-  if (!wanted || !sink_) return ProgressFn();
+ProgressFn ThrottledProgress(ProgressFn sink) {
+  if (!sink) return ProgressFn();
   auto last = std::make_shared<std::chrono::steady_clock::time_point>();
-  return [sink = sink_, last](const tessera::Progress& p) {
+  return [sink = std::move(sink), last](const tessera::Progress& p) {
     auto now = std::chrono::steady_clock::now();
     if (p.done != p.total && now - *last < kProgressEvery) return;
     *last = now;
     sink(p);
   };
 }
+
+ProgressFn OpCall::Progress(bool wanted) const { return wanted ? ThrottledProgress(sink_) : ProgressFn(); }
 
 Result<int> OpCall::PassedStream() const {
   if (passed_fd_ < 0) {

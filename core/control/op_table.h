@@ -8,7 +8,7 @@
 //                                                  // carries a descriptor
 //   using Request = ...;  // its arguments; a Fields() function lists them
 //   using Reply = ...;    // its result; void when it answers null
-//   static Result<Reply> Run(Storage&, const Request&, const OpCall&);
+//   static Result<Reply> Run(PoolApi&, const Request&, const OpCall&);
 // and its place in ControlOps (ops.h). Nothing else names it: dispatch finds
 // it by name, PoolClient::Call<Op> sends it, the unknown-op error and the op
 // table of docs/control-protocol.md list it.
@@ -47,7 +47,7 @@
 
 namespace tessera {
 
-class Storage;
+class PoolApi;
 
 // The request object of `Op` with arguments `args` (contract 1).
 template <typename Op>
@@ -59,14 +59,17 @@ Json RequestJson(typename Op::Request args) {
   return request;
 }
 
+// `sink` throttled to at most one report per 250 ms, plus the last of each
+// phase (done == total); empty for an empty sink.
+ProgressFn ThrottledProgress(ProgressFn sink);
+
 // What an op's Run gets besides its arguments: the request's extras.
 class OpCall {
  public:
   OpCall(std::string_view op, ProgressFn sink, int passed_fd)
       : op_(op), sink_(std::move(sink)), passed_fd_(passed_fd) {}
   // For a request that asked for progress (`wanted`): the caller's progress
-  // function, throttled to at most one report per 250 ms plus the last of
-  // each phase (done == total). Empty otherwise.
+  // function, throttled (ThrottledProgress). Empty otherwise.
   ProgressFn Progress(bool wanted) const;
   // The descriptor passed with the request (borrowed); InvalidArgument when
   // none came (dispatch.h contract 4).
@@ -86,7 +89,7 @@ struct OpEntry {
   std::string_view name;
   // Decodes the request (`fields`: its "op" already read), runs the op and
   // encodes its result (contract 2).
-  Result<Json> (*dispatch)(Storage& storage, JsonFields& fields, const OpCall& call);
+  Result<Json> (*dispatch)(PoolApi& pool, JsonFields& fields, const OpCall& call);
   std::string arguments_doc;  // from FieldDescriber
   std::string_view result_doc;
 };

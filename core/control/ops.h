@@ -1,13 +1,14 @@
 // The control operations, each described once: its name, its arguments (a
-// Request type and its Fields), its result (Reply) and the one Storage call
+// Request type and its Fields), its result (Reply) and the one PoolApi call
 // it makes. op_table.h says what an op type holds and who reads it; the
 // table of docs/control-protocol.md is generated from this file
 // (ControlOpTableMarkdown) and checked against it by op_table_test.cc.
 //
-// Adding an op: a struct here, its place in ControlOps, and its row in the
-// docs' table.
+// Adding an op: its call in PoolApi (core/volume/pool_api.h; Storage::Impl
+// and PoolClient implement it), a struct here, its place in ControlOps, and
+// its row in the docs' table.
 //
-// Contract: as op_table.h. Run makes exactly one Storage call, after the
+// Contract: as op_table.h. Run makes exactly one PoolApi call, after the
 // whole request decoded; it holds no storage logic.
 #pragma once
 
@@ -17,7 +18,7 @@
 #include "core/control/op_table.h"
 #include "core/control/protocol_repair.h"
 #include "core/pool/address.h"
-#include "core/volume/storage.h"
+#include "core/volume/pool_api.h"
 
 namespace tessera {
 
@@ -203,7 +204,7 @@ struct VolumeCreate {
   static constexpr std::string_view kResultDoc = "VolumeInfo of the new volume";
   using Request = VolumeSpec;
   using Reply = VolumeInfo;
-  static Result<Reply> Run(Storage& s, const Request& r, const OpCall&) { return s.CreateVolume(r); }
+  static Result<Reply> Run(PoolApi& s, const Request& r, const OpCall&) { return s.CreateVolume(r); }
 };
 
 struct VolumeList {
@@ -211,7 +212,7 @@ struct VolumeList {
   static constexpr std::string_view kResultDoc = "array of VolumeInfo";
   using Request = NoArgs;
   using Reply = std::vector<VolumeInfo>;
-  static Result<Reply> Run(Storage& s, const Request&, const OpCall&) { return s.ListVolumes(); }
+  static Result<Reply> Run(PoolApi& s, const Request&, const OpCall&) { return s.ListVolumes(); }
 };
 
 struct VolumeInfoOp {
@@ -219,7 +220,7 @@ struct VolumeInfoOp {
   static constexpr std::string_view kResultDoc = "VolumeInfo";
   using Request = NameArgs;
   using Reply = VolumeInfo;
-  static Result<Reply> Run(Storage& s, const Request& r, const OpCall&) { return s.GetVolumeInfo(r.name); }
+  static Result<Reply> Run(PoolApi& s, const Request& r, const OpCall&) { return s.GetVolumeInfo(r.name); }
 };
 
 struct VolumeResize {
@@ -227,7 +228,7 @@ struct VolumeResize {
   static constexpr std::string_view kResultDoc = "`null`";
   using Request = ResizeArgs;
   using Reply = void;
-  static Status Run(Storage& s, const Request& r, const OpCall&) { return s.ResizeVolume(r.name, r.size, r.force); }
+  static Status Run(PoolApi& s, const Request& r, const OpCall&) { return s.ResizeVolume(r.name, r.size, r.force); }
 };
 
 struct VolumeDelete {
@@ -235,7 +236,7 @@ struct VolumeDelete {
   static constexpr std::string_view kResultDoc = "`null`";
   using Request = NameArgs;
   using Reply = void;
-  static Status Run(Storage& s, const Request& r, const OpCall&) { return s.DeleteVolume(r.name); }
+  static Status Run(PoolApi& s, const Request& r, const OpCall&) { return s.DeleteVolume(r.name); }
 };
 
 struct VolumeInspect {
@@ -243,7 +244,7 @@ struct VolumeInspect {
   static constexpr std::string_view kResultDoc = "InspectReport";
   using Request = InspectArgs;
   using Reply = VolumeInspectReport;
-  static Result<Reply> Run(Storage& s, const Request& r, const OpCall& call) {
+  static Result<Reply> Run(PoolApi& s, const Request& r, const OpCall& call) {
     return s.InspectVolume(r.name, r.depth, r.repair, call.Progress(r.progress));
   }
 };
@@ -253,7 +254,7 @@ struct ExnodeShow {
   static constexpr std::string_view kResultDoc = "string: the exNode text ([format/exnode.md](format/exnode.md))";
   using Request = NameArgs;
   using Reply = std::string;
-  static Result<Reply> Run(Storage& s, const Request& r, const OpCall&) { return s.ExnodeText(r.name); }
+  static Result<Reply> Run(PoolApi& s, const Request& r, const OpCall&) { return s.ExnodeText(r.name); }
 };
 
 struct SnapshotCreate {
@@ -262,7 +263,7 @@ struct SnapshotCreate {
       "`null`; the volume is flushed first, the snapshot is durable on return";
   using Request = SnapshotArgs;
   using Reply = void;
-  static Status Run(Storage& s, const Request& r, const OpCall&) { return s.CreateSnapshot(r.volume, r.snapshot); }
+  static Status Run(PoolApi& s, const Request& r, const OpCall&) { return s.CreateSnapshot(r.volume, r.snapshot); }
 };
 
 struct SnapshotList {
@@ -270,7 +271,7 @@ struct SnapshotList {
   static constexpr std::string_view kResultDoc = "array of SnapshotInfo, oldest first";
   using Request = VolumeArgs;
   using Reply = std::vector<SnapshotInfo>;
-  static Result<Reply> Run(Storage& s, const Request& r, const OpCall&) { return s.ListSnapshots(r.volume); }
+  static Result<Reply> Run(PoolApi& s, const Request& r, const OpCall&) { return s.ListSnapshots(r.volume); }
 };
 
 struct SnapshotDelete {
@@ -280,7 +281,7 @@ struct SnapshotDelete {
       "on return";
   using Request = SnapshotArgs;
   using Reply = void;
-  static Status Run(Storage& s, const Request& r, const OpCall&) { return s.DeleteSnapshot(r.volume, r.snapshot); }
+  static Status Run(PoolApi& s, const Request& r, const OpCall&) { return s.DeleteSnapshot(r.volume, r.snapshot); }
 };
 
 struct SnapshotRollback {
@@ -288,7 +289,7 @@ struct SnapshotRollback {
   static constexpr std::string_view kResultDoc = "`null`";
   using Request = RollbackArgs;
   using Reply = void;
-  static Status Run(Storage& s, const Request& r, const OpCall&) {
+  static Status Run(PoolApi& s, const Request& r, const OpCall&) {
     return s.RollbackSnapshot(r.volume, r.snapshot, r.force);
   }
 };
@@ -298,7 +299,7 @@ struct CloneCreate {
   static constexpr std::string_view kResultDoc = "VolumeInfo of the clone";
   using Request = CloneArgs;
   using Reply = VolumeInfo;
-  static Result<Reply> Run(Storage& s, const Request& r, const OpCall&) {
+  static Result<Reply> Run(PoolApi& s, const Request& r, const OpCall&) {
     return s.CloneSnapshot(r.volume, r.snapshot, r.clone);
   }
 };
@@ -308,7 +309,7 @@ struct VolumeFlatten {
   static constexpr std::string_view kResultDoc = "FlattenProgress";
   using Request = FlattenArgs;
   using Reply = FlattenProgress;
-  static Result<Reply> Run(Storage& s, const Request& r, const OpCall&) {
+  static Result<Reply> Run(PoolApi& s, const Request& r, const OpCall&) {
     return s.FlattenVolume(r.name, r.offset, r.max_bytes);
   }
 };
@@ -318,7 +319,7 @@ struct VolumeDiffOp {
   static constexpr std::string_view kResultDoc = "VolumeDiff";
   using Request = DiffArgs;
   using Reply = VolumeDiff;
-  static Result<Reply> Run(Storage& s, const Request& r, const OpCall&) { return s.DiffVolume(r.volume, r.from, r.to); }
+  static Result<Reply> Run(PoolApi& s, const Request& r, const OpCall&) { return s.DiffVolume(r.volume, r.from, r.to); }
 };
 
 struct DiffStream {
@@ -327,7 +328,7 @@ struct DiffStream {
   static constexpr bool kPassesFd = true;
   using Request = DiffStreamArgs;
   using Reply = DiffStreamInfo;
-  static Result<Reply> Run(Storage& s, const Request& r, const OpCall& call) {
+  static Result<Reply> Run(PoolApi& s, const Request& r, const OpCall& call) {
     return s.WriteDiffStream(r.volume, r.from, r.to, TRY(call.PassedStream()));
   }
 };
@@ -338,7 +339,7 @@ struct DiffApply {
   static constexpr bool kPassesFd = true;
   using Request = VolumeArgs;
   using Reply = DiffStreamInfo;
-  static Result<Reply> Run(Storage& s, const Request& r, const OpCall& call) {
+  static Result<Reply> Run(PoolApi& s, const Request& r, const OpCall& call) {
     return s.ApplyDiffStream(r.volume, TRY(call.PassedStream()));
   }
 };
@@ -348,7 +349,7 @@ struct PoolStatusOp {
   static constexpr std::string_view kResultDoc = "PoolStatus";
   using Request = NoArgs;
   using Reply = PoolStatus;
-  static Result<Reply> Run(Storage& s, const Request&, const OpCall&) { return s.GetPoolStatus(); }
+  static Result<Reply> Run(PoolApi& s, const Request&, const OpCall&) { return s.GetPoolStatus(); }
 };
 
 struct PoolCheck {
@@ -356,7 +357,7 @@ struct PoolCheck {
   static constexpr std::string_view kResultDoc = "CheckReport";
   using Request = NoArgs;
   using Reply = CheckReport;
-  static Result<Reply> Run(Storage& s, const Request&, const OpCall&) { return s.Check(); }
+  static Result<Reply> Run(PoolApi& s, const Request&, const OpCall&) { return s.Check(); }
 };
 
 struct PoolScrub {
@@ -364,7 +365,7 @@ struct PoolScrub {
   static constexpr std::string_view kResultDoc = "ScrubReport";
   using Request = ScrubArgs;
   using Reply = ScrubReport;
-  static Result<Reply> Run(Storage& s, const Request& r, const OpCall& call) {
+  static Result<Reply> Run(PoolApi& s, const Request& r, const OpCall& call) {
     return s.Scrub(call.Progress(r.progress));
   }
 };
@@ -374,7 +375,7 @@ struct VdevList {
   static constexpr std::string_view kResultDoc = "array of VdevStatus";
   using Request = NoArgs;
   using Reply = std::vector<VdevStatus>;
-  static Result<Reply> Run(Storage& s, const Request&, const OpCall&) { return s.ListVdevs(); }
+  static Result<Reply> Run(PoolApi& s, const Request&, const OpCall&) { return s.ListVdevs(); }
 };
 
 struct VdevOffline {
@@ -382,7 +383,7 @@ struct VdevOffline {
   static constexpr std::string_view kResultDoc = "`null`";
   using Request = NameArgs;
   using Reply = void;
-  static Status Run(Storage& s, const Request& r, const OpCall&) { return s.OfflineVdev(r.name); }
+  static Status Run(PoolApi& s, const Request& r, const OpCall&) { return s.OfflineVdev(r.name); }
 };
 
 struct VdevOnline {
@@ -390,7 +391,7 @@ struct VdevOnline {
   static constexpr std::string_view kResultDoc = "`null`";
   using Request = NameArgs;
   using Reply = void;
-  static Status Run(Storage& s, const Request& r, const OpCall&) { return s.OnlineVdev(r.name); }
+  static Status Run(PoolApi& s, const Request& r, const OpCall&) { return s.OnlineVdev(r.name); }
 };
 
 struct VdevReplace {
@@ -398,7 +399,7 @@ struct VdevReplace {
   static constexpr std::string_view kResultDoc = "ReplaceReport";
   using Request = ReplaceArgs;
   using Reply = VdevReplaceReport;
-  static Result<Reply> Run(Storage& s, const Request& r, const OpCall& call) {
+  static Result<Reply> Run(PoolApi& s, const Request& r, const OpCall& call) {
     return s.ReplaceVdev(r.name, r.path, call.Progress(r.progress));
   }
 };
@@ -408,7 +409,7 @@ struct Commit {
   static constexpr std::string_view kResultDoc = "`null`";
   using Request = NoArgs;
   using Reply = void;
-  static Status Run(Storage& s, const Request&, const OpCall&) { return s.Commit(); }
+  static Status Run(PoolApi& s, const Request&, const OpCall&) { return s.Commit(); }
 };
 
 }  // namespace ops

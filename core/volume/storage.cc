@@ -77,11 +77,6 @@ Result<std::vector<std::shared_ptr<Vdev>>> OpenPoolDevices(const StorageOptions&
 }
 
 
-Storage::Storage(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Storage::~Storage() = default;
-
-const std::string& Storage::dir() const { return impl_->dir_; }
-
 PoolConfig Storage::DefaultConfig(const std::string& dir, uint32_t count, uint64_t size) {
   PoolConfig config;
   for (uint32_t i = 0; i < count; i++) {
@@ -138,7 +133,7 @@ Result<std::unique_ptr<Storage>> Storage::Create(const std::string& dir_in, cons
     cleanup();
     return Err(saved.error());
   }
-  return std::unique_ptr<Storage>(new Storage(std::make_unique<Impl>(dir, fd, options, std::move(*db))));
+  return std::unique_ptr<Storage>(std::make_unique<Impl>(dir, fd, options, std::move(*db)));
 }
 
 Result<std::unique_ptr<Storage>> Storage::Open(const std::string& dir_in, StorageOptions options) {
@@ -160,7 +155,7 @@ Result<std::unique_ptr<Storage>> Storage::Open(const std::string& dir_in, Storag
   }
   auto impl = std::make_unique<Impl>(dir, fd, options, std::move(*opened));
   TRY_STATUS(impl->EnsureMetadataCopies());  // the Impl closes the lock on failure
-  return std::unique_ptr<Storage>(new Storage(std::move(impl)));
+  return std::unique_ptr<Storage>(std::move(impl));
 }
 
 Storage::Impl::Impl(std::string dir, int lock_fd, StorageOptions options, std::unique_ptr<Database> db)
@@ -298,44 +293,5 @@ Result<CheckReport> Storage::Impl::Check() {
   std::lock_guard lock(mu_);
   return db_->Check();
 }
-
-// Storage forwarding.
-Result<VolumeInfo> Storage::CreateVolume(const VolumeSpec& spec) { return impl_->CreateVolume(spec); }
-Result<std::vector<VolumeInfo>> Storage::ListVolumes() { return impl_->ListVolumes(); }
-Result<std::vector<ExportInfo>> Storage::ListExports() { return impl_->ListExports(); }
-Result<VolumeInfo> Storage::GetVolumeInfo(const std::string& name) { return impl_->Info(name); }
-Status Storage::ResizeVolume(const std::string& name, uint64_t size, bool force) { return impl_->Resize(name, size, force); }
-Status Storage::DeleteVolume(const std::string& name) { return impl_->Delete(name); }
-Result<std::string> Storage::ExnodeText(const std::string& name) { return impl_->ExnodeText(name); }
-Result<std::shared_ptr<Volume>> Storage::OpenVolume(const std::string& name) {
-  auto v = TRY(impl_->OpenVolume(name));
-  return std::shared_ptr<Volume>(std::move(v));
-}
-Result<PoolStatus> Storage::GetPoolStatus() { return impl_->GetPoolStatus(); }
-Status Storage::CreateSnapshot(const std::string& volume, const std::string& snapshot) {
-  return impl_->CreateSnapshot(volume, snapshot);
-}
-Result<std::vector<SnapshotInfo>> Storage::ListSnapshots(const std::string& volume) {
-  return impl_->ListSnapshots(volume);
-}
-Status Storage::DeleteSnapshot(const std::string& volume, const std::string& snapshot) {
-  return impl_->DeleteSnapshot(volume, snapshot);
-}
-Result<VolumeDiff> Storage::DiffVolume(const std::string& volume, const std::string& from, const std::string& to) {
-  return impl_->DiffVolume(volume, from, to);
-}
-Result<DiffStreamInfo> Storage::WriteDiffStream(const std::string& volume, const std::string& from,
-                                                const std::string& to, int stream_fd) {
-  return impl_->WriteDiffStream(volume, from, to, stream_fd);
-}
-Result<DiffStreamInfo> Storage::ApplyDiffStream(const std::string& volume, int stream_fd) {
-  return impl_->ApplyDiffStream(volume, stream_fd);
-}
-Result<CheckReport> Storage::Check() { return impl_->Check(); }
-Status Storage::Commit() { return impl_->CommitAll(); }
-void Storage::StartBackground(std::chrono::milliseconds interval) { impl_->StartBackground(interval); }
-void Storage::StopBackground() { impl_->StopBackground(); }
-Status Storage::Close() { return impl_->Close(); }
-Status Storage::CloseIdleVolumes() { return impl_->CloseIdleVolumes(); }
 
 }  // namespace tessera

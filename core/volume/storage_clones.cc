@@ -123,16 +123,4 @@ Result<FlattenProgress> Storage::Impl::FlattenVolume(const std::string& name, ui
   return progress;
 }
 
-// Storage forwarding.
-Result<VolumeInfo> Storage::CloneSnapshot(const std::string& volume, const std::string& snapshot,
-                                          const std::string& clone) {
-  return impl_->CloneSnapshot(volume, snapshot, clone);
-}
-Result<FlattenProgress> Storage::FlattenVolume(const std::string& name, uint64_t offset, uint64_t max_bytes) {
-  return impl_->FlattenVolume(name, offset, max_bytes);
-}
-Status Storage::RollbackSnapshot(const std::string& volume, const std::string& snapshot, bool force) {
-  return impl_->RollbackSnapshot(volume, snapshot, force);
-}
-
 }  // namespace tessera

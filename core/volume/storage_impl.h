@@ -42,55 +42,64 @@ Result<std::vector<std::shared_ptr<Vdev>>> OpenPoolDevices(const StorageOptions&
 // ("VOL@SNAP"): operations that change a volume take a volume's name.
 Status RefuseSnapshotName(const std::string& name, std::string_view operation);
 
-class Storage::Impl : public StorageCore {
+// Storage's implementation: the PoolApi calls (pool_api.h says what each
+// guarantees) and Storage's own, overridden here directly (no forwarders).
+class Storage::Impl final : public Storage, public StorageCore {
  public:
   Impl(std::string dir, int lock_fd, StorageOptions options, std::unique_ptr<Database> db);
   ~Impl() override;
 
+  // StorageCore.
   Status CommitAll() override;
   Pool& pool() override { return db_->pool(); }
   RowPlacement& row_placement() override { return placement_; }
 
-  Result<VolumeInfo> CreateVolume(const VolumeSpec& spec);
-  Result<std::vector<VolumeInfo>> ListVolumes();
-  // Names, sizes and layouts only: no space accounting (storage.h).
-  Result<std::vector<ExportInfo>> ListExports();
-  Result<VolumeInfo> Info(const std::string& name);
-  Status Resize(const std::string& name, uint64_t new_size, bool force);
-  Status Delete(const std::string& name);
-  Result<std::string> ExnodeText(const std::string& name);
-  Result<std::shared_ptr<VolumeImpl>> OpenVolume(const std::string& name);
-  Status CreateSnapshot(const std::string& volume, const std::string& snapshot);
-  Result<std::vector<SnapshotInfo>> ListSnapshots(const std::string& volume);
-  Status DeleteSnapshot(const std::string& volume, const std::string& snapshot);
+  // PoolApi.
+  Result<VolumeInfo> CreateVolume(const VolumeSpec& spec) override;
+  Result<std::vector<VolumeInfo>> ListVolumes() override;
+  Result<VolumeInfo> GetVolumeInfo(const std::string& name) override;
+  Status ResizeVolume(const std::string& name, uint64_t new_size, bool force) override;
+  Status DeleteVolume(const std::string& name) override;
+  Result<std::string> ExnodeText(const std::string& name) override;
+  Status CreateSnapshot(const std::string& volume, const std::string& snapshot) override;
+  Result<std::vector<SnapshotInfo>> ListSnapshots(const std::string& volume) override;
+  Status DeleteSnapshot(const std::string& volume, const std::string& snapshot) override;
   Result<VolumeInfo> CloneSnapshot(const std::string& volume, const std::string& snapshot,
-                                   const std::string& clone);
-  Result<FlattenProgress> FlattenVolume(const std::string& name, uint64_t offset, uint64_t max_bytes);
-  Status RollbackSnapshot(const std::string& volume, const std::string& snapshot, bool force);
-  Result<VolumeDiff> DiffVolume(const std::string& volume, const std::string& from, const std::string& to);
+                                   const std::string& clone) override;
+  Result<FlattenProgress> FlattenVolume(const std::string& name, uint64_t offset, uint64_t max_bytes) override;
+  Status RollbackSnapshot(const std::string& volume, const std::string& snapshot, bool force) override;
+  Result<VolumeDiff> DiffVolume(const std::string& volume, const std::string& from, const std::string& to) override;
   Result<DiffStreamInfo> WriteDiffStream(const std::string& volume, const std::string& from,
-                                         const std::string& to, int stream_fd);
-  Result<DiffStreamInfo> ApplyDiffStream(const std::string& volume, int stream_fd);
+                                         const std::string& to, int stream_fd) override;
+  Result<DiffStreamInfo> ApplyDiffStream(const std::string& volume, int stream_fd) override;
+  Result<PoolStatus> GetPoolStatus() override;
+  Result<CheckReport> Check() override;
+  Result<VolumeInspectReport> InspectVolume(const std::string& name, InspectDepth depth, bool repair,
+                                            const ProgressFn& progress) override;
+  Result<ScrubReport> Scrub(const ProgressFn& progress) override;
+  Result<std::vector<VdevStatus>> ListVdevs() override;
+  Status OfflineVdev(const std::string& name) override;
+  Status OnlineVdev(const std::string& name) override;
+  Result<VdevReplaceReport> ReplaceVdev(const std::string& old_name, const std::string& new_path,
+                                        const ProgressFn& progress) override;
+  Status Commit() override { return CommitAll(); }
+  Status Close() override;
+
+  // Storage.
+  const std::string& dir() const override { return dir_; }
+  // Names, sizes and layouts only: no space accounting (storage.h).
+  Result<std::vector<ExportInfo>> ListExports() override;
+  Result<std::shared_ptr<Volume>> OpenVolume(const std::string& name) override;
+  void StartBackground(std::chrono::milliseconds interval) override;
+  void StopBackground() override;
+  // Closes the volumes whose last handle is gone (OpenTable::FinishIdle).
+  Status CloseIdleVolumes() override { return open_.FinishIdle(); }
+
   // storage.h: a stream file is a regular file, not one of the pool's.
   Status CheckStreamFile(int stream_fd);
-  Result<PoolStatus> GetPoolStatus();
-  Result<CheckReport> Check();
-  Result<VolumeInspectReport> InspectVolume(const std::string& name, InspectDepth depth, bool repair,
-                                            const ProgressFn& progress);
-  Result<ScrubReport> Scrub(const ProgressFn& progress);
-  Result<std::vector<VdevStatus>> ListVdevs();
   // Raises the pool's metadata copies to M+1 for the largest M of its
   // volumes' rs:K+M layouts (storage_vdevs.cc, design note 5). At open.
   Status EnsureMetadataCopies();
-  Status OfflineVdev(const std::string& name);
-  Status OnlineVdev(const std::string& name);
-  Result<VdevReplaceReport> ReplaceVdev(const std::string& old_name, const std::string& new_path,
-                                        const ProgressFn& progress);
-  // Closes the volumes whose last handle is gone (OpenTable::FinishIdle).
-  Status CloseIdleVolumes() { return open_.FinishIdle(); }
-  void StartBackground(std::chrono::milliseconds interval);
-  void StopBackground();
-  Status Close();
 
   std::string dir_;
 

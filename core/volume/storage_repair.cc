@@ -226,9 +226,4 @@ Result<VolumeInspectReport> Storage::Impl::InspectVolume(const std::string& name
   return InspectHeld(lock, name, depth, repair, /*replace_lost=*/true, progress);
 }
 
-Result<VolumeInspectReport> Storage::InspectVolume(const std::string& name, InspectDepth depth, bool repair,
-                                                   const ProgressFn& progress) {
-  return impl_->InspectVolume(name, depth, repair, progress);
-}
-
 }  // namespace tessera

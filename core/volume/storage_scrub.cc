@@ -75,6 +75,4 @@ Result<ScrubReport> Storage::Impl::Scrub(const ProgressFn& progress) {
   return report;
 }
 
-Result<ScrubReport> Storage::Scrub(const ProgressFn& progress) { return impl_->Scrub(progress); }
-
 }  // namespace tessera

@@ -389,12 +389,4 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
   return report;
 }
 
-Result<std::vector<VdevStatus>> Storage::ListVdevs() { return impl_->ListVdevs(); }
-Status Storage::OfflineVdev(const std::string& name) { return impl_->OfflineVdev(name); }
-Status Storage::OnlineVdev(const std::string& name) { return impl_->OnlineVdev(name); }
-Result<VdevReplaceReport> Storage::ReplaceVdev(const std::string& old_name, const std::string& new_path,
-                                               const ProgressFn& progress) {
-  return impl_->ReplaceVdev(old_name, new_path, progress);
-}
-
 }  // namespace tessera

@@ -223,7 +223,7 @@ Result<std::shared_ptr<VolumeImpl>> Storage::Impl::OpenVolumeLocked(const std::s
   return handle;
 }
 
-Result<std::shared_ptr<VolumeImpl>> Storage::Impl::OpenVolume(const std::string& name) {
+Result<std::shared_ptr<Volume>> Storage::Impl::OpenVolume(const std::string& name) {
   auto lock = LockIdle(name, /*opening=*/true);
   return OpenVolumeLocked(name);
 }
@@ -249,7 +249,7 @@ Result<VolumeInfo> Storage::Impl::InfoLocked(const std::string& name) {
   return info;
 }
 
-Result<VolumeInfo> Storage::Impl::Info(const std::string& name) {
+Result<VolumeInfo> Storage::Impl::GetVolumeInfo(const std::string& name) {
   std::lock_guard lock(mu_);
   return InfoLocked(name);
 }
@@ -284,7 +284,7 @@ Status RefuseSnapshotName(const std::string& name, std::string_view operation) {
              operation, name.substr(0, at));
 }
 
-Status Storage::Impl::Resize(const std::string& name, uint64_t new_size, bool force) {
+Status Storage::Impl::ResizeVolume(const std::string& name, uint64_t new_size, bool force) {
   auto lock = LockIdle(name);
   TRY_STATUS(RefuseSnapshotName(name, "volume resize"));
   if (new_size == 0 || !IsAligned(new_size, kBlockSize)) {
@@ -314,7 +314,7 @@ Status Storage::Impl::Resize(const std::string& name, uint64_t new_size, bool fo
   return CommitAll();
 }
 
-Status Storage::Impl::Delete(const std::string& name) {
+Status Storage::Impl::DeleteVolume(const std::string& name) {
   auto lock = LockIdle(name);
   TRY_STATUS(RefuseSnapshotName(name, "volume delete"));
   if (!db_->OpenDataset(name)) return Err(Code::kNotFound, "no volume '{}' in pool {}", name, dir_);

@@ -134,10 +134,10 @@ TEST_F(ServerTest, StopIsPromptAndRemovesTheSocket) {
 TEST_F(ServerTest, ConnectOrOpenPrefersTheServerAndAgreesWithLocal) {
   ASSERT_TRUE(storage_->CreateVolume({.name = "a", .size = 16 << 20}));
   StartServer();
-  auto transport = ConnectOrOpen(pool_.dir());
-  ASSERT_TRUE(transport) << transport.error().ToString();
-  EXPECT_TRUE((*transport)->remote());
-  PoolClient remote(std::move(*transport));
+  auto connected = ConnectOrOpen(pool_.dir());
+  ASSERT_TRUE(connected) << connected.error().ToString();
+  PoolApi& remote = **connected;
+  EXPECT_TRUE(remote.remote());
   auto remote_info = remote.GetVolumeInfo("a");
   ASSERT_TRUE(remote_info);
   auto remote_status = remote.GetPoolStatus();
@@ -155,10 +155,10 @@ TEST_F(ServerTest, ConnectOrOpenPrefersTheServerAndAgreesWithLocal) {
   storage_.reset();
   ConnectOptions options;
   options.storage = TempPool::Options();
-  auto local_transport = ConnectOrOpen(pool_.dir(), options);
-  ASSERT_TRUE(local_transport) << local_transport.error().ToString();
-  EXPECT_FALSE((*local_transport)->remote());
-  PoolClient local(std::move(*local_transport));
+  auto opened = ConnectOrOpen(pool_.dir(), options);
+  ASSERT_TRUE(opened) << opened.error().ToString();
+  PoolApi& local = **opened;
+  EXPECT_FALSE(local.remote());
   auto local_info = local.GetVolumeInfo("a");
   ASSERT_TRUE(local_info);
   EXPECT_EQ(local_info->id, remote_info->id);
