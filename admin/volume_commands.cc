@@ -1,5 +1,5 @@
-// tessera volume create | list | info | resize | delete, and exnode show.
-// Each is one PoolClient call plus output; the pool does all the work.
+// tessera volume create | list | info | resize | delete | rename, and exnode
+// show. Each is one PoolApi call plus output; the pool does all the work.
 #include <memory>
 
 #include "admin/args.h"
@@ -17,6 +17,7 @@ struct VolumeArgs {
   std::string layout = "simple";
   std::string tier;
   bool force = false;
+  std::string new_name;  // rename
 };
 
 CommandResult CreateVolume(CommandContext& ctx, const VolumeArgs& args) {
@@ -66,6 +67,14 @@ CommandResult DeleteVolume(CommandContext& ctx, const VolumeArgs& args) {
   });
 }
 
+CommandResult RenameVolume(CommandContext& ctx, const VolumeArgs& args) {
+  return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
+    TRY_STATUS(pool.RenameVolume(args.name, args.new_name));
+    ctx.out << fmt::format("renamed volume {} to {}\n", args.name, args.new_name);
+    return 0;
+  });
+}
+
 CommandResult ShowExnode(CommandContext& ctx, const VolumeArgs& args) {
   return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     std::string text = TRY(pool.ExnodeText(args.name));
@@ -91,7 +100,7 @@ CLI::App* NamedCommand(CLI::App* parent, const char* name, const char* help, Com
 
 void AddVolumeCommands(CLI::App& app, CommandContext& ctx) {
   CLI::App* volume =
-      app.add_subcommand("volume", "Create, list, inspect, resize and delete volumes");
+      app.add_subcommand("volume", "Create, list, inspect, resize, delete and rename volumes");
   volume->require_subcommand(1);
   auto args = std::make_shared<VolumeArgs>();
 
@@ -118,6 +127,10 @@ void AddVolumeCommands(CLI::App& app, CommandContext& ctx) {
   resize->add_flag("--force", args->force, "Allow shrinking: data past the new end is lost");
 
   NamedCommand(volume, "delete", "Delete a volume and free its space", ctx, args, DeleteVolume);
+
+  CLI::App* rename = NamedCommand(volume, "rename", "Rename a volume (its snapshots follow it)", ctx, args,
+                                  RenameVolume);
+  rename->add_option("new_name", args->new_name, "New volume name")->required();
 }
 
 void AddExnodeCommands(CLI::App& app, CommandContext& ctx) {

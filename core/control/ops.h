@@ -103,6 +103,16 @@ void Fields(V& v, ResizeArgs& a) {
   v.Optional("force", a.force);
 }
 
+struct RenameArgs {
+  std::string name;
+  std::string new_name;
+};
+template <typename V>
+void Fields(V& v, RenameArgs& a) {
+  v.Required("name", a.name);
+  v.Required("new_name", a.new_name);
+}
+
 struct RollbackArgs {
   std::string volume;
   std::string snapshot;
@@ -237,6 +247,14 @@ struct VolumeDelete {
   using Request = NameArgs;
   using Reply = void;
   static Status Run(PoolApi& s, const Request& r, const OpCall&) { return s.DeleteVolume(r.name); }
+};
+
+struct VolumeRename {
+  static constexpr std::string_view kName = "volume.rename";
+  static constexpr std::string_view kResultDoc = "`null`; the volume's snapshots follow it";
+  using Request = RenameArgs;
+  using Reply = void;
+  static Status Run(PoolApi& s, const Request& r, const OpCall&) { return s.RenameVolume(r.name, r.new_name); }
 };
 
 struct VolumeInspect {
@@ -417,10 +435,10 @@ struct Commit {
 // Every op, in the order the unknown-op error and the docs list them.
 using ControlOps =
     OpList<ops::VolumeCreate, ops::VolumeList, ops::VolumeInfoOp, ops::VolumeResize, ops::VolumeDelete,
-           ops::VolumeInspect, ops::ExnodeShow, ops::SnapshotCreate, ops::SnapshotList, ops::SnapshotDelete,
-           ops::SnapshotRollback, ops::CloneCreate, ops::VolumeFlatten, ops::VolumeDiffOp, ops::DiffStream,
-           ops::DiffApply, ops::PoolStatusOp, ops::PoolCheck, ops::PoolScrub, ops::VdevList, ops::VdevOffline,
-           ops::VdevOnline, ops::VdevReplace, ops::Commit>;
+           ops::VolumeRename, ops::VolumeInspect, ops::ExnodeShow, ops::SnapshotCreate, ops::SnapshotList,
+           ops::SnapshotDelete, ops::SnapshotRollback, ops::CloneCreate, ops::VolumeFlatten, ops::VolumeDiffOp,
+           ops::DiffStream, ops::DiffApply, ops::PoolStatusOp, ops::PoolCheck, ops::PoolScrub, ops::VdevList,
+           ops::VdevOffline, ops::VdevOnline, ops::VdevReplace, ops::Commit>;
 
 // The result of an op from its JSON (lenient: unknown fields are ignored),
 // and the JSON of one.

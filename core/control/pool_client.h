@@ -68,6 +68,9 @@ class PoolClient final : public PoolApi {
     return Call<ops::VolumeResize>({name, new_size, force});
   }
   Status DeleteVolume(const std::string& name) override { return Call<ops::VolumeDelete>({name}); }
+  Status RenameVolume(const std::string& name, const std::string& new_name) override {
+    return Call<ops::VolumeRename>({name, new_name});
+  }
   Result<std::string> ExnodeText(const std::string& name) override { return Call<ops::ExnodeShow>({name}); }
   Status CreateSnapshot(const std::string& volume, const std::string& snapshot) override {
     return Call<ops::SnapshotCreate>({volume, snapshot});

@@ -129,6 +129,11 @@ class Database {
   Result<std::vector<DatasetInfo>> ListDatasets();
   // Deletes its snapshots and frees every node; durable on return.
   Status DeleteDataset(std::string_view name);
+  // Gives the dataset `name` the name `new_name`, in one commit (durable on
+  // return); its tree, snapshots, dead lists and extents follow it (they are
+  // keyed by its id). NotFound for an unknown `name`, InvalidArgument for a
+  // bad or taken `new_name`; either changes nothing.
+  Status RenameDataset(std::string_view name, std::string_view new_name);
 
   // Snapshots pin the dataset's tree root as of a commit; durable on return.
   // `guid` 0 draws a random one; a copy made from a diff stream passes the

@@ -1,4 +1,4 @@
-// Dataset management: create, open, list, delete.
+// Dataset management: create, open, list, delete, rename.
 //
 // Design notes
 //  1. A dataset is a record in the root tree ('d' + name) holding its id and
@@ -8,6 +8,9 @@
 //     algorithm), so that when the live tree's nodes are freed no snapshot
 //     pins any of them; then it commits once: power lost during a delete
 //     leaves the whole dataset with its snapshots, or nothing of it.
+//  4. Rename moves only the 'd' record: everything else of a dataset is keyed
+//     by its id. The record moves and the commit follows under one hold of
+//     mu_, so the disk has the old name or the new one, never both or none.
 #include <algorithm>
 
 #include "core/db/database.h"
@@ -126,6 +129,27 @@ Status Database::DeleteDataset(std::string_view name) {
   }();
   if (!deleted && !failed_) failed_ = deleted.error();
   TRY_STATUS(deleted);
+  TRY(CommitLocked());
+  return Ok();
+}
+
+Status Database::RenameDataset(std::string_view name, std::string_view new_name) {
+  std::lock_guard lock(mu_);
+  TRY_STATUS(FailIfBroken());
+  TRY_STATUS(ValidateName("dataset", new_name));
+  Dataset* ds = TRY(OpenDatasetLocked(name));
+  if (TRY(root_tree_->Get(DatasetKey(new_name)))) {
+    return Err(Code::kInvalidArgument, "dataset '{}' already exists", new_name);
+  }
+  // As in DeleteDataset: a failure part way fails the database.
+  auto renamed = [&]() -> Status {
+    TRY_STATUS(root_tree_->Delete(DatasetKey(name)));
+    TRY_STATUS(root_tree_->Insert(DatasetKey(new_name), EncodeDatasetRecord(ds->record_)));
+    ds->name_ = std::string(new_name);
+    return Ok();
+  }();
+  if (!renamed && !failed_) failed_ = renamed.error();
+  TRY_STATUS(renamed);
   TRY(CommitLocked());
   return Ok();
 }

@@ -38,6 +38,12 @@ class PoolApi {
   virtual Status ResizeVolume(const std::string& name, uint64_t new_size, bool force) = 0;
   // Busy while the volume is open; waits for a close in progress.
   virtual Status DeleteVolume(const std::string& name) = 0;
+  // Gives the volume `name` the name `new_name`; its snapshots follow it
+  // (VOL@SNAP becomes NEW@SNAP). Durable on return. Busy while the volume
+  // or a snapshot export of it is open, and while clones depend on its
+  // snapshots (the error names them); InvalidArgument for a snapshot's name,
+  // a bad `new_name` or one taken. Any refusal changes nothing.
+  virtual Status RenameVolume(const std::string& name, const std::string& new_name) = 0;
   virtual Result<std::string> ExnodeText(const std::string& name) = 0;
 
   // Snapshots of a volume. Creating one first flushes the volume, so it holds

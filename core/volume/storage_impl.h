@@ -60,6 +60,7 @@ class Storage::Impl final : public Storage, public StorageCore {
   Result<VolumeInfo> GetVolumeInfo(const std::string& name) override;
   Status ResizeVolume(const std::string& name, uint64_t new_size, bool force) override;
   Status DeleteVolume(const std::string& name) override;
+  Status RenameVolume(const std::string& name, const std::string& new_name) override;
   Result<std::string> ExnodeText(const std::string& name) override;
   Status CreateSnapshot(const std::string& volume, const std::string& snapshot) override;
   Result<std::vector<SnapshotInfo>> ListSnapshots(const std::string& volume) override;
@@ -152,6 +153,10 @@ class Storage::Impl final : public Storage, public StorageCore {
   // one that is closing (OpenTable contract 3).
   std::shared_ptr<VolumeImpl> FindOpen(const std::string& name) { return open_.Acquire(name); }
   Result<VolumeInfo> InfoLocked(const std::string& name);
+  // Busy while clones name a snapshot of the volume as their base, or while
+  // the volume or one of its snapshot exports is in use; closes its idle
+  // objects first. `changed` ("deleted") words a failed close's context.
+  Status RefuseUnlessUnusedLocked(const std::string& name, std::string_view changed);
   // storage_space.cc: referenced/unique bytes of each snapshot, and the
   // dead-but-pinned bytes of one volume's data rows.
   Status FillSnapshotSpaceLocked(const std::string& volume, std::vector<SnapshotInfo>& snapshots);

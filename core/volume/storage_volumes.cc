@@ -1,4 +1,5 @@
-// Storage: volume management (create, open, list, info, resize, delete).
+// Storage: volume management (create, open, list, info, resize, delete,
+// rename).
 //
 // Design notes
 //  1. A volume is a dataset named after it. Its exNode text (stored in the
@@ -22,6 +23,13 @@
 //     Busy, naming them.
 //  7. Operations that change a volume refuse a snapshot's name (VOL@SNAP)
 //     before they touch anything (RefuseSnapshotName).
+//  8. Rename rewrites the name in the live exNode and moves the dataset's
+//     record (Database::RenameDataset), made durable by one commit; its
+//     snapshots follow (keyed by the dataset's id; their exNodes keep the
+//     name they were taken under). It is refused, changing nothing, while
+//     the volume or one of its snapshot exports is open, and while clones
+//     name one of its snapshots as their base (their exNodes name
+//     "OLD@SNAP"), as delete is.
 #include <algorithm>
 
 #include <fmt/ranges.h>
@@ -318,26 +326,55 @@ Status Storage::Impl::DeleteVolume(const std::string& name) {
   auto lock = LockIdle(name);
   TRY_STATUS(RefuseSnapshotName(name, "volume delete"));
   if (!db_->OpenDataset(name)) return Err(Code::kNotFound, "no volume '{}' in pool {}", name, dir_);
+  TRY_STATUS(RefuseUnlessUnusedLocked(name, "deleted"));
+  auto dataset = db_->OpenDataset(name);
+  if (!dataset) return Err(Code::kNotFound, "no volume '{}' in pool {}", name, dir_);
+  return db_->DeleteDataset(name);
+}
+
+Status Storage::Impl::RefuseUnlessUnusedLocked(const std::string& name, std::string_view changed) {
   auto clones = TRY(ClonesOfLocked(name, ""));
   if (!clones.empty()) {
     return Err(Code::kBusy, "volume '{}' has snapshots that clones depend on ({}); flatten or delete the clones first",
                name, fmt::join(clones, ", "));
   }
   // Idle objects of the volume and its exports close now, and closes in
-  // progress are waited for: none may touch the dataset once it is gone.
+  // progress are waited for: none may touch the dataset under its old name.
   for (const std::string& open_name : open_.Names()) {
     if (open_name != name && !open_name.starts_with(name + "@")) continue;
     if (auto closed = open_.Finish(open_name); !closed) {
-      return Err(closed.error().WithContext(fmt::format("volume '{}' was not deleted", name)));
+      return Err(closed.error().WithContext(fmt::format("volume '{}' was not {}", name, changed)));
     }
     if (open_.InUse(open_name)) {
       return Err(Code::kBusy, "volume '{}' is in use ('{}' is exported or open); stop using it first", name,
                  open_name);
     }
   }
+  return Ok();
+}
+
+// Design note 8.
+Status Storage::Impl::RenameVolume(const std::string& name, const std::string& new_name) {
+  auto lock = LockIdle(name);
+  TRY_STATUS(RefuseSnapshotName(name, "volume rename"));
+  TRY_STATUS(RefuseSnapshotName(new_name, "volume rename"));
+  TRY_STATUS(ValidateVolumeName(new_name));
   auto dataset = db_->OpenDataset(name);
   if (!dataset) return Err(Code::kNotFound, "no volume '{}' in pool {}", name, dir_);
-  return db_->DeleteDataset(name);
+  if (db_->OpenDataset(new_name)) {
+    return Err(Code::kInvalidArgument, "volume '{}' already exists in pool {}; pick another name", new_name, dir_);
+  }
+  TRY_STATUS(RefuseUnlessUnusedLocked(name, "renamed"));
+  Tree& tree = (*dataset)->tree();
+  const std::string text = TRY(LoadExnodeText(tree));
+  Exnode exnode = TRY(ParseExnode(text));
+  exnode.name = new_name;
+  TRY_STATUS(StoreExnodeText(tree, TRY(SerializeExnode(exnode))));
+  Status renamed = db_->RenameDataset(name, new_name);
+  if (!renamed) (void)StoreExnodeText(tree, text);  // nothing was committed
+  TRY_STATUS(renamed);
+  Log(LogLevel::kInfo, "volume '{}' renamed to '{}'", name, new_name);
+  return Ok();
 }
 
 Result<std::string> Storage::Impl::ExnodeText(const std::string& name) {

@@ -198,6 +198,58 @@ TEST_F(PoolApiParityTest, SnapshotCloneAndDiffCallsAnswerAlike) {
   BothFail("delete snapshot again", Code::kNotFound, [](PoolApi& p, auto&) { return p.DeleteSnapshot("a", "s1"); });
 }
 
+TEST_F(PoolApiParityTest, RenameAnswersAlikeAndSnapshotsFollow) {
+  ASSERT_TRUE(Both("create a", [](PoolApi& p, auto&) { return p.CreateVolume({.name = "a", .size = 16 * kMiB}); }));
+  ASSERT_TRUE(Both("create b", [](PoolApi& p, auto&) { return p.CreateVolume({.name = "b", .size = 16 * kMiB}); }));
+  ASSERT_TRUE(Both("snapshot", [](PoolApi& p, auto&) { return p.CreateSnapshot("a", "s1"); }));
+  BothFail("to a taken name", Code::kInvalidArgument, [](PoolApi& p, auto&) { return p.RenameVolume("a", "b"); });
+  BothFail("a snapshot", Code::kInvalidArgument, [](PoolApi& p, auto&) { return p.RenameVolume("a@s1", "x"); });
+  BothFail("to a snapshot name", Code::kInvalidArgument,
+           [](PoolApi& p, auto&) { return p.RenameVolume("a", "x@s1"); });
+  BothFail("to a bad name", Code::kInvalidArgument, [](PoolApi& p, auto&) { return p.RenameVolume("a", "x/y"); });
+  BothFail("to nothing", Code::kInvalidArgument, [](PoolApi& p, auto&) { return p.RenameVolume("a", ""); });
+  BothFail("unknown", Code::kNotFound, [](PoolApi& p, auto&) { return p.RenameVolume("nope", "x"); });
+
+  // A clone names a@s1 as its base: a keeps its name; the clone renames.
+  ASSERT_TRUE(Both("clone", [](PoolApi& p, auto&) { return p.CloneSnapshot("a", "s1", "c"); }));
+  BothFail("with clones", Code::kBusy, [](PoolApi& p, auto&) { return p.RenameVolume("a", "x"); });
+  ASSERT_TRUE(Both("rename clone", [](PoolApi& p, auto&) { return p.RenameVolume("c", "d"); }));
+  auto clone = Both("clone info", [](PoolApi& p, auto&) { return p.GetVolumeInfo("d"); });
+  ASSERT_TRUE(clone);
+  EXPECT_EQ(clone->origin, "a@s1");
+  ASSERT_TRUE(Both("delete clone", [](PoolApi& p, auto&) { return p.DeleteVolume("d"); }));
+
+  // In use: the volume, or one of its snapshot exports.
+  for (const char* name : {"a", "a@s1"}) {
+    auto local = local_->OpenVolume(name);
+    auto served = served_->OpenVolume(name);
+    ASSERT_TRUE(local && served);
+    BothFail("in use", Code::kBusy, [](PoolApi& p, auto&) { return p.RenameVolume("a", "x"); });
+  }
+  ASSERT_TRUE(Both("unchanged", [](PoolApi& p, auto&) { return p.ListVolumes(); }));
+  ASSERT_TRUE(Both("rename", [](PoolApi& p, auto&) { return p.RenameVolume("a", "x"); }));
+  BothFail("old name", Code::kNotFound, [](PoolApi& p, auto&) { return p.GetVolumeInfo("a"); });
+  auto snapshots = Both("snapshots follow", [](PoolApi& p, auto&) { return p.ListSnapshots("x"); });
+  ASSERT_TRUE(snapshots);
+  ASSERT_EQ(snapshots->size(), 1u);
+  auto exnode = Both("exnode", [](PoolApi& p, auto&) { return p.ExnodeText("x"); });
+  ASSERT_TRUE(exnode);
+  EXPECT_NE(exnode->find("name=x\n"), std::string::npos);
+  ASSERT_TRUE(Both("snapshot export", [](PoolApi& p, auto&) { return p.CloneSnapshot("x", "s1", "e"); }));
+
+  // Durable: the reopened pool has x with its snapshot, and checks clean.
+  ASSERT_TRUE(local_->Close());
+  local_.reset();
+  auto reopened = local_pool_.Open();
+  ASSERT_TRUE(reopened) << reopened.error().ToString();
+  EXPECT_EQ((*reopened)->ListSnapshots("x")->size(), 1u);
+  EXPECT_EQ((*reopened)->GetVolumeInfo("e")->origin, "x@s1");
+  EXPECT_FALSE((*reopened)->GetVolumeInfo("a"));
+  auto check = (*reopened)->Check();
+  ASSERT_TRUE(check);
+  EXPECT_TRUE(check->clean()) << check->Summary();
+}
+
 TEST_F(PoolApiParityTest, PoolAndVdevCallsAnswerAlike) {
   ASSERT_TRUE(Both("create", [](PoolApi& p, auto&) {
     return p.CreateVolume({.name = "a", .size = 16 * kMiB, .layout = "stripe:2"});
