@@ -25,6 +25,7 @@
 #include "core/control/protocol.h"
 #include "core/control/protocol_repair.h"
 #include "core/vdev/memory_vdev.h"
+#include "core/volume/storage.h"
 #include "fuzz/fuzz_util.h"
 
 using namespace tessera;
