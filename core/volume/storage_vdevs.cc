@@ -79,6 +79,13 @@ Result<VolumeRows> RowsOf(Tree& tree, Pool& pool, const std::string& volume) {
   return VolumeRows{.parity = TRY(sections.type->parity(*sections.data)), .rows = lun->Rows()};
 }
 
+// M of the volume's layout (0 without erasure coding), from its exNode.
+Result<uint32_t> ParityOf(Tree& tree, const std::string& volume) {
+  Exnode exnode = TRY(ParseExnode(TRY(LoadExnodeText(tree))));
+  DataSections sections = TRY(FindDataSections(exnode, volume));
+  return sections.type->parity(*sections.data);
+}
+
 // The vdev named `name`, or NotFound listing the pool's vdevs.
 Result<const PoolVdev*> NamedVdev(const Pool& pool, const std::string& name) {
   if (const PoolVdev* v = pool.FindByName(name)) return v;
@@ -143,14 +150,8 @@ Status Storage::Impl::EnsureMetadataCopies() {
   uint32_t parity = 0;
   for (const DatasetInfo& d : TRY(db_->ListDatasets())) {
     Dataset* dataset = TRY(db_->OpenDataset(d.name));
-    auto text = LoadExnodeText(dataset->tree());
-    if (!text) continue;  // not a volume, or unreadable: the volume's own open reports it
-    auto exnode = ParseExnode(*text);
-    if (!exnode) continue;
-    auto sections = FindDataSections(*exnode, d.name);
-    if (!sections) continue;
-    auto m = sections->type->parity(*sections->data);
-    if (m) parity = std::max(parity, *m);
+    // Not a volume, or unreadable: the volume's own open reports it.
+    if (auto m = ParityOf(dataset->tree(), d.name)) parity = std::max(parity, *m);
   }
   return db_->RequireMetadataCopies(parity + 1);
 }
@@ -218,14 +219,13 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
   // Design note 3a: a copy cannot follow writes of a volume without parity;
   // those not in use are held kExclusive while it runs, and no new row of
   // one lands on the vdev (note 6). Avoided before the volumes are looked
-  // at: a row chosen meanwhile is already in their exNodes.
+  // at: a row chosen meanwhile is already among their extents.
   RowPlacement::Avoidance avoid(placement_, old_name);
   std::vector<std::string> pinned;
   if (v->device->online()) {
     for (const DatasetInfo& d : TRY(db_->ListDatasets())) {
       Dataset* dataset = TRY(db_->OpenDataset(d.name));
-      VolumeRows vr = TRY(RowsOf(dataset->tree(), pool, d.name));
-      if (vr.parity > 0) continue;
+      if (TRY(ParityOf(dataset->tree(), d.name)) > 0) continue;
       // Its extents, not its exNode: a row allocated just before the
       // avoidance is an extent already, though maybe not in the exNode yet.
       auto extents = TRY(db_->ExtentsOf(dataset));
