@@ -22,6 +22,7 @@
 
 #include "core/db/database.h"
 #include "core/db/root_scan.h"
+#include "core/util/volume_ref.h"
 
 namespace tessera {
 namespace {
@@ -107,7 +108,7 @@ Result<CheckReport> Database::Check() {
   std::vector<Interval> dead;
   for (const auto& [name, record] : datasets) {
     walk_root(record.root, "dataset " + name);
-    for (const auto& s : TRY(SnapshotsOf(record.id))) walk_root(s.root, name + "@" + s.name);
+    for (const auto& s : TRY(SnapshotsOf(record.id))) walk_root(s.root, VolumeRef{name, s.name}.ToString());
     auto undecodable = [&](std::string_view owner_address, const Error& error) {
       report.checksum_failures.push_back(fmt::format(
           "dataset {}: dead list entry {}: {}", name,

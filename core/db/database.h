@@ -131,9 +131,12 @@ class Database {
   Status DeleteDataset(std::string_view name);
   // Gives the dataset `name` the name `new_name`, in one commit (durable on
   // return); its tree, snapshots, dead lists and extents follow it (they are
-  // keyed by its id). NotFound for an unknown `name`, InvalidArgument for a
+  // keyed by its id). `edit`, when given, changes the dataset's tree in that
+  // same commit (the caller's copy of the name), so no commit in between
+  // can split the two. NotFound for an unknown `name`, InvalidArgument for a
   // bad or taken `new_name`; either changes nothing.
-  Status RenameDataset(std::string_view name, std::string_view new_name);
+  Status RenameDataset(std::string_view name, std::string_view new_name,
+                       const std::function<Status(Tree&)>& edit = {});
 
   // Snapshots pin the dataset's tree root as of a commit; durable on return.
   // `guid` 0 draws a random one; a copy made from a diff stream passes the

@@ -133,7 +133,8 @@ Status Database::DeleteDataset(std::string_view name) {
   return Ok();
 }
 
-Status Database::RenameDataset(std::string_view name, std::string_view new_name) {
+Status Database::RenameDataset(std::string_view name, std::string_view new_name,
+                               const std::function<Status(Tree&)>& edit) {
   std::lock_guard lock(mu_);
   TRY_STATUS(FailIfBroken());
   TRY_STATUS(ValidateName("dataset", new_name));
@@ -143,6 +144,7 @@ Status Database::RenameDataset(std::string_view name, std::string_view new_name)
   }
   // As in DeleteDataset: a failure part way fails the database.
   auto renamed = [&]() -> Status {
+    if (edit) TRY_STATUS(edit(*ds->tree_));
     TRY_STATUS(root_tree_->Delete(DatasetKey(name)));
     TRY_STATUS(root_tree_->Insert(DatasetKey(new_name), EncodeDatasetRecord(ds->record_)));
     ds->name_ = std::string(new_name);

@@ -27,6 +27,7 @@
 
 #include "core/db/database.h"
 #include "core/util/aligned_buffer.h"
+#include "core/util/volume_ref.h"
 
 namespace tessera {
 
@@ -44,7 +45,7 @@ Result<std::vector<std::pair<std::string, BlockPtr>>> Database::TreeRootsLocked(
   for (const auto& [name, record] : TRY(DatasetRecordsLocked(problems))) {
     if (!record.root.IsNull()) out.emplace_back("dataset " + name, record.root);
     for (const auto& s : TRY(SnapshotsOf(record.id))) {
-      if (!s.root.IsNull()) out.emplace_back(name + "@" + s.name, s.root);
+      if (!s.root.IsNull()) out.emplace_back(VolumeRef{name, s.name}.ToString(), s.root);
     }
   }
   return out;

@@ -27,6 +27,8 @@ Result<VolumeRef> ParseVolumeRef(std::string_view text) {
   return VolumeRef{std::string(text.substr(0, at)), std::string(text.substr(at + 1))};
 }
 
+std::string_view VolumeOf(std::string_view name) { return name.substr(0, name.find('@')); }
+
 Result<VolumeRef> ParseSnapshotRef(std::string_view text) {
   std::string_view fault = Fault(text);
   if (fault.empty() && text.find('@') == std::string_view::npos) fault = "it names no snapshot";

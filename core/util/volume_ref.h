@@ -26,5 +26,8 @@ struct VolumeRef {
 Result<VolumeRef> ParseVolumeRef(std::string_view text);
 // As ParseVolumeRef, and InvalidArgument unless the text names a snapshot.
 Result<VolumeRef> ParseSnapshotRef(std::string_view text);
+// The volume part of "vol" or "vol@snap" (all of it without an '@'), for
+// names checked already, such as those of open volumes.
+std::string_view VolumeOf(std::string_view name);
 
 }  // namespace tessera

@@ -31,6 +31,7 @@
 #include "core/pool/vdev_kinds.h"
 #include "core/util/atomic_file.h"
 #include "core/util/log.h"
+#include "core/util/volume_ref.h"
 #include "core/volume/storage_impl.h"
 
 namespace tessera {
@@ -274,7 +275,7 @@ Status Storage::Impl::SavePoolConfig() {
 }
 
 std::unique_lock<std::mutex> Storage::Impl::LockIdle(const std::string& volume, bool opening) {
-  std::string name = volume.substr(0, volume.find('@'));
+  std::string name(VolumeOf(volume));
   std::unique_lock lock(mu_);
   holds_cv_.wait(lock, [&] {
     auto [first, last] = holds_.equal_range(name);

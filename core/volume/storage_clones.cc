@@ -30,16 +30,15 @@
 #include "core/exnode/exnode.h"
 #include "core/util/align.h"
 #include "core/util/log.h"
+#include "core/util/volume_ref.h"
 #include "core/volume/storage_impl.h"
 
 namespace tessera {
 
 Status Storage::Impl::AttachBaseLocked(LogSegment& log, const std::string& base_name) {
-  size_t at = base_name.find('@');
-  if (at == std::string::npos || at == 0 || at + 1 == base_name.size()) {
-    return Err(Code::kCorruption, "exNode names '{}' as a clone's base; expected VOLUME@SNAPSHOT", base_name);
-  }
-  auto base = OpenSnapshotLocked(base_name.substr(0, at), base_name.substr(at + 1));
+  auto ref = ParseSnapshotRef(base_name);
+  if (!ref) return Err(Code::kCorruption, "exNode names '{}' as a clone's base; expected VOLUME@SNAPSHOT", base_name);
+  auto base = OpenSnapshotLocked(ref->volume, ref->snapshot);
   if (!base) return Err(base.error().WithContext(fmt::format("opening the origin '{}' of a clone", base_name)));
   std::shared_ptr<VolumeImpl> origin = *base;
   log.SetBase(std::shared_ptr<Segment>(origin, &origin->log()), base_name);
@@ -56,7 +55,8 @@ Result<std::vector<std::string>> Storage::Impl::ClonesOfLocked(const std::string
       if (s.type != SegmentType::kLog) continue;
       auto base = s.GetString("base");
       if (!base) continue;
-      bool match = snapshot.empty() ? base->starts_with(volume + "@") : *base == volume + "@" + snapshot;
+      auto ref = ParseSnapshotRef(*base);
+      bool match = ref && ref->volume == volume && (snapshot.empty() || ref->snapshot == snapshot);
       if (match) out.push_back(fmt::format("'{}' (of {})", d.name, *base));
     }
   }
@@ -73,7 +73,7 @@ Result<VolumeInfo> Storage::Impl::CloneSnapshot(const std::string& volume, const
   auto base = TRY(OpenSnapshotLocked(volume, snapshot));
   VolumeSpec spec{.name = clone, .size = base->size(), .layout = origin.layout};
   spec.tier = ParseTier(origin.tier);
-  auto info = TRY(CreateVolumeLocked(spec, base, volume + "@" + snapshot));
+  auto info = TRY(CreateVolumeLocked(spec, base, VolumeRef{volume, snapshot}.ToString()));
   Log(LogLevel::kInfo, "volume '{}': cloned from '{}@{}'", clone, volume, snapshot);
   return info;
 }

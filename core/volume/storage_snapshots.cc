@@ -22,6 +22,7 @@
 #include <fmt/ranges.h>
 
 #include "core/exnode/exnode.h"
+#include "core/util/volume_ref.h"
 #include "core/volume/storage_impl.h"
 
 namespace tessera {
@@ -52,8 +53,9 @@ Status Storage::Impl::DeleteSnapshot(const std::string& volume, const std::strin
     return Err(Code::kBusy, "snapshot '{}@{}' has clones that depend on it: {}; flatten or delete them first",
                volume, snapshot, fmt::join(clones, ", "));
   }
-  TRY_STATUS(open_.Finish(volume + "@" + snapshot));
-  if (open_.InUse(volume + "@" + snapshot)) {
+  const std::string name = VolumeRef{volume, snapshot}.ToString();
+  TRY_STATUS(open_.Finish(name));
+  if (open_.InUse(name)) {
     return Err(Code::kBusy, "snapshot '{}@{}' is exported; stop using it first", volume, snapshot);
   }
   TRY_STATUS(db_->DeleteSnapshot(volume, snapshot));
@@ -72,7 +74,7 @@ Status Storage::Impl::DeleteSnapshot(const std::string& volume, const std::strin
 
 Result<std::shared_ptr<VolumeImpl>> Storage::Impl::OpenSnapshotLocked(const std::string& volume,
                                                                       const std::string& snapshot) {
-  std::string name = volume + "@" + snapshot;
+  const std::string name = VolumeRef{volume, snapshot}.ToString();
   if (auto open = FindOpen(name)) return open;
   auto dataset = db_->OpenDataset(volume);
   if (!dataset) return Err(Code::kNotFound, "no volume '{}' in pool {}", volume, dir_);

@@ -24,7 +24,8 @@
 //  7. Operations that change a volume refuse a snapshot's name (VOL@SNAP)
 //     before they touch anything (RefuseSnapshotName).
 //  8. Rename rewrites the name in the live exNode and moves the dataset's
-//     record (Database::RenameDataset), made durable by one commit; its
+//     record in one commit (Database::RenameDataset's edit), so no
+//     background commit can land one without the other; its
 //     snapshots follow (keyed by the dataset's id; their exNodes keep the
 //     name they were taken under). It is refused, changing nothing, while
 //     the volume or one of its snapshot exports is open, and while clones
@@ -38,6 +39,7 @@
 #include "core/segment/cache_segment.h"
 #include "core/util/align.h"
 #include "core/util/log.h"
+#include "core/util/volume_ref.h"
 #include "core/util/size.h"
 #include "core/volume/data_segment_types.h"
 #include "core/volume/layout.h"
@@ -194,8 +196,9 @@ Result<VolumeInfo> Storage::Impl::CreateVolumeLocked(const VolumeSpec& spec, std
 }
 
 Result<std::shared_ptr<VolumeImpl>> Storage::Impl::OpenVolumeLocked(const std::string& name) {
-  if (size_t at = name.find('@'); at != std::string::npos) {
-    return OpenSnapshotLocked(name.substr(0, at), name.substr(at + 1));
+  if (name.find('@') != std::string::npos) {
+    VolumeRef ref = TRY(ParseSnapshotRef(name));
+    return OpenSnapshotLocked(ref.volume, ref.snapshot);
   }
   TRY_STATUS(ValidateVolumeName(name));
   if (auto open = FindOpen(name)) return open;
@@ -285,11 +288,10 @@ Result<std::vector<ExportInfo>> Storage::Impl::ListExports() {
 }
 
 Status RefuseSnapshotName(const std::string& name, std::string_view operation) {
-  size_t at = name.find('@');
-  if (at == std::string::npos) return Ok();
+  if (name.find('@') == std::string::npos) return Ok();
   return Err(Code::kInvalidArgument,
              "'{}' names a snapshot, which is read-only; {} takes a volume's name (such as '{}')", name,
-             operation, name.substr(0, at));
+             operation, VolumeOf(name));
 }
 
 Status Storage::Impl::ResizeVolume(const std::string& name, uint64_t new_size, bool force) {
@@ -341,7 +343,7 @@ Status Storage::Impl::RefuseUnlessUnusedLocked(const std::string& name, std::str
   // Idle objects of the volume and its exports close now, and closes in
   // progress are waited for: none may touch the dataset under its old name.
   for (const std::string& open_name : open_.Names()) {
-    if (open_name != name && !open_name.starts_with(name + "@")) continue;
+    if (VolumeOf(open_name) != name) continue;
     if (auto closed = open_.Finish(open_name); !closed) {
       return Err(closed.error().WithContext(fmt::format("volume '{}' was not {}", name, changed)));
     }
@@ -365,14 +367,10 @@ Status Storage::Impl::RenameVolume(const std::string& name, const std::string& n
     return Err(Code::kInvalidArgument, "volume '{}' already exists in pool {}; pick another name", new_name, dir_);
   }
   TRY_STATUS(RefuseUnlessUnusedLocked(name, "renamed"));
-  Tree& tree = (*dataset)->tree();
-  const std::string text = TRY(LoadExnodeText(tree));
-  Exnode exnode = TRY(ParseExnode(text));
+  Exnode exnode = TRY(ParseExnode(TRY(LoadExnodeText((*dataset)->tree()))));
   exnode.name = new_name;
-  TRY_STATUS(StoreExnodeText(tree, TRY(SerializeExnode(exnode))));
-  Status renamed = db_->RenameDataset(name, new_name);
-  if (!renamed) (void)StoreExnodeText(tree, text);  // nothing was committed
-  TRY_STATUS(renamed);
+  const std::string renamed_text = TRY(SerializeExnode(exnode));
+  TRY_STATUS(db_->RenameDataset(name, new_name, [&](Tree& tree) { return StoreExnodeText(tree, renamed_text); }));
   Log(LogLevel::kInfo, "volume '{}' renamed to '{}'", name, new_name);
   return Ok();
 }
