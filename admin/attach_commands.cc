@@ -229,7 +229,7 @@ CommandResult AttachCommand(CommandContext& ctx, const AttachArgs& args) {
     (void)Detach(state);
     return std::unexpected(written.error());
   }
-  ctx.out << state.device << "\n";
+  PrintResult(ctx, Json{{"volume", args.name}, {"device", state.device}}, state.device + "\n");
   return 0;
 }
 
@@ -244,7 +244,8 @@ CommandResult DetachCommand(CommandContext& ctx, const AttachArgs& args) {
   if (!state) return std::unexpected(state.error());
   TRY_STATUS(Detach(*state));
   RemoveRecord(dir, args.name);
-  ctx.out << fmt::format("detached {} from {}\n", args.name, state->device);
+  PrintResult(ctx, Json{{"detached", args.name}, {"device", state->device}},
+              fmt::format("detached {} from {}\n", args.name, state->device));
   return 0;
 }
 
@@ -257,6 +258,7 @@ void AddAttachCommands(CLI::App& app, CommandContext& ctx) {
       "Attach a volume as a local block device (nbd-client, else nbdfuse + loop); "
       "needs a running `tessera serve`; prints the device path");
   AddPoolOption(attach, ctx);
+  AddJsonFlag(attach, ctx);
   attach->add_option("name", args->name, "Volume name")->required();
   attach->add_option("--socket", args->socket, "The server's Unix socket (default: DIR/nbd.sock)");
   attach->callback(
@@ -264,6 +266,7 @@ void AddAttachCommands(CLI::App& app, CommandContext& ctx) {
 
   CLI::App* detach = app.add_subcommand("detach", "Detach a volume attached with `tessera attach`");
   AddPoolOption(detach, ctx);
+  AddJsonFlag(detach, ctx);
   detach->add_option("name", args->name, "Volume name")->required();
   detach->callback(
       [&ctx, args] { ctx.action = [&ctx, args] { return DetachCommand(ctx, *args); }; });

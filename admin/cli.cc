@@ -6,7 +6,9 @@
 //  2. CLI11 reports problems by exception; they are caught here and become
 //     exit codes. Actions report errors as values (Result); an exception
 //     escaping an action (a bug) is caught too and is exit 1.
-//  3. Errors print as "tessera: error: MESSAGE" on err.
+//  3. Errors print as "tessera: error: MESSAGE" on err, or as one JSON
+//     document there under --json; the exit status comes from the error's
+//     code (ExitStatusOf, the table in cli.h).
 #include "admin/cli.h"
 
 #include <cstdlib>
@@ -14,6 +16,7 @@
 
 #include "admin/args.h"
 #include "admin/commands.h"
+#include "admin/output.h"
 #include "core/pool/address.h"
 
 namespace tessera {
@@ -28,7 +31,40 @@ void AddPoolOption(CLI::App* command, CommandContext& ctx) {
 }
 
 void AddJsonFlag(CLI::App* command, CommandContext& ctx) {
-  command->add_flag("--json", ctx.json, "Print JSON instead of a table");
+  command->add_flag("--json", ctx.json, "Print the result (or the error) as JSON");
+}
+
+void PrintResult(const CommandContext& ctx, const Json& json, std::string_view text) {
+  if (ctx.json) {
+    ctx.out << FormatJson(json);
+  } else {
+    ctx.out << text;
+  }
+}
+
+std::ostream& ProgressOut(const CommandContext& ctx) { return ctx.json ? ctx.err : ctx.out; }
+
+Json DeletedJson(std::string_view name) { return Json{{"deleted", name}}; }
+
+int ExitStatusOf(Code code) {
+  switch (code) {
+    case Code::kInvalidArgument:
+      return 2;
+    case Code::kNotFound:
+      return 3;
+    case Code::kBusy:
+      return 4;
+    case Code::kNoSpace:
+      return 5;
+    case Code::kReadOnly:
+      return 6;
+    case Code::kPermissionDenied:
+      return 7;
+    case Code::kCorruption:
+    case Code::kIOError:
+      return 1;
+  }
+  return 1;
 }
 
 CLI::Validator SizeValidator() {
@@ -113,8 +149,9 @@ int RunTessera(int argc, const char* const* argv, std::ostream& out, std::ostrea
   app.require_subcommand(1);
   app.footer(
       "Every command takes --pool DIR (default: $TESSERA_POOL, then ./var/pool).\n"
-      "Exit status: 0 success; 1 the operation failed or pool check found problems;\n"
-      "2 usage error (nothing was changed).");
+      "Exit status: 0 success; 1 the operation failed, or a check found problems;\n"
+      "2 usage error (nothing was changed); 3 not found; 4 busy (in use); 5 no space;\n"
+      "6 read-only; 7 permission denied. --json prints results and errors as JSON.");
   CommandContext ctx(out, err);
   AddPoolCommands(app, ctx);
   AddVolumeCommands(app, ctx);
@@ -146,8 +183,17 @@ int RunTessera(int argc, const char* const* argv, std::ostream& out, std::ostrea
     CommandResult result = ctx.action();
     out.flush();
     if (result) return *result;
-    err << "tessera: error: " << result.error().message() << "\n";
-    return result.error().code() == Code::kInvalidArgument ? 2 : 1;
+    const Error& error = result.error();
+    int status = ExitStatusOf(error.code());
+    if (ctx.json) {
+      err << FormatJson(Json{{"error",
+                              {{"code", CodeName(error.code())},
+                               {"message", error.message()},
+                               {"exit_status", status}}}});
+    } else {
+      err << "tessera: error: " << error.message() << "\n";
+    }
+    return status;
   } catch (const std::exception& e) {
     err << "tessera: error: internal error: " << e.what() << "\n";
     return 1;

@@ -22,8 +22,9 @@ CommandResult Clone(CommandContext& ctx, const CloneArgs& args) {
   VolumeRef origin = TRY(ParseSnapshotRef(args.target));
   return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     VolumeInfo info = TRY(pool.CloneSnapshot(origin.volume, origin.snapshot, args.name));
-    ctx.out << fmt::format("created clone {} of {}: {}, layout {}, tier {}\n", info.name, origin.ToString(),
-                           FormatSize(info.size), info.layout, info.tier);
+    PrintResult(ctx, ToJson(info),
+                fmt::format("created clone {} of {}: {}, layout {}, tier {}\n", info.name,
+                            origin.ToString(), FormatSize(info.size), info.layout, info.tier));
     return 0;
   });
 }
@@ -36,14 +37,20 @@ CommandResult Flatten(CommandContext& ctx, const CloneArgs& args) {
       FlattenProgress step = TRY(pool.FlattenVolume(args.name, offset, kFlattenStepBytes));
       copied += step.copied_bytes;
       if (step.done) break;
-      unsigned percent = step.size == 0 ? 100 : static_cast<unsigned>(step.offset * 100 / step.size);
-      ctx.out << fmt::format("flattening {}: {} of {} scanned ({}%), {} copied\n", args.name,
-                             FormatSize(step.offset), FormatSize(step.size), percent, FormatSize(copied));
-      ctx.out.flush();
+      unsigned percent =
+          step.size == 0 ? 100 : static_cast<unsigned>(step.offset * 100 / step.size);
+      ProgressOut(ctx) << fmt::format("flattening {}: {} of {} scanned ({}%), {} copied\n",
+                                      args.name, FormatSize(step.offset), FormatSize(step.size),
+                                      percent, FormatSize(copied));
+      ProgressOut(ctx).flush();
       offset = step.offset;
     }
-    ctx.out << fmt::format("flattened volume {}: copied {} from its origin, which it no longer needs\n", args.name,
-                           FormatSize(copied));
+    Json json = ToJson(TRY(pool.GetVolumeInfo(args.name)));
+    json["copied_bytes"] = copied;
+    PrintResult(
+        ctx, json,
+        fmt::format("flattened volume {}: copied {} from its origin, which it no longer needs\n",
+                    args.name, FormatSize(copied)));
     return 0;
   });
 }
@@ -52,7 +59,11 @@ CommandResult Rollback(CommandContext& ctx, const CloneArgs& args) {
   VolumeRef target = TRY(ParseSnapshotRef(args.target));
   return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     TRY_STATUS(pool.RollbackSnapshot(target.volume, target.snapshot, args.force));
-    ctx.out << fmt::format("rolled back volume {} to snapshot {}\n", target.volume, target.ToString());
+    Json json = ToJson(TRY(pool.GetVolumeInfo(target.volume)));
+    json["rolled_back_to"] = target.ToString();
+    PrintResult(
+        ctx, json,
+        fmt::format("rolled back volume {} to snapshot {}\n", target.volume, target.ToString()));
     return 0;
   });
 }
@@ -60,15 +71,18 @@ CommandResult Rollback(CommandContext& ctx, const CloneArgs& args) {
 void SetAction(CLI::App* command, CommandContext& ctx, std::shared_ptr<CloneArgs> args,
                CommandResult (*run)(CommandContext&, const CloneArgs&)) {
   AddPoolOption(command, ctx);
-  command->callback([&ctx, args, run] { ctx.action = [&ctx, args, run] { return run(ctx, *args); }; });
+  AddJsonFlag(command, ctx);
+  command->callback(
+      [&ctx, args, run] { ctx.action = [&ctx, args, run] { return run(ctx, *args); }; });
 }
 
 }  // namespace
 
 void AddCloneCommands(CLI::App& app, CommandContext& ctx) {
   auto clone_args = std::make_shared<CloneArgs>();
-  CLI::App* clone = app.add_subcommand(
-      "clone", "Make a writable volume from a snapshot, without copying data (it reads through to the snapshot)");
+  CLI::App* clone = app.add_subcommand("clone",
+                                       "Make a writable volume from a snapshot, without copying "
+                                       "data (it reads through to the snapshot)");
   clone->add_option("snapshot", clone_args->target, "VOLUME@SNAPSHOT, the origin")->required();
   clone->add_option("name", clone_args->name, "Name of the new volume")->required();
   SetAction(clone, ctx, clone_args, Clone);

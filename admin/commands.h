@@ -34,8 +34,18 @@ struct CommandContext {
 
 // --pool DIR on `command` (every command has it).
 void AddPoolOption(CLI::App* command, CommandContext& ctx);
-// --json on a listing command.
+// --json on a command: its result, or its error, as one JSON document
+// (docs/admin-guide.md, "Output, errors and exit statuses"). Every command
+// that prints a result has it.
 void AddJsonFlag(CLI::App* command, CommandContext& ctx);
+// Prints a command's result: `json` under --json, else `text` (which ends
+// in '\n').
+void PrintResult(const CommandContext& ctx, const Json& json, std::string_view text);
+// Progress lines: stderr under --json (stdout keeps one document), else
+// stdout.
+std::ostream& ProgressOut(const CommandContext& ctx);
+// The JSON of a command that removed something: {"deleted": NAME}.
+Json DeletedJson(std::string_view name);
 // Validators that turn bad text into usage errors at parse time.
 CLI::Validator SizeValidator();
 CLI::Validator LayoutValidator();

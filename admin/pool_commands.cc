@@ -36,19 +36,21 @@ CommandResult CreatePool(CommandContext& ctx, const PoolCreateArgs& args) {
     }
   }
 
-  ctx.out << fmt::format("creating pool '{}' in {}\n", config.name, dir);
+  std::ostream& progress = ProgressOut(ctx);
+  progress << fmt::format("creating pool '{}' in {}\n", config.name, dir);
   uint64_t total = 0;
   for (const VdevConfig& vdev : config.vdevs) {
-    ctx.out << fmt::format("  vdev {:<10} {:<8} {:>7}  {}\n", vdev.name, TierName(vdev.tier),
-                           FormatSize(vdev.size_bytes), vdev.path);
+    progress << fmt::format("  vdev {:<10} {:<8} {:>7}  {}\n", vdev.name, TierName(vdev.tier),
+                            FormatSize(vdev.size_bytes), vdev.path);
     total += vdev.size_bytes;
   }
   bool zero_fill = std::any_of(config.vdevs.begin(), config.vdevs.end(), [](const VdevConfig& v) {
     auto it = v.attrs.find("preallocate");
     return it != v.attrs.end() && it->second == "full";
   });
-  if (zero_fill) ctx.out << "preallocating: writing zeros over the vdev files (this takes a while)\n";
-  ctx.out.flush();
+  if (zero_fill)
+    progress << "preallocating: writing zeros over the vdev files (this takes a while)\n";
+  progress.flush();
 
   bool created_dir = !fs::exists(dir, ec);
   if (created_dir && !fs::create_directories(dir, ec) && ec) {
@@ -62,10 +64,13 @@ CommandResult CreatePool(CommandContext& ctx, const PoolCreateArgs& args) {
     }
     return std::unexpected(storage.error());
   }
+  auto status = (*storage)->GetPoolStatus();
   TRY_STATUS((*storage)->Close());
-  ctx.out << fmt::format("created pool '{}' in {}: {} vdev{}, {}\n", config.name, dir,
-                         config.vdevs.size(), config.vdevs.size() == 1 ? "" : "s",
-                         FormatSize(total));
+  TRY_STATUS(status);
+  PrintResult(
+      ctx, ToJson(*status),
+      fmt::format("created pool '{}' in {}: {} vdev{}, {}\n", config.name, dir, config.vdevs.size(),
+                  config.vdevs.size() == 1 ? "" : "s", FormatSize(total)));
   return 0;
 }
 
@@ -97,6 +102,7 @@ void AddPoolCommands(CLI::App& app, CommandContext& ctx) {
       "Create a pool: N file vdevs of SIZE in the pool directory (default 1 x 4G, sparse), "
       "or one vdev per --vdev");
   AddPoolOption(create, ctx);
+  AddJsonFlag(create, ctx);
   CLI::Option* count = create
                            ->add_option("--vdevs", args->vdev_count,
                                         "Number of file vdevs DIR/vdevK.img (default 1)")

@@ -238,32 +238,34 @@ CommandResult Serve(CommandContext& ctx, const ServeArgs& args) {
     hook = [u = unix_fd.get(), t = tcp.fd.get()] { InstallListenFds(u, t); };
   }
 
-  ctx.out << fmt::format("serving pool {}\n  unix socket  {}\n", dir, socket);
+  // Under --json the banner goes to stderr and --daemon prints one document.
+  std::ostream& banner = ProgressOut(ctx);
+  banner << fmt::format("serving pool {}\n  unix socket  {}\n", dir, socket);
   if (network) {
-    std::string how = network->insecure                     ? "plaintext (--insecure)"
-                      : !network->auth.psk_file.empty()     ? "TLS, PSK user " + network->auth.psk_user
-                      : network->verify_peer                ? "TLS, X.509, client certificates checked"
-                                                            : "TLS, X.509";
-    ctx.out << fmt::format("  tcp          {}:{}  {}\n", UriHost(network->address.host), tcp.port,
-                           how);
+    std::string how = network->insecure                 ? "plaintext (--insecure)"
+                      : !network->auth.psk_file.empty() ? "TLS, PSK user " + network->auth.psk_user
+                      : network->verify_peer            ? "TLS, X.509, client certificates checked"
+                                                        : "TLS, X.509";
+    banner << fmt::format("  tcp          {}:{}  {}\n", UriHost(network->address.host), tcp.port,
+                          how);
   }
   if (volumes.empty()) {
-    ctx.out << "no volumes yet (create one with: tessera volume create NAME --size SIZE)\n";
+    banner << "no volumes yet (create one with: tessera volume create NAME --size SIZE)\n";
   }
   for (const VolumeInfo& v : volumes) {
-    ctx.out << fmt::format("  export {}  {}", v.name, NbdUnixUri(socket, v.name));
+    banner << fmt::format("  export {}  {}", v.name, NbdUnixUri(socket, v.name));
     if (network && network->insecure) {
-      ctx.out << "  " << NbdTcpUri(network->address.host, tcp.port, v.name);
+      banner << "  " << NbdTcpUri(network->address.host, tcp.port, v.name);
     } else if (network) {
-      ctx.out << "  " << NbdsTcpUri(network->address.host, tcp.port, v.name, network->auth);
+      banner << "  " << NbdsTcpUri(network->address.host, tcp.port, v.name, network->auth);
     }
-    ctx.out << "\n";
+    banner << "\n";
   }
   if (volumes.size() == 1) {
-    ctx.out << fmt::format("  default export: {}\n", NbdUnixUri(socket, ""));
+    banner << fmt::format("  default export: {}\n", NbdUnixUri(socket, ""));
   }
-  ctx.out << "running: " << ShellQuote(argv) << "\n";
-  ctx.out.flush();
+  banner << "running: " << ShellQuote(argv) << "\n";
+  banner.flush();
 
   if (std::getenv("TESSERA_LOG_DEFAULTED")) {  // main.cc quieted the CLI, not the server
     ::unsetenv("TESSERA_LOG");
@@ -293,8 +295,17 @@ CommandResult Serve(CommandContext& ctx, const ServeArgs& args) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  ctx.out << fmt::format("server running: pid {} (log {}); stop it with: kill $(cat {})\n", *pid,
-                         log, pid_file);
+  Json exports = Json::array();
+  for (const VolumeInfo& v : volumes)
+    exports.push_back({{"name", v.name}, {"uri", NbdUnixUri(socket, v.name)}});
+  PrintResult(ctx,
+              {{"pid", *pid},
+               {"log", log},
+               {"pid_file", pid_file},
+               {"socket", socket},
+               {"exports", exports}},
+              fmt::format("server running: pid {} (log {}); stop it with: kill $(cat {})\n", *pid,
+                          log, pid_file));
   return 0;
 }
 
@@ -305,6 +316,7 @@ void AddServeCommand(CLI::App& app, CommandContext& ctx) {
   CLI::App* serve = app.add_subcommand(
       "serve", "Serve every volume over NBD with nbdkit (Unix socket; TCP with --listen and TLS)");
   AddPoolOption(serve, ctx);
+  AddJsonFlag(serve, ctx);
   serve->add_option("--socket", args->socket, "Unix socket (default: DIR/nbd.sock)");
   serve->add_option("--listen", args->listen,
                     "Also listen on TCP HOST:PORT (e.g. 0.0.0.0:10809, [::1]:10809; port 0 picks "

@@ -27,7 +27,11 @@ CommandResult CreateSnapshot(CommandContext& ctx, const SnapshotArgs& args) {
   VolumeRef target = TRY(ParseSnapshotRef(args.target));
   return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     TRY_STATUS(pool.CreateSnapshot(target.volume, target.snapshot));
-    ctx.out << fmt::format("created snapshot {}\n", target.ToString());
+    Json json = {{"name", target.snapshot}};
+    for (const SnapshotInfo& s : TRY(pool.ListSnapshots(target.volume))) {
+      if (s.name == target.snapshot) json = ToJson(s);
+    }
+    PrintResult(ctx, json, fmt::format("created snapshot {}\n", target.ToString()));
     return 0;
   });
 }
@@ -36,7 +40,8 @@ CommandResult DeleteSnapshot(CommandContext& ctx, const SnapshotArgs& args) {
   VolumeRef target = TRY(ParseSnapshotRef(args.target));
   return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     TRY_STATUS(pool.DeleteSnapshot(target.volume, target.snapshot));
-    ctx.out << fmt::format("deleted snapshot {}\n", target.ToString());
+    PrintResult(ctx, DeletedJson(target.ToString()),
+                fmt::format("deleted snapshot {}\n", target.ToString()));
     return 0;
   });
 }
@@ -64,6 +69,7 @@ CLI::App* TargetCommand(CLI::App* parent, const char* name, const char* help, co
   auto args = std::make_shared<SnapshotArgs>();
   CLI::App* command = parent->add_subcommand(name, help);
   AddPoolOption(command, ctx);
+  AddJsonFlag(command, ctx);
   command->add_option("target", args->target, what)->required();
   command->callback([&ctx, args, run] { ctx.action = [&ctx, args, run] { return run(ctx, *args); }; });
   return command;
@@ -76,10 +82,9 @@ void AddSnapshotCommands(CLI::App& app, CommandContext& ctx) {
   snapshot->require_subcommand(1);
   TargetCommand(snapshot, "create", "Snapshot a volume (its acknowledged writes, durably)",
                 "VOLUME@SNAPSHOT", ctx, CreateSnapshot);
-  CLI::App* list = TargetCommand(snapshot, "list", "List a volume's snapshots", "VOLUME", ctx, ListSnapshots);
-  AddJsonFlag(list, ctx);
-  TargetCommand(snapshot, "delete", "Delete a snapshot and free what only it held", "VOLUME@SNAPSHOT", ctx,
-                DeleteSnapshot);
+  TargetCommand(snapshot, "list", "List a volume's snapshots", "VOLUME", ctx, ListSnapshots);
+  TargetCommand(snapshot, "delete", "Delete a snapshot and free what only it held",
+                "VOLUME@SNAPSHOT", ctx, DeleteSnapshot);
 }
 
 }  // namespace tessera

@@ -27,10 +27,19 @@ CommandResult ListVdevs(CommandContext& ctx) {
   });
 }
 
+// The vdev's entry of `vdev list --json`.
+Result<Json> VdevJson(PoolApi& pool, const std::string& name) {
+  for (const VdevStatus& vdev : TRY(pool.ListVdevs())) {
+    if (vdev.name == name) return ToJson(vdev);
+  }
+  return Err(Code::kNotFound, "no vdev '{}' in the pool", name);
+}
+
 CommandResult OfflineVdev(CommandContext& ctx, const VdevArgs& args) {
   return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     TRY_STATUS(pool.OfflineVdev(args.name));
-    ctx.out << fmt::format("vdev {} is offline\n", args.name);
+    PrintResult(ctx, TRY(VdevJson(pool, args.name)),
+                fmt::format("vdev {} is offline\n", args.name));
     return 0;
   });
 }
@@ -38,9 +47,12 @@ CommandResult OfflineVdev(CommandContext& ctx, const VdevArgs& args) {
 CommandResult OnlineVdev(CommandContext& ctx, const VdevArgs& args) {
   return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     TRY_STATUS(pool.OnlineVdev(args.name));
-    ctx.out << fmt::format(
-        "vdev {} is online; what it missed is rebuilt on read, or at once by 'tessera pool scrub'\n",
-        args.name);
+    PrintResult(
+        ctx, TRY(VdevJson(pool, args.name)),
+        fmt::format(
+            "vdev {} is online; what it missed is rebuilt on read, or at once by 'tessera pool "
+            "scrub'\n",
+            args.name));
     return 0;
   });
 }
@@ -57,6 +69,7 @@ CLI::App* NamedVdevCommand(CLI::App* parent, const char* name, const char* help,
                            std::shared_ptr<VdevArgs> args, CommandResult (*run)(CommandContext&, const VdevArgs&)) {
   CLI::App* command = parent->add_subcommand(name, help);
   AddPoolOption(command, ctx);
+  AddJsonFlag(command, ctx);
   command->add_option("name", args->name, "Vdev name (as in pool.conf and vdev list)")->required();
   command->callback([&ctx, args, run] { ctx.action = [&ctx, args, run] { return run(ctx, *args); }; });
   return command;
@@ -81,12 +94,13 @@ void AddVdevCommands(CLI::App& app, CommandContext& ctx) {
   NamedVdevCommand(vdev, "online", "Use an offline vdev again (its device must be back)", ctx, args, OnlineVdev);
   CLI::App* replace = NamedVdevCommand(
       vdev, "replace",
-      "Replace a vdev by a new file vdev at NEW (created with the old one's size; relative paths are "
-      "inside the pool directory) and rebuild its contents there: copied from the old device while it "
+      "Replace a vdev by a new file vdev at NEW (created with the old one's size; relative paths "
+      "are "
+      "inside the pool directory) and rebuild its contents there: copied from the old device while "
+      "it "
       "is readable, else rebuilt from parity (exit status 1 when some data could not be rebuilt)",
       ctx, args, ReplaceVdev);
   replace->add_option("new", args->path, "Path of the new vdev file (must not exist)")->required();
-  AddJsonFlag(replace, ctx);
 }
 
 }  // namespace tessera

@@ -28,8 +28,9 @@ CommandResult CreateVolume(CommandContext& ctx, const VolumeArgs& args) {
   if (!args.tier.empty()) spec.tier = ParseTier(args.tier);
   return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     VolumeInfo info = TRY(pool.CreateVolume(spec));
-    ctx.out << fmt::format("created volume {}: {}, layout {}, tier {}\n", info.name,
-                           FormatSize(info.size), info.layout, info.tier);
+    PrintResult(ctx, ToJson(info),
+                fmt::format("created volume {}: {}, layout {}, tier {}\n", info.name,
+                            FormatSize(info.size), info.layout, info.tier));
     return 0;
   });
 }
@@ -54,7 +55,8 @@ CommandResult ResizeVolume(CommandContext& ctx, const VolumeArgs& args) {
   uint64_t size = TRY(ParseSizeArg(args.size));
   return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     TRY_STATUS(pool.ResizeVolume(args.name, size, args.force));
-    ctx.out << fmt::format("resized volume {} to {}\n", args.name, FormatSize(size));
+    PrintResult(ctx, ToJson(TRY(pool.GetVolumeInfo(args.name))),
+                fmt::format("resized volume {} to {}\n", args.name, FormatSize(size)));
     return 0;
   });
 }
@@ -62,7 +64,7 @@ CommandResult ResizeVolume(CommandContext& ctx, const VolumeArgs& args) {
 CommandResult DeleteVolume(CommandContext& ctx, const VolumeArgs& args) {
   return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     TRY_STATUS(pool.DeleteVolume(args.name));
-    ctx.out << fmt::format("deleted volume {}\n", args.name);
+    PrintResult(ctx, DeletedJson(args.name), fmt::format("deleted volume {}\n", args.name));
     return 0;
   });
 }
@@ -70,7 +72,8 @@ CommandResult DeleteVolume(CommandContext& ctx, const VolumeArgs& args) {
 CommandResult RenameVolume(CommandContext& ctx, const VolumeArgs& args) {
   return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     TRY_STATUS(pool.RenameVolume(args.name, args.new_name));
-    ctx.out << fmt::format("renamed volume {} to {}\n", args.name, args.new_name);
+    PrintResult(ctx, ToJson(TRY(pool.GetVolumeInfo(args.new_name))),
+                fmt::format("renamed volume {} to {}\n", args.name, args.new_name));
     return 0;
   });
 }
@@ -79,17 +82,18 @@ CommandResult ShowExnode(CommandContext& ctx, const VolumeArgs& args) {
   return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     std::string text = TRY(pool.ExnodeText(args.name));
     if (!text.empty() && text.back() != '\n') text.push_back('\n');
-    ctx.out << text;
+    PrintResult(ctx, Json{{"volume", args.name}, {"exnode", text}}, text);
     return 0;
   });
 }
 
-// A subcommand with --pool and a required NAME, whose action is `run`.
+// A subcommand with --pool, --json and a required NAME, whose action is `run`.
 CLI::App* NamedCommand(CLI::App* parent, const char* name, const char* help, CommandContext& ctx,
                        std::shared_ptr<VolumeArgs> args,
                        CommandResult (*run)(CommandContext&, const VolumeArgs&)) {
   CLI::App* command = parent->add_subcommand(name, help);
   AddPoolOption(command, ctx);
+  AddJsonFlag(command, ctx);
   command->add_option("name", args->name, "Volume name")->required();
   command->callback(
       [&ctx, args, run] { ctx.action = [&ctx, args, run] { return run(ctx, *args); }; });
@@ -118,8 +122,7 @@ void AddVolumeCommands(CLI::App& app, CommandContext& ctx) {
   AddJsonFlag(list, ctx);
   list->callback([&ctx] { ctx.action = [&ctx] { return ListVolumes(ctx); }; });
 
-  CLI::App* info = NamedCommand(volume, "info", "Show one volume", ctx, args, VolumeInfoCommand);
-  AddJsonFlag(info, ctx);
+  NamedCommand(volume, "info", "Show one volume", ctx, args, VolumeInfoCommand);
 
   CLI::App* resize = NamedCommand(volume, "resize", "Grow a volume (shrinking needs --force)", ctx,
                                   args, ResizeVolume);

@@ -83,13 +83,17 @@ tessera detach vol0 --pool "$POOL" >"$T/detach.out" 2>&1 || fail "tessera detach
 losetup -a | grep -q "$POOL" && fail "a loop device still refers to the pool after detach: $(losetup -a)"
 expect_fail "detach of a volume that is not attached" tessera detach vol0 --pool "$POOL"
 
-log "attach again: the file is there"
-dev=$(tessera attach vol0 --pool "$POOL" 2>"$T/attach.err") || fail "tessera attach (again) failed: $(cat "$T/attach.err")"
+log "attach again (--json): the file is there"
+tessera attach vol0 --pool "$POOL" --json >"$T/attach.json" 2>"$T/attach.err" ||
+  fail "tessera attach (again) failed: $(cat "$T/attach.err")"
+dev=$("$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["device"])' "$T/attach.json") ||
+  fail "tessera attach --json printed no device: $(cat "$T/attach.json")"
 fsck_clean ext4 "$dev"
 mount_fs "$dev" "$T/mnt" ro
 [ "$(sha256sum <"$T/mnt/file")" = "$sha" ] || fail "the file changed between attaches"
 umount_fs "$T/mnt"
-tessera detach vol0 --pool "$POOL" >/dev/null 2>&1 || fail "tessera detach failed"
+tessera detach vol0 --pool "$POOL" --json >"$T/detach.json" 2>&1 || fail "tessera detach failed"
+grep -q '"detached": "vol0"' "$T/detach.json" || fail "tessera detach --json: $(cat "$T/detach.json")"
 
 log "Ctrl-C stops the server cleanly"
 kill -INT "$SERVER_PID"

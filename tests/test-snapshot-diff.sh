@@ -113,8 +113,8 @@ expect_status 2 "diff across volumes" tessera diff vol0@a copy@a --pool "$POOL"
 expect_match "diff across volumes" "same volume" "$EXPECT_OUT"
 expect_status 2 "a stream to the live volume" tessera diff vol0@a vol0 --stream "$T/x.tds" --pool "$POOL"
 [ ! -e "$T/x.tds" ] || fail "a refused stream left a file"
-expect_status 1 "diff of an unknown snapshot" tessera diff vol0@nope --pool "$POOL"
-expect_status 1 "apply of a missing file" tessera apply copy "$T/none.tds" --pool "$POOL"
+expect_status 3 "diff of an unknown snapshot" tessera diff vol0@nope --pool "$POOL"
+expect_status 3 "apply of a missing file" tessera apply copy "$T/none.tds" --pool "$POOL"
 expect_status 0 "diff --help" tessera diff --help
 expect_match "diff --help" "--stream" "$EXPECT_OUT"
 expect_status 0 "apply --help" tessera apply --help

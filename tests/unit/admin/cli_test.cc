@@ -2,53 +2,13 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <sstream>
-
 #include "core/control/protocol.h"
 #include "core/control/server.h"
-#include "core/util/uuid.h"
 #include "core/volume/storage.h"
+#include "tests/unit/admin/cli_test_util.h"
 
 namespace tessera {
 namespace {
-
-namespace fs = std::filesystem;
-
-struct CliRun {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-CliRun Tessera(std::vector<std::string> args) {
-  args.insert(args.begin(), "tessera");
-  std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
-  std::ostringstream out, err;
-  int code = RunTessera(static_cast<int>(argv.size()), argv.data(), out, err);
-  return {code, out.str(), err.str()};
-}
-
-class CliTest : public ::testing::Test {
- protected:
-  CliTest()
-      : dir_((fs::temp_directory_path() / fmt::format("tessera-cli-{}", RandomU64())).string()) {}
-  ~CliTest() override { fs::remove_all(dir_); }
-
-  // A pool with one 256M vdev.
-  void CreatePool() {
-    CliRun run = Tessera({"pool", "create", "--pool", dir_, "--size", "256M"});
-    ASSERT_EQ(run.code, 0) << run.err;
-  }
-  CliRun InPool(std::vector<std::string> args) {
-    args.push_back("--pool");
-    args.push_back(dir_);
-    return Tessera(std::move(args));
-  }
-
-  std::string dir_;
-};
 
 TEST_F(CliTest, HelpWorksOnEveryCommand) {
   const std::vector<std::vector<std::string>> commands = {{},
@@ -174,7 +134,7 @@ TEST_F(CliTest, PoolAndVolumeLifecycle) {
   EXPECT_EQ(Json::parse(check_json.out)["clean"], true);
 
   CliRun missing = InPool({"volume", "info", "ghost"});
-  EXPECT_EQ(missing.code, 1);
+  EXPECT_EQ(missing.code, 3);
   EXPECT_NE(missing.err.find("tessera: error:"), std::string::npos);
 
   EXPECT_EQ(InPool({"volume", "delete", "vol1"}).code, 0);
@@ -197,7 +157,7 @@ TEST_F(CliTest, VdevSpecsBuildTheirPool) {
 
 TEST_F(CliTest, NoPoolIsAClearError) {
   CliRun run = InPool({"volume", "list"});
-  EXPECT_EQ(run.code, 1);
+  EXPECT_EQ(run.code, 3);
   EXPECT_NE(run.err.find("no pool at " + dir_), std::string::npos) << run.err;
   EXPECT_FALSE(fs::exists(dir_));
 }
@@ -208,7 +168,7 @@ TEST_F(CliTest, TalksToARunningServerElseSaysThePoolIsBusy) {
   ASSERT_TRUE(storage) << storage.error().ToString();
 
   CliRun busy = InPool({"volume", "list"});
-  EXPECT_EQ(busy.code, 1);
+  EXPECT_EQ(busy.code, 4);
   EXPECT_NE(busy.err.find("in use by another process"), std::string::npos) << busy.err;
 
   auto server = ControlServer::Start(**storage, dir_ + "/control.sock");
