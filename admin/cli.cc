@@ -82,7 +82,7 @@ CLI::Validator LayoutValidator() {
         auto ok = ValidateLayout(text);
         return ok ? std::string() : ok.error().message();
       },
-      "simple|stripe:N|rs:K+M", "layout");
+      "simple|stripe:N|mirror:N|rs:K+M", "layout");
 }
 
 CLI::Validator TierValidator() {

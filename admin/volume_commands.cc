@@ -112,7 +112,7 @@ void AddVolumeCommands(CLI::App& app, CommandContext& ctx) {
   create->add_option("--size", args->size, "Volume size, e.g. 10G (a multiple of 4K)")
       ->required()
       ->check(SizeValidator());
-  create->add_option("--layout", args->layout, "simple (default), stripe:N or rs:K+M")
+  create->add_option("--layout", args->layout, "simple (default), stripe:N, mirror:N or rs:K+M")
       ->check(LayoutValidator());
   create->add_option("--tier", args->tier, "Preferred data tier (default: the slowest present)")
       ->check(TierValidator());

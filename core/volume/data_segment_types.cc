@@ -1,5 +1,5 @@
 // Data segment types (data_segment_types.h): the lun alone (simple and
-// stripe:N) and the jerasure segment over a lun (rs:K+M).
+// stripe:N) and the jerasure segment over a lun (rs:K+M, mirror:N).
 #include "core/volume/data_segment_types.h"
 
 #include <fmt/format.h>
@@ -37,7 +37,9 @@ const DataSegmentType kJerasure{
       return std::shared_ptr<DataSegment>(TRY(JerasureSegment::FromExnode(section, std::move(lun), pool)));
     },
     .describe = [](const ExnodeSegment& section, const ExnodeSegment&) -> Result<std::string> {
-      return fmt::format("rs:{}+{}", TRY(section.GetU64("n_data_devs")), TRY(section.GetU64("n_parity_devs")));
+      uint64_t k = TRY(section.GetU64("n_data_devs"));
+      uint64_t m = TRY(section.GetU64("n_parity_devs"));
+      return k == 1 ? fmt::format("mirror:{}", m + 1) : fmt::format("rs:{}+{}", k, m);
     },
     .parity = [](const ExnodeSegment& section) -> Result<uint32_t> {
       return static_cast<uint32_t>(TRY(section.GetU64("n_parity_devs")));

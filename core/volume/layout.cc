@@ -24,6 +24,13 @@ Result<VolumeLayout> ParseVolumeLayout(std::string_view layout) {
   if (layout.starts_with("stripe:")) {
     if (auto n = SmallNumber(layout.substr(7), 1, 64)) return VolumeLayout{.devices = *n, .data = *n};
   }
+  if (layout.starts_with("mirror:")) {
+    // The Reed-Solomon code with one data chunk: its parity chunks are
+    // copies of the data chunk (layout.h).
+    if (auto n = SmallNumber(layout.substr(7), 2, 9)) {
+      return VolumeLayout{.devices = *n, .data = 1, .parity = *n - 1, .chunk = kErasureChunkBytes};
+    }
+  }
   if (layout.starts_with("rs:")) {
     std::string_view spec = layout.substr(3);
     size_t plus = spec.find('+');
@@ -34,8 +41,8 @@ Result<VolumeLayout> ParseVolumeLayout(std::string_view layout) {
     }
   }
   return Err(Code::kInvalidArgument,
-             "unknown layout '{}' (expected simple, stripe:N with N in 1..64, or rs:K+M with K in 1..32 "
-             "and M in 1..8)",
+             "unknown layout '{}' (expected simple, stripe:N with N in 1..64, mirror:N with N in 2..9, "
+             "or rs:K+M with K in 1..32 and M in 1..8)",
              layout);
 }
 

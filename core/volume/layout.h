@@ -5,6 +5,10 @@
 //   stripe:N    N devices per row (1..64), striped in 64 KiB chunks
 //   rs:K+M      K data + M parity devices per row (K 1..32, M 1..8), through
 //               a jerasure segment; chunks of 64 KiB data + a 4 KiB header
+//   mirror:N    N copies of each row on N devices (2..9): rs:1+(N-1), whose
+//               parity chunks equal its one data chunk, so a mirror has the
+//               self-healing, scrub and replace of rs:K+M. rs:1+M is the
+//               same layout and is shown as mirror:M+1.
 #pragma once
 
 #include <cstdint>

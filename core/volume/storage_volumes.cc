@@ -84,7 +84,7 @@ struct VolumeShape {
   const ExnodeSegment* lun = nullptr;
   uint64_t size = 0;
   uint32_t devices = 0;
-  std::string layout;  // simple, stripe:N or rs:K+M
+  std::string layout;  // simple, stripe:N, mirror:N or rs:K+M
 };
 
 Result<VolumeShape> ShapeOf(const Exnode& exnode, const std::string& name) {

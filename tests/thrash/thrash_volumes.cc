@@ -18,9 +18,10 @@ constexpr uint64_t kMaxVolumeBytes = 6ull << 20;
 
 bool Thrasher::OpCreateVolume() {
   if (volumes_.size() >= kMaxVolumes) return false;
-  // rs:2+1 only while at most one data vdev is bad (note 3).
+  // rs:2+1 only while at most one data vdev is bad (note 3); mirror:3
+  // survives two, as rs:4+2 does.
   bool small = BadDataVdevs() <= 1 && Chance(30);
-  std::string layout = small ? "rs:2+1" : "rs:4+2";
+  std::string layout = small ? "rs:2+1" : Chance(25) ? "mirror:3" : "rs:4+2";
   uint64_t size = (256 + Rand(768)) * kBlock;  // 1-4 MiB
   std::string name = fmt::format("v{}", names_++);
   Note(fmt::format("{} {} bytes {}", name, size, layout));

@@ -111,11 +111,12 @@ TEST(Arguments, SizesAndLayouts) {
   EXPECT_FALSE(ParseSizeArg("0"));
   EXPECT_FALSE(ParseSizeArg("-1G"));
   EXPECT_FALSE(ParseSizeArg("ten"));
-  for (const char* good : {"simple", "stripe:1", "stripe:4", "stripe:64", "rs:4+2", "rs:1+1", "rs:32+8"}) {
+  for (const char* good : {"simple", "stripe:1", "stripe:4", "stripe:64", "rs:4+2", "rs:1+1", "rs:32+8",
+                           "mirror:2", "mirror:9"}) {
     EXPECT_TRUE(ValidateLayout(good)) << good;
   }
   for (const char* bad : {"", "Simple", "stripe", "stripe:", "stripe:0", "stripe:65", "stripe:x",
-                          "stripe:-1", "mirror:2", "stripe:00000001", "rs:4", "rs:4+0", "rs:0+2",
+                          "stripe:-1", "mirror", "mirror:1", "mirror:10", "mirror:", "stripe:00000001", "rs:4", "rs:4+0", "rs:0+2",
                           "rs:33+1", "rs:4+9", "rs:+2"}) {
     EXPECT_FALSE(ValidateLayout(bad)) << bad;
   }

@@ -31,7 +31,8 @@ TEST(DataSegmentTypes, EachLayoutIsMadeAndDescribedBack) {
     uint32_t parity;
   };
   for (const Case& c : {Case{"simple", SegmentType::kLun, 0}, Case{"stripe:3", SegmentType::kLun, 0},
-                        Case{"rs:4+2", SegmentType::kJerasure, 2}, Case{"rs:1+1", SegmentType::kJerasure, 1}}) {
+                        Case{"rs:4+2", SegmentType::kJerasure, 2}, Case{"mirror:2", SegmentType::kJerasure, 1},
+                        Case{"mirror:3", SegmentType::kJerasure, 2}}) {
     SCOPED_TRACE(c.layout);
     SegmentType made{};
     Exnode exnode = ExnodeOf(c.layout, &made);

@@ -1,7 +1,8 @@
 // Self-healing at the Storage level: inspect --repair, scrub, vdev
 // offline/online/replace and degraded open, on an rs:4+2 volume over file
 // vdevs wrapped in FaultVdevs (one metadata vdev + 7 data vdevs, so a row
-// of 6 can move a block to the spare).
+// of 6 can move a block to the spare). The SelfHealingLayouts tests run for
+// a mirror:3 volume too, which survives as many lost copies (2).
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -27,6 +28,9 @@ constexpr uint64_t kVolumeBytes = 32ull << 20;
 constexpr uint64_t kDataBytes = 8ull << 20;
 
 class SelfHealing : public ::testing::Test {
+ public:
+  std::string layout_ = "rs:4+2";  // of the volume CreateWithData makes
+
  protected:
   SelfHealing() {
     dir_ = (fs::temp_directory_path() / fmt::format("tessera-heal-test-{}", RandomU64())).string();
@@ -68,7 +72,7 @@ class SelfHealing : public ::testing::Test {
   std::unique_ptr<Storage> CreateWithData() {
     auto storage = Storage::Create(dir_, config_, Options());
     EXPECT_TRUE(storage) << storage.error().ToString();
-    auto info = (*storage)->CreateVolume(VolumeSpec{.name = "vol", .size = kVolumeBytes, .layout = "rs:4+2"});
+    auto info = (*storage)->CreateVolume(VolumeSpec{.name = "vol", .size = kVolumeBytes, .layout = layout_});
     EXPECT_TRUE(info) << info.error().ToString();
     auto volume = (*storage)->OpenVolume("vol");
     EXPECT_TRUE(volume);
@@ -111,7 +115,15 @@ class SelfHealing : public ::testing::Test {
   const std::vector<std::byte> data_ = Pattern(kDataBytes, 42);
 };
 
-TEST_F(SelfHealing, InspectRepairMovesBlocksOffAnOfflineVdevAndRebuildsThem) {
+class SelfHealingLayouts : public SelfHealing, public ::testing::WithParamInterface<const char*> {
+ protected:
+  SelfHealingLayouts() { layout_ = GetParam(); }
+};
+
+INSTANTIATE_TEST_SUITE_P(Layouts, SelfHealingLayouts, ::testing::Values("rs:4+2", "mirror:3"),
+                         [](const auto& info) { return std::string(info.param[0] == 'r' ? "rs" : "mirror"); });
+
+TEST_P(SelfHealingLayouts, InspectRepairMovesBlocksOffAnOfflineVdevAndRebuildsThem) {
   auto storage = CreateWithData();
   std::string lost = VdevOfFirstRow(*storage);
   ASSERT_TRUE(storage->OfflineVdev(lost));
@@ -154,7 +166,7 @@ TEST_F(SelfHealing, InspectRepairMovesBlocksOffAnOfflineVdevAndRebuildsThem) {
   EXPECT_EQ(storage->GetPoolStatus()->health, "online");
 }
 
-TEST_F(SelfHealing, ScrubRepairsCorruptChunksOnceAndCountsThem) {
+TEST_P(SelfHealingLayouts, ScrubRepairsCorruptChunksOnceAndCountsThem) {
   auto storage = CreateWithData();
   std::string victim = VdevOfFirstRow(*storage);
   ASSERT_TRUE(storage->Close());
@@ -194,7 +206,7 @@ TEST_F(SelfHealing, ScrubRepairsCorruptChunksOnceAndCountsThem) {
 // filesystem under a sparse file): reads of what it held fail with IOError
 // and are rebuilt from parity, nothing crashes, scrub names the damage and
 // a replace makes the pool whole again.
-TEST_F(SelfHealing, AVdevFileTruncatedWhileOpenCostsOnlyErrors) {
+TEST_P(SelfHealingLayouts, AVdevFileTruncatedWhileOpenCostsOnlyErrors) {
   plain_files_ = true;
   auto storage = CreateWithData();
   std::string victim = VdevOfFirstRow(*storage);
@@ -261,7 +273,7 @@ TEST_F(SelfHealing, AVolumeWithDataOnAMissingVdevStillCloses) {
   EXPECT_TRUE(closed) << closed.error().ToString();
 }
 
-TEST_F(SelfHealing, ReplaceRebuildsAMissingVdevFromParity) {
+TEST_P(SelfHealingLayouts, ReplaceRebuildsAMissingVdevFromParity) {
   auto storage = CreateWithData();
   std::string lost = VdevOfFirstRow(*storage);
   ASSERT_TRUE(storage->Close());
@@ -330,7 +342,7 @@ TEST_F(SelfHealing, ReplaceRefusesAPathPoolConfCannotHold) {
   ExpectData(*storage);
 }
 
-TEST_F(SelfHealing, OnlineReplaceCopiesTheOldDevice) {
+TEST_P(SelfHealingLayouts, OnlineReplaceCopiesTheOldDevice) {
   auto storage = CreateWithData();
   std::string old = VdevOfFirstRow(*storage);
   auto replaced = storage->ReplaceVdev(old, "fresh.img");
