@@ -164,6 +164,7 @@ int RunTessera(int argc, const char* const* argv, std::ostream& out, std::ostrea
   AddInspectCommand(app, ctx);
   AddScrubCommand(app, ctx);
   AddVdevCommands(app, ctx);
+  AddIostatCommands(app, ctx);
 
   if (auto unknown = UnknownCommand(app, argc, argv)) {
     err << *unknown << "\n";

@@ -74,5 +74,7 @@ void AddCloneCommands(CLI::App& app, CommandContext& ctx);
 void AddInspectCommand(CLI::App& app, CommandContext& ctx);
 void AddScrubCommand(CLI::App& app, CommandContext& ctx);
 void AddVdevCommands(CLI::App& app, CommandContext& ctx);
+// After AddPoolCommands: pool iostat; and metrics.
+void AddIostatCommands(CLI::App& app, CommandContext& ctx);
 
 }  // namespace tessera

@@ -62,6 +62,7 @@ struct ServeArgs {
   bool tls_verify_peer = false;
   bool insecure = false;
   bool daemon = false;
+  std::string metrics_file;
 };
 
 // The network side of a serve: where, and how clients authenticate (design
@@ -232,6 +233,7 @@ CommandResult Serve(CommandContext& ctx, const ServeArgs& args) {
   const std::string pid_file = dir + "/nbdkit.pid";
   if (args.daemon) argv.insert(argv.end(), {"-P", pid_file});
   argv.insert(argv.end(), {plugin, "pool=" + dir});
+  if (!args.metrics_file.empty()) argv.push_back("metrics-file=" + fs::absolute(args.metrics_file).string());
   if (network && network->insecure) argv.push_back("plaintext-tcp=allow");
   std::function<void()> hook;
   if (network) {
@@ -340,6 +342,9 @@ void AddServeCommand(CLI::App& app, CommandContext& ctx) {
   insecure->excludes(certs);
   serve->add_flag("--daemon", args->daemon,
                   "Run in the background (log DIR/nbdkit.log, pid DIR/nbdkit.pid)");
+  serve->add_option("--metrics-file", args->metrics_file,
+                    "Keep FILE holding the I/O counters in the Prometheus text format (as `tessera "
+                    "metrics` prints them), rewritten every 5 s, for node exporter's textfile collector");
   serve->callback([&ctx, args] { ctx.action = [&ctx, args] { return Serve(ctx, *args); }; });
 }
 

@@ -2,6 +2,7 @@
 //
 //   nbdkit nbdkit-tessera-plugin.so pool=DIR [commit-interval=MS]
 //                                   [plaintext-tcp=refuse|allow]
+//                                   [metrics-file=PATH]
 //
 // A thin shell (docs/architecture.md, Plugin and CLI): each callback
 // converts types and errors, then calls core/volume. No storage logic lives
@@ -13,11 +14,13 @@
 //       config / config_complete   remember and check pool= (nothing opened)
 //       get_ready                  Storage::Open (takes the pool's exclusive
 //                                  lock; errors are still visible to the user)
-//       after_fork                 StartBackground (commit thread) and the
-//                                  control socket DIR/control.sock
+//       after_fork                 StartBackground (commit thread), the
+//                                  control socket DIR/control.sock and the
+//                                  metrics file (core/control/metrics_file.h)
 //       open / close               one Handle per connection, holding the
 //                                  volume's shared Volume object
-//       cleanup (or unload)        Shutdown: stop the control socket, stop the
+//       cleanup (or unload)        Shutdown: stop the metrics file and the
+//                                  control socket, stop the
 //                                  commit thread, Storage::Close (flush +
 //                                  commit)
 //
@@ -63,6 +66,7 @@
 #include <string>
 
 #include "core/control/codes.h"
+#include "core/control/metrics_file.h"
 #include "core/control/server.h"
 #include "core/util/size.h"
 #include "core/util/volume_ref.h"
@@ -81,6 +85,8 @@ struct PluginState {
   bool plaintext_tcp = false;              // design note 7
   std::unique_ptr<Storage> storage;        // set by get_ready
   std::unique_ptr<ControlServer> control;  // set by after_fork
+  std::string metrics_path;                // metrics-file=, or empty
+  std::unique_ptr<MetricsFile> metrics;    // set by after_fork when metrics_path is
   pid_t owner = 0;                         // the process that serves (design note 6)
 };
 // Never destroyed (design note 6): no static destructor may close the pool.
@@ -122,6 +128,7 @@ std::string Shown(const std::string& name) {
 
 void Shutdown() {
   if (::getpid() != g_state.owner) return;  // design note 6
+  g_state.metrics.reset();  // writes the file a last time
   if (g_state.control) g_state.control->Stop();
   g_state.control.reset();
   if (!g_state.storage) return;
@@ -163,9 +170,16 @@ int TesseraConfig(const char* key, const char* value) {
     g_state.plaintext_tcp = v == "allow";
     return 0;
   }
+  if (k == "metrics-file") {
+    char* absolute = nbdkit_absolute_path(value);
+    if (!absolute) return -1;
+    g_state.metrics_path = absolute;
+    std::free(absolute);
+    return 0;
+  }
   nbdkit_error(
-      "tessera: unknown parameter '%s'; expected pool=DIR, commit-interval=MS or "
-      "plaintext-tcp=refuse|allow",
+      "tessera: unknown parameter '%s'; expected pool=DIR, commit-interval=MS, "
+      "plaintext-tcp=refuse|allow or metrics-file=PATH",
       key);
   return -1;
 }
@@ -201,6 +215,11 @@ int TesseraAfterFork() {
     auto control = ControlServer::Start(*g_state.storage, ControlSocketPath(g_state.pool_dir));
     if (!control) return Fail(control.error().WithContext("tessera: control socket"));
     g_state.control = std::move(*control);
+    if (!g_state.metrics_path.empty()) {
+      auto metrics = MetricsFile::Start(*g_state.storage, g_state.metrics_path, std::chrono::seconds(5));
+      if (!metrics) return Fail(metrics.error());
+      g_state.metrics = std::move(*metrics);
+    }
     return 0;
   });
 }
@@ -392,7 +411,9 @@ struct nbdkit_plugin MakePlugin() {
   p.config_help =
       "pool=DIR              (required) The pool directory (see: tessera pool create).\n"
       "commit-interval=MS    Milliseconds between background commits (default 5000).\n"
-      "plaintext-tcp=allow   Serve network clients without TLS (default: refuse).";
+      "plaintext-tcp=allow   Serve network clients without TLS (default: refuse).\n"
+      "metrics-file=PATH     Keep PATH holding the I/O counters in the Prometheus text format,\n"
+      "                      rewritten every 5 s.";
   p.magic_config_key = "pool";
   p.get_ready = TesseraGetReady;
   p.after_fork = TesseraAfterFork;

@@ -370,6 +370,14 @@ struct PoolStatusOp {
   static Result<Reply> Run(PoolApi& s, const Request&, const OpCall&) { return s.GetPoolStatus(); }
 };
 
+struct PoolIostat {
+  static constexpr std::string_view kName = "pool.iostat";
+  static constexpr std::string_view kResultDoc = "PoolIoReport";
+  using Request = NoArgs;
+  using Reply = PoolIoReport;
+  static Result<Reply> Run(PoolApi& s, const Request&, const OpCall&) { return s.GetIoReport(); }
+};
+
 struct PoolCheck {
   static constexpr std::string_view kName = "pool.check";
   static constexpr std::string_view kResultDoc = "CheckReport";
@@ -437,8 +445,8 @@ using ControlOps =
     OpList<ops::VolumeCreate, ops::VolumeList, ops::VolumeInfoOp, ops::VolumeResize, ops::VolumeDelete,
            ops::VolumeRename, ops::VolumeInspect, ops::ExnodeShow, ops::SnapshotCreate, ops::SnapshotList,
            ops::SnapshotDelete, ops::SnapshotRollback, ops::CloneCreate, ops::VolumeFlatten, ops::VolumeDiffOp,
-           ops::DiffStream, ops::DiffApply, ops::PoolStatusOp, ops::PoolCheck, ops::PoolScrub, ops::VdevList,
-           ops::VdevOffline, ops::VdevOnline, ops::VdevReplace, ops::Commit>;
+           ops::DiffStream, ops::DiffApply, ops::PoolStatusOp, ops::PoolIostat, ops::PoolCheck, ops::PoolScrub,
+           ops::VdevList, ops::VdevOffline, ops::VdevOnline, ops::VdevReplace, ops::Commit>;
 
 // The result of an op from its JSON (lenient: unknown fields are ignored),
 // and the JSON of one.

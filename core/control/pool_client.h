@@ -105,6 +105,7 @@ class PoolClient final : public PoolApi {
     return Call<ops::DiffApply>({volume}, {}, stream_fd);
   }
   Result<PoolStatus> GetPoolStatus() override { return Call<ops::PoolStatusOp>({}); }
+  Result<PoolIoReport> GetIoReport() override { return Call<ops::PoolIostat>({}); }
   Result<CheckReport> Check() override { return Call<ops::PoolCheck>({}); }
   Result<VolumeInspectReport> InspectVolume(const std::string& name, InspectDepth depth, bool repair,
                                             const ProgressFn& progress) override {

@@ -98,6 +98,54 @@ void Fields(V& v, VolumeHealth& h) {
   v.Required("vdevs", h.vdevs);
 }
 
+template <> inline constexpr std::string_view kJsonName<LatencyCount> = "latency bucket";
+template <typename V>
+void Fields(V& v, LatencyCount& c) {
+  v.Required("bucket", c.bucket);
+  v.Required("count", c.count);
+}
+
+template <> inline constexpr std::string_view kJsonName<IoTotals> = "io totals";
+template <typename V>
+void Fields(V& v, IoTotals& t) {
+  v.Required("ops", t.ops);
+  v.Required("bytes", t.bytes);
+  v.Required("total_ns", t.total_ns);
+  v.Required("latency", t.latency);
+}
+
+template <> inline constexpr std::string_view kJsonName<VdevIoReport> = "vdev io";
+template <typename V>
+void Fields(V& v, VdevIoReport& r) {
+  v.Required("name", r.name);
+  v.Required("tier", r.tier);
+  v.Required("reads", r.reads);
+  v.Required("writes", r.writes);
+  v.Required("flushes", r.flushes);
+}
+
+template <> inline constexpr std::string_view kJsonName<VolumeIoReport> = "volume io";
+template <typename V>
+void Fields(V& v, VolumeIoReport& r) {
+  v.Required("name", r.name);
+  v.Required("reads", r.reads);
+  v.Required("writes", r.writes);
+  v.Required("flushes", r.flushes);
+  v.Required("discards", r.discards);
+  v.Required("cache_hit_pages", r.cache_hit_pages);
+  v.Required("cache_miss_pages", r.cache_miss_pages);
+}
+
+template <> inline constexpr std::string_view kJsonName<PoolIoReport> = "pool io";
+template <typename V>
+void Fields(V& v, PoolIoReport& r) {
+  v.Required("pool", r.pool);
+  v.Required("opened_ns", r.opened_ns);
+  v.Required("sampled_ns", r.sampled_ns);
+  v.Required("vdevs", r.vdevs);
+  v.Required("volumes", r.volumes);
+}
+
 template <> inline constexpr std::string_view kJsonName<PoolStatus> = "pool status";
 template <typename V>
 void Fields(V& v, PoolStatus& s) {

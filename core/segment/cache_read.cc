@@ -63,6 +63,7 @@ Status CacheSegment::ReadChunk(uint64_t offset, std::span<std::byte> out, uint64
     // Nothing of the chunk is cached: read it straight into `out` (design
     // note 5) rather than through pages that would be copied once more.
     stats_.read_miss_pages += last - first + 1;
+    CountReads(0, last - first + 1);
     ++stats_.lower_reads;
     ++stats_.bypass_reads;
     lock.unlock();
@@ -91,6 +92,7 @@ Status CacheSegment::ReadChunk(uint64_t offset, std::span<std::byte> out, uint64
   }
   stats_.read_hit_pages += pinned.size();
   stats_.read_miss_pages += misses;
+  CountReads(pinned.size(), misses);
   stats_.readahead_pages += loads.size() - misses;
 
   Status loaded = Ok();

@@ -57,6 +57,7 @@
 //     caller's buffer (cache_read.cc note 5).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <list>
@@ -74,6 +75,14 @@
 
 namespace tessera {
 
+// Read hits and misses, shared with whoever reports them beyond this
+// cache's life (a volume's iostat counters): the cache adds to them as it
+// adds to its CacheStats.
+struct CacheCounters {
+  std::atomic<uint64_t> read_hit_pages{0};
+  std::atomic<uint64_t> read_miss_pages{0};
+};
+
 struct CacheOptions {
   uint64_t page_size = 4096;                // a multiple of lower->BlockSize()
   uint64_t capacity_bytes = 256ull << 20;   // clean + dirty pages, >= page_size
@@ -83,6 +92,7 @@ struct CacheOptions {
   // Page-aligned writes at least this long go straight down (contract 10);
   // 0: every write goes through pages.
   uint64_t write_around_bytes = 256ull << 10;
+  std::shared_ptr<CacheCounters> counters;  // optional
 };
 
 // Counters since Create (pages are CacheOptions::page_size each).
@@ -168,6 +178,11 @@ class CacheSegment final : public Segment {
 
   // cache_segment.cc: page table bookkeeping. All need mu_ held.
   uint64_t PageOffset(uint64_t index) const { return index * options_.page_size; }
+  void CountReads(uint64_t hits, uint64_t misses) {
+    if (!options_.counters) return;
+    options_.counters->read_hit_pages.fetch_add(hits, std::memory_order_relaxed);
+    options_.counters->read_miss_pages.fetch_add(misses, std::memory_order_relaxed);
+  }
   uint64_t PageLength(uint64_t index) const;
   // True when `r` (inside one page) covers that page's every byte.
   bool CoversPage(const ByteRange& r) const;

@@ -64,13 +64,26 @@ Status SlotVdev::SubmitBatch(std::span<IoRequest> batch) {
     // Set before (a flush running meanwhile may not cover these writes) and
     // after (a flush that cleared it while they ran did not).
     if (writes) unflushed_ = true;
+    uint64_t start = MonotonicNs();
     status = device_->SubmitBatch(batch);
+    uint64_t ns = MonotonicNs() - start;
     if (writes) unflushed_ = true;
+    uint64_t read_ops = 0, read_bytes = 0, write_ops = 0, write_bytes = 0;
     for (const IoRequest& r : batch) {
       bool io_error = !r.result && r.result.error().code() == Code::kIOError;
       failed_read |= io_error && r.op == IoOp::kRead;
       failed_write |= io_error && r.op != IoOp::kRead;
+      if (r.op == IoOp::kRead) {
+        read_ops++;
+        read_bytes += r.buffer.size();
+      } else if (r.op == IoOp::kWrite) {
+        write_ops++;
+        write_bytes += r.buffer.size();
+      }
     }
+    // Each request of a batch waited for the whole batch (contract 6).
+    if (read_ops > 0) reads_.Record(read_ops, read_bytes, ns);
+    if (write_ops > 0) writes_.Record(write_ops, write_bytes, ns);
   }
   if (failed_read) read_errors_++;
   if (failed_write) write_errors_++;
@@ -83,7 +96,9 @@ Status SlotVdev::Flush() {
     std::shared_lock lock(mu_);
     if (!device_) return unflushed_ ? Unavailable() : Ok();  // contract 2
     bool had = unflushed_.exchange(false);
+    uint64_t start = MonotonicNs();
     status = device_->Flush();
+    flushes_.Record(1, 0, MonotonicNs() - start);
     if (!status && had) unflushed_ = true;
   }
   if (!status && status.error().code() == Code::kIOError) flush_errors_++;

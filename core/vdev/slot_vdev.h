@@ -31,6 +31,9 @@
 //     slot (the device itself did not report an error).
 //  5. Thread-safe: Attach/Detach wait for requests in flight (a
 //     shared_mutex); requests proceed concurrently.
+//  6. io() counts the reads, writes (discards are not counted) and flushes
+//     that reached a device since the slot was made, with their bytes and
+//     latencies; a request's latency is that of the batch it came in.
 #pragma once
 
 #include <atomic>
@@ -39,6 +42,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/util/io_stats.h"
 #include "core/vdev/vdev.h"
 
 namespace tessera {
@@ -46,6 +50,11 @@ namespace tessera {
 enum class VdevState : uint8_t { kOnline, kOffline, kFaulted, kMissing };
 
 std::string_view VdevStateName(VdevState state);
+
+// A slot's I/O since it was made (contract 6).
+struct VdevIo {
+  IoStats reads, writes, flushes;
+};
 
 struct VdevErrorCounts {
   uint64_t read_errors = 0;
@@ -76,6 +85,7 @@ class SlotVdev final : public Vdev {
   std::shared_ptr<Vdev> device() const;
 
   VdevErrorCounts errors() const;
+  VdevIo io() const { return {reads_.Snapshot(), writes_.Snapshot(), flushes_.Snapshot()}; }
   void NoteChecksumError() { checksum_errors_++; }
 
  private:
@@ -89,6 +99,7 @@ class SlotVdev final : public Vdev {
   // A write reached the device since its last good flush (contract 2).
   std::atomic<bool> unflushed_{false};
   std::atomic<uint64_t> read_errors_{0}, write_errors_{0}, flush_errors_{0}, checksum_errors_{0};
+  IoCounter reads_, writes_, flushes_;
 };
 
 }  // namespace tessera

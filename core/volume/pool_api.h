@@ -105,6 +105,9 @@ class PoolApi {
 
   virtual Result<PoolStatus> GetPoolStatus() = 0;
   virtual Result<CheckReport> Check() = 0;
+  // I/O counts since the pool was opened (storage_types.h). Cheap: takes no
+  // lock that long work holds.
+  virtual Result<PoolIoReport> GetIoReport() = 0;
 
   // Self-healing (core/volume/storage_repair.cc,
   // storage_scrub.cc, storage_vdevs.cc).

@@ -75,6 +75,7 @@ class Storage::Impl final : public Storage, public StorageCore {
   Result<DiffStreamInfo> ApplyDiffStream(const std::string& volume, int stream_fd) override;
   Result<PoolStatus> GetPoolStatus() override;
   Result<CheckReport> Check() override;
+  Result<PoolIoReport> GetIoReport() override;
   Result<VolumeInspectReport> InspectVolume(const std::string& name, InspectDepth depth, bool repair,
                                             const ProgressFn& progress) override;
   Result<ScrubReport> Scrub(const ProgressFn& progress) override;
@@ -169,6 +170,10 @@ class Storage::Impl final : public Storage, public StorageCore {
   Result<uint64_t> ReplaceLostBlocks(VolumeImpl& volume, LunSegment& lun, VolumeInspectReport& report);
   // Reads every mapped block of a volume through its log (checksums).
   Status VerifyMappedBlocks(VolumeImpl& volume, VolumeInspectReport& report, const ProgressFn& progress);
+  // storage_iostat.cc: the I/O counters of an export (made on first use),
+  // and what a delete or rename does to them.
+  std::shared_ptr<VolumeIoCounters> IoCountersFor(const std::string& name);
+  void ForgetIoCounters(const std::string& name);
   // storage_vdevs.cc
   std::vector<VdevStatus> VdevStatuses();
   Result<std::vector<VolumeHealth>> DegradedVolumes();
@@ -183,6 +188,7 @@ class Storage::Impl final : public Storage, public StorageCore {
   void BackgroundLoop(std::chrono::milliseconds interval);
 
   int lock_fd_;
+  const uint64_t opened_ns_ = MonotonicNs();  // GetIoReport's counting starts here
   StorageOptions options_;
   std::unique_ptr<Database> db_;
 
@@ -199,6 +205,8 @@ class Storage::Impl final : public Storage, public StorageCore {
   // objects release.
   OpenTable open_;
   RowPlacement placement_;  // storage_vdevs.cc, design note 6
+  std::mutex io_mu_;
+  std::map<std::string, std::shared_ptr<VolumeIoCounters>> io_counters_;  // GUARDED_BY(io_mu_)
 
   std::mutex bg_mu_;
   std::condition_variable bg_cv_;

@@ -59,6 +59,7 @@ Status Storage::Impl::DeleteSnapshot(const std::string& volume, const std::strin
     return Err(Code::kBusy, "snapshot '{}@{}' is exported; stop using it first", volume, snapshot);
   }
   TRY_STATUS(db_->DeleteSnapshot(volume, snapshot));
+  ForgetIoCounters(name);
   // The rows only this snapshot pinned go now (storage_space.cc note 2).
   auto freed = [&]() -> Status {
     auto live = TRY(OpenVolumeLocked(volume));

@@ -14,6 +14,7 @@
 
 #include "core/db/db_types.h"
 #include "core/pool/address.h"
+#include "core/util/io_stats.h"
 
 namespace tessera {
 
@@ -154,6 +155,28 @@ struct DiffStreamInfo {
   uint64_t data_bytes = 0;
   uint64_t zero_bytes = 0;
   uint64_t stream_bytes = 0;
+};
+
+// I/O since the pool was opened (PoolApi::GetIoReport), for `pool iostat`
+// and `tessera metrics`: what each vdev's device did, what each export's
+// clients asked for.
+struct VdevIoReport {
+  std::string name;
+  std::string tier;
+  IoTotals reads, writes, flushes;
+};
+struct VolumeIoReport {
+  std::string name;  // an export: VOLUME or VOLUME@SNAPSHOT
+  IoTotals reads, writes, flushes, discards;
+  uint64_t cache_hit_pages = 0;   // 4 KiB pages read from its cache
+  uint64_t cache_miss_pages = 0;  // pages its cache read from below
+};
+struct PoolIoReport {
+  std::string pool;
+  uint64_t opened_ns = 0;   // the server's monotonic clock when the pool opened
+  uint64_t sampled_ns = 0;  // ... and when this report was taken
+  std::vector<VdevIoReport> vdevs;
+  std::vector<VolumeIoReport> volumes;  // exports opened since the pool was
 };
 
 struct PoolStatus {

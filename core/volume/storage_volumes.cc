@@ -124,16 +124,19 @@ Result<std::shared_ptr<VolumeImpl>> Storage::Impl::BuildVolume(const std::string
   auto log = std::make_shared<LogSegment>(log_section->id, exnode.id, size, tree, data, nullptr,
                                           [raw] { return raw->KeepRows(); });
   std::shared_ptr<Segment> top = log;
+  std::shared_ptr<VolumeIoCounters> io = IoCountersFor(name);
   const ExnodeSegment* cache_section = exnode.FindSegment(exnode.default_segment);
   if (!snapshot_tree && cache_section != nullptr && cache_section->type == SegmentType::kCache) {
-    CacheOptions options = TRY(CacheSegment::OptionsFromExnode(*cache_section, CacheDefaults(*data)));
+    CacheOptions defaults = CacheDefaults(*data);
+    defaults.counters = io->cache;
+    CacheOptions options = TRY(CacheSegment::OptionsFromExnode(*cache_section, defaults));
     top = std::shared_ptr<Segment>(TRY(CacheSegment::Create(cache_section->id, log, options)));
   }
   if (auto base = log_section->GetString("base")) TRY_STATUS(AttachBaseLocked(*log, *base));
   bool read_only = snapshot_tree != nullptr;
   volume->Attach(VolumeImpl::Parts{.name = name, .exnode_id = exnode.id, .dataset = dataset, .data = data,
                                    .log = log, .top = top, .read_only = read_only,
-                                   .snapshot_tree = std::move(snapshot_tree)});
+                                   .snapshot_tree = std::move(snapshot_tree), .io = std::move(io)});
   return volume;
 }
 
@@ -178,9 +181,12 @@ Result<VolumeInfo> Storage::Impl::CreateVolumeLocked(const VolumeSpec& spec, std
     auto log = std::make_shared<LogSegment>(RandomId63(), exnode_id, spec.size, &dataset->tree(), data, nullptr,
                                             [raw] { return raw->KeepRows(); });
     if (base) log->SetBase(std::shared_ptr<Segment>(base, &base->log()), base_name);
-    auto cache = std::shared_ptr<Segment>(TRY(CacheSegment::Create(RandomId63(), log, CacheDefaults(*data))));
+    std::shared_ptr<VolumeIoCounters> io = IoCountersFor(spec.name);
+    CacheOptions cache_options = CacheDefaults(*data);
+    cache_options.counters = io->cache;
+    auto cache = std::shared_ptr<Segment>(TRY(CacheSegment::Create(RandomId63(), log, cache_options)));
     volume->Attach(VolumeImpl::Parts{.name = spec.name, .exnode_id = exnode_id, .dataset = dataset,
-                                     .data = data, .log = log, .top = cache});
+                                     .data = data, .log = log, .top = cache, .io = std::move(io)});
     TRY(data->Grow());
     TRY(data->Grow());
     TRY_STATUS(volume->SaveExnode());
@@ -331,7 +337,9 @@ Status Storage::Impl::DeleteVolume(const std::string& name) {
   TRY_STATUS(RefuseUnlessUnusedLocked(name, "deleted"));
   auto dataset = db_->OpenDataset(name);
   if (!dataset) return Err(Code::kNotFound, "no volume '{}' in pool {}", name, dir_);
-  return db_->DeleteDataset(name);
+  TRY_STATUS(db_->DeleteDataset(name));
+  ForgetIoCounters(name);
+  return Ok();
 }
 
 Status Storage::Impl::RefuseUnlessUnusedLocked(const std::string& name, std::string_view changed) {
@@ -371,6 +379,7 @@ Status Storage::Impl::RenameVolume(const std::string& name, const std::string& n
   exnode.name = new_name;
   const std::string renamed_text = TRY(SerializeExnode(exnode));
   TRY_STATUS(db_->RenameDataset(name, new_name, [&](Tree& tree) { return StoreExnodeText(tree, renamed_text); }));
+  ForgetIoCounters(name);  // the new name counts from here
   Log(LogLevel::kInfo, "volume '{}' renamed to '{}'", name, new_name);
   return Ok();
 }

@@ -99,10 +99,21 @@ Status VolumeImpl::RefuseRevoked() const {
              "reconnect to use it", parts_.name);
 }
 
+namespace {
+// Records one operation of `bytes` that started at `start` in `counter`
+// (of parts.io, when the volume has counters) and passes `status` on.
+Status Counted(VolumeIoCounters* io, IoCounter VolumeIoCounters::*counter, uint64_t bytes, uint64_t start,
+               Status status) {
+  if (io != nullptr) (io->*counter).Record(1, bytes, MonotonicNs() - start);
+  return status;
+}
+}  // namespace
+
 Status VolumeImpl::Read(uint64_t offset, std::span<std::byte> out) {
   std::shared_lock io(io_mu_);
   if (revoked_) return RefuseRevoked();
-  return parts_.top->Read(offset, out);
+  uint64_t start = MonotonicNs();
+  return Counted(parts_.io.get(), &VolumeIoCounters::reads, out.size(), start, parts_.top->Read(offset, out));
 }
 
 namespace {
@@ -115,22 +126,27 @@ Status VolumeImpl::Write(uint64_t offset, std::span<const std::byte> data, bool 
   if (parts_.read_only) return RefuseReadOnly(parts_.name);
   std::shared_lock io(io_mu_);
   if (revoked_) return RefuseRevoked();
-  return parts_.top->Write(offset, data, fua ? kWriteFua : kWriteNone);
+  uint64_t start = MonotonicNs();
+  return Counted(parts_.io.get(), &VolumeIoCounters::writes, data.size(), start,
+                 parts_.top->Write(offset, data, fua ? kWriteFua : kWriteNone));
 }
 
 Status VolumeImpl::Flush() {
   if (parts_.read_only || closed_) return Ok();  // a closed object has nothing left to flush
   std::shared_lock io(io_mu_);
   if (revoked_) return RefuseRevoked();
-  return parts_.top->Flush();
+  uint64_t start = MonotonicNs();
+  return Counted(parts_.io.get(), &VolumeIoCounters::flushes, 0, start, parts_.top->Flush());
 }
 
 Status VolumeImpl::Trim(uint64_t offset, uint64_t length, bool fua) {
   if (parts_.read_only) return RefuseReadOnly(parts_.name);
   std::shared_lock io(io_mu_);
   if (revoked_) return RefuseRevoked();
-  TRY_STATUS(parts_.top->Trim(offset, length));
-  return fua ? parts_.top->Flush() : Ok();
+  uint64_t start = MonotonicNs();
+  Status trimmed = parts_.top->Trim(offset, length);
+  if (trimmed && fua) trimmed = parts_.top->Flush();
+  return Counted(parts_.io.get(), &VolumeIoCounters::discards, length, start, std::move(trimmed));
 }
 
 Status VolumeImpl::Zero(uint64_t offset, uint64_t length, bool, bool fua) {

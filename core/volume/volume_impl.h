@@ -17,6 +17,7 @@
 #include "core/segment/log_segment.h"
 #include "core/segment/lun_segment.h"
 #include "core/volume/volume.h"
+#include "core/volume/volume_io.h"
 
 namespace tessera {
 
@@ -34,6 +35,7 @@ class VolumeImpl : public Volume, public LunBlockSource {
     // A snapshot export: reads through the snapshot's tree; changes are refused.
     bool read_only = false;
     std::unique_ptr<Tree> snapshot_tree;  // owns the tree of a snapshot export
+    std::shared_ptr<VolumeIoCounters> io;  // its clients' I/O; may be null
   };
 
   VolumeImpl(StorageCore* core, Database* db);
