@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, creates a pool in ./var/pool with one
-# volume (first run only; later runs reuse the pool), and serves it in the
-# foreground on ./var/pool/nbd.sock only: the socket and the pool directory
-# are the owner's alone. TCP is opt-in with TESSERA_LISTEN, and then TLS:
-# with a pre-shared key made on first use (DIR/tls.psk) unless
-# TESSERA_TLS_CERTIFICATES names an X.509 directory. Ctrl-C stops the server
-# cleanly (the pool is committed).
+# Installs what is missing, builds what serving needs (the tessera CLI and
+# the nbdkit plugin; scripts/test.sh builds everything), creates a pool in
+# ./var/pool with one volume (first run only; later runs reuse the pool),
+# and serves it in the foreground on ./var/pool/nbd.sock only: the socket
+# and the pool directory are the owner's alone. TCP is opt-in with
+# TESSERA_LISTEN, and then TLS: with a pre-shared key made on first use
+# (DIR/tls.psk) unless TESSERA_TLS_CERTIFICATES names an X.509 directory.
+# Ctrl-C stops the server cleanly (the pool is committed).
 #
 # Environment (all optional):
 #   TESSERA_POOL         pool directory                  (default ./var/pool)
@@ -31,7 +32,7 @@ SOCK=$POOL/nbd.sock
 TESSERA=$BUILD_DIR/admin/tessera
 
 scripts/install-deps.sh
-TESSERA_BUILD_DIR=$BUILD_DIR scripts/build.sh
+TESSERA_BUILD_DIR=$BUILD_DIR scripts/build.sh --target tessera --target nbdkit-tessera-plugin
 
 mib() { echo $(($1 >> 20))M; }
 pool_bytes() {
