@@ -6,7 +6,9 @@
 # and the pool directory are the owner's alone. TCP is opt-in with
 # TESSERA_LISTEN, and then TLS: with a pre-shared key made on first use
 # (DIR/tls.psk) unless TESSERA_TLS_CERTIFICATES names an X.509 directory.
-# Ctrl-C stops the server cleanly (the pool is committed).
+# Ctrl-C stops the server cleanly (the pool is committed). The commands it
+# prints name paths relative to the directory it was started from, so they
+# work when copied into a shell there (tests/test-run-sh.sh runs them).
 #
 # Environment (all optional):
 #   TESSERA_POOL         pool directory                  (default ./var/pool)
@@ -19,6 +21,7 @@
 #   TESSERA_TLS_CERTIFICATES  X.509 directory instead of a key (ca-cert.pem, server-*.pem)
 #   TESSERA_BUILD_DIR    build directory                 (default ./build)
 set -euo pipefail
+CALLER_DIR=$PWD
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD_DIR=${TESSERA_BUILD_DIR:-build}
@@ -97,13 +100,21 @@ if [ -n "$LISTEN" ]; then
 fi
 
 URI="nbd+unix:///$VOLUME?socket=$SOCK"
-REL_TESSERA=${TESSERA#"$ROOT"/}
-REL_POOL=${POOL#"$ROOT"/}
+# A path as the caller can type it: relative below the directory run.sh was
+# started from, absolute elsewhere.
+shown() { if [[ $1 == "$CALLER_DIR"/* ]]; then echo "${1#"$CALLER_DIR"/}"; else echo "$1"; fi; }
+REL_TESSERA=$(shown "$TESSERA")
+REL_POOL=$(shown "$POOL")
+REL_FIO_JOB=$(shown "$ROOT/fio-jobs/randwrite-4k-qd32.fio")
+REL_BENCH=$(shown "$ROOT/scripts/bench.sh")
 cat <<EOT
 
 ================================================================================
 Serving pool $POOL
   volume $VOLUME:   $URI$([ -n "$LISTEN" ] && printf '\n                  over TCP with TLS: the nbds:// URI printed below')
+
+Check that it answers (another terminal):
+  nbdinfo '$URI'
 
 Attach it as a block device (another terminal, as root):
   $REL_TESSERA attach $VOLUME --pool $REL_POOL     # prints /dev/nbdX, or /dev/loopN (nbdfuse + loop)
@@ -111,7 +122,9 @@ Attach it as a block device (another terminal, as root):
   umount /mnt && $REL_TESSERA detach $VOLUME --pool $REL_POOL
 or by hand, without the nbd kernel module:
   mkdir -p /tmp/$VOLUME && nbdfuse /tmp/$VOLUME '$URI' &
-  losetup -f --show /tmp/$VOLUME/nbd            # ... and later: losetup -d, fusermount3 -u /tmp/$VOLUME
+  timeout 10 sh -c 'until [ -e /tmp/$VOLUME/nbd ]; do sleep 0.1; done'   # nbdfuse mounts in the background
+  losetup -f --show /tmp/$VOLUME/nbd            # prints /dev/loopN
+  losetup -d /dev/loopN && fusermount3 -u /tmp/$VOLUME   # later, to take it apart
 
 qemu:
   qemu-img info '$URI'
@@ -121,11 +134,11 @@ qemu:
 fio:
   fio --name=randwrite --ioengine=nbd --uri='$URI' \\
       --rw=randwrite --bs=4k --iodepth=32 --size=1g --runtime=20 --time_based
-  URI='$URI' SIZE=1g RUNTIME=20 IO_LIMIT=2g fio fio-jobs/randwrite-4k-qd32.fio
-  scripts/bench.sh --quick                      # tessera vs nbdkit file vs qemu-nbd
+  URI='$URI' SIZE=1g RUNTIME=20 IO_LIMIT=2g fio $REL_FIO_JOB
+  $REL_BENCH --quick                      # tessera vs nbdkit file vs qemu-nbd
 
-Volumes: $REL_TESSERA volume list|create|info|resize|delete --pool $REL_POOL
-Ctrl-C stops the server; scripts/run.sh again reuses the pool.
+Volumes: $REL_TESSERA volume list|create|info|resize|rename|delete --pool $REL_POOL
+Ctrl-C stops the server; $(shown "$ROOT/scripts/run.sh") again reuses the pool.
 ================================================================================
 
 EOT
