@@ -7,11 +7,13 @@ set -euo pipefail
 who=$1
 shift
 
+# One dpkg-query for every package (one per package took seconds on a busy
+# machine, and scripts/run.sh runs this each time).
+installed=$(dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null |
+  sed -n 's/^\([^ ]*\) install ok installed$/\1/p' || true)
 missing=()
 for p in "$@"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$p")
-  fi
+  grep -qxF -- "$p" <<<"$installed" || missing+=("$p")
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
