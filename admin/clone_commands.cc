@@ -16,6 +16,7 @@ struct CloneArgs {
   std::string target;  // VOLUME@SNAPSHOT
   std::string name;    // the clone (clone), or the volume (flatten)
   bool force = false;
+  bool destroy_newer = false;  // rollback -r
 };
 
 CommandResult Clone(CommandContext& ctx, const CloneArgs& args) {
@@ -58,7 +59,7 @@ CommandResult Flatten(CommandContext& ctx, const CloneArgs& args) {
 CommandResult Rollback(CommandContext& ctx, const CloneArgs& args) {
   VolumeRef target = TRY(ParseSnapshotRef(args.target));
   return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
-    TRY_STATUS(pool.RollbackSnapshot(target.volume, target.snapshot, args.force));
+    TRY_STATUS(pool.RollbackSnapshot(target.volume, target.snapshot, args.force, args.destroy_newer));
     Json json = ToJson(TRY(pool.GetVolumeInfo(target.volume)));
     json["rolled_back_to"] = target.ToString();
     PrintResult(
@@ -95,10 +96,15 @@ void AddCloneCommands(CLI::App& app, CommandContext& ctx) {
 
   auto rollback_args = std::make_shared<CloneArgs>();
   CLI::App* rollback = app.get_subcommand("snapshot")->add_subcommand(
-      "rollback", "Restore a volume to its newest snapshot (refuses while a writer has it open)");
+      "rollback",
+      "Restore a volume to its newest snapshot, or with -r to an older one, deleting the newer ones "
+      "(refuses while a writer has it open)");
   rollback->add_option("target", rollback_args->target, "VOLUME@SNAPSHOT")->required();
   rollback->add_flag("--force", rollback_args->force,
                      "Cut off the volume's writers (their I/O fails from then on) and roll back");
+  rollback->add_flag("-r,--destroy-newer", rollback_args->destroy_newer,
+                     "Delete the snapshots newer than the target first (refused, deleting nothing, while "
+                     "clones depend on one or one is exported)");
   SetAction(rollback, ctx, rollback_args, Rollback);
 }
 

@@ -117,12 +117,14 @@ struct RollbackArgs {
   std::string volume;
   std::string snapshot;
   bool force = false;
+  bool destroy_newer = false;
 };
 template <typename V>
 void Fields(V& v, RollbackArgs& a) {
   v.Required("volume", a.volume);
   v.Required("snapshot", a.snapshot);
   v.Optional("force", a.force);
+  v.Optional("destroy_newer", a.destroy_newer);
 }
 
 struct CloneArgs {
@@ -308,7 +310,7 @@ struct SnapshotRollback {
   using Request = RollbackArgs;
   using Reply = void;
   static Status Run(PoolApi& s, const Request& r, const OpCall&) {
-    return s.RollbackSnapshot(r.volume, r.snapshot, r.force);
+    return s.RollbackSnapshot(r.volume, r.snapshot, r.force, r.destroy_newer);
   }
 };
 

@@ -88,8 +88,9 @@ class PoolClient final : public PoolApi {
   Result<FlattenProgress> FlattenVolume(const std::string& name, uint64_t offset, uint64_t max_bytes) override {
     return Call<ops::VolumeFlatten>({name, offset, max_bytes});
   }
-  Status RollbackSnapshot(const std::string& volume, const std::string& snapshot, bool force) override {
-    return Call<ops::SnapshotRollback>({volume, snapshot, force});
+  Status RollbackSnapshot(const std::string& volume, const std::string& snapshot, bool force,
+                          bool destroy_newer = false) override {
+    return Call<ops::SnapshotRollback>({volume, snapshot, force, destroy_newer});
   }
   Result<VolumeDiff> DiffVolume(const std::string& volume, const std::string& from,
                                 const std::string& to) override {

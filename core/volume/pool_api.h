@@ -76,8 +76,13 @@ class PoolApi {
   // size), in one commit. It takes the volume's exclusive lock: Busy while a
   // writer has the volume open, unless `force`, which revokes the open
   // volume first (its clients' I/O fails with IOError from then on).
-  // InvalidArgument when newer snapshots exist (the error names them).
-  virtual Status RollbackSnapshot(const std::string& volume, const std::string& snapshot, bool force) = 0;
+  // InvalidArgument when newer snapshots exist (the error names them),
+  // unless `destroy_newer`: then they are deleted first, as `zfs rollback
+  // -r` does, once every check has passed (Busy, naming them, while clones
+  // depend on one or one is exported); a failure after that leaves them
+  // deleted.
+  virtual Status RollbackSnapshot(const std::string& volume, const std::string& snapshot, bool force,
+                                  bool destroy_newer = false) = 0;
 
   // Diffs (core/volume/storage_diff.cc). `from` and `to` are snapshot names of `volume`;
   // an empty `from` diffs from nothing, an empty `to` is the live volume

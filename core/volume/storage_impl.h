@@ -68,7 +68,8 @@ class Storage::Impl final : public Storage, public StorageCore {
   Result<VolumeInfo> CloneSnapshot(const std::string& volume, const std::string& snapshot,
                                    const std::string& clone) override;
   Result<FlattenProgress> FlattenVolume(const std::string& name, uint64_t offset, uint64_t max_bytes) override;
-  Status RollbackSnapshot(const std::string& volume, const std::string& snapshot, bool force) override;
+  Status RollbackSnapshot(const std::string& volume, const std::string& snapshot, bool force,
+                          bool destroy_newer = false) override;
   Result<VolumeDiff> DiffVolume(const std::string& volume, const std::string& from, const std::string& to) override;
   Result<DiffStreamInfo> WriteDiffStream(const std::string& volume, const std::string& from,
                                          const std::string& to, int stream_fd) override;

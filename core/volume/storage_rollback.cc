@@ -2,8 +2,8 @@
 //
 // Design notes
 //  1. Only the newest snapshot is a target. Rolling back past newer ones
-//     would have to delete them (and refuse if clones use them); that is
-//     left to the user, explicitly: the error names the newer snapshots.
+//     deletes them, and only when asked (`destroy_newer`, the CLI's -r);
+//     otherwise the error names them (note 7).
 //  2. Exclusive access comes from the lock manager: every writable open
 //     volume holds its resource in kReadSharedWriteExclusive (opened in
 //     storage_volumes.cc), and rollback asks for
@@ -38,6 +38,12 @@
 //     snapshot has all exist still (note 3); their stripes below the
 //     snapshot's log head are the same on the new block (the repair rebuilt
 //     them, and the log never writes below its head).
+//  7. With `destroy_newer`, the newer snapshots are checked first (none
+//     has clones or is exported, and the volume's exclusive lock is taken,
+//     as note 2 says), then deleted newest first, each in its own commit
+//     (Database::DeleteSnapshot), then the rollback runs. A crash or a
+//     failure in between leaves some deleted and the volume as it was; the
+//     user asked for them to go, and running the rollback again finishes.
 #include <fmt/ranges.h>
 
 #include <algorithm>
@@ -46,6 +52,7 @@
 #include "core/exnode/exnode.h"
 #include "core/segment/log_format.h"
 #include "core/util/log.h"
+#include "core/util/volume_ref.h"
 #include "core/volume/storage_impl.h"
 
 namespace tessera {
@@ -119,19 +126,36 @@ Result<RolledExnode> RowsAsNow(const std::string& snapshot_text, const std::stri
 
 }  // namespace
 
-Status Storage::Impl::RollbackSnapshot(const std::string& volume, const std::string& snapshot, bool force) {
+Status Storage::Impl::RollbackSnapshot(const std::string& volume, const std::string& snapshot, bool force,
+                                       bool destroy_newer) {
   auto lock = LockIdle(volume);
   auto dataset = db_->OpenDataset(volume);
   if (!dataset) return Err(Code::kNotFound, "no volume '{}' in pool {}", volume, dir_);
   auto snapshots = TRY(db_->ListSnapshots(volume));
   auto it = std::find_if(snapshots.begin(), snapshots.end(), [&](const SnapshotInfo& s) { return s.name == snapshot; });
   if (it == snapshots.end()) return Err(Code::kNotFound, "no snapshot '{}@{}'", volume, snapshot);
-  if (it + 1 != snapshots.end()) {
-    std::vector<std::string> newer;
-    for (auto n = it + 1; n != snapshots.end(); n++) newer.push_back(fmt::format("'{}@{}'", volume, n->name));
+  std::vector<std::string> newer;  // note 7
+  for (auto n = it + 1; n != snapshots.end(); n++) newer.push_back(n->name);
+  if (!newer.empty() && !destroy_newer) {
+    std::vector<std::string> names;
+    for (const std::string& n : newer) names.push_back(fmt::format("'{}'", VolumeRef{volume, n}.ToString()));
     return Err(Code::kInvalidArgument,
-               "'{}@{}' is not the newest snapshot of '{}'; delete the newer ones first ({}) and try again",
-               volume, snapshot, volume, fmt::join(newer, ", "));
+               "'{}@{}' is not the newest snapshot of '{}'; delete the newer ones first ({}), or pass -r to "
+               "delete them with the rollback",
+               volume, snapshot, volume, fmt::join(names, ", "));
+  }
+  for (const std::string& n : newer) {
+    const std::string name = VolumeRef{volume, n}.ToString();
+    auto clones = TRY(ClonesOfLocked(volume, n));
+    if (!clones.empty()) {
+      return Err(Code::kBusy, "rolling back '{}@{}' would delete '{}', which clones depend on: {}", volume,
+                 snapshot, name, fmt::join(clones, ", "));
+    }
+    TRY_STATUS(open_.Finish(name));
+    if (open_.InUse(name)) {
+      return Err(Code::kBusy, "rolling back '{}@{}' would delete '{}', which is exported; stop using it first",
+                 volume, snapshot, name);
+    }
   }
 
   // Exclusive access (note 2).
@@ -157,6 +181,13 @@ Status Storage::Impl::RollbackSnapshot(const std::string& volume, const std::str
       Log(LogLevel::kWarn, "snapshot rollback of '{}@{}': disconnected the volume's writers", volume, snapshot);
     }
     TRY_STATUS(locks_.Acquire(txn, resource, LockMode::kReadExclusiveWriteExclusive));
+  }
+
+  // Note 7: every check passed; the newer snapshots go, newest first.
+  for (auto n = newer.rbegin(); n != newer.rend(); n++) {
+    TRY_STATUS(db_->DeleteSnapshot(volume, *n));
+    ForgetIoCounters(VolumeRef{volume, *n}.ToString());
+    Log(LogLevel::kInfo, "snapshot '{}@{}' deleted by the rollback to '{}'", volume, *n, snapshot);
   }
 
   // One commit (notes 3, 4 and 6).
