@@ -76,8 +76,13 @@ std::string ResolvePoolDir(const std::string& flag, const char* env_value) {
 
 Result<VdevConfig> ParseVdevSpec(std::string_view spec, const std::string& pool_dir,
                                  size_t position) {
+  VdevConfig vdev = TRY(ParseVdevAddSpec(spec, pool_dir));
+  if (vdev.name.empty()) vdev.name = fmt::format("vdev{}", position);
+  return vdev;
+}
+
+Result<VdevConfig> ParseVdevAddSpec(std::string_view spec, const std::string& pool_dir) {
   VdevConfig vdev;
-  vdev.name = fmt::format("vdev{}", position);
   std::set<std::string, std::less<>> seen;
   bool have_path = false, have_size = false;
   for (std::string_view item : Split(spec, ',')) {

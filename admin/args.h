@@ -29,6 +29,9 @@ std::string ResolvePoolDir(const std::string& flag, const char* env_value);
 // `position`. host, kind and any other key become attributes.
 Result<VdevConfig> ParseVdevSpec(std::string_view spec, const std::string& pool_dir,
                                  size_t position);
+// The same spec for `vdev add`: without name=N the name stays empty (the
+// pool picks one).
+Result<VdevConfig> ParseVdevAddSpec(std::string_view spec, const std::string& pool_dir);
 
 struct PoolCreateArgs {
   uint32_t vdev_count = 1;

@@ -1,13 +1,19 @@
-// tessera vdev list | offline NAME | online NAME | replace OLD NEW
+// tessera vdev list | offline NAME | online NAME | replace OLD NEW |
+// add --vdev SPEC
 //
 // Design notes
 //  1. Each is one PoolClient call; with a running server the change happens
 //     there, under live volumes (the pool swaps the device in its slot).
 //  2. The state change persists in pool.conf (Storage::OfflineVdev).
+//  3. `vdev add` takes the spec of `pool create --vdev` (ParseVdevAddSpec);
+//     the pool checks it again, names the vdev when the spec does not, and
+//     does the work (core/volume/storage_vdev_add.cc).
 #include <memory>
 
+#include "admin/args.h"
 #include "admin/commands.h"
 #include "admin/output.h"
+#include "core/util/size.h"
 #include "admin/repair_output.h"
 #include "core/control/protocol_repair.h"
 
@@ -17,6 +23,7 @@ namespace {
 struct VdevArgs {
   std::string name;
   std::string path;
+  std::string spec;  // add
 };
 
 CommandResult ListVdevs(CommandContext& ctx) {
@@ -65,6 +72,25 @@ CommandResult ReplaceVdev(CommandContext& ctx, const VdevArgs& args) {
   });
 }
 
+CommandResult AddVdev(CommandContext& ctx, const VdevArgs& args) {
+  VdevConfig parsed = TRY(ParseVdevAddSpec(args.spec, ctx.PoolDir()));
+  VdevSpec spec{.name = parsed.name,
+                .path = parsed.path,
+                .size = parsed.size_bytes,
+                .tier = std::string(TierName(parsed.tier)),
+                .attrs = parsed.attrs};
+  return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
+    VdevStatus added = TRY(pool.AddVdev(spec));
+    if (ctx.json) {
+      ctx.out << FormatJson(ToJson(added));
+    } else {
+      ctx.out << fmt::format("added vdev {}: tier {}, index {}, {}, {}\n", added.name, added.tier, added.index,
+                             FormatSize(added.size_bytes), added.path);
+    }
+    return 0;
+  });
+}
+
 CLI::App* NamedVdevCommand(CLI::App* parent, const char* name, const char* help, CommandContext& ctx,
                            std::shared_ptr<VdevArgs> args, CommandResult (*run)(CommandContext&, const VdevArgs&)) {
   CLI::App* command = parent->add_subcommand(name, help);
@@ -101,6 +127,18 @@ void AddVdevCommands(CLI::App& app, CommandContext& ctx) {
       "is readable, else rebuilt from parity (exit status 1 when some data could not be rebuilt)",
       ctx, args, ReplaceVdev);
   replace->add_option("new", args->path, "Path of the new vdev file (must not exist)")->required();
+
+  CLI::App* add = vdev->add_subcommand(
+      "add",
+      "Add a new file vdev to the pool, served or not: rows and metadata copies may land on it at once");
+  AddPoolOption(add, ctx);
+  AddJsonFlag(add, ctx);
+  add->add_option("--vdev", args->spec,
+                  "The vdev: tier=T,path=P,size=S[,name=N][,key=val...] as for pool create (relative paths "
+                  "are inside the pool directory; the path must be new or an empty file)")
+      ->type_name("SPEC")
+      ->required();
+  add->callback([&ctx, args] { ctx.action = [&ctx, args] { return AddVdev(ctx, *args); }; });
 }
 
 }  // namespace tessera

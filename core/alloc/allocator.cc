@@ -13,17 +13,30 @@
 namespace tessera {
 
 Allocator::Allocator(const Pool& pool) {
-  for (const auto& v : pool.vdevs()) {
-    VdevSegments vs{.tier = v.config.tier, .index = v.config.index, .slot = &v, .segments = {}};
-    uint64_t size = v.label.size_blocks;
-    for (uint64_t start = 0; start < size; start += kSegmentBlocks) {
-      uint64_t blocks = std::min(kSegmentBlocks, size - start);
-      uint64_t head = start == 0 ? v.first : 0;
-      uint64_t usable_end = v.end > start ? std::min(blocks, v.end - start) : 0;
-      vs.segments.emplace_back(blocks, head, usable_end);
-    }
-    vdevs_.push_back(std::move(vs));
+  for (const auto& v : pool.vdevs()) vdevs_.push_back(SegmentsOf(v));
+}
+
+Allocator::VdevSegments Allocator::SegmentsOf(const PoolVdev& v) {
+  VdevSegments vs{.tier = v.config.tier, .index = v.config.index, .slot = &v, .segments = {}};
+  uint64_t size = v.label.size_blocks;
+  for (uint64_t start = 0; start < size; start += kSegmentBlocks) {
+    uint64_t blocks = std::min(kSegmentBlocks, size - start);
+    uint64_t head = start == 0 ? v.first : 0;
+    uint64_t usable_end = v.end > start ? std::min(blocks, v.end - start) : 0;
+    vs.segments.emplace_back(blocks, head, usable_end);
   }
+  return vs;
+}
+
+Status Allocator::AddVdev(const PoolVdev& vdev) {
+  std::lock_guard lock(mu_);
+  for (const auto& v : vdevs_) {
+    if (v.tier == vdev.config.tier && v.index == vdev.config.index) {
+      return Err(Code::kInvalidArgument, "the allocator already has vdev {}:{}", TierName(v.tier), v.index);
+    }
+  }
+  vdevs_.push_back(SegmentsOf(vdev));
+  return Ok();
 }
 
 Result<SegmentBitmap*> Allocator::Locate(DiskAddress address, uint64_t count) {

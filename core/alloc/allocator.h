@@ -23,6 +23,10 @@
 //     MetadataReserveBlocks of its vdev free, for Allocate and AllocateApart
 //     (tree nodes), so a pool whose data filled it can still commit, and so
 //     delete, trim and free space.
+//  8. AddVdev (vdev add) gives a vdev the pool just gained its segments:
+//     all free but the reserved label and superblock blocks, as the
+//     allocator of a reopened pool finds a vdev whose bitmaps were never
+//     committed. Every call after it may allocate there.
 #pragma once
 
 #include <cstdint>
@@ -65,6 +69,10 @@ class Allocator {
  public:
   explicit Allocator(const Pool& pool);
 
+  // Contract 8. `vdev` lives in the pool (its state is read live);
+  // InvalidArgument when its tier and index are already known.
+  Status AddVdev(const PoolVdev& vdev);
+
   Result<DiskAddress> Allocate(BlockCount count, std::span<const Tier> preference);
   // A run on a vdev other than `apart_from`'s: its tier first, then the
   // tiers of `preference` in order. NoSpace when no other vdev has such a run.
@@ -104,6 +112,7 @@ class Allocator {
     std::vector<SegmentBitmap> segments;
     size_t next_segment = 0;  // allocation cursor
   };
+  static VdevSegments SegmentsOf(const PoolVdev& vdev);
   Result<SegmentBitmap*> Locate(DiskAddress address, uint64_t count);
   // Allocates from the non-faulted vdevs of `tier` accepted by `eligible`,
   // round-robin with the cursor `rr`. Requires mu_.

@@ -238,6 +238,9 @@ class FieldDescriber {
   void OmitEmpty(std::string_view key, const std::optional<T>&) {
     Add(key, fmt::format("{}, optional", JsonValue<T>::kType));
   }
+  void Optional(std::string_view key, const std::map<std::string, std::string>&) {
+    Add(key, "object of strings, optional, default `{}`");
+  }
   // "none" for a type without fields.
   std::string Text() const { return text_.empty() ? "none" : text_; }
 

@@ -59,6 +59,15 @@ void Fields(V& v, VolumeSpec& s) {
   v.OmitEmpty("tier", s.tier);
 }
 
+template <typename V>
+void Fields(V& v, VdevSpec& s) {
+  v.OmitEmpty("name", s.name);
+  v.Required("path", s.path);
+  v.Required("size", s.size);
+  v.Optional("tier", s.tier);
+  v.Optional("attrs", s.attrs);
+}
+
 namespace ops {
 
 struct NoArgs {};
@@ -432,6 +441,14 @@ struct VdevReplace {
   }
 };
 
+struct VdevAdd {
+  static constexpr std::string_view kName = "vdev.add";
+  static constexpr std::string_view kResultDoc = "VdevStatus of the new vdev; pool.conf names it on return";
+  using Request = VdevSpec;
+  using Reply = VdevStatus;
+  static Result<Reply> Run(PoolApi& s, const Request& r, const OpCall&) { return s.AddVdev(r); }
+};
+
 struct Commit {
   static constexpr std::string_view kName = "commit";
   static constexpr std::string_view kResultDoc = "`null`";
@@ -448,7 +465,7 @@ using ControlOps =
            ops::VolumeRename, ops::VolumeInspect, ops::ExnodeShow, ops::SnapshotCreate, ops::SnapshotList,
            ops::SnapshotDelete, ops::SnapshotRollback, ops::CloneCreate, ops::VolumeFlatten, ops::VolumeDiffOp,
            ops::DiffStream, ops::DiffApply, ops::PoolStatusOp, ops::PoolIostat, ops::PoolCheck, ops::PoolScrub,
-           ops::VdevList, ops::VdevOffline, ops::VdevOnline, ops::VdevReplace, ops::Commit>;
+           ops::VdevList, ops::VdevOffline, ops::VdevOnline, ops::VdevReplace, ops::VdevAdd, ops::Commit>;
 
 // The result of an op from its JSON (lenient: unknown fields are ignored),
 // and the JSON of one.

@@ -122,6 +122,7 @@ class PoolClient final : public PoolApi {
                                         const ProgressFn& progress) override {
     return Call<ops::VdevReplace>({name, path, bool(progress)}, progress);
   }
+  Result<VdevStatus> AddVdev(const VdevSpec& spec) override { return Call<ops::VdevAdd>(spec); }
   Status Commit() override { return Call<ops::Commit>({}); }
 
   Status Close() override;

@@ -36,6 +36,17 @@
 //     falls back to an older superblock for that reason. OfflineVdev takes
 //     a vdev of any tier offline only when the superblock and every tree
 //     node keep a copy on another online vdev.
+//  7. AddVdev (vdev add) takes a vdev the pool's PrepareVdev labelled and
+//     that pool.conf already names: under the commit lock it joins the pool
+//     and the allocator at once (new tree nodes and data extents may land
+//     there from then on), the copies new nodes get are counted again
+//     (contract 5: a pool that had fewer metadata-tier vdevs than its
+//     setting gains a copy), and when that count rose every node of the
+//     root tree and the live dataset trees with fewer copies is written
+//     anew, as RequireMetadataCopies does. It ends with a forced commit, so
+//     the superblock reaches the vdev when it is one of SuperblockVdevs().
+//     A crash before that commit leaves the previous commit, which never
+//     referenced the vdev, and a pool that opens with it, empty.
 #pragma once
 
 #include <atomic>
@@ -216,6 +227,9 @@ class Database {
   // the setting as under_replicated). Loads and dirties those trees whole:
   // memory in proportion to the metadata.
   Status RequireMetadataCopies(uint32_t copies);
+  // Contract 7. Refused, changing nothing, as Pool::AddVdev refuses; a
+  // failure of the rewrite or the commit fails the database (contract 3).
+  Status AddVdev(const VdevConfig& config, std::shared_ptr<Vdev> device);
   // Read errors, checksum errors and repairs of metadata since opened.
   MetadataStats metadata_stats() const { return io_->stats(); }
 
@@ -234,6 +248,9 @@ class Database {
   // tiers to two vdevs when the pool has them.
   std::vector<const PoolVdev*> SuperblockVdevs() const;
   Status ScrubSuperblocksLocked(MetadataScrubReport* report);
+  // Writes anew every node of the root tree and of the live dataset trees
+  // with fewer copies than metadata_copies() (metadata_copies.cc).
+  Status RewriteThinNodesLocked();
   // degraded.cc: every node of the last committed trees (root tree,
   // datasets, snapshots), each once; stops at the first error (of a read or
   // of fn).

@@ -33,29 +33,30 @@ Status Database::RequireMetadataCopies(uint32_t copies) {
   const uint32_t before = copies_setting_.load();
   copies_setting_ = copies;
   io_->set_copies(MetadataIo::CopiesFor(*pool_, options_.metadata_tiers, copies));
-  const size_t keep = io_->copies();
-  auto thin = [keep](const BlockPtr& ptr) { return ptr.CopyCount() < keep; };
-  auto rewrite = [&]() -> Status {
-    TRY_STATUS(root_tree_->RewriteNodes(thin));
-    std::vector<std::string> names;
-    TRY_STATUS(root_tree_->Scan("d", PrefixEnd("d"), [&](std::string_view k, std::string_view) {
-      names.emplace_back(k.substr(1));
-      return true;
-    }));
-    for (const auto& name : names) {
-      Dataset* ds = TRY(OpenDatasetLocked(name));
-      TRY_STATUS(ds->tree().RewriteNodes(thin));
-    }
-    return Ok();
-  };
-  auto done = rewrite();
+  auto done = RewriteThinNodesLocked();
   if (!done) {
     failed_ = done.error();
     return Err(done.error());
   }
   TRY(CommitLocked(/*force=*/true));
   Log(LogLevel::kInfo, "metadata copies raised from {} to {} ({} kept: the metadata tiers' vdevs bound it)",
-      before, copies, keep);
+      before, copies, io_->copies());
+  return Ok();
+}
+
+Status Database::RewriteThinNodesLocked() {
+  const size_t keep = io_->copies();
+  auto thin = [keep](const BlockPtr& ptr) { return ptr.CopyCount() < keep; };
+  TRY_STATUS(root_tree_->RewriteNodes(thin));
+  std::vector<std::string> names;
+  TRY_STATUS(root_tree_->Scan("d", PrefixEnd("d"), [&](std::string_view k, std::string_view) {
+    names.emplace_back(k.substr(1));
+    return true;
+  }));
+  for (const auto& name : names) {
+    Dataset* ds = TRY(OpenDatasetLocked(name));
+    TRY_STATUS(ds->tree().RewriteNodes(thin));
+  }
   return Ok();
 }
 

@@ -5,10 +5,13 @@
 //     config parser, because a PoolConfig may be built in code.
 //  2. Only a file this create made is removed by its undo: a block device,
 //     or a file that was already there, is never the kind's to remove.
+//  3. A file this create made has its directory synced at once, so a
+//     pool.conf written after it never names a file a crash could lose.
 #include "core/pool/file_vdev_kind.h"
 
 #include <filesystem>
 
+#include "core/util/atomic_file.h"
 #include "core/vdev/file_vdev.h"
 
 namespace tessera {
@@ -62,6 +65,12 @@ Result<OpenedVdev> OpenFileVdevKind(const VdevConfig& vc, const VdevOpenOptions&
   if (!device) return Err(device.error().WithContext(VdevDescription(vc)));
   OpenedVdev opened{.device = std::move(*device)};
   if (file.create) {
+    if (Status synced = SyncDirectoryOf(vc.path); !synced) {  // design note 3
+      opened.device.reset();
+      std::error_code ignored;
+      std::filesystem::remove(vc.path, ignored);
+      return Err(synced.error().WithContext(VdevDescription(vc)));
+    }
     opened.undo_create = [path = vc.path] {
       std::error_code ignored;
       std::filesystem::remove(path, ignored);

@@ -164,7 +164,7 @@ Result<std::unique_ptr<Pool>> Pool::Open(const PoolConfig& config,
 }
 
 const PoolVdev* Pool::Find(Tier tier, uint32_t index) const {
-  for (const auto& v : vdevs_) {
+  for (const auto& v : vdevs()) {
     if (v.config.tier == tier && v.config.index == index) return &v;
   }
   return nullptr;
@@ -173,7 +173,7 @@ const PoolVdev* Pool::Find(Tier tier, uint32_t index) const {
 std::vector<const PoolVdev*> Pool::FastestTierVdevs() const {
   for (uint8_t t = 0; t < kTierCount; t++) {
     std::vector<const PoolVdev*> out;
-    for (const auto& v : vdevs_) {
+    for (const auto& v : vdevs()) {
       if (static_cast<uint8_t>(v.config.tier) == t) out.push_back(&v);
     }
     if (!out.empty()) return out;
@@ -188,12 +188,12 @@ bool Pool::IsFaulted(DiskAddress address) const {
 
 size_t Pool::FaultedVdevCount() const {
   size_t n = 0;
-  for (const auto& v : vdevs_) n += v.faulted() ? 1 : 0;
+  for (const auto& v : vdevs()) n += v.faulted() ? 1 : 0;
   return n;
 }
 
 Result<PoolVdev*> Pool::Resolve(DiskAddress address, uint64_t blocks) {
-  for (auto& v : vdevs_) {
+  for (auto& v : Published()) {
     if (v.config.tier == address.tier() && v.config.index == address.vdev()) {
       if (address.block() + blocks > v.label.size_blocks || blocks == 0) {
         return Err(Code::kInvalidArgument, "address {} +{} beyond vdev '{}'", address.ToString(),
@@ -241,7 +241,10 @@ size_t WorkersFor(size_t vdevs) {
 }  // namespace
 
 Pool::Pool(PoolConfig config, Uuid uuid, std::vector<PoolVdev> vdevs)
-    : config_(std::move(config)), uuid_(uuid), vdevs_(std::move(vdevs)), workers_(WorkersFor(vdevs_.size())) {}
+    : config_(std::move(config)), uuid_(uuid), vdevs_(std::move(vdevs)), workers_(WorkersFor(vdevs_.size())) {
+  vdevs_.reserve(size_t{kTierCount} * kMaxVdevsPerTier);  // contract 5: never moves again
+  count_.store(vdevs_.size(), std::memory_order_release);
+}
 
 Status Pool::Submit(std::span<PoolIo> requests) {
   std::map<Vdev*, std::vector<size_t>> groups;
@@ -295,7 +298,7 @@ Status Pool::FlushAll() {
   // The vdevs flush at the same time (design note 5); a slot without a
   // device holds no write to make durable (contract 1a).
   std::vector<PoolVdev*> online;
-  for (auto& v : vdevs_) {
+  for (auto& v : Published()) {
     if (v.device->online()) online.push_back(&v);
   }
   std::vector<Status> results(online.size());

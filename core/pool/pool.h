@@ -25,8 +25,20 @@
 //     time (Storage serializes them).
 //  4. No I/O is sent to a vdev that is not online: reads and writes of it
 //     fail with IOError, FlushAll skips it.
+//  5. Adding a vdev (vdev add) is two steps, so that the caller can make
+//     pool.conf name the vdev between them: PrepareVdev checks a new
+//     vdev's config against the pool (name, path, tier room, index, size)
+//     and writes and flushes its labels, changing nothing in the pool;
+//     AddVdev then verifies those labels and appends the vdev, while I/O
+//     goes on. vdevs() is a span over storage that never moves (room for
+//     every vdev the address format allows is reserved at construction)
+//     and whose length is published last, so a reader on any thread sees
+//     each vdev whole or not at all, and a PoolVdev pointer or index stays
+//     valid for the pool's life. A vdev is never removed.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -74,7 +86,8 @@ class Pool {
 
   const Uuid& uuid() const { return uuid_; }
   const PoolConfig& config() const { return config_; }
-  const std::vector<PoolVdev>& vdevs() const { return vdevs_; }
+  // Contract 5: safe on any thread while AddVdev runs.
+  std::span<const PoolVdev> vdevs() const { return {vdevs_.data(), count_.load(std::memory_order_acquire)}; }
   // nullptr when no such vdev.
   const PoolVdev* Find(Tier tier, uint32_t index) const;
   const PoolVdev* FindByName(const std::string& name) const;
@@ -92,6 +105,24 @@ class Pool {
   Status Offline(const std::string& name);
   Status Online(const std::string& name, std::shared_ptr<Vdev> device);
   Status Replace(const std::string& name, std::shared_ptr<Vdev> device, const std::string& path);
+  // Contract 5. InvalidArgument, changing nothing, when `config` cannot
+  // join the pool: its name or path is taken, its tier is full, its index
+  // is not the next of its tier, or `device` is smaller than kMinVdevBytes
+  // or than config.size_bytes. Otherwise writes a fresh label (this pool,
+  // a new guid, the config's tier, index and name, the device's size) at
+  // the device's first and last block and flushes it; the pool does not
+  // change.
+  Status PrepareVdev(const VdevConfig& config, Vdev& device) const;
+  // PrepareVdev's checks of the config alone (name, path, tier room,
+  // index), for a caller that creates the device only when they pass.
+  Status CheckNewVdev(const VdevConfig& config) const;
+  // Appends the vdev PrepareVdev labelled: checks `config` again and the
+  // device's label (this pool, tier and index), runs `before_visible` with
+  // the new PoolVdev (the allocator adds it there, so nothing can pick the
+  // vdev before it can allocate on it), then publishes it in vdevs() and
+  // config(). When a check or `before_visible` fails nothing changes.
+  Status AddVdev(const VdevConfig& config, std::shared_ptr<Vdev> device,
+                 const std::function<Status(const PoolVdev&)>& before_visible = {});
   // Vdevs of the fastest tier that has any (faulted ones included).
   std::vector<const PoolVdev*> FastestTierVdevs() const;
   // True when `address` names a faulted vdev.
@@ -112,10 +143,15 @@ class Pool {
   Pool(PoolConfig config, Uuid uuid, std::vector<PoolVdev> vdevs);
   Result<PoolVdev*> Resolve(DiskAddress address, uint64_t blocks);
   Result<PoolVdev*> FindMutable(const std::string& name);
+  // The published vdevs (contract 5), for the pool's own use.
+  std::span<PoolVdev> Published() { return {vdevs_.data(), count_.load(std::memory_order_acquire)}; }
 
   PoolConfig config_;
   Uuid uuid_;
+  // Capacity for every vdev the address format allows, reserved at
+  // construction: appending never moves an element (contract 5).
   std::vector<PoolVdev> vdevs_;
+  std::atomic<size_t> count_{0};  // vdevs_ published to readers
   // Runs the per-vdev batches of one Submit, and the flushes of FlushAll,
   // side by side (design notes 5 and 7).
   WorkerPool workers_;

@@ -1,4 +1,5 @@
-// Pool device management: offline, online, replace (pool.h contract 3).
+// Pool device management: offline, online, replace (pool.h contract 3),
+// and adding a vdev (contract 5).
 //
 // Design notes
 //  1. The slot (SlotVdev) is what every layer above holds; these calls only
@@ -10,6 +11,13 @@
 //     guid) at the first and last block of the new device and flushes before
 //     the device enters the slot; the slot keeps its size, so every disk
 //     address stays valid and the allocator does not change.
+//  4. Adding a vdev: its index is the next of its tier, which is its place
+//     in pool.conf once appended there (config.h: indexes follow file
+//     order), so the label PrepareVdev writes agrees with the next open.
+//     The new element is constructed in reserved storage first and
+//     published by storing the count (release), so concurrent readers of
+//     vdevs() (I/O threads resolving addresses, row placement) never see
+//     it half-built; the allocator adds it before it is published.
 #include <algorithm>
 
 #include "core/pool/pool.h"
@@ -19,23 +27,24 @@
 namespace tessera {
 
 const PoolVdev* Pool::FindByName(const std::string& name) const {
-  for (const auto& v : vdevs_) {
+  for (const auto& v : vdevs()) {
     if (v.config.name == name) return &v;
   }
   return nullptr;
 }
 
 Result<PoolVdev*> Pool::FindMutable(const std::string& name) {
-  for (auto& v : vdevs_) {
+  for (auto& v : Published()) {
     if (v.config.name == name) return &v;
   }
   std::string known;
-  for (const auto& v : vdevs_) known += (known.empty() ? "" : ", ") + v.config.name;
+  for (const auto& v : vdevs()) known += (known.empty() ? "" : ", ") + v.config.name;
   return Err(Code::kNotFound, "no vdev '{}' in the pool (its vdevs: {})", name, known);
 }
 
 bool Pool::Healthy() const {
-  return std::all_of(vdevs_.begin(), vdevs_.end(), [](const PoolVdev& v) { return v.device->online(); });
+  auto all = vdevs();
+  return std::all_of(all.begin(), all.end(), [](const PoolVdev& v) { return v.device->online(); });
 }
 
 Status Pool::Offline(const std::string& name) {
@@ -106,6 +115,88 @@ Status Pool::Replace(const std::string& name, std::shared_ptr<Vdev> device, cons
       c.offline = false;
     }
   }
+  return Ok();
+}
+
+Status Pool::CheckNewVdev(const VdevConfig& config) const {
+  uint32_t in_tier = 0;
+  for (const PoolVdev& v : vdevs()) {
+    if (v.config.name == config.name) {
+      return Err(Code::kInvalidArgument, "the pool already has a vdev named '{}'", config.name);
+    }
+    if (v.config.path == config.path) {
+      return Err(Code::kInvalidArgument, "{} is already the path of vdev '{}'", config.path, v.config.name);
+    }
+    if (v.config.tier == config.tier) in_tier++;
+  }
+  if (in_tier >= kMaxVdevsPerTier) {
+    return Err(Code::kInvalidArgument, "tier {} already holds {} vdevs, the most it can", TierName(config.tier),
+               kMaxVdevsPerTier);
+  }
+  if (config.index != in_tier) {
+    return Err(Code::kInvalidArgument, "{}: index {} in tier {}, but the tier's next index is {}",
+               VdevDescription(config), config.index, TierName(config.tier), in_tier);
+  }
+  return Ok();
+}
+
+namespace {
+
+Status CheckNewDevice(const VdevConfig& config, const Vdev& device) {
+  uint64_t bytes = device.Size().value * kBlockSize;
+  if (bytes < kMinVdevBytes || bytes < config.size_bytes) {
+    return Err(Code::kInvalidArgument, "{}: the device has {} bytes; it needs at least {}", VdevDescription(config),
+               bytes, std::max(kMinVdevBytes, config.size_bytes));
+  }
+  return Ok();
+}
+
+}  // namespace
+
+Status Pool::PrepareVdev(const VdevConfig& config, Vdev& device) const {
+  TRY_STATUS(CheckNewVdev(config));
+  TRY_STATUS(CheckNewDevice(config, device));
+  uint64_t blocks = device.Size().value;
+  VdevLabel label{.pool_uuid = uuid_,
+                  .vdev_guid = RandomU64(),
+                  .tier = config.tier,
+                  .index = static_cast<uint16_t>(config.index),
+                  .size_blocks = blocks,
+                  .name = config.name};
+  AlignedBuffer block(kBlockSize);
+  EncodeLabel(label, block.span());
+  TRY_STATUS(device.Write(BlockNo{0}, block.span()));
+  TRY_STATUS(device.Write(BlockNo{blocks - 1}, block.span()));
+  return device.Flush();
+}
+
+Status Pool::AddVdev(const VdevConfig& config, std::shared_ptr<Vdev> device,
+                     const std::function<Status(const PoolVdev&)>& before_visible) {
+  if (!device) return Err(Code::kInvalidArgument, "{}: no device", VdevDescription(config));
+  TRY_STATUS(CheckNewVdev(config));
+  TRY_STATUS(CheckNewDevice(config, *device));
+  AlignedBuffer block(kBlockSize);
+  TRY_STATUS(device->Read(BlockNo{0}, block.span()));
+  VdevLabel label = TRY(DecodeLabel(block.span()));
+  if (label.pool_uuid != uuid_ || label.tier != config.tier || label.index != config.index ||
+      label.size_blocks != device->Size().value) {
+    return Err(Code::kInvalidArgument, "{}: its label is not the one PrepareVdev writes for this pool",
+               VdevDescription(config));
+  }
+  if (vdevs_.size() != count_.load() || vdevs_.size() == vdevs_.capacity()) {
+    return Err(Code::kInvalidArgument, "the pool holds no room for another vdev");
+  }
+  auto slot = std::make_shared<SlotVdev>(config.name, BlockCount{label.size_blocks}, std::move(device));
+  // Design note 4: built in reserved storage, published after the hook.
+  vdevs_.push_back(PoolVdev{.config = config, .label = label, .device = slot, .end = label.size_blocks - 1});
+  if (before_visible) {
+    if (Status ready = before_visible(vdevs_.back()); !ready) {
+      vdevs_.pop_back();
+      return ready;
+    }
+  }
+  config_.vdevs.push_back(config);
+  count_.store(vdevs_.size(), std::memory_order_release);
   return Ok();
 }
 

@@ -38,6 +38,10 @@ Status WriteFileAtomically(const std::string& path, std::string_view text, mode_
     ::unlink(tmp.c_str());
     return Err(Code::kIOError, "cannot rename {} to {}: {}", tmp, path, std::strerror(err));
   }
+  return SyncDirectoryOf(path);
+}
+
+Status SyncDirectoryOf(const std::string& path) {
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
   const std::string dir = parent.empty() ? std::string(".") : parent.string();
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

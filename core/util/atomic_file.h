@@ -16,4 +16,8 @@ namespace tessera {
 // PATH.tmp may remain and is overwritten by the next call).
 Status WriteFileAtomically(const std::string& path, std::string_view text, mode_t mode);
 
+// fsync of the directory holding `path`, so that a file just created or
+// renamed there is found after a crash. IOError naming the directory.
+Status SyncDirectoryOf(const std::string& path);
+
 }  // namespace tessera

@@ -137,6 +137,19 @@ class PoolApi {
   // of the pool (its labels are erased when it is readable).
   virtual Result<VdevReplaceReport> ReplaceVdev(const std::string& old_name, const std::string& new_path,
                                                 const ProgressFn& progress = {}) = 0;
+  // Adds a new vdev to the pool (a new file, like pool create's) and
+  // returns its status. With the pool in use: rows and tree-node copies may
+  // land on it as soon as this returns. Refused with InvalidArgument,
+  // changing nothing, for a name or path the pool has, a bad name, an
+  // unknown tier or kind, a size below 16M, a full tier, an attribute that
+  // pool.conf cannot hold, and a path that exists and is not an empty
+  // regular file (the message says when that file is one an interrupted
+  // add left: labelled for this pool, named by no pool.conf section).
+  // Crash safety: the file is created, labelled and flushed first, then
+  // pool.conf is rewritten atomically to name it, then the pool uses it
+  // (database.h contract 7); a crash at any point leaves a pool that opens
+  // with the vdev usable or without it (its file may stay behind).
+  virtual Result<VdevStatus> AddVdev(const VdevSpec& spec) = 0;
   // Commits the database: volume mappings and log heads. (Data written but
   // not flushed may still sit in a volume's cache; Flush makes it durable.)
   virtual Status Commit() = 0;

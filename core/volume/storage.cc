@@ -269,9 +269,9 @@ Status Storage::Impl::CheckConfigReadsBack(const PoolConfig& config) const {
   return Ok();
 }
 
-Status Storage::Impl::SavePoolConfig() {
-  TRY_STATUS(CheckConfigReadsBack(db_->pool().config()));
-  return WriteFileAtomically(dir_ + "/pool.conf", ConfigText(db_->pool().config(), dir_), 0600);
+Status Storage::Impl::SavePoolConfig(const PoolConfig& config) {
+  TRY_STATUS(CheckConfigReadsBack(config));
+  return WriteFileAtomically(dir_ + "/pool.conf", ConfigText(config, dir_), 0600);
 }
 
 std::unique_lock<std::mutex> Storage::Impl::LockIdle(const std::string& volume, bool opening) {

@@ -85,6 +85,7 @@ class Storage::Impl final : public Storage, public StorageCore {
   Status OnlineVdev(const std::string& name) override;
   Result<VdevReplaceReport> ReplaceVdev(const std::string& old_name, const std::string& new_path,
                                         const ProgressFn& progress) override;
+  Result<VdevStatus> AddVdev(const VdevSpec& spec) override;
   Status Commit() override { return CommitAll(); }
   Status Close() override;
 
@@ -178,9 +179,14 @@ class Storage::Impl final : public Storage, public StorageCore {
   // storage_vdevs.cc
   std::vector<VdevStatus> VdevStatuses();
   Result<std::vector<VolumeHealth>> DegradedVolumes();
-  // Writes pool.conf from the pool's config, refusing (and writing
-  // nothing) when its text would not read back (CheckConfigReadsBack).
-  Status SavePoolConfig();
+  // Writes pool.conf from `config` (the pool's own by default), refusing
+  // (and writing nothing) when its text would not read back
+  // (CheckConfigReadsBack).
+  Status SavePoolConfig(const PoolConfig& config);
+  Status SavePoolConfig() { return SavePoolConfig(db_->pool().config()); }
+  // storage_vdev_add.cc: the pool.conf section of `spec`, checked against
+  // the pool and the file system; InvalidArgument changing nothing.
+  Result<VdevConfig> NewVdevConfigLocked(const VdevSpec& spec);
   // InvalidArgument when `config`'s pool.conf text would not parse back,
   // e.g. a line past the format's length limit.
   Status CheckConfigReadsBack(const PoolConfig& config) const;

@@ -70,6 +70,19 @@ struct VdevStatus {
   uint64_t checksum_errors = 0;
 };
 
+// A vdev to add to a running pool (PoolApi::AddVdev): its pool.conf
+// section. An empty name picks vdevK, with K the pool's vdev count (or the
+// next number free); a relative path is taken inside the pool directory;
+// tier is fastest, fast, slow or slowest; attrs are the section's other
+// keys (kind, io, preallocate, host, ...).
+struct VdevSpec {
+  std::string name;
+  std::string path;
+  uint64_t size = 0;
+  std::string tier = "fastest";
+  std::map<std::string, std::string> attrs;
+};
+
 // A volume with data on a vdev that is not online.
 struct VolumeHealth {
   std::string name;

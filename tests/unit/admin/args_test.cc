@@ -34,6 +34,18 @@ TEST(ParseVdevSpec, ReadsEveryKey) {
   EXPECT_EQ(defaults->name, "vdev2");
 }
 
+TEST(ParseVdevAddSpec, LeavesTheNameToThePool) {
+  auto unnamed = ParseVdevAddSpec("tier=slow,path=d.img,size=64M", "/pool");
+  ASSERT_TRUE(unnamed) << unnamed.error().ToString();
+  EXPECT_EQ(unnamed->name, "");
+  EXPECT_EQ(unnamed->path, "/pool/d.img");
+  EXPECT_EQ(unnamed->tier, Tier::kSlow);
+  auto named = ParseVdevAddSpec("path=d.img,size=64M,name=d9", "/pool");
+  ASSERT_TRUE(named);
+  EXPECT_EQ(named->name, "d9");
+  EXPECT_FALSE(ParseVdevAddSpec("path=d.img,size=1M", "/pool"));
+}
+
 TEST(ParseVdevSpec, RejectsBadSpecsNamingTheProblem) {
   struct Case {
     const char* spec;

@@ -59,7 +59,7 @@ TEST(OpTableTest, UnknownOpErrorListsTheOps) {
   EXPECT_TRUE(error.message().starts_with(
       "unknown op 'volume.explode'; expected volume.create, volume.list, volume.info, "))
       << error.message();
-  EXPECT_TRUE(error.message().ends_with(", vdev.online, vdev.replace or commit")) << error.message();
+  EXPECT_TRUE(error.message().ends_with(", vdev.online, vdev.replace, vdev.add or commit")) << error.message();
   for (const OpEntry& entry : ControlOpTable()) {
     EXPECT_NE(error.message().find(entry.name), std::string::npos) << entry.name;
   }
@@ -71,6 +71,9 @@ TEST(OpTableTest, RequestsHaveTheirWireForm) {
             (Json{{"op", "volume.create"}, {"name", "v"}, {"size", 4096}, {"layout", "simple"}, {"tier", "fast"}}));
   EXPECT_EQ(RequestJson<ops::VolumeInspect>({"v", InspectDepth::kFull, true, false}),
             (Json{{"op", "volume.inspect"}, {"name", "v"}, {"depth", "full"}, {"repair", true}, {"progress", false}}));
+  EXPECT_EQ(RequestJson<ops::VdevAdd>({.path = "/p/d.img", .size = 1 << 24, .attrs = {{"host", "h"}}}),
+            (Json{{"op", "vdev.add"}, {"path", "/p/d.img"}, {"size", 1 << 24}, {"tier", "fastest"},
+                  {"attrs", {{"host", "h"}}}}));
   EXPECT_EQ(RequestJson<ops::VolumeDiffOp>({"v", "", "b"}), (Json{{"op", "volume.diff"}, {"volume", "v"}, {"to", "b"}}));
   EXPECT_EQ(RequestJson<ops::DiffStream>({"v", "a", "b"}),
             (Json{{"op", "diff.stream"}, {"volume", "v"}, {"from", "a"}, {"to", "b"}}));

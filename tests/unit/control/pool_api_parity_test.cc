@@ -273,5 +273,39 @@ TEST_F(PoolApiParityTest, PoolAndVdevCallsAnswerAlike) {
   ASSERT_TRUE(Both("close", [](PoolApi& p, auto&) { return p.Close(); }));
 }
 
+TEST_F(PoolApiParityTest, VdevAddAnswersAlike) {
+  BothFail("taken name", Code::kInvalidArgument,
+           [](PoolApi& p, auto&) { return p.AddVdev({.name = "vdev0", .path = "n.img", .size = 32 * kMiB}); });
+  BothFail("taken path", Code::kInvalidArgument,
+           [](PoolApi& p, auto&) { return p.AddVdev({.name = "x", .path = "vdev1.img", .size = 32 * kMiB}); });
+  BothFail("unknown tier", Code::kInvalidArgument, [](PoolApi& p, auto&) {
+    return p.AddVdev({.name = "x", .path = "n.img", .size = 32 * kMiB, .tier = "warm"});
+  });
+  BothFail("too small", Code::kInvalidArgument,
+           [](PoolApi& p, auto&) { return p.AddVdev({.name = "x", .path = "n.img", .size = kMiB}); });
+  BothFail("bad attribute", Code::kInvalidArgument, [](PoolApi& p, auto&) {
+    return p.AddVdev({.name = "x", .path = "n.img", .size = 32 * kMiB, .attrs = {{"io", "fast"}}});
+  });
+  auto added = Both("add", [](PoolApi& p, auto&) {
+    return p.AddVdev({.name = "d2", .path = "d2.img", .size = 32 * kMiB, .tier = "slow", .attrs = {{"host", "n1"}}});
+  });
+  ASSERT_TRUE(added);
+  EXPECT_EQ(added->tier, "slow");
+  EXPECT_EQ(added->attrs.at("host"), "n1");
+  auto named = Both("default name", [](PoolApi& p, auto&) { return p.AddVdev({.path = "d3.img", .size = 32 * kMiB}); });
+  ASSERT_TRUE(named);
+  EXPECT_EQ(named->name, "vdev3");
+  BothFail("again", Code::kInvalidArgument,
+           [](PoolApi& p, auto&) { return p.AddVdev({.name = "d2", .path = "d4.img", .size = 32 * kMiB}); });
+  // The new slow vdev is the data tier now: a new volume lands on it.
+  ASSERT_TRUE(Both("volume on it", [](PoolApi& p, auto&) { return p.CreateVolume({.name = "s", .size = 16 * kMiB}); }));
+  auto vdevs = Both("vdevs", [](PoolApi& p, auto&) { return p.ListVdevs(); });
+  ASSERT_TRUE(vdevs);
+  ASSERT_EQ(vdevs->size(), 4u);
+  auto check = Both("check", [](PoolApi& p, auto&) { return p.Check(); });
+  ASSERT_TRUE(check);
+  EXPECT_TRUE(check->clean()) << check->Summary();
+}
+
 }  // namespace
 }  // namespace tessera

@@ -1,4 +1,5 @@
-// Degraded open and device management of the pool (pool.h contracts 1a, 3).
+// Degraded open and device management of the pool (pool.h contracts 1a, 3,
+// 5).
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -127,6 +128,67 @@ TEST(PoolDevices, ReplaceLabelsTheNewDeviceAsTheVdev) {
   std::memset(block.data(), 0, kBlockSize);
   ASSERT_TRUE((*reopened)->Read(kD0Block, block.span()));
   EXPECT_EQ(block.data()[0], std::byte{0x17});
+}
+
+TEST(PoolDevices, AddedVdevIsLabelledThenPublishedAndReopens) {
+  auto devices = Devices();
+  auto config = Config();
+  auto created = Pool::Create(config, devices);
+  ASSERT_TRUE(created);
+  Pool& p = **created;
+  const PoolVdev* first = &p.vdevs()[0];
+  VdevConfig d2{.name = "d2", .path = "/mem/d2.img", .size_bytes = 16 << 20, .tier = Tier::kSlow, .index = 2};
+  auto fresh = std::make_shared<MemoryVdev>(BlockCount{4096});
+  // Refused, changing nothing: a taken name or path, a wrong index, a
+  // small device, a device without this pool's label.
+  VdevConfig taken = d2;
+  taken.name = "d1";
+  EXPECT_FALSE(p.CheckNewVdev(taken));
+  taken = d2;
+  taken.path = "/mem/d0.img";
+  EXPECT_FALSE(p.CheckNewVdev(taken));
+  taken = d2;
+  taken.index = 3;
+  EXPECT_FALSE(p.CheckNewVdev(taken));
+  EXPECT_FALSE(p.PrepareVdev(d2, *std::make_shared<MemoryVdev>(BlockCount{1024})));
+  EXPECT_FALSE(p.AddVdev(d2, fresh));  // not labelled yet
+  ASSERT_EQ(p.vdevs().size(), 3u);
+
+  ASSERT_TRUE(p.PrepareVdev(d2, *fresh));
+  EXPECT_EQ(p.vdevs().size(), 3u);  // labelled, not added
+  bool hook_ran = false;
+  EXPECT_FALSE(p.AddVdev(d2, fresh, [&](const PoolVdev&) -> Status {
+    hook_ran = true;
+    return Err(Code::kIOError, "the allocator said no");
+  }));
+  EXPECT_TRUE(hook_ran);
+  EXPECT_EQ(p.vdevs().size(), 3u);
+  EXPECT_EQ(p.config().vdevs.size(), 3u);
+  ASSERT_TRUE(p.AddVdev(d2, fresh, [&](const PoolVdev& v) -> Status {
+    EXPECT_EQ(v.config.name, "d2");
+    EXPECT_EQ(p.vdevs().size(), 3u);  // published only after the hook
+    return Ok();
+  }));
+  ASSERT_EQ(p.vdevs().size(), 4u);
+  EXPECT_EQ(&p.vdevs()[0], first);  // nothing moved
+  EXPECT_EQ(p.config().vdevs.back().name, "d2");
+  const DiskAddress on_d2 = DiskAddress::Make(Tier::kSlow, 2, 100);
+  AlignedBuffer block(kBlockSize);
+  std::memset(block.data(), 0x5a, kBlockSize);
+  ASSERT_TRUE(p.Write(on_d2, block.span()));
+
+  // pool.conf with the section appended opens the vdev as slow index 2.
+  config.vdevs.push_back(d2);
+  auto text = SerializePoolConfig(config);
+  auto parsed = ParsePoolConfig(text, "/mem");
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->vdevs.back().index, 2u);
+  auto reopened = Pool::Open(*parsed, {devices[0], devices[1], devices[2], fresh});
+  ASSERT_TRUE(reopened) << reopened.error().ToString();
+  EXPECT_TRUE((*reopened)->Healthy());
+  std::memset(block.data(), 0, kBlockSize);
+  ASSERT_TRUE((*reopened)->Read(on_d2, block.span()));
+  EXPECT_EQ(block.data()[0], std::byte{0x5a});
 }
 
 TEST(PoolDevices, AFailedFlushFaultsADataVdevButNotTheMetadataTier) {

@@ -1,0 +1,383 @@
+// vdev add (PoolApi::AddVdev, core/volume/storage_vdev_add.cc): on a pool
+// opened directly and under a volume being written; refusals that change
+// nothing; and a crash at each device write of the add (FaultVdev), after
+// which the pool opens, with the vdev usable or without it, and checks
+// clean.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "core/pool/vdev_kinds.h"
+#include "tests/unit/volume/volume_test_util.h"
+
+namespace tessera::testing {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr uint64_t kMiB = 1 << 20;
+using Bytes = std::vector<std::byte>;
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+const VdevStatus* Named(const std::vector<VdevStatus>& vdevs, const std::string& name) {
+  for (const auto& v : vdevs) {
+    if (v.name == name) return &v;
+  }
+  return nullptr;
+}
+
+Result<Bytes> ReadAll(Storage& storage, const std::string& name) {
+  auto volume = TRY(storage.OpenVolume(name));
+  Bytes out(volume->size());
+  TRY_STATUS(volume->Read(0, out));
+  return out;
+}
+
+// Writes `rounds` patterned MiBs over a volume of `size`, flushing every 8.
+Status WriteRounds(Volume& volume, Bytes& model, uint64_t rounds, uint64_t seed) {
+  for (uint64_t i = 0; i < rounds; i++) {
+    uint64_t offset = (i * 3 % (model.size() / kMiB)) * kMiB;
+    Bytes data = Pattern(kMiB, seed + i);
+    TRY_STATUS(volume.Write(offset, data, false));
+    std::memcpy(model.data() + offset, data.data(), kMiB);
+    if (i % 8 == 7) TRY_STATUS(volume.Flush());
+  }
+  return volume.Flush();
+}
+
+TEST(VdevAdd, OfflineAddIsUsedAndSurvivesReopen) {
+  PoolDir pd(1, 64 * kMiB);
+  Bytes model(16 * kMiB, std::byte{0});
+  {
+    auto storage = std::move(*pd.Create());
+    ASSERT_TRUE(storage->CreateVolume({.name = "v", .size = model.size()}));
+    auto volume = std::move(*storage->OpenVolume("v"));
+    ASSERT_TRUE(WriteRounds(*volume, model, 16, 1));
+    volume.reset();
+    EXPECT_EQ(storage->GetPoolStatus()->metadata_copies_written, 1u);
+
+    auto added = storage->AddVdev({.name = "d1", .path = "d1.img", .size = 64 * kMiB});
+    ASSERT_TRUE(added) << added.error().ToString();
+    EXPECT_EQ(added->name, "d1");
+    EXPECT_EQ(added->tier, "fastest");
+    EXPECT_EQ(added->index, 1u);
+    EXPECT_EQ(added->path, pd.dir() + "/d1.img");
+    EXPECT_EQ(added->state, "online");
+    // A second vdev of a metadata tier: every node now gets its second copy.
+    EXPECT_EQ(storage->GetPoolStatus()->metadata_copies_written, 2u);
+    EXPECT_NE(ReadText(pd.dir() + "/pool.conf").find("[vdev d1]\npath = d1.img\n"), std::string::npos);
+    ExpectClean(*storage);
+    // Every tree node and the superblock have a copy on d1 now: vdev0 may
+    // go offline (it is refused while some node lives only there).
+    ASSERT_TRUE(storage->OfflineVdev("vdev0"));
+    ASSERT_TRUE(storage->OnlineVdev("vdev0"));
+
+    // New rows land on the new vdev.
+    volume = std::move(*storage->OpenVolume("v"));
+    ASSERT_TRUE(WriteRounds(*volume, model, 48, 100));
+    volume.reset();
+    auto vdevs = storage->ListVdevs();
+    ASSERT_TRUE(vdevs);
+    ASSERT_NE(Named(*vdevs, "d1"), nullptr);
+    EXPECT_GT(Named(*vdevs, "d1")->used_bytes, 2 * kMiB);
+    ASSERT_TRUE(storage->Close());
+  }
+  auto storage = pd.Open();
+  ASSERT_TRUE(storage) << storage.error().ToString();
+  auto vdevs = (*storage)->ListVdevs();
+  ASSERT_EQ(vdevs->size(), 2u);
+  EXPECT_GT(Named(*vdevs, "d1")->used_bytes, 2 * kMiB);
+  auto read = ReadAll(**storage, "v");
+  ASSERT_TRUE(read);
+  EXPECT_TRUE(*read == model);
+  ExpectClean(**storage);
+  auto scrub = (*storage)->Scrub();
+  ASSERT_TRUE(scrub) << scrub.error().ToString();
+  EXPECT_TRUE(scrub->clean());
+}
+
+TEST(VdevAdd, OnlineWhileAVolumeIsWritten) {
+  PoolDir pd(2, 48 * kMiB);
+  auto storage = std::move(*pd.Create());
+  ASSERT_TRUE(storage->CreateVolume({.name = "v", .size = 16 * kMiB}));
+  auto volume = std::move(*storage->OpenVolume("v"));
+  Bytes model(16 * kMiB, std::byte{0});
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> rounds{0};
+  Status written = Ok();
+  std::thread writer([&] {  // 8 MiB a round, before, during and after the add
+    for (uint64_t round = 0; written && !stop; round++) {
+      written = WriteRounds(*volume, model, 8, round * 8);
+      rounds++;
+    }
+  });
+  while (rounds < 2) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto result = storage->AddVdev({.name = "d2", .path = pd.dir() + "/d2.img", .size = 64 * kMiB, .tier = "fastest"});
+  const uint64_t at_add = rounds;
+  while (rounds < at_add + 6 && written) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  stop = true;
+  writer.join();
+  ASSERT_TRUE(result) << result.error().ToString();
+  ASSERT_TRUE(written) << written.error().ToString();
+  // Keep writing until rows have landed on d2 (bounded).
+  for (int i = 0; i < 20 && Named(*storage->ListVdevs(), "d2")->used_bytes < 2 * kMiB; i++) {
+    ASSERT_TRUE(WriteRounds(*volume, model, 16, 1000 + i * 16));
+  }
+  EXPECT_GE(Named(*storage->ListVdevs(), "d2")->used_bytes, 2 * kMiB);
+  Bytes now(model.size());
+  ASSERT_TRUE(volume->Read(0, now));
+  EXPECT_TRUE(now == model);
+  volume.reset();
+  ExpectClean(*storage);
+  ASSERT_TRUE(storage->Close());
+  storage.reset();
+  auto reopened = pd.Open();
+  ASSERT_TRUE(reopened) << reopened.error().ToString();
+  EXPECT_EQ((*reopened)->ListVdevs()->size(), 3u);
+  auto read = ReadAll(**reopened, "v");
+  ASSERT_TRUE(read);
+  EXPECT_TRUE(*read == model);
+  ExpectClean(**reopened);
+}
+
+TEST(VdevAdd, RefusalsChangeNothing) {
+  PoolDir pd(2, 32 * kMiB);
+  auto storage = std::move(*pd.Create());
+  const std::string conf = ReadText(pd.dir() + "/pool.conf");
+  {
+    std::ofstream(pd.dir() + "/full.img") << "data";
+    std::ofstream(pd.dir() + "/empty.img");
+  }
+  // A copy of vdev0's label in a new file: what an add that stopped before
+  // writing pool.conf leaves.
+  {
+    std::ifstream in(pd.dir() + "/vdev0.img", std::ios::binary);
+    std::string label(4096, '\0');
+    in.read(label.data(), label.size());
+    std::ofstream out(pd.dir() + "/left.img", std::ios::binary);
+    out.write(label.data(), label.size());
+  }
+  struct Case {
+    const char* what;
+    VdevSpec spec;
+    const char* says;
+  };
+  const std::vector<Case> cases = {
+      {"taken name", {.name = "vdev1", .path = "n.img", .size = 32 * kMiB}, "already has a vdev named 'vdev1'"},
+      {"taken path", {.name = "x", .path = "vdev1.img", .size = 32 * kMiB}, "already the path of vdev 'vdev1'"},
+      {"non-empty file", {.name = "x", .path = "full.img", .size = 32 * kMiB}, "already exists and it is not empty"},
+      {"left by an add", {.name = "x", .path = "left.img", .size = 32 * kMiB}, "remove it and run vdev add again"},
+      {"unknown tier", {.name = "x", .path = "n.img", .size = 32 * kMiB, .tier = "warm"}, "unknown tier 'warm'"},
+      {"too small", {.name = "x", .path = "n.img", .size = 8 * kMiB}, "below the minimum"},
+      {"bad name", {.name = "a/b", .path = "n.img", .size = 32 * kMiB}, "may use only"},
+      {"unknown kind", {.name = "x", .path = "n.img", .size = 32 * kMiB, .attrs = {{"kind", "nfs"}}}, "unknown kind"},
+      {"bad io", {.name = "x", .path = "n.img", .size = 32 * kMiB, .attrs = {{"io", "fast"}}}, "io = 'fast'"},
+      {"bad value", {.name = "x", .path = "n.img", .size = 32 * kMiB, .attrs = {{"host", "a;b"}}}, "out of place"},
+      {"reserved key", {.name = "x", .path = "n.img", .size = 32 * kMiB, .attrs = {{"state", "offline"}}},
+       "not an attribute"},
+      {"no directory", {.name = "x", .path = "no/such/dir.img", .size = 32 * kMiB}, "does not exist"},
+      {"long line", {.name = "x", .path = std::string(220, 'p') + ".img", .size = 32 * kMiB}, "longer than"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    auto result = storage->AddVdev(c.spec);
+    ASSERT_FALSE(result);
+    EXPECT_EQ(result.error().code(), Code::kInvalidArgument) << result.error().ToString();
+    EXPECT_NE(result.error().message().find(c.says), std::string::npos) << result.error().message();
+    EXPECT_EQ(ReadText(pd.dir() + "/pool.conf"), conf);
+    EXPECT_EQ(storage->ListVdevs()->size(), 2u);
+    EXPECT_FALSE(fs::exists(pd.dir() + "/n.img"));
+  }
+  EXPECT_EQ(fs::file_size(pd.dir() + "/full.img"), 4u);
+  // An empty file is taken; the default name is vdevK, K the vdev count.
+  auto added = storage->AddVdev({.path = "empty.img", .size = 32 * kMiB, .tier = "slow"});
+  ASSERT_TRUE(added) << added.error().ToString();
+  EXPECT_EQ(added->name, "vdev2");
+  EXPECT_EQ(added->tier, "slow");
+  EXPECT_EQ(added->index, 0u);
+  EXPECT_EQ(fs::file_size(pd.dir() + "/empty.img"), 32 * kMiB);
+  ExpectClean(*storage);
+}
+
+// Every device write goes through one counter shared by all the pool's
+// FaultVdevs: after `budget` writes the next one is the crash point, where
+// every device loses its unflushed writes and goes dead.
+class CrashPlan {
+ public:
+  explicit CrashPlan(std::optional<uint64_t> budget) : budget_(budget) {}
+
+  StorageOptions Options() {
+    StorageOptions options;
+    options.metadata_cache_bytes = 32 << 20;
+    options.open_devices = [this](const PoolConfig& config, bool create) -> Result<std::vector<std::shared_ptr<Vdev>>> {
+      auto files = TRY(OpenVdevs(config, {.create = create}));
+      std::vector<std::shared_ptr<Vdev>> out;
+      std::lock_guard lock(mu_);
+      for (auto& f : files) {
+        faults_.push_back(std::make_shared<FaultVdev>(f));
+        out.push_back(std::make_shared<Counted>(this, faults_.back()));
+      }
+      return out;
+    };
+    return options;
+  }
+  void Arm(uint64_t budget) {
+    std::lock_guard lock(mu_);
+    budget_ = writes_ + budget;
+  }
+  uint64_t writes() {
+    std::lock_guard lock(mu_);
+    return writes_;
+  }
+  bool crashed() {
+    std::lock_guard lock(mu_);
+    return crashed_;
+  }
+  void PowerLoss() {
+    std::lock_guard lock(mu_);
+    PowerLossLocked();
+  }
+
+ private:
+  class Counted final : public Vdev {
+   public:
+    Counted(CrashPlan* plan, std::shared_ptr<FaultVdev> base) : plan_(plan), base_(std::move(base)) {}
+    BlockCount Size() const override { return base_->Size(); }
+    std::string Describe() const override { return base_->Describe(); }
+    Status Flush() override { return base_->Flush(); }
+    Status SubmitBatch(std::span<IoRequest> batch) override {
+      size_t allowed = batch.size();
+      {
+        std::lock_guard lock(plan_->mu_);
+        if (plan_->crashed_) allowed = 0;
+        for (size_t i = 0; i < allowed; i++) {
+          if (batch[i].op == IoOp::kRead) continue;
+          if (plan_->budget_ && plan_->writes_ >= *plan_->budget_) {
+            allowed = i;
+            break;
+          }
+          plan_->writes_++;
+        }
+      }
+      Status done = allowed == 0 ? Ok() : base_->SubmitBatch(batch.first(allowed));
+      if (allowed == batch.size()) return done;
+      std::lock_guard lock(plan_->mu_);
+      plan_->PowerLossLocked();
+      for (size_t i = allowed; i < batch.size(); i++) batch[i].result = Err(Code::kIOError, "crashed");
+      return Err(Code::kIOError, "crashed");
+    }
+
+   private:
+    CrashPlan* plan_;
+    std::shared_ptr<FaultVdev> base_;
+  };
+
+  void PowerLossLocked() {
+    if (crashed_) return;
+    crashed_ = true;
+    for (auto& f : faults_) (void)f->SimulatePowerLoss();
+  }
+
+  std::mutex mu_;
+  std::optional<uint64_t> budget_;  // GUARDED_BY(mu_)
+  uint64_t writes_ = 0;             // GUARDED_BY(mu_)
+  bool crashed_ = false;            // GUARDED_BY(mu_)
+  std::vector<std::shared_ptr<FaultVdev>> faults_;  // GUARDED_BY(mu_)
+};
+
+// A one-vdev pool with volume v written, flushed and committed; its content.
+Bytes SetUpPool(Storage& storage) {
+  Bytes model(8 * kMiB, std::byte{0});
+  EXPECT_TRUE(storage.CreateVolume({.name = "v", .size = model.size()}));
+  auto volume = std::move(*storage.OpenVolume("v"));
+  EXPECT_TRUE(WriteRounds(*volume, model, 12, 7));
+  volume.reset();
+  EXPECT_TRUE(storage.Commit());
+  return model;
+}
+
+const VdevSpec kAdded{.name = "d1", .path = "d1.img", .size = 32 * kMiB};
+
+TEST(VdevAdd, CrashAtEachDeviceWriteOpensWithOrWithoutTheVdev) {
+  uint64_t total = 0;
+  {
+    PoolDir pd(1, 32 * kMiB);
+    CrashPlan plan(std::nullopt);
+    auto storage = std::move(*Storage::Create(pd.dir(), Storage::DefaultConfig(pd.dir(), 1, 32 * kMiB), plan.Options()));
+    SetUpPool(*storage);
+    uint64_t before = plan.writes();
+    ASSERT_TRUE(storage->AddVdev(kAdded));
+    total = plan.writes() - before;
+  }
+  ASSERT_GT(total, 3u);
+  int with = 0, without = 0;
+  for (uint64_t n = 0; n <= total; n++) {
+    SCOPED_TRACE(fmt::format("crash after {} of {} writes of the add", n, total));
+    PoolDir pd(1, 32 * kMiB);
+    Bytes model;
+    bool ok = false;
+    {
+      CrashPlan plan(std::nullopt);
+      auto storage =
+          std::move(*Storage::Create(pd.dir(), Storage::DefaultConfig(pd.dir(), 1, 32 * kMiB), plan.Options()));
+      model = SetUpPool(*storage);
+      plan.Arm(n);
+      ok = static_cast<bool>(storage->AddVdev(kAdded));
+      plan.PowerLoss();
+      (void)storage->Close();
+    }
+    // Reopened on the plain files, as after a reboot.
+    StorageOptions plain;
+    plain.metadata_cache_bytes = 32 << 20;
+    auto storage = Storage::Open(pd.dir(), plain);
+    ASSERT_TRUE(storage) << storage.error().ToString();
+    auto read = ReadAll(**storage, "v");
+    ASSERT_TRUE(read) << read.error().ToString();
+    EXPECT_TRUE(*read == model);
+    ExpectClean(**storage);
+    size_t vdevs = (*storage)->ListVdevs()->size();
+    if (ok) {
+      EXPECT_EQ(vdevs, 2u) << "the add returned Ok";
+    }
+    if (vdevs == 2) {
+      with++;
+      // Fully usable: a new volume's rows go on both vdevs.
+      ASSERT_TRUE((*storage)->CreateVolume({.name = "w", .size = 8 * kMiB, .layout = "stripe:2"}));
+      auto w = std::move(*(*storage)->OpenVolume("w"));
+      Bytes wm(8 * kMiB, std::byte{0});
+      ASSERT_TRUE(WriteRounds(*w, wm, 8, 50));
+      w.reset();
+      EXPECT_GT(Named(*(*storage)->ListVdevs(), "d1")->used_bytes, 1 * kMiB);
+      ExpectClean(**storage);
+    } else {
+      ASSERT_EQ(vdevs, 1u);
+      without++;
+      // The retry works, or says what to remove.
+      auto retry = (*storage)->AddVdev(kAdded);
+      if (!retry) {
+        EXPECT_NE(retry.error().message().find("remove it and run vdev add again"), std::string::npos)
+            << retry.error().message();
+        fs::remove(pd.dir() + "/d1.img");
+        retry = (*storage)->AddVdev(kAdded);
+      }
+      ASSERT_TRUE(retry) << retry.error().ToString();
+      ExpectClean(**storage);
+    }
+    ASSERT_TRUE((*storage)->Close());
+  }
+  EXPECT_GT(with, 0);
+  EXPECT_GT(without, 0);
+}
+
+}  // namespace
+}  // namespace tessera::testing
