@@ -104,7 +104,8 @@ CLI::App* NamedVdevCommand(CLI::App* parent, const char* name, const char* help,
 }  // namespace
 
 void AddVdevCommands(CLI::App& app, CommandContext& ctx) {
-  CLI::App* vdev = app.add_subcommand("vdev", "List the pool's vdevs, take them offline or online, replace them");
+  CLI::App* vdev = app.add_subcommand(
+      "vdev", "List the pool's vdevs, take them offline or online, replace them, add new ones");
   vdev->require_subcommand(1);
   auto args = std::make_shared<VdevArgs>();
 

@@ -63,7 +63,15 @@ struct Scratch {
     auto devices = std::make_shared<std::vector<std::shared_ptr<Vdev>>>();
     StorageOptions options{.metadata_cache_bytes = 16u << 20, .data_cache_bytes = 4u << 20,
                            .dirty_bytes_max = 1u << 20, .use_io_uring = false, .use_direct = false};
-    options.open_devices = [devices](const PoolConfig& config, bool) -> Result<std::vector<std::shared_ptr<Vdev>>> {
+    options.open_devices = [devices](const PoolConfig& config,
+                                     bool create) -> Result<std::vector<std::shared_ptr<Vdev>>> {
+      if (create && !devices->empty()) {  // vdev.add, vdev.replace: new devices, never the pool's
+        std::vector<std::shared_ptr<Vdev>> fresh;
+        for (size_t i = 0; i < config.vdevs.size(); i++) {
+          fresh.push_back(std::make_shared<MemoryVdev>(BlockCount{kVdevBytes / kBlockSize}));
+        }
+        return fresh;
+      }
       while (devices->size() < config.vdevs.size()) {
         devices->push_back(std::make_shared<MemoryVdev>(BlockCount{kVdevBytes / kBlockSize}));
       }

@@ -34,8 +34,8 @@ Status Database::AddVdev(const VdevConfig& config, std::shared_ptr<Vdev> device)
       failed_ = rewritten.error();
       return Err(rewritten.error());
     }
-    Log(LogLevel::kInfo, "vdev '{}' added: tree nodes now get {} copies (were {})", config.name, io_->copies(),
-        before);
+    Log(LogLevel::kInfo, "vdev '{}' added: tree nodes now get {} copies (were {})", config.name,
+        io_->copies(), before);
   }
   TRY(CommitLocked(/*force=*/true));
   return Ok();

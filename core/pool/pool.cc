@@ -29,7 +29,10 @@
 //  7. Submit hands the batches of different vdevs down at the same time:
 //     the first in the calling thread, the others on the pool's workers
 //     (one fewer than the vdevs, at most 15). An erasure-coded stripe's
-//     chunks then cost one device round trip, not one per device.
+//     chunks then cost one device round trip, not one per device. The
+//     worker count is fixed when the pool is made or opened: vdevs added
+//     later (AddVdev) share those workers, so a pool grown from one vdev
+//     runs its vdevs' batches one after another until it is reopened.
 #include "core/pool/pool.h"
 
 #include <algorithm>

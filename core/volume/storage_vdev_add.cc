@@ -48,25 +48,28 @@ namespace fs = std::filesystem;
 namespace {
 
 bool IsNameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-         c == '.';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-' || c == '.';
 }
 
 // A value pool.conf keeps as given (no comment, section or separator).
 bool IsSafeValue(std::string_view value) {
   return !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
     auto u = static_cast<unsigned char>(c);
-    return u >= 0x20 && u != 0x7f && c != ';' && c != '#' && c != '[' && c != ']' && c != '=' && c != ',';
+    return u >= 0x20 && u != 0x7f && c != ';' && c != '#' && c != '[' && c != ']' && c != '=' &&
+           c != ',';
   });
 }
 
 Status CheckAttrs(const std::map<std::string, std::string>& attrs) {
   for (const auto& [key, value] : attrs) {
     if (key == "path" || key == "size" || key == "tier" || key == "name" || key == "state") {
-      return Err(Code::kInvalidArgument, "vdev add: '{}' is not an attribute (give it as itself)", key);
+      return Err(Code::kInvalidArgument, "vdev add: '{}' is not an attribute (give it as itself)",
+                 key);
     }
     if (key.empty() || !std::all_of(key.begin(), key.end(), IsNameChar)) {
-      return Err(Code::kInvalidArgument, "vdev add: bad attribute key '{}' (letters, digits, '.', '_', '-')", key);
+      return Err(Code::kInvalidArgument,
+                 "vdev add: bad attribute key '{}' (letters, digits, '.', '_', '-')", key);
     }
     if (!IsSafeValue(value)) {
       return Err(Code::kInvalidArgument,
@@ -76,12 +79,15 @@ Status CheckAttrs(const std::map<std::string, std::string>& attrs) {
     }
   }
   auto io = attrs.find("io");
-  if (io != attrs.end() && io->second != "read-cache" && io->second != "direct" && io->second != "buffered") {
-    return Err(Code::kInvalidArgument, "vdev add: io = '{}': use read-cache, direct or buffered", io->second);
+  if (io != attrs.end() && io->second != "read-cache" && io->second != "direct" &&
+      io->second != "buffered") {
+    return Err(Code::kInvalidArgument, "vdev add: io = '{}': use read-cache, direct or buffered",
+               io->second);
   }
   auto pre = attrs.find("preallocate");
   if (pre != attrs.end() && pre->second != "sparse" && pre->second != "full") {
-    return Err(Code::kInvalidArgument, "vdev add: preallocate = '{}': use sparse or full", pre->second);
+    return Err(Code::kInvalidArgument, "vdev add: preallocate = '{}': use sparse or full",
+               pre->second);
   }
   return Ok();
 }
@@ -89,47 +95,55 @@ Status CheckAttrs(const std::map<std::string, std::string>& attrs) {
 // Why an existing, non-empty file at `path` is not taken (design note 3).
 Error ExistingFileError(const std::string& path, const Pool& pool) {
   std::string why = "it is not empty";
-  auto device = FileVdev::Open(path, {.use_direct = false, .cache_reads = false, .use_io_uring = false});
+  auto device =
+      FileVdev::Open(path, {.use_direct = false, .cache_reads = false, .use_io_uring = false});
   if (device && (*device)->Size().value > 0) {
     AlignedBuffer block(kBlockSize);
     if ((*device)->Read(BlockNo{0}, block.span())) {
       if (auto label = DecodeLabel(block.span())) {
         if (label->pool_uuid == pool.uuid()) {
-          return Error(Code::kInvalidArgument,
-                       fmt::format("vdev add: {} holds this pool's label for a vdev '{}' (tier {}, index {}) that "
-                                   "pool.conf does not name: an earlier vdev add stopped before it wrote pool.conf. "
-                                   "The pool does not use that file: remove it and run vdev add again",
-                                   path, label->name, TierName(label->tier), label->index));
+          return Error(
+              Code::kInvalidArgument,
+              fmt::format(
+                  "vdev add: {} holds this pool's label for a vdev '{}' (tier {}, index {}) that "
+                  "pool.conf does not name: an earlier vdev add stopped before it wrote pool.conf. "
+                  "The pool does not use that file: remove it and run vdev add again",
+                  path, label->name, TierName(label->tier), label->index));
         }
-        why = fmt::format("it is vdev '{}' of another pool ({})", label->name, UuidToString(label->pool_uuid));
+        why = fmt::format("it is vdev '{}' of another pool ({})", label->name,
+                          UuidToString(label->pool_uuid));
       }
     }
   }
-  return Error(Code::kInvalidArgument,
-               fmt::format("vdev add: {} already exists and {}; refusing to overwrite it (give a new path)", path,
-                           why));
+  return Error(
+      Code::kInvalidArgument,
+      fmt::format("vdev add: {} already exists and {}; refusing to overwrite it (give a new path)",
+                  path, why));
 }
 
 }  // namespace
 
 Result<VdevConfig> Storage::Impl::NewVdevConfigLocked(const VdevSpec& spec) {
   const Pool& pool = db_->pool();
-  VdevConfig vc{.name = spec.name, .size_bytes = spec.size / kBlockSize * kBlockSize, .attrs = spec.attrs};
+  VdevConfig vc{
+      .name = spec.name, .size_bytes = spec.size / kBlockSize * kBlockSize, .attrs = spec.attrs};
   if (vc.name.empty()) {  // vdevK, K from the vdev count up
     for (size_t k = pool.vdevs().size();; k++) {
       vc.name = fmt::format("vdev{}", k);
       if (pool.FindByName(vc.name) == nullptr) break;
     }
   }
-  if (vc.name.size() >= kLabelNameBytes || !std::all_of(vc.name.begin(), vc.name.end(), IsNameChar)) {
-    return Err(Code::kInvalidArgument,
-               "vdev add: name '{}' may use only letters, digits, '.', '_' and '-', at most {} of them", vc.name,
-               kLabelNameBytes - 1);
+  if (vc.name.size() >= kLabelNameBytes ||
+      !std::all_of(vc.name.begin(), vc.name.end(), IsNameChar)) {
+    return Err(
+        Code::kInvalidArgument,
+        "vdev add: name '{}' may use only letters, digits, '.', '_' and '-', at most {} of them",
+        vc.name, kLabelNameBytes - 1);
   }
   auto tier = ParseTier(spec.tier);
   if (!tier) {
-    return Err(Code::kInvalidArgument, "vdev add: unknown tier '{}'; expected fastest, fast, slow or slowest",
-               spec.tier);
+    return Err(Code::kInvalidArgument,
+               "vdev add: unknown tier '{}'; expected fastest, fast, slow or slowest", spec.tier);
   }
   vc.tier = *tier;
   if (spec.size < kMinVdevBytes) {
@@ -137,24 +151,27 @@ Result<VdevConfig> Storage::Impl::NewVdevConfigLocked(const VdevSpec& spec) {
                FormatSize(kMinVdevBytes));
   }
   if (spec.path.empty() || !IsSafeValue(spec.path)) {
-    return Err(Code::kInvalidArgument, "vdev add: the path is empty or has a character pool.conf cannot hold");
+    return Err(Code::kInvalidArgument,
+               "vdev add: the path is empty or has a character pool.conf cannot hold");
   }
   fs::path p(spec.path);
   vc.path = (p.is_relative() ? fs::path(dir_) / p : p).lexically_normal().string();
   TRY_STATUS(CheckAttrs(vc.attrs));
   auto kinds = KnownVdevKinds();
   if (std::find(kinds.begin(), kinds.end(), VdevKind(vc)) == kinds.end()) {
-    return Err(Code::kInvalidArgument, "vdev add: unknown kind '{}' (known kinds: {})", VdevKind(vc),
-               fmt::join(kinds, ", "));
+    return Err(Code::kInvalidArgument, "vdev add: unknown kind '{}' (known kinds: {})",
+               VdevKind(vc), fmt::join(kinds, ", "));
   }
   vc.index = static_cast<uint32_t>(
-      std::count_if(pool.vdevs().begin(), pool.vdevs().end(), [&](const PoolVdev& v) { return v.config.tier == vc.tier; }));
+      std::count_if(pool.vdevs().begin(), pool.vdevs().end(),
+                    [&](const PoolVdev& v) { return v.config.tier == vc.tier; }));
   if (Status fits = pool.CheckNewVdev(vc); !fits) return Err(fits.error().WithContext("vdev add"));
   // The file system (design note 1).
   struct stat st {};
   if (::lstat(vc.path.c_str(), &st) == 0) {
     if (!S_ISREG(st.st_mode)) {
-      return Err(Code::kInvalidArgument, "vdev add: {} exists and is not a regular file; give a path for a new file",
+      return Err(Code::kInvalidArgument,
+                 "vdev add: {} exists and is not a regular file; give a path for a new file",
                  vc.path);
     }
     if (st.st_size != 0) return Err(ExistingFileError(vc.path, pool));
@@ -162,7 +179,8 @@ Result<VdevConfig> Storage::Impl::NewVdevConfigLocked(const VdevSpec& spec) {
     std::error_code ec;
     fs::path parent = fs::path(vc.path).parent_path();
     if (!fs::is_directory(parent, ec)) {
-      return Err(Code::kInvalidArgument, "vdev add: the directory {} does not exist", parent.string());
+      return Err(Code::kInvalidArgument, "vdev add: the directory {} does not exist",
+                 parent.string());
     }
   }
   PoolConfig after = pool.config();
@@ -191,15 +209,17 @@ Result<VdevStatus> Storage::Impl::AddVdev(const VdevSpec& spec) {
     fs::remove(vc.path, ec);
     return error.WithContext(fmt::format("vdev add: {} was removed again", vc.path));
   };
-  if (Status labelled = pool.PrepareVdev(vc, *device); !labelled) return Err(undo(labelled.error()));
+  if (Status labelled = pool.PrepareVdev(vc, *device); !labelled)
+    return Err(undo(labelled.error()));
   // Design note 2b.
   PoolConfig after = pool.config();
   after.vdevs.push_back(vc);
   if (Status saved = SavePoolConfig(after); !saved) return Err(undo(saved.error()));
   // Design note 2c.
   if (Status added = db_->AddVdev(vc, device); !added) {
-    return Err(added.error().WithContext(
-        fmt::format("vdev add: pool.conf names vdev '{}', and the pool uses it once it is opened again", vc.name)));
+    return Err(added.error().WithContext(fmt::format(
+        "vdev add: pool.conf names vdev '{}', and the pool uses it once it is opened again",
+        vc.name)));
   }
   Log(LogLevel::kInfo, "vdev '{}' added: {} in tier {}, {}", vc.name, vc.path, TierName(vc.tier),
       FormatSize(vc.size_bytes));

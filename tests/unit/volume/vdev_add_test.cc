@@ -75,7 +75,8 @@ TEST(VdevAdd, OfflineAddIsUsedAndSurvivesReopen) {
     EXPECT_EQ(added->state, "online");
     // A second vdev of a metadata tier: every node now gets its second copy.
     EXPECT_EQ(storage->GetPoolStatus()->metadata_copies_written, 2u);
-    EXPECT_NE(ReadText(pd.dir() + "/pool.conf").find("[vdev d1]\npath = d1.img\n"), std::string::npos);
+    EXPECT_NE(ReadText(pd.dir() + "/pool.conf").find("[vdev d1]\npath = d1.img\n"),
+              std::string::npos);
     ExpectClean(*storage);
     // Every tree node and the superblock have a copy on d1 now: vdev0 may
     // go offline (it is refused while some node lives only there).
@@ -122,7 +123,8 @@ TEST(VdevAdd, OnlineWhileAVolumeIsWritten) {
     }
   });
   while (rounds < 2) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  auto result = storage->AddVdev({.name = "d2", .path = pd.dir() + "/d2.img", .size = 64 * kMiB, .tier = "fastest"});
+  auto result = storage->AddVdev(
+      {.name = "d2", .path = pd.dir() + "/d2.img", .size = 64 * kMiB, .tier = "fastest"});
   const uint64_t at_add = rounds;
   while (rounds < at_add + 6 && written) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   stop = true;
@@ -173,20 +175,41 @@ TEST(VdevAdd, RefusalsChangeNothing) {
     const char* says;
   };
   const std::vector<Case> cases = {
-      {"taken name", {.name = "vdev1", .path = "n.img", .size = 32 * kMiB}, "already has a vdev named 'vdev1'"},
-      {"taken path", {.name = "x", .path = "vdev1.img", .size = 32 * kMiB}, "already the path of vdev 'vdev1'"},
-      {"non-empty file", {.name = "x", .path = "full.img", .size = 32 * kMiB}, "already exists and it is not empty"},
-      {"left by an add", {.name = "x", .path = "left.img", .size = 32 * kMiB}, "remove it and run vdev add again"},
-      {"unknown tier", {.name = "x", .path = "n.img", .size = 32 * kMiB, .tier = "warm"}, "unknown tier 'warm'"},
+      {"taken name",
+       {.name = "vdev1", .path = "n.img", .size = 32 * kMiB},
+       "already has a vdev named 'vdev1'"},
+      {"taken path",
+       {.name = "x", .path = "vdev1.img", .size = 32 * kMiB},
+       "already the path of vdev 'vdev1'"},
+      {"non-empty file",
+       {.name = "x", .path = "full.img", .size = 32 * kMiB},
+       "already exists and it is not empty"},
+      {"left by an add",
+       {.name = "x", .path = "left.img", .size = 32 * kMiB},
+       "remove it and run vdev add again"},
+      {"unknown tier",
+       {.name = "x", .path = "n.img", .size = 32 * kMiB, .tier = "warm"},
+       "unknown tier 'warm'"},
       {"too small", {.name = "x", .path = "n.img", .size = 8 * kMiB}, "below the minimum"},
       {"bad name", {.name = "a/b", .path = "n.img", .size = 32 * kMiB}, "may use only"},
-      {"unknown kind", {.name = "x", .path = "n.img", .size = 32 * kMiB, .attrs = {{"kind", "nfs"}}}, "unknown kind"},
-      {"bad io", {.name = "x", .path = "n.img", .size = 32 * kMiB, .attrs = {{"io", "fast"}}}, "io = 'fast'"},
-      {"bad value", {.name = "x", .path = "n.img", .size = 32 * kMiB, .attrs = {{"host", "a;b"}}}, "out of place"},
-      {"reserved key", {.name = "x", .path = "n.img", .size = 32 * kMiB, .attrs = {{"state", "offline"}}},
+      {"unknown kind",
+       {.name = "x", .path = "n.img", .size = 32 * kMiB, .attrs = {{"kind", "nfs"}}},
+       "unknown kind"},
+      {"bad io",
+       {.name = "x", .path = "n.img", .size = 32 * kMiB, .attrs = {{"io", "fast"}}},
+       "io = 'fast'"},
+      {"bad value",
+       {.name = "x", .path = "n.img", .size = 32 * kMiB, .attrs = {{"host", "a;b"}}},
+       "out of place"},
+      {"reserved key",
+       {.name = "x", .path = "n.img", .size = 32 * kMiB, .attrs = {{"state", "offline"}}},
        "not an attribute"},
-      {"no directory", {.name = "x", .path = "no/such/dir.img", .size = 32 * kMiB}, "does not exist"},
-      {"long line", {.name = "x", .path = std::string(220, 'p') + ".img", .size = 32 * kMiB}, "longer than"},
+      {"no directory",
+       {.name = "x", .path = "no/such/dir.img", .size = 32 * kMiB},
+       "does not exist"},
+      {"long line",
+       {.name = "x", .path = std::string(220, 'p') + ".img", .size = 32 * kMiB},
+       "longer than"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.what);
@@ -219,7 +242,8 @@ class CrashPlan {
   StorageOptions Options() {
     StorageOptions options;
     options.metadata_cache_bytes = 32 << 20;
-    options.open_devices = [this](const PoolConfig& config, bool create) -> Result<std::vector<std::shared_ptr<Vdev>>> {
+    options.open_devices = [this](const PoolConfig& config,
+                                  bool create) -> Result<std::vector<std::shared_ptr<Vdev>>> {
       auto files = TRY(OpenVdevs(config, {.create = create}));
       std::vector<std::shared_ptr<Vdev>> out;
       std::lock_guard lock(mu_);
@@ -251,7 +275,8 @@ class CrashPlan {
  private:
   class Counted final : public Vdev {
    public:
-    Counted(CrashPlan* plan, std::shared_ptr<FaultVdev> base) : plan_(plan), base_(std::move(base)) {}
+    Counted(CrashPlan* plan, std::shared_ptr<FaultVdev> base)
+        : plan_(plan), base_(std::move(base)) {}
     BlockCount Size() const override { return base_->Size(); }
     std::string Describe() const override { return base_->Describe(); }
     Status Flush() override { return base_->Flush(); }
@@ -273,7 +298,8 @@ class CrashPlan {
       if (allowed == batch.size()) return done;
       std::lock_guard lock(plan_->mu_);
       plan_->PowerLossLocked();
-      for (size_t i = allowed; i < batch.size(); i++) batch[i].result = Err(Code::kIOError, "crashed");
+      for (size_t i = allowed; i < batch.size(); i++)
+        batch[i].result = Err(Code::kIOError, "crashed");
       return Err(Code::kIOError, "crashed");
     }
 
@@ -289,9 +315,9 @@ class CrashPlan {
   }
 
   std::mutex mu_;
-  std::optional<uint64_t> budget_;  // GUARDED_BY(mu_)
-  uint64_t writes_ = 0;             // GUARDED_BY(mu_)
-  bool crashed_ = false;            // GUARDED_BY(mu_)
+  std::optional<uint64_t> budget_;                  // GUARDED_BY(mu_)
+  uint64_t writes_ = 0;                             // GUARDED_BY(mu_)
+  bool crashed_ = false;                            // GUARDED_BY(mu_)
   std::vector<std::shared_ptr<FaultVdev>> faults_;  // GUARDED_BY(mu_)
 };
 
@@ -313,7 +339,8 @@ TEST(VdevAdd, CrashAtEachDeviceWriteOpensWithOrWithoutTheVdev) {
   {
     PoolDir pd(1, 32 * kMiB);
     CrashPlan plan(std::nullopt);
-    auto storage = std::move(*Storage::Create(pd.dir(), Storage::DefaultConfig(pd.dir(), 1, 32 * kMiB), plan.Options()));
+    auto storage = std::move(
+        *Storage::Create(pd.dir(), Storage::DefaultConfig(pd.dir(), 1, 32 * kMiB), plan.Options()));
     SetUpPool(*storage);
     uint64_t before = plan.writes();
     ASSERT_TRUE(storage->AddVdev(kAdded));
@@ -328,8 +355,8 @@ TEST(VdevAdd, CrashAtEachDeviceWriteOpensWithOrWithoutTheVdev) {
     bool ok = false;
     {
       CrashPlan plan(std::nullopt);
-      auto storage =
-          std::move(*Storage::Create(pd.dir(), Storage::DefaultConfig(pd.dir(), 1, 32 * kMiB), plan.Options()));
+      auto storage = std::move(*Storage::Create(
+          pd.dir(), Storage::DefaultConfig(pd.dir(), 1, 32 * kMiB), plan.Options()));
       model = SetUpPool(*storage);
       plan.Arm(n);
       ok = static_cast<bool>(storage->AddVdev(kAdded));
@@ -365,7 +392,8 @@ TEST(VdevAdd, CrashAtEachDeviceWriteOpensWithOrWithoutTheVdev) {
       // The retry works, or says what to remove.
       auto retry = (*storage)->AddVdev(kAdded);
       if (!retry) {
-        EXPECT_NE(retry.error().message().find("remove it and run vdev add again"), std::string::npos)
+        EXPECT_NE(retry.error().message().find("remove it and run vdev add again"),
+                  std::string::npos)
             << retry.error().message();
         fs::remove(pd.dir() + "/d1.img");
         retry = (*storage)->AddVdev(kAdded);
