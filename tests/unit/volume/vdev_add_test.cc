@@ -107,10 +107,13 @@ TEST(VdevAdd, OfflineAddIsUsedAndSurvivesReopen) {
   EXPECT_TRUE(scrub->clean());
 }
 
-TEST(VdevAdd, OnlineWhileAVolumeIsWritten) {
-  PoolDir pd(2, 48 * kMiB);
+// Adds d2 to a pool of `vdevs` while a thread writes volume v and the
+// background thread commits, as a server does.
+void AddWhileWriting(uint32_t vdevs) {
+  PoolDir pd(vdevs, 48 * kMiB);
   auto storage = std::move(*pd.Create());
   ASSERT_TRUE(storage->CreateVolume({.name = "v", .size = 16 * kMiB}));
+  storage->StartBackground(std::chrono::milliseconds(20));
   auto volume = std::move(*storage->OpenVolume("v"));
   Bytes model(16 * kMiB, std::byte{0});
   std::atomic<bool> stop{false};
@@ -141,16 +144,23 @@ TEST(VdevAdd, OnlineWhileAVolumeIsWritten) {
   EXPECT_TRUE(now == model);
   volume.reset();
   ExpectClean(*storage);
+  EXPECT_EQ(storage->GetPoolStatus()->metadata_copies_written, 2u);
   ASSERT_TRUE(storage->Close());
   storage.reset();
   auto reopened = pd.Open();
   ASSERT_TRUE(reopened) << reopened.error().ToString();
-  EXPECT_EQ((*reopened)->ListVdevs()->size(), 3u);
+  EXPECT_EQ((*reopened)->ListVdevs()->size(), vdevs + 1);
   auto read = ReadAll(**reopened, "v");
   ASSERT_TRUE(read);
   EXPECT_TRUE(*read == model);
   ExpectClean(**reopened);
 }
+
+TEST(VdevAdd, OnlineWhileAVolumeIsWritten) { AddWhileWriting(2); }
+
+// The add also rewrites every tree node with its second copy, the volume's
+// tree among them, while that tree takes writes.
+TEST(VdevAdd, OnlineToAOneVdevPoolWhileAVolumeIsWritten) { AddWhileWriting(1); }
 
 TEST(VdevAdd, RefusalsChangeNothing) {
   PoolDir pd(2, 32 * kMiB);
