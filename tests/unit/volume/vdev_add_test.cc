@@ -248,6 +248,9 @@ TEST(VdevAdd, RefusalsChangeNothing) {
 class CrashPlan {
  public:
   explicit CrashPlan(std::optional<uint64_t> budget) : budget_(budget) {}
+  // Called before each write request is passed on, with the device's
+  // description, outside the plan's lock.
+  std::function<void(const std::string&)> on_write;
 
   StorageOptions Options() {
     StorageOptions options;
@@ -291,6 +294,11 @@ class CrashPlan {
     std::string Describe() const override { return base_->Describe(); }
     Status Flush() override { return base_->Flush(); }
     Status SubmitBatch(std::span<IoRequest> batch) override {
+      if (plan_->on_write) {
+        for (const IoRequest& r : batch) {
+          if (r.op != IoOp::kRead) plan_->on_write(base_->Describe());
+        }
+      }
       size_t allowed = batch.size();
       {
         std::lock_guard lock(plan_->mu_);
@@ -353,8 +361,18 @@ TEST(VdevAdd, CrashAtEachDeviceWriteOpensWithOrWithoutTheVdev) {
         *Storage::Create(pd.dir(), Storage::DefaultConfig(pd.dir(), 1, 32 * kMiB), plan.Options()));
     SetUpPool(*storage);
     uint64_t before = plan.writes();
+    // The order of the add: nothing is written to the pool's own vdevs (a
+    // commit that could refer to the new one) before pool.conf names it.
+    int early = 0, late = 0;
+    plan.on_write = [&](const std::string& device) {
+      if (device.find("d1.img") != std::string::npos) return;
+      (ReadText(pd.dir() + "/pool.conf").find("[vdev d1]") == std::string::npos ? early : late)++;
+    };
     ASSERT_TRUE(storage->AddVdev(kAdded));
+    plan.on_write = nullptr;
     total = plan.writes() - before;
+    EXPECT_EQ(early, 0) << "writes to the pool's vdevs before pool.conf named the new one";
+    EXPECT_GT(late, 0);
   }
   ASSERT_GT(total, 3u);
   int with = 0, without = 0;
