@@ -21,8 +21,8 @@
 //     reserved (label, superblock slots). UsableRange() gives the rest.
 //  3. I/O methods are thread-safe; they forward to the vdevs' slots
 //     (SlotVdev), whose devices may change under them (Offline, Online,
-//     Replace). Those three, and config(), are for one management thread at a
-//     time (Storage serializes them).
+//     Replace). Those three, AddVdev, and config(), are for one management
+//     thread at a time (Storage serializes them).
 //  4. No I/O is sent to a vdev that is not online: reads and writes of it
 //     fail with IOError, FlushAll skips it.
 //  5. Adding a vdev (vdev add) is two steps, so that the caller can make

@@ -102,6 +102,15 @@ Error ExistingFileError(const std::string& path, const Pool& pool) {
     if ((*device)->Read(BlockNo{0}, block.span())) {
       if (auto label = DecodeLabel(block.span())) {
         if (label->pool_uuid == pool.uuid()) {
+          for (const PoolVdev& v : pool.vdevs()) {
+            if (v.label.vdev_guid == label->vdev_guid) {
+              return Error(
+                  Code::kInvalidArgument,
+                  fmt::format("vdev add: {} holds the label of this pool's vdev '{}' (a copy "
+                              "of its file?); refusing to overwrite it (give a new path)",
+                              path, v.config.name));
+            }
+          }
           return Error(
               Code::kInvalidArgument,
               fmt::format(

@@ -12,7 +12,9 @@
 #include <sstream>
 #include <thread>
 
+#include "core/pool/label.h"
 #include "core/pool/vdev_kinds.h"
+#include "core/util/aligned_buffer.h"
 #include "tests/unit/volume/volume_test_util.h"
 
 namespace tessera::testing {
@@ -170,14 +172,22 @@ TEST(VdevAdd, RefusalsChangeNothing) {
     std::ofstream(pd.dir() + "/full.img") << "data";
     std::ofstream(pd.dir() + "/empty.img");
   }
-  // A copy of vdev0's label in a new file: what an add that stopped before
-  // writing pool.conf leaves.
+  // A copy of vdev0's file, and what an add that stopped before writing
+  // pool.conf leaves: this pool's label for a vdev that pool.conf does not
+  // name.
   {
     std::ifstream in(pd.dir() + "/vdev0.img", std::ios::binary);
-    std::string label(4096, '\0');
-    in.read(label.data(), label.size());
-    std::ofstream out(pd.dir() + "/left.img", std::ios::binary);
-    out.write(label.data(), label.size());
+    std::string block(4096, '\0');
+    in.read(block.data(), block.size());
+    std::ofstream(pd.dir() + "/copy.img", std::ios::binary).write(block.data(), block.size());
+    auto label = DecodeLabel(std::as_bytes(std::span(block)));
+    ASSERT_TRUE(label);
+    label->vdev_guid ^= 1;
+    label->name = "lost";
+    AlignedBuffer left(kBlockSize);
+    EncodeLabel(*label, left.span());
+    std::ofstream(pd.dir() + "/left.img", std::ios::binary)
+        .write(reinterpret_cast<const char*>(left.data()), kBlockSize);
   }
   struct Case {
     const char* what;
@@ -194,9 +204,14 @@ TEST(VdevAdd, RefusalsChangeNothing) {
       {"non-empty file",
        {.name = "x", .path = "full.img", .size = 32 * kMiB},
        "already exists and it is not empty"},
+      {"a vdev's copy",
+       {.name = "x", .path = "copy.img", .size = 32 * kMiB},
+       "holds the label of this pool's vdev 'vdev0'"},
       {"left by an add",
        {.name = "x", .path = "left.img", .size = 32 * kMiB},
-       "remove it and run vdev add again"},
+       "label for a vdev 'lost' (tier fastest, index 0) that pool.conf does not name: an earlier "
+       "vdev add stopped before it wrote pool.conf. The pool does not use that file: remove it and "
+       "run vdev add again"},
       {"unknown tier",
        {.name = "x", .path = "n.img", .size = 32 * kMiB, .tier = "warm"},
        "unknown tier 'warm'"},
