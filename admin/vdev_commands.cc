@@ -1,5 +1,5 @@
 // tessera vdev list | offline NAME | online NAME | replace OLD NEW |
-// add --vdev SPEC
+// add --vdev SPEC | grow NAME [--size S]
 //
 // Design notes
 //  1. Each is one PoolClient call; with a running server the change happens
@@ -24,6 +24,7 @@ struct VdevArgs {
   std::string name;
   std::string path;
   std::string spec;  // add
+  std::string size;  // grow
 };
 
 CommandResult ListVdevs(CommandContext& ctx) {
@@ -91,6 +92,19 @@ CommandResult AddVdev(CommandContext& ctx, const VdevArgs& args) {
   });
 }
 
+CommandResult GrowVdev(CommandContext& ctx, const VdevArgs& args) {
+  uint64_t size = args.size.empty() ? 0 : TRY(ParseSizeArg(args.size));
+  return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
+    VdevStatus grown = TRY(pool.GrowVdev(args.name, size));
+    if (ctx.json) {
+      ctx.out << FormatJson(ToJson(grown));
+    } else {
+      ctx.out << fmt::format("grew vdev {} to {}\n", grown.name, FormatSize(grown.size_bytes));
+    }
+    return 0;
+  });
+}
+
 CLI::App* NamedVdevCommand(CLI::App* parent, const char* name, const char* help, CommandContext& ctx,
                            std::shared_ptr<VdevArgs> args, CommandResult (*run)(CommandContext&, const VdevArgs&)) {
   CLI::App* command = parent->add_subcommand(name, help);
@@ -140,6 +154,14 @@ void AddVdevCommands(CLI::App& app, CommandContext& ctx) {
       ->type_name("SPEC")
       ->required();
   add->callback([&ctx, args] { ctx.action = [&ctx, args] { return AddVdev(ctx, *args); }; });
+
+  CLI::App* grow = NamedVdevCommand(
+      vdev, "grow",
+      "Grow a file vdev: its file is extended to --size (or, without it, the vdev takes the size its "
+      "file already has) and the pool uses the new space at once",
+      ctx, args, GrowVdev);
+  grow->add_option("--size", args->size, "The vdev's new size (larger than now)")->check(SizeValidator());
+  AddJsonFlag(grow, ctx);
 }
 
 }  // namespace tessera

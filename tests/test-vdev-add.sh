@@ -5,7 +5,8 @@
 # vdev; everything is verified, again after a restart, and the pool checks
 # clean. Then an add with no server (the CLI opens the pool), and the
 # refusals that change nothing: a taken name, a non-empty file, an unknown
-# tier, a size too small. The data check can fail: a flipped byte is caught.
+# tier, a size too small; vdev grow with and without a server. The data
+# check can fail: a flipped byte is caught.
 source "$(dirname "$0")/functions.sh"
 require_build
 make_tmpdir
@@ -108,6 +109,18 @@ done
 [ "$(cat "$T/full.img")" = data ] || fail "a refused add overwrote $T/full.img"
 tessera vdev list --pool "$POOL" | grep -q '^vdev2 ' || fail "vdev list does not show vdev2"
 pool_check
+
+log "vdev grow: vdev2 with no server, vdev0 while served"
+out=$(tessera vdev grow vdev2 --pool "$POOL" --size 96M 2>&1) || fail "offline vdev grow failed: $out"
+expect_match "offline vdev grow" "grew vdev vdev2 to 96M" "$out"
+expect_fail "vdev grow to a smaller size" tessera vdev grow vdev2 --pool "$POOL" --size 64M
+start_server "$POOL"
+out=$(tessera vdev grow vdev0 --pool "$POOL" --size 192M 2>&1) || fail "vdev grow under the server failed: $out"
+[ "$(stat -c %s "$POOL/vdev0.img")" = $((192 << 20)) ] || fail "vdev0.img was not extended"
+"$PYTHON" "$T/writer.py" "$SOCK" verify "$seed" >"$T/verify.log" 2>&1 ||
+  fail "data differs after the grow: $(cat "$T/verify.log")"
+pool_check
+stop_server
 
 log "the check can fail: a flipped byte in vol0 is caught"
 captive "$POOL" "$NBDSH" -u 'nbd+unix:///vol0?socket=@SOCK@' -c '

@@ -39,6 +39,43 @@ Status Allocator::AddVdev(const PoolVdev& vdev) {
   return Ok();
 }
 
+Status Allocator::GrowVdev(const PoolVdev& vdev, uint64_t old_blocks) {
+  std::lock_guard lock(mu_);
+  for (auto& v : vdevs_) {
+    if (v.tier != vdev.config.tier || v.index != vdev.config.index) continue;
+    const uint64_t size = vdev.label.size_blocks;
+    if (size < old_blocks || v.segments.empty()) {
+      return Err(Code::kInvalidArgument, "vdev {}:{} cannot shrink", TierName(v.tier), v.index);
+    }
+    const uint64_t last = v.segments.size() - 1;
+    const uint64_t start = last * kSegmentBlocks;
+    v.segments[last].Grow(std::min(kSegmentBlocks, size - start), old_blocks - 1 - start,
+                          std::min(kSegmentBlocks, vdev.end - start));
+    for (uint64_t at = start + kSegmentBlocks; at < size; at += kSegmentBlocks) {
+      uint64_t blocks = std::min(kSegmentBlocks, size - at);
+      v.segments.emplace_back(blocks, 0, vdev.end > at ? std::min(blocks, vdev.end - at) : 0);
+    }
+    return Ok();
+  }
+  return Err(Code::kInvalidArgument, "no vdev {}:{}", TierName(vdev.config.tier), vdev.config.index);
+}
+
+void Allocator::SettleGrownVdevs() {
+  std::lock_guard lock(mu_);
+  for (auto& v : vdevs_) {
+    // The last segment a bitmap was stored for, and how far it went.
+    size_t highest = v.segments.size();
+    for (size_t s = 0; s < v.segments.size(); s++) {
+      if (v.segments[s].stored_blocks() > 0) highest = s;
+    }
+    if (highest == v.segments.size()) continue;  // nothing stored yet (a vdev just added)
+    SegmentBitmap& seg = v.segments[highest];
+    if (highest + 1 == v.segments.size() && seg.stored_blocks() == seg.blocks()) continue;
+    // Stored before a grow: their last block was the old end label.
+    seg.Unreserve(seg.stored_blocks() - 1);
+  }
+}
+
 Result<SegmentBitmap*> Allocator::Locate(DiskAddress address, uint64_t count) {
   for (auto& v : vdevs_) {
     if (v.tier != address.tier() || v.index != address.vdev()) continue;

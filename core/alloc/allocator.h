@@ -27,6 +27,13 @@
 //     all free but the reserved label and superblock blocks, as the
 //     allocator of a reopened pool finds a vdev whose bitmaps were never
 //     committed. Every call after it may allocate there.
+//  9. GrowVdev (vdev grow) extends a vdev the pool just grew: its last
+//     segment and new ones, all free but the new end label; the old end
+//     label's block becomes free. A pool that crashed after the vdev's
+//     label took the new size but before the commit that stored the grown
+//     bitmaps loads bitmaps shorter than the vdev (SegmentBitmap::Decode);
+//     SettleGrownVdevs, run once after loading, frees the old end label
+//     there too, so both states open to the same space.
 #pragma once
 
 #include <cstdint>
@@ -72,6 +79,11 @@ class Allocator {
   // Contract 8. `vdev` lives in the pool (its state is read live);
   // InvalidArgument when its tier and index are already known.
   Status AddVdev(const PoolVdev& vdev);
+  // Contract 9: `vdev` (of the pool) has its new label and end already;
+  // `old_blocks` is its size before.
+  Status GrowVdev(const PoolVdev& vdev, uint64_t old_blocks);
+  // Contract 9: after every LoadSegment of an open.
+  void SettleGrownVdevs();
 
   Result<DiskAddress> Allocate(BlockCount count, std::span<const Tier> preference);
   // A run on a vdev other than `apart_from`'s: its tier first, then the

@@ -1,5 +1,6 @@
 #include "core/alloc/segment_bitmap.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 
@@ -107,24 +108,43 @@ std::string SegmentBitmap::Encode(const std::vector<std::pair<uint64_t, uint64_t
 }
 
 Status SegmentBitmap::Decode(std::string_view bytes) {
-  if (bytes.size() != 8 + allocated_.size() * 8) {
-    return Err(Code::kCorruption, "segment bitmap of {} bytes, expected {}", bytes.size(),
-               8 + allocated_.size() * 8);
-  }
+  if (bytes.size() < 8) return Err(Code::kCorruption, "segment bitmap of {} bytes", bytes.size());
   uint64_t blocks = GetU64(reinterpret_cast<const std::byte*>(bytes.data()));
-  if (blocks != blocks_) {
+  if (blocks == 0 || blocks > blocks_) {
     return Err(Code::kCorruption, "segment bitmap covers {} blocks, expected {}", blocks, blocks_);
   }
+  const size_t words = (blocks + 63) / 64;
+  if (bytes.size() != 8 + words * 8) {
+    return Err(Code::kCorruption, "segment bitmap of {} bytes, expected {}", bytes.size(), 8 + words * 8);
+  }
   // Loading ORs into the reserved bits already set by the constructor.
-  std::vector<uint64_t> loaded(allocated_.size());
+  std::vector<uint64_t> loaded(words);
   std::memcpy(loaded.data(), bytes.data() + 8, loaded.size() * 8);
+  if (blocks % 64 != 0) loaded.back() &= (uint64_t{1} << (blocks % 64)) - 1;
   allocated_count_ = 0;
   for (size_t i = 0; i < allocated_.size(); i++) {
-    allocated_[i] |= loaded[i];
+    if (i < words) allocated_[i] |= loaded[i];
     allocated_count_ += std::popcount(allocated_[i]);
   }
-  dirty_ = false;
+  stored_blocks_ = blocks;
+  dirty_ = blocks != blocks_;
   return Ok();
+}
+
+void SegmentBitmap::Grow(uint64_t blocks, uint64_t old_usable_end, uint64_t usable_end) {
+  for (uint64_t b = old_usable_end; b < blocks_; b++) Unreserve(b);
+  blocks_ = std::max(blocks_, blocks);
+  allocated_.resize((blocks_ + 63) / 64, 0);
+  quarantined_.resize((blocks_ + 63) / 64, 0);
+  if (usable_end < blocks_) MarkAllocated(usable_end, blocks_ - usable_end);
+  dirty_ = true;
+}
+
+void SegmentBitmap::Unreserve(uint64_t block) {
+  if (block >= blocks_ || !Get(allocated_, block)) return;
+  allocated_[block >> 6] &= ~(uint64_t{1} << (block & 63));
+  allocated_count_--;
+  dirty_ = true;
 }
 
 }  // namespace tessera

@@ -48,7 +48,19 @@ class SegmentBitmap {
   // Persisted form: u64 LE block count, then the allocated bitmap. Blocks in
   // `exclude` ranges (start,count) are written as free.
   std::string Encode(const std::vector<std::pair<uint64_t, uint64_t>>& exclude) const;
+  // A stored bitmap of fewer blocks than this segment (its vdev grew since,
+  // vdev grow) loads into its first blocks and leaves the segment dirty.
   Status Decode(std::string_view bytes);
+  // The block count of the bitmap Decode loaded; 0 when none was.
+  uint64_t stored_blocks() const { return stored_blocks_; }
+
+  // vdev grow: the segment now has `blocks` (at least as many as before);
+  // the blocks from `old_usable_end` to the old end (the old end label)
+  // become free, those from `usable_end` on are reserved.
+  void Grow(uint64_t blocks, uint64_t old_usable_end, uint64_t usable_end);
+  // Clears the allocated bit of `block` without quarantine: for a reserved
+  // block that nothing ever referenced (an old end label).
+  void Unreserve(uint64_t block);
 
   // Calls fn(start, count) for each maximal run of allocated blocks.
   template <typename Fn>
@@ -71,6 +83,7 @@ class SegmentBitmap {
   uint64_t allocated_count_ = 0;
   uint64_t quarantined_count_ = 0;
   uint64_t cursor_ = 0;
+  uint64_t stored_blocks_ = 0;
   bool dirty_ = true;
 };
 

@@ -449,6 +449,24 @@ struct VdevAdd {
   static Result<Reply> Run(PoolApi& s, const Request& r, const OpCall&) { return s.AddVdev(r); }
 };
 
+struct GrowArgs {
+  std::string name;
+  uint64_t size = 0;
+};
+template <typename V>
+void Fields(V& v, GrowArgs& a) {
+  v.Required("name", a.name);
+  v.Optional("size", a.size);
+}
+
+struct VdevGrow {
+  static constexpr std::string_view kName = "vdev.grow";
+  static constexpr std::string_view kResultDoc = "VdevStatus of the grown vdev";
+  using Request = GrowArgs;
+  using Reply = VdevStatus;
+  static Result<Reply> Run(PoolApi& s, const Request& r, const OpCall&) { return s.GrowVdev(r.name, r.size); }
+};
+
 struct Commit {
   static constexpr std::string_view kName = "commit";
   static constexpr std::string_view kResultDoc = "`null`";
@@ -465,7 +483,8 @@ using ControlOps =
            ops::VolumeRename, ops::VolumeInspect, ops::ExnodeShow, ops::SnapshotCreate, ops::SnapshotList,
            ops::SnapshotDelete, ops::SnapshotRollback, ops::CloneCreate, ops::VolumeFlatten, ops::VolumeDiffOp,
            ops::DiffStream, ops::DiffApply, ops::PoolStatusOp, ops::PoolIostat, ops::PoolCheck, ops::PoolScrub,
-           ops::VdevList, ops::VdevOffline, ops::VdevOnline, ops::VdevReplace, ops::VdevAdd, ops::Commit>;
+           ops::VdevList, ops::VdevOffline, ops::VdevOnline, ops::VdevReplace, ops::VdevAdd, ops::VdevGrow,
+           ops::Commit>;
 
 // The result of an op from its JSON (lenient: unknown fields are ignored),
 // and the JSON of one.

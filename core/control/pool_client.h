@@ -123,6 +123,9 @@ class PoolClient final : public PoolApi {
     return Call<ops::VdevReplace>({name, path, bool(progress)}, progress);
   }
   Result<VdevStatus> AddVdev(const VdevSpec& spec) override { return Call<ops::VdevAdd>(spec); }
+  Result<VdevStatus> GrowVdev(const std::string& name, uint64_t new_size) override {
+    return Call<ops::VdevGrow>({name, new_size});
+  }
   Status Commit() override { return Call<ops::Commit>({}); }
 
   Status Close() override;

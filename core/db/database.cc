@@ -95,6 +95,7 @@ Status Database::LoadRoot(const Superblock& sb) {
     return status.has_value();
   }));
   if (load_error) return Err(*load_error);
+  allocator->SettleGrownVdevs();  // allocator.h contract 9
   TRY_STATUS(tree->ForEachNode([&](const BlockPtr& ptr, uint32_t) -> Status {
     for (uint64_t copy : ptr.CopyAddresses()) {
       TRY_STATUS(allocator->MarkAllocated(DiskAddress{copy}, BlockCount{ptr.Blocks()}));

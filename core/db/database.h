@@ -47,6 +47,13 @@
 //     the superblock reaches the vdev when it is one of SuperblockVdevs().
 //     A crash before that commit leaves the previous commit, which never
 //     referenced the vdev, and a pool that opens with it, empty.
+//  8. GrowVdev (vdev grow) takes the vdev's grown device after
+//     Pool::PrepareGrow and pool.conf's new size: under the commit lock the
+//     vdev's label takes the new size, the allocator grows (its new space
+//     free, the old end label freed) and one commit stores the grown
+//     bitmaps. Until the label write the vdev opens at its old size; after
+//     it at the new size, with or without that commit (allocator.h
+//     contract 9). A failure once the pool changed fails the database.
 #pragma once
 
 #include <atomic>
@@ -230,6 +237,8 @@ class Database {
   // Contract 7. Refused, changing nothing, as Pool::AddVdev refuses; a
   // failure of the rewrite or the commit fails the database (contract 3).
   Status AddVdev(const VdevConfig& config, std::shared_ptr<Vdev> device);
+  // Contract 8.
+  Status GrowVdev(const std::string& name, std::shared_ptr<Vdev> device);
   // Read errors, checksum errors and repairs of metadata since opened.
   MetadataStats metadata_stats() const { return io_->stats(); }
 

@@ -36,6 +36,7 @@
 #include "core/pool/pool.h"
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <map>
 
@@ -198,7 +199,9 @@ size_t Pool::FaultedVdevCount() const {
 Result<PoolVdev*> Pool::Resolve(DiskAddress address, uint64_t blocks) {
   for (auto& v : Published()) {
     if (v.config.tier == address.tier() && v.config.index == address.vdev()) {
-      if (address.block() + blocks > v.label.size_blocks || blocks == 0) {
+      // vdev grow changes the size under I/O (contract 6).
+      const uint64_t size = std::atomic_ref<uint64_t>(v.label.size_blocks).load();
+      if (address.block() + blocks > size || blocks == 0) {
         return Err(Code::kInvalidArgument, "address {} +{} beyond vdev '{}'", address.ToString(),
                    blocks, v.config.name);
       }

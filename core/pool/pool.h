@@ -35,6 +35,13 @@
 //     and whose length is published last, so a reader on any thread sees
 //     each vdev whole or not at all, and a PoolVdev pointer or index stays
 //     valid for the pool's life. A vdev is never removed.
+//  6. Growing a vdev (vdev grow) is two steps too: PrepareGrow checks that
+//     the larger device (the vdev's own file, grown and reopened) carries
+//     this vdev's label and writes and flushes the label with the new size
+//     at its new last block, changing nothing in the pool (the old size's
+//     label at block 0 still rules); GrowVdev writes that label at block 0
+//     and flushes (from then on the vdev opens at the new size), puts the
+//     device in the slot and records the new size, while I/O goes on.
 #pragma once
 
 #include <atomic>
@@ -123,6 +130,15 @@ class Pool {
   // config(). When a check or `before_visible` fails nothing changes.
   Status AddVdev(const VdevConfig& config, std::shared_ptr<Vdev> device,
                  const std::function<Status(const PoolVdev&)>& before_visible = {});
+  // Contract 6. InvalidArgument, changing nothing, for an unknown vdev
+  // (NotFound), one not online, a device not larger than the vdev, or one
+  // whose label at block 0 is not this vdev's.
+  Status PrepareGrow(const std::string& name, Vdev& device) const;
+  // Contract 6: after PrepareGrow of `device` (checked again); then runs
+  // `grown` with the vdev and its old size in blocks (the allocator grows
+  // there). config() gets the new size.
+  Status GrowVdev(const std::string& name, std::shared_ptr<Vdev> device,
+                  const std::function<Status(const PoolVdev&, uint64_t)>& grown = {});
   // Vdevs of the fastest tier that has any (faulted ones included).
   std::vector<const PoolVdev*> FastestTierVdevs() const;
   // True when `address` names a faulted vdev.

@@ -18,7 +18,14 @@
 //     published by storing the count (release), so concurrent readers of
 //     vdevs() (I/O threads resolving addresses, row placement) never see
 //     it half-built; the allocator adds it before it is published.
+//  5. Growing a vdev: the label with the new size goes to the new last
+//     block first (PrepareGrow), then to block 0 (GrowVdev); Open reads
+//     block 0 first, so until that write is flushed the vdev opens at its
+//     old size (its file merely longer), and after it at the new one. The
+//     size and end that I/O threads read (Resolve) change through
+//     atomic_ref.
 #include <algorithm>
+#include <atomic>
 
 #include "core/pool/pool.h"
 #include "core/util/aligned_buffer.h"
@@ -198,6 +205,74 @@ Status Pool::AddVdev(const VdevConfig& config, std::shared_ptr<Vdev> device,
   config_.vdevs.push_back(config);
   count_.store(vdevs_.size(), std::memory_order_release);
   return Ok();
+}
+
+namespace {
+
+// The vdev's own label at block 0 of `device`, or InvalidArgument.
+Result<VdevLabel> OwnLabel(const PoolVdev& v, const Uuid& pool, Vdev& device) {
+  AlignedBuffer block(kBlockSize);
+  TRY_STATUS(device.Read(BlockNo{0}, block.span()));
+  auto label = DecodeLabel(block.span());
+  if (!label || label->pool_uuid != pool || label->vdev_guid != v.label.vdev_guid) {
+    return Err(Code::kInvalidArgument, "{}: {} does not start with this vdev's label",
+               VdevDescription(v.config), device.Describe());
+  }
+  return *label;
+}
+
+}  // namespace
+
+Status Pool::PrepareGrow(const std::string& name, Vdev& device) const {
+  const PoolVdev* v = FindByName(name);
+  if (v == nullptr) return Err(Code::kNotFound, "no vdev '{}' in the pool", name);
+  if (!v->device->online()) {
+    return Err(Code::kInvalidArgument, "vdev '{}' is {}; bring it online first", name,
+               VdevStateName(v->device->state()));
+  }
+  const uint64_t blocks = device.Size().value;
+  if (blocks <= v->label.size_blocks) {
+    return Err(Code::kInvalidArgument, "vdev '{}': {} has {} bytes, not more than the vdev's {}", name,
+               device.Describe(), blocks * kBlockSize, v->label.size_blocks * kBlockSize);
+  }
+  VdevLabel label = TRY(OwnLabel(*v, uuid_, device));
+  label.size_blocks = blocks;
+  AlignedBuffer block(kBlockSize);
+  EncodeLabel(label, block.span());
+  TRY_STATUS(device.Write(BlockNo{blocks - 1}, block.span()));
+  return device.Flush();
+}
+
+Status Pool::GrowVdev(const std::string& name, std::shared_ptr<Vdev> device,
+                      const std::function<Status(const PoolVdev&, uint64_t)>& grown) {
+  PoolVdev* v = TRY(FindMutable(name));
+  if (!device) return Err(Code::kInvalidArgument, "vdev '{}': no device", name);
+  const uint64_t old_blocks = v->label.size_blocks;
+  const uint64_t blocks = device->Size().value;
+  if (blocks <= old_blocks || !v->device->online()) {
+    return Err(Code::kInvalidArgument, "vdev '{}' cannot grow to {} blocks now", name, blocks);
+  }
+  VdevLabel label = TRY(OwnLabel(*v, uuid_, *device));
+  AlignedBuffer block(kBlockSize);
+  TRY_STATUS(device->Read(BlockNo{blocks - 1}, block.span()));
+  auto end_label = DecodeLabel(block.span());
+  if (!end_label || end_label->vdev_guid != label.vdev_guid || end_label->size_blocks != blocks) {
+    return Err(Code::kInvalidArgument, "vdev '{}': {} has no label at its end (PrepareGrow)", name,
+               device->Describe());
+  }
+  // Design note 5: the switch.
+  label.size_blocks = blocks;
+  EncodeLabel(label, block.span());
+  TRY_STATUS(device->Write(BlockNo{0}, block.span()));
+  TRY_STATUS(device->Flush());
+  TRY_STATUS(v->device->Grow(BlockCount{blocks}, device));
+  std::atomic_ref<uint64_t>(v->label.size_blocks).store(blocks);
+  std::atomic_ref<uint64_t>(v->end).store(blocks - 1);
+  v->config.size_bytes = blocks * kBlockSize;
+  for (auto& c : config_.vdevs) {
+    if (c.name == name) c.size_bytes = blocks * kBlockSize;
+  }
+  return grown ? grown(*v, old_blocks) : Ok();
 }
 
 }  // namespace tessera

@@ -31,7 +31,7 @@ std::string_view VdevStateName(VdevState state) {
 
 SlotVdev::SlotVdev(std::string name, BlockCount size, std::shared_ptr<Vdev> device, VdevState state)
     : name_(std::move(name)),
-      size_(size),
+      size_(size.value),
       device_(std::move(device)),
       state_(device_ ? VdevState::kOnline : (state == VdevState::kOnline ? VdevState::kMissing : state)) {}
 
@@ -107,12 +107,23 @@ Status SlotVdev::Flush() {
 
 Status SlotVdev::Attach(std::shared_ptr<Vdev> device) {
   if (!device) return Err(Code::kInvalidArgument, "vdev '{}': no device to attach", name_);
-  if (device->Size().value < size_.value) {
+  if (device->Size().value < size_.load()) {
     return Err(Code::kInvalidArgument, "vdev '{}': {} has {} blocks, the slot needs {}", name_,
-               device->Describe(), device->Size().value, size_.value);
+               device->Describe(), device->Size().value, size_.load());
   }
   std::unique_lock lock(mu_);
   device_ = std::move(device);
+  state_.store(VdevState::kOnline);
+  return Ok();
+}
+
+Status SlotVdev::Grow(BlockCount size, std::shared_ptr<Vdev> device) {
+  if (!device || device->Size().value < size.value || size.value < size_.load()) {
+    return Err(Code::kInvalidArgument, "vdev '{}': cannot grow to {} blocks with that device", name_, size.value);
+  }
+  std::unique_lock lock(mu_);
+  device_ = std::move(device);
+  size_.store(size.value);
   state_.store(VdevState::kOnline);
   return Ok();
 }

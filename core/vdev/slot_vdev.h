@@ -16,8 +16,9 @@
 // takes it offline or replaces it.
 //
 // Contract
-//  1. Size() is the slot's size, fixed at construction; an attached device
-//     must be at least that large (Attach: InvalidArgument otherwise).
+//  1. Size() is the slot's size, set at construction and changed only by
+//     Grow (vdev grow); an attached device must be at least that large
+//     (Attach: InvalidArgument otherwise).
 //  2. Without a device (offline, missing, faulted), every request fails with
 //     IOError naming the slot and its state, and touches nothing. Flush
 //     fails the same way only when a write went to a device of the slot
@@ -70,13 +71,16 @@ class SlotVdev final : public Vdev {
   SlotVdev(std::string name, BlockCount size, std::shared_ptr<Vdev> device,
            VdevState state = VdevState::kOnline);
 
-  BlockCount Size() const override { return size_; }
+  BlockCount Size() const override { return BlockCount{size_.load()}; }
   std::string Describe() const override;
   Status SubmitBatch(std::span<IoRequest> batch) override;
   Status Flush() override;
 
   // Puts `device` in the slot (online); the counters are kept.
   Status Attach(std::shared_ptr<Vdev> device);
+  // Puts `device` (of at least `size`) in the slot and makes the slot
+  // `size` (no smaller than now); in-flight requests finish first.
+  Status Grow(BlockCount size, std::shared_ptr<Vdev> device);
   // Drops the device; `state` is kOffline, kFaulted or kMissing.
   void Detach(VdevState state);
   VdevState state() const { return state_.load(); }
@@ -92,7 +96,7 @@ class SlotVdev final : public Vdev {
   Status Unavailable() const;
 
   const std::string name_;
-  const BlockCount size_;
+  std::atomic<uint64_t> size_;
   mutable std::shared_mutex mu_;
   std::shared_ptr<Vdev> device_;  // GUARDED_BY(mu_)
   std::atomic<VdevState> state_;

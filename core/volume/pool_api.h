@@ -150,6 +150,14 @@ class PoolApi {
   // (database.h contract 7); a crash at any point leaves a pool that opens
   // with the vdev usable or without it (its file may stay behind).
   virtual Result<VdevStatus> AddVdev(const VdevSpec& spec) = 0;
+  // Grows a file vdev to `new_size` bytes (0: to its file's size, for a
+  // file the admin extended) and returns its status; the pool uses the new
+  // space at once. InvalidArgument, changing nothing, for a vdev not
+  // online, not of kind file or not a regular file, and a size not larger
+  // than the vdev (or smaller than its file); NotFound for an unknown
+  // vdev. A crash at any point leaves a pool that opens with the vdev at
+  // its old size or its new one (core/volume/storage_vdev_grow.cc).
+  virtual Result<VdevStatus> GrowVdev(const std::string& name, uint64_t new_size) = 0;
   // Commits the database: volume mappings and log heads. (Data written but
   // not flushed may still sit in a volume's cache; Flush makes it durable.)
   virtual Status Commit() = 0;

@@ -86,6 +86,7 @@ class Storage::Impl final : public Storage, public StorageCore {
   Result<VdevReplaceReport> ReplaceVdev(const std::string& old_name, const std::string& new_path,
                                         const ProgressFn& progress) override;
   Result<VdevStatus> AddVdev(const VdevSpec& spec) override;
+  Result<VdevStatus> GrowVdev(const std::string& name, uint64_t new_size) override;
   Status Commit() override { return CommitAll(); }
   Status Close() override;
 

@@ -297,6 +297,11 @@ TEST_F(PoolApiParityTest, VdevAddAnswersAlike) {
   EXPECT_EQ(named->name, "vdev3");
   BothFail("again", Code::kInvalidArgument,
            [](PoolApi& p, auto&) { return p.AddVdev({.name = "d2", .path = "d4.img", .size = 32 * kMiB}); });
+  BothFail("grow unknown", Code::kNotFound, [](PoolApi& p, auto&) { return p.GrowVdev("nope", 64 * kMiB); });
+  BothFail("grow smaller", Code::kInvalidArgument, [](PoolApi& p, auto&) { return p.GrowVdev("d2", 16 * kMiB); });
+  auto grown = Both("grow", [](PoolApi& p, auto&) { return p.GrowVdev("d2", 48 * kMiB); });
+  ASSERT_TRUE(grown);
+  EXPECT_EQ(grown->size_bytes, 48 * kMiB);
   // The new slow vdev is the data tier now: a new volume lands on it.
   ASSERT_TRUE(Both("volume on it", [](PoolApi& p, auto&) { return p.CreateVolume({.name = "s", .size = 16 * kMiB}); }));
   auto vdevs = Both("vdevs", [](PoolApi& p, auto&) { return p.ListVdevs(); });
