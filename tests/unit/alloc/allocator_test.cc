@@ -55,6 +55,33 @@ TEST(SegmentBitmap, EncodeExcludesAndDecodeRestores) {
   EXPECT_FALSE(b.Decode(std::string_view(bytes).substr(1)));
 }
 
+// vdev grow (allocator.h contract 9): a bitmap stored before the segment
+// grew loads into its first blocks; Grow frees the old end label.
+TEST(SegmentBitmap, GrowsAndLoadsABitmapStoredBeforeTheGrow) {
+  SegmentBitmap old(1000, 3, 999);
+  old.MarkAllocated(10, 20);
+  std::string bytes = old.Encode({});
+  SegmentBitmap grown(3000, 3, 2999);
+  ASSERT_TRUE(grown.Decode(bytes));
+  EXPECT_EQ(grown.stored_blocks(), 1000u);
+  EXPECT_TRUE(grown.dirty());
+  EXPECT_TRUE(grown.RangeAllocated(10, 20));
+  EXPECT_TRUE(grown.IsAllocated(999));  // the old end label, until settled
+  grown.Unreserve(999);
+  EXPECT_TRUE(grown.RangeFree(30, 2969));
+  EXPECT_TRUE(grown.IsAllocated(2999));
+  EXPECT_EQ(grown.allocated_count(), 3u + 20u + 1u);
+
+  old.Grow(3000, 999, 2999);
+  EXPECT_EQ(old.blocks(), 3000u);
+  EXPECT_TRUE(old.RangeFree(30, 2969));
+  EXPECT_TRUE(old.IsAllocated(2999));
+  EXPECT_EQ(old.allocated_count(), grown.allocated_count());
+  EXPECT_EQ(old.Encode({}), grown.Encode({}));
+  SegmentBitmap smaller(500, 3, 499);
+  EXPECT_FALSE(smaller.Decode(bytes));  // a vdev never shrinks
+}
+
 TEST(Allocator, PrefersTiersInOrderAndRotatesVdevs) {
   auto pool = MakePool({{Tier::kFastest, 4096}, {Tier::kSlow, 4096}, {Tier::kSlow, 4096}});
   Allocator alloc(*pool);
