@@ -161,7 +161,6 @@ void AddVdevCommands(CLI::App& app, CommandContext& ctx) {
       "file already has) and the pool uses the new space at once",
       ctx, args, GrowVdev);
   grow->add_option("--size", args->size, "The vdev's new size (larger than now)")->check(SizeValidator());
-  AddJsonFlag(grow, ctx);
 }
 
 }  // namespace tessera
