@@ -17,6 +17,7 @@
 
 #include "admin/listen.h"
 #include "core/pool/address.h"
+#include "core/pool/config.h"
 #include "core/util/size.h"
 #include "core/volume/storage.h"
 
@@ -24,19 +25,6 @@ namespace tessera {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool IsNameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '-' || c == '.';
-}
-
-bool IsSafeValue(std::string_view value) {
-  return !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
-    auto u = static_cast<unsigned char>(c);
-    return u >= 0x20 && u != 0x7f && c != ';' && c != '#' && c != '[' && c != ']' && c != '=' &&
-           c != ',';
-  });
-}
 
 std::vector<std::string_view> Split(std::string_view text, char separator) {
   std::vector<std::string_view> parts;
@@ -55,7 +43,8 @@ std::string PercentEncode(std::string_view text, bool keep_slash) {
   std::string out;
   for (char c : text) {
     auto u = static_cast<unsigned char>(c);
-    bool unreserved = IsNameChar(c) || c == '~' || (keep_slash && c == '/');
+    // RFC 3986's unreserved characters: letters, digits, '-', '.', '_', '~'.
+    bool unreserved = IsConfigNameChar(c) || c == '~' || (keep_slash && c == '/');
     if (unreserved) {
       out.push_back(c);
     } else {
@@ -93,13 +82,13 @@ Result<VdevConfig> ParseVdevAddSpec(std::string_view spec, const std::string& po
                  spec, item);
     }
     std::string_view key = item.substr(0, eq), value = item.substr(eq + 1);
-    if (!std::all_of(key.begin(), key.end(), IsNameChar)) {
+    if (!std::all_of(key.begin(), key.end(), IsConfigNameChar)) {
       return Err(Code::kInvalidArgument, "--vdev '{}': bad key '{}'", spec, key);
     }
     if (!seen.emplace(key).second) {
       return Err(Code::kInvalidArgument, "--vdev '{}': '{}' given twice", spec, key);
     }
-    if (!IsSafeValue(value)) {
+    if (!IsSafeConfigValue(value)) {
       return Err(Code::kInvalidArgument,
                  "--vdev '{}': value of '{}' is empty or has a character out of place in "
                  "pool.conf (; # [ ] = , or a control character)",
@@ -128,7 +117,7 @@ Result<VdevConfig> ParseVdevAddSpec(std::string_view spec, const std::string& po
       vdev.size_bytes = *size;
       have_size = true;
     } else if (key == "name") {
-      if (!std::all_of(value.begin(), value.end(), IsNameChar)) {
+      if (!std::all_of(value.begin(), value.end(), IsConfigNameChar)) {
         return Err(Code::kInvalidArgument,
                    "--vdev '{}': name '{}' may use only letters, digits, '.', '_' and '-'", spec,
                    value);

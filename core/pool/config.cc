@@ -8,6 +8,7 @@
 //     an existing pool's config is caught by the label check at open.
 #include "core/pool/config.h"
 
+#include <algorithm>
 #include <ini.h>
 
 #include <cctype>
@@ -198,6 +199,19 @@ std::string SerializePoolConfig(const PoolConfig& config) {
     for (const auto& [k, val] : v.attrs) out += fmt::format("{} = {}\n", k, val);
   }
   return out;
+}
+
+bool IsConfigNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-' || c == '.';
+}
+
+bool IsSafeConfigValue(std::string_view value) {
+  return !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 && u != 0x7f && c != ';' && c != '#' && c != '[' && c != ']' && c != '=' &&
+           c != ',';
+  });
 }
 
 }  // namespace tessera

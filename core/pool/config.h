@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/pool/address.h"
@@ -40,6 +41,12 @@ struct VdevConfig {
   bool offline = false;  // "state = offline": the pool does not open the device
   std::map<std::string, std::string> attrs;  // free-form, plus host/kind if given
 };
+
+// What pool.conf keeps as written: a character of a vdev name or attribute
+// key (letters, digits, '.', '_', '-'), and a value with no comment,
+// section or separator character (; # [ ] = ,) and no control character.
+bool IsConfigNameChar(char c);
+bool IsSafeConfigValue(std::string_view value);
 
 // "vdev 'NAME' (PATH)", the prefix of errors about one vdev.
 std::string VdevDescription(const VdevConfig& config);

@@ -34,6 +34,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "core/pool/config.h"
 #include "core/pool/label.h"
 #include "core/pool/vdev_kinds.h"
 #include "core/util/aligned_buffer.h"
@@ -47,31 +48,17 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool IsNameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '-' || c == '.';
-}
-
-// A value pool.conf keeps as given (no comment, section or separator).
-bool IsSafeValue(std::string_view value) {
-  return !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
-    auto u = static_cast<unsigned char>(c);
-    return u >= 0x20 && u != 0x7f && c != ';' && c != '#' && c != '[' && c != ']' && c != '=' &&
-           c != ',';
-  });
-}
-
 Status CheckAttrs(const std::map<std::string, std::string>& attrs) {
   for (const auto& [key, value] : attrs) {
     if (key == "path" || key == "size" || key == "tier" || key == "name" || key == "state") {
       return Err(Code::kInvalidArgument, "vdev add: '{}' is not an attribute (give it as itself)",
                  key);
     }
-    if (key.empty() || !std::all_of(key.begin(), key.end(), IsNameChar)) {
+    if (key.empty() || !std::all_of(key.begin(), key.end(), IsConfigNameChar)) {
       return Err(Code::kInvalidArgument,
                  "vdev add: bad attribute key '{}' (letters, digits, '.', '_', '-')", key);
     }
-    if (!IsSafeValue(value)) {
+    if (!IsSafeConfigValue(value)) {
       return Err(Code::kInvalidArgument,
                  "vdev add: value of '{}' is empty or has a character out of place in pool.conf "
                  "(; # [ ] = , or a control character)",
@@ -143,7 +130,7 @@ Result<VdevConfig> Storage::Impl::NewVdevConfigLocked(const VdevSpec& spec) {
     }
   }
   if (vc.name.size() >= kLabelNameBytes ||
-      !std::all_of(vc.name.begin(), vc.name.end(), IsNameChar)) {
+      !std::all_of(vc.name.begin(), vc.name.end(), IsConfigNameChar)) {
     return Err(
         Code::kInvalidArgument,
         "vdev add: name '{}' may use only letters, digits, '.', '_' and '-', at most {} of them",
@@ -159,7 +146,7 @@ Result<VdevConfig> Storage::Impl::NewVdevConfigLocked(const VdevSpec& spec) {
     return Err(Code::kInvalidArgument, "vdev add: size {} is below the minimum {}", spec.size,
                FormatSize(kMinVdevBytes));
   }
-  if (spec.path.empty() || !IsSafeValue(spec.path)) {
+  if (spec.path.empty() || !IsSafeConfigValue(spec.path)) {
     return Err(Code::kInvalidArgument,
                "vdev add: the path is empty or has a character pool.conf cannot hold");
   }
