@@ -15,14 +15,12 @@
 #include "core/pool/label.h"
 #include "core/pool/vdev_kinds.h"
 #include "core/util/aligned_buffer.h"
-#include "tests/unit/volume/volume_test_util.h"
+#include "tests/unit/volume/vdev_change_test_util.h"
 
 namespace tessera::testing {
 namespace {
 
 namespace fs = std::filesystem;
-constexpr uint64_t kMiB = 1 << 20;
-using Bytes = std::vector<std::byte>;
 
 std::string ReadText(const std::string& path) {
   std::ifstream in(path);
@@ -31,31 +29,8 @@ std::string ReadText(const std::string& path) {
   return s.str();
 }
 
-const VdevStatus* Named(const std::vector<VdevStatus>& vdevs, const std::string& name) {
-  for (const auto& v : vdevs) {
-    if (v.name == name) return &v;
-  }
-  return nullptr;
-}
 
-Result<Bytes> ReadAll(Storage& storage, const std::string& name) {
-  auto volume = TRY(storage.OpenVolume(name));
-  Bytes out(volume->size());
-  TRY_STATUS(volume->Read(0, out));
-  return out;
-}
 
-// Writes `rounds` patterned MiBs over a volume of `size`, flushing every 8.
-Status WriteRounds(Volume& volume, Bytes& model, uint64_t rounds, uint64_t seed) {
-  for (uint64_t i = 0; i < rounds; i++) {
-    uint64_t offset = (i * 3 % (model.size() / kMiB)) * kMiB;
-    Bytes data = Pattern(kMiB, seed + i);
-    TRY_STATUS(volume.Write(offset, data, false));
-    std::memcpy(model.data() + offset, data.data(), kMiB);
-    if (i % 8 == 7) TRY_STATUS(volume.Flush());
-  }
-  return volume.Flush();
-}
 
 TEST(VdevAdd, OfflineAddIsUsedAndSurvivesReopen) {
   PoolDir pd(1, 64 * kMiB);
@@ -64,7 +39,7 @@ TEST(VdevAdd, OfflineAddIsUsedAndSurvivesReopen) {
     auto storage = std::move(*pd.Create());
     ASSERT_TRUE(storage->CreateVolume({.name = "v", .size = model.size()}));
     auto volume = std::move(*storage->OpenVolume("v"));
-    ASSERT_TRUE(WriteRounds(*volume, model, 16, 1));
+    ASSERT_TRUE(WriteRounds(*volume, model, 16, 1, 3));
     volume.reset();
     EXPECT_EQ(storage->GetPoolStatus()->metadata_copies_written, 1u);
 
@@ -87,7 +62,7 @@ TEST(VdevAdd, OfflineAddIsUsedAndSurvivesReopen) {
 
     // New rows land on the new vdev.
     volume = std::move(*storage->OpenVolume("v"));
-    ASSERT_TRUE(WriteRounds(*volume, model, 48, 100));
+    ASSERT_TRUE(WriteRounds(*volume, model, 48, 100, 3));
     volume.reset();
     auto vdevs = storage->ListVdevs();
     ASSERT_TRUE(vdevs);
@@ -123,7 +98,7 @@ void AddWhileWriting(uint32_t vdevs) {
   Status written = Ok();
   std::thread writer([&] {  // 8 MiB a round, before, during and after the add
     for (uint64_t round = 0; written && !stop; round++) {
-      written = WriteRounds(*volume, model, 8, round * 8);
+      written = WriteRounds(*volume, model, 8, round * 8, 3);
       rounds++;
     }
   });
@@ -138,7 +113,7 @@ void AddWhileWriting(uint32_t vdevs) {
   ASSERT_TRUE(written) << written.error().ToString();
   // Keep writing until rows have landed on d2 (bounded).
   for (int i = 0; i < 20 && Named(*storage->ListVdevs(), "d2")->used_bytes < 2 * kMiB; i++) {
-    ASSERT_TRUE(WriteRounds(*volume, model, 16, 1000 + i * 16));
+    ASSERT_TRUE(WriteRounds(*volume, model, 16, 1000 + i * 16, 3));
   }
   EXPECT_GE(Named(*storage->ListVdevs(), "d2")->used_bytes, 2 * kMiB);
   Bytes now(model.size());
@@ -257,113 +232,7 @@ TEST(VdevAdd, RefusalsChangeNothing) {
   ExpectClean(*storage);
 }
 
-// Every device write goes through one counter shared by all the pool's
-// FaultVdevs: after `budget` writes the next one is the crash point, where
-// every device loses its unflushed writes and goes dead.
-class CrashPlan {
- public:
-  explicit CrashPlan(std::optional<uint64_t> budget) : budget_(budget) {}
-  // Called before each write request is passed on, with the device's
-  // description, outside the plan's lock.
-  std::function<void(const std::string&)> on_write;
 
-  StorageOptions Options() {
-    StorageOptions options;
-    options.metadata_cache_bytes = 32 << 20;
-    options.open_devices = [this](const PoolConfig& config,
-                                  bool create) -> Result<std::vector<std::shared_ptr<Vdev>>> {
-      auto files = TRY(OpenVdevs(config, {.create = create}));
-      std::vector<std::shared_ptr<Vdev>> out;
-      std::lock_guard lock(mu_);
-      for (auto& f : files) {
-        faults_.push_back(std::make_shared<FaultVdev>(f));
-        out.push_back(std::make_shared<Counted>(this, faults_.back()));
-      }
-      return out;
-    };
-    return options;
-  }
-  void Arm(uint64_t budget) {
-    std::lock_guard lock(mu_);
-    budget_ = writes_ + budget;
-  }
-  uint64_t writes() {
-    std::lock_guard lock(mu_);
-    return writes_;
-  }
-  bool crashed() {
-    std::lock_guard lock(mu_);
-    return crashed_;
-  }
-  void PowerLoss() {
-    std::lock_guard lock(mu_);
-    PowerLossLocked();
-  }
-
- private:
-  class Counted final : public Vdev {
-   public:
-    Counted(CrashPlan* plan, std::shared_ptr<FaultVdev> base)
-        : plan_(plan), base_(std::move(base)) {}
-    BlockCount Size() const override { return base_->Size(); }
-    std::string Describe() const override { return base_->Describe(); }
-    Status Flush() override { return base_->Flush(); }
-    Status SubmitBatch(std::span<IoRequest> batch) override {
-      if (plan_->on_write) {
-        for (const IoRequest& r : batch) {
-          if (r.op != IoOp::kRead) plan_->on_write(base_->Describe());
-        }
-      }
-      size_t allowed = batch.size();
-      {
-        std::lock_guard lock(plan_->mu_);
-        if (plan_->crashed_) allowed = 0;
-        for (size_t i = 0; i < allowed; i++) {
-          if (batch[i].op == IoOp::kRead) continue;
-          if (plan_->budget_ && plan_->writes_ >= *plan_->budget_) {
-            allowed = i;
-            break;
-          }
-          plan_->writes_++;
-        }
-      }
-      Status done = allowed == 0 ? Ok() : base_->SubmitBatch(batch.first(allowed));
-      if (allowed == batch.size()) return done;
-      std::lock_guard lock(plan_->mu_);
-      plan_->PowerLossLocked();
-      for (size_t i = allowed; i < batch.size(); i++)
-        batch[i].result = Err(Code::kIOError, "crashed");
-      return Err(Code::kIOError, "crashed");
-    }
-
-   private:
-    CrashPlan* plan_;
-    std::shared_ptr<FaultVdev> base_;
-  };
-
-  void PowerLossLocked() {
-    if (crashed_) return;
-    crashed_ = true;
-    for (auto& f : faults_) (void)f->SimulatePowerLoss();
-  }
-
-  std::mutex mu_;
-  std::optional<uint64_t> budget_;                  // GUARDED_BY(mu_)
-  uint64_t writes_ = 0;                             // GUARDED_BY(mu_)
-  bool crashed_ = false;                            // GUARDED_BY(mu_)
-  std::vector<std::shared_ptr<FaultVdev>> faults_;  // GUARDED_BY(mu_)
-};
-
-// A one-vdev pool with volume v written, flushed and committed; its content.
-Bytes SetUpPool(Storage& storage) {
-  Bytes model(8 * kMiB, std::byte{0});
-  EXPECT_TRUE(storage.CreateVolume({.name = "v", .size = model.size()}));
-  auto volume = std::move(*storage.OpenVolume("v"));
-  EXPECT_TRUE(WriteRounds(*volume, model, 12, 7));
-  volume.reset();
-  EXPECT_TRUE(storage.Commit());
-  return model;
-}
 
 const VdevSpec kAdded{.name = "d1", .path = "d1.img", .size = 32 * kMiB};
 
@@ -371,10 +240,10 @@ TEST(VdevAdd, CrashAtEachDeviceWriteOpensWithOrWithoutTheVdev) {
   uint64_t total = 0;
   {
     PoolDir pd(1, 32 * kMiB);
-    CrashPlan plan(std::nullopt);
+    CrashPlan plan;
     auto storage = std::move(
         *Storage::Create(pd.dir(), Storage::DefaultConfig(pd.dir(), 1, 32 * kMiB), plan.Options()));
-    SetUpPool(*storage);
+    SetUpPool(*storage, 3);
     uint64_t before = plan.writes();
     // The order of the add: nothing is written to the pool's own vdevs (a
     // commit that could refer to the new one) before pool.conf names it.
@@ -397,10 +266,10 @@ TEST(VdevAdd, CrashAtEachDeviceWriteOpensWithOrWithoutTheVdev) {
     Bytes model;
     bool ok = false;
     {
-      CrashPlan plan(std::nullopt);
+      CrashPlan plan;
       auto storage = std::move(*Storage::Create(
           pd.dir(), Storage::DefaultConfig(pd.dir(), 1, 32 * kMiB), plan.Options()));
-      model = SetUpPool(*storage);
+      model = SetUpPool(*storage, 3);
       plan.Arm(n);
       ok = static_cast<bool>(storage->AddVdev(kAdded));
       plan.PowerLoss();
@@ -425,7 +294,7 @@ TEST(VdevAdd, CrashAtEachDeviceWriteOpensWithOrWithoutTheVdev) {
       ASSERT_TRUE((*storage)->CreateVolume({.name = "w", .size = 8 * kMiB, .layout = "stripe:2"}));
       auto w = std::move(*(*storage)->OpenVolume("w"));
       Bytes wm(8 * kMiB, std::byte{0});
-      ASSERT_TRUE(WriteRounds(*w, wm, 8, 50));
+      ASSERT_TRUE(WriteRounds(*w, wm, 8, 50, 3));
       w.reset();
       EXPECT_GT(Named(*(*storage)->ListVdevs(), "d1")->used_bytes, 1 * kMiB);
       ExpectClean(**storage);

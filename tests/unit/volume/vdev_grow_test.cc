@@ -14,40 +14,15 @@
 
 #include "core/alloc/segment_bitmap.h"
 #include "core/pool/vdev_kinds.h"
-#include "tests/unit/volume/volume_test_util.h"
+#include "tests/unit/volume/vdev_change_test_util.h"
 
 namespace tessera::testing {
 namespace {
 
 namespace fs = std::filesystem;
-constexpr uint64_t kMiB = 1 << 20;
-using Bytes = std::vector<std::byte>;
 
-const VdevStatus* Named(const std::vector<VdevStatus>& vdevs, const std::string& name) {
-  for (const auto& v : vdevs) {
-    if (v.name == name) return &v;
-  }
-  return nullptr;
-}
 
-Result<Bytes> ReadAll(Storage& storage, const std::string& name) {
-  auto volume = TRY(storage.OpenVolume(name));
-  Bytes out(volume->size());
-  TRY_STATUS(volume->Read(0, out));
-  return out;
-}
 
-// Writes `rounds` patterned MiBs over the volume, flushing every 8.
-Status WriteRounds(Volume& volume, Bytes& model, uint64_t rounds, uint64_t seed) {
-  for (uint64_t i = 0; i < rounds; i++) {
-    uint64_t offset = (i * 5 % (model.size() / kMiB)) * kMiB;
-    Bytes data = Pattern(kMiB, seed + i);
-    TRY_STATUS(volume.Write(offset, data, false));
-    std::memcpy(model.data() + offset, data.data(), kMiB);
-    if (i % 8 == 7) TRY_STATUS(volume.Flush());
-  }
-  return volume.Flush();
-}
 
 TEST(VdevGrow, OnlineUnderWritesThenTheNewSpaceIsUsedAndReopens) {
   PoolDir pd(1, 32 * kMiB);
@@ -57,12 +32,12 @@ TEST(VdevGrow, OnlineUnderWritesThenTheNewSpaceIsUsedAndReopens) {
     storage->StartBackground(std::chrono::milliseconds(20));
     ASSERT_TRUE(storage->CreateVolume({.name = "v", .size = model.size()}));
     auto volume = std::move(*storage->OpenVolume("v"));
-    ASSERT_TRUE(WriteRounds(*volume, model, 20, 1));
+    ASSERT_TRUE(WriteRounds(*volume, model, 20, 1, 5));
     std::atomic<bool> stop{false};
     Status written = Ok();
     std::thread writer([&] {
       for (uint64_t round = 0; written && !stop; round++)
-        written = WriteRounds(*volume, model, 4, 100 + round * 4);
+        written = WriteRounds(*volume, model, 4, 100 + round * 4, 5);
     });
     std::this_thread::sleep_for(std::chrono::milliseconds(30));
     auto grown = storage->GrowVdev("vdev0", 128 * kMiB);
@@ -76,7 +51,7 @@ TEST(VdevGrow, OnlineUnderWritesThenTheNewSpaceIsUsedAndReopens) {
     ASSERT_TRUE(storage->CreateVolume({.name = "w", .size = 48 * kMiB}));
     auto w = std::move(*storage->OpenVolume("w"));
     Bytes w_model(48 * kMiB, std::byte{0});
-    ASSERT_TRUE(WriteRounds(*w, w_model, 48, 5000));
+    ASSERT_TRUE(WriteRounds(*w, w_model, 48, 5000, 5));
     w.reset();
     EXPECT_GT(Named(*storage->ListVdevs(), "vdev0")->used_bytes, 64 * kMiB);
     Bytes now(model.size());
@@ -137,97 +112,7 @@ TEST(VdevGrow, ToTheFileSizeAndRefusals) {
   ExpectClean(**reopened);
 }
 
-// Counts every device write of the pool; after `budget` the next one is
-// the crash point: every device loses its unflushed writes and goes dead.
-class CrashPlan {
- public:
-  StorageOptions Options() {
-    StorageOptions options;
-    options.metadata_cache_bytes = 32 << 20;
-    options.open_devices = [this](const PoolConfig& config,
-                                  bool create) -> Result<std::vector<std::shared_ptr<Vdev>>> {
-      auto files = TRY(OpenVdevs(config, {.create = create}));
-      std::vector<std::shared_ptr<Vdev>> out;
-      std::lock_guard lock(mu_);
-      for (auto& f : files) {
-        faults_.push_back(std::make_shared<FaultVdev>(f));
-        out.push_back(std::make_shared<Counted>(this, faults_.back()));
-      }
-      return out;
-    };
-    return options;
-  }
-  void Arm(uint64_t budget) {
-    std::lock_guard lock(mu_);
-    budget_ = writes_ + budget;
-  }
-  uint64_t writes() {
-    std::lock_guard lock(mu_);
-    return writes_;
-  }
-  void PowerLoss() {
-    std::lock_guard lock(mu_);
-    PowerLossLocked();
-  }
 
- private:
-  class Counted final : public Vdev {
-   public:
-    Counted(CrashPlan* plan, std::shared_ptr<FaultVdev> base)
-        : plan_(plan), base_(std::move(base)) {}
-    BlockCount Size() const override { return base_->Size(); }
-    std::string Describe() const override { return base_->Describe(); }
-    Status Flush() override { return base_->Flush(); }
-    Status SubmitBatch(std::span<IoRequest> batch) override {
-      size_t allowed = batch.size();
-      {
-        std::lock_guard lock(plan_->mu_);
-        if (plan_->crashed_) allowed = 0;
-        for (size_t i = 0; i < allowed; i++) {
-          if (batch[i].op == IoOp::kRead) continue;
-          if (plan_->budget_ && plan_->writes_ >= *plan_->budget_) {
-            allowed = i;
-            break;
-          }
-          plan_->writes_++;
-        }
-      }
-      Status done = allowed == 0 ? Ok() : base_->SubmitBatch(batch.first(allowed));
-      if (allowed == batch.size()) return done;
-      std::lock_guard lock(plan_->mu_);
-      plan_->PowerLossLocked();
-      for (size_t i = allowed; i < batch.size(); i++)
-        batch[i].result = Err(Code::kIOError, "crashed");
-      return Err(Code::kIOError, "crashed");
-    }
-
-   private:
-    CrashPlan* plan_;
-    std::shared_ptr<FaultVdev> base_;
-  };
-
-  void PowerLossLocked() {
-    if (crashed_) return;
-    crashed_ = true;
-    for (auto& f : faults_) (void)f->SimulatePowerLoss();
-  }
-
-  std::mutex mu_;
-  std::optional<uint64_t> budget_;                  // GUARDED_BY(mu_)
-  uint64_t writes_ = 0;                             // GUARDED_BY(mu_)
-  bool crashed_ = false;                            // GUARDED_BY(mu_)
-  std::vector<std::shared_ptr<FaultVdev>> faults_;  // GUARDED_BY(mu_)
-};
-
-Bytes SetUpPool(Storage& storage) {
-  Bytes model(8 * kMiB, std::byte{0});
-  EXPECT_TRUE(storage.CreateVolume({.name = "v", .size = model.size()}));
-  auto volume = std::move(*storage.OpenVolume("v"));
-  EXPECT_TRUE(WriteRounds(*volume, model, 12, 7));
-  volume.reset();
-  EXPECT_TRUE(storage.Commit());
-  return model;
-}
 
 void CrashDuringGrow(uint64_t old_bytes, uint64_t new_bytes) {
   auto create = [&](PoolDir& pd, CrashPlan& plan) {
@@ -239,7 +124,7 @@ void CrashDuringGrow(uint64_t old_bytes, uint64_t new_bytes) {
     PoolDir pd;
     CrashPlan plan;
     auto storage = create(pd, plan);
-    SetUpPool(*storage);
+    SetUpPool(*storage, 5);
     uint64_t before = plan.writes();
     ASSERT_TRUE(storage->GrowVdev("vdev0", new_bytes));
     total = plan.writes() - before;
@@ -254,7 +139,7 @@ void CrashDuringGrow(uint64_t old_bytes, uint64_t new_bytes) {
     {
       CrashPlan plan;
       auto storage = create(pd, plan);
-      model = SetUpPool(*storage);
+      model = SetUpPool(*storage, 5);
       plan.Arm(n);
       ok = static_cast<bool>(storage->GrowVdev("vdev0", new_bytes));
       plan.PowerLoss();
@@ -282,7 +167,7 @@ void CrashDuringGrow(uint64_t old_bytes, uint64_t new_bytes) {
     }
     // Either way the pool writes on and checks clean.
     auto volume = std::move(*(*storage)->OpenVolume("v"));
-    ASSERT_TRUE(WriteRounds(*volume, model, 16, 500));
+    ASSERT_TRUE(WriteRounds(*volume, model, 16, 500, 5));
     volume.reset();
     ExpectClean(**storage);
     ASSERT_TRUE((*storage)->Close());
