@@ -165,8 +165,9 @@ class Storage::Impl final : public Storage, public StorageCore {
   // dead-but-pinned bytes of one volume's data rows.
   Status FillSnapshotSpaceLocked(const std::string& volume, std::vector<SnapshotInfo>& snapshots);
   Result<uint64_t> PinnedDeadRowBytesLocked(const std::string& volume);
-  // The cache options of a volume whose log writes to `data`.
-  CacheOptions CacheDefaults(const DataSegment& data) const;
+  // The cache options of a volume whose log writes to `data`, counting its
+  // reads in `counters` (the volume's iostat counters).
+  CacheOptions CacheDefaults(const DataSegment& data, std::shared_ptr<CacheCounters> counters) const;
   // storage_repair.cc
   // Moves the row blocks of an rs volume that sit on vdevs that are not
   // online to new blocks on online vdevs (saved and committed); returns how many.

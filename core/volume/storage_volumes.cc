@@ -98,8 +98,10 @@ Result<VolumeShape> ShapeOf(const Exnode& exnode, const std::string& name) {
 
 }  // namespace
 
-CacheOptions Storage::Impl::CacheDefaults(const DataSegment& data) const {
+CacheOptions Storage::Impl::CacheDefaults(const DataSegment& data,
+                                          std::shared_ptr<CacheCounters> counters) const {
   CacheOptions options;
+  options.counters = std::move(counters);
   options.capacity_bytes = options_.data_cache_bytes;
   options.dirty_max_bytes = std::min(options_.dirty_bytes_max, options_.data_cache_bytes);
   // The log pads each batch to whole stripes of its data segment, so over a
@@ -127,9 +129,8 @@ Result<std::shared_ptr<VolumeImpl>> Storage::Impl::BuildVolume(const std::string
   std::shared_ptr<VolumeIoCounters> io = IoCountersFor(name);
   const ExnodeSegment* cache_section = exnode.FindSegment(exnode.default_segment);
   if (!snapshot_tree && cache_section != nullptr && cache_section->type == SegmentType::kCache) {
-    CacheOptions defaults = CacheDefaults(*data);
-    defaults.counters = io->cache;
-    CacheOptions options = TRY(CacheSegment::OptionsFromExnode(*cache_section, defaults));
+    CacheOptions options =
+        TRY(CacheSegment::OptionsFromExnode(*cache_section, CacheDefaults(*data, io->cache)));
     top = std::shared_ptr<Segment>(TRY(CacheSegment::Create(cache_section->id, log, options)));
   }
   if (auto base = log_section->GetString("base")) TRY_STATUS(AttachBaseLocked(*log, *base));
@@ -182,9 +183,8 @@ Result<VolumeInfo> Storage::Impl::CreateVolumeLocked(const VolumeSpec& spec, std
                                             [raw] { return raw->KeepRows(); });
     if (base) log->SetBase(std::shared_ptr<Segment>(base, &base->log()), base_name);
     std::shared_ptr<VolumeIoCounters> io = IoCountersFor(spec.name);
-    CacheOptions cache_options = CacheDefaults(*data);
-    cache_options.counters = io->cache;
-    auto cache = std::shared_ptr<Segment>(TRY(CacheSegment::Create(RandomId63(), log, cache_options)));
+    auto cache =
+        std::shared_ptr<Segment>(TRY(CacheSegment::Create(RandomId63(), log, CacheDefaults(*data, io->cache))));
     volume->Attach(VolumeImpl::Parts{.name = spec.name, .exnode_id = exnode_id, .dataset = dataset,
                                      .data = data, .log = log, .top = cache, .io = std::move(io)});
     TRY(data->Grow());
