@@ -82,12 +82,9 @@ CommandResult AddVdev(CommandContext& ctx, const VdevArgs& args) {
                 .attrs = parsed.attrs};
   return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     VdevStatus added = TRY(pool.AddVdev(spec));
-    if (ctx.json) {
-      ctx.out << FormatJson(ToJson(added));
-    } else {
-      ctx.out << fmt::format("added vdev {}: tier {}, index {}, {}, {}\n", added.name, added.tier, added.index,
-                             FormatSize(added.size_bytes), added.path);
-    }
+    PrintResult(ctx, ToJson(added),
+                fmt::format("added vdev {}: tier {}, index {}, {}, {}\n", added.name, added.tier, added.index,
+                            FormatSize(added.size_bytes), added.path));
     return 0;
   });
 }
@@ -96,11 +93,7 @@ CommandResult GrowVdev(CommandContext& ctx, const VdevArgs& args) {
   uint64_t size = args.size.empty() ? 0 : TRY(ParseSizeArg(args.size));
   return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     VdevStatus grown = TRY(pool.GrowVdev(args.name, size));
-    if (ctx.json) {
-      ctx.out << FormatJson(ToJson(grown));
-    } else {
-      ctx.out << fmt::format("grew vdev {} to {}\n", grown.name, FormatSize(grown.size_bytes));
-    }
+    PrintResult(ctx, ToJson(grown), fmt::format("grew vdev {} to {}\n", grown.name, FormatSize(grown.size_bytes)));
     return 0;
   });
 }
