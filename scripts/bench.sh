@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Runs Tessera, nbdkit's file plugin and qemu-nbd (qcow2) side by side, in one
-# run, on the same disk, with the fio jobs in fio-jobs/, and prints IOPS and
-# bandwidth per engine with the ratios tessera/nbdkit-file and
-# tessera/qemu-nbd, plus each server's peak RSS (VmHWM).
+# Runs Tessera, nbdkit's memory plugin, nbdkit's file plugin and qemu-nbd
+# (qcow2) side by side, in one run, on the same disk, with the fio jobs in
+# fio-jobs/, and prints IOPS and bandwidth per engine with the ratios
+# tessera/nbdkit-memory (the transport's ceiling), tessera/nbdkit-file and
+# tessera/qemu-nbd, each server's CPU time per request, and each server's
+# peak RSS (VmHWM).
 #
 #   scripts/bench.sh [--quick] [--size SIZE] [--runtime SEC] [--io-limit SIZE]
 #                    [--dir DIR] [--vdevs N] [--layout simple|stripe:N]
@@ -29,18 +31,27 @@
 #   --layout     Tessera volume layout (default simple)
 #
 # Design notes
-#  1. The three servers run at the same time and every workload runs on each
+#  1. The four servers run at the same time and every workload runs on each
 #     engine in turn before the next workload starts, so background noise
 #     spreads evenly over the engines.
-#  2. Engines: tessera = nbdkit + the plugin on a fresh pool; nbdkit-file =
+#  2. Engines: tessera = nbdkit + the plugin on a fresh pool; nbdkit-memory =
+#     `nbdkit memory` (no work per request: what the NBD transport alone
+#     costs, the ceiling of any nbdkit plugin); nbdkit-file =
 #     `nbdkit file` on a preallocated raw file (its defaults: the page cache,
 #     fdatasync on flush); qemu-nbd = a fresh qcow2 image with --cache=none
 #     and --aio=io_uring (threads when io_uring is refused).
 #  3. Order: precondition (write the whole device), sequential read, random
-#     read, random write, sequential write, random write + flush. Write jobs
-#     stop at --runtime or --io-limit, whichever comes first.
+#     read (one connection, then four), random write (one connection, then
+#     four), sequential write, random write + flush. Write jobs stop at
+#     --runtime or --io-limit (shared by the four connections), whichever
+#     comes first.
 #  4. Only processes started here are stopped, by pid; --dir's work directory
 #     is removed on exit.
+#  5. CPU per request: the server's utime + stime (/proc/PID/stat) from the
+#     end of the job's ramp to its end, divided by the requests fio counted
+#     (fio counts after the ramp too). When both
+#     servers keep a core busy, this is the measure of each one's own cost;
+#     tessera's minus nbdkit-memory's is what Tessera adds to the transport.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_NAME=bench
@@ -96,10 +107,10 @@ if [ ! -x "$TESSERA" ] || [ ! -f "$PLUGIN" ]; then
 fi
 
 # Tessera's log-structured pool takes every byte written until it is
-# cleaned: size it for the preconditioning pass plus three write jobs.
-POOL_B=$(((SIZE_B + 3 * IO_LIMIT_B) * 5 / 4 + (256 << 20)))
+# cleaned: size it for the preconditioning pass plus four write jobs.
+POOL_B=$(((SIZE_B + 4 * IO_LIMIT_B) * 5 / 4 + (256 << 20)))
 VDEV_MB=$(((POOL_B / VDEVS + (1 << 20) - 1) >> 20))
-NEED_B=$((POOL_B + 3 * SIZE_B + (1 << 30)))
+NEED_B=$((POOL_B + 2 * SIZE_B + (1 << 30)))
 mkdir -p "$DIR"
 AVAIL_B=$(df -B1 --output=avail "$DIR" | tail -n 1)
 if [ "$AVAIL_B" -lt "$NEED_B" ]; then
@@ -135,6 +146,12 @@ TESSERA_PID=$!
 PIDS+=("$TESSERA_PID")
 bench_wait_for_socket tessera "$TESSERA_PID" "$W/tessera.sock" bench
 
+# --- nbdkit memory ---
+nbdkit -f --exit-with-parent -U "$W/memory.sock" memory "$SIZE_B" >"$W/nbdkit-memory.log" 2>&1 &
+MEMORY_PID=$!
+PIDS+=("$MEMORY_PID")
+bench_wait_for_socket nbdkit-memory "$MEMORY_PID" "$W/memory.sock"
+
 # --- nbdkit file ---
 fallocate -l "$SIZE_B" "$W/file.raw" 2>/dev/null || truncate -s "$SIZE_B" "$W/file.raw"
 nbdkit -f --exit-with-parent -U "$W/file.sock" file "$W/file.raw" >"$W/nbdkit-file.log" 2>&1 &
@@ -160,32 +177,55 @@ fi
 PIDS+=("$QEMU_PID")
 bench_wait_for_socket qemu-nbd "$QEMU_PID" "$W/qemu.sock"
 
-ENGINES=(tessera nbdkit-file qemu-nbd)
+ENGINES=(tessera nbdkit-memory nbdkit-file qemu-nbd)
 declare -A URIS=(
   [tessera]="nbd+unix:///bench?socket=$W/tessera.sock"
+  [nbdkit-memory]="nbd+unix:///?socket=$W/memory.sock"
   [nbdkit-file]="nbd+unix:///?socket=$W/file.sock"
   [qemu-nbd]="nbd+unix:///?socket=$W/qemu.sock"
 )
-declare -A SERVER_PIDS=([tessera]=$TESSERA_PID [nbdkit-file]=$FILE_PID [qemu-nbd]=$QEMU_PID)
+declare -A SERVER_PIDS=([tessera]=$TESSERA_PID [nbdkit-memory]=$MEMORY_PID [nbdkit-file]=$FILE_PID
+  [qemu-nbd]=$QEMU_PID)
+
+# cpu_ticks PID: the process's utime + stime, in clock ticks. The fields are
+# counted after the command name's closing parenthesis, which may hold spaces.
+cpu_ticks() {
+  local stat
+  stat=$(<"/proc/$1/stat")
+  stat=${stat##*) }
+  awk '{print $12 + $13}' <<<"$stat"
+}
 
 # run_job JOB ENGINE: fio-jobs/JOB.fio against ENGINE; JSON in $W/res/.
 mkdir -p "$W/res"
 run_job() {
-  local job=$1 engine=$2
+  local job=$1 engine=$2 before fio_pid ramp
+  ramp=$(sed -n 's/^ramp_time=//p' "fio-jobs/$job.fio")
   URI=${URIS[$engine]} SIZE=$SIZE_B RUNTIME=$RUNTIME IO_LIMIT=$IO_LIMIT_B \
+    IO_LIMIT_PER_JOB=$((IO_LIMIT_B / 4)) \
     fio --output-format=json --output="$W/res/$job.$engine.json" "fio-jobs/$job.fio" \
-    >"$W/res/$job.$engine.err" 2>&1 || true
+    >"$W/res/$job.$engine.err" 2>&1 &
+  fio_pid=$!
+  sleep "${ramp:-0}"
+  # A job that ended within its ramp has no steady state to measure.
+  before=
+  kill -0 "$fio_pid" 2>/dev/null && before=$(cpu_ticks "${SERVER_PIDS[$engine]}")
+  wait "$fio_pid" || true
   kill -0 "${SERVER_PIDS[$engine]}" 2>/dev/null || {
     echo "bench: the $engine server died during $job: $(tail -n 5 "$W/$engine.log" 2>/dev/null)" >&2
     exit 1
   }
+  if [ -n "$before" ]; then
+    echo $(($(cpu_ticks "${SERVER_PIDS[$engine]}") - before)) >"$W/res/$job.$engine.cpu"
+  fi
   if [ "$engine" = tessera ]; then
     echo "$job $(awk '/^VmRSS/ {print $2}' "/proc/$TESSERA_PID/status")" >>"$W/res/tessera-rss"
   fi
 }
 
 start=$SECONDS
-JOBS=(seqread-1m-qd8 randread-4k-qd32 randwrite-4k-qd32 seqwrite-1m-qd8 randwrite-4k-fsync1)
+JOBS=(seqread-1m-qd8 randread-4k-qd32 randread-4k-qd32-4conn randwrite-4k-qd32 randwrite-4k-qd32-4conn
+  seqwrite-1m-qd8 randwrite-4k-fsync1)
 for engine in "${ENGINES[@]}"; do
   echo "bench: precondition $engine"
   run_job precondition "$engine"
@@ -202,23 +242,27 @@ for engine in "${ENGINES[@]}"; do
   HWM[$engine]=$(awk '/^VmHWM/ {print $2}' "/proc/${SERVER_PIDS[$engine]}/status")
 done
 
-python3 - "$W/res" "$SIZE_B" "$RUNTIME" "$IO_LIMIT_B" "$LAYOUT" "$QEMU_AIO" \
-  "${HWM[tessera]}" "${HWM[nbdkit-file]}" "${HWM[qemu-nbd]}" "$((SECONDS - start))" <<'PY' | tee "$DIR/last-bench.txt"
+python3 - "$W/res" "$SIZE_B" "$RUNTIME" "$IO_LIMIT_B" "$LAYOUT" "$QEMU_AIO" "$(getconf CLK_TCK)" \
+  "${HWM[tessera]}" "${HWM[nbdkit-memory]}" "${HWM[nbdkit-file]}" "${HWM[qemu-nbd]}" \
+  "$((SECONDS - start))" <<'PY' | tee "$DIR/last-bench.txt"
 import json, os, sys
 
-res, size, runtime, io_limit, layout, qemu_aio = sys.argv[1:7]
-hwm = dict(zip(["tessera", "nbdkit-file", "qemu-nbd"], sys.argv[7:10]))
-elapsed = sys.argv[10]
-engines = ["tessera", "nbdkit-file", "qemu-nbd"]
-# job -> (label, metric, goal vs nbdkit-file, goal vs qemu-nbd)
+res, size, runtime, io_limit, layout, qemu_aio, clk_tck = sys.argv[1:8]
+engines = ["tessera", "nbdkit-memory", "nbdkit-file", "qemu-nbd"]
+hwm = dict(zip(engines, sys.argv[8:12]))
+elapsed = sys.argv[12]
+# job -> (label, metric, goal: (ratio, peer) or None)
 jobs = [
-    ("precondition", "precondition 1M seq write", "bw", None, None),
-    ("seqread-1m-qd8", "1M seq read QD8", "bw", 0.8, None),
-    ("randread-4k-qd32", "4K rand read QD32", "iops", 0.8, None),
-    ("randwrite-4k-qd32", "4K rand write QD32", "iops", 1.0, 2.0),
-    ("seqwrite-1m-qd8", "1M seq write QD8", "bw", 0.8, None),
-    ("randwrite-4k-fsync1", "4K rand write+flush", "iops", 1.5, None),
+    ("precondition", "precondition 1M seq write", "bw", None),
+    ("seqread-1m-qd8", "1M seq read QD8", "bw", (0.9, "nbdkit-memory")),
+    ("randread-4k-qd32", "4K rand read QD32", "iops", (0.8, "nbdkit-memory")),
+    ("randread-4k-qd32-4conn", "4K rand read QD32 x4 conn", "iops", (0.8, "nbdkit-memory")),
+    ("randwrite-4k-qd32", "4K rand write QD32", "iops", (0.7, "nbdkit-memory")),
+    ("randwrite-4k-qd32-4conn", "4K rand write QD32 x4 conn", "iops", (0.7, "nbdkit-memory")),
+    ("seqwrite-1m-qd8", "1M seq write QD8", "bw", (0.8, "nbdkit-memory")),
+    ("randwrite-4k-fsync1", "4K rand write+flush", "iops", (1.5, "nbdkit-file")),
 ]
+short = {"nbdkit-memory": "mem", "nbdkit-file": "file", "qemu-nbd": "qemu"}
 
 
 def result(job, engine):
@@ -233,7 +277,15 @@ def result(job, engine):
         err = open(path.replace(".json", ".err")).read().strip().splitlines()
         return None, "error %d: %s" % (j["error"], err[0] if err else "")
     rw = "read" if j["read"]["io_bytes"] > 0 and j["write"]["io_bytes"] == 0 else "write"
-    return {"iops": j[rw]["iops"], "bw": j[rw]["bw"] / 1024.0}, None
+    out = {"iops": j[rw]["iops"], "bw": j[rw]["bw"] / 1024.0}
+    try:
+        ticks = int(open(path.replace(".json", ".cpu")).read())
+        ios = j[rw]["total_ios"] + j["sync"].get("total_ios", 0)
+        if ios > 0:
+            out["cpu_us"] = ticks * 1e6 / int(clk_tck) / ios
+    except (OSError, ValueError, KeyError):
+        pass
+    return out, None
 
 
 def fmt(v, metric):
@@ -242,41 +294,67 @@ def fmt(v, metric):
     return "%.0f" % v if metric == "iops" else "%.1f" % v
 
 
+def ratio(a, b):
+    return "%.2fx" % (a / b) if a is not None and b else "-"
+
+
 print()
-print("Tessera (%s volume) vs nbdkit file vs qemu-nbd qcow2 (cache=none, aio=%s)"
+print("Tessera (%s volume) vs nbdkit memory, nbdkit file and qemu-nbd qcow2 (cache=none, aio=%s)"
       % (layout, qemu_aio))
 print("device %d MiB, %s s per job, writes capped at %d MiB per job; run took %s s"
       % (int(size) >> 20, runtime, int(io_limit) >> 20, elapsed))
 print()
-head = "%-26s %-6s %10s %12s %10s %9s %9s  %s" % (
-    "workload", "unit", "tessera", "nbdkit-file", "qemu-nbd", "t/file", "t/qemu", "goal")
+head = "%-27s %-5s %9s %9s %9s %9s %7s %7s %7s  %s" % (
+    "workload", "unit", "tessera", "memory", "file", "qemu", "t/mem", "t/file", "t/qemu", "goal")
 print(head)
 print("-" * len(head))
 errors = []
-for job, label, metric, goal_file, goal_qemu in jobs:
+results = {}
+for job, label, metric, goal in jobs:
     vals = {}
     for e in engines:
         r, err = result(job, e)
+        results[(job, e)] = r
         vals[e] = r[metric] if r else None
         if err:
             errors.append("%s on %s: %s" % (job, e, err))
-    t, f, q = vals["tessera"], vals["nbdkit-file"], vals["qemu-nbd"]
-    rf = t / f if t is not None and f else None
-    rq = t / q if t is not None and q else None
-    goal = []
-    if goal_file is not None:
-        ok = rf is not None and rf >= goal_file
-        goal.append("%s>=%.1fx file" % ("met " if ok else "MISSED ", goal_file))
-    if goal_qemu is not None:
-        ok = rq is not None and rq >= goal_qemu
-        goal.append("%s>=%.1fx qemu" % ("met " if ok else "MISSED ", goal_qemu))
-    print("%-26s %-6s %10s %12s %10s %9s %9s  %s" % (
-        label, "IOPS" if metric == "iops" else "MiB/s", fmt(t, metric), fmt(f, metric),
-        fmt(q, metric), "%.2fx" % rf if rf is not None else "-",
-        "%.2fx" % rq if rq is not None else "-", ", ".join(goal)))
+    t = vals["tessera"]
+    goal_text = ""
+    if goal is not None:
+        want, peer = goal
+        p = vals[peer]
+        ok = t is not None and p and t / p >= want
+        goal_text = "%s>=%.1fx %s" % ("met " if ok else "MISSED ", want, short[peer])
+    print("%-27s %-5s %9s %9s %9s %9s %7s %7s %7s  %s" % (
+        label, "IOPS" if metric == "iops" else "MiB/s",
+        fmt(t, metric), fmt(vals["nbdkit-memory"], metric), fmt(vals["nbdkit-file"], metric),
+        fmt(vals["qemu-nbd"], metric), ratio(t, vals["nbdkit-memory"]),
+        ratio(t, vals["nbdkit-file"]), ratio(t, vals["qemu-nbd"]), goal_text))
+
 print()
-print("peak RSS (VmHWM): tessera %.1f MiB, nbdkit-file %.1f MiB, qemu-nbd %.1f MiB"
-      % tuple(int(hwm[e]) / 1024.0 for e in engines))
+print("4 connections against 1 (goal: not lower):")
+for one, four, label in [("randread-4k-qd32", "randread-4k-qd32-4conn", "4K rand read QD32"),
+                         ("randwrite-4k-qd32", "randwrite-4k-qd32-4conn", "4K rand write QD32")]:
+    cells = []
+    for e in engines:
+        a, b = results.get((one, e)), results.get((four, e))
+        cells.append("%s %s" % (short.get(e, e), ratio(b and b["iops"], a and a["iops"])))
+    print("  %-20s %s" % (label, ", ".join(cells)))
+
+print()
+print("server CPU per request (us; tessera's own cost = tessera - memory):")
+head = "  %-27s %9s %9s %9s %9s %9s" % ("workload", "tessera", "memory", "file", "qemu", "own")
+print(head)
+for job, label, metric, goal in jobs:
+    cpu = {e: (results.get((job, e)) or {}).get("cpu_us") for e in engines}
+    cell = lambda v: "%.1f" % v if v is not None else "-"
+    own = cpu["tessera"] - cpu["nbdkit-memory"] if cpu["tessera"] is not None and \
+        cpu["nbdkit-memory"] is not None and job != "precondition" else None
+    print("  %-27s %9s %9s %9s %9s %9s" % (label, cell(cpu["tessera"]), cell(cpu["nbdkit-memory"]),
+                                          cell(cpu["nbdkit-file"]), cell(cpu["qemu-nbd"]), cell(own)))
+print()
+print("peak RSS (VmHWM): tessera %.1f MiB, nbdkit-memory %.1f MiB, nbdkit-file %.1f MiB, "
+      "qemu-nbd %.1f MiB" % tuple(int(hwm[e]) / 1024.0 for e in engines))
 try:
     rss = [l.split() for l in open(os.path.join(res, "tessera-rss"))]
     print("tessera RSS after each job (MiB): " +
