@@ -57,6 +57,13 @@
 //     trims the range it adds (a kTrimPastEnd batch starting at the old
 //     end), and the blocks are gone before the range can be read. Replay
 //     accepts a kTrimPastEnd batch only where it starts at the volume's end.
+//  7. Applying a data batch keeps the row counters exact, so it must know
+//     each block's old mapping. For a run of consecutive LBAs (a large write,
+//     a sequential write-back) one Scan over the run reads them all, instead
+//     of a Get, a descent of the tree, per block. A run holds no LBA twice,
+//     so reading the whole run before inserting it sees what a Get before
+//     each insert would; runs are applied in order, so a later run sees the
+//     earlier ones' inserts, as before.
 #include "core/segment/log_segment.h"
 
 #include "core/util/align.h"
@@ -68,6 +75,9 @@
 
 namespace tessera {
 namespace {
+
+// Design note 7: runs at least this long are read with one Scan.
+constexpr size_t kScanRunMin = 4;
 
 // Design note 4: each thread keeps its gather buffer between batches, so its
 // pages are not faulted in afresh for every batch (fresh megabyte buffers
@@ -227,18 +237,37 @@ Status LogSegment::AppendLocked(LogHeader header, std::span<const BlockWrite> bl
 Status LogSegment::ApplyBatchLocked(const LogHeader& header, uint64_t pos) {
   std::map<uint64_t, int64_t> deltas;  // row start -> live-block change
   std::optional<Error> error;
+  auto count_superseded = [&](std::string_view value) -> Status {
+    Mapping was = TRY(DecodeMapping(value));
+    if (!was.zero()) deltas[RowStart(was.data_offset)]--;
+    return Ok();
+  };
   if (header.kind == LogBatchKind::kData) {
-    for (size_t i = 0; i < header.entries.size(); i++) {
-      std::string key = MappingKey(header.entries[i].a);
-      auto old = TRY(tree_->Get(key));
-      if (old) {
-        Mapping was = TRY(DecodeMapping(*old));
-        if (!was.zero()) deltas[RowStart(was.data_offset)]--;
+    // Design note 7: the old mappings of a run of consecutive LBAs are read
+    // with one Scan, before the run's inserts.
+    const std::vector<LogEntry>& entries = header.entries;
+    for (size_t i = 0; i < entries.size();) {
+      size_t end = i + 1;
+      while (end < entries.size() && entries[end].a == entries[end - 1].a + 1) end++;
+      if (end - i >= kScanRunMin) {
+        TRY_STATUS(tree_->Scan(MappingKey(entries[i].a), MappingKey(entries[end - 1].a + 1),
+                               [&](std::string_view, std::string_view v) {
+                                 if (auto counted = count_superseded(v); !counted) error = counted.error();
+                                 return !error;
+                               }));
+        if (error) return Err(*error);
+      } else {
+        for (size_t k = i; k < end; k++) {
+          if (auto old = TRY(tree_->Get(MappingKey(entries[k].a)))) TRY_STATUS(count_superseded(*old));
+        }
       }
-      Mapping m{.data_offset = pos + (i + 1) * kBlockSize, .checksum = header.entries[i].b};
-      TRY_STATUS(tree_->Insert(key, EncodeMapping(m)));
+      for (size_t k = i; k < end; k++) {
+        Mapping m{.data_offset = pos + (k + 1) * kBlockSize, .checksum = entries[k].b};
+        TRY_STATUS(tree_->Insert(MappingKey(entries[k].a), EncodeMapping(m)));
+      }
+      i = end;
     }
-    deltas[RowStart(pos)] += static_cast<int64_t>(header.entries.size());
+    deltas[RowStart(pos)] += static_cast<int64_t>(entries.size());
   } else {
     for (const LogEntry& e : header.entries) {
       TRY_STATUS(tree_->Scan(MappingKey(e.a), MappingKey(e.a + e.b), [&](std::string_view, std::string_view v) {
