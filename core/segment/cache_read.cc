@@ -48,6 +48,7 @@ Status CacheSegment::Read(uint64_t offset, std::span<std::byte> out) {
     bool small = out.size() < readahead_bytes_;
     uint64_t readahead = stop == end && sequential && small ? readahead_bytes_ : 0;
     TRY_STATUS(ReadChunk(at, out.subspan(at - offset, stop - at), readahead));
+    ReclaimIfOver();
     at = stop;
   }
   return Ok();

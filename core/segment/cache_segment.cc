@@ -147,13 +147,55 @@ CacheSegment::CacheSegment(uint64_t id, std::shared_ptr<Segment> lower, CacheOpt
                             AlignDown(std::min(options.batch_max_bytes, options.capacity_bytes / 4),
                                       options.page_size))),
       readahead_bytes_(AlignDown(std::min(options.readahead_bytes, options.capacity_bytes / 4),
-                                 options.page_size)) {}
+                                 options.page_size)) {
+  if (options_.budget) options_.budget->Join(this);
+}
 
 CacheSegment::~CacheSegment() {
+  if (options_.budget) options_.budget->Leave(this);  // no Shed runs from here on
   std::lock_guard lock(mu_);
   if (uint64_t dirty = DirtyBytesLocked(); dirty > 0) {
     Log(LogLevel::kWarn, "cache segment {}: destroyed with {} dirty bytes not flushed", id_, dirty);
   }
+  if (options_.budget) {
+    options_.budget->Adjust(-static_cast<int64_t>(charged_held_.load()), -static_cast<int64_t>(charged_dirty_));
+  }
+}
+
+void CacheSegment::SyncBudgetLocked() {
+  if (!options_.budget) return;
+  const uint64_t held = (pages_.size() + spare_buffers_.size()) * options_.page_size;
+  const uint64_t dirty = DirtyBytesLocked();
+  const uint64_t was = charged_held_.load(std::memory_order_relaxed);
+  if (held == was && dirty == charged_dirty_) return;
+  options_.budget->Adjust(static_cast<int64_t>(held) - static_cast<int64_t>(was),
+                          static_cast<int64_t>(dirty) - static_cast<int64_t>(charged_dirty_));
+  charged_held_.store(held, std::memory_order_relaxed);
+  charged_dirty_ = dirty;
+}
+
+void CacheSegment::ReclaimIfOver() {
+  if (options_.budget && options_.budget->Over()) options_.budget->Reclaim();
+}
+
+uint64_t CacheSegment::Shed(uint64_t bytes) {
+  std::lock_guard lock(mu_);
+  uint64_t dropped = 0;
+  while (dropped < bytes && !spare_buffers_.empty()) {
+    spare_buffers_.pop_back();
+    dropped += options_.page_size;
+  }
+  for (auto it = clean_lru_.begin(); dropped < bytes && it != clean_lru_.end();) {
+    Page* page = FindLocked(*it);
+    ++it;
+    if (page->pins > 0) continue;
+    clean_lru_.erase(page->lru);
+    pages_.erase(page->index);  // not EraseLocked: no spare is kept
+    ++stats_.evicted_pages;
+    dropped += options_.page_size;
+  }
+  SyncBudgetLocked();
+  return dropped;
 }
 
 Result<CacheOptions> CacheSegment::OptionsFromExnode(const ExnodeSegment& section,
@@ -219,6 +261,7 @@ void CacheSegment::EraseLocked(uint64_t index) {
     spare_buffers_.push_back(std::move(buf));
   }
   pages_.erase(it);
+  SyncBudgetLocked();
 }
 
 void CacheSegment::MakeCleanLocked(Page& page) {
@@ -268,6 +311,7 @@ void CacheSegment::EvictLocked() {
     EraseLocked(page->index);
     ++stats_.evicted_pages;
   }
+  SyncBudgetLocked();  // the pages and dirty bytes the caller added
 }
 
 void CacheSegment::PatchLocked(Page& page, uint64_t at, const std::byte* data, uint64_t length) {

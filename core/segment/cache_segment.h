@@ -55,6 +55,12 @@
 //     and the data goes to lower->Write (with kWriteFua when given). Reads
 //     of a chunk with no cached page go straight to lower->Read into the
 //     caller's buffer (cache_read.cc note 5).
+// 11. With a MemoryBudget, the cache reports the pages and spare buffers it
+//     holds, and its dirty bytes, to the budget (a member). Reads and writes
+//     that leave the budget over its limit have it reclaim clean pages, the
+//     largest caches first, this one included; a write while the budget's
+//     dirty bytes are over its dirty limit first hands this cache's own
+//     dirty pages down (EnforceDirtyBound), as its own dirty_max would.
 #pragma once
 
 #include <atomic>
@@ -72,6 +78,7 @@
 #include "core/segment/block_span.h"
 #include "core/segment/segment.h"
 #include "core/util/aligned_buffer.h"
+#include "core/util/memory_budget.h"
 
 namespace tessera {
 
@@ -93,6 +100,9 @@ struct CacheOptions {
   // 0: every write goes through pages.
   uint64_t write_around_bytes = 256ull << 10;
   std::shared_ptr<CacheCounters> counters;  // optional
+  // Optional: the server's memory budget, shared with other caches
+  // (contract 11). capacity_bytes and dirty_max_bytes still bound this cache.
+  std::shared_ptr<MemoryBudget> budget;
 };
 
 // Counters since Create (pages are CacheOptions::page_size each).
@@ -116,7 +126,7 @@ struct CacheStats {
   uint64_t dirty_bytes = 0;         // now: dirty and being-written pages
 };
 
-class CacheSegment final : public Segment {
+class CacheSegment final : public Segment, private MemoryBudget::Member {
  public:
   // Fails with InvalidArgument naming the option that is out of bounds.
   static Result<std::unique_ptr<CacheSegment>> Create(uint64_t id, std::shared_ptr<Segment> lower,
@@ -202,6 +212,14 @@ class CacheSegment final : public Segment {
   // null), replacing a buffer shared with an in-flight write-back first.
   void PatchLocked(Page& page, uint64_t at, const std::byte* data, uint64_t length);
   bool AnyLoadingLocked(uint64_t first, uint64_t last);
+  // Contract 11: brings the budget's totals to what this cache holds now.
+  void SyncBudgetLocked();
+  // Without mu_: reclaims when the budget is over its limit.
+  void ReclaimIfOver();
+  // MemoryBudget::Member: drops spare buffers, then clean unpinned pages,
+  // least recently used first.
+  uint64_t held_bytes() const override { return charged_held_.load(std::memory_order_relaxed); }
+  uint64_t Shed(uint64_t bytes) override;
   uint64_t DirtyBytesLocked() const;
   // The cached pages with index in [first, last], in no particular order;
   // walks the indices or the table, whichever is shorter.
@@ -258,6 +276,9 @@ class CacheSegment final : public Segment {
   // memory under mu_ costs more than zeroing a spare).
   static constexpr size_t kSpareBuffersMax = 1024;
   std::vector<std::shared_ptr<AlignedBuffer>> spare_buffers_;  // GUARDED_BY(mu_)
+  // What this cache last reported to options_.budget (contract 11).
+  std::atomic<uint64_t> charged_held_{0};  // written under mu_
+  uint64_t charged_dirty_ = 0;             // GUARDED_BY(mu_)
 };
 
 }  // namespace tessera

@@ -52,6 +52,7 @@ Status CacheSegment::Write(uint64_t offset, std::span<const std::byte> data, uin
     uint64_t stop = at + std::min(room, end - at);
     TRY_STATUS(WriteChunk(at, data.subspan(at - offset, stop - at)));
     TRY_STATUS(EnforceDirtyBound());
+    ReclaimIfOver();
     at = stop;
   }
   if (flags & kWriteFua) {
@@ -232,6 +233,7 @@ Status CacheSegment::WriteBack(Lock& lock, std::vector<Page*> batch) {
     page->redirty_seq = 0;
     dirty_.emplace(page->seq, page);
   }
+  SyncBudgetLocked();
   cv_.notify_all();
   return status;
 }
@@ -239,9 +241,12 @@ Status CacheSegment::WriteBack(Lock& lock, std::vector<Page*> batch) {
 Status CacheSegment::EnforceDirtyBound() {
   const uint64_t max = options_.dirty_max_bytes;
   const uint64_t low = max - std::min(options_.batch_max_bytes, max / 2);
+  const MemoryBudget* budget = options_.budget.get();
   Lock lock(mu_);
   for (;;) {
-    if (dirty_.size() * options_.page_size > low) {
+    // Contract 11: over the budget's dirty limit, this cache's own dirty
+    // pages go down before its writer adds more.
+    if (dirty_.size() * options_.page_size > low || (budget && budget->DirtyOver() && !dirty_.empty())) {
       TRY_STATUS(WriteBack(lock, TakeOldestDirtyLocked(options_.batch_max_bytes, UINT64_MAX)));
     } else if (DirtyBytesLocked() > max) {
       cv_.wait(lock);  // Invariant 4.
