@@ -96,12 +96,19 @@ std::string FormatPoolStatus(const PoolStatus& s) {
       "pinned:   {} (dead, held by snapshots)\n"
       "volumes:  {}\n"
       "metadata: {} copies of each tree node{}\n"
+      "{}"
       "health:   {}\n\n",
       s.name, s.uuid, s.txg, FormatSize(s.size_bytes), FormatSize(s.used_bytes),
       FormatSize(s.free_bytes), FormatSize(s.dead_pinned_bytes), s.volumes, s.metadata_copies,
       s.metadata_copies_written < s.metadata_copies
           ? fmt::format(" (new nodes get {}: too few metadata vdevs online)", s.metadata_copies_written)
           : "",
+      s.memory.limit_bytes == 0
+          ? ""
+          : fmt::format("memory:   {} of {} for caches (volume pages {}, {} dirty; tree nodes {})\n",
+                        FormatSize(s.memory.data_bytes + s.memory.metadata_bytes),
+                        FormatSize(s.memory.limit_bytes), FormatSize(s.memory.data_bytes),
+                        FormatSize(s.memory.dirty_bytes), FormatSize(s.memory.metadata_bytes)),
       s.health);
   using A = Table::Align;
   Table table({{"VDEV"},

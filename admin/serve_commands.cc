@@ -47,6 +47,8 @@
 #include "admin/commands.h"
 #include "admin/listen.h"
 #include "admin/process.h"
+#include "core/pool/config.h"
+#include "core/util/size.h"
 #include "core/control/unix_socket.h"
 
 namespace tessera {
@@ -63,6 +65,7 @@ struct ServeArgs {
   bool insecure = false;
   bool daemon = false;
   std::string metrics_file;
+  std::string memory;  // SIZE, checked by ParseSizeArg
 };
 
 // The network side of a serve: where, and how clients authenticate (design
@@ -192,6 +195,11 @@ CommandResult Serve(CommandContext& ctx, const ServeArgs& args) {
   const std::string dir = ctx.PoolDir();
   TRY_STATUS(RequirePool(dir));
   const std::optional<NetworkPlan> network = TRY(PlanNetwork(args));
+  const uint64_t memory = args.memory.empty() ? 0 : TRY(ParseSizeArg(args.memory));
+  if (memory != 0 && memory < kMinMemoryBytes) {
+    return Err(Code::kInvalidArgument, "--memory {} is below the minimum of {}", args.memory,
+               FormatSize(kMinMemoryBytes));
+  }
   const std::string plugin = TRY(FindPlugin());
   const std::string nbdkit = TRY(FindProgram("nbdkit"));
   const std::string socket = args.socket.empty()
@@ -234,6 +242,7 @@ CommandResult Serve(CommandContext& ctx, const ServeArgs& args) {
   if (args.daemon) argv.insert(argv.end(), {"-P", pid_file});
   argv.insert(argv.end(), {plugin, "pool=" + dir});
   if (!args.metrics_file.empty()) argv.push_back("metrics-file=" + fs::absolute(args.metrics_file).string());
+  if (memory != 0) argv.push_back(fmt::format("memory={}", memory));
   if (network && network->insecure) argv.push_back("plaintext-tcp=allow");
   std::function<void()> hook;
   if (network) {
@@ -345,6 +354,9 @@ void AddServeCommand(CLI::App& app, CommandContext& ctx) {
   serve->add_option("--metrics-file", args->metrics_file,
                     "Keep FILE holding the I/O counters in the Prometheus text format (as `tessera "
                     "metrics` prints them), rewritten every 5 s, for node exporter's textfile collector");
+  serve->add_option("--memory", args->memory,
+                    "Memory for caches, shared by every volume (e.g. 1G; default: pool.conf's memory, else "
+                    "an eighth of the machine's memory, 128M to 2G)");
   serve->callback([&ctx, args] { ctx.action = [&ctx, args] { return Serve(ctx, *args); }; });
 }
 

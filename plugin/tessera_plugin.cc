@@ -2,7 +2,7 @@
 //
 //   nbdkit nbdkit-tessera-plugin.so pool=DIR [commit-interval=MS]
 //                                   [plaintext-tcp=refuse|allow]
-//                                   [metrics-file=PATH]
+//                                   [metrics-file=PATH] [memory=SIZE]
 //
 // A thin shell (docs/architecture.md, Plugin and CLI): each callback
 // converts types and errors, then calls core/volume. No storage logic lives
@@ -86,6 +86,7 @@ struct PluginState {
   std::unique_ptr<Storage> storage;        // set by get_ready
   std::unique_ptr<ControlServer> control;  // set by after_fork
   std::string metrics_path;                // metrics-file=, or empty
+  uint64_t memory_bytes = 0;               // memory=, or 0 (StorageOptions::memory_bytes)
   std::unique_ptr<MetricsFile> metrics;    // set by after_fork when metrics_path is
   pid_t owner = 0;                         // the process that serves (design note 6)
 };
@@ -170,6 +171,16 @@ int TesseraConfig(const char* key, const char* value) {
     g_state.plaintext_tcp = v == "allow";
     return 0;
   }
+  if (k == "memory") {
+    int64_t bytes = nbdkit_parse_size(value);
+    if (bytes == -1) return -1;
+    if (static_cast<uint64_t>(bytes) < kMinMemoryBytes) {
+      nbdkit_error("tessera: memory=%s is below the minimum of %s", value, FormatSize(kMinMemoryBytes).c_str());
+      return -1;
+    }
+    g_state.memory_bytes = static_cast<uint64_t>(bytes);
+    return 0;
+  }
   if (k == "metrics-file") {
     char* absolute = nbdkit_absolute_path(value);
     if (!absolute) return -1;
@@ -179,7 +190,7 @@ int TesseraConfig(const char* key, const char* value) {
   }
   nbdkit_error(
       "tessera: unknown parameter '%s'; expected pool=DIR, commit-interval=MS, "
-      "plaintext-tcp=refuse|allow or metrics-file=PATH",
+      "plaintext-tcp=refuse|allow, metrics-file=PATH or memory=SIZE",
       key);
   return -1;
 }
@@ -200,7 +211,7 @@ int TesseraConfigComplete() {
 
 int TesseraGetReady() {
   return Guarded(-1, [] {
-    auto storage = Storage::Open(g_state.pool_dir);
+    auto storage = Storage::Open(g_state.pool_dir, StorageOptions{.memory_bytes = g_state.memory_bytes});
     if (!storage) return Fail(storage.error());
     g_state.storage = std::move(*storage);
     g_state.owner = ::getpid();
@@ -413,7 +424,9 @@ struct nbdkit_plugin MakePlugin() {
       "commit-interval=MS    Milliseconds between background commits (default 5000).\n"
       "plaintext-tcp=allow   Serve network clients without TLS (default: refuse).\n"
       "metrics-file=PATH     Keep PATH holding the I/O counters in the Prometheus text format,\n"
-      "                      rewritten every 5 s.";
+      "                      rewritten every 5 s.\n"
+      "memory=SIZE           Memory for caches, shared by every volume (default: pool.conf's\n"
+      "                      memory, else an eighth of the machine's memory, 128M to 2G).";
   p.magic_config_key = "pool";
   p.get_ready = TesseraGetReady;
   p.after_fork = TesseraAfterFork;

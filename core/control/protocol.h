@@ -98,6 +98,15 @@ void Fields(V& v, VolumeHealth& h) {
   v.Required("vdevs", h.vdevs);
 }
 
+template <> inline constexpr std::string_view kJsonName<MemoryUse> = "memory use";
+template <typename V>
+void Fields(V& v, MemoryUse& m) {
+  v.Required("limit_bytes", m.limit_bytes);
+  v.Required("data_bytes", m.data_bytes);
+  v.Required("dirty_bytes", m.dirty_bytes);
+  v.Required("metadata_bytes", m.metadata_bytes);
+}
+
 template <> inline constexpr std::string_view kJsonName<LatencyCount> = "latency bucket";
 template <typename V>
 void Fields(V& v, LatencyCount& c) {
@@ -162,6 +171,7 @@ void Fields(V& v, PoolStatus& s) {
   v.Optional("metadata_copies", s.metadata_copies);
   v.Optional("metadata_copies_written", s.metadata_copies_written);
   v.Optional("degraded_volumes", s.degraded_volumes);
+  v.Optional("memory", s.memory);
 }
 
 // "clean" and "summary" are derived from the other fields.

@@ -108,7 +108,17 @@ int HandleEntry(void* user, const char* section, const char* name, const char* v
       state->config.name = val;
       return 1;
     }
-    return SetError(state, lineno, fmt::format("unknown key '{}' in [pool]", key));
+    if (key == "memory") {
+      auto size = ParseSize(val);
+      if (!size) return SetError(state, lineno, size.error().message());
+      if (*size < kMinMemoryBytes) {
+        return SetError(state, lineno, fmt::format("memory = {} is below the minimum of {}", val,
+                                                   FormatSize(kMinMemoryBytes)));
+      }
+      state->config.memory_bytes = *size;
+      return 1;
+    }
+    return SetError(state, lineno, fmt::format("unknown key '{}' in [pool]; expected name or memory", key));
   }
   if (state->config.vdevs.empty()) return SetError(state, lineno, "key outside a [vdev NAME] section");
   VdevConfig& vdev = state->config.vdevs.back();
@@ -192,6 +202,7 @@ Result<PoolConfig> LoadPoolConfig(const std::string& path) {
 
 std::string SerializePoolConfig(const PoolConfig& config) {
   std::string out = fmt::format("[pool]\nname = {}\n", config.name);
+  if (config.memory_bytes != 0) out += fmt::format("memory = {}\n", config.memory_bytes);
   for (const auto& v : config.vdevs) {
     out += fmt::format("\n[vdev {}]\npath = {}\nsize = {}\ntier = {}\n", v.name, v.path,
                        v.size_bytes, TierName(v.tier));

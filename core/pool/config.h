@@ -31,6 +31,8 @@ namespace tessera {
 
 // The smallest vdev: labels, superblocks and at least a few MiB of space.
 inline constexpr uint64_t kMinVdevBytes = 16ull << 20;
+// The least `memory` a pool.conf may give a server's caches.
+inline constexpr uint64_t kMinMemoryBytes = 16ull << 20;
 
 struct VdevConfig {
   std::string name;
@@ -53,6 +55,9 @@ std::string VdevDescription(const VdevConfig& config);
 
 struct PoolConfig {
   std::string name = "default";
+  // `memory = SIZE` in [pool]: the server's memory for caches
+  // (StorageOptions::memory_bytes); 0: not set.
+  uint64_t memory_bytes = 0;
   std::vector<VdevConfig> vdevs;
 };
 

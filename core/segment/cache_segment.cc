@@ -56,6 +56,9 @@
 //     (the log) would otherwise patch that block from its own older content
 //     while a newer write of the block still sat dirty here, and a power
 //     loss could then leave the block with content it never had.
+// 10. Pages of 4 KiB come from PagePool's slabs, not one aligned allocation
+//     each, which cost about twice the page (page_pool.h): what the cache
+//     reports to a MemoryBudget is then what it holds.
 #include "core/segment/cache_segment.h"
 
 #include <algorithm>
@@ -65,6 +68,7 @@
 
 #include "core/util/align.h"
 #include "core/util/log.h"
+#include "core/util/page_pool.h"
 
 namespace tessera {
 namespace {
@@ -246,7 +250,14 @@ CacheSegment::Page& CacheSegment::InsertLocked(uint64_t index, PageState state) 
 }
 
 std::shared_ptr<AlignedBuffer> CacheSegment::NewBufferLocked() {
-  if (spare_buffers_.empty()) return std::make_shared<AlignedBuffer>(options_.page_size);
+  if (spare_buffers_.empty()) {
+    if (options_.page_size != PagePool::kPageBytes) return std::make_shared<AlignedBuffer>(options_.page_size);
+    // Invariant 10: 4 KiB pages come from the shared PagePool.
+    auto buf = std::make_shared<AlignedBuffer>(PagePool::Shared().Allocate(), PagePool::kPageBytes,
+                                               [](std::byte* page) { PagePool::Shared().Release(page); });
+    std::memset(buf->data(), 0, buf->size());  // Invariant 7: buffers start zeroed.
+    return buf;
+  }
   std::shared_ptr<AlignedBuffer> buf = std::move(spare_buffers_.back());
   spare_buffers_.pop_back();
   std::memset(buf->data(), 0, buf->size());  // Invariant 7: buffers start zeroed.
@@ -316,7 +327,7 @@ void CacheSegment::EvictLocked() {
 
 void CacheSegment::PatchLocked(Page& page, uint64_t at, const std::byte* data, uint64_t length) {
   if (page.state == PageState::kWriting && page.redirty_seq == 0) {
-    auto copy = std::make_shared<AlignedBuffer>(options_.page_size);
+    auto copy = NewBufferLocked();
     std::memcpy(copy->data(), page.buf->data(), options_.page_size);
     page.buf = std::move(copy);  // Invariant 3.
   }

@@ -38,8 +38,8 @@
 //     or holds blocks not aligned in memory (O_DIRECT would copy those
 //     anyway): one device request instead of two. A large batch of aligned
 //     blocks (cache pages) goes down as it is, without a copy; the pool
-//     merges its blocks. The gather buffer is the writing thread's own,
-//     reused from batch to batch.
+//     merges its blocks. Gather buffers are reused from batch to batch, a
+//     few kept for the whole process (GatherBuffers).
 //  5. The last eighth of the last row is kept for trims: a client's data
 //     batch that would reach into it first grows the log (the RowKeeper),
 //     and when the pool has no room for a row the write fails with NoSpace.
@@ -79,14 +79,42 @@ namespace {
 // Design note 7: runs at least this long are read with one Scan.
 constexpr size_t kScanRunMin = 4;
 
-// Design note 4: each thread keeps its gather buffer between batches, so its
-// pages are not faulted in afresh for every batch (fresh megabyte buffers
-// come from mmap). The write is synchronous: the buffer is free again when
-// WriteBatch returns.
-std::span<std::byte> GatherBuffer(size_t bytes) {
-  thread_local AlignedBuffer buffer;
-  if (buffer.size() < bytes) buffer = AlignedBuffer(bytes, AlignedBuffer::Uninitialized{});
-  return buffer.span().first(bytes);
+// Design note 4: gather buffers are reused between batches, so their pages
+// are not faulted in afresh for every batch (fresh large buffers come from
+// mmap). A few are kept for the whole process, not one per thread: a server
+// has a thread per request in flight on every connection (800 with 50
+// connections), and a buffer each would hold hundreds of MiB outside the
+// memory budget.
+constexpr size_t kGatherBuffersKept = 8;
+
+class GatherBuffers {
+ public:
+  AlignedBuffer Take(size_t bytes) {
+    {
+      std::lock_guard lock(mu_);
+      for (size_t i = 0; i < kept_.size(); i++) {
+        if (kept_[i].size() >= bytes) {
+          AlignedBuffer buffer = std::move(kept_[i]);
+          kept_.erase(kept_.begin() + static_cast<ptrdiff_t>(i));
+          return buffer;
+        }
+      }
+    }
+    return AlignedBuffer(bytes, AlignedBuffer::Uninitialized{});
+  }
+  void Give(AlignedBuffer buffer) {
+    std::lock_guard lock(mu_);
+    if (kept_.size() < kGatherBuffersKept) kept_.push_back(std::move(buffer));
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<AlignedBuffer> kept_;  // GUARDED_BY(mu_)
+};
+
+GatherBuffers& Gather() {
+  static GatherBuffers* buffers = new GatherBuffers();  // never destroyed: threads may outlive statics
+  return *buffers;
 }
 
 }  // namespace
@@ -162,14 +190,17 @@ Status LogSegment::WriteBatch(const LogHeader& header, std::span<const BlockWrit
   // A striped data segment takes whole stripes only, in one request each.
   bool striped = data_->stripe_bytes() > kBlockSize;
   if (footprint != header.Span() || footprint <= kGatherBelow || !aligned || striped) {
-    std::span<std::byte> gathered = GatherBuffer(footprint);
+    AlignedBuffer buffer = Gather().Take(footprint);
+    std::span<std::byte> gathered = buffer.span().first(footprint);
     EncodeLogHeader(header, gathered.first(kBlockSize));  // fills the whole block
     for (size_t i = 0; i < blocks.size(); i++) {
       std::memcpy(gathered.data() + (i + 1) * kBlockSize, blocks[i].data.data(), kBlockSize);
     }
     const uint64_t used = header.Span();  // zeros past the batch pad it to whole stripes
     std::memset(gathered.data() + used, 0, footprint - used);
-    return data_->Write(pos, gathered, kWriteNone);
+    Status written = data_->Write(pos, gathered, kWriteNone);
+    Gather().Give(std::move(buffer));
+    return written;
   }
   AlignedBuffer block(kBlockSize);
   EncodeLogHeader(header, block.span());

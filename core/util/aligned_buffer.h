@@ -26,6 +26,9 @@ class AlignedBuffer {
       data_.reset(static_cast<std::byte*>(p));
     }
   }
+  // Adopts `data` (size bytes, 4 KiB-aligned), given back with `release`
+  // (a page of PagePool, for one).
+  AlignedBuffer(std::byte* data, size_t size, void (*release)(std::byte*)) : data_(data, Free{release}), size_(size) {}
   std::byte* data() { return data_.get(); }
   const std::byte* data() const { return data_.get(); }
   size_t size() const { return size_; }
@@ -34,7 +37,13 @@ class AlignedBuffer {
 
  private:
   struct Free {
-    void operator()(std::byte* p) const { std::free(p); }
+    Free() noexcept : release(nullptr) {}
+    explicit Free(void (*r)(std::byte*)) noexcept : release(r) {}
+    void (*release)(std::byte*);  // null: std::free
+    void operator()(std::byte* p) const {
+      if (release != nullptr) release(p);
+      else std::free(p);
+    }
   };
   std::unique_ptr<std::byte, Free> data_;
   size_t size_ = 0;

@@ -32,6 +32,7 @@
 #include "core/util/atomic_file.h"
 #include "core/util/log.h"
 #include "core/util/volume_ref.h"
+#include "core/util/memory_budget.h"
 #include "core/volume/storage_impl.h"
 
 namespace tessera {
@@ -49,6 +50,20 @@ Result<int> TakeLock(const std::string& dir) {
                "pool {} is in use by another process (a running server or another tessera command)", dir);
   }
   return fd;
+}
+
+// StorageOptions::memory_bytes resolved and split: the node cache gets at
+// most a quarter, the volumes' page caches share the rest.
+StorageOptions WithMemory(StorageOptions options, const PoolConfig& config) {
+  uint64_t memory = options.memory_bytes ? options.memory_bytes
+                    : config.memory_bytes ? config.memory_bytes
+                                          : DefaultMemoryBudgetBytes();
+  options.memory_bytes = memory;
+  options.metadata_cache_bytes = std::min(options.metadata_cache_bytes, memory / 4);
+  uint64_t data = memory - options.metadata_cache_bytes;
+  options.data_cache_bytes = std::max<uint64_t>(std::min(options.data_cache_bytes, data), kBlockSize);
+  options.dirty_bytes_max = std::min(options.dirty_bytes_max, options.data_cache_bytes);
+  return options;
 }
 
 DatabaseOptions DbOptions(const StorageOptions& options) {
@@ -101,6 +116,7 @@ Result<std::unique_ptr<Storage>> Storage::Create(const std::string& dir_in, cons
   // Validate the config text round trip before touching anything.
   auto parsed = ParsePoolConfig(ConfigText(config, dir), dir);
   if (!parsed) return Err(parsed.error().WithContext("pool config"));
+  options = WithMemory(options, *parsed);
   int fd = TRY(TakeLock(dir));
   auto devices = OpenPoolDevices(options, *parsed, true);
   if (!devices) {
@@ -144,6 +160,7 @@ Result<std::unique_ptr<Storage>> Storage::Open(const std::string& dir_in, Storag
   std::string dir = fs::canonical(dir_in).string();
   auto config = LoadPoolConfig(dir + "/pool.conf");
   if (!config) return Err(config.error());
+  options = WithMemory(options, *config);
   int fd = TRY(TakeLock(dir));
   auto opened = [&]() -> Result<std::unique_ptr<Database>> {
     auto devices = TRY(OpenPoolDevices(options, *config, false));
@@ -160,7 +177,11 @@ Result<std::unique_ptr<Storage>> Storage::Open(const std::string& dir_in, Storag
 }
 
 Storage::Impl::Impl(std::string dir, int lock_fd, StorageOptions options, std::unique_ptr<Database> db)
-    : dir_(std::move(dir)), lock_fd_(lock_fd), options_(options), db_(std::move(db)) {
+    : dir_(std::move(dir)),
+      lock_fd_(lock_fd),
+      options_(options),
+      budget_(std::make_shared<MemoryBudget>(options.memory_bytes - options.metadata_cache_bytes)),
+      db_(std::move(db)) {
   db_->SetPreCommitHook([this]() -> Status {
     for (auto& v : OpenVolumes()) {
       TRY_STATUS(v->RecordHeadIfOwner());
@@ -258,6 +279,10 @@ Result<PoolStatus> Storage::Impl::GetPoolStatus() {
   }
   st.metadata_copies = db_->metadata_copies_setting();
   st.metadata_copies_written = db_->metadata_copies();
+  st.memory = MemoryUse{.limit_bytes = options_.memory_bytes,
+                        .data_bytes = budget_->used(),
+                        .dirty_bytes = budget_->dirty(),
+                        .metadata_bytes = db_->cache().clean_bytes() + db_->cache().dirty_bytes()};
   st.health = p.Healthy() ? "online" : "degraded";
   if (!p.Healthy()) st.degraded_volumes = TRY(DegradedVolumes());
   return st;

@@ -37,6 +37,11 @@ namespace tessera {
 class Vdev;
 
 struct StorageOptions {
+  // The server's memory for caches, shared by the tree's node cache (a
+  // quarter at most) and every volume's page cache (the rest, through one
+  // MemoryBudget). 0: pool.conf's `memory`, else DefaultMemoryBudgetBytes().
+  // The three bounds below are each capped by it.
+  uint64_t memory_bytes = 0;
   uint64_t metadata_cache_bytes = 256ull << 20;
   uint64_t data_cache_bytes = 256ull << 20;   // per volume: clean + dirty pages
   uint64_t dirty_bytes_max = 64ull << 20;     // per volume: write-back bound

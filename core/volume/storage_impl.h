@@ -199,6 +199,8 @@ class Storage::Impl final : public Storage, public StorageCore {
   int lock_fd_;
   const uint64_t opened_ns_ = MonotonicNs();  // GetIoReport's counting starts here
   StorageOptions options_;
+  // Every volume's page cache draws on it (StorageOptions::memory_bytes).
+  std::shared_ptr<MemoryBudget> budget_;
   std::unique_ptr<Database> db_;
 
   std::mutex work_mu_;                      // long work (locking note 2)

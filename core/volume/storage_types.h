@@ -192,6 +192,14 @@ struct PoolIoReport {
   std::vector<VolumeIoReport> volumes;  // exports opened since the pool was
 };
 
+// The server's memory for caches (StorageOptions::memory_bytes) and its use.
+struct MemoryUse {
+  uint64_t limit_bytes = 0;
+  uint64_t data_bytes = 0;      // every volume's page cache
+  uint64_t dirty_bytes = 0;     // of data_bytes, not yet written down
+  uint64_t metadata_bytes = 0;  // the tree's node cache
+};
+
 struct PoolStatus {
   std::string name;
   std::string uuid;
@@ -212,6 +220,7 @@ struct PoolStatus {
   uint32_t metadata_copies = 0;
   uint32_t metadata_copies_written = 0;
   std::vector<VolumeHealth> degraded_volumes;
+  MemoryUse memory;  // zero from a pool opened without a server's caches
 };
 
 }  // namespace tessera

@@ -102,6 +102,7 @@ CacheOptions Storage::Impl::CacheDefaults(const DataSegment& data,
                                           std::shared_ptr<CacheCounters> counters) const {
   CacheOptions options;
   options.counters = std::move(counters);
+  options.budget = budget_;
   options.capacity_bytes = options_.data_cache_bytes;
   options.dirty_max_bytes = std::min(options_.dirty_bytes_max, options_.data_cache_bytes);
   // The log pads each batch to whole stripes of its data segment, so over a
