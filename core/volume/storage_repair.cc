@@ -10,10 +10,20 @@
 //  2. Replacing a lost block, in order: choose a vdev through the lun's
 //     query (online, and the row with the new vdev must still satisfy the
 //     query's constraints, e.g. unique names), allocate the block as a
-//     dataset extent, swap it into the row, save the exNode and commit, then
-//     free the old block. Until the rebuild pass rewrites it, the new block's
+//     dataset extent, swap it into the row, save the exNode, free the old
+//     block, and commit. Until the rebuild pass rewrites it, the new block's
 //     chunks read as missing and are rebuilt from parity by any reader; a
 //     crash in between leaves a row that reads the same way.
+//  2a. The free goes into the commit that saves the exNode, not into a
+//     later one: a crash between the two used to keep the old block as an
+//     extent of the volume that no row names, which a later replace of its
+//     vdev counted as data without redundancy, lost (tests/thrash/README.md,
+//     bug 12). Freeing before that commit is safe: the old block is out of
+//     the row already, and the allocator hands it out again only once the
+//     commit is durable (docs/architecture.md, Allocator). The free comes
+//     after the exNode is saved, so a commit from another thread in
+//     between can keep the old block (a leak until the volume is deleted)
+//     but never free a block the saved exNode still names.
 //  3. The rebuild pass is DataSegment::InspectRows with repair over the
 //     whole volume: every bad chunk (on a replaced block, corrupt, stale) of
 //     a stripe with at most M bad is rebuilt and rewritten in place.
@@ -131,13 +141,14 @@ Result<uint64_t> Storage::Impl::ReplaceLostBlocks(VolumeImpl& volume, LunSegment
     }
   }
   if (old_blocks.empty()) return 0;
+  // Design note 2a: the exNode, then the frees, then one commit for both.
   TRY_STATUS(volume.SaveExnode());
-  TRY_STATUS(CommitAll());
   for (const LunBlock& old : old_blocks) {
     auto freed = db_->FreeExtent(volume.dataset(), old.address);
     if (!freed) Log(LogLevel::kWarn, "volume '{}': freeing replaced block {}: {}", volume.name(),
                     old.address.ToString(), freed.error().ToString());
   }
+  TRY_STATUS(CommitAll());
   return old_blocks.size();
 }
 

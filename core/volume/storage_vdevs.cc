@@ -344,30 +344,33 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
     // Data extents not covered by rs row blocks had no copy to come from.
     // (Tree node copies are not extents: the metadata scrub below rebuilds
     // them from their other copy.)
-    std::vector<std::pair<uint64_t, uint64_t>> data_runs;
+    struct DataRun {
+      uint64_t block = 0, count = 0;
+      std::string volume;
+    };
+    std::vector<DataRun> data_runs;
     for (const DatasetInfo& d : TRY(db_->ListDatasets())) {
       for (const Database::Extent& e : TRY(db_->ExtentsOf(TRY(db_->OpenDataset(d.name))))) {
-        if (e.address.tier() == tier && e.address.vdev() == index) data_runs.push_back({e.address.block(), e.blocks});
+        if (e.address.tier() != tier || e.address.vdev() != index) continue;
+        data_runs.push_back({.block = e.address.block(), .count = e.blocks, .volume = d.name});
       }
     }
     std::sort(rs_runs.begin(), rs_runs.end());
-    std::sort(data_runs.begin(), data_runs.end());
-    for (auto [block, count] : data_runs) {
-      uint64_t at = block, end = block + count;
+    std::sort(data_runs.begin(), data_runs.end(),
+              [](const DataRun& a, const DataRun& b) { return a.block < b.block; });
+    auto lost = [&](const DataRun& run, uint64_t at, uint64_t count) {
+      report.unrecoverable_blocks += count;
+      report.problems.push_back(fmt::format("blocks {}+{} of volume '{}' held no redundant data; lost",
+                                            DiskAddress::Make(tier, index, at).ToString(), count, run.volume));
+    };
+    for (const DataRun& run : data_runs) {
+      uint64_t at = run.block, end = run.block + run.count;
       for (auto [rb, rc] : rs_runs) {
         if (rb + rc <= at || rb >= end) continue;
-        if (rb > at) {
-          report.unrecoverable_blocks += rb - at;
-          report.problems.push_back(fmt::format("blocks {}+{} held no redundant data; lost",
-                                                DiskAddress::Make(tier, index, at).ToString(), rb - at));
-        }
+        if (rb > at) lost(run, at, rb - at);
         at = std::max(at, rb + rc);
       }
-      if (at < end) {
-        report.unrecoverable_blocks += end - at;
-        report.problems.push_back(fmt::format("blocks {}+{} held no redundant data; lost",
-                                              DiskAddress::Make(tier, index, at).ToString(), end - at));
-      }
+      if (at < end) lost(run, at, end - at);
     }
   }
   // Tree node copies that lived on the old device come back from their
