@@ -55,10 +55,14 @@ bool Thrasher::OpOffline() {
   bool pull = Chance(50);
   Note(fmt::format("{}{}", v->name, pull ? " (pulled: its unflushed writes are lost)" : ""));
   Status offline = storage_->OfflineVdev(v->name);
-  if (!v->data && !offline && offline.error().code() == Code::kInvalidArgument && !harness_.AnyDead()) {
-    // A metadata vdev goes offline only when every tree node has a copy on
-    // another online vdev (database.h contract 6); a node written while the
-    // other one was away may not have one yet.
+  // A vdev goes offline only when every tree node has a copy on another
+  // online vdev (database.h contract 6). A node written while one metadata
+  // vdev was away has its copies on the other and on data vdevs, so with
+  // the other offline now a data vdev may hold its only online copy (note 3).
+  bool metadata_offline =
+      std::any_of(vdevs_.begin(), vdevs_.end(), [](const VdevModel& m) { return !m.data && m.offline; });
+  if ((!v->data || metadata_offline) && !offline && offline.error().code() == Code::kInvalidArgument &&
+      !harness_.AnyDead()) {
     stats_.expected_refusals++;
     return true;
   }

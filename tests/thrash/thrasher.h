@@ -18,7 +18,10 @@
 //     crash. Of the two metadata vdevs (ditto copies) at most one is bad at
 //     a time, in any of these ways, and either may be replaced while the
 //     other is good. Offline of a metadata vdev may be refused
-//     (InvalidArgument) when a node has no copy on another online vdev.
+//     (InvalidArgument) when a node has no copy on another online vdev;
+//     so may offline of a data vdev while a metadata vdev is offline: the
+//     slow tier holds metadata too, and a node written while the other
+//     metadata vdev was away has its other copies on data vdevs.
 //  4. Crashes: an operation that fails while some device is dead, or any
 //     operation after which a device is dead (CrashAfterWrites fired), ends
 //     in Recover(): every device loses power (all unflushed writes, or a
