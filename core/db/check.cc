@@ -1,8 +1,12 @@
 // Database::Check: the referenced blocks of every tree against the bitmaps.
 //
 // Design notes
-//  1. Check commits first, so the in-memory bitmaps equal the durable ones
-//     and no node is dirty.
+//  1. Check commits first, then, in the same hold of the commit lock, pins
+//     that commit (walk_pin.cc) and copies the allocated runs of the bitmaps
+//     and the vdevs' reserved blocks. Everything else (every tree, every
+//     record) is read from the pinned commit without the lock, so commits and
+//     management calls go on meanwhile and Check compares one commit with
+//     itself (walk_pin.cc, notes 3 and 7).
 //  2. Referenced = every copy of every node reachable from the root tree,
 //     from each dataset's live root and from each snapshot root, plus the reserved
 //     blocks of every vdev (labels, superblock slots). A node reached twice
@@ -75,8 +79,23 @@ std::string CheckReport::Summary() const {
 }
 
 Result<CheckReport> Database::Check() {
-  std::lock_guard lock(mu_);
-  TRY(CommitLocked());
+  std::vector<Interval> reserved, allocated;
+  auto pinned = [&]() -> Result<PinnedCommit> {
+    std::lock_guard lock(mu_);
+    TRY(CommitLocked());
+    PinnedCommit commit = TRY(PinLastCommitLocked());
+    for (const auto& v : pool_->vdevs()) {
+      uint64_t base = DiskAddress::Make(v.config.tier, v.config.index, 0).raw;
+      reserved.emplace_back(base, base + v.first);
+      reserved.emplace_back(base + v.end, base + v.label.size_blocks);
+    }
+    allocator_->ForEachAllocatedRun(
+        [&](DiskAddress a, uint64_t n) { allocated.emplace_back(a.raw, a.raw + n); });
+    return commit;
+  }();
+  if (!pinned) return Err(pinned.error());
+  Tree& root_tree = *pinned->root;
+
   CheckReport report;
   std::map<uint64_t, BlockPtr> nodes;  // address -> pointer
   auto visit = [&](const BlockPtr& ptr, uint32_t) -> Status {
@@ -91,9 +110,9 @@ Result<CheckReport> Database::Check() {
     auto status = tree.ForEachNode(visit);
     if (!status) report.checksum_failures.push_back(fmt::format("{}: {}", what, status.error().ToString()));
   };
-  walk(*root_tree_, "root tree");
+  walk(root_tree, "root tree");
 
-  auto datasets = TRY(DatasetRecordsLocked(&report.checksum_failures));
+  auto datasets = TRY(DatasetRecordsIn(root_tree, &report.checksum_failures));
   TreeOptions read_only = options_.tree;
   read_only.read_only = true;
   auto walk_root = [&](const BlockPtr& root, const std::string& what) {
@@ -108,13 +127,15 @@ Result<CheckReport> Database::Check() {
   std::vector<Interval> dead;
   for (const auto& [name, record] : datasets) {
     walk_root(record.root, "dataset " + name);
-    for (const auto& s : TRY(SnapshotsOf(record.id))) walk_root(s.root, VolumeRef{name, s.name}.ToString());
+    for (const auto& s : TRY(SnapshotsIn(root_tree, record.id))) {
+      walk_root(s.root, VolumeRef{name, s.name}.ToString());
+    }
     auto undecodable = [&](std::string_view owner_address, const Error& error) {
       report.checksum_failures.push_back(fmt::format(
           "dataset {}: dead list entry {}: {}", name,
           DiskAddress{ReadBigEndian(owner_address.substr(8))}.ToString(), error.ToString()));
     };
-    TRY_STATUS(ScanRecords(*root_tree_, DeadListsPrefix(record.id), DecodeDeadEntry,
+    TRY_STATUS(ScanRecords(root_tree, DeadListsPrefix(record.id), DecodeDeadEntry,
                            OnUndecodable::Report(undecodable),
                            [&](std::string_view owner_address, const DeadEntry& entry) {
                              uint64_t address = ReadBigEndian(owner_address.substr(8));
@@ -130,7 +151,7 @@ Result<CheckReport> Database::Check() {
     for (uint64_t copy : ptr.CopyAddresses()) referenced.emplace_back(copy, copy + ptr.Blocks());
   }
   for (const auto& [name, record] : datasets) {
-    for (const Extent& e : TRY(ExtentsOfLocked(record.id))) {
+    for (const Extent& e : TRY(ExtentsIn(root_tree, record.id))) {
       referenced.emplace_back(e.address.raw, e.address.raw + e.blocks);
     }
   }
@@ -147,16 +168,7 @@ Result<CheckReport> Database::Check() {
     report.leaks.push_back("dead list entry not held by any snapshot: " + Describe(iv));
   }
 
-  std::vector<Interval> reserved;
-  for (const auto& v : pool_->vdevs()) {
-    uint64_t base = DiskAddress::Make(v.config.tier, v.config.index, 0).raw;
-    reserved.emplace_back(base, base + v.first);
-    reserved.emplace_back(base + v.end, base + v.label.size_blocks);
-  }
-  reserved = Merge(std::move(reserved));
-  std::vector<Interval> allocated;
-  allocator_->ForEachAllocatedRun([&](DiskAddress a, uint64_t n) { allocated.emplace_back(a.raw, a.raw + n); });
-  allocated = Subtract(Merge(std::move(allocated)), reserved);
+  allocated = Subtract(Merge(std::move(allocated)), Merge(std::move(reserved)));
   for (const auto& iv : allocated) report.allocated_blocks += iv.second - iv.first;
   for (const auto& iv : Subtract(allocated, referenced)) report.leaks.push_back("leaked blocks " + Describe(iv));
   for (const auto& iv : Subtract(referenced, allocated)) {

@@ -11,7 +11,9 @@
 //     lists/records -> bitmaps -> root tree -> flush -> superblock -> flush
 //     -> release quarantine.
 //     Frees made while committing txg N stay quarantined until the superblock
-//     of N is durable, so superblock N-1 always describes intact blocks.
+//     of N is durable, so superblock N-1 always describes intact blocks; and
+//     longer while a walk runs (walk_pin.cc), so the commit it walks stays
+//     intact too.
 //  3. Superblock N goes to slot N % 2 on every SuperblockVdevs() vdev (at
 //     least two when the pool has two healthy vdevs); recovery reads both
 //     slots of every healthy vdev and takes the newest copy that verifies,
@@ -36,16 +38,12 @@
 #include "core/util/log.h"
 
 namespace tessera {
-namespace {
-
-TreeOptions RootTreeOptions() {
+TreeOptions Database::RootTreeOptions() {
   TreeOptions options;
   options.node_size = 256 * 1024;
   options.max_fanout = 32;
   return options;
 }
-
-}  // namespace
 
 Database::Database(std::unique_ptr<Pool> pool, DatabaseOptions options)
     : pool_(std::move(pool)),
@@ -222,7 +220,9 @@ Result<uint64_t> Database::CommitLocked(bool force) {
     return result;
   }
   txg_ = *result;
-  allocator_->ReleaseQuarantine();
+  // A running walk keeps every freed block quarantined (walk_pin.cc); the
+  // first commit after the last one ends releases them.
+  if (walks_.load(std::memory_order_acquire) == 0) allocator_->ReleaseQuarantine();
   return txg_;
 }
 

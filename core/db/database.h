@@ -18,6 +18,9 @@
 //     concurrently with each other and with Commit (each tree locks itself).
 //     Dataset and snapshot management and Commit serialize on mu_.
 //     A Dataset* stays valid until DeleteDataset of it or the Database's end.
+//     Check and ScrubMetadata hold mu_ only for short steps: they walk the
+//     trees of the last commit, pinned (walk_pin.cc), while commits and
+//     management go on.
 //  5. Redundancy: the pool has a metadata copies setting (2 by default, at
 //     most kMaxNodeCopies, kept in the superblock; RequireMetadataCopies
 //     raises it, nothing lowers it). Every tree node is written that many
@@ -61,6 +64,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/alloc/allocator.h"
@@ -202,18 +206,22 @@ class Database {
   // the commit lock; the hook may change dataset trees (not manage them).
   void SetPreCommitHook(std::function<Status()> hook);
 
-  // Commits, then walks every tree and compares the blocks they reference
-  // (every copy of every node) with the allocation bitmaps.
+  // Commits, then walks every tree of that commit and compares the blocks
+  // they reference (every copy of every node) with the allocation bitmaps as
+  // that commit left them. The commit lock is held for the commit and the
+  // copy of the bitmaps only; the walk runs without it (contract 4), so
+  // commits and management calls made meanwhile go on and are not seen.
   Result<CheckReport> Check();
 
   // Reads and verifies every copy of every node reachable from the root
-  // tree, the datasets and the snapshots (the last committed versions), and
-  // rewrites bad copies from a good one; then checks that every
-  // SuperblockVdevs() vdev holds the current superblock and rewrites it
-  // where it does not. Holds the commit lock throughout, so
-  // commits wait; dataset reads and writes go on. Errors only when the walk
-  // cannot start (or the database failed earlier); what it finds is in the
-  // report.
+  // tree, the datasets and the snapshots (the versions of the last commit
+  // when it starts), and rewrites bad copies from a good one; then checks
+  // that every SuperblockVdevs() vdev holds the current superblock and
+  // rewrites it where it does not. The walk runs without the commit lock
+  // (contract 4): commits, management calls, dataset reads and writes go
+  // on; the superblock check takes it briefly. `progress` is called without
+  // it. Errors only when the walk cannot start (or the database failed
+  // earlier); what it finds is in the report.
   Result<MetadataScrubReport> ScrubMetadata(const ScrubProgressFn& progress = {});
 
   // Takes the vdev offline (Pool::Offline) when the metadata survives
@@ -245,6 +253,31 @@ class Database {
  private:
   friend class DatabaseTestPeer;  // tests/unit/db/db_test_util.h: plants bad root-tree records
   Database(std::unique_ptr<Pool> pool, DatabaseOptions options);
+  static TreeOptions RootTreeOptions();
+
+  // walk_pin.cc. While a WalkPin lives, no block freed is released for reuse
+  // (commits keep their quarantine), so every node of the commit it was
+  // taken at stays on disk as written. Taken under mu_; dropped from any
+  // thread, without a lock.
+  class WalkPin {
+   public:
+    explicit WalkPin(std::atomic<uint32_t>* walks);
+    WalkPin(WalkPin&& other) noexcept : walks_(std::exchange(other.walks_, nullptr)) {}
+    WalkPin& operator=(WalkPin&&) = delete;
+    ~WalkPin();
+
+   private:
+    std::atomic<uint32_t>* walks_;
+  };
+  // The last commit, pinned: a read-only tree over its root tree, from which
+  // its dataset and snapshot records are read; usable without mu_.
+  struct PinnedCommit {
+    WalkPin pin;
+    std::unique_ptr<Tree> root;
+    uint64_t txg = 0;
+  };
+  Result<PinnedCommit> PinLastCommitLocked();
+
   Status Bootstrap();                    // Create: empty root tree, first commit
   Status Recover();                      // Open: superblock, root tree, bitmaps
   Status LoadRoot(const Superblock& sb);
@@ -266,13 +299,16 @@ class Database {
   Status ForEachCommittedNodeLocked(const std::function<Status(std::string_view, const BlockPtr&)>& fn);
   Status VerifyMetadataReadableLocked();
   std::string NotOnlineVdevsLocked() const;
+  // The functions named ...In read the root tree `root`: root_tree_ under
+  // mu_, or a PinnedCommit's without it.
   // (name, record) of every dataset; a record that does not decode is
   // described in `problems` and left out.
-  Result<std::vector<std::pair<std::string, DatasetRecord>>> DatasetRecordsLocked(
-      std::vector<std::string>* problems);
-  // (name, root) of every dataset and snapshot tree, from the root tree.
-  Result<std::vector<std::pair<std::string, BlockPtr>>> TreeRootsLocked(
-      std::vector<std::string>* problems);
+  static Result<std::vector<std::pair<std::string, DatasetRecord>>> DatasetRecordsIn(
+      Tree& root, std::vector<std::string>* problems);
+  // (name, root) of every dataset and snapshot tree.
+  static Result<std::vector<std::pair<std::string, BlockPtr>>> TreeRootsIn(
+      Tree& root, std::vector<std::string>* problems);
+  static Result<std::vector<SnapshotRecord>> SnapshotsIn(Tree& root, uint64_t dataset_id);
   Result<Dataset*> OpenDatasetLocked(std::string_view name);
   Status FailIfBroken() const;
   Result<std::vector<SnapshotRecord>> SnapshotsOf(uint64_t dataset_id);
@@ -299,6 +335,10 @@ class Database {
   std::atomic<uint32_t> copies_setting_{2};  // written under mu_ (contract 5)
   std::function<Status()> pre_commit_hook_;        // GUARDED_BY(mu_)
   Result<std::vector<Extent>> ExtentsOfLocked(uint64_t dataset_id);
+  static Result<std::vector<Extent>> ExtentsIn(Tree& root, uint64_t dataset_id);
+  // Running walks (WalkPin); while above 0, commits release no quarantine.
+  // Raised under mu_, lowered without it.
+  std::atomic<uint32_t> walks_{0};
 };
 
 }  // namespace tessera

@@ -93,13 +93,13 @@ Result<std::vector<DatasetInfo>> Database::ListDatasets() {
   return out;
 }
 
-Result<std::vector<std::pair<std::string, DatasetRecord>>> Database::DatasetRecordsLocked(
-    std::vector<std::string>* problems) {
+Result<std::vector<std::pair<std::string, DatasetRecord>>> Database::DatasetRecordsIn(
+    Tree& root, std::vector<std::string>* problems) {
   std::vector<std::pair<std::string, DatasetRecord>> out;
   auto report = [&](std::string_view, const Error& error) {
     problems->push_back(error.ToString());
   };
-  TRY_STATUS(ScanRecords(*root_tree_, "d", DecodeDatasetRecord, OnUndecodable::Report(report),
+  TRY_STATUS(ScanRecords(root, "d", DecodeDatasetRecord, OnUndecodable::Report(report),
                          [&](std::string_view name, const DatasetRecord& record) {
                            out.emplace_back(std::string(name), record);
                          }));

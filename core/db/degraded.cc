@@ -47,7 +47,7 @@ Status Database::ForEachCommittedNodeLocked(const std::function<Status(std::stri
   };
   TRY_STATUS(walk(*root_tree_, "root tree"));
   std::vector<std::string> problems;
-  auto roots = TRY(TreeRootsLocked(&problems));
+  auto roots = TRY(TreeRootsIn(*root_tree_, &problems));
   if (!problems.empty()) return Err(Code::kCorruption, "root tree record: {}", problems.front());
   TreeOptions read_only = options_.tree;
   read_only.read_only = true;

@@ -36,8 +36,12 @@ Status Database::FreeExtent(Dataset* dataset, DiskAddress address) {
 }
 
 Result<std::vector<Database::Extent>> Database::ExtentsOfLocked(uint64_t dataset_id) {
+  return ExtentsIn(*root_tree_, dataset_id);
+}
+
+Result<std::vector<Database::Extent>> Database::ExtentsIn(Tree& root, uint64_t dataset_id) {
   std::vector<Extent> out;
-  TRY_STATUS(ScanRecords(*root_tree_, ExtentPrefix(dataset_id), DecodeDeadEntry,
+  TRY_STATUS(ScanRecords(root, ExtentPrefix(dataset_id), DecodeDeadEntry,
                          OnUndecodable::Stop(),
                          [&](std::string_view address, const DeadEntry& entry) {
                            out.push_back(Extent{.address = DiskAddress{ReadBigEndian(address)},

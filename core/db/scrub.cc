@@ -2,10 +2,12 @@
 // repair bad copies from good ones.
 //
 // Design notes
-//  1. The trees walked are the last committed versions: the root tree (from
-//     its last Sync), and every dataset and snapshot root recorded in it.
-//     The commit lock is held throughout, so none of their nodes can be
-//     freed (frees happen in commits) and every pointer stays valid.
+//  1. The trees walked are those of the last commit when the scrub starts:
+//     its root tree, and every dataset and snapshot root recorded in it. The
+//     commit lock is held only to pin that commit (walk_pin.cc); the walk
+//     runs without it, and no node it names can be reused meanwhile, so
+//     every pointer stays valid while commits go on (walk_pin.cc, note 3).
+//     Nodes that later commits write are the next scrub's.
 //  2. Tree::ForEachNode enumerates the pointers (reading nodes through the
 //     cache, or through the store's verified read when not cached); each
 //     pointer is then handed to MetadataIo::ScrubNode, which reads every copy
@@ -17,11 +19,14 @@
 //  5. A node none of whose copies verifies is unrecoverable. If the walk
 //     itself cannot read it, the rest of that tree below it is not reachable;
 //     that is reported once per tree and the scrub goes on with the next.
-//  6. Superblocks: the slot of the current txg on every SuperblockVdevs()
-//     vdev must hold exactly the superblock last written (or recovered);
-//     where it does not, it is rewritten and that vdev flushed. Safe under
-//     the commit lock: no commit writes a slot meanwhile, and the slot holds
-//     txg N or its stale predecessor N-2, never the previous txg N-1.
+//  6. Superblocks, after the walk, under the commit lock: the slot of the
+//     current txg (which may be newer than the walked one) on every
+//     SuperblockVdevs() vdev must hold exactly the superblock last written
+//     (or recovered); where it does not, it is rewritten and that vdev
+//     flushed. Safe under the commit lock: no commit writes a slot
+//     meanwhile, and the slot holds txg N or its stale predecessor N-2,
+//     never the previous txg N-1.
+//  7. Repairs of bad copies run without the lock too (walk_pin.cc, note 5).
 #include <cstring>
 #include <set>
 
@@ -39,12 +44,12 @@ std::string MetadataScrubReport::Summary() const {
       superblocks_checked, superblocks_repaired);
 }
 
-Result<std::vector<std::pair<std::string, BlockPtr>>> Database::TreeRootsLocked(
-    std::vector<std::string>* problems) {
+Result<std::vector<std::pair<std::string, BlockPtr>>> Database::TreeRootsIn(
+    Tree& root, std::vector<std::string>* problems) {
   std::vector<std::pair<std::string, BlockPtr>> out;
-  for (const auto& [name, record] : TRY(DatasetRecordsLocked(problems))) {
+  for (const auto& [name, record] : TRY(DatasetRecordsIn(root, problems))) {
     if (!record.root.IsNull()) out.emplace_back("dataset " + name, record.root);
-    for (const auto& s : TRY(SnapshotsOf(record.id))) {
+    for (const auto& s : TRY(SnapshotsIn(root, record.id))) {
       if (!s.root.IsNull()) out.emplace_back(VolumeRef{name, s.name}.ToString(), s.root);
     }
   }
@@ -52,8 +57,12 @@ Result<std::vector<std::pair<std::string, BlockPtr>>> Database::TreeRootsLocked(
 }
 
 Result<MetadataScrubReport> Database::ScrubMetadata(const ScrubProgressFn& progress) {
-  std::lock_guard lock(mu_);
-  TRY_STATUS(FailIfBroken());
+  auto pinned = [&]() -> Result<PinnedCommit> {
+    std::lock_guard lock(mu_);
+    TRY_STATUS(FailIfBroken());
+    return PinLastCommitLocked();
+  }();
+  if (!pinned) return Err(pinned.error());
   MetadataScrubReport report;
   const uint64_t repaired_before = io_->stats().repaired;
   auto update_repaired = [&] { report.repaired = io_->stats().repaired - repaired_before; };
@@ -87,9 +96,9 @@ Result<MetadataScrubReport> Database::ScrubMetadata(const ScrubProgressFn& progr
     report_progress(what);
   };
 
-  scrub_tree(*root_tree_, "root tree");
+  scrub_tree(*pinned->root, "root tree");
   std::vector<std::string> problems;
-  auto roots = TRY(TreeRootsLocked(&problems));
+  auto roots = TRY(TreeRootsIn(*pinned->root, &problems));
   for (auto& p : problems) {
     report.unrecoverable++;
     report.errors.push_back("root tree record: " + p);
@@ -105,7 +114,10 @@ Result<MetadataScrubReport> Database::ScrubMetadata(const ScrubProgressFn& progr
     }
     scrub_tree(**tree, what);
   }
-  TRY_STATUS(ScrubSuperblocksLocked(&report));
+  {
+    std::lock_guard lock(mu_);
+    TRY_STATUS(ScrubSuperblocksLocked(&report));
+  }
   update_repaired();
   if (progress) progress(report, "superblocks");
   return report;

@@ -24,9 +24,13 @@
 namespace tessera {
 
 Result<std::vector<SnapshotRecord>> Database::SnapshotsOf(uint64_t dataset_id) {
+  return SnapshotsIn(*root_tree_, dataset_id);
+}
+
+Result<std::vector<SnapshotRecord>> Database::SnapshotsIn(Tree& root, uint64_t dataset_id) {
   std::vector<SnapshotRecord> out;
   TRY_STATUS(ScanRecords(
-      *root_tree_, SnapshotPrefix(dataset_id), DecodeSnapshotRecord, OnUndecodable::Stop(),
+      root, SnapshotPrefix(dataset_id), DecodeSnapshotRecord, OnUndecodable::Stop(),
       [&](std::string_view, SnapshotRecord record) { out.push_back(std::move(record)); }));
   return out;  // ascending txg: keys are big-endian
 }

@@ -2,8 +2,9 @@
 //
 // Design notes
 //  0. Scrub is long work (storage_impl.h, locking notes): each volume is
-//     held kShared while it is read, without mu_; the metadata pass holds
-//     the database's lock, which commits wait for.
+//     held kShared while it is read, without mu_; the metadata pass runs
+//     without mu_ too, and holds the database's lock only for short steps
+//     (core/db/walk_pin.cc), so commits go on meanwhile.
 //  1. Data: every volume in turn, through the same pass as `volume inspect
 //     --full --repair` except that blocks on vdevs that are not online are
 //     not moved (that is `volume inspect --repair` or `vdev replace`, which
