@@ -61,8 +61,10 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -118,10 +120,13 @@ struct MetadataScrubReport {
   uint64_t unavailable = 0;      // copies on faulted vdevs, not checkable
   uint64_t single_copy = 0;      // nodes stored once (every node of a one-vdev pool;
                                  // nodes written while a vdev was faulted)
-  uint64_t under_replicated = 0; // nodes with fewer copies than the pool keeps now
+  uint64_t under_replicated = 0; // nodes with fewer copies than the pool keeps, left so
+  uint64_t recopied = 0;          // nodes below it written anew with every copy
+                                  // (snapshot_recopy.cc)
   uint64_t superblocks_checked = 0;   // current superblock copies read
   uint64_t superblocks_repaired = 0;  // of those, missing or bad and rewritten
-  std::vector<std::string> errors;  // one line per unrecoverable node or tree
+  std::vector<std::string> errors;  // one line per unrecoverable node or tree, and per
+                                    // dataset left under-replicated (and why)
   bool clean() const {
     return repaired == 0 && unrecoverable == 0 && unavailable == 0 && superblocks_repaired == 0;
   }
@@ -217,7 +222,11 @@ class Database {
   // tree, the datasets and the snapshots (the versions of the last commit
   // when it starts), and rewrites bad copies from a good one; then checks
   // that every SuperblockVdevs() vdev holds the current superblock and
-  // rewrites it where it does not. The walk runs without the commit lock
+  // rewrites it where it does not. Last, when the walk found nodes with
+  // fewer copies than the pool keeps (a raised setting, writes while a vdev
+  // was lost), writes them anew with every copy, snapshots included
+  // (snapshot_recopy.cc), holding the commit lock for that repair only;
+  // a dataset with open snapshot trees is left for a later scrub. The walk runs without the commit lock
   // (contract 4): commits, management calls, dataset reads and writes go
   // on; the superblock check takes it briefly. `progress` is called without
   // it. Errors only when the walk cannot start (or the database failed
@@ -238,8 +247,8 @@ class Database {
   // every node of the root tree and of every dataset's live tree with fewer
   // copies than the pool now keeps is written anew with them (the volume
   // layer calls this with M+1 for an rs:K+M volume). Snapshot trees keep
-  // the copies they were written with (a scrub counts their nodes below
-  // the setting as under_replicated). Loads and dirties those trees whole:
+  // the copies they were written with until the next ScrubMetadata brings
+  // them up (snapshot_recopy.cc). Loads and dirties those trees whole:
   // memory in proportion to the metadata.
   Status RequireMetadataCopies(uint32_t copies);
   // Contract 7. Refused, changing nothing, as Pool::AddVdev refuses; a
@@ -291,8 +300,15 @@ class Database {
   std::vector<const PoolVdev*> SuperblockVdevs() const;
   Status ScrubSuperblocksLocked(MetadataScrubReport* report);
   // Writes anew every node of the root tree and of the live dataset trees
-  // with fewer copies than metadata_copies() (metadata_copies.cc).
-  Status RewriteThinNodesLocked();
+  // with fewer copies than metadata_copies() (metadata_copies.cc); the first
+  // copy address of each such node goes into `picked` when given.
+  Status RewriteThinNodesLocked(std::set<uint64_t>* picked = nullptr);
+  // snapshot_recopy.cc: brings every node of the root tree, the live trees
+  // and the snapshot trees with fewer copies than metadata_copies() up to
+  // it, in two commits. `rewritten` gets the first copy address of each
+  // node below the count written anew; `report` a line per dataset left
+  // alone.
+  Status RecopyThinNodesLocked(std::set<uint64_t>* rewritten, MetadataScrubReport* report);
   // degraded.cc: every node of the last committed trees (root tree,
   // datasets, snapshots), each once; stops at the first error (of a read or
   // of fn).
@@ -336,6 +352,10 @@ class Database {
   std::function<Status()> pre_commit_hook_;        // GUARDED_BY(mu_)
   Result<std::vector<Extent>> ExtentsOfLocked(uint64_t dataset_id);
   static Result<std::vector<Extent>> ExtentsIn(Tree& root, uint64_t dataset_id);
+  // Per dataset id, a token each open snapshot tree holds (OpenSnapshot, as
+  // TreeOptions::holder): use_count() above 1 means some are open. Copied
+  // only under mu_.
+  std::map<uint64_t, std::shared_ptr<const int>> snapshot_readers_;  // GUARDED_BY(mu_)
   // Running walks (WalkPin); while above 0, commits release no quarantine.
   // Raised under mu_, lowered without it.
   std::atomic<uint32_t> walks_{0};

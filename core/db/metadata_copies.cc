@@ -15,8 +15,9 @@
 //     keeps (Tree::RewriteNodes, then a forced commit): copy-on-write gives
 //     each a new pointer with every copy, and the old blocks are freed, or
 //     go to a dead list when a snapshot still holds them. Snapshot trees
-//     cannot be rewritten (their roots are fixed); their older nodes keep
-//     their copies, and ScrubMetadata counts them as under_replicated.
+//     are not rewritten here (they are read-only trees); their older nodes
+//     keep their copies until ScrubMetadata writes them anew
+//     (snapshot_recopy.cc).
 //  4. Everything happens under the commit lock; on a failure the database is
 //     failed like any failed commit (contract 3) and the setting on disk is
 //     the old one.
@@ -44,9 +45,13 @@ Status Database::RequireMetadataCopies(uint32_t copies) {
   return Ok();
 }
 
-Status Database::RewriteThinNodesLocked() {
+Status Database::RewriteThinNodesLocked(std::set<uint64_t>* picked) {
   const size_t keep = io_->copies();
-  auto thin = [keep](const BlockPtr& ptr) { return ptr.CopyCount() < keep; };
+  auto thin = [keep, picked](const BlockPtr& ptr) {
+    bool below = ptr.CopyCount() < keep;
+    if (below && picked != nullptr) picked->insert(ptr.address);
+    return below;
+  };
   TRY_STATUS(root_tree_->RewriteNodes(thin));
   std::vector<std::string> names;
   TRY_STATUS(root_tree_->Scan("d", PrefixEnd("d"), [&](std::string_view k, std::string_view) {

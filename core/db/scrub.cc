@@ -27,6 +27,12 @@
 //     meanwhile, and the slot holds txg N or its stale predecessor N-2,
 //     never the previous txg N-1.
 //  7. Repairs of bad copies run without the lock too (walk_pin.cc, note 5).
+//  8. Nodes with fewer copies than the pool keeps (counted by the walk) are
+//     written anew with every copy, snapshots included, under the commit
+//     lock (snapshot_recopy.cc), unless some node could not be read (that
+//     repair would stop at it). `under_replicated` counts those left below
+//     it (a dataset with open snapshot trees, a failure), `recopied` those
+//     brought up.
 #include <cstring>
 #include <set>
 
@@ -38,9 +44,10 @@ namespace tessera {
 
 std::string MetadataScrubReport::Summary() const {
   return fmt::format(
-      "{} nodes checked ({} copies, {} nodes with one copy, {} with fewer than the pool keeps), {} copies "
-      "repaired, {} unrecoverable, {} copies unavailable; {} superblocks checked, {} rewritten",
-      checked, copies_checked, single_copy, under_replicated, repaired, unrecoverable, unavailable,
+      "{} nodes checked ({} copies, {} nodes with one copy, {} with fewer than the pool keeps, {} written "
+      "anew with every copy), {} copies repaired, {} unrecoverable, {} copies unavailable; {} superblocks "
+      "checked, {} rewritten",
+      checked, copies_checked, single_copy, under_replicated, recopied, repaired, unrecoverable, unavailable,
       superblocks_checked, superblocks_repaired);
 }
 
@@ -72,6 +79,7 @@ Result<MetadataScrubReport> Database::ScrubMetadata(const ScrubProgressFn& progr
     progress(report, what);
   };
   std::set<uint64_t> seen;
+  std::set<uint64_t> thin;  // nodes below the pool's copies
   auto scrub_tree = [&](Tree& tree, const std::string& what) {
     auto walked = tree.ForEachNode([&](const BlockPtr& ptr, uint32_t) -> Status {
       if (!seen.insert(ptr.address).second) return Ok();
@@ -80,7 +88,7 @@ Result<MetadataScrubReport> Database::ScrubMetadata(const ScrubProgressFn& progr
       report.copies_checked += node.copies_checked;
       report.unavailable += node.unavailable;
       if (!ptr.HasCopy()) report.single_copy++;
-      if (ptr.CopyCount() < io_->copies()) report.under_replicated++;
+      if (ptr.CopyCount() < io_->copies()) thin.insert(ptr.address);
       if (!node.recoverable) {
         report.unrecoverable++;
         report.errors.push_back(fmt::format("{}: no copy of the node at {} verifies", what,
@@ -117,6 +125,22 @@ Result<MetadataScrubReport> Database::ScrubMetadata(const ScrubProgressFn& progr
   {
     std::lock_guard lock(mu_);
     TRY_STATUS(ScrubSuperblocksLocked(&report));
+  }
+  if (!thin.empty() && report.unrecoverable > 0) {
+    report.under_replicated = thin.size();
+    report.errors.push_back("nodes with fewer copies than the pool keeps are written anew only when every node reads");
+  } else if (!thin.empty()) {  // design note 8
+    std::set<uint64_t> rewritten;
+    {
+      std::lock_guard lock(mu_);
+      auto recopied = RecopyThinNodesLocked(&rewritten, &report);
+      if (!recopied) {
+        report.errors.push_back("writing nodes anew with the pool's copies: " + recopied.error().ToString());
+      }
+    }
+    report.recopied = rewritten.size();
+    for (uint64_t address : thin) report.under_replicated += !rewritten.contains(address);
+    if (progress) progress(report, "copies");
   }
   update_repaired();
   if (progress) progress(report, "superblocks");

@@ -144,6 +144,11 @@ Result<std::unique_ptr<Tree>> Database::OpenSnapshot(std::string_view dataset, s
     if (s.name != snapshot) continue;
     TreeOptions options = options_.tree;
     options.read_only = true;
+    // Counted while open: a scrub does not move this snapshot's nodes
+    // (snapshot_recopy.cc, design note 5).
+    auto& readers = snapshot_readers_[ds->id()];
+    if (!readers) readers = std::make_shared<const int>(0);
+    options.holder = readers;
     return Tree::Open(read_store_.get(), &cache_, &actions_, options, s.root);
   }
   return Err(Code::kNotFound, "no snapshot '{}@{}'", dataset, snapshot);

@@ -22,11 +22,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/tree/message_action.h"
 #include "core/tree/node_cache.h"
@@ -46,6 +49,9 @@ struct TreeOptions {
   uint32_t max_fanout = 32;
   bool compress = false;  // zstd on write
   bool read_only = false;
+  // Kept alive as long as the tree: whatever its opener must know is still
+  // in use (core/db counts open snapshot trees with it).
+  std::shared_ptr<const void> holder;
 };
 
 struct TreeEntry {
@@ -101,6 +107,23 @@ class Tree {
   // nodes it visits; the dirty ones count in DirtyBytes. ReadOnly on a
   // read-only tree; a read error leaves the nodes dirtied so far dirty.
   Status RewriteNodes(const std::function<bool(const BlockPtr&)>& select);
+  // The read-only counterpart, for trees nothing else may change (snapshots;
+  // tree_recopy.cc): writes anew, through store->Allocate and Write, every
+  // node under `root` that `select` picks and every ancestor of one (its
+  // child pointers change), keeping each node's birth and content. `done`
+  // carries what earlier calls over trees sharing nodes did: a subtree
+  // shared by several trees is read and written once and stays shared.
+  // Frees nothing and changes no cache entry; the caller frees the old
+  // nodes (done->old_pointers) once nothing references them. Returns the new
+  // root (`root` itself when nothing was picked). On an error, what was
+  // written so far is in `done` (for the caller to free).
+  struct Recopied {
+    std::map<uint64_t, BlockPtr> moved;  // old first-copy address -> new pointer
+    std::vector<BlockPtr> old_pointers;  // the nodes written anew, as they were
+    std::set<uint64_t> kept;             // nodes visited and left as they are
+  };
+  static Result<BlockPtr> Recopy(NodeStore* store, const BlockPtr& root, bool compress,
+                                 const std::function<bool(const BlockPtr&)>& select, Recopied* done);
   // Hands every on-disk node of the last synced version to NodeStore::Free and
   // leaves the tree empty and unusable (dataset delete).
   Status FreeAll();

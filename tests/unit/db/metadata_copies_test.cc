@@ -68,11 +68,15 @@ TEST(MetadataCopies, RaisingRewritesLiveTreesAndSwitchesTheFormat) {
     EXPECT_EQ(SuperblockVersion(tp, db->txg()), 3u);
     ExpectCopies((*db->OpenDataset("a"))->tree(), 3);
     ExpectCopies((*db->OpenDataset("b"))->tree(), 3);
-    // The snapshot's nodes keep their two copies; the scrub says so.
+    // The snapshot's nodes keep their two copies until a scrub writes them
+    // anew (core/db/snapshot_recopy.cc).
+    ExpectCopies(**db->OpenSnapshot("a", "s"), 2);
     auto scrub = db->ScrubMetadata();
     ASSERT_TRUE(scrub);
-    EXPECT_GT(scrub->under_replicated, 0u) << scrub->Summary();
+    EXPECT_EQ(scrub->under_replicated, 0u) << scrub->Summary();
+    EXPECT_GT(scrub->recopied, 0u) << scrub->Summary();
     EXPECT_TRUE(scrub->clean()) << scrub->Summary();
+    ExpectCopies(**db->OpenSnapshot("a", "s"), 3);
     ExpectClean(*db);
     // Never lowered; a value above the maximum is clamped.
     ASSERT_TRUE(db->RequireMetadataCopies(2));

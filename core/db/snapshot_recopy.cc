@@ -1,0 +1,173 @@
+// Database::RecopyThinNodesLocked: bring every tree node, snapshots
+// included, up to the pool's metadata copies (database.h contract 5). The
+// metadata scrub calls it when its walk found nodes below the count: nodes
+// of snapshots taken before the setting rose, and nodes written while too
+// few vdevs were online.
+//
+// Design notes
+//  1. A node's copies are listed in its parent's pointer, which is part of
+//     the parent's checksummed bytes, so adding a copy writes the node's
+//     ancestors anew up to the root (Tree::Recopy, core/tree/tree_recopy.cc).
+//     Snapshot roots live in snapshot records, so a snapshot's new root is
+//     one record of the root tree, and everything becomes durable in one
+//     commit, as every other change does.
+//  2. Step 1, live trees first: the root tree and every live dataset tree
+//     rewrite their nodes below the count (RewriteThinNodesLocked, as a
+//     raised setting does), and a commit follows. Afterwards no live tree
+//     references a node below the count nor an ancestor of one: a live tree
+//     that reached such a node would have had it rewritten. So every node
+//     step 2 writes anew is held by snapshots only, and is on exactly one
+//     dead list of its dataset (the dead-list rule of snapshots.cc, note 2:
+//     every node the live tree drops that a snapshot holds goes to one).
+//  3. Step 2, per dataset with snapshots: Tree::Recopy over every snapshot
+//     root with one Recopied, so nodes snapshots share stay shared. Births
+//     are kept, so the dead-list rules (which snapshot deletion frees what)
+//     hold for the new nodes as they did for the old. Then, in the root
+//     tree: each snapshot record takes its new root; each dead-list entry of
+//     an old node is replaced, under the same owner, by one for the new node
+//     (its key is the node's first copy address); the old nodes' blocks are
+//     freed (quarantined until the commit is durable). A node written anew
+//     that no dead list names breaks note 2: the dataset is left as it was
+//     (its new blocks freed before the root tree changes), and reported.
+//  4. Crash safety: the new nodes go to blocks free in the last commit and
+//     nothing on disk is overwritten; snapshot records, dead lists and
+//     bitmaps change together in the closing commit. A crash before its
+//     superblock leaves the previous commit, whose trees are intact and
+//     which never allocated the new blocks. A failure once the root tree
+//     changed fails the database (contract 3), as a failed commit does.
+//  5. Readers: a snapshot tree opened through OpenSnapshot reads the nodes
+//     of the root it was opened at, for as long as it lives (a VOL@SNAP
+//     export, a clone's base). Freeing those nodes would fail its reads
+//     once the blocks are reused, so a dataset with any open snapshot tree
+//     (snapshot_readers_) is left for a later scrub, and reported. Walks of
+//     Check and the scrub itself read under a WalkPin (walk_pin.cc), which
+//     keeps freed blocks from reuse until they end.
+//  6. Only when every copy can be placed: with fewer online vdevs of the
+//     metadata tiers than the pool keeps copies, nodes written anew would
+//     again have fewer copies, and every scrub would rewrite them. The
+//     repair waits until the vdevs are back (online, replace).
+//  7. All of it runs under the commit lock: nodes allocated here must not
+//     reach a commit before the records that reference them. It reads every
+//     node of the snapshot trees of the datasets it repairs (the scrub has
+//     just read them, so most come from the cache), and is needed once per
+//     raise of the setting or loss of a vdev.
+#include <algorithm>
+
+#include "core/db/database.h"
+#include "core/db/root_scan.h"
+#include "core/util/log.h"
+
+namespace tessera {
+
+Status Database::RecopyThinNodesLocked(std::set<uint64_t>* rewritten, MetadataScrubReport* report) {
+  TRY_STATUS(FailIfBroken());
+  const size_t keep = io_->copies();
+  auto thin = [keep](const BlockPtr& ptr) { return ptr.CopyCount() < keep; };
+  size_t online = 0;  // design note 6
+  for (const PoolVdev& v : pool_->vdevs()) {
+    bool metadata = std::find(options_.metadata_tiers.begin(), options_.metadata_tiers.end(), v.config.tier) !=
+                    options_.metadata_tiers.end();
+    online += metadata && v.device->online();
+  }
+  if (online < keep) {
+    report->errors.push_back(fmt::format(
+        "{} of the vdevs that hold metadata are online, fewer than the {} copies the pool keeps: nodes "
+        "with fewer copies stay so until the others are back",
+        online, keep));
+    return Ok();
+  }
+
+  // Step 1 (design note 2). A read error leaves some nodes dirty, which the
+  // next commit writes as any change; nothing else changed.
+  TRY_STATUS(RewriteThinNodesLocked(rewritten));
+  TRY(CommitLocked());
+
+  // Step 2 (design note 3).
+  PoolNodeStore writer(io_.get(), allocator_.get(), options_.metadata_tiers, &txg_);
+  std::vector<std::string> problems;
+  bool changed = false;
+  for (const auto& [name, record] : TRY(DatasetRecordsIn(*root_tree_, &problems))) {
+    std::vector<SnapshotRecord> snapshots = TRY(SnapshotsOf(record.id));
+    if (snapshots.empty()) continue;
+    if (auto it = snapshot_readers_.find(record.id); it != snapshot_readers_.end() && it->second.use_count() > 1) {
+      report->errors.push_back(fmt::format(
+          "dataset {}: {} snapshot tree(s) open; its snapshots keep their copies until a later scrub", name,
+          it->second.use_count() - 1));
+      continue;
+    }
+    Tree::Recopied done;
+    auto free_new = [&] {
+      for (const auto& [old, fresh] : done.moved) {
+        for (uint64_t copy : fresh.CopyAddresses()) (void)allocator_->Free(DiskAddress{copy}, BlockCount{fresh.Blocks()});
+      }
+    };
+    std::vector<std::pair<SnapshotRecord, BlockPtr>> new_roots;
+    for (const SnapshotRecord& s : snapshots) {
+      auto root = Tree::Recopy(&writer, s.root, options_.tree.compress, thin, &done);
+      if (!root) {
+        free_new();
+        return Err(root.error().WithContext(fmt::format("rewriting {}@{}", name, s.name)));
+      }
+      if (*root != s.root) new_roots.emplace_back(s, *root);
+    }
+    if (done.moved.empty()) continue;
+
+    struct Entry {
+      uint64_t owner;
+      uint64_t address;
+      DeadEntry entry;
+    };
+    std::vector<Entry> entries;
+    auto scanned = ScanRecords(*root_tree_, DeadListsPrefix(record.id), DecodeDeadEntry, OnUndecodable::Stop(),
+                               [&](std::string_view owner_address, const DeadEntry& entry) {
+                                 uint64_t address = ReadBigEndian(owner_address.substr(8));
+                                 if (done.moved.contains(address)) {
+                                   entries.push_back({ReadBigEndian(owner_address.substr(0, 8)), address, entry});
+                                 }
+                               });
+    if (!scanned || entries.size() != done.moved.size()) {
+      free_new();
+      report->errors.push_back(fmt::format(
+          "dataset {}: {} of {} snapshot nodes to rewrite are on its dead lists{}; left as they are", name,
+          entries.size(), done.moved.size(), scanned ? "" : ": " + scanned.error().ToString()));
+      continue;
+    }
+    auto applied = [&]() -> Status {
+      for (auto& [s, root] : new_roots) {
+        SnapshotRecord updated = s;
+        updated.root = root;
+        TRY_STATUS(root_tree_->Insert(SnapshotKey(record.id, s.txg), EncodeSnapshotRecord(updated)));
+      }
+      for (const Entry& e : entries) {
+        const BlockPtr& fresh = done.moved.at(e.address);
+        TRY_STATUS(root_tree_->Delete(DeadKey(record.id, e.owner, e.address)));
+        DeadEntry moved{.birth = e.entry.birth,
+                        .blocks = fresh.Blocks(),
+                        .copy_address = fresh.copy_address,
+                        .more_copies = fresh.more_copies};
+        TRY_STATUS(root_tree_->Insert(DeadKey(record.id, e.owner, fresh.address), EncodeDeadEntry(moved)));
+      }
+      for (const BlockPtr& old : done.old_pointers) {
+        for (uint64_t copy : old.CopyAddresses()) {
+          TRY_STATUS(allocator_->Free(DiskAddress{copy}, BlockCount{old.Blocks()}));
+        }
+      }
+      return Ok();
+    }();
+    if (!applied) {
+      failed_ = applied.error();
+      return Err(applied.error());
+    }
+    for (const BlockPtr& old : done.old_pointers) {
+      if (thin(old)) rewritten->insert(old.address);
+    }
+    changed = true;
+    Log(LogLevel::kInfo, "dataset {}: {} snapshot tree nodes written anew with {} copies", name,
+        done.moved.size(), keep);
+  }
+  for (const auto& p : problems) report->errors.push_back("root tree record: " + p);
+  if (changed) TRY(CommitLocked());
+  return Ok();
+}
+
+}  // namespace tessera
