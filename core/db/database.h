@@ -222,15 +222,15 @@ class Database {
   // tree, the datasets and the snapshots (the versions of the last commit
   // when it starts), and rewrites bad copies from a good one; then checks
   // that every SuperblockVdevs() vdev holds the current superblock and
-  // rewrites it where it does not. Last, when the walk found nodes with
-  // fewer copies than the pool keeps (a raised setting, writes while a vdev
-  // was lost), writes them anew with every copy, snapshots included
-  // (snapshot_recopy.cc), holding the commit lock for that repair only;
-  // a dataset with open snapshot trees is left for a later scrub. The walk runs without the commit lock
+  // rewrites it where it does not. The walk runs without the commit lock
   // (contract 4): commits, management calls, dataset reads and writes go
-  // on; the superblock check takes it briefly. `progress` is called without
-  // it. Errors only when the walk cannot start (or the database failed
-  // earlier); what it finds is in the report.
+  // on; the superblock check takes it briefly. Last, when the walk found
+  // nodes with fewer copies than the pool keeps (a raised setting, writes
+  // while a vdev was lost), it writes them anew with every copy, snapshots
+  // included, holding the commit lock for that repair (snapshot_recopy.cc);
+  // a dataset with an open snapshot tree is left for a later scrub.
+  // `progress` is called without the lock. Errors only when the walk cannot
+  // start (or the database failed earlier); what it finds is in the report.
   Result<MetadataScrubReport> ScrubMetadata(const ScrubProgressFn& progress = {});
 
   // Takes the vdev offline (Pool::Offline) when the metadata survives
