@@ -300,15 +300,15 @@ class Database {
   std::vector<const PoolVdev*> SuperblockVdevs() const;
   Status ScrubSuperblocksLocked(MetadataScrubReport* report);
   // Writes anew every node of the root tree and of the live dataset trees
-  // with fewer copies than metadata_copies() (metadata_copies.cc); the first
-  // copy address of each such node goes into `picked` when given.
-  Status RewriteThinNodesLocked(std::set<uint64_t>* picked = nullptr);
-  // snapshot_recopy.cc: brings every node of the root tree, the live trees
-  // and the snapshot trees with fewer copies than metadata_copies() up to
-  // it, in two commits. `rewritten` gets the first copy address of each
-  // node below the count written anew; `report` a line per dataset left
-  // alone.
-  Status RecopyThinNodesLocked(std::set<uint64_t>* rewritten, MetadataScrubReport* report);
+  // with fewer copies than metadata_copies() (metadata_copies.cc).
+  Status RewriteThinNodesLocked();
+  // snapshot_recopy.cc: brings every node with fewer copies than
+  // metadata_copies() up to it, in two commits: of the root tree when
+  // `root_tree`, and of the live and snapshot trees of the datasets named in
+  // `datasets`. `rewritten` gets the first copy address of each node below
+  // the count written anew; `report` a line per dataset left alone.
+  Status RecopyThinNodesLocked(bool root_tree, const std::set<std::string>& datasets,
+                               std::set<uint64_t>* rewritten, MetadataScrubReport* report);
   // degraded.cc: every node of the last committed trees (root tree,
   // datasets, snapshots), each once; stops at the first error (of a read or
   // of fn).
@@ -321,9 +321,14 @@ class Database {
   // described in `problems` and left out.
   static Result<std::vector<std::pair<std::string, DatasetRecord>>> DatasetRecordsIn(
       Tree& root, std::vector<std::string>* problems);
-  // (name, root) of every dataset and snapshot tree.
-  static Result<std::vector<std::pair<std::string, BlockPtr>>> TreeRootsIn(
-      Tree& root, std::vector<std::string>* problems);
+  // Every dataset and snapshot tree: what to call it ("dataset NAME",
+  // "NAME@SNAP"), its dataset's name, its root.
+  struct TreeRoot {
+    std::string what;
+    std::string dataset;
+    BlockPtr root;
+  };
+  static Result<std::vector<TreeRoot>> TreeRootsIn(Tree& root, std::vector<std::string>* problems);
   static Result<std::vector<SnapshotRecord>> SnapshotsIn(Tree& root, uint64_t dataset_id);
   Result<Dataset*> OpenDatasetLocked(std::string_view name);
   Status FailIfBroken() const;

@@ -51,11 +51,11 @@ Status Database::ForEachCommittedNodeLocked(const std::function<Status(std::stri
   if (!problems.empty()) return Err(Code::kCorruption, "root tree record: {}", problems.front());
   TreeOptions read_only = options_.tree;
   read_only.read_only = true;
-  for (const auto& [what, root] : roots) {
-    auto tree = Tree::Open(read_store_.get(), &cache_, &actions_, read_only, root);
-    if (!tree) return Err(tree.error().WithContext(what));
-    auto walked = walk(**tree, what);
-    if (!walked) return Err(walked.error().WithContext(what));
+  for (const TreeRoot& r : roots) {
+    auto tree = Tree::Open(read_store_.get(), &cache_, &actions_, read_only, r.root);
+    if (!tree) return Err(tree.error().WithContext(r.what));
+    auto walked = walk(**tree, r.what);
+    if (!walked) return Err(walked.error().WithContext(r.what));
   }
   return Ok();
 }

@@ -45,13 +45,9 @@ Status Database::RequireMetadataCopies(uint32_t copies) {
   return Ok();
 }
 
-Status Database::RewriteThinNodesLocked(std::set<uint64_t>* picked) {
+Status Database::RewriteThinNodesLocked() {
   const size_t keep = io_->copies();
-  auto thin = [keep, picked](const BlockPtr& ptr) {
-    bool below = ptr.CopyCount() < keep;
-    if (below && picked != nullptr) picked->insert(ptr.address);
-    return below;
-  };
+  auto thin = [keep](const BlockPtr& ptr) { return ptr.CopyCount() < keep; };
   TRY_STATUS(root_tree_->RewriteNodes(thin));
   std::vector<std::string> names;
   TRY_STATUS(root_tree_->Scan("d", PrefixEnd("d"), [&](std::string_view k, std::string_view) {

@@ -30,7 +30,9 @@
 //  8. Nodes with fewer copies than the pool keeps (counted by the walk) are
 //     written anew with every copy, snapshots included, under the commit
 //     lock (snapshot_recopy.cc), unless some node could not be read (that
-//     repair would stop at it). `under_replicated` counts those left below
+//     repair would stop at it). Only the trees that hold some are visited
+//     again: the root tree, and the datasets whose live or snapshot trees
+//     the walk found them in (nodes are never shared across datasets). `under_replicated` counts those left below
 //     it (a dataset with open snapshot trees, a failure), `recopied` those
 //     brought up.
 #include <cstring>
@@ -51,13 +53,12 @@ std::string MetadataScrubReport::Summary() const {
       superblocks_checked, superblocks_repaired);
 }
 
-Result<std::vector<std::pair<std::string, BlockPtr>>> Database::TreeRootsIn(
-    Tree& root, std::vector<std::string>* problems) {
-  std::vector<std::pair<std::string, BlockPtr>> out;
+Result<std::vector<Database::TreeRoot>> Database::TreeRootsIn(Tree& root, std::vector<std::string>* problems) {
+  std::vector<TreeRoot> out;
   for (const auto& [name, record] : TRY(DatasetRecordsIn(root, problems))) {
-    if (!record.root.IsNull()) out.emplace_back("dataset " + name, record.root);
+    if (!record.root.IsNull()) out.push_back({"dataset " + name, name, record.root});
     for (const auto& s : TRY(SnapshotsIn(root, record.id))) {
-      if (!s.root.IsNull()) out.emplace_back(VolumeRef{name, s.name}.ToString(), s.root);
+      if (!s.root.IsNull()) out.push_back({VolumeRef{name, s.name}.ToString(), name, s.root});
     }
   }
   return out;
@@ -80,7 +81,10 @@ Result<MetadataScrubReport> Database::ScrubMetadata(const ScrubProgressFn& progr
   };
   std::set<uint64_t> seen;
   std::set<uint64_t> thin;  // nodes below the pool's copies
-  auto scrub_tree = [&](Tree& tree, const std::string& what) {
+  bool thin_root = false;    // some in the root tree
+  std::set<std::string> thin_datasets;  // some in a tree of these datasets
+  // `dataset` is empty for the root tree.
+  auto scrub_tree = [&](Tree& tree, const std::string& what, const std::string& dataset) {
     auto walked = tree.ForEachNode([&](const BlockPtr& ptr, uint32_t) -> Status {
       if (!seen.insert(ptr.address).second) return Ok();
       NodeScrub node = io_->ScrubNode(ptr);
@@ -88,7 +92,11 @@ Result<MetadataScrubReport> Database::ScrubMetadata(const ScrubProgressFn& progr
       report.copies_checked += node.copies_checked;
       report.unavailable += node.unavailable;
       if (!ptr.HasCopy()) report.single_copy++;
-      if (ptr.CopyCount() < io_->copies()) thin.insert(ptr.address);
+      if (ptr.CopyCount() < io_->copies()) {
+        thin.insert(ptr.address);
+        if (dataset.empty()) thin_root = true;
+        else thin_datasets.insert(dataset);
+      }
       if (!node.recoverable) {
         report.unrecoverable++;
         report.errors.push_back(fmt::format("{}: no copy of the node at {} verifies", what,
@@ -104,7 +112,7 @@ Result<MetadataScrubReport> Database::ScrubMetadata(const ScrubProgressFn& progr
     report_progress(what);
   };
 
-  scrub_tree(*pinned->root, "root tree");
+  scrub_tree(*pinned->root, "root tree", "");
   std::vector<std::string> problems;
   auto roots = TRY(TreeRootsIn(*pinned->root, &problems));
   for (auto& p : problems) {
@@ -113,14 +121,14 @@ Result<MetadataScrubReport> Database::ScrubMetadata(const ScrubProgressFn& progr
   }
   TreeOptions read_only = options_.tree;
   read_only.read_only = true;
-  for (const auto& [what, root] : roots) {
-    auto tree = Tree::Open(read_store_.get(), &cache_, &actions_, read_only, root);
+  for (const TreeRoot& r : roots) {
+    auto tree = Tree::Open(read_store_.get(), &cache_, &actions_, read_only, r.root);
     if (!tree) {
       report.unrecoverable++;
-      report.errors.push_back(fmt::format("{}: {}", what, tree.error().ToString()));
+      report.errors.push_back(fmt::format("{}: {}", r.what, tree.error().ToString()));
       continue;
     }
-    scrub_tree(**tree, what);
+    scrub_tree(**tree, r.what, r.dataset);
   }
   {
     std::lock_guard lock(mu_);
@@ -133,7 +141,7 @@ Result<MetadataScrubReport> Database::ScrubMetadata(const ScrubProgressFn& progr
     std::set<uint64_t> rewritten;
     {
       std::lock_guard lock(mu_);
-      auto recopied = RecopyThinNodesLocked(&rewritten, &report);
+      auto recopied = RecopyThinNodesLocked(thin_root, thin_datasets, &rewritten, &report);
       if (!recopied) {
         report.errors.push_back("writing nodes anew with the pool's copies: " + recopied.error().ToString());
       }

@@ -11,14 +11,19 @@
 //     Snapshot roots live in snapshot records, so a snapshot's new root is
 //     one record of the root tree, and everything becomes durable in one
 //     commit, as every other change does.
-//  2. Step 1, live trees first: the root tree and every live dataset tree
-//     rewrite their nodes below the count (RewriteThinNodesLocked, as a
-//     raised setting does), and a commit follows. Afterwards no live tree
-//     references a node below the count nor an ancestor of one: a live tree
-//     that reached such a node would have had it rewritten. So every node
-//     step 2 writes anew is held by snapshots only, and is on exactly one
-//     dead list of its dataset (the dead-list rule of snapshots.cc, note 2:
-//     every node the live tree drops that a snapshot holds goes to one).
+//  2. Step 1, live trees first: the root tree and the live trees of the
+//     datasets concerned rewrite their nodes below the count
+//     (Tree::RewriteNodes, as a raised setting does), and a commit follows.
+//     Afterwards no live tree of those datasets references a node below the
+//     count nor an ancestor of one: a live tree that reached such a node
+//     would have had it rewritten. So every node step 2 writes anew is held
+//     by snapshots only, and is on exactly one dead list of its dataset (the
+//     dead-list rule of snapshots.cc, note 2: every node the live tree drops
+//     that a snapshot holds goes to one). The datasets concerned are those
+//     in whose trees the scrub's walk found nodes below the count (a node is
+//     never shared by two datasets); both steps take each by name in the
+//     same hold of the lock. Nodes written since the walk are the next
+//     scrub's.
 //  3. Step 2, per dataset with snapshots: Tree::Recopy over every snapshot
 //     root with one Recopied, so nodes snapshots share stay shared. Births
 //     are kept, so the dead-list rules (which snapshot deletion frees what)
@@ -48,9 +53,9 @@
 //     repair waits until the vdevs are back (online, replace).
 //  7. All of it runs under the commit lock: nodes allocated here must not
 //     reach a commit before the records that reference them. It reads every
-//     node of the snapshot trees of the datasets it repairs (the scrub has
-//     just read them, so most come from the cache), and is needed once per
-//     raise of the setting or loss of a vdev.
+//     node of the trees of the datasets it repairs (the scrub has just read
+//     them, so most come from the cache), and is needed once per raise of
+//     the setting or loss of a vdev.
 #include <algorithm>
 
 #include "core/db/database.h"
@@ -59,7 +64,8 @@
 
 namespace tessera {
 
-Status Database::RecopyThinNodesLocked(std::set<uint64_t>* rewritten, MetadataScrubReport* report) {
+Status Database::RecopyThinNodesLocked(bool root_tree, const std::set<std::string>& datasets,
+                                       std::set<uint64_t>* rewritten, MetadataScrubReport* report) {
   TRY_STATUS(FailIfBroken());
   const size_t keep = io_->copies();
   auto thin = [keep](const BlockPtr& ptr) { return ptr.CopyCount() < keep; };
@@ -79,7 +85,17 @@ Status Database::RecopyThinNodesLocked(std::set<uint64_t>* rewritten, MetadataSc
 
   // Step 1 (design note 2). A read error leaves some nodes dirty, which the
   // next commit writes as any change; nothing else changed.
-  TRY_STATUS(RewriteThinNodesLocked(rewritten));
+  auto thin_live = [&](const BlockPtr& ptr) {
+    if (!thin(ptr)) return false;
+    rewritten->insert(ptr.address);
+    return true;
+  };
+  if (root_tree) TRY_STATUS(root_tree_->RewriteNodes(thin_live));
+  for (const std::string& name : datasets) {
+    auto ds = OpenDatasetLocked(name);
+    if (!ds) continue;  // deleted or renamed since the walk: the next scrub's
+    TRY_STATUS((*ds)->tree().RewriteNodes(thin_live));
+  }
   TRY(CommitLocked());
 
   // Step 2 (design note 3).
@@ -87,6 +103,7 @@ Status Database::RecopyThinNodesLocked(std::set<uint64_t>* rewritten, MetadataSc
   std::vector<std::string> problems;
   bool changed = false;
   for (const auto& [name, record] : TRY(DatasetRecordsIn(*root_tree_, &problems))) {
+    if (!datasets.contains(name)) continue;
     std::vector<SnapshotRecord> snapshots = TRY(SnapshotsOf(record.id));
     if (snapshots.empty()) continue;
     if (auto it = snapshot_readers_.find(record.id); it != snapshot_readers_.end() && it->second.use_count() > 1) {
