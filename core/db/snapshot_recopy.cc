@@ -57,6 +57,7 @@
 //     them, so most come from the cache), and is needed once per raise of
 //     the setting or loss of a vdev.
 #include <algorithm>
+#include <optional>
 
 #include "core/db/database.h"
 #include "core/db/root_scan.h"
@@ -119,13 +120,19 @@ Status Database::RecopyThinNodesLocked(bool root_tree, const std::set<std::strin
       }
     };
     std::vector<std::pair<SnapshotRecord, BlockPtr>> new_roots;
+    std::optional<Error> failed;
     for (const SnapshotRecord& s : snapshots) {
       auto root = Tree::Recopy(&writer, s.root, options_.tree.compress, thin, &done);
       if (!root) {
-        free_new();
-        return Err(root.error().WithContext(fmt::format("rewriting {}@{}", name, s.name)));
+        failed = root.error().WithContext(fmt::format("writing {}@{} anew", name, s.name));
+        break;
       }
       if (*root != s.root) new_roots.emplace_back(s, *root);
+    }
+    if (failed) {  // nothing in the root tree changed for this dataset
+      free_new();
+      report->errors.push_back(fmt::format("dataset {}: left as it is: {}", name, failed->ToString()));
+      continue;
     }
     if (done.moved.empty()) continue;
 
