@@ -25,6 +25,14 @@
 //     snapshot maps still exists.
 //  4. Growing first tries cleaning; when the pool has no room for a row,
 //     cleaning is retried aggressively before NoSpace is returned.
+//  6. Freeing rows saves the exNode without them before their blocks are
+//     freed (FreeRowsLocked). A commit may land between any two steps (the
+//     background thread commits without this volume's locks): after the
+//     save and before the frees it makes the smaller exNode durable with the
+//     blocks still allocated, at worst a leak after a crash; freeing first
+//     could make the frees durable while the committed exNode still named
+//     the rows, and their blocks, handed to another volume, would then be
+//     named by two.
 #include <map>
 #include <set>
 
@@ -63,11 +71,19 @@ Status VolumeImpl::GrowLocked() {
   return core_->CommitAll();
 }
 
-Status VolumeImpl::FreeRowLocked(uint64_t row_start) {
-  LunRowDesc row = TRY(parts_.data->RemoveRow(row_start));
-  Log(LogLevel::kDebug, "volume '{}': freeing row {}", parts_.name, row_start / parts_.data->row_bytes());
-  for (const LunBlock& b : row.blocks) TRY_STATUS(db_->FreeExtent(parts_.dataset, b.address));
-  return parts_.log->ForgetRow(row_start);
+Status VolumeImpl::FreeRowsLocked(const std::vector<uint64_t>& row_starts) {
+  if (row_starts.empty()) return Ok();
+  std::vector<LunBlock> blocks;
+  for (uint64_t start : row_starts) {
+    LunRowDesc row = TRY(parts_.data->RemoveRow(start));
+    Log(LogLevel::kDebug, "volume '{}': freeing row {}", parts_.name, start / parts_.data->row_bytes());
+    blocks.insert(blocks.end(), row.blocks.begin(), row.blocks.end());
+    TRY_STATUS(parts_.log->ForgetRow(start));
+  }
+  // Note 6: the exNode without the rows first, then the frees.
+  TRY_STATUS(SaveExnode());
+  for (const LunBlock& b : blocks) TRY_STATUS(db_->FreeExtent(parts_.dataset, b.address));
+  return Ok();
 }
 
 Status VolumeImpl::CleanLocked(CleanMode mode, bool* changed) {
@@ -97,12 +113,14 @@ Status VolumeImpl::CleanLocked(CleanMode mode, bool* changed) {
     Log(LogLevel::kDebug, "volume '{}': cleaner: reclaimable before row {}; row:live{}", parts_.name,
         limit / row_bytes, summary);
   }
+  std::vector<uint64_t> empty;
   for (const LunRowDesc& row : rows) {
     if (row.seg_end > limit || live_of(row.seg_offset) > 0 || pinned.count(row.seg_offset)) continue;
-    TRY_STATUS(FreeRowLocked(row.seg_offset));
-    remaining--;
-    *changed = true;
+    empty.push_back(row.seg_offset);
   }
+  TRY_STATUS(FreeRowsLocked(empty));
+  remaining -= empty.size();
+  *changed = *changed || !empty.empty();
   uint64_t volume_rows = (size() + row_bytes - 1) / row_bytes;
   uint64_t allowed = mode == CleanMode::kAggressive ? volume_rows + 2 : 2 * volume_rows + 2;
   // Rows the snapshots pin cannot be relocated: the bound is on the others,
@@ -138,7 +156,7 @@ Status VolumeImpl::CleanLocked(CleanMode mode, bool* changed) {
         after[*victim]);
     return Ok();
   }
-  TRY_STATUS(FreeRowLocked(*victim));
+  TRY_STATUS(FreeRowsLocked({*victim}));
   *changed = true;
   return Ok();
 }

@@ -113,7 +113,9 @@ class VolumeImpl : public Volume, public LunBlockSource {
   LockManager* locks_ = nullptr;
   TxnId txn_ = 0;
   Status GrowLocked();
-  Status FreeRowLocked(uint64_t row_start);
+  // Removes the rows starting at `row_starts` (none live), saves the exNode,
+  // then frees their blocks (volume_clean.cc note 6).
+  Status FreeRowsLocked(const std::vector<uint64_t>& row_starts);
 
   std::mutex grow_mu_;               // serializes KeepRows and Clean
   std::atomic<uint64_t> rotation_{0};  // spreads rows over vdevs
