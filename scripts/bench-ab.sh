@@ -65,17 +65,7 @@ bench_require fio nbdkit nbdinfo
 TESSERA=$BUILD_DIR/admin/tessera
 [ -x "$TESSERA" ] || TESSERA_BUILD_DIR=$BUILD_DIR scripts/build.sh --target tessera
 
-mkdir -p "$DIR"
-W=$(mktemp -d "$DIR/run.XXXXXX")
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_workdir "$DIR" run
 
 # Each pool holds the volume and what the rounds write (bounded by IO_LIMIT).
 IO_LIMIT_B=$((2 * SIZE_B))
@@ -96,13 +86,12 @@ for side in A B; do
   esac
 done
 
-ticks() { local s; s=$(<"/proc/$1/stat"); s=${s##*) }; awk '{print $12 + $13}' <<<"$s"; }
 for ((round = 1; round <= ROUNDS; round++)); do
   for side in A B; do
-    before=$(ticks "${SERVER[$side]}")
+    before=$(bench_cpu_ticks "${SERVER[$side]}")
     URI=${URI[$side]} SIZE=$SIZE_B RUNTIME=$RUNTIME IO_LIMIT=$IO_LIMIT_B IO_LIMIT_PER_JOB=$((IO_LIMIT_B / 4)) \
       fio --output-format=json --output="$W/$round.$side.json" "fio-jobs/$JOB.fio" >/dev/null 2>&1 || true
-    echo $(($(ticks "${SERVER[$side]}") - before)) >"$W/$round.$side.cpu"
+    echo $(($(bench_cpu_ticks "${SERVER[$side]}") - before)) >"$W/$round.$side.cpu"
     kill -0 "${SERVER[$side]}" 2>/dev/null || { echo "bench-ab: server $side died: $(tail -n 3 "$W/$side.log")" >&2; exit 1; }
   done
 done
@@ -116,7 +105,7 @@ def load(r, side):
     text = open(os.path.join(w, "%d.%s.json" % (r, side))).read()
     j = json.loads(text[text.index("{"):])["jobs"][0]
     rw = "read" if j["read"]["io_bytes"] > 0 and j["write"]["io_bytes"] == 0 else "write"
-    # The CPU ticks cover the ramp too: count its requests from the runtime.
+    # fio counts requests after the ramp; the CPU ticks cover it too.
     ios = j[rw]["total_ios"] + j.get("sync", {}).get("total_ios", 0)
     cpu = int(open(os.path.join(w, "%d.%s.cpu" % (r, side))).read()) / clk
     return j[rw]["iops"], cpu * 1e6 / max(ios, 1)

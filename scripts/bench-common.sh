@@ -39,3 +39,30 @@ bench_wait_for_socket() {
   echo "$BENCH_NAME: $1 did not come up" >&2
   exit 1
 }
+
+# bench_workdir DIR PREFIX: W becomes a fresh directory DIR/PREFIX.XXXXXX;
+# on exit the servers whose pids the script adds to PIDS are stopped (by
+# pid: nothing the script did not start) and W is removed.
+bench_workdir() {
+  mkdir -p "$1"
+  W=$(mktemp -d "$1/$2.XXXXXX")
+  PIDS=()
+  trap _bench_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+_bench_cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$W"
+}
+
+# bench_cpu_ticks PID: the process's utime + stime, in clock ticks. The
+# fields are counted after the command name's closing parenthesis, which
+# may hold spaces.
+bench_cpu_ticks() {
+  local stat
+  stat=$(<"/proc/$1/stat")
+  stat=${stat##*) }
+  awk '{print $12 + $13}' <<<"$stat"
+}

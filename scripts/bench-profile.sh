@@ -94,11 +94,10 @@ case $JOB in
   *read*) env "${fio_env[@]}" fio --output=/dev/null fio-jobs/precondition.fio ;;
 esac
 
-ticks() { local s; s=$(<"/proc/$SERVER_PID/stat"); s=${s##*) }; awk '{print $12 + $13}' <<<"$s"; }
-before=$(ticks)
+before=$(bench_cpu_ticks "$SERVER_PID")
 perf record --call-graph "$CALL_GRAPH" -o "$W/perf.data" -p "$SERVER_PID" -- \
   env "${fio_env[@]}" fio --output-format=json --output="$W/fio.json" "fio-jobs/$JOB.fio" 2>"$W/perf.err" >/dev/null
-after=$(ticks)
+after=$(bench_cpu_ticks "$SERVER_PID")
 python3 - "$W/fio.json" "$((after - before))" "$(getconf CLK_TCK)" "$JOB" <<'PY'
 import json, sys
 text = open(sys.argv[1]).read()

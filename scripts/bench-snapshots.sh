@@ -54,7 +54,7 @@ while [ $# -gt 0 ]; do
 done
 SIZE_B=$(bench_bytes "$SIZE")
 bench_check_runtime "$RUNTIME"
-[[ $SNAPSHOTS =~ ^[0-9]+$ ]] && [ "$SNAPSHOTS" -ge 100 ] || { echo "bench-snapshots: --snapshots must be at least 100" >&2; exit 2; }
+[[ $SNAPSHOTS =~ ^[0-9]+$ ]] && [ "$SNAPSHOTS" -gt 100 ] || { echo "bench-snapshots: --snapshots must be more than 100 (the first 100 are made before the latency is measured)" >&2; exit 2; }
 bench_require fio nbdkit qemu-img qemu-nbd qemu-io nbdinfo python3
 TESSERA=$BUILD_DIR/admin/tessera
 PLUGIN=$BUILD_DIR/plugin/nbdkit-tessera-plugin.so
@@ -64,17 +64,7 @@ PLUGIN=$BUILD_DIR/plugin/nbdkit-tessera-plugin.so
 # what the snapshots pin, fit with room for the log to roll over.
 IO_LIMIT_B=$((4 * SIZE_B))
 VDEV_MB=$(((2 * (2 * SIZE_B + IO_LIMIT_B) + SNAPSHOTS * (1 << 20) + (512 << 20)) >> 20))
-mkdir -p "$DIR"
-W=$(mktemp -d "$DIR/snap.XXXXXX")
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_workdir "$DIR" snap
 
 now_us() { echo $(($(date +%s%N) / 1000)); }
 # fio_job URI NAME ARGS...: prints IOPS of a 4K write job.

@@ -119,20 +119,7 @@ if [ "$AVAIL_B" -lt "$NEED_B" ]; then
   exit 1
 fi
 
-W=$(mktemp -d "$DIR/run.XXXXXX")
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${PIDS[@]}"; do
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_workdir "$DIR" run
 
 
 echo "bench: device $((SIZE_B >> 20)) MiB, ${RUNTIME} s per job, write jobs capped at" \
@@ -187,14 +174,6 @@ declare -A URIS=(
 declare -A SERVER_PIDS=([tessera]=$TESSERA_PID [nbdkit-memory]=$MEMORY_PID [nbdkit-file]=$FILE_PID
   [qemu-nbd]=$QEMU_PID)
 
-# cpu_ticks PID: the process's utime + stime, in clock ticks. The fields are
-# counted after the command name's closing parenthesis, which may hold spaces.
-cpu_ticks() {
-  local stat
-  stat=$(<"/proc/$1/stat")
-  stat=${stat##*) }
-  awk '{print $12 + $13}' <<<"$stat"
-}
 
 # run_job JOB ENGINE: fio-jobs/JOB.fio against ENGINE; JSON in $W/res/.
 mkdir -p "$W/res"
@@ -209,14 +188,14 @@ run_job() {
   sleep "${ramp:-0}"
   # A job that ended within its ramp has no steady state to measure.
   before=
-  kill -0 "$fio_pid" 2>/dev/null && before=$(cpu_ticks "${SERVER_PIDS[$engine]}")
+  kill -0 "$fio_pid" 2>/dev/null && before=$(bench_cpu_ticks "${SERVER_PIDS[$engine]}")
   wait "$fio_pid" || true
   kill -0 "${SERVER_PIDS[$engine]}" 2>/dev/null || {
     echo "bench: the $engine server died during $job: $(tail -n 5 "$W/$engine.log" 2>/dev/null)" >&2
     exit 1
   }
   if [ -n "$before" ]; then
-    echo $(($(cpu_ticks "${SERVER_PIDS[$engine]}") - before)) >"$W/res/$job.$engine.cpu"
+    echo $(($(bench_cpu_ticks "${SERVER_PIDS[$engine]}") - before)) >"$W/res/$job.$engine.cpu"
   fi
   if [ "$engine" = tessera ]; then
     echo "$job $(awk '/^VmRSS/ {print $2}' "/proc/$TESSERA_PID/status")" >>"$W/res/tessera-rss"

@@ -13,6 +13,7 @@
 #include "core/tree/node_cache.h"
 #include "core/util/checksum.h"
 #include "core/vdev/memory_vdev.h"
+#include "tests/unit/segment/log_test_util.h"
 
 namespace tessera {
 namespace {
@@ -20,22 +21,7 @@ namespace {
 constexpr uint64_t kVolumeId = 9;
 constexpr uint64_t kVolumeBlocks = 64;
 
-class OneVdevSource final : public LunBlockSource {
- public:
-  Result<std::vector<LunBlock>> AllocateRow(uint32_t n, uint64_t bytes, const std::string&) override {
-    std::vector<LunBlock> row;
-    for (uint32_t j = 0; j < n; j++) {
-      row.push_back(LunBlock{.id = ++id_, .address = DiskAddress::Make(Tier::kFastest, 0, next_),
-                             .size = bytes, .vdev = "v0"});
-      next_ += bytes / kBlockSize;
-    }
-    return row;
-  }
-
- private:
-  uint64_t id_ = 0;
-  uint64_t next_ = kFirstUsableBlock;
-};
+using testing::OneVdevRowSource;
 
 class LogReplayBounds : public ::testing::Test {
  protected:
@@ -82,7 +68,7 @@ class LogReplayBounds : public ::testing::Test {
   }
 
   std::unique_ptr<Pool> pool_;
-  OneVdevSource source_;
+  OneVdevRowSource source_;
   std::shared_ptr<LunSegment> lun_;
   MemoryNodeStore store_;
   NodeCache cache_{1u << 20};

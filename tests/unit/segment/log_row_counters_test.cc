@@ -18,6 +18,7 @@
 #include "core/tree/memory_node_store.h"
 #include "core/tree/node_cache.h"
 #include "core/vdev/memory_vdev.h"
+#include "tests/unit/segment/log_test_util.h"
 
 namespace tessera {
 namespace {
@@ -29,22 +30,7 @@ constexpr uint64_t kVdevBytes = 64ull << 20;
 // cuts them (design note 2 of log_segment.cc).
 constexpr uint64_t kRowBlocks = 256;
 
-class RowSource final : public LunBlockSource {
- public:
-  Result<std::vector<LunBlock>> AllocateRow(uint32_t n, uint64_t bytes, const std::string&) override {
-    std::vector<LunBlock> row;
-    for (uint32_t j = 0; j < n; j++) {
-      row.push_back(LunBlock{.id = ++id_, .address = DiskAddress::Make(Tier::kFastest, 0, next_),
-                             .size = bytes, .vdev = "v0"});
-      next_ += bytes / kBlockSize;
-    }
-    return row;
-  }
-
- private:
-  uint64_t id_ = 0;
-  uint64_t next_ = kFirstUsableBlock;
-};
+using testing::OneVdevRowSource;
 
 class LogRowCounters : public ::testing::Test {
  protected:
@@ -115,7 +101,7 @@ class LogRowCounters : public ::testing::Test {
   NodeCache cache_{64ull << 20};
   DefaultMessageActions actions_;
   std::unique_ptr<Pool> pool_;
-  RowSource source_;
+  OneVdevRowSource source_;
   std::shared_ptr<LunSegment> lun_;
   std::unique_ptr<Tree> tree_;
   std::unique_ptr<LogSegment> log_;
