@@ -220,7 +220,7 @@ struct PoolStatus {
   uint32_t metadata_copies = 0;
   uint32_t metadata_copies_written = 0;
   std::vector<VolumeHealth> degraded_volumes;
-  MemoryUse memory;  // zero from a pool opened without a server's caches
+  MemoryUse memory;  // of the process that opened the pool: the server, or the CLI when none runs
 };
 
 }  // namespace tessera
