@@ -97,18 +97,20 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 
 python3 - "$W" "$ROUNDS" "$(getconf CLK_TCK)" "$JOB" <<'PY'
-import json, os, statistics, sys
+import os, statistics, sys
+
+sys.dont_write_bytecode = True  # no __pycache__ in the repository
+sys.path.insert(0, "scripts")
+import bench_fio  # noqa: E402
+
 w, rounds, clk, job = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 
 
 def load(r, side):
-    text = open(os.path.join(w, "%d.%s.json" % (r, side))).read()
-    j = json.loads(text[text.index("{"):])["jobs"][0]
-    rw = "read" if j["read"]["io_bytes"] > 0 and j["write"]["io_bytes"] == 0 else "write"
+    j = bench_fio.first_job(os.path.join(w, "%d.%s.json" % (r, side)))
     # fio counts requests after the ramp; the CPU ticks cover it too.
-    ios = j[rw]["total_ios"] + j.get("sync", {}).get("total_ios", 0)
-    cpu = int(open(os.path.join(w, "%d.%s.cpu" % (r, side))).read()) / clk
-    return j[rw]["iops"], cpu * 1e6 / max(ios, 1)
+    ticks = int(open(os.path.join(w, "%d.%s.cpu" % (r, side))).read())
+    return j[bench_fio.direction(j)]["iops"], bench_fio.cpu_us_per_request(ticks, clk, j)
 
 
 print("%s, A then B each round (CPU per request includes the ramp)" % job)

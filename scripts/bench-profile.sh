@@ -67,19 +67,9 @@ TESSERA=$BUILD_DIR/admin/tessera
 PLUGIN=$BUILD_DIR/plugin/nbdkit-tessera-plugin.so
 [ -x "$TESSERA" ] && [ -f "$PLUGIN" ] || TESSERA_BUILD_DIR=$BUILD_DIR scripts/build.sh --target tessera nbdkit-tessera-plugin
 
-mkdir -p "$DIR"
-W=$(mktemp -d "$DIR/run.XXXXXX")
-SERVER_PID=
-cleanup() {
-  if [ -n "$SERVER_PID" ]; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  if [ "$KEEP" = 1 ] && [ -f "$W/perf.data" ]; then mv "$W/perf.data" "$DIR/perf.data"; fi
-  rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_workdir "$DIR" run
+PERF_DATA=$W/perf.data
+if [ "$KEEP" = 1 ]; then PERF_DATA=$DIR/perf.data; fi
 
 # The pool takes the volume once plus what the job writes in its runtime.
 VDEV_MB=$(((SIZE_B * 6 / VDEVS >> 20) + 256))
@@ -87,6 +77,7 @@ VDEV_MB=$(((SIZE_B * 6 / VDEVS >> 20) + 256))
 "$TESSERA" volume create bench --pool "$W/pool" --size "$SIZE_B" --layout "$LAYOUT" >/dev/null
 nbdkit -f --exit-with-parent -U "$W/tessera.sock" "$PLUGIN" pool="$W/pool" >"$W/tessera.log" 2>&1 &
 SERVER_PID=$!
+PIDS+=("$SERVER_PID")
 bench_wait_for_socket tessera "$SERVER_PID" "$W/tessera.sock" bench
 URI="nbd+unix:///bench?socket=$W/tessera.sock"
 fio_env=(URI="$URI" SIZE="$SIZE_B" RUNTIME="$RUNTIME" IO_LIMIT=$((4 * SIZE_B)) IO_LIMIT_PER_JOB="$SIZE_B")
@@ -95,24 +86,27 @@ case $JOB in
 esac
 
 before=$(bench_cpu_ticks "$SERVER_PID")
-perf record --call-graph "$CALL_GRAPH" -o "$W/perf.data" -p "$SERVER_PID" -- \
+perf record --call-graph "$CALL_GRAPH" -o "$PERF_DATA" -p "$SERVER_PID" -- \
   env "${fio_env[@]}" fio --output-format=json --output="$W/fio.json" "fio-jobs/$JOB.fio" 2>"$W/perf.err" >/dev/null
 after=$(bench_cpu_ticks "$SERVER_PID")
 python3 - "$W/fio.json" "$((after - before))" "$(getconf CLK_TCK)" "$JOB" <<'PY'
-import json, sys
-text = open(sys.argv[1]).read()
-j = json.loads(text[text.index("{"):])["jobs"][0]
-rw = "read" if j["read"]["io_bytes"] > 0 and j["write"]["io_bytes"] == 0 else "write"
-ios = j[rw]["total_ios"] + j.get("sync", {}).get("total_ios", 0)
+import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ in the repository
+sys.path.insert(0, "scripts")
+import bench_fio  # noqa: E402
+
+j = bench_fio.first_job(sys.argv[1])
+rw = bench_fio.direction(j)
 print("%s: %.0f IOPS, %.1f MiB/s; server CPU %.1f us per request (ramp included)"
       % (sys.argv[4], j[rw]["iops"], j[rw]["bw"] / 1024.0,
-         int(sys.argv[2]) * 1e6 / int(sys.argv[3]) / max(ios, 1)))
+         bench_fio.cpu_us_per_request(int(sys.argv[2]), int(sys.argv[3]), j)))
 PY
 echo
 echo "== self =="
-perf report -i "$W/perf.data" --no-children --stdio --percent-limit 0.5 -g none 2>/dev/null |
+perf report -i "$PERF_DATA" --no-children --stdio --percent-limit 0.5 -g none 2>/dev/null |
   grep -v '^#' | grep -v '^$' | head -n "$TOP"
 echo
 echo "== children (inclusive) =="
-perf report -i "$W/perf.data" --children --stdio --percent-limit 2 -g none 2>/dev/null |
+perf report -i "$PERF_DATA" --children --stdio --percent-limit 2 -g none 2>/dev/null |
   grep -v '^#' | grep -v '^$' | head -n "$TOP"

@@ -55,18 +55,7 @@ TESSERA=$BUILD_DIR/admin/tessera
 PLUGIN=$BUILD_DIR/plugin/nbdkit-tessera-plugin.so
 [ -x "$TESSERA" ] && [ -f "$PLUGIN" ] || { echo "bench: build first (scripts/build.sh)" >&2; exit 1; }
 
-mkdir -p "$DIR"
-W=$(mktemp -d "$DIR/redundancy.XXXXXX")
-SERVER_PID=
-cleanup() {
-  if [ -n "$SERVER_PID" ]; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_workdir "$DIR" redundancy
 
 # Each data vdev takes a share of both volumes (rs: 1.6 x size over 6,
 # stripe: size over 4), with room to spare; files are sparse.
@@ -78,6 +67,7 @@ for i in 0 1 2 3 4 5; do args+=(--vdev "tier=slow,path=d$i.img,size=${VDEV_MB}M,
 "$TESSERA" volume create stripe --pool "$W/pool" --size "$SIZE_B" --layout stripe:4 >>"$W/setup.log"
 nbdkit -f --exit-with-parent -U "$W/nbd.sock" "$PLUGIN" pool="$W/pool" >"$W/server.log" 2>&1 &
 SERVER_PID=$!
+PIDS+=("$SERVER_PID")
 for ((i = 0; i < 300; i++)); do
   nbdinfo --size "nbd+unix:///rs?socket=$W/nbd.sock" >/dev/null 2>&1 && break
   kill -0 "$SERVER_PID" 2>/dev/null || { echo "bench: server exited: $(tail -n 5 "$W/server.log")" >&2; exit 1; }

@@ -224,7 +224,11 @@ done
 python3 - "$W/res" "$SIZE_B" "$RUNTIME" "$IO_LIMIT_B" "$LAYOUT" "$QEMU_AIO" "$(getconf CLK_TCK)" \
   "${HWM[tessera]}" "${HWM[nbdkit-memory]}" "${HWM[nbdkit-file]}" "${HWM[qemu-nbd]}" \
   "$((SECONDS - start))" <<'PY' | tee "$DIR/last-bench.txt"
-import json, os, sys
+import os, sys
+
+sys.dont_write_bytecode = True  # no __pycache__ in the repository
+sys.path.insert(0, "scripts")
+import bench_fio  # noqa: E402
 
 res, size, runtime, io_limit, layout, qemu_aio, clk_tck = sys.argv[1:8]
 engines = ["tessera", "nbdkit-memory", "nbdkit-file", "qemu-nbd"]
@@ -247,21 +251,18 @@ short = {"nbdkit-memory": "mem", "nbdkit-file": "file", "qemu-nbd": "qemu"}
 def result(job, engine):
     path = os.path.join(res, "%s.%s.json" % (job, engine))
     try:
-        text = open(path).read()
-        doc = json.loads(text[text.index("{"):])
+        j = bench_fio.first_job(path)
     except (OSError, ValueError):
         return None, "no output"
-    j = doc["jobs"][0]
     if j.get("error"):
         err = open(path.replace(".json", ".err")).read().strip().splitlines()
         return None, "error %d: %s" % (j["error"], err[0] if err else "")
-    rw = "read" if j["read"]["io_bytes"] > 0 and j["write"]["io_bytes"] == 0 else "write"
+    rw = bench_fio.direction(j)
     out = {"iops": j[rw]["iops"], "bw": j[rw]["bw"] / 1024.0}
     try:
         ticks = int(open(path.replace(".json", ".cpu")).read())
-        ios = j[rw]["total_ios"] + j["sync"].get("total_ios", 0)
-        if ios > 0:
-            out["cpu_us"] = ticks * 1e6 / int(clk_tck) / ios
+        if bench_fio.requests(j) > 0:
+            out["cpu_us"] = bench_fio.cpu_us_per_request(ticks, int(clk_tck), j)
     except (OSError, ValueError, KeyError):
         pass
     return out, None
