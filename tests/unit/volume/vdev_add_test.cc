@@ -275,10 +275,7 @@ TEST(VdevAdd, CrashAtEachDeviceWriteOpensWithOrWithoutTheVdev) {
       plan.PowerLoss();
       (void)storage->Close();
     }
-    // Reopened on the plain files, as after a reboot.
-    StorageOptions plain;
-    plain.metadata_cache_bytes = 32 << 20;
-    auto storage = Storage::Open(pd.dir(), plain);
+    auto storage = ReopenPlain(pd.dir());
     ASSERT_TRUE(storage) << storage.error().ToString();
     auto read = ReadAll(**storage, "v");
     ASSERT_TRUE(read) << read.error().ToString();

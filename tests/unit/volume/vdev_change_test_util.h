@@ -47,6 +47,14 @@ inline Status WriteRounds(Volume& volume, Bytes& model, uint64_t rounds, uint64_
 
 // Volume v of 8 MiB made, written (12 rounds with `stride`), flushed and
 // committed; returns its content.
+// The pool at `dir` opened on its plain files, as after a reboot that
+// followed a crash plan's power loss.
+inline Result<std::unique_ptr<Storage>> ReopenPlain(const std::string& dir) {
+  StorageOptions plain;
+  plain.metadata_cache_bytes = 32 << 20;
+  return Storage::Open(dir, plain);
+}
+
 inline Bytes SetUpPool(Storage& storage, uint64_t stride) {
   Bytes model(8 * kMiB, std::byte{0});
   EXPECT_TRUE(storage.CreateVolume({.name = "v", .size = model.size()}));

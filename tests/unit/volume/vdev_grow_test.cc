@@ -145,9 +145,7 @@ void CrashDuringGrow(uint64_t old_bytes, uint64_t new_bytes) {
       plan.PowerLoss();
       (void)storage->Close();
     }
-    StorageOptions plain;
-    plain.metadata_cache_bytes = 32 << 20;
-    auto storage = Storage::Open(pd.dir(), plain);
+    auto storage = ReopenPlain(pd.dir());
     ASSERT_TRUE(storage) << storage.error().ToString();
     auto read = ReadAll(**storage, "v");
     ASSERT_TRUE(read) << read.error().ToString();
