@@ -27,8 +27,9 @@
 #  4. A failing test prints the tail of every log in $T before $T goes away
 #     (set TESSERA_KEEP_TMP=1 to keep $T).
 #  5. Tools: require_cmd fails (never skips) on a missing tool, since
-#     scripts/install-deps.sh installs all of them. Python code that imports
-#     nbd runs under /usr/bin/python3 (the distribution's libnbd binding).
+#     scripts/install-deps.sh and scripts/install-test-deps.sh install all
+#     of them. Python code that imports nbd runs under /usr/bin/python3 (the
+#     distribution's libnbd binding).
 #  6. Exit status: 0 passed, 77 skipped (skip: the environment cannot run the
 #     test, e.g. no loop devices), anything else failed.
 #  7. Bounds: scripts/test.sh runs each test through scripts/run-one-test.sh,
@@ -146,7 +147,7 @@ require_cmd() {
   local c
   for c in "$@"; do
     command -v "$c" >/dev/null 2>&1 ||
-      fail "required tool '$c' is not installed (run scripts/install-deps.sh)"
+      fail "required tool '$c' is not installed (run scripts/install-deps.sh and scripts/install-test-deps.sh)"
   done
 }
 
@@ -159,12 +160,17 @@ require_build() {
 }
 
 # Loop devices, mounts and FUSE need root and kernel support; a container may
-# refuse them. Skips (exit 0, with the reason) only when they are not allowed.
-require_loop_and_fuse() {
-  [ "$(id -u)" -eq 0 ] || skip "needs root for losetup and mount"
+# refuse them. Skips (exit 77, with the reason) only when they are not allowed.
+require_fuse() {
+  [ "$(id -u)" -eq 0 ] || skip "needs root for FUSE mounts"
   [ -e /dev/fuse ] || skip "no /dev/fuse (FUSE is not available)"
+  require_cmd nbdfuse fusermount3
+}
+
+require_loop_and_fuse() {
+  require_fuse
   [ -e /dev/loop-control ] || skip "no /dev/loop-control (loop devices are not available)"
-  require_cmd nbdfuse fusermount3 losetup mount umount
+  require_cmd losetup mount umount
   losetup -f >/dev/null 2>&1 || skip "losetup -f failed: no free loop device may be allocated here"
 }
 
@@ -289,11 +295,11 @@ captive() {
     3>&2 2>>"$T/server.log"
 }
 
-# --- Attaching as a block device: nbdfuse + loop ---
+# --- Attaching as a file (nbdfuse) and as a block device (+ loop) ---
 
-# attach_loop EXPORT: mounts the export as $T/fuse/nbd with nbdfuse and sets
-# up a loop device over it. Sets LOOP_DEV and FUSE_PID.
-attach_loop() {
+# attach_fuse EXPORT: presents the export as the file $T/fuse/nbd with
+# nbdfuse. Sets FUSE_PID.
+attach_fuse() {
   local export=$1
   mkdir -p "$T/fuse"
   rm -f "$T/fuse.pid"
@@ -308,6 +314,24 @@ attach_loop() {
     sleep 0.1
   done
   [ -f "$T/fuse/nbd" ] || fail "nbdfuse did not present $T/fuse/nbd within 20 s"
+}
+
+# Undoes attach_fuse now: unmounts and waits for nbdfuse to exit.
+detach_fuse() {
+  fusermount3 -u "$T/fuse" || fail "fusermount3 -u $T/fuse failed"
+  local i
+  for ((i = 0; i < 300; i++)); do
+    kill -0 "$FUSE_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$FUSE_PID" 2>/dev/null && fail "nbdfuse $FUSE_PID did not exit after fusermount3 -u"
+  wait "$FUSE_PID" 2>/dev/null || true
+}
+
+# attach_loop EXPORT: attach_fuse, then a loop device over $T/fuse/nbd.
+# Sets LOOP_DEV and FUSE_PID.
+attach_loop() {
+  attach_fuse "$1"
   LOOP_DEV=$(losetup -f --show "$T/fuse/nbd") || fail "losetup -f --show $T/fuse/nbd failed"
   on_exit "losetup -d '$LOOP_DEV'"
 }
@@ -322,13 +346,7 @@ detach_loop() {
     losetup -j "$T/fuse/nbd" 2>/dev/null | grep -q . || break
     sleep 0.1
   done
-  fusermount3 -u "$T/fuse" || fail "fusermount3 -u $T/fuse failed"
-  for ((i = 0; i < 300; i++)); do
-    kill -0 "$FUSE_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -0 "$FUSE_PID" 2>/dev/null && fail "nbdfuse $FUSE_PID did not exit after fusermount3 -u"
-  wait "$FUSE_PID" 2>/dev/null || true
+  detach_fuse
 }
 
 # --- Data helpers ---
