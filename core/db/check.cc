@@ -21,8 +21,14 @@
 //     that is not is reported as a leak. An entry that does not decode is
 //     reported with the checksum failures, as a dataset record that does not
 //     decode is: the blocks it should name are unknown.
+//  6. Given the names of a dataset's data blocks (Check's data_blocks: the
+//     volume layer reads them from the exNodes), its extents must be exactly
+//     the blocks named by its live tree and its snapshots' trees, all read
+//     from the pinned commit. Volume changes that touch both are made under
+//     one commit hold (contract 9), so any commit must agree.
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "core/db/database.h"
 #include "core/db/root_scan.h"
@@ -68,6 +74,52 @@ std::string Describe(const Interval& iv) {
   return fmt::format("{} +{}", DiskAddress{iv.first}.ToString(), iv.second - iv.first);
 }
 
+// Design note 6: a dataset's extents against the data blocks its trees name.
+class DatasetNames {
+ public:
+  DatasetNames(std::string dataset, const std::vector<Database::Extent>& extents, CheckReport* report)
+      : dataset_(std::move(dataset)), report_(report) {
+    for (const auto& e : extents) extents_[e.address.raw] = e.blocks;
+  }
+
+  void Add(const std::string& what, const Result<std::vector<Database::NamedBlock>>& blocks) {
+    if (!blocks) {
+      complete_ = false;
+      report_->checksum_failures.push_back(fmt::format("{}: its data blocks: {}", what, blocks.error().ToString()));
+      return;
+    }
+    for (const auto& b : *blocks) {
+      named_.insert(b.address.raw);
+      auto it = extents_.find(b.address.raw);
+      if (it == extents_.end()) {
+        report_->unallocated_references.push_back(fmt::format(
+            "{} names data block {} +{}, which is not an extent of dataset {}", what, b.address.ToString(),
+            b.blocks, dataset_));
+      } else if (it->second != b.blocks) {
+        report_->unallocated_references.push_back(fmt::format("{} names data block {} as {} blocks; its extent has {}",
+                                                              what, b.address.ToString(), b.blocks, it->second));
+      }
+    }
+  }
+
+  // Extents no tree named; only when every tree's names were read.
+  void ReportUnnamed() {
+    if (!complete_) return;
+    for (const auto& [address, blocks] : extents_) {
+      if (named_.contains(address)) continue;
+      report_->leaks.push_back(fmt::format("extent {} +{} of dataset {} is named by no exNode",
+                                           DiskAddress{address}.ToString(), blocks, dataset_));
+    }
+  }
+
+ private:
+  std::string dataset_;
+  CheckReport* report_;
+  std::map<uint64_t, uint64_t> extents_;  // address -> blocks
+  std::set<uint64_t> named_;
+  bool complete_ = true;
+};
+
 }  // namespace
 
 std::string CheckReport::Summary() const {
@@ -78,10 +130,10 @@ std::string CheckReport::Summary() const {
       unallocated_references.size(), checksum_failures.size());
 }
 
-Result<CheckReport> Database::Check() {
+Result<CheckReport> Database::Check(const DataBlocksFn& data_blocks) {
   std::vector<Interval> reserved, allocated;
   auto pinned = [&]() -> Result<PinnedCommit> {
-    std::lock_guard lock(mu_);
+    auto scope = LockToCommit();
     TRY(CommitLocked());
     PinnedCommit commit = TRY(PinLastCommitLocked());
     for (const auto& v : pool_->vdevs()) {
@@ -115,7 +167,8 @@ Result<CheckReport> Database::Check() {
   auto datasets = TRY(DatasetRecordsIn(root_tree, &report.checksum_failures));
   TreeOptions read_only = options_.tree;
   read_only.read_only = true;
-  auto walk_root = [&](const BlockPtr& root, const std::string& what) {
+  // Walks the tree at `root`, and hands it to `names` (note 6) when given.
+  auto walk_root = [&](const BlockPtr& root, const std::string& what, const std::function<void(Tree&)>& names) {
     if (root.IsNull()) return;
     auto tree = Tree::Open(read_store_.get(), &cache_, &actions_, read_only, root);
     if (!tree) {
@@ -123,13 +176,21 @@ Result<CheckReport> Database::Check() {
       return;
     }
     walk(**tree, what);
+    if (names) names(**tree);
   };
   std::vector<Interval> dead;
   for (const auto& [name, record] : datasets) {
-    walk_root(record.root, "dataset " + name);
+    DatasetNames named(name, TRY(ExtentsIn(root_tree, record.id)), &report);
+    auto names_of = [&](const std::string& what) -> std::function<void(Tree&)> {
+      if (!data_blocks) return {};
+      return [&, what](Tree& tree) { named.Add(what, data_blocks(tree)); };
+    };
+    walk_root(record.root, "dataset " + name, names_of("volume " + name));
     for (const auto& s : TRY(SnapshotsIn(root_tree, record.id))) {
-      walk_root(s.root, VolumeRef{name, s.name}.ToString());
+      std::string ref = VolumeRef{name, s.name}.ToString();
+      walk_root(s.root, ref, names_of(ref));
     }
+    if (data_blocks) named.ReportUnnamed();
     auto undecodable = [&](std::string_view owner_address, const Error& error) {
       report.checksum_failures.push_back(fmt::format(
           "dataset {}: dead list entry {}: {}", name,

@@ -167,7 +167,7 @@ Status Database::FailIfBroken() const {
 }
 
 Result<uint64_t> Database::Commit() {
-  std::lock_guard lock(mu_);
+  auto scope = LockToCommit();
   return CommitLocked();
 }
 

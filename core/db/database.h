@@ -57,6 +57,15 @@
 //     bitmaps. Until the label write the vdev opens at its old size; after
 //     it at the new size, with or without that commit (allocator.h
 //     contract 9). A failure once the pool changed fails the database.
+//  9. Commits and holds. Every call that commits (Commit, Check, dataset
+//     and snapshot management, rollback, RequireMetadataCopies, AddVdev,
+//     GrowVdev, the scrub's recopy) takes the commit gate exclusively, then
+//     mu_; HoldCommits takes the gate shared. So a change made of several
+//     calls under one hold (a data row's extents and the exNode that names
+//     them) reaches the disk in one commit, whatever other threads commit
+//     meanwhile. Holds overlap one another. The gate comes before mu_ and
+//     before nothing else of the database: a holder must not commit, nor
+//     call what commits, until its hold ends (it would wait for itself).
 #pragma once
 
 #include <atomic>
@@ -65,6 +74,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -207,6 +217,20 @@ class Database {
   };
   Result<std::vector<Extent>> ExtentsOf(Dataset* dataset);
 
+  // Contract 9: no commit starts while this lives (one under way ends
+  // first). Release() ends it early.
+  class CommitHold {
+   public:
+    explicit CommitHold(std::shared_mutex& gate) : lock_(gate) {}
+    void Release() {
+      if (lock_.owns_lock()) lock_.unlock();
+    }
+
+   private:
+    std::shared_lock<std::shared_mutex> lock_;
+  };
+  [[nodiscard]] CommitHold HoldCommits() { return CommitHold(commit_gate_); }
+
   // Called at the start of every commit, before any tree is synced, under
   // the commit lock; the hook may change dataset trees (not manage them).
   void SetPreCommitHook(std::function<Status()> hook);
@@ -216,7 +240,18 @@ class Database {
   // that commit left them. The commit lock is held for the commit and the
   // copy of the bitmaps only; the walk runs without it (contract 4), so
   // commits and management calls made meanwhile go on and are not seen.
-  Result<CheckReport> Check();
+  // With `data_blocks` (the data blocks a dataset tree's own records name:
+  // a volume's exNode), each dataset's extents are checked against what
+  // its live tree and its snapshots' trees name, in that same commit: an
+  // extent none names is a leak, a block named that is not an extent of
+  // the dataset (or of another size) an unallocated reference, and a tree
+  // whose names cannot be read a checksum failure.
+  struct NamedBlock {
+    DiskAddress address;
+    uint64_t blocks = 0;
+  };
+  using DataBlocksFn = std::function<Result<std::vector<NamedBlock>>(Tree& tree)>;
+  Result<CheckReport> Check(const DataBlocksFn& data_blocks = {});
 
   // Reads and verifies every copy of every node reachable from the root
   // tree, the datasets and the snapshots (the versions of the last commit
@@ -287,6 +322,13 @@ class Database {
   };
   Result<PinnedCommit> PinLastCommitLocked();
 
+  // Contract 9: the gate, then mu_, for every call that commits.
+  struct CommitScope {
+    std::unique_lock<std::shared_mutex> gate;
+    std::unique_lock<std::mutex> lock;
+  };
+  CommitScope LockToCommit() { return CommitScope{std::unique_lock(commit_gate_), std::unique_lock(mu_)}; }
+
   Status Bootstrap();                    // Create: empty root tree, first commit
   Status Recover();                      // Open: superblock, root tree, bitmaps
   Status LoadRoot(const Superblock& sb);
@@ -344,6 +386,7 @@ class Database {
   std::unique_ptr<MetadataIo> io_;  // over pool_; the copy policy is fixed at construction
   std::unique_ptr<Allocator> allocator_;
 
+  std::shared_mutex commit_gate_;  // contract 9: taken before mu_
   std::mutex mu_;  // serializes Commit and dataset/snapshot management
   uint64_t txg_ = 0;                               // GUARDED_BY(mu_) for writes
   uint64_t next_dataset_id_ = 1;                   // GUARDED_BY(mu_)

@@ -107,7 +107,7 @@ Result<std::vector<std::pair<std::string, DatasetRecord>>> Database::DatasetReco
 }
 
 Status Database::DeleteDataset(std::string_view name) {
-  std::lock_guard lock(mu_);
+  auto scope = LockToCommit();
   TRY_STATUS(FailIfBroken());
   Dataset* ds = TRY(OpenDatasetLocked(name));
   std::vector<SnapshotRecord> snapshots = TRY(SnapshotsOf(ds->id()));
@@ -135,7 +135,7 @@ Status Database::DeleteDataset(std::string_view name) {
 
 Status Database::RenameDataset(std::string_view name, std::string_view new_name,
                                const std::function<Status(Tree&)>& edit) {
-  std::lock_guard lock(mu_);
+  auto scope = LockToCommit();
   TRY_STATUS(FailIfBroken());
   TRY_STATUS(ValidateName("dataset", new_name));
   Dataset* ds = TRY(OpenDatasetLocked(name));

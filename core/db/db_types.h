@@ -37,6 +37,7 @@ struct CheckReport {
   uint64_t allocated_blocks = 0;    // excluding reserved blocks
   std::vector<std::string> leaks;            // allocated, referenced by nothing
   std::vector<std::string> double_references;
+  // Referenced but free, or named as a volume's data but not its extent.
   std::vector<std::string> unallocated_references;
   std::vector<std::string> checksum_failures;
   bool clean() const {

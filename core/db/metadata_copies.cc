@@ -27,7 +27,7 @@
 namespace tessera {
 
 Status Database::RequireMetadataCopies(uint32_t copies) {
-  std::lock_guard lock(mu_);
+  auto scope = LockToCommit();
   TRY_STATUS(FailIfBroken());
   copies = std::min<uint32_t>(copies, kMaxNodeCopies);
   if (copies <= copies_setting_.load()) return Ok();

@@ -25,7 +25,7 @@ namespace tessera {
 
 Status Database::RollbackDataset(std::string_view dataset, std::string_view snapshot,
                                  const std::vector<DiskAddress>& keep, const std::function<Status(Tree&)>& edit) {
-  std::lock_guard lock(mu_);
+  auto scope = LockToCommit();
   TRY_STATUS(FailIfBroken());
   Dataset* ds = TRY(OpenDatasetLocked(dataset));
   auto all = TRY(SnapshotsOf(ds->id()));

@@ -140,7 +140,7 @@ Result<MetadataScrubReport> Database::ScrubMetadata(const ScrubProgressFn& progr
   } else if (!thin.empty()) {  // design note 8
     std::set<uint64_t> rewritten;
     {
-      std::lock_guard lock(mu_);
+      auto scope = LockToCommit();
       auto recopied = RecopyThinNodesLocked(thin_root, thin_datasets, &rewritten, &report);
       if (!recopied) {
         report.errors.push_back("writing nodes anew with the pool's copies: " + recopied.error().ToString());

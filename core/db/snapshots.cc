@@ -51,7 +51,7 @@ Status Database::MoveDeadList(uint64_t dataset_id, uint64_t from_owner, uint64_t
 }
 
 Status Database::CreateSnapshot(std::string_view dataset, std::string_view snapshot, uint64_t guid) {
-  std::lock_guard lock(mu_);
+  auto scope = LockToCommit();
   TRY_STATUS(FailIfBroken());
   if (snapshot.empty() || snapshot.size() > 255 || snapshot.find_first_of("@/") != std::string_view::npos) {
     return Err(Code::kInvalidArgument, "snapshot name '{}' must be 1 to 255 bytes without '@' or '/'",
@@ -91,7 +91,7 @@ Result<std::vector<SnapshotInfo>> Database::ListSnapshots(std::string_view datas
 }
 
 Status Database::DeleteSnapshot(std::string_view dataset, std::string_view snapshot) {
-  std::lock_guard lock(mu_);
+  auto scope = LockToCommit();
   TRY_STATUS(FailIfBroken());
   Dataset* ds = TRY(OpenDatasetLocked(dataset));
   for (const auto& s : TRY(SnapshotsOf(ds->id()))) {

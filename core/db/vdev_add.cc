@@ -22,7 +22,7 @@
 namespace tessera {
 
 Status Database::AddVdev(const VdevConfig& config, std::shared_ptr<Vdev> device) {
-  std::lock_guard lock(mu_);
+  auto scope = LockToCommit();
   TRY_STATUS(FailIfBroken());
   TRY_STATUS(pool_->AddVdev(config, std::move(device),
                             [&](const PoolVdev& vdev) { return allocator_->AddVdev(vdev); }));

@@ -15,7 +15,7 @@
 namespace tessera {
 
 Status Database::GrowVdev(const std::string& name, std::shared_ptr<Vdev> device) {
-  std::lock_guard lock(mu_);
+  auto scope = LockToCommit();
   TRY_STATUS(FailIfBroken());
   const PoolVdev* vdev = pool_->FindByName(name);
   const uint64_t before = vdev != nullptr ? vdev->label.size_blocks : 0;

@@ -109,6 +109,9 @@ class PoolApi {
   virtual Result<DiffStreamInfo> ApplyDiffStream(const std::string& volume, int stream_fd) = 0;
 
   virtual Result<PoolStatus> GetPoolStatus() = 0;
+  // The database's check of one commit (Database::Check), with each
+  // volume's extents against the blocks its exNodes name (live and
+  // snapshots): leaks, blocks named but not owned, unreadable exNodes.
   virtual Result<CheckReport> Check() = 0;
   // I/O counts since the pool was opened (storage_types.h). Cheap: takes no
   // lock that long work holds.

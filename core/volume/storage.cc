@@ -318,7 +318,7 @@ Result<CheckReport> Storage::Impl::Check() {
   // commits go on meanwhile.
   TRY_STATUS(CloseIdleVolumes());
   for (auto& v : OpenVolumes()) TRY_STATUS(v->Flush());
-  return db_->Check();
+  return db_->Check(ExnodeDataBlocks);
 }
 
 }  // namespace tessera

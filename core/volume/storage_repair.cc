@@ -14,16 +14,19 @@
 //     block, and commit. Until the rebuild pass rewrites it, the new block's
 //     chunks read as missing and are rebuilt from parity by any reader; a
 //     crash in between leaves a row that reads the same way.
+//  2b. An old block that a snapshot's exNode names is not freed: the
+//     snapshot still reads through it (decoding around it while its vdev
+//     is lost). It stays an extent of the volume, named by snapshots only,
+//     until the last of them is deleted (volume_clean.cc note 7).
 //  2a. The free goes into the commit that saves the exNode, not into a
 //     later one: a crash between the two used to keep the old block as an
 //     extent of the volume that no row names, which a later replace of its
 //     vdev counted as data without redundancy, lost (tests/thrash/README.md,
 //     bug 12). Freeing before that commit is safe: the old block is out of
 //     the row already, and the allocator hands it out again only once the
-//     commit is durable (docs/architecture.md, Allocator). The free comes
-//     after the exNode is saved, so a commit from another thread in
-//     between can keep the old block (a leak until the volume is deleted)
-//     but never free a block the saved exNode still names.
+//     commit is durable (docs/architecture.md, Allocator). New blocks,
+//     exNode and frees are made under one commit hold (Database contract
+//     9), so no commit from another thread lands between them.
 //  3. The rebuild pass is DataSegment::InspectRows with repair over the
 //     whole volume: every bad chunk (on a replaced block, corrupt, stale) of
 //     a stripe with at most M bad is rebuilt and rewritten in place.
@@ -34,6 +37,7 @@
 //     block through the log (whose read verifies each block's checksum) and
 //     counts the blocks that fail as unrecoverable.
 #include <algorithm>
+#include <set>
 
 #include "core/exnode/query.h"
 #include "core/segment/lun_segment.h"
@@ -111,6 +115,8 @@ Result<uint64_t> Storage::Impl::ReplaceLostBlocks(VolumeImpl& volume, LunSegment
   Query query = TRY(ParseQuery(lun.options().query));
   std::vector<LunBlock> old_blocks;
   uint64_t rotation = 0;
+  // Design note 2a.
+  auto hold = db_->HoldCommits();
   for (const LunRowDesc& row_at_start : lun.Rows()) {
     LunRowDesc row = row_at_start;
     for (uint32_t p = 0; p < row.blocks.size(); p++) {
@@ -141,13 +147,17 @@ Result<uint64_t> Storage::Impl::ReplaceLostBlocks(VolumeImpl& volume, LunSegment
     }
   }
   if (old_blocks.empty()) return 0;
+  // Design note 2b.
+  std::set<uint64_t> snapshots_name = TRY(SnapshotDataBlocks(*db_, volume.name()));
   // Design note 2a: the exNode, then the frees, then one commit for both.
   TRY_STATUS(volume.SaveExnode());
   for (const LunBlock& old : old_blocks) {
+    if (snapshots_name.contains(old.address.raw)) continue;
     auto freed = db_->FreeExtent(volume.dataset(), old.address);
     if (!freed) Log(LogLevel::kWarn, "volume '{}': freeing replaced block {}: {}", volume.name(),
                     old.address.ToString(), freed.error().ToString());
   }
+  hold.Release();
   TRY_STATUS(CommitAll());
   return old_blocks.size();
 }

@@ -60,10 +60,13 @@ Status Storage::Impl::DeleteSnapshot(const std::string& volume, const std::strin
   }
   TRY_STATUS(db_->DeleteSnapshot(volume, snapshot));
   ForgetIoCounters(name);
-  // The rows only this snapshot pinned go now (storage_space.cc note 2).
+  // The rows only this snapshot pinned go now (storage_space.cc note 2),
+  // and the blocks only it named (volume_clean.cc note 7).
   auto freed = [&]() -> Status {
     auto live = TRY(OpenVolumeLocked(volume));
-    return live->Clean(VolumeImpl::CleanMode::kFreeOnly);
+    TRY_STATUS(live->Clean(VolumeImpl::CleanMode::kFreeOnly));
+    TRY(live->FreeUnnamedExtents());
+    return Ok();
   }();
   if (!freed) {
     return Err(freed.error().WithContext(fmt::format(

@@ -6,7 +6,9 @@
 //     dataset, 'x' keys) is the source of truth for its layout: opening a
 //     volume rebuilds the segment stack from that text alone.
 //  2. Creating a volume allocates two data rows (the current one and a
-//     spare, LogSegment contract 7) and commits. Any failure deletes the
+//     spare, LogSegment contract 7) and commits. The dataset, its rows and
+//     its exNode are made under one commit hold (Database contract 9), so
+//     no commit holds a dataset without an exNode. Any failure deletes the
 //     half-made dataset, so nothing changes.
 //  3. Opening replays the log and commits at once, recording the new epoch
 //     before any new batch is written (LogSegment contract 3).
@@ -170,6 +172,7 @@ Result<VolumeInfo> Storage::Impl::CreateVolumeLocked(const VolumeSpec& spec, std
   if (db_->OpenDataset(spec.name)) return Err(Code::kInvalidArgument, "volume '{}' already exists", spec.name);
   // storage_vdevs.cc, design note 5: its metadata as redundant as its data.
   TRY_STATUS(db_->RequireMetadataCopies(layout.parity + 1));
+  auto hold = db_->HoldCommits();  // design note 2
   Dataset* dataset = TRY(db_->CreateDataset(spec.name));
   auto built = [&]() -> Result<std::shared_ptr<VolumeImpl>> {
     LunOptions options{.n_devices = devices, .chunk_size = layout.chunk,
@@ -191,9 +194,11 @@ Result<VolumeInfo> Storage::Impl::CreateVolumeLocked(const VolumeSpec& spec, std
     TRY(data->Grow());
     TRY(data->Grow());
     TRY_STATUS(volume->SaveExnode());
+    hold.Release();
     TRY_STATUS(CommitAll());
     return volume;
   }();
+  hold.Release();
   if (!built) {
     auto undo = db_->DeleteDataset(spec.name);
     if (!undo) Log(LogLevel::kError, "cleaning up volume '{}': {}", spec.name, undo.error().ToString());

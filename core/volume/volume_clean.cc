@@ -25,17 +25,27 @@
 //     snapshot maps still exists.
 //  4. Growing first tries cleaning; when the pool has no room for a row,
 //     cleaning is retried aggressively before NoSpace is returned.
-//  6. Freeing rows saves the exNode without them before their blocks are
-//     freed (FreeRowsLocked). A commit may land between any two steps (the
-//     background thread commits without this volume's locks): after the
-//     save and before the frees it makes the smaller exNode durable with the
-//     blocks still allocated, at worst a leak after a crash; freeing first
-//     could make the frees durable while the committed exNode still named
-//     the rows, and their blocks, handed to another volume, would then be
-//     named by two.
+//  6. A new row (its extents, then the exNode naming it) and freed rows
+//     (the exNode without them, then their extents freed) are each made
+//     under one hold of the database's commits (Database contract 9): the
+//     background thread commits without this volume's locks, and a commit
+//     between the steps would make half the change durable. After a crash
+//     that would be a leak (extents no exNode names) or worse, blocks
+//     handed to another volume while a committed exNode still names them.
+//     So every commit finds each extent of a volume named by its exNode or
+//     one of its snapshots' (Storage::Check checks it), and the exNode
+//     names only extents the volume owns.
+//  7. A block that only snapshots name (one a repair moved its row off,
+//     storage_repair.cc note 2b) is freed when the last of them is deleted:
+//     FreeUnnamedExtents, called after a snapshot delete, frees every extent
+//     that neither the exNode in memory nor a snapshot's names. It holds
+//     grow_mu_ (no row comes or goes meanwhile) and a commit hold; a repair
+//     cannot run meanwhile (both wait for the volume to be idle). It gives
+//     up, freeing nothing, when any exNode cannot be read.
 #include <map>
 #include <set>
 
+#include "core/exnode/exnode.h"
 #include "core/util/log.h"
 #include "core/volume/storage_core.h"
 #include "core/volume/volume_impl.h"
@@ -54,8 +64,15 @@ Status VolumeImpl::Clean(CleanMode mode) {
   return Ok();
 }
 
-Status VolumeImpl::GrowLocked() {
+Result<LunRowDesc> VolumeImpl::GrowAndSaveLocked() {
+  auto hold = db_->HoldCommits();  // note 6
   auto grown = parts_.data->Grow();
+  if (grown) TRY_STATUS(SaveExnode());
+  return grown;
+}
+
+Status VolumeImpl::GrowLocked() {
+  auto grown = GrowAndSaveLocked();
   if (!grown && grown.error().code() == Code::kNoSpace) {
     bool changed = false;
     TRY_STATUS(CleanLocked(CleanMode::kAggressive, &changed));
@@ -64,15 +81,15 @@ Status VolumeImpl::GrowLocked() {
       TRY_STATUS(core_->CommitAll());
     }
     if (parts_.log->SpareRows() >= 1) return Ok();
-    grown = parts_.data->Grow();
+    grown = GrowAndSaveLocked();
   }
   if (!grown) return Err(grown.error());
-  TRY_STATUS(SaveExnode());
   return core_->CommitAll();
 }
 
 Status VolumeImpl::FreeRowsLocked(const std::vector<uint64_t>& row_starts) {
   if (row_starts.empty()) return Ok();
+  auto hold = db_->HoldCommits();  // note 6
   std::vector<LunBlock> blocks;
   for (uint64_t start : row_starts) {
     LunRowDesc row = TRY(parts_.data->RemoveRow(start));
@@ -80,10 +97,28 @@ Status VolumeImpl::FreeRowsLocked(const std::vector<uint64_t>& row_starts) {
     blocks.insert(blocks.end(), row.blocks.begin(), row.blocks.end());
     TRY_STATUS(parts_.log->ForgetRow(start));
   }
-  // Note 6: the exNode without the rows first, then the frees.
   TRY_STATUS(SaveExnode());
   for (const LunBlock& b : blocks) TRY_STATUS(db_->FreeExtent(parts_.dataset, b.address));
   return Ok();
+}
+
+Result<uint64_t> VolumeImpl::FreeUnnamedExtents() {
+  std::lock_guard lock(grow_mu_);
+  if (retired() || parts_.read_only) return 0;
+  auto hold = db_->HoldCommits();  // note 6
+  std::set<uint64_t> named = TRY(SnapshotDataBlocks(*db_, parts_.name));
+  for (const auto& b : TRY(DataBlocksOf(TRY(ParseExnode(TRY(ExnodeText())))))) named.insert(b.address.raw);
+  uint64_t freed = 0;
+  for (const auto& e : TRY(db_->ExtentsOf(parts_.dataset))) {
+    if (named.contains(e.address.raw)) continue;
+    TRY_STATUS(db_->FreeExtent(parts_.dataset, e.address));
+    Log(LogLevel::kInfo, "volume '{}': freed extent {} +{}, which no exNode names", parts_.name,
+        e.address.ToString(), e.blocks);
+    freed++;
+  }
+  hold.Release();
+  if (freed > 0) TRY_STATUS(core_->CommitAll());
+  return freed;
 }
 
 Status VolumeImpl::CleanLocked(CleanMode mode, bool* changed) {
@@ -146,8 +181,7 @@ Status VolumeImpl::CleanLocked(CleanMode mode, bool* changed) {
     if (moved) break;
     if (moved.error().code() != Code::kNoSpace || attempt >= 4) return moved;
     // The relocated blocks need a fresh row at the head first.
-    TRY(parts_.data->Grow());
-    TRY_STATUS(SaveExnode());
+    TRY(GrowAndSaveLocked());
     TRY_STATUS(core_->CommitAll());
   }
   auto after = TRY(log.RowLiveBlocks());

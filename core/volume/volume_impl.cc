@@ -295,4 +295,29 @@ Result<std::string> LoadExnodeText(Tree& tree) {
   return text;
 }
 
+Result<std::vector<Database::NamedBlock>> ExnodeDataBlocks(Tree& tree) {
+  return DataBlocksOf(TRY(ParseExnode(TRY(LoadExnodeText(tree)))));
+}
+
+Result<std::set<uint64_t>> SnapshotDataBlocks(Database& db, const std::string& volume) {
+  std::set<uint64_t> out;
+  for (const SnapshotInfo& s : TRY(db.ListSnapshots(volume))) {
+    auto tree = TRY(db.OpenSnapshot(volume, s.name));
+    auto blocks = ExnodeDataBlocks(*tree);
+    if (!blocks) return Err(blocks.error().WithContext(fmt::format("snapshot '{}@{}'", volume, s.name)));
+    for (const auto& b : *blocks) out.insert(b.address.raw);
+  }
+  return out;
+}
+
+Result<std::vector<Database::NamedBlock>> DataBlocksOf(const Exnode& exnode) {
+  std::vector<Database::NamedBlock> out;
+  for (const ExnodeBlock& b : exnode.blocks) {
+    auto address = ParseDiskAddress(b.read_cap);
+    if (!address) return Err(Code::kCorruption, "exNode block {}: '{}' is not a block address", b.id, b.read_cap);
+    out.push_back(Database::NamedBlock{.address = *address, .blocks = b.size / kBlockSize});
+  }
+  return out;
+}
+
 }  // namespace tessera

@@ -9,9 +9,11 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 
 #include "core/db/database.h"
+#include "core/exnode/exnode.h"
 #include "core/db/lock_manager.h"
 #include "core/exnode/query.h"
 #include "core/segment/log_segment.h"
@@ -88,6 +90,10 @@ class VolumeImpl : public Volume, public LunBlockSource {
   // emptiest row and frees it too (see volume_clean.cc).
   enum class CleanMode { kFreeOnly, kNormal, kAggressive };
   Status Clean(CleanMode mode);
+  // Frees the volume's extents that neither its exNode nor its snapshots'
+  // exNodes name, and commits when it freed any (volume_clean.cc note 7).
+  // Returns how many it freed.
+  Result<uint64_t> FreeUnnamedExtents();
   // Writes the exNode text of the current stack into the dataset.
   Status SaveExnode();
   Result<std::string> ExnodeText() const;
@@ -113,6 +119,9 @@ class VolumeImpl : public Volume, public LunBlockSource {
   LockManager* locks_ = nullptr;
   TxnId txn_ = 0;
   Status GrowLocked();
+  // A new data row and the exNode naming it, under one commit hold
+  // (volume_clean.cc note 6); not committed.
+  Result<LunRowDesc> GrowAndSaveLocked();
   // Removes the rows starting at `row_starts` (none live), saves the exNode,
   // then frees their blocks (volume_clean.cc note 6).
   Status FreeRowsLocked(const std::vector<uint64_t>& row_starts);
@@ -128,5 +137,12 @@ std::vector<Resource> VdevResources(const Pool& pool);
 // exNode text <-> dataset chunks.
 Status StoreExnodeText(Tree& tree, const std::string& text);
 Result<std::string> LoadExnodeText(Tree& tree);
+// The data blocks the exNode stored in `tree` names (its lun rows' blocks),
+// for Database::Check (Storage::Check).
+Result<std::vector<Database::NamedBlock>> ExnodeDataBlocks(Tree& tree);
+Result<std::vector<Database::NamedBlock>> DataBlocksOf(const Exnode& exnode);
+// The raw addresses of the data blocks the exNodes of the volume's
+// snapshots name.
+Result<std::set<uint64_t>> SnapshotDataBlocks(Database& db, const std::string& volume);
 
 }  // namespace tessera

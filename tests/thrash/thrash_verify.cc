@@ -45,7 +45,14 @@ Bytes Thrasher::ReadAll(const std::string& name, Volume& volume) {
 void Thrasher::CheckClean(const std::string& when) {
   auto report = storage_->Check();
   Expect(report, "Check " + when);
-  if (!report->clean()) Fail(fmt::format("Check {} is not clean: {}", when, report->Summary()));
+  if (!report->clean()) {
+    std::string lines;
+    for (const auto* list : {&report->leaks, &report->double_references, &report->unallocated_references,
+                             &report->checksum_failures}) {
+      for (size_t i = 0; i < list->size() && i < 3; i++) lines += "\n  " + (*list)[i];
+    }
+    Fail(fmt::format("Check {} is not clean: {}{}", when, report->Summary(), lines));
+  }
   stats_.checks++;
   // Check flushes every open volume and closes the idle ones.
   for (auto& [name, v] : volumes_) v.live().AllDurable();

@@ -166,6 +166,39 @@ TEST_P(SelfHealingLayouts, InspectRepairMovesBlocksOffAnOfflineVdevAndRebuildsTh
   EXPECT_EQ(storage->GetPoolStatus()->health, "online");
 }
 
+// The blocks a repair moves rows off stay while a snapshot names them
+// (storage_repair.cc note 2b): the snapshot still reads, the pool checks
+// clean, and deleting the snapshot frees them (volume_clean.cc note 7).
+// Freeing them at the repair left the snapshot naming free blocks.
+TEST_P(SelfHealingLayouts, RepairKeepsTheBlocksASnapshotNamesUntilItIsDeleted) {
+  auto storage = CreateWithData();
+  ASSERT_TRUE(storage->CreateSnapshot("vol", "s"));
+  std::string lost = VdevOfFirstRow(*storage);
+  ASSERT_TRUE(storage->OfflineVdev(lost));
+  auto repaired = storage->InspectVolume("vol", InspectDepth::kScan, /*repair=*/true);
+  ASSERT_TRUE(repaired) << repaired.error().ToString();
+  EXPECT_GT(repaired->replaced_blocks, 0u);
+  auto check = [&](const char* when) {
+    SCOPED_TRACE(when);
+    auto report = storage->Check();
+    ASSERT_TRUE(report) << report.error().ToString();
+    EXPECT_TRUE(report->clean()) << report->Summary()
+                                 << (report->unallocated_references.empty() ? "" : "\n" + report->unallocated_references[0])
+                                 << (report->leaks.empty() ? "" : "\n" + report->leaks[0]);
+  };
+  check("after the repair");
+  {
+    auto snap = storage->OpenVolume("vol@s");
+    ASSERT_TRUE(snap) << snap.error().ToString();
+    std::vector<std::byte> got(kDataBytes);
+    ASSERT_TRUE((*snap)->Read(0, got));
+    EXPECT_TRUE(got == data_);
+  }
+  ASSERT_TRUE(storage->DeleteSnapshot("vol", "s"));
+  check("after the snapshot's delete");
+  ExpectData(*storage);
+}
+
 TEST_P(SelfHealingLayouts, ScrubRepairsCorruptChunksOnceAndCountsThem) {
   auto storage = CreateWithData();
   std::string victim = VdevOfFirstRow(*storage);
