@@ -26,7 +26,9 @@
 //     reported, not rewritten: nothing says which side is wrong.
 //  5. Only stripes of rows the lun has are read: rows removed by the
 //     cleaner leave gaps that are not stripes of this segment any more; and
-//     none at or past options.live_end (the log's head).
+//     none at or past options.live_end (the log's head). The cleaner may
+//     remove a row while the inspection runs (it holds no lock of theirs):
+//     a stripe that fails to load and whose row is gone is skipped.
 #include <cstring>
 #include <set>
 #include <shared_mutex>
@@ -123,7 +125,10 @@ Status JerasureSegment::InspectStripes(InspectMode mode, const RowInspectOptions
     done++;
     std::shared_lock lock(StripeLock(stripe));
     StripeReader reader(*this, stripe, buf.data());
-    TRY_STATUS(reader.LoadAll(full));
+    if (Status loaded = reader.LoadAll(full); !loaded) {
+      if (!lun_->HasRowAt(stripe * geo_.stripe_lun_bytes())) continue;  // design note 5
+      return loaded;
+    }
     report.checked += geo_.n();
     StripeVerdict v = reader.Judge(/*need_data=*/full);
     switch (v.kind) {

@@ -33,6 +33,11 @@ std::vector<LunRowDesc> LunSegment::Rows() const {
   return out;
 }
 
+bool LunSegment::HasRowAt(uint64_t offset) const {
+  std::shared_lock lock(mu_);
+  return rows_.contains(offset - offset % row_bytes());
+}
+
 Status LunSegment::Map(uint64_t offset, std::span<std::byte> buffer, IoOp op,
                        std::vector<PoolIo>& out) const {
   if (!IsAligned(offset, kBlockSize) || !IsAligned(buffer.size(), kBlockSize)) {

@@ -86,6 +86,8 @@ class LunSegment : public DataSegment {
   // the caller's to free).
   Result<LunRowDesc> RemoveRow(uint64_t seg_offset) override;
   std::vector<LunRowDesc> Rows() const override;
+  // Whether a row covers lun offset `offset` now.
+  bool HasRowAt(uint64_t offset) const;
   LunSegment& lun() override { return *this; }
   // Contract 5: returns the block that was replaced. NotFound without such a
   // row, InvalidArgument for a bad position or a block of another size.

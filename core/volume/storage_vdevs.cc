@@ -22,7 +22,10 @@
 //          inspected with repair, which rebuilds each chunk that is blank,
 //          stale or corrupt on the new device;
 //       c. nothing: allocated blocks of a missing old device outside rs rows
-//          (simple or stripe volumes) are counted as unrecoverable.
+//          (simple or stripe volumes) are counted as unrecoverable. Blocks
+//          of an rs volume that only its snapshots name (a repair moved the
+//          live row off them, storage_repair.cc note 2b) are not rebuilt:
+//          the snapshots read them by decoding around the blank chunks.
 //     pool.conf then names the new path. A readable old device gets its
 //     labels zeroed, so it can never rejoin the pool by mistake.
 //  4. Superblocks and tree-node copies on the vdev (any tier may hold
@@ -54,6 +57,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <set>
 
 #include "core/exnode/exnode.h"
 #include "core/segment/lun_segment.h"
@@ -350,8 +354,12 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
     };
     std::vector<DataRun> data_runs;
     for (const DatasetInfo& d : TRY(db_->ListDatasets())) {
-      for (const Database::Extent& e : TRY(db_->ExtentsOf(TRY(db_->OpenDataset(d.name))))) {
+      Dataset* dataset = TRY(db_->OpenDataset(d.name));
+      std::set<uint64_t> decoded;  // note 3c: named by rs snapshots only
+      if (TRY(ParityOf(dataset->tree(), d.name)) > 0) decoded = TRY(SnapshotDataBlocks(*db_, d.name));
+      for (const Database::Extent& e : TRY(db_->ExtentsOf(dataset))) {
         if (e.address.tier() != tier || e.address.vdev() != index) continue;
+        if (decoded.contains(e.address.raw)) continue;
         data_runs.push_back({.block = e.address.block(), .count = e.blocks, .volume = d.name});
       }
     }

@@ -22,7 +22,9 @@
 //     snapshots are deleted. Rows written after the newest snapshot are
 //     cleaned as usual. Clones read their origin snapshot's rows through
 //     this same pin, and rollback relies on it: every row the newest
-//     snapshot maps still exists.
+//     snapshot maps still exists. FreeRowsLocked looks at the pin again
+//     under its commit hold (note 6): a snapshot taken while the cleaner
+//     was choosing rows names them all in its exNode.
 //  4. Growing first tries cleaning; when the pool has no room for a row,
 //     cleaning is retried aggressively before NoSpace is returned.
 //  6. A new row (its extents, then the exNode naming it) and freed rows
@@ -87,11 +89,31 @@ Status VolumeImpl::GrowLocked() {
   return core_->CommitAll();
 }
 
+Result<std::set<uint64_t>> VolumeImpl::PinnedRowsLocked(const std::vector<LunRowDesc>& rows) {
+  // Rows that existed when the newest snapshot was taken may hold its data.
+  uint64_t pin_txg = 0;
+  for (const SnapshotInfo& snap : TRY(db_->ListSnapshots(parts_.name))) pin_txg = std::max(pin_txg, snap.txg);
+  std::set<uint64_t> pinned;  // row starts
+  if (pin_txg == 0) return pinned;
+  std::map<uint64_t, uint64_t> birth;  // extent address -> birth txg
+  for (const auto& e : TRY(db_->ExtentsOf(parts_.dataset))) birth[e.address.raw] = e.birth;
+  for (const LunRowDesc& row : rows) {
+    for (const LunBlock& b : row.blocks) {
+      if (birth[b.address.raw] <= pin_txg) pinned.insert(row.seg_offset);
+    }
+  }
+  return pinned;
+}
+
 Status VolumeImpl::FreeRowsLocked(const std::vector<uint64_t>& row_starts) {
   if (row_starts.empty()) return Ok();
   auto hold = db_->HoldCommits();  // note 6
+  // Note 5, again under the hold: a snapshot taken since the caller chose
+  // these rows names them in its exNode, and none can be taken now.
+  std::set<uint64_t> pinned = TRY(PinnedRowsLocked(parts_.data->Rows()));
   std::vector<LunBlock> blocks;
   for (uint64_t start : row_starts) {
+    if (pinned.contains(start)) continue;
     LunRowDesc row = TRY(parts_.data->RemoveRow(start));
     Log(LogLevel::kDebug, "volume '{}': freeing row {}", parts_.name, start / parts_.data->row_bytes());
     blocks.insert(blocks.end(), row.blocks.begin(), row.blocks.end());
@@ -129,19 +151,7 @@ Status VolumeImpl::CleanLocked(CleanMode mode, bool* changed) {
   auto live_of = [&](uint64_t start) { auto it = live.find(start); return it == live.end() ? 0 : it->second; };
   std::vector<LunRowDesc> rows = parts_.data->Rows();
   size_t remaining = rows.size();
-  // Rows that existed when the newest snapshot was taken may hold its data.
-  uint64_t pin_txg = 0;
-  for (const SnapshotInfo& snap : TRY(db_->ListSnapshots(parts_.name))) pin_txg = std::max(pin_txg, snap.txg);
-  std::set<uint64_t> pinned;  // row starts
-  if (pin_txg > 0) {
-    std::map<uint64_t, uint64_t> birth;  // extent address -> birth txg
-    for (const auto& e : TRY(db_->ExtentsOf(parts_.dataset))) birth[e.address.raw] = e.birth;
-    for (const LunRowDesc& row : rows) {
-      for (const LunBlock& b : row.blocks) {
-        if (birth[b.address.raw] <= pin_txg) pinned.insert(row.seg_offset);
-      }
-    }
-  }
+  std::set<uint64_t> pinned = TRY(PinnedRowsLocked(rows));
   if (LogEnabled(LogLevel::kDebug)) {
     std::string summary;
     for (const auto& row : rows) summary += fmt::format(" {}:{}", row.seg_offset / row_bytes, live_of(row.seg_offset));

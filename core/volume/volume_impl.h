@@ -125,6 +125,9 @@ class VolumeImpl : public Volume, public LunBlockSource {
   // Removes the rows starting at `row_starts` (none live), saves the exNode,
   // then frees their blocks (volume_clean.cc note 6).
   Status FreeRowsLocked(const std::vector<uint64_t>& row_starts);
+  // The starts of the rows among `rows` that the newest snapshot may map
+  // (volume_clean.cc note 5).
+  Result<std::set<uint64_t>> PinnedRowsLocked(const std::vector<LunRowDesc>& rows);
 
   std::mutex grow_mu_;               // serializes KeepRows and Clean
   std::atomic<uint64_t> rotation_{0};  // spreads rows over vdevs

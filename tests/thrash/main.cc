@@ -28,7 +28,8 @@ using tessera::thrash::ThrashOptions;
 void Usage(FILE* out) {
   fmt::print(out,
              "usage: tessera_thrash [--seed N] [--seconds S | --minutes M] [--ops N] [--dir DIR] [--keep]\n"
-             "                      [--cache-kib N] [--crash-on-nospace] [--verbose] [--no-KIND ...]\n"
+             "                      [--cache-kib N] [--crash-on-nospace] [--background MS] [--verbose]\n"
+             "                      [--no-KIND ...]\n"
              "  --seed N      replay seed N (default: a random one, printed first)\n"
              "  --seconds S   run about S seconds (default 60); --minutes M likewise\n"
              "  --ops N       stop after N operations (also bounded by the time)\n"
@@ -37,6 +38,8 @@ void Usage(FILE* out) {
              "  --cache-kib N each volume's data cache (default 4096; dirty bound: half)\n"
              "  --crash-on-nospace  a NoSpace while the pool is less than half full (a known log bug,\n"
              "                tests/thrash/README.md) is recovered like a power loss, not a failure\n"
+             "  --background MS  run the Storage's background thread (commits, cleaning) every MS ms,\n"
+             "                racing the operations; a seed then no longer replays exactly\n"
              "  --verbose     log every operation (and the core's info messages)\n"
              "  --no-KIND     leave out an operation kind; the kinds:\n   ");
   for (const auto& k : Thrasher::Kinds()) fmt::print(out, " {}", k.name);
@@ -96,6 +99,8 @@ int main(int argc, char** argv) {
       options.dir = value();
     } else if (arg == "--crash-on-nospace") {
       options.crash_on_nospace = true;
+    } else if (arg == "--background") {
+      ok = ParseU64(value(), options.background_ms) && options.background_ms > 0;
     } else if (arg == "--keep") {
       keep = true;
     } else if (arg == "--verbose" || arg == "-v") {
@@ -140,6 +145,7 @@ int main(int argc, char** argv) {
   std::string skipped;
   for (const auto& k : options.skip) skipped += " --no-" + k;
   if (options.crash_on_nospace) skipped += " --crash-on-nospace";
+  if (options.background_ms) skipped += fmt::format(" --background {}", options.background_ms);
   if (options.sizes.data_cache_bytes != tessera::thrash::PoolSizes{}.data_cache_bytes) {
     skipped += fmt::format(" --cache-kib {}", options.sizes.data_cache_bytes >> 10);
   }

@@ -14,6 +14,7 @@ void Thrasher::OpenStorage() {
   auto opened = harness_.Open();
   if (!opened) Fail("reopening the pool: " + opened.error().ToString());
   storage_ = std::move(*opened);
+  if (options_.background_ms) storage_->StartBackground(std::chrono::milliseconds(options_.background_ms));
   auto vdevs = storage_->ListVdevs();
   Expect(vdevs, "ListVdevs after reopen");
   for (const auto& status : *vdevs) {

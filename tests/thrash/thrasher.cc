@@ -129,6 +129,7 @@ void Thrasher::Run() {
   auto created = harness_.Create();
   if (!created) Fail("creating the pool: " + created.error().ToString());
   storage_ = std::move(*created);
+  if (options_.background_ms) storage_->StartBackground(std::chrono::milliseconds(options_.background_ms));
 
   std::vector<const OpKind*> kinds;
   uint64_t total = 0;

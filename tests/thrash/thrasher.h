@@ -4,8 +4,11 @@
 //
 // Design notes
 //  1. Replay: every random choice comes from one std::mt19937_64 seeded with
-//     the seed, on one thread, and the Storage's background thread is never
-//     started, so a seed replays the same operations.
+//     the seed, on one thread, and the Storage's background thread is not
+//     started, so a seed replays the same operations. --background MS starts
+//     it (commits, cleaning and idle closes, as in a server, racing the
+//     operations): that reaches the windows between the steps of an
+//     operation, and a seed no longer replays exactly.
 //  2. The operations are one table (Kinds()): name, weight and the member
 //     that runs it. A kind can be left out by name (--no-NAME), e.g. to
 //     keep running past a known bug. A kind that does not apply now (no
@@ -60,6 +63,9 @@ struct ThrashOptions {
   // A NoSpace from a pool less than half full (a known log bug,
   // tests/thrash/README.md) ends in a power loss and reopen, not a failure.
   bool crash_on_nospace = false;
+  // Non-zero: the Storage's background thread runs, every this many
+  // milliseconds (note 1).
+  uint64_t background_ms = 0;
   PoolSizes sizes;
 };
 

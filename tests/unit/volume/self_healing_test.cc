@@ -199,6 +199,34 @@ TEST_P(SelfHealingLayouts, RepairKeepsTheBlocksASnapshotNamesUntilItIsDeleted) {
   ExpectData(*storage);
 }
 
+// Those blocks, on a vdev that is then lost and replaced, are not lost
+// data: the snapshot reads around them (storage_vdevs.cc note 3c).
+TEST_P(SelfHealingLayouts, ReplacingAVdevWithBlocksOnlyASnapshotNamesLosesNothing) {
+  auto storage = CreateWithData();
+  ASSERT_TRUE(storage->CreateSnapshot("vol", "s"));
+  std::string lost = VdevOfFirstRow(*storage);
+  ASSERT_TRUE(storage->OfflineVdev(lost));
+  auto repaired = storage->InspectVolume("vol", InspectDepth::kScan, /*repair=*/true);
+  ASSERT_TRUE(repaired) << repaired.error().ToString();
+  ASSERT_GT(repaired->replaced_blocks, 0u);
+  ASSERT_TRUE(storage->Close());
+  storage.reset();
+  fs::remove(dir_ + "/" + lost + ".img");
+  storage = Reopen();
+  ASSERT_TRUE(storage);
+  auto replaced = storage->ReplaceVdev(lost, "new.img");
+  ASSERT_TRUE(replaced) << replaced.error().ToString();
+  EXPECT_EQ(replaced->unrecoverable_blocks, 0u) << (replaced->problems.empty() ? "" : replaced->problems[0]);
+  auto snap = storage->OpenVolume("vol@s");
+  ASSERT_TRUE(snap) << snap.error().ToString();
+  std::vector<std::byte> got(kDataBytes);
+  ASSERT_TRUE((*snap)->Read(0, got));
+  EXPECT_TRUE(got == data_);
+  snap->reset();
+  ExpectData(*storage);
+  testing::ExpectClean(*storage);
+}
+
 TEST_P(SelfHealingLayouts, ScrubRepairsCorruptChunksOnceAndCountsThem) {
   auto storage = CreateWithData();
   std::string victim = VdevOfFirstRow(*storage);
