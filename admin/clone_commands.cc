@@ -97,7 +97,7 @@ void AddCloneCommands(CLI::App& app, CommandContext& ctx) {
   auto rollback_args = std::make_shared<CloneArgs>();
   CLI::App* rollback = app.get_subcommand("snapshot")->add_subcommand(
       "rollback",
-      "Restore a volume to its newest snapshot, or with -r to an older one, deleting the newer ones "
+      "Restore a volume to any of its snapshots, keeping the newer ones, or with -r deleting them "
       "(refuses while a writer has it open)");
   rollback->add_option("target", rollback_args->target, "VOLUME@SNAPSHOT")->required();
   rollback->add_flag("--force", rollback_args->force,

@@ -54,10 +54,17 @@ CommandResult ListSnapshots(CommandContext& ctx, const SnapshotArgs& args) {
       return 0;
     }
     using A = Table::Align;
-    Table table({{"NAME"}, {"CREATED"}, {"TXG", A::kRight}, {"REFERENCED", A::kRight}, {"UNIQUE", A::kRight}});
+    Table table({{"NAME"},
+                 {"CREATED"},
+                 {"TXG", A::kRight},
+                 {"REFERENCED", A::kRight},
+                 {"UNIQUE", A::kRight},
+                 {"UNIQUE DATA", A::kRight},
+                 {"UNIQUE META", A::kRight}});
     for (const SnapshotInfo& s : snapshots) {
       table.AddRow({VolumeRef{args.target, s.name}.ToString(), FormatTime(s.created_unix), std::to_string(s.txg),
-                    FormatSize(s.referenced_bytes), FormatSize(s.unique_bytes)});
+                    FormatSize(s.referenced_bytes), FormatSize(s.unique_bytes), FormatSize(s.unique_data_bytes),
+                    FormatSize(s.unique_metadata_bytes)});
     }
     ctx.out << table.Render();
     return 0;

@@ -198,6 +198,8 @@ void Fields(V& v, SnapshotInfo& s) {
   v.Optional("guid", s.guid);
   v.Optional("referenced_bytes", s.referenced_bytes);
   v.Optional("unique_bytes", s.unique_bytes);
+  v.Optional("unique_data_bytes", s.unique_data_bytes);
+  v.Optional("unique_metadata_bytes", s.unique_metadata_bytes);
 }
 
 template <> inline constexpr std::string_view kJsonName<DiffRange> = "diff range";

@@ -193,6 +193,16 @@ class Database {
   // again.
   Status RollbackDataset(std::string_view dataset, std::string_view snapshot,
                          const std::vector<DiskAddress>& keep, const std::function<Status(Tree&)>& edit);
+  // Applies `edit` to the dataset's live tree and commits (forced), holding
+  // the commit lock throughout, so no other commit sees part of the edit:
+  // after a crash the dataset holds all of it or none. The tree changes as
+  // any write changes it (nodes copied on write, the replaced ones freed or
+  // put on the live dead list), so snapshots and dead lists stay as they
+  // are. For rolling back to a snapshot with newer ones kept
+  // (core/volume/storage_rollback_keep.cc). A failure once `edit` has run
+  // fails the database (contract 3): memory may hold half of the edit.
+  // Durable on return.
+  Status EditDataset(std::string_view dataset, const std::function<Status(Tree&)>& edit);
   // A read-only tree over the snapshot's root. It must not outlive the
   // Database, nor be used after the snapshot is deleted.
   Result<std::unique_ptr<Tree>> OpenSnapshot(std::string_view dataset, std::string_view snapshot);

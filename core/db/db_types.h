@@ -27,7 +27,9 @@ struct SnapshotInfo {
   uint64_t guid = 0;  // identity of its contents (SnapshotRecord::guid)
   // Filled by Storage::ListSnapshots (core/volume/storage_space.cc):
   uint64_t referenced_bytes = 0;  // data it maps + its tree nodes
-  uint64_t unique_bytes = 0;      // what deleting it would free
+  uint64_t unique_bytes = 0;      // what deleting it would free: the two below
+  uint64_t unique_data_bytes = 0;      // of that, volume data rows
+  uint64_t unique_metadata_bytes = 0;  // of that, tree nodes
 };
 
 // What Database::Check found (tree nodes and block accounting).

@@ -1,4 +1,5 @@
-// Rolling a dataset back to its newest snapshot.
+// Rolling a dataset back to its newest snapshot, and editing its live tree
+// in one commit (for an older one).
 //
 // Design notes
 //  1. Only the newest snapshot S can be the target: then every live node born
@@ -17,6 +18,14 @@
 //     crash before its superblock leaves the old state, after it the rolled
 //     back one. Blocks freed here are quarantined until that commit is
 //     durable (allocator contract), so the old state stays intact.
+//  4. An older snapshot, with the newer ones kept, is not rolled back here:
+//     the live tree cannot take its root, because its nodes are on the dead
+//     lists of the newer snapshots (dropped since), and deleting one of
+//     those would free nodes the live tree holds again. The volume layer
+//     rewrites the live tree's keys to the snapshot's values instead
+//     (EditDataset): an ordinary change, after which every node the live
+//     tree holds is still one it never dropped (notes 1 to 4 of
+//     snapshots.cc hold as for any write).
 #include <algorithm>
 
 #include "core/db/database.h"
@@ -63,6 +72,19 @@ Status Database::RollbackDataset(std::string_view dataset, std::string_view snap
   if (!rolled && !failed_) failed_ = rolled.error();
   TRY_STATUS(rolled);
   return Ok();
+}
+
+Status Database::EditDataset(std::string_view dataset, const std::function<Status(Tree&)>& edit) {
+  std::lock_guard lock(mu_);
+  TRY_STATUS(FailIfBroken());
+  Dataset* ds = TRY(OpenDatasetLocked(dataset));
+  auto edited = [&]() -> Status {
+    TRY_STATUS(edit(*ds->tree_));
+    TRY(CommitLocked(/*force=*/true));
+    return Ok();
+  }();
+  if (!edited && !failed_) failed_ = edited.error();
+  return edited;
 }
 
 }  // namespace tessera

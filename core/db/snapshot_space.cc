@@ -7,18 +7,25 @@
 //     by the tree after S and born after P, so only S references them.
 //  2. Referenced node bytes walk the snapshot's whole tree (ForEachNode):
 //     the cost grows with the tree, not with the number of snapshots.
+//  3. Unique and dead-list bytes count every copy of a node (ditto copies,
+//     database.h contract 5): deleting the snapshot frees them all, and the
+//     pool's used bytes count them all. Referenced bytes count a node once,
+//     as the data it maps is counted once.
 #include "core/db/database.h"
 #include "core/db/root_scan.h"
 
 namespace tessera {
 namespace {
 
-// Sum of the blocks of the dead-list entries under `prefix` born after `after`.
+// Bytes of the dead-list entries under `prefix` born after `after`, every
+// copy of each node counted (note 3).
 Result<uint64_t> DeadBytes(Tree& root_tree, const std::string& prefix, uint64_t after) {
   uint64_t blocks = 0;
   TRY_STATUS(ScanRecords(root_tree, prefix, DecodeDeadEntry, OnUndecodable::Stop(),
-                         [&](std::string_view, const DeadEntry& entry) {
-                           if (entry.birth > after) blocks += entry.blocks;
+                         [&](std::string_view key, const DeadEntry& entry) {
+                           if (entry.birth <= after) return;
+                           uint64_t address = ReadBigEndian(key.substr(key.size() - 8));
+                           blocks += uint64_t{entry.blocks} * entry.CopyAddresses(address).size();
                          }));
   return blocks * kBlockSize;
 }

@@ -72,15 +72,16 @@ class PoolApi {
   // InvalidArgument for a volume that is not a clone; Busy while the clone
   // has snapshots (they still read from the origin).
   virtual Result<FlattenProgress> FlattenVolume(const std::string& name, uint64_t offset, uint64_t max_bytes) = 0;
-  // Restores the volume to its newest snapshot, byte for byte (data and
+  // Restores the volume to any of its snapshots, byte for byte (data and
   // size), in one commit. It takes the volume's exclusive lock: Busy while a
   // writer has the volume open, unless `force`, which revokes the open
   // volume first (its clients' I/O fails with IOError from then on).
-  // InvalidArgument when newer snapshots exist (the error names them),
-  // unless `destroy_newer`: then they are deleted first, as `zfs rollback
-  // -r` does, once every check has passed (Busy, naming them, while clones
-  // depend on one or one is exported); a failure after that leaves them
-  // deleted.
+  // Snapshots newer than the target are kept, unchanged and readable, as
+  // `rbd snap rollback` does, unless `destroy_newer`: then they are deleted
+  // first, as `zfs rollback -r` does, once every check has passed (Busy,
+  // naming them, while clones depend on one or one is exported); a failure
+  // after that leaves them deleted. NotFound for an unknown volume or
+  // snapshot, changing nothing.
   virtual Status RollbackSnapshot(const std::string& volume, const std::string& snapshot, bool force,
                                   bool destroy_newer = false) = 0;
 

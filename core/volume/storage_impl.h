@@ -163,6 +163,10 @@ class Storage::Impl final : public Storage, public StorageCore {
   Status RefuseUnlessUnusedLocked(const std::string& name, std::string_view changed);
   // storage_space.cc: referenced/unique bytes of each snapshot, and the
   // dead-but-pinned bytes of one volume's data rows.
+  // storage_rollback_keep.cc: rolls `volume` back to `snapshot`, which has
+  // newer ones, keeping them. Caller holds mu_ and the volume's exclusive
+  // lock (storage_rollback.cc).
+  Status RollbackKeepingNewerLocked(const std::string& volume, const std::string& snapshot, Dataset* dataset);
   Status FillSnapshotSpaceLocked(const std::string& volume, std::vector<SnapshotInfo>& snapshots);
   Result<uint64_t> PinnedDeadRowBytesLocked(const std::string& volume);
   // The cache options of a volume whose log writes to `data`, counting its

@@ -1,9 +1,12 @@
 // Storage: rolling a volume back to a snapshot.
 //
 // Design notes
-//  1. Only the newest snapshot is a target. Rolling back past newer ones
-//     deletes them, and only when asked (`destroy_newer`, the CLI's -r);
-//     otherwise the error names them (note 7).
+//  1. Any snapshot is a target. Newer ones are kept (as `rbd snap rollback`
+//     does: storage_rollback_keep.cc rewrites the live tree to the
+//     snapshot's mapping), or deleted first when asked (`destroy_newer`,
+//     the CLI's -r, as `zfs rollback -r` does; note 7), after which the
+//     target is the newest. Rolling back to the newest snapshot is done
+//     here (notes 3 to 6).
 //  2. Exclusive access comes from the lock manager: every writable open
 //     volume holds its resource in kReadSharedWriteExclusive (opened in
 //     storage_volumes.cc), and rollback asks for
@@ -135,15 +138,10 @@ Status Storage::Impl::RollbackSnapshot(const std::string& volume, const std::str
   auto it = std::find_if(snapshots.begin(), snapshots.end(), [&](const SnapshotInfo& s) { return s.name == snapshot; });
   if (it == snapshots.end()) return Err(Code::kNotFound, "no snapshot '{}@{}'", volume, snapshot);
   std::vector<std::string> newer;  // note 7
-  for (auto n = it + 1; n != snapshots.end(); n++) newer.push_back(n->name);
-  if (!newer.empty() && !destroy_newer) {
-    std::vector<std::string> names;
-    for (const std::string& n : newer) names.push_back(fmt::format("'{}'", VolumeRef{volume, n}.ToString()));
-    return Err(Code::kInvalidArgument,
-               "'{}@{}' is not the newest snapshot of '{}'; delete the newer ones first ({}), or pass -r to "
-               "delete them with the rollback",
-               volume, snapshot, volume, fmt::join(names, ", "));
+  if (destroy_newer) {
+    for (auto n = it + 1; n != snapshots.end(); n++) newer.push_back(n->name);
   }
+  const bool keep_newer = it + 1 != snapshots.end() && !destroy_newer;  // note 1
   for (const std::string& n : newer) {
     const std::string name = VolumeRef{volume, n}.ToString();
     auto clones = TRY(ClonesOfLocked(volume, n));
@@ -181,6 +179,12 @@ Status Storage::Impl::RollbackSnapshot(const std::string& volume, const std::str
       Log(LogLevel::kWarn, "snapshot rollback of '{}@{}': disconnected the volume's writers", volume, snapshot);
     }
     TRY_STATUS(locks_.Acquire(txn, resource, LockMode::kReadExclusiveWriteExclusive));
+  }
+
+  if (keep_newer) {
+    TRY_STATUS(RollbackKeepingNewerLocked(volume, snapshot, *dataset));
+    Log(LogLevel::kInfo, "volume '{}': rolled back to snapshot '{}', newer snapshots kept", volume, snapshot);
+    return Ok();
   }
 
   // Note 7: every check passed; the newer snapshots go, newest first.

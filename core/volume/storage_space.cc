@@ -9,8 +9,11 @@
 //  2. So deleting snapshot S unpins data only when S is the newest: the pin
 //     falls back to the previous snapshot P (txg p, or none: 0), and the
 //     cleaner then frees the rows born in (p, S.txg] that hold no live
-//     block. Those rows, plus S's unique nodes, are S's unique bytes; an
-//     older snapshot's unique bytes are its unique nodes alone.
+//     block. Those rows (unique_data_bytes), plus S's unique nodes
+//     (unique_metadata_bytes, every copy), are S's unique bytes; an older
+//     snapshot's unique bytes are its unique nodes alone. A rollback to an
+//     older snapshot keeping newer ones changes nothing here
+//     (storage_rollback_keep.cc note 2).
 //  3. Referenced bytes: the data the snapshot maps (4 KiB per mapped block)
 //     plus its tree nodes.
 //  4. Dead-but-pinned pool space: every dead-list node, plus, per volume,
@@ -84,11 +87,12 @@ Status Storage::Impl::FillSnapshotSpaceLocked(const std::string& volume,
           return true;
         }));
     s.referenced_bytes = mapped * kBlockSize + nodes.node_bytes;
-    s.unique_bytes = nodes.unique_node_bytes;
+    s.unique_metadata_bytes = nodes.unique_node_bytes;
     if (i + 1 == snapshots.size()) {
       uint64_t prev_txg = i > 0 ? snapshots[i - 1].txg : 0;
-      s.unique_bytes += DeadRowBytes(rows, prev_txg, s.txg);
+      s.unique_data_bytes = DeadRowBytes(rows, prev_txg, s.txg);
     }
+    s.unique_bytes = s.unique_data_bytes + s.unique_metadata_bytes;
   }
   return Ok();
 }

@@ -134,20 +134,27 @@ bool Thrasher::OpDeleteSnapshot() {
 bool Thrasher::OpRollback() {
   VolumeModel* v = PickVolume([](const VolumeModel& m) { return !m.snapshots.empty(); });
   if (v == nullptr) return false;
-  if (v->snapshots.size() >= 2 && Chance(10)) {
-    std::string older = v->snapshots[Rand(v->snapshots.size() - 1)].name;
-    Note(fmt::format("{}@{} (not the newest: refused)", v->name, older));
-    ExpectRefused(storage_->RollbackSnapshot(v->name, older, false), Code::kInvalidArgument,
-                  fmt::format("RollbackSnapshot({}@{}) past a newer snapshot", v->name, older));
-    return true;
+  // Any snapshot: newer ones are kept, or deleted with -r (destroy_newer).
+  size_t index = Chance(50) ? v->snapshots.size() - 1 : Rand(v->snapshots.size());
+  bool newest = index + 1 == v->snapshots.size();
+  bool destroy = !newest && Chance(40);
+  const SnapshotModel snap = v->snapshots[index];
+  std::string full = v->name + "@" + snap.name + (destroy ? " -r" : "");
+  if (destroy) {
+    for (size_t n = index + 1; n < v->snapshots.size(); n++) {
+      if (!HasClones(v->name, v->snapshots[n].name)) continue;
+      Note(full + " (a newer snapshot has clones: Busy)");
+      ExpectRefused(storage_->RollbackSnapshot(v->name, snap.name, false, true), Code::kBusy,
+                    fmt::format("RollbackSnapshot({}) past {}@{}, which has clones", full, v->name,
+                                v->snapshots[n].name));
+      return true;
+    }
   }
-  const SnapshotModel& snap = v->snapshots.back();
-  std::string full = v->name + "@" + snap.name;
   bool force = false;
   if (v->handle) {
     if (Chance(40)) {
       Note(full + " (open, no force: Busy)");
-      ExpectRefused(storage_->RollbackSnapshot(v->name, snap.name, false), Code::kBusy,
+      ExpectRefused(storage_->RollbackSnapshot(v->name, snap.name, false, destroy), Code::kBusy,
                     fmt::format("RollbackSnapshot({}) while open without force", full));
       return true;
     }
@@ -157,7 +164,11 @@ bool Thrasher::OpRollback() {
   Note(full + (force ? " --force" : ""));
   VolumeState rolled = VolumeState::Durable(snap.data, v->live().origin);
   v->states.push_back(rolled);
-  Expect(storage_->RollbackSnapshot(v->name, snap.name, force), fmt::format("RollbackSnapshot({})", full));
+  if (destroy) {
+    for (size_t n = index + 1; n < v->snapshots.size(); n++) v->snapshots[n].maybe_absent = true;
+  }
+  Expect(storage_->RollbackSnapshot(v->name, snap.name, force, destroy), fmt::format("RollbackSnapshot({})", full));
+  if (destroy) v->snapshots.resize(index + 1);
   v->states = {std::move(rolled)};
   v->history.clear();
   v->Record(0, v->live().size(), op_);

@@ -112,6 +112,51 @@ TEST(CloneCrash, RollbackIsAllOrNothing) {
   EXPECT_GT(kept, 0);
 }
 
+// To an older snapshot, the newer one kept (storage_rollback_keep.cc): the
+// op takes s2 first, so a crash may also come before s2 exists.
+TEST(CloneCrash, RollbackKeepingNewerIsAllOrNothing) {
+  int rolled_back = 0, kept = 0;
+  CrashDuring([](Storage& s) -> Status {
+                TRY_STATUS(s.CreateSnapshot("v", "s2"));
+                return s.RollbackSnapshot("v", "s1", false);
+              },
+              [&](Storage& storage, const Models& m, bool ok) {
+                auto got = ReadAll(storage, "v");
+                ASSERT_TRUE(got) << got.error().ToString();
+                bool is_new = *got == m.at_snapshot;
+                ASSERT_TRUE(is_new || *got == m.live) << "the volume is neither its old state nor the snapshot";
+                if (ok) {
+                  EXPECT_TRUE(is_new) << "rollback returned Ok but did not survive";
+                }
+                (is_new ? rolled_back : kept)++;
+                auto s1 = ReadAll(storage, "v@s1");
+                ASSERT_TRUE(s1);
+                EXPECT_TRUE(*s1 == m.at_snapshot);
+                auto s2 = ReadAll(storage, "v@s2");
+                if (is_new || ok) {
+                  ASSERT_TRUE(s2) << "s2 is gone after the rollback began";
+                }
+                if (s2) {
+                  EXPECT_TRUE(*s2 == m.live) << "s2 changed";
+                } else {
+                  ASSERT_TRUE(storage.CreateSnapshot("v", "s2"));
+                }
+                // The rollback can be done (again), then both snapshots deleted.
+                ASSERT_TRUE(storage.RollbackSnapshot("v", "s1", false));
+                auto again = ReadAll(storage, "v");
+                ASSERT_TRUE(again);
+                EXPECT_TRUE(*again == m.at_snapshot);
+                ExpectClean(storage);
+                ASSERT_TRUE(storage.DeleteSnapshot("v", "s1"));
+                ASSERT_TRUE(storage.DeleteSnapshot("v", "s2"));
+                again = ReadAll(storage, "v");
+                ASSERT_TRUE(again);
+                EXPECT_TRUE(*again == m.at_snapshot);
+              });
+  EXPECT_GT(rolled_back, 0);
+  EXPECT_GT(kept, 0);
+}
+
 TEST(CloneCrash, CloneCreateIsAllOrNothing) {
   int created = 0, absent = 0;
   CrashDuring([](Storage& s) -> Status {

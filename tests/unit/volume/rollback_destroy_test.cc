@@ -1,5 +1,6 @@
 // snapshot rollback -r: rolling back past newer snapshots deletes them,
-// once every check has passed (storage_rollback.cc, design note 7).
+// once every check has passed (storage_rollback.cc, design note 7); without
+// -r they are kept (storage_rollback_keep.cc).
 #include <gtest/gtest.h>
 
 #include "tests/unit/volume/volume_test_util.h"
@@ -46,12 +47,6 @@ class RollbackDestroy : public ::testing::Test {
 };
 
 TEST_F(RollbackDestroy, DeletesTheNewerSnapshotsAndRollsBack) {
-  auto refused = storage_->RollbackSnapshot("v", "s1", false);
-  ASSERT_FALSE(refused);
-  EXPECT_EQ(refused.error().code(), Code::kInvalidArgument);
-  EXPECT_NE(refused.error().message().find("-r"), std::string::npos) << refused.error().message();
-  EXPECT_EQ(Snapshots(), (std::vector<std::string>{"s1", "s2", "s3"}));
-
   ASSERT_TRUE(storage_->RollbackSnapshot("v", "s1", false, /*destroy_newer=*/true));
   EXPECT_EQ(Snapshots(), (std::vector<std::string>{"s1"}));
   ExpectReads("v", data_[0]);
@@ -64,6 +59,43 @@ TEST_F(RollbackDestroy, DeletesTheNewerSnapshotsAndRollsBack) {
   storage_ = std::move(*reopened);
   ExpectReads("v", data_[0]);
   EXPECT_EQ(Snapshots(), (std::vector<std::string>{"s1"}));
+  ExpectClean(*storage_);
+}
+
+TEST_F(RollbackDestroy, WithoutItTheNewerSnapshotsAreKept) {
+  ASSERT_TRUE(storage_->RollbackSnapshot("v", "s1", false));
+  EXPECT_EQ(Snapshots(), (std::vector<std::string>{"s1", "s2", "s3"}));
+  ExpectReads("v", data_[0]);
+  ExpectReads("v@s2", data_[1]);
+  ExpectReads("v@s3", data_[2]);
+  ExpectClean(*storage_);
+}
+
+TEST_F(RollbackDestroy, BadTargetsAreRefusedAndChangeNothing) {
+  ASSERT_TRUE(storage_->CloneSnapshot("v", "s2", "c"));
+  const std::vector<std::byte> live = [&] {
+    std::vector<std::byte> got(1 << 20);
+    auto volume = std::move(*storage_->OpenVolume("v"));
+    EXPECT_TRUE(volume->Read(0, got));
+    return got;
+  }();
+  struct Bad {
+    std::string volume, snapshot;
+    Code code;
+  };
+  for (const Bad& bad : {Bad{"v", "nope", Code::kNotFound}, Bad{"ghost", "s1", Code::kNotFound},
+                         Bad{"c", "s1", Code::kNotFound}, Bad{"v@s1", "s1", Code::kNotFound},
+                         Bad{"v", "", Code::kNotFound}}) {
+    for (bool destroy : {false, true}) {
+      auto refused = storage_->RollbackSnapshot(bad.volume, bad.snapshot, false, destroy);
+      ASSERT_FALSE(refused) << bad.volume << "@" << bad.snapshot;
+      EXPECT_EQ(refused.error().code(), bad.code) << refused.error().ToString();
+    }
+  }
+  EXPECT_EQ(Snapshots(), (std::vector<std::string>{"s1", "s2", "s3"}));
+  ExpectReads("v", live);
+  ExpectReads("v@s1", data_[0]);
+  ExpectReads("c", data_[1]);
   ExpectClean(*storage_);
 }
 
