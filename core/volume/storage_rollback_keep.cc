@@ -37,6 +37,11 @@
 //     newer one (the live head never goes back while newer snapshots
 //     exist; storage_rollback.cc goes back only to the newest), which
 //     rollback to the newest relies on.
+//  6. Memory: the diff is read and applied a chunk of kChangesPerChunk
+//     keys at a time, each chunk's diff starting after the last key
+//     applied, all within the one edit (and so under the commit lock).
+//     What grows with the change is the dirty part of the live tree until
+//     that commit, as for any write of that size.
 #include <optional>
 #include <string>
 #include <vector>
@@ -68,6 +73,9 @@ Result<std::string> LiveExnodeAtSize(const std::string& live_text, const std::st
   return Err(Code::kCorruption, "the live exNode has no log segment");
 }
 
+// Changes read from the diff before they are applied (note 6).
+constexpr size_t kChangesPerChunk = 1024;
+
 struct KeyChange {
   std::string key;
   std::optional<std::string> value;  // the snapshot's; nullopt: delete
@@ -87,25 +95,34 @@ Status Storage::Impl::RollbackKeepingNewerLocked(const std::string& volume, cons
   LogHead head = TRY(head_of(live));
   head.epoch = std::max(head.epoch, TRY(head_of(*snap)).epoch) + 1;  // note 4
 
-  // Note 1. Nobody writes the live tree meanwhile (the exclusive lock).
-  std::vector<KeyChange> changes;
-  const std::pair<std::string_view, std::string_view> ranges[] = {{"m", "n"}, {"r", "s"}};
-  for (const auto& [lo, hi] : ranges) {
-    TRY(DiffTrees(*snap, live, lo, hi,
-                  [&](std::string_view key, std::optional<std::string_view> old_value,
-                      std::optional<std::string_view>) {
-                    changes.push_back(KeyChange{.key = std::string(key),
-                                                .value = old_value ? std::optional<std::string>(*old_value)
-                                                                   : std::nullopt});
-                    return true;
-                  }));
-  }
-  snap.reset();
-  return db_->EditDataset(volume, [&](Tree& tree) -> Status {
-    for (const KeyChange& c : changes) TRY_STATUS(c.value ? tree.Insert(c.key, *c.value) : tree.Delete(c.key));
+  // Note 1, a chunk of changes at a time (memory: note 6). Nobody else
+  // writes the live tree meanwhile (the exclusive lock).
+  TRY_STATUS(db_->EditDataset(volume, [&](Tree& tree) -> Status {
+    const std::pair<std::string_view, std::string_view> ranges[] = {{"m", "n"}, {"r", "s"}};
+    std::vector<KeyChange> changes;
+    for (const auto& [lo, hi] : ranges) {
+      std::string from(lo);
+      for (bool more = true; more;) {
+        changes.clear();
+        TRY(DiffTrees(*snap, tree, from, hi,
+                      [&](std::string_view key, std::optional<std::string_view> old_value,
+                          std::optional<std::string_view>) {
+                        changes.push_back(KeyChange{.key = std::string(key),
+                                                    .value = old_value ? std::optional<std::string>(*old_value)
+                                                                       : std::nullopt});
+                        return changes.size() < kChangesPerChunk;
+                      }));
+        more = changes.size() == kChangesPerChunk;
+        if (more) from = changes.back().key + '\0';  // the next key after the last one
+        for (const KeyChange& c : changes) {
+          TRY_STATUS(c.value ? tree.Insert(c.key, *c.value) : tree.Delete(c.key));
+        }
+      }
+    }
     TRY_STATUS(tree.Insert(kLogHeadKey, EncodeLogHead(head)));
     return StoreExnodeText(tree, text);
-  });
+  }));
+  return Ok();
 }
 
 }  // namespace tessera
