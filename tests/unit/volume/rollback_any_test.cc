@@ -27,13 +27,27 @@ struct Snap {
 
 class RollbackModel {
  public:
-  explicit RollbackModel(uint64_t seed) : rng_(seed) {}
+  // `layout` for the volume; with `clone`, "v" is a clone of a snapshot of
+  // another volume, "o" (its blocks read through until written).
+  RollbackModel(uint64_t seed, std::string layout = "simple", uint32_t vdevs = 2, bool clone = false)
+      : rng_(seed), layout_(std::move(layout)), clone_(clone), pd_(vdevs, 64ull << 20) {}
 
   void Run(int steps) {
     storage_ = std::move(*pd_.Create());
     free_before_ = Free();
-    ASSERT_TRUE(storage_->CreateVolume({.name = "v", .size = kSize}));
     live_.assign(kSize, std::byte{0});
+    if (clone_) {
+      ASSERT_TRUE(storage_->CreateVolume({.name = "o", .size = kSize, .layout = layout_}));
+      auto origin = std::move(*storage_->OpenVolume("o"));
+      Bytes data = Pattern(kSize / 2, rng_());
+      ASSERT_TRUE(origin->Write(kSize / 4, data, false));
+      std::copy(data.begin(), data.end(), live_.begin() + kSize / 4);
+      origin.reset();
+      ASSERT_TRUE(storage_->CreateSnapshot("o", "base"));
+      ASSERT_TRUE(storage_->CloneSnapshot("o", "base", "v"));
+    } else {
+      ASSERT_TRUE(storage_->CreateVolume({.name = "v", .size = kSize, .layout = layout_}));
+    }
     for (int step = 0; step < steps; step++) {
       switch (rng_() % 10) {
         case 0: case 1: case 2: Write(); break;
@@ -54,6 +68,9 @@ class RollbackModel {
     while (!snaps_.empty() && !::testing::Test::HasFailure()) DeleteOne();
     Verify();
     ASSERT_TRUE(storage_->DeleteVolume("v"));
+    if (clone_) {
+      ASSERT_TRUE(storage_->DeleteVolume("o"));
+    }
     ExpectClean(*storage_);
     Reopen();
     EXPECT_EQ(Free(), free_before_) << "blocks leaked (less) or freed twice (more): " << log_;
@@ -186,7 +203,9 @@ class RollbackModel {
   }
 
   std::mt19937_64 rng_;
-  PoolDir pd_{2, 64ull << 20};
+  std::string layout_;
+  bool clone_ = false;
+  PoolDir pd_;
   std::unique_ptr<Storage> storage_;
   Bytes live_;
   std::vector<Snap> snaps_;  // oldest first
@@ -204,6 +223,21 @@ TEST(RollbackAny, RandomRollbacksAndDeletesMatchTheModelAndLeakNothing) {
     RollbackModel model(seed);
     model.Run(70);
     std::cout << "seed " << seed << ": snapshots' unique data freed " << model.data_freed_ << " bytes\n";
+  }
+}
+
+// The same over an erasure-coded volume, and over a clone.
+TEST(RollbackAny, ErasureCodedVolume) {
+  for (uint64_t seed = 11; seed <= 12 && !HasFailure(); seed++) {
+    SCOPED_TRACE(fmt::format("seed {}", seed));
+    RollbackModel(seed, "rs:2+1", 3).Run(50);
+  }
+}
+
+TEST(RollbackAny, Clone) {
+  for (uint64_t seed = 21; seed <= 22 && !HasFailure(); seed++) {
+    SCOPED_TRACE(fmt::format("seed {}", seed));
+    RollbackModel(seed, "simple", 2, /*clone=*/true).Run(50);
   }
 }
 
