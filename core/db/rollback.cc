@@ -75,7 +75,7 @@ Status Database::RollbackDataset(std::string_view dataset, std::string_view snap
 }
 
 Status Database::EditDataset(std::string_view dataset, const std::function<Status(Tree&)>& edit) {
-  std::lock_guard lock(mu_);
+  auto scope = LockToCommit();
   TRY_STATUS(FailIfBroken());
   Dataset* ds = TRY(OpenDatasetLocked(dataset));
   auto edited = [&]() -> Status {
