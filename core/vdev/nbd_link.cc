@@ -22,6 +22,11 @@
 //     Whichever comes first completes it; the others find it gone.
 //  4. Expired commands (contract 3) are found by walking in_flight_ once per
 //     loop turn; a link holds at most a few hundred commands.
+//  5. Completed commands are handed back (Deliver) only after the libnbd
+//     call that completed them returned and the connection's state was
+//     brought up to date: a submitter that sees a command fail for a lost
+//     connection then also sees connected() false, and a Flush is never
+//     skipped on a connection that is already gone.
 #include "core/vdev/nbd_link.h"
 
 #include <libnbd.h>
@@ -162,6 +167,7 @@ void NbdLink::Run() {
     if (stop) {
       for (NbdCommand* command : taken) Complete(command, ECANCELED, "the vdev is closing");
       DropConnection(ECANCELED, "the vdev is closing");
+      Deliver();
       return;
     }
     for (NbdCommand* command : taken) {
@@ -171,6 +177,7 @@ void NbdLink::Run() {
         Issue(command);
       }
     }
+    Deliver();
     pollfd fds[2] = {{.fd = wake_fd_, .events = POLLIN}, {.fd = -1}};
     int timeout_ms = -1;
     if (handle_ != nullptr) {
@@ -211,6 +218,7 @@ void NbdLink::Run() {
       }
     }
     FailExpired();
+    Deliver();
   }
 }
 
@@ -240,10 +248,13 @@ void NbdLink::Issue(NbdCommand* command) {
       cookie = nbd_aio_flush(handle_, done, 0);
       break;
   }
-  if (cookie != -1) return;
-  int error = nbd_get_errno();
-  std::string why = LibnbdError();
-  if (in_flight_.contains(command->sequence)) Complete(command, error != 0 ? error : EIO, why);  // note 3
+  std::string why = "the server closed the connection";
+  if (cookie == -1) {
+    int error = nbd_get_errno();
+    why = LibnbdError();
+    if (in_flight_.contains(command->sequence)) Complete(command, error != 0 ? error : EIO, why);  // note 3
+  }
+  // Sending may find the connection dead, even for a command it accepted.
   if (nbd_aio_is_dead(handle_) == 1 || nbd_aio_is_closed(handle_) == 1) DropConnection(EIO, why);
 }
 
@@ -254,7 +265,12 @@ void NbdLink::Complete(NbdCommand* command, int error, std::string message) {
   if (error == 0 && (command->kind == NbdCommand::Kind::kWrite || command->kind == NbdCommand::Kind::kZero)) {
     writes_completed_.fetch_add(1);
   }
-  command->waiter->Done();  // the command is the submitter's again
+  completed_.push_back(command);  // note 5
+}
+
+void NbdLink::Deliver() {
+  for (NbdCommand* command : completed_) command->waiter->Done();  // the submitter's again
+  completed_.clear();
 }
 
 void NbdLink::DropConnection(int error, const std::string& why) {

@@ -126,6 +126,7 @@ class NbdLink {
   void Run();                           // the I/O thread
   void Issue(NbdCommand* command);
   void Complete(NbdCommand* command, int error, std::string message);
+  void Deliver();
   void DropConnection(int error, const std::string& why);
   void TryReconnect();
   void FailExpired();
@@ -142,6 +143,7 @@ class NbdLink {
   // The I/O thread's alone after the constructor.
   nbd_handle* handle_;  // null while down
   std::map<uint64_t, NbdCommand*> in_flight_;  // by sequence: oldest first
+  std::vector<NbdCommand*> completed_;           // to hand back (Deliver)
   uint64_t next_sequence_ = 1;
   std::string down_reason_;   // why the last attempt failed (contract 4)
   NbdClock::time_point next_attempt_{};

@@ -7,7 +7,8 @@
 //     for together; each request takes the first failure of its commands.
 //  2. Flush compares the link's count of completed writes with the count
 //     the last good flush began after (contract 6): equal means nothing to
-//     flush. Flushes run one at a time, so a later one never finishes before
+//     flush, unless the connection is down: then the flush is sent anyway
+//     and fails, so that the pool learns the device is gone. Flushes run one at a time, so a later one never finishes before
 //     an earlier one.
 #include "core/vdev/nbd_vdev.h"
 
@@ -129,10 +130,12 @@ Status NbdVdev::Flush() {
                Describe());
   };
   if (link_->LostUnflushedWrites()) return lost();
-  if (covers == flushed_ || !link_->info().can_flush) {
-    if (!link_->info().can_flush) link_->NoteFlushed(covers);
+  if (!link_->info().can_flush) {
+    if (!link_->connected()) return Err(Code::kIOError, "{}: flush: not connected", Describe());
+    link_->NoteFlushed(covers);
     return Ok();
   }
+  if (covers == flushed_ && link_->connected()) return Ok();
   NbdWaiter waiter(1);
   NbdCommand flush{.kind = NbdCommand::Kind::kFlush, .waiter = &waiter};
   link_->Submit(std::span(&flush, 1));

@@ -29,10 +29,12 @@
 //     write-zeroes.
 //  6. Flush is NBD flush: Ok means every write that completed before the
 //     call is on the server's stable storage. It is skipped when no write
-//     completed since the last good one began. When the export offers no
-//     flush (no write-back cache to flush), Flush only checks 7. Once the
-//     connection was lost with completed writes that no good flush covered,
-//     every later Flush fails: the server may have lost them, and a later
+//     completed since the last good one began, but never while the
+//     connection is down: a flush of an absent device fails (IOError), so
+//     the pool faults it (pool.h). When the export offers no flush (no
+//     write-back cache to flush), Flush only checks the connection and
+//     what follows. Once the connection was lost with completed writes that
+//     no good flush covered, every later Flush fails: the server may have lost them, and a later
 //     Ok would call them durable (as FileVdev does after a failed
 //     fdatasync). Reopening the vdev clears this.
 #pragma once

@@ -188,6 +188,10 @@ TEST(NbdVdev, RestartedServerIsReconnectedAndKeepsFlushedData) {
   server.Kill(SIGKILL);
   AlignedBuffer in(2 * kBlockSize);
   EXPECT_FALSE(vdev->Read(BlockNo{10}, in.span()));
+  EXPECT_FALSE(vdev->Connected());
+  Status absent = vdev->Flush();  // nothing to flush, but no device either
+  ASSERT_FALSE(absent);
+  EXPECT_EQ(absent.error().code(), Code::kIOError);
   ASSERT_TRUE(server.Start());
   ASSERT_TRUE(ReadsAgainWithin(*vdev, 5000ms));
   EXPECT_TRUE(vdev->Connected());
