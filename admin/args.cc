@@ -91,7 +91,7 @@ Result<VdevConfig> ParseVdevAddSpec(std::string_view spec, const std::string& po
     if (!IsSafeConfigValue(value)) {
       return Err(Code::kInvalidArgument,
                  "--vdev '{}': value of '{}' is empty or has a character out of place in "
-                 "pool.conf (; # [ ] = , or a control character)",
+                 "pool.conf (; # [ ] , or a control character)",
                  spec, key);
     }
     if (key == "tier") {
@@ -127,7 +127,15 @@ Result<VdevConfig> ParseVdevAddSpec(std::string_view spec, const std::string& po
       vdev.attrs[std::string(key)] = std::string(value);
     }
   }
-  if (!have_path) return Err(Code::kInvalidArgument, "--vdev '{}': path=P is required", spec);
+  // A vdev with a uri (kind nbd) has no file: the URI stands for the path,
+  // and the size is the export's unless given (core/pool/config.h).
+  auto uri = vdev.attrs.find("uri");
+  if (uri != vdev.attrs.end()) {
+    if (have_path) return Err(Code::kInvalidArgument, "--vdev '{}': give path=P or uri=U, not both", spec);
+    vdev.path = uri->second;
+    return vdev;
+  }
+  if (!have_path) return Err(Code::kInvalidArgument, "--vdev '{}': path=P (or uri=U) is required", spec);
   if (!have_size) return Err(Code::kInvalidArgument, "--vdev '{}': size=S is required", spec);
   return vdev;
 }

@@ -38,11 +38,10 @@ CommandResult CreatePool(CommandContext& ctx, const PoolCreateArgs& args) {
 
   std::ostream& progress = ProgressOut(ctx);
   progress << fmt::format("creating pool '{}' in {}\n", config.name, dir);
-  uint64_t total = 0;
   for (const VdevConfig& vdev : config.vdevs) {
+    // A depot without size= takes its export's, known once it is opened.
     progress << fmt::format("  vdev {:<10} {:<8} {:>7}  {}\n", vdev.name, TierName(vdev.tier),
-                            FormatSize(vdev.size_bytes), vdev.path);
-    total += vdev.size_bytes;
+                            vdev.size_bytes == 0 ? "export" : FormatSize(vdev.size_bytes), vdev.path);
   }
   bool zero_fill = std::any_of(config.vdevs.begin(), config.vdevs.end(), [](const VdevConfig& v) {
     auto it = v.attrs.find("preallocate");
@@ -67,6 +66,8 @@ CommandResult CreatePool(CommandContext& ctx, const PoolCreateArgs& args) {
   auto status = (*storage)->GetPoolStatus();
   TRY_STATUS((*storage)->Close());
   TRY_STATUS(status);
+  uint64_t total = 0;
+  for (const VdevStatus& vdev : status->vdevs) total += vdev.size_bytes;
   PrintResult(
       ctx, ToJson(*status),
       fmt::format("created pool '{}' in {}: {} vdev{}, {}\n", config.name, dir, config.vdevs.size(),

@@ -6,6 +6,10 @@
 //  2. Every vdev gets an index within its tier in file order; the index is
 //     the 10-bit vdev field of its disk addresses, so reordering sections of
 //     an existing pool's config is caught by the label check at open.
+//  3. A vdev with a `uri` (kind nbd) has no file: its path is the URI, so
+//     that descriptions, duplicate checks and listings work unchanged, and
+//     it is written back as the uri alone. Its size may be absent until
+//     pool create fills it in from the export.
 #include "core/pool/config.h"
 
 #include <algorithm>
@@ -174,8 +178,17 @@ Result<PoolConfig> ParsePoolConfig(std::string_view text, const std::string& bas
   std::set<std::string> paths;
   std::array<uint32_t, kTierCount> next_index{};
   for (auto& vdev : state.config.vdevs) {
+    auto uri = vdev.attrs.find("uri");
+    if (uri != vdev.attrs.end()) {  // design note 3
+      if (!vdev.path.empty()) {
+        return Err(Code::kInvalidArgument, "vdev '{}' has both a path and a uri", vdev.name);
+      }
+      vdev.path = uri->second;
+    }
     if (vdev.path.empty()) return Err(Code::kInvalidArgument, "vdev '{}' has no path", vdev.name);
-    if (vdev.size_bytes == 0) return Err(Code::kInvalidArgument, "vdev '{}' has no size", vdev.name);
+    if (vdev.size_bytes == 0 && uri == vdev.attrs.end()) {
+      return Err(Code::kInvalidArgument, "vdev '{}' has no size", vdev.name);
+    }
     if (!paths.insert(vdev.path).second) {
       return Err(Code::kInvalidArgument, "vdev '{}' repeats path {}", vdev.name, vdev.path);
     }
@@ -204,8 +217,11 @@ std::string SerializePoolConfig(const PoolConfig& config) {
   std::string out = fmt::format("[pool]\nname = {}\n", config.name);
   if (config.memory_bytes != 0) out += fmt::format("memory = {}\n", config.memory_bytes);
   for (const auto& v : config.vdevs) {
-    out += fmt::format("\n[vdev {}]\npath = {}\nsize = {}\ntier = {}\n", v.name, v.path,
-                       v.size_bytes, TierName(v.tier));
+    out += fmt::format("\n[vdev {}]\n", v.name);
+    auto uri = v.attrs.find("uri");
+    if (uri == v.attrs.end() || uri->second != v.path) out += fmt::format("path = {}\n", v.path);
+    if (v.size_bytes != 0) out += fmt::format("size = {}\n", v.size_bytes);
+    out += fmt::format("tier = {}\n", TierName(v.tier));
     if (v.offline) out += "state = offline\n";
     for (const auto& [k, val] : v.attrs) out += fmt::format("{} = {}\n", k, val);
   }
@@ -220,8 +236,7 @@ bool IsConfigNameChar(char c) {
 bool IsSafeConfigValue(std::string_view value) {
   return !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
     auto u = static_cast<unsigned char>(c);
-    return u >= 0x20 && u != 0x7f && c != ';' && c != '#' && c != '[' && c != ']' && c != '=' &&
-           c != ',';
+    return u >= 0x20 && u != 0x7f && c != ';' && c != '#' && c != '[' && c != ']' && c != ',';
   });
 }
 

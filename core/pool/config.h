@@ -11,8 +11,12 @@
 //                         ; buffered (through the page cache)
 //   state = offline       ; optional: taken offline by the admin (vdev offline);
 //                         ; the pool opens without it (default: online)
-//   kind = file           ; optional: how the vdev is opened (vdev_kinds.h);
-//                         ; file (the default) is the only built-in kind
+//   kind = file           ; optional: how the vdev is opened (vdev_kinds.h):
+//                         ; file (the default) or nbd
+//   uri = nbd://h/e       ; kind nbd: the export (nbd_vdev_kind.h); it stands
+//                         ; for the path, which is then left out, and the
+//                         ; size may be too (the export's, filled in by
+//                         ; pool create)
 //   host = localhost      ; any other key=val is a free-form attribute
 //
 // Vdev indexes are assigned per tier in file order.
@@ -36,8 +40,8 @@ inline constexpr uint64_t kMinMemoryBytes = 16ull << 20;
 
 struct VdevConfig {
   std::string name;
-  std::string path;  // absolute after parsing
-  uint64_t size_bytes = 0;
+  std::string path;  // absolute after parsing; the `uri` attribute when it has one
+  uint64_t size_bytes = 0;  // 0 only for a vdev with a `uri` and no size yet
   Tier tier = Tier::kFastest;
   uint32_t index = 0;  // within its tier
   bool offline = false;  // "state = offline": the pool does not open the device
@@ -46,7 +50,8 @@ struct VdevConfig {
 
 // What pool.conf keeps as written: a character of a vdev name or attribute
 // key (letters, digits, '.', '_', '-'), and a value with no comment,
-// section or separator character (; # [ ] = ,) and no control character.
+// section or list character (; # [ ] ,) and no control character. A value
+// may hold '=' (a URI's query): a line splits at its first one.
 bool IsConfigNameChar(char c);
 bool IsSafeConfigValue(std::string_view value);
 
@@ -63,7 +68,8 @@ struct PoolConfig {
 
 // Parses config text. `base_dir` resolves relative paths. Errors name the
 // line: a duplicate vdev (name or path), an unknown tier, a vdev too small, a
-// missing path or size, an unknown section, a line over 199 bytes.
+// missing path or size (a vdev with a `uri` needs neither), an unknown
+// section, a line over 199 bytes.
 Result<PoolConfig> ParsePoolConfig(std::string_view text, const std::string& base_dir);
 Result<PoolConfig> LoadPoolConfig(const std::string& path);
 // The canonical text form (paths as given: absolute).

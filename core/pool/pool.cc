@@ -114,6 +114,10 @@ Result<std::unique_ptr<Pool>> Pool::Open(const PoolConfig& config,
     // An empty slot (design note 3): the label is the config's view of the vdev.
     auto empty = [&](VdevState state, const Error& why) -> Status {
       uint64_t blocks = vc.size_bytes / kBlockSize;
+      if (blocks < kFirstUsableBlock + 2) {
+        return Err(Code::kInvalidArgument, "{}; pool.conf gives no size for it, so the pool cannot open without it",
+                   why.message());
+      }
       VdevLabel label{.tier = vc.tier, .index = static_cast<uint16_t>(vc.index),
                       .size_blocks = blocks, .name = vc.name};
       Log(LogLevel::kWarn, "{}; vdev '{}' is {} and the pool runs degraded", why.message(), vc.name,

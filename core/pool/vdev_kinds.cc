@@ -17,6 +17,7 @@
 #include <mutex>
 
 #include "core/pool/file_vdev_kind.h"
+#include "core/pool/nbd_vdev_kind.h"
 
 namespace tessera {
 namespace {
@@ -29,6 +30,7 @@ struct Registry {
 Registry& TheRegistry() {
   static Registry* registry = new Registry{.openers = {
                                                {"file", OpenFileVdevKind},
+                                               {kNbdVdevKind, OpenNbdVdevKind},
                                            }};
   return *registry;
 }

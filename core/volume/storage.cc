@@ -125,8 +125,29 @@ Result<std::unique_ptr<Storage>> Storage::Create(const std::string& dir_in, cons
         "no pool.conf in {}, so no pool was made here (an earlier pool create may have stopped half-way: "
         "remove its vdev files and run it again)", dir)));
   }
+  // A vdev without a size (kind nbd) takes its device's, and pool.conf
+  // records it: a pool opened without that device still knows its size.
+  PoolConfig written = config;
+  for (size_t i = 0; i < parsed->vdevs.size(); i++) {
+    if (parsed->vdevs[i].size_bytes != 0) continue;
+    parsed->vdevs[i].size_bytes = (*devices)[i]->Size().bytes();
+    written.vdevs[i].size_bytes = parsed->vdevs[i].size_bytes;
+  }
+  // Only files are the create's to remove; a device it did not make (an
+  // nbd export) has the labels it may have got cleared, so that the next
+  // create does not refuse it as another pool's.
   auto cleanup = [&] {
-    for (const auto& v : parsed->vdevs) fs::remove(v.path, ec);
+    const std::vector<std::byte> zeros(kBlockSize);
+    for (size_t i = 0; i < parsed->vdevs.size(); i++) {
+      if (VdevKind(parsed->vdevs[i]) == kDefaultVdevKind) {
+        fs::remove(parsed->vdevs[i].path, ec);
+        continue;
+      }
+      Vdev& device = *(*devices)[i];
+      (void)device.Write(BlockNo{0}, zeros);
+      (void)device.Write(BlockNo{device.Size().value - 1}, zeros);
+      (void)device.Flush();
+    }
     ::close(fd);
   };
   auto pool = Pool::Create(*parsed, *devices);
@@ -143,7 +164,7 @@ Result<std::unique_ptr<Storage>> Storage::Create(const std::string& dir_in, cons
   // before this point leaves only vdev files (note 5).
   // The pool's files are the owner's alone (vdev files and pool.conf 0600).
   Status saved = ::chmod(dir.c_str(), 0700) == 0
-                     ? WriteFileAtomically(conf, ConfigText(config, dir), 0600)
+                     ? WriteFileAtomically(conf, ConfigText(written, dir), 0600)
                      : Err(Code::kIOError, "cannot make {} private (chmod 0700): {}", dir, std::strerror(errno));
   if (!saved) {
     db->reset();

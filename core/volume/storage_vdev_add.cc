@@ -61,7 +61,7 @@ Status CheckAttrs(const std::map<std::string, std::string>& attrs) {
     if (!IsSafeConfigValue(value)) {
       return Err(Code::kInvalidArgument,
                  "vdev add: value of '{}' is empty or has a character out of place in pool.conf "
-                 "(; # [ ] = , or a control character)",
+                 "(; # [ ] , or a control character)",
                  key);
     }
   }
@@ -157,6 +157,9 @@ Result<VdevConfig> Storage::Impl::NewVdevConfigLocked(const VdevSpec& spec) {
   if (std::find(kinds.begin(), kinds.end(), VdevKind(vc)) == kinds.end()) {
     return Err(Code::kInvalidArgument, "vdev add: unknown kind '{}' (known kinds: {})",
                VdevKind(vc), fmt::join(kinds, ", "));
+  }
+  if (VdevKind(vc) != kDefaultVdevKind) {
+    return Err(Code::kInvalidArgument, "vdev add: only file vdevs are added so far, not kind '{}'", VdevKind(vc));
   }
   vc.index = static_cast<uint32_t>(
       std::count_if(pool.vdevs().begin(), pool.vdevs().end(),

@@ -60,6 +60,7 @@
 #include <set>
 
 #include "core/exnode/exnode.h"
+#include "core/pool/vdev_kinds.h"
 #include "core/segment/lun_segment.h"
 #include "core/util/aligned_buffer.h"
 #include "core/util/log.h"
@@ -199,6 +200,10 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
   Pool& pool = db_->pool();
   const PoolVdev* v = TRY(NamedVdev(pool, old_name));
   if (new_path_in.empty()) return Err(Code::kInvalidArgument, "vdev replace: the new path is empty");
+  if (VdevKind(v->config) != kDefaultVdevKind) {
+    return Err(Code::kInvalidArgument, "vdev replace: vdev '{}' is of kind '{}'; only file vdevs are replaced so far",
+               old_name, VdevKind(v->config));
+  }
   fs::path p(new_path_in);
   if (p.is_relative()) p = fs::path(dir_) / p;
   const std::string new_path = p.lexically_normal().string();

@@ -52,7 +52,7 @@ TEST(ParseVdevSpec, RejectsBadSpecsNamingTheProblem) {
     const char* says;
   };
   for (const Case& c : std::vector<Case>{{"", "not key=value"},
-                                         {"tier=fast,size=1G", "path=P is required"},
+                                         {"tier=fast,size=1G", "path=P (or uri=U) is required"},
                                          {"tier=fast,path=a", "size=S is required"},
                                          {"tier=medium,path=a,size=1G", "unknown tier 'medium'"},
                                          {"path=a,size=1Q", "--vdev"},
