@@ -73,6 +73,24 @@ TEST(NbdVdev, FileExportPassesTheModelTestAndKeepsDataAcrossReopen) {
   EXPECT_EQ(0, std::memcmp(in.data(), out.data(), out.size()));
 }
 
+// A server that takes at most 64 KiB at once and has no write-zeroes:
+// requests are split (a 1 MiB write is 16 commands) and discards write zeros.
+TEST(NbdVdev, SplitsLargeRequestsAndDiscardsWithoutWriteZeroes) {
+  NbdkitServer server({"memory", "64M", "blocksize-maximum=65536"},
+                      {"--filter=blocksize-policy", "--filter=nozero"});
+  auto vdev = OpenOrFail(server.uri(), 2000ms, BlockCount{1024});
+  ASSERT_TRUE(vdev);
+  AlignedBuffer out = Pattern(256, 3, 9);
+  ASSERT_TRUE(vdev->Write(BlockNo{3}, out.span()));
+  AlignedBuffer in(256 * kBlockSize);
+  ASSERT_TRUE(vdev->Read(BlockNo{3}, in.span()));
+  EXPECT_EQ(0, std::memcmp(in.data(), out.data(), out.size()));
+  ASSERT_TRUE(vdev->Discard(BlockNo{3}, BlockCount{300}));
+  ASSERT_TRUE(vdev->Read(BlockNo{3}, in.span()));
+  EXPECT_TRUE(AllZero(in.span()));
+  testing::RunModelTest(*vdev, testing::TestSeed(), 300);
+}
+
 TEST(NbdVdev, InvalidBatchFailsWholeAndSendsNothing) {
   NbdkitServer server({"memory", "64M"});
   auto vdev = OpenOrFail(server.uri(), 2000ms, BlockCount{8});
