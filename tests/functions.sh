@@ -205,13 +205,16 @@ nbd_uri() { echo "nbd+unix:///$1?socket=${2:-$SOCK}"; }
 # on $T/nbd.sock; returns once it serves. Sets SERVER_PID and SOCK. Output
 # goes to $T/server.log. With SERVER_OWN_SESSION=1 the server runs in its own
 # session, out of reach of the signals sent to the test's process group (the
-# SIGTERM and SIGCONT of timeout): the harness self-test's hung server.
+# SIGTERM and SIGCONT of timeout): the harness self-test's hung server. With
+# SERVER_NETNS=NAME it runs in that network namespace (its Unix sockets are
+# still reached from here).
 start_server() {
   local pool=$1 session=()
   shift
   SOCK=$T/nbd.sock
   rm -f "$SOCK" "$T/server.pid"
   [ "${SERVER_OWN_SESSION:-0}" != 1 ] || session=(setsid)
+  [ -z "${SERVER_NETNS:-}" ] || session=(ip netns exec "$SERVER_NETNS" "${session[@]}")
   echo "=== start_server $(date +%T) pool=$pool $*" >>"$T/server.log"
   "${session[@]}" nbdkit -f --exit-with-parent -U "$SOCK" -P "$T/server.pid" \
     "$PLUGIN" pool="$pool" "$@" >>"$T/server.log" 2>&1 &
