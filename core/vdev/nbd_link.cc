@@ -27,6 +27,11 @@
 //     brought up to date: a submitter that sees a command fail for a lost
 //     connection then also sees connected() false, and a Flush is never
 //     skipped on a connection that is already gone.
+//  6. Threads do not survive a fork and sockets are shared by it (contract
+//     8): a child leaks the parent's thread object (ForgetParentThread),
+//     drops the parent's handle without closing it, and
+//     makes its own eventfd and connection. Detecting the fork by pid at
+//     Submit(), as WorkerPool does, needs no hook in the plugin.
 #include "core/vdev/nbd_link.h"
 
 #include <libnbd.h>
@@ -88,6 +93,7 @@ Result<nbd_handle*> OpenHandle(const NbdLinkOptions& options, NbdExportInfo* inf
   info->size_bytes = static_cast<uint64_t>(size);
   info->can_flush = nbd_can_flush(h) == 1;
   info->can_zero = nbd_can_zero(h) == 1;
+  info->can_multi_conn = nbd_can_multi_conn(h) == 1;
   int64_t max_block = nbd_get_block_size(h, LIBNBD_SIZE_MAXIMUM);
   if (max_block > 0) info->max_request_bytes = std::min<uint64_t>(info->max_request_bytes, max_block);
   return h;
@@ -118,25 +124,65 @@ Result<std::unique_ptr<NbdLink>> NbdLink::Connect(NbdLinkOptions options) {
 }
 
 NbdLink::NbdLink(NbdLinkOptions options, nbd_handle* handle, NbdExportInfo info, int wake_fd)
-    : options_(std::move(options)), info_(info), wake_fd_(wake_fd), handle_(handle) {
-  thread_ = std::thread([this] { Run(); });
-}
+    : options_(std::move(options)), info_(info), owner_pid_(::getpid()), wake_fd_(wake_fd), handle_(handle) {}
 
 NbdLink::~NbdLink() {
+  const pid_t pid = ::getpid();
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
-  uint64_t one = 1;
-  (void)!::write(wake_fd_, &one, sizeof one);
-  thread_.join();
+  if (thread_pid_ == pid) {
+    uint64_t one = 1;
+    (void)!::write(wake_fd_, &one, sizeof one);
+    thread_.join();
+  } else {
+    ForgetParentThread();
+    if (owner_pid_ == pid && handle_ != nullptr) nbd_close(handle_);  // never used here
+  }
   ::close(wake_fd_);
+}
+
+void NbdLink::ForgetParentThread() {
+  // A parent's thread does not exist here: joining it would wait forever and
+  // pthread_detach fails on it (std::thread then throws). Its object is
+  // moved out and never destroyed (note 6).
+  if (thread_.joinable()) new std::thread(std::move(thread_));
+}
+
+void NbdLink::EnsureThreadLocked() {
+  const pid_t pid = ::getpid();
+  if (thread_pid_ == pid) return;
+  ForgetParentThread();
+  if (owner_pid_ != pid) {
+    // The parent's handle may be locked by its thread, which does not run
+    // here: it is left alone, and so are its commands and queue.
+    if (handle_ != nullptr && !info_.can_multi_conn && writes_completed_.load() > writes_flushed_.load()) {
+      lost_unflushed_.store(true);
+    }
+    handle_ = nullptr;
+    connected_.store(false);
+    down_reason_ = "the process forked";
+    next_attempt_ = NbdClock::now();
+    in_flight_.clear();
+    completed_.clear();
+    pending_.clear();
+    int fresh = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fresh >= 0) {
+      ::close(wake_fd_);  // the parent's thread reads the one it shares
+      wake_fd_ = fresh;
+    }
+    owner_pid_ = pid;
+  }
+  thread_pid_ = pid;
+  thread_ = std::thread([this] { Run(); });
 }
 
 void NbdLink::Submit(std::span<NbdCommand> commands) {
   const auto deadline = NbdClock::now() + options_.timeout;
   {
     std::lock_guard lock(mu_);
+    EnsureThreadLocked();
     for (NbdCommand& command : commands) {
       command.deadline = deadline;
       command.link = this;

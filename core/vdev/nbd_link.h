@@ -31,6 +31,12 @@
 //     the link's life.
 //  7. The destructor fails every command not yet completed (ECANCELED),
 //     closes the connection and joins the I/O thread.
+//  8. Fork: the I/O thread starts at the first Submit() of each process. A
+//     child of a process that had used the link (nbdkit opens the pool,
+//     then forks) neither uses nor closes the parent's connection: it makes
+//     its own. When the export cannot take a flush on one connection for
+//     writes completed on another (no multi-conn), writes the parent did
+//     not flush count as lost (contract 6).
 #pragma once
 
 #include <atomic>
@@ -38,6 +44,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <sys/types.h>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -67,6 +74,8 @@ struct NbdExportInfo {
   uint64_t size_bytes = 0;
   bool can_flush = false;
   bool can_zero = false;
+  // A flush on one connection covers writes completed on any other.
+  bool can_multi_conn = false;
   // Largest payload of one read or write (the server's maximum block size,
   // else the 32 MiB the NBD protocol recommends).
   uint64_t max_request_bytes = 32ull << 20;
@@ -124,6 +133,8 @@ class NbdLink {
   NbdLink(NbdLinkOptions options, nbd_handle* handle, NbdExportInfo info, int wake_fd);
 
   void Run();                           // the I/O thread
+  void EnsureThreadLocked();            // contract 8
+  void ForgetParentThread();
   void Issue(NbdCommand* command);
   void Complete(NbdCommand* command, int error, std::string message);
   void Deliver();
@@ -134,11 +145,15 @@ class NbdLink {
 
   const NbdLinkOptions options_;
   const NbdExportInfo info_;
-  const int wake_fd_;  // eventfd: Submit() and the destructor wake the thread
 
   std::mutex mu_;
   std::vector<NbdCommand*> pending_;  // GUARDED_BY(mu_): submitted, not yet taken
   bool stopping_ = false;             // GUARDED_BY(mu_)
+  // Contract 8, GUARDED_BY(mu_): the process whose I/O thread runs (0:
+  // none yet), and the one the handle, the eventfd and the queues are of.
+  pid_t thread_pid_ = 0;
+  pid_t owner_pid_;
+  int wake_fd_;  // eventfd: Submit() and the destructor wake the thread
 
   // The I/O thread's alone after the constructor.
   nbd_handle* handle_;  // null while down

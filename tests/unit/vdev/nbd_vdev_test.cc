@@ -11,6 +11,8 @@
 #include <fstream>
 #include <thread>
 
+#include <sys/wait.h>
+
 #include "tests/unit/vdev/nbdkit_server.h"
 #include "tests/unit/vdev/vdev_test_util.h"
 
@@ -219,6 +221,42 @@ TEST(NbdVdev, RestartedServerIsReconnectedAndKeepsFlushedData) {
   // Nothing was lost: writes and flushes go on.
   ASSERT_TRUE(vdev->Write(BlockNo{12}, out.span()));
   EXPECT_TRUE(vdev->Flush());
+}
+
+// nbdkit opens the pool, then forks: the child has no I/O thread and shares
+// the parent's socket. It must make its own connection, not hang.
+TEST(NbdVdev, AForkedChildMakesItsOwnConnection) {
+  NbdkitServer server({"memory", "64M"});
+  auto vdev = OpenOrFail(server.uri());
+  ASSERT_TRUE(vdev);
+  AlignedBuffer out = Pattern(1, 7, 1);
+  ASSERT_TRUE(vdev->Write(BlockNo{7}, out.span()));
+  ASSERT_TRUE(vdev->Flush());
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    AlignedBuffer in(kBlockSize);
+    AlignedBuffer again = Pattern(1, 8, 2);
+    bool ok = vdev->Read(BlockNo{7}, in.span()) && std::memcmp(in.data(), out.data(), kBlockSize) == 0 &&
+              vdev->Write(BlockNo{8}, again.span()) && vdev->Flush();
+    ::_exit(ok ? 0 : 1);  // no destructors: the parent's objects are not the child's
+  }
+  int status = 0;
+  pid_t reaped = 0;
+  for (int i = 0; i < 1000 && reaped == 0; i++) {
+    reaped = ::waitpid(child, &status, WNOHANG);
+    if (reaped == 0) std::this_thread::sleep_for(10ms);
+  }
+  if (reaped == 0) {
+    ::kill(child, SIGKILL);
+    ::waitpid(child, &status, 0);
+    FAIL() << "the child's I/O hung for 10 s";
+  }
+  ASSERT_TRUE(WIFEXITED(status)) << "the child crashed";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "the child's I/O failed";
+  AlignedBuffer in(kBlockSize);
+  ASSERT_TRUE(vdev->Read(BlockNo{8}, in.span()));  // the parent's link still works
+  EXPECT_EQ(0, std::memcmp(in.data(), Pattern(1, 8, 2).data(), kBlockSize));
 }
 
 TEST(NbdVdev, ConnectionLostWithUnflushedWritesFailsEveryLaterFlush) {
