@@ -12,7 +12,8 @@
 #      no client error (its requests time out after 2 s), data verifies;
 #  (d) the depots come back: vdev online, a scrub repairs the chunks they
 #      missed (some), a second scrub repairs nothing, data verifies,
-#      and the pool reopens after a restart with every depot online.
+#      and the pool reopens after a restart with every depot online; a
+#      forking server (nbdkit --run) serves it too.
 #
 # NBD_DEPOTS_MODE picks where the depots live:
 #  unix   (the default) Unix sockets in $T;
@@ -182,5 +183,15 @@ start_server "$POOL"
 expect_match "pool status after restart" 'health: +online' "$(tessera pool status --pool "$POOL")"
 fio_ok --verify_only=1 || fail "verify-only after restart failed: $(tail -n 20 "$T/fio.out")"
 stop_server
+if [ "$MODE" = unix ]; then
+  # nbdkit --run forks after opening the pool: the serving child makes its
+  # own connections to the depots.
+  log "a forking server (nbdkit --run): data verifies"
+  captive "$POOL" fio --name=rs --ioengine=nbd --uri="nbd+unix:///vol?socket=@SOCK@" --rw=randwrite \
+    --bssplit=4k/50:64k/30:256k/20 --size=48M --iodepth=16 --verify=crc32c --verify_fatal=1 --do_verify=1 \
+    --randrepeat=1 --verify_only=1 --output="$T/fio.out" >"$T/fio.log" 2>&1 ||
+    fail "verify-only under a forking server failed: $(tail -n 20 "$T/fio.out")"
+  grep -q 'err= 0' "$T/fio.out" || fail "fio under a forking server reported errors"
+fi
 pool_check
 for i in 0 1 2 3 4 5; do kill_started "${DEPOT_PIDS[i]}"; done
