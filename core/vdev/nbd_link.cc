@@ -29,9 +29,9 @@
 //     skipped on a connection that is already gone.
 //  6. Threads do not survive a fork and sockets are shared by it (contract
 //     8): a child leaks the parent's thread object (ForgetParentThread),
-//     drops the parent's handle without closing it, and
-//     makes its own eventfd and connection. Detecting the fork by pid at
-//     Submit(), as WorkerPool does, needs no hook in the plugin.
+//     drops the parent's handle without closing it, and makes its own
+//     eventfd and connection. Detecting the fork by pid at Submit(), as
+//     WorkerPool does, needs no hook in the plugin.
 #include "core/vdev/nbd_link.h"
 
 #include <libnbd.h>
@@ -47,6 +47,8 @@
 
 namespace tessera::vdev_internal {
 namespace {
+
+constexpr char kForkedReason[] = "the process forked";
 
 std::string LibnbdError() {
   const char* message = nbd_get_error();
@@ -162,7 +164,7 @@ void NbdLink::EnsureThreadLocked() {
     }
     handle_ = nullptr;
     connected_.store(false);
-    down_reason_ = "the process forked";
+    down_reason_ = kForkedReason;
     next_attempt_ = NbdClock::now();
     in_flight_.clear();
     completed_.clear();
@@ -355,8 +357,10 @@ void NbdLink::TryReconnect() {
   }
   handle_ = *handle;
   connected_.store(true);
-  reconnects_.fetch_add(1);
-  Log(LogLevel::kInfo, "nbd {}: reconnected", options_.uri);
+  const bool after_fork = down_reason_ == kForkedReason;
+  if (!after_fork) reconnects_.fetch_add(1);
+  Log(after_fork ? LogLevel::kDebug : LogLevel::kInfo, "nbd {}: {}", options_.uri,
+      after_fork ? "connected in the forked process" : "reconnected");
 }
 
 void NbdLink::FailExpired() {

@@ -123,6 +123,7 @@ class NbdLink {
   // only, and NbdVdev reads them from here once).
   const NbdExportInfo& info() const { return info_; }
   bool connected() const { return connected_.load(std::memory_order_relaxed); }
+  // Connections made again after a loss (not the one a forked child makes).
   uint64_t reconnects() const { return reconnects_.load(std::memory_order_relaxed); }
   // Contract 6.
   bool LostUnflushedWrites() const { return lost_unflushed_.load(); }
