@@ -77,6 +77,10 @@ IostatView ComputeIostat(const PoolIoReport& now, const PoolIoReport* earlier, b
     uint64_t hits = v.cache_hit_pages - (before ? before->cache_hit_pages : 0);
     uint64_t misses = v.cache_miss_pages - (before ? before->cache_miss_pages : 0);
     if (hits + misses > 0) row.cache_hit_ratio = static_cast<double>(hits) / static_cast<double>(hits + misses);
+    row.cleaner_moved_bytes =
+        static_cast<double>(Delta(v.cleaner_moved, before ? &before->cleaner_moved : nullptr).bytes) / view.seconds;
+    row.cleaner_freed_bytes =
+        static_cast<double>(Delta(v.cleaner_freed, before ? &before->cleaner_freed : nullptr).bytes) / view.seconds;
     view.rows.push_back(std::move(row));
   }
   return view;
@@ -86,7 +90,8 @@ std::string FormatIostat(const IostatView& view) {
   using A = Table::Align;
   Table table({{"NAME"}, {"READ/s", A::kRight}, {"WRITE/s", A::kRight}, {"READ B/s", A::kRight},
                {"WRITE B/s", A::kRight}, {"R AVG", A::kRight}, {"R P99", A::kRight}, {"W AVG", A::kRight},
-               {"W P99", A::kRight}, {"CACHE HIT", A::kRight}});
+               {"W P99", A::kRight}, {"CACHE HIT", A::kRight}, {"CLEAN MOVED/s", A::kRight},
+               {"CLEAN FREED/s", A::kRight}});
   for (const IostatRow& r : view.rows) {
     std::string name = r.kind == "pool"   ? r.name
                        : r.kind == "tier" ? "  tier " + r.name
@@ -94,7 +99,9 @@ std::string FormatIostat(const IostatView& view) {
                                           : "  volume " + r.name;
     table.AddRow({name, Rate(r.read_ops), Rate(r.write_ops), Bandwidth(r.read_bytes), Bandwidth(r.write_bytes),
                   Micros(r.read_avg_us), Micros(r.read_p99_us), Micros(r.write_avg_us), Micros(r.write_p99_us),
-                  r.cache_hit_ratio ? fmt::format("{:.0f}%", *r.cache_hit_ratio * 100) : "-"});
+                  r.cache_hit_ratio ? fmt::format("{:.0f}%", *r.cache_hit_ratio * 100) : "-",
+                  r.cleaner_moved_bytes ? Bandwidth(*r.cleaner_moved_bytes) : "-",
+                  r.cleaner_freed_bytes ? Bandwidth(*r.cleaner_freed_bytes) : "-"});
   }
   return table.Render();
 }
@@ -113,6 +120,8 @@ Json IostatJson(const IostatView& view) {
                 {"write_avg_us", r.write_avg_us},
                 {"write_p99_us", r.write_p99_us}};
     if (r.cache_hit_ratio) row["cache_hit_ratio"] = *r.cache_hit_ratio;
+    if (r.cleaner_moved_bytes) row["cleaner_moved_bytes_per_s"] = *r.cleaner_moved_bytes;
+    if (r.cleaner_freed_bytes) row["cleaner_freed_bytes_per_s"] = *r.cleaner_freed_bytes;
     rows.push_back(std::move(row));
   }
   return Json{{"seconds", view.seconds}, {"rows", rows}};

@@ -27,6 +27,8 @@ struct IostatRow {
   double read_bytes = 0, write_bytes = 0;  // per second
   double read_avg_us = 0, read_p99_us = 0, write_avg_us = 0, write_p99_us = 0;
   std::optional<double> cache_hit_ratio;  // volumes whose cache was read
+  // Volumes: the cleaner's live data rewritten and rows freed, per second.
+  std::optional<double> cleaner_moved_bytes, cleaner_freed_bytes;
 };
 
 struct IostatView {

@@ -110,6 +110,15 @@ std::string FormatPrometheus(const PoolIoReport& report) {
     for (const VolumeIoReport& r : report.volumes) {
       w.Sample("tessera_volume_cache_miss_pages_total", volume_labels(r), r.cache_miss_pages);
     }
+    w.Family("tessera_volume_cleaner_moved_bytes_total", "counter",
+             "Live data the cleaner rewrote to free the volume's rows.");
+    for (const VolumeIoReport& r : report.volumes) {
+      w.Sample("tessera_volume_cleaner_moved_bytes_total", volume_labels(r), r.cleaner_moved.bytes);
+    }
+    w.Family("tessera_volume_cleaner_freed_bytes_total", "counter", "Rows of the volume the cleaner freed.");
+    for (const VolumeIoReport& r : report.volumes) {
+      w.Sample("tessera_volume_cleaner_freed_bytes_total", volume_labels(r), r.cleaner_freed.bytes);
+    }
   }
   return w.Take();
 }

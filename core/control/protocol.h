@@ -143,6 +143,8 @@ void Fields(V& v, VolumeIoReport& r) {
   v.Required("discards", r.discards);
   v.Required("cache_hit_pages", r.cache_hit_pages);
   v.Required("cache_miss_pages", r.cache_miss_pages);
+  v.Required("cleaner_moved", r.cleaner_moved);
+  v.Required("cleaner_freed", r.cleaner_freed);
 }
 
 template <> inline constexpr std::string_view kJsonName<PoolIoReport> = "pool io";

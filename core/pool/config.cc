@@ -183,6 +183,11 @@ Result<PoolConfig> ParsePoolConfig(std::string_view text, const std::string& bas
       if (!vdev.path.empty()) {
         return Err(Code::kInvalidArgument, "vdev '{}' has both a path and a uri", vdev.name);
       }
+      auto kind = vdev.attrs.find("kind");
+      if (kind == vdev.attrs.end() || kind->second == "file") {
+        return Err(Code::kInvalidArgument, "vdev '{}' has a uri, which a file vdev does not take (kind = nbd)",
+                   vdev.name);
+      }
       vdev.path = uri->second;
     }
     if (vdev.path.empty()) return Err(Code::kInvalidArgument, "vdev '{}' has no path", vdev.name);

@@ -47,7 +47,9 @@ Result<PoolIoReport> Storage::Impl::GetIoReport() {
           .name = name, .reads = ToTotals(c->reads.Snapshot()), .writes = ToTotals(c->writes.Snapshot()),
           .flushes = ToTotals(c->flushes.Snapshot()), .discards = ToTotals(c->discards.Snapshot()),
           .cache_hit_pages = c->cache->read_hit_pages.load(std::memory_order_relaxed),
-          .cache_miss_pages = c->cache->read_miss_pages.load(std::memory_order_relaxed)});
+          .cache_miss_pages = c->cache->read_miss_pages.load(std::memory_order_relaxed),
+          .cleaner_moved = ToTotals(c->cleaner_moved.Snapshot()),
+          .cleaner_freed = ToTotals(c->cleaner_freed.Snapshot())});
     }
   }
   report.opened_ns = opened_ns_;

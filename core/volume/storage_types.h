@@ -183,6 +183,9 @@ struct VolumeIoReport {
   IoTotals reads, writes, flushes, discards;
   uint64_t cache_hit_pages = 0;   // 4 KiB pages read from its cache
   uint64_t cache_miss_pages = 0;  // pages its cache read from below
+  // The cleaner: rows relocated (bytes: live data rewritten) and rows freed
+  // (bytes: their size); core/volume/volume_io.h.
+  IoTotals cleaner_moved, cleaner_freed;
 };
 struct PoolIoReport {
   std::string pool;

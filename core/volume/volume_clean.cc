@@ -44,6 +44,7 @@
 //     grow_mu_ (no row comes or goes meanwhile) and a commit hold; a repair
 //     cannot run meanwhile (both wait for the volume to be idle). It gives
 //     up, freeing nothing, when any exNode cannot be read.
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -112,8 +113,10 @@ Status VolumeImpl::FreeRowsLocked(const std::vector<uint64_t>& row_starts) {
   // these rows names them in its exNode, and none can be taken now.
   std::set<uint64_t> pinned = TRY(PinnedRowsLocked(parts_.data->Rows()));
   std::vector<LunBlock> blocks;
+  uint64_t freed_rows = 0;
   for (uint64_t start : row_starts) {
     if (pinned.contains(start)) continue;
+    freed_rows++;
     LunRowDesc row = TRY(parts_.data->RemoveRow(start));
     Log(LogLevel::kDebug, "volume '{}': freeing row {}", parts_.name, start / parts_.data->row_bytes());
     blocks.insert(blocks.end(), row.blocks.begin(), row.blocks.end());
@@ -121,6 +124,9 @@ Status VolumeImpl::FreeRowsLocked(const std::vector<uint64_t>& row_starts) {
   }
   TRY_STATUS(SaveExnode());
   for (const LunBlock& b : blocks) TRY_STATUS(db_->FreeExtent(parts_.dataset, b.address));
+  if (parts_.io && freed_rows > 0) {
+    parts_.io->cleaner_freed.Record(freed_rows, freed_rows * parts_.data->row_bytes(), 0);
+  }
   return Ok();
 }
 
@@ -186,6 +192,8 @@ Status VolumeImpl::CleanLocked(CleanMode mode, bool* changed) {
     }
   }
   if (!victim) return Ok();
+  const uint64_t started_ns = MonotonicNs();
+  const uint64_t moved_bytes = static_cast<uint64_t>(std::max<int64_t>(live_of(*victim), 0)) * kBlockSize;
   for (int attempt = 0;; attempt++) {
     auto moved = log.RelocateRow(*victim);
     if (moved) break;
@@ -194,6 +202,7 @@ Status VolumeImpl::CleanLocked(CleanMode mode, bool* changed) {
     TRY(GrowAndSaveLocked());
     TRY_STATUS(core_->CommitAll());
   }
+  if (parts_.io) parts_.io->cleaner_moved.Record(1, moved_bytes, MonotonicNs() - started_ns);
   auto after = TRY(log.RowLiveBlocks());
   if (after.count(*victim) && after[*victim] > 0) {
     Log(LogLevel::kWarn, "volume '{}': row {} still has {} live blocks after relocation", parts_.name, *victim,

@@ -13,6 +13,10 @@ namespace tessera {
 struct VolumeIoCounters {
   IoCounter reads, writes, flushes;
   IoCounter discards;  // trims and zeroes: operations and bytes, no data moved
+  // The cleaner's work (volume_clean.cc): rows relocated (bytes: the live
+  // data rewritten; latency: the time each took), and rows freed (bytes:
+  // their size).
+  IoCounter cleaner_moved, cleaner_freed;
   std::shared_ptr<CacheCounters> cache = std::make_shared<CacheCounters>();
 };
 

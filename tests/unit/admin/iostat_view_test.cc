@@ -17,7 +17,9 @@ PoolIoReport Report(uint64_t sampled_s, uint64_t scale) {
                      .writes = Totals(scale, 4096 * scale, 2'000'000)});
   r.vdevs.push_back({.name = "m", .tier = "fastest", .reads = Totals(0, 0, 0), .writes = Totals(scale, 512 * scale, 1'000'000)});
   r.volumes.push_back({.name = "v", .reads = Totals(5 * scale, 20480 * scale, 300'000),
-                       .cache_hit_pages = 3 * scale, .cache_miss_pages = scale});
+                       .cache_hit_pages = 3 * scale, .cache_miss_pages = scale,
+                       .cleaner_moved = Totals(scale, (1 << 20) * scale, 1'000'000),
+                       .cleaner_freed = Totals(2 * scale, (4 << 20) * scale, 0)});
   return r;
 }
 
@@ -53,6 +55,13 @@ TEST(IostatView, RatesOverTheIntervalOrSinceTheOpen) {
   Json json = IostatJson(interval);
   EXPECT_EQ(json["rows"].size(), 6u);
   EXPECT_EQ(json["rows"][5]["cache_hit_ratio"], 0.75);
+  // The cleaner: 2 MiB more moved and 8 MiB more freed in 4 s.
+  ASSERT_TRUE(volume.cleaner_moved_bytes && volume.cleaner_freed_bytes);
+  EXPECT_DOUBLE_EQ(*volume.cleaner_moved_bytes, 512 * 1024);
+  EXPECT_DOUBLE_EQ(*volume.cleaner_freed_bytes, 2 << 20);
+  EXPECT_NE(text.find("CLEAN MOVED/s"), std::string::npos) << text;
+  EXPECT_EQ(json["rows"][5]["cleaner_freed_bytes_per_s"], 2 << 20);
+  EXPECT_FALSE(json["rows"][0].contains("cleaner_freed_bytes_per_s"));
 }
 
 }  // namespace

@@ -50,6 +50,12 @@ TEST(NbdVdevKind, PoolConfHoldsTheUriAloneAndTheSizeOnceKnown) {
   auto both = ParsePoolConfig(text + "path = d0.img\n", "/pool");
   ASSERT_FALSE(both);
   EXPECT_TRUE(Contains(both.error().message(), "both a path and a uri")) << both.error().ToString();
+  // Without kind = nbd the uri would be taken for a file's path.
+  for (const char* kind : {"", "kind = file\n"}) {
+    auto as_file = ParsePoolConfig(std::string("[vdev d0]\n") + kind + "uri = nbd://h/e\nsize = 64M\n", "/pool");
+    ASSERT_FALSE(as_file) << kind;
+    EXPECT_TRUE(Contains(as_file.error().message(), "a file vdev does not take")) << as_file.error().ToString();
+  }
   auto file_without_size = ParsePoolConfig("[vdev f]\npath = f.img\n", "/pool");
   ASSERT_FALSE(file_without_size);
   EXPECT_TRUE(Contains(file_without_size.error().message(), "no size"));

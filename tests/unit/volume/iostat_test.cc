@@ -61,6 +61,34 @@ TEST(Iostat, CountsClientAndDeviceIo) {
   EXPECT_EQ(VolumeIo(*storage->GetIoReport(), "v"), nullptr);
 }
 
+// The cleaner's work: random rewrites of a small volume make it relocate
+// and free rows (volume_clean.cc), counted per volume.
+TEST(Iostat, CountsTheCleanersWork) {
+  PoolDir pd(2, 64ull << 20);
+  auto storage = std::move(*pd.Create());
+  ASSERT_TRUE(storage->CreateVolume({.name = "v", .size = 4 << 20}));
+  {
+    auto volume = std::move(*storage->OpenVolume("v"));
+    std::mt19937_64 rng(3);
+    for (int i = 0; i < 6000; i++) {
+      ASSERT_TRUE(volume->Write((rng() % 1024) * 4096, Pattern(4096, i), false));
+      if (i % 256 == 0) {
+        ASSERT_TRUE(volume->Flush());
+      }
+    }
+    ASSERT_TRUE(volume->Flush());
+  }
+  auto report = storage->GetIoReport();
+  ASSERT_TRUE(report) << report.error().ToString();
+  const VolumeIoReport* v = VolumeIo(*report, "v");
+  ASSERT_NE(v, nullptr);
+  EXPECT_GT(v->cleaner_freed.ops, 0u);
+  EXPECT_EQ(v->cleaner_freed.bytes % (v->cleaner_freed.ops), 0u) << "whole rows";
+  EXPECT_GT(v->cleaner_moved.ops, 0u);
+  EXPECT_GT(v->cleaner_moved.bytes, 0u);
+  EXPECT_LE(v->cleaner_moved.ops, v->cleaner_freed.ops) << "each relocated row is freed";
+}
+
 TEST(Iostat, SnapshotExportsCountOnTheirOwn) {
   PoolDir pd(1, 64ull << 20);
   auto storage = std::move(*pd.Create());
