@@ -17,16 +17,6 @@
 namespace tessera::testing {
 namespace {
 
-std::string Lines(const std::vector<std::string>& lines) {
-  std::string out;
-  for (size_t i = 0; i < lines.size() && i < 5; i++) out += "\n  " + lines[i];
-  return out;
-}
-
-std::string Describe(const CheckReport& r) {
-  return r.Summary() + Lines(r.leaks) + Lines(r.unallocated_references) + Lines(r.checksum_failures);
-}
-
 // The pool's database, opened without Storage, to plant what no code path
 // of Storage should make.
 Result<std::unique_ptr<Database>> OpenDatabase(const std::string& dir) {
@@ -74,63 +64,65 @@ TEST(ExtentNames, APoolWithSnapshotsClonesAndCleaningChecksClean) {
   MakeVolumes(*storage);
   auto report = storage->Check();
   ASSERT_TRUE(report) << report.error().ToString();
-  EXPECT_TRUE(report->clean()) << Describe(*report);
+  EXPECT_TRUE(report->clean()) << CheckDetails(*report);
   ASSERT_TRUE(storage->DeleteSnapshot("v", "a"));
   report = storage->Check();
   ASSERT_TRUE(report) << report.error().ToString();
-  EXPECT_TRUE(report->clean()) << Describe(*report);
+  EXPECT_TRUE(report->clean()) << CheckDetails(*report);
+}
+
+// MakeVolumes' pool, changed by `plant` through its database directly (no
+// Storage open), then reopened and checked into `report`.
+void CheckAfterPlanting(const std::function<void(Database&)>& plant, CheckReport* report) {
+  PoolDir pd;
+  {
+    auto storage = std::move(*pd.Create());
+    MakeVolumes(*storage);
+  }
+  {
+    auto db = OpenDatabase(pd.dir());
+    ASSERT_TRUE(db) << db.error().ToString();
+    plant(**db);
+    ASSERT_TRUE((*db)->Commit());
+  }
+  auto storage = std::move(*pd.Open());
+  auto checked = storage->Check();
+  ASSERT_TRUE(checked) << checked.error().ToString();
+  *report = *checked;
 }
 
 TEST(ExtentNames, AnExtentNoExnodeNamesIsALeak) {
-  PoolDir pd;
-  {
-    auto storage = std::move(*pd.Create());
-    MakeVolumes(*storage);
-  }
   DiskAddress planted;
-  {
-    auto db = OpenDatabase(pd.dir());
-    ASSERT_TRUE(db) << db.error().ToString();
-    Dataset* v = *(*db)->OpenDataset("v");
-    auto address = (*db)->AllocateExtent(v, Tier::kFastest, 0, BlockCount{16});
-    ASSERT_TRUE(address) << address.error().ToString();
-    planted = *address;
-    ASSERT_TRUE((*db)->Commit());
-  }
-  auto storage = std::move(*pd.Open());
-  auto report = storage->Check();
-  ASSERT_TRUE(report) << report.error().ToString();
-  ASSERT_EQ(report->leaks.size(), 1u) << Describe(*report);
-  EXPECT_EQ(report->leaks[0], fmt::format("extent {} +16 of dataset v is named by no exNode", planted.ToString()));
-  EXPECT_TRUE(report->unallocated_references.empty()) << Describe(*report);
+  CheckReport report;
+  ASSERT_NO_FATAL_FAILURE(CheckAfterPlanting(
+      [&](Database& db) {
+        auto address = db.AllocateExtent(*db.OpenDataset("v"), Tier::kFastest, 0, BlockCount{16});
+        ASSERT_TRUE(address) << address.error().ToString();
+        planted = *address;
+      },
+      &report));
+  ASSERT_EQ(report.leaks.size(), 1u) << CheckDetails(report);
+  EXPECT_EQ(report.leaks[0], fmt::format("extent {} +16 of dataset v is named by no exNode", planted.ToString()));
+  EXPECT_TRUE(report.unallocated_references.empty()) << CheckDetails(report);
 }
 
 TEST(ExtentNames, ABlockAnExnodeNamesButTheVolumeDoesNotOwnIsReported) {
-  PoolDir pd;
-  {
-    auto storage = std::move(*pd.Create());
-    MakeVolumes(*storage);
-  }
   DiskAddress freed;
-  {
-    auto db = OpenDatabase(pd.dir());
-    ASSERT_TRUE(db) << db.error().ToString();
-    Dataset* c = *(*db)->OpenDataset("c");
-    auto named = ExnodeDataBlocks(c->tree());
-    ASSERT_TRUE(named) << named.error().ToString();
-    ASSERT_FALSE(named->empty());
-    freed = named->front().address;
-    ASSERT_TRUE((*db)->FreeExtent(c, freed));
-    ASSERT_TRUE((*db)->Commit());
-  }
-  auto storage = std::move(*pd.Open());
-  auto report = storage->Check();
-  ASSERT_TRUE(report) << report.error().ToString();
-  ASSERT_FALSE(report->unallocated_references.empty()) << Describe(*report);
-  EXPECT_NE(report->unallocated_references[0].find(
-                fmt::format("volume c names data block {}", freed.ToString())),
+  CheckReport report;
+  ASSERT_NO_FATAL_FAILURE(CheckAfterPlanting(
+      [&](Database& db) {
+        Dataset* c = *db.OpenDataset("c");
+        auto named = ExnodeDataBlocks(c->tree());
+        ASSERT_TRUE(named) << named.error().ToString();
+        ASSERT_FALSE(named->empty());
+        freed = named->front().address;
+        ASSERT_TRUE(db.FreeExtent(c, freed));
+      },
+      &report));
+  ASSERT_FALSE(report.unallocated_references.empty()) << CheckDetails(report);
+  EXPECT_NE(report.unallocated_references[0].find(fmt::format("volume c names data block {}", freed.ToString())),
             std::string::npos)
-      << Describe(*report);
+      << CheckDetails(report);
 }
 
 // Checks run while writes make the volume grow rows and the cleaner free
@@ -153,7 +145,7 @@ TEST(ExtentNames, ChecksWhileRowsComeAndGoFindNothingWrong) {
       if (!report) {
         bad.push_back(report.error().ToString());
       } else if (!report->clean()) {
-        bad.push_back(Describe(*report));
+        bad.push_back(CheckDetails(*report));
       }
       checks++;
       failed = !bad.empty();

@@ -99,6 +99,26 @@ class SelfHealing : public ::testing::Test {
     EXPECT_TRUE(got == data_);
   }
 
+  // Snapshot "vol@s" reads back exactly the data written.
+  void ExpectSnapshotData(Storage& storage) {
+    auto snap = storage.OpenVolume("vol@s");
+    ASSERT_TRUE(snap) << snap.error().ToString();
+    std::vector<std::byte> got(kDataBytes);
+    ASSERT_TRUE((*snap)->Read(0, got));
+    EXPECT_TRUE(got == data_);
+  }
+
+  // Snapshots "vol" as "vol@s", takes the vdev of its first row (`lost`)
+  // offline, and has inspect --repair move the rows' blocks off it.
+  void RepairUnderASnapshot(Storage& storage, std::string* lost) {
+    ASSERT_TRUE(storage.CreateSnapshot("vol", "s"));
+    *lost = VdevOfFirstRow(storage);
+    ASSERT_TRUE(storage.OfflineVdev(*lost));
+    auto repaired = storage.InspectVolume("vol", InspectDepth::kScan, /*repair=*/true);
+    ASSERT_TRUE(repaired) << repaired.error().ToString();
+    ASSERT_GT(repaired->replaced_blocks, 0u);
+  }
+
   // A vdev holding the first row block of `volume` (its name).
   std::string VdevOfFirstRow(Storage& storage, const std::string& volume = "vol") {
     std::string text = *storage.ExnodeText(volume);
@@ -172,30 +192,18 @@ TEST_P(SelfHealingLayouts, InspectRepairMovesBlocksOffAnOfflineVdevAndRebuildsTh
 // Freeing them at the repair left the snapshot naming free blocks.
 TEST_P(SelfHealingLayouts, RepairKeepsTheBlocksASnapshotNamesUntilItIsDeleted) {
   auto storage = CreateWithData();
-  ASSERT_TRUE(storage->CreateSnapshot("vol", "s"));
-  std::string lost = VdevOfFirstRow(*storage);
-  ASSERT_TRUE(storage->OfflineVdev(lost));
-  auto repaired = storage->InspectVolume("vol", InspectDepth::kScan, /*repair=*/true);
-  ASSERT_TRUE(repaired) << repaired.error().ToString();
-  EXPECT_GT(repaired->replaced_blocks, 0u);
-  auto check = [&](const char* when) {
-    SCOPED_TRACE(when);
-    auto report = storage->Check();
-    ASSERT_TRUE(report) << report.error().ToString();
-    EXPECT_TRUE(report->clean()) << report->Summary()
-                                 << (report->unallocated_references.empty() ? "" : "\n" + report->unallocated_references[0])
-                                 << (report->leaks.empty() ? "" : "\n" + report->leaks[0]);
-  };
-  check("after the repair");
+  std::string lost;
+  ASSERT_NO_FATAL_FAILURE(RepairUnderASnapshot(*storage, &lost));
   {
-    auto snap = storage->OpenVolume("vol@s");
-    ASSERT_TRUE(snap) << snap.error().ToString();
-    std::vector<std::byte> got(kDataBytes);
-    ASSERT_TRUE((*snap)->Read(0, got));
-    EXPECT_TRUE(got == data_);
+    SCOPED_TRACE("after the repair");
+    testing::ExpectClean(*storage);
   }
+  ExpectSnapshotData(*storage);
   ASSERT_TRUE(storage->DeleteSnapshot("vol", "s"));
-  check("after the snapshot's delete");
+  {
+    SCOPED_TRACE("after the snapshot's delete");
+    testing::ExpectClean(*storage);
+  }
   ExpectData(*storage);
 }
 
@@ -203,12 +211,8 @@ TEST_P(SelfHealingLayouts, RepairKeepsTheBlocksASnapshotNamesUntilItIsDeleted) {
 // data: the snapshot reads around them (storage_vdevs.cc note 3c).
 TEST_P(SelfHealingLayouts, ReplacingAVdevWithBlocksOnlyASnapshotNamesLosesNothing) {
   auto storage = CreateWithData();
-  ASSERT_TRUE(storage->CreateSnapshot("vol", "s"));
-  std::string lost = VdevOfFirstRow(*storage);
-  ASSERT_TRUE(storage->OfflineVdev(lost));
-  auto repaired = storage->InspectVolume("vol", InspectDepth::kScan, /*repair=*/true);
-  ASSERT_TRUE(repaired) << repaired.error().ToString();
-  ASSERT_GT(repaired->replaced_blocks, 0u);
+  std::string lost;
+  ASSERT_NO_FATAL_FAILURE(RepairUnderASnapshot(*storage, &lost));
   ASSERT_TRUE(storage->Close());
   storage.reset();
   fs::remove(dir_ + "/" + lost + ".img");
@@ -217,12 +221,7 @@ TEST_P(SelfHealingLayouts, ReplacingAVdevWithBlocksOnlyASnapshotNamesLosesNothin
   auto replaced = storage->ReplaceVdev(lost, "new.img");
   ASSERT_TRUE(replaced) << replaced.error().ToString();
   EXPECT_EQ(replaced->unrecoverable_blocks, 0u) << (replaced->problems.empty() ? "" : replaced->problems[0]);
-  auto snap = storage->OpenVolume("vol@s");
-  ASSERT_TRUE(snap) << snap.error().ToString();
-  std::vector<std::byte> got(kDataBytes);
-  ASSERT_TRUE((*snap)->Read(0, got));
-  EXPECT_TRUE(got == data_);
-  snap->reset();
+  ExpectSnapshotData(*storage);
   ExpectData(*storage);
   testing::ExpectClean(*storage);
 }

@@ -84,11 +84,21 @@ class PoolDir {
   std::vector<std::shared_ptr<FaultVdev>> faults_;
 };
 
+// A check's summary and the first few lines of each kind of problem.
+inline std::string CheckDetails(const CheckReport& report) {
+  std::string out = report.Summary();
+  for (const auto* lines : {&report.leaks, &report.double_references, &report.unallocated_references,
+                            &report.checksum_failures}) {
+    for (size_t i = 0; i < lines->size() && i < 3; i++) out += "\n  " + (*lines)[i];
+  }
+  return out;
+}
+
 // Check() succeeds and reports a clean pool.
 inline void ExpectClean(Storage& storage) {
   auto report = storage.Check();
   ASSERT_TRUE(report) << report.error().ToString();
-  EXPECT_TRUE(report->clean()) << report->Summary();
+  EXPECT_TRUE(report->clean()) << CheckDetails(*report);
 }
 
 // Reopens the pool, reads volume "v" ([0, bytes)) and asserts that every
