@@ -7,6 +7,8 @@
 //     accepts); exact byte counts appear only in `volume info` and --json.
 #include "admin/output.h"
 
+#include <fmt/ranges.h>
+
 #include <algorithm>
 
 #include "core/util/size.h"
@@ -70,6 +72,11 @@ std::string FormatVolumeTable(const std::vector<VolumeInfo>& volumes) {
 }
 
 std::string FormatVolumeInfo(const VolumeInfo& v) {
+  std::vector<std::string> by_tier;  // fastest first
+  for (Tier t : {Tier::kFastest, Tier::kFast, Tier::kSlow, Tier::kSlowest}) {
+    auto it = v.tier_bytes.find(std::string(TierName(t)));
+    if (it != v.tier_bytes.end()) by_tier.push_back(fmt::format("{} {}", it->first, FormatSize(it->second)));
+  }
   return fmt::format(
       "name:       {}\n"
       "id:         {}\n"
@@ -78,10 +85,12 @@ std::string FormatVolumeInfo(const VolumeInfo& v) {
       "tier:       {}\n"
       "mapped:     {} ({} bytes)\n"
       "allocated:  {} ({} bytes)\n"
+      "rows on:    {}\n"
       "open:       {}\n"
       "origin:     {}\n",
       v.name, v.id, FormatSize(v.size), v.size, v.layout, v.tier, FormatSize(v.mapped_bytes),
-      v.mapped_bytes, FormatSize(v.allocated_bytes), v.allocated_bytes, v.open ? "yes" : "no",
+      v.mapped_bytes, FormatSize(v.allocated_bytes), v.allocated_bytes,
+      by_tier.empty() ? "-" : fmt::format("{}", fmt::join(by_tier, ", ")), v.open ? "yes" : "no",
       v.origin.empty() ? "-" : v.origin);
 }
 

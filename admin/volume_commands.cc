@@ -1,4 +1,4 @@
-// tessera volume create | list | info | resize | delete | rename, and exnode
+// tessera volume create | list | info | resize | delete | rename | move, and exnode
 // show. Each is one PoolApi call plus output; the pool does all the work.
 #include <memory>
 
@@ -10,6 +10,11 @@
 
 namespace tessera {
 namespace {
+
+// Move steps in a row that leave no fewer rows to move before the CLI gives
+// up: a step that readies the log (volume_move.cc note 2) moves no row, so
+// a few such steps are normal.
+constexpr int kMoveStallSteps = 16;
 
 struct VolumeArgs {
   std::string name;
@@ -78,6 +83,43 @@ CommandResult RenameVolume(CommandContext& ctx, const VolumeArgs& args) {
   });
 }
 
+// Steps until the move is done, printing progress; a step that leaves as
+// much to do as the one before, many times over, means something keeps the
+// move from ending (the error says what was left).
+CommandResult MoveVolume(CommandContext& ctx, const VolumeArgs& args) {
+  const Tier tier = *ParseTier(args.tier);  // TierValidator
+  return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
+    uint64_t moved = 0;
+    uint64_t least_left = UINT64_MAX;
+    int stalled = 0;
+    MoveProgress step;
+    for (;;) {
+      step = TRY(pool.MoveVolume(args.name, tier));
+      moved += step.moved_bytes;
+      if (step.done) break;
+      ProgressOut(ctx) << fmt::format("moving {} to tier {}: {} moved, {} in {} rows left\n", args.name,
+                                      step.tier, FormatSize(moved), FormatSize(step.bytes_left), step.rows_left);
+      ProgressOut(ctx).flush();
+      if (step.rows_left < least_left) {
+        least_left = step.rows_left;
+        stalled = 0;
+      } else if (++stalled >= kMoveStallSteps) {
+        return Err(Code::kIOError, "volume move {}: {} rows still off tier {} after {} steps without progress",
+                   args.name, step.rows_left, step.tier, stalled);
+      }
+    }
+    Json json = ToJson(TRY(pool.GetVolumeInfo(args.name)));
+    json["moved_bytes"] = moved;
+    json["held_bytes"] = step.held_bytes;
+    std::string held = step.held_bytes == 0 ? ""
+        : fmt::format("; {} that only its snapshots need stays until they are deleted\n", FormatSize(step.held_bytes));
+    PrintResult(ctx, json,
+                fmt::format("moved volume {} to tier {}: {} of live data rewritten{}", args.name, step.tier,
+                            FormatSize(moved), held.empty() ? "\n" : held));
+    return 0;
+  });
+}
+
 CommandResult ShowExnode(CommandContext& ctx, const VolumeArgs& args) {
   return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     std::string text = TRY(pool.ExnodeText(args.name));
@@ -104,7 +146,7 @@ CLI::App* NamedCommand(CLI::App* parent, const char* name, const char* help, Com
 
 void AddVolumeCommands(CLI::App& app, CommandContext& ctx) {
   CLI::App* volume =
-      app.add_subcommand("volume", "Create, list, inspect, resize, delete and rename volumes");
+      app.add_subcommand("volume", "Create, list, inspect, resize, delete, rename and move volumes");
   volume->require_subcommand(1);
   auto args = std::make_shared<VolumeArgs>();
 
@@ -134,6 +176,13 @@ void AddVolumeCommands(CLI::App& app, CommandContext& ctx) {
   CLI::App* rename = NamedCommand(volume, "rename", "Rename a volume (its snapshots follow it)", ctx, args,
                                   RenameVolume);
   rename->add_option("new_name", args->new_name, "New volume name")->required();
+
+  CLI::App* move = NamedCommand(volume, "move",
+                                "Move a volume's data to another tier, online (snapshots' data stays)", ctx, args,
+                                MoveVolume);
+  move->add_option("--tier", args->tier, "Target tier: fastest, fast, slow or slowest")
+      ->required()
+      ->check(TierValidator());
 }
 
 void AddExnodeCommands(CLI::App& app, CommandContext& ctx) {

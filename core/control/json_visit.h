@@ -11,8 +11,8 @@
 //
 // Field types: std::string, uint64_t, uint32_t, bool, enums with a
 // JsonValue specialization (the scalars); std::vector<std::string>,
-// std::map<std::string, std::string>; a type with Fields and a kJsonName,
-// and a std::vector of one.
+// std::map<std::string, SCALAR>; a type with Fields and a kJsonName, and a
+// std::vector of one.
 //
 // Contract
 //  1. Field kinds. Required: always written, must be present. Optional:
@@ -102,6 +102,10 @@ template <typename T>
 struct IsVector : std::false_type {};
 template <typename T>
 struct IsVector<std::vector<T>> : std::true_type {};
+template <typename T>
+struct IsScalarMap : std::false_type {};
+template <JsonScalar V>
+struct IsScalarMap<std::map<std::string, V>> : std::true_type {};
 
 template <typename T>
 Json Write(const T& value) {
@@ -114,9 +118,9 @@ Json Write(const T& value) {
     for (const auto& item : value) array.push_back(Write(item));
     return array;
   } else {
-    static_assert(std::is_same_v<T, std::map<std::string, std::string>>);
+    static_assert(IsScalarMap<T>::value);
     Json object = Json::object();
-    for (const auto& [k, v] : value) object[k] = v;
+    for (const auto& [k, v] : value) object[k] = Write(v);
     return object;
   }
 }
@@ -141,10 +145,11 @@ Result<bool> Read(JsonFields& f, std::string_view key, T& out) {
         out.push_back(TRY(FromJson<typename T::value_type>(item)));
       }
     } else {
-      static_assert(std::is_same_v<T, std::map<std::string, std::string>>);
-      for (const auto& [k, v] : TRY(f.Object(key))->items()) {
-        if (!v.is_string()) return Err(Code::kInvalidArgument, "{}: attribute '{}' must be a string", f.what(), k);
-        out[k] = v.template get<std::string>();
+      static_assert(IsScalarMap<T>::value);
+      const Json* object = TRY(f.Object(key));
+      JsonFields entries = TRY(JsonFields::Of(*object, fmt::format("{}: {}", f.what(), key)));
+      for (const auto& [k, v] : object->items()) {
+        out[k] = *TRY(JsonValue<typename T::mapped_type>::Read(entries, k));
       }
     }
     return true;

@@ -32,7 +32,8 @@ struct JsonValue<Tier> {
     std::optional<Tier> tier = ParseTier(*text);
     if (!tier) {
       return Err(Code::kInvalidArgument,
-                 "volume.create: unknown tier '{}'; expected fastest, fast, slow or slowest", *text);
+                 "{}: unknown tier '{}' in field '{}'; expected fastest, fast, slow or slowest", f.what(), *text,
+                 key);
     }
     return tier;
   }
@@ -110,6 +111,16 @@ void Fields(V& v, ResizeArgs& a) {
   v.Required("name", a.name);
   v.Required("size", a.size);
   v.Optional("force", a.force);
+}
+
+struct MoveArgs {
+  std::string name;
+  Tier tier = Tier::kSlow;
+};
+template <typename V>
+void Fields(V& v, MoveArgs& a) {
+  v.Required("name", a.name);
+  v.Required("tier", a.tier);
 }
 
 struct RenameArgs {
@@ -343,6 +354,14 @@ struct VolumeFlatten {
   }
 };
 
+struct VolumeMove {
+  static constexpr std::string_view kName = "volume.move";
+  static constexpr std::string_view kResultDoc = "MoveProgress";
+  using Request = MoveArgs;
+  using Reply = MoveProgress;
+  static Result<Reply> Run(PoolApi& s, const Request& r, const OpCall&) { return s.MoveVolume(r.name, r.tier); }
+};
+
 struct VolumeDiffOp {
   static constexpr std::string_view kName = "volume.diff";
   static constexpr std::string_view kResultDoc = "VolumeDiff";
@@ -481,7 +500,8 @@ struct Commit {
 using ControlOps =
     OpList<ops::VolumeCreate, ops::VolumeList, ops::VolumeInfoOp, ops::VolumeResize, ops::VolumeDelete,
            ops::VolumeRename, ops::VolumeInspect, ops::ExnodeShow, ops::SnapshotCreate, ops::SnapshotList,
-           ops::SnapshotDelete, ops::SnapshotRollback, ops::CloneCreate, ops::VolumeFlatten, ops::VolumeDiffOp,
+           ops::SnapshotDelete, ops::SnapshotRollback, ops::CloneCreate, ops::VolumeFlatten, ops::VolumeMove,
+           ops::VolumeDiffOp,
            ops::DiffStream, ops::DiffApply, ops::PoolStatusOp, ops::PoolIostat, ops::PoolCheck, ops::PoolScrub,
            ops::VdevList, ops::VdevOffline, ops::VdevOnline, ops::VdevReplace, ops::VdevAdd, ops::VdevGrow,
            ops::Commit>;

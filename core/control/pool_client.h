@@ -88,6 +88,9 @@ class PoolClient final : public PoolApi {
   Result<FlattenProgress> FlattenVolume(const std::string& name, uint64_t offset, uint64_t max_bytes) override {
     return Call<ops::VolumeFlatten>({name, offset, max_bytes});
   }
+  Result<MoveProgress> MoveVolume(const std::string& name, Tier tier) override {
+    return Call<ops::VolumeMove>({name, tier});
+  }
   Status RollbackSnapshot(const std::string& volume, const std::string& snapshot, bool force,
                           bool destroy_newer = false) override {
     return Call<ops::SnapshotRollback>({volume, snapshot, force, destroy_newer});

@@ -70,6 +70,7 @@ void Fields(V& v, VolumeInfo& i) {
   v.Required("allocated_bytes", i.allocated_bytes);
   v.Required("open", i.open);
   v.Optional("origin", i.origin);
+  v.Optional("tier_bytes", i.tier_bytes);
 }
 
 template <> inline constexpr std::string_view kJsonName<VdevStatus> = "vdev";
@@ -242,6 +243,17 @@ void Fields(V& v, FlattenProgress& p) {
   v.Required("offset", p.offset);
   v.Required("size", p.size);
   v.Required("copied_bytes", p.copied_bytes);
+  v.Required("done", p.done);
+}
+
+template <> inline constexpr std::string_view kJsonName<MoveProgress> = "move progress";
+template <typename V>
+void Fields(V& v, MoveProgress& p) {
+  v.Required("tier", p.tier);
+  v.Required("moved_bytes", p.moved_bytes);
+  v.Required("rows_left", p.rows_left);
+  v.Required("bytes_left", p.bytes_left);
+  v.Required("held_bytes", p.held_bytes);
   v.Required("done", p.done);
 }
 

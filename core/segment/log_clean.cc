@@ -50,6 +50,20 @@ uint64_t LogSegment::ReclaimableBefore() const {
 
 Status LogSegment::ForgetRow(uint64_t row_start) { return tree_->Delete(RowKey(row_start)); }
 
+Status LogSegment::SkipToRow(uint64_t row_start) {
+  auto lock = LockDrained();  // no batch in flight: head_ is reserve_
+  const uint64_t row = data_->row_bytes();
+  const bool has_row =
+      std::ranges::any_of(data_->Rows(), [&](const LunRowDesc& r) { return r.seg_offset == row_start; });
+  if (row_start % row != 0 || row_start / row <= reserve_.offset / row || !has_row) {
+    return Err(Code::kInvalidArgument, "log of volume {}: cannot skip to data offset {}: not the start of a row "
+               "past the head's (at {})", volume_id_, row_start, reserve_.offset);
+  }
+  reserve_.offset = row_start;
+  head_.offset = row_start;
+  return Ok();
+}
+
 namespace {
 
 constexpr uint64_t kRelocateWindowBytes = 4ull << 20;

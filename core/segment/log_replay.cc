@@ -6,10 +6,12 @@
 //     valid: header verifies, volume id, epoch and seq are the expected ones,
 //     its offset field names where it was found, it fits in its row, and
 //     (data batches) every block matches its checksum.
-//  2. When the batch at the expected position does not verify and that
-//     position is not a row start, the next row start is tried too: the
-//     writer skips the rest of a row when a batch does not fit (contract 2 of
-//     log_segment.cc).
+//  2. When the batch at the expected position does not verify, the later
+//     row starts are tried too, in order: the writer skips the rest of a row
+//     when a batch does not fit (contract 2 of log_segment.cc), and a volume
+//     move skips whole rows (SkipToRow, log_segment.h). Only the expected
+//     epoch and seq verify, and each seq of an epoch is placed once, so no
+//     stale batch of a later row is taken for the next one.
 //     A read error (e.g. an erasure-coded stripe whose write was torn by the
 //     crash) also ends the log.
 //  3. The first batch that fails ends the log: it was never acknowledged as
@@ -91,8 +93,7 @@ Result<uint64_t> LogSegment::Replay() {
 
   for (;;) {
     std::optional<LogHeader> h = try_header(pos);
-    if (!h && pos % row != 0) {
-      uint64_t next_row = (pos / row + 1) * row;
+    for (uint64_t next_row = (pos / row + 1) * row; !h && next_row < data_->Size(); next_row += row) {
       h = try_header(next_row);
       if (h) pos = next_row;
     }

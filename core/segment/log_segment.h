@@ -118,6 +118,12 @@ class LogSegment : public Segment {
   Status RelocateRow(uint64_t row_start);
   // Forgets a freed row's counter.
   Status ForgetRow(uint64_t row_start);
+  // Moves the head to `row_start`, the start of a row past the head's row:
+  // the rest of the head's row and the rows between get no more batches
+  // (a volume move leaves them behind to be relocated and freed). The next
+  // batch goes there, and replay finds it (log_replay.cc note 2).
+  // InvalidArgument when `row_start` is not such a row.
+  Status SkipToRow(uint64_t row_start);
   LogStats stats() const;
   DataSegment& data() { return *data_; }
 

@@ -24,8 +24,8 @@ Status LunSegment::Serialize(Exnode& exnode) const {
   section.Add("n_devices", std::to_string(options_.n_devices));
   section.Add("chunk_size", std::to_string(options_.chunk_size));
   section.Add("max_block_size", std::to_string(options_.max_block_size));
-  if (!options_.query.empty()) section.Add("query", options_.query);
   std::shared_lock lock(mu_);
+  if (!query_.empty()) section.Add("query", query_);
   for (const auto& [start, row] : rows_) {
     LunRow text{.seg_offset = row.seg_offset, .seg_end = row.seg_end, .row_len = row_bytes()};
     for (const auto& b : row.blocks) {

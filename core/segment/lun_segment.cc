@@ -19,7 +19,7 @@
 namespace tessera {
 
 LunSegment::LunSegment(uint64_t id, LunOptions options, Pool* pool, LunBlockSource* source)
-    : id_(id), options_(std::move(options)), pool_(pool), source_(source) {}
+    : id_(id), options_(std::move(options)), query_(options_.query), pool_(pool), source_(source) {}
 
 uint64_t LunSegment::Size() const {
   std::shared_lock lock(mu_);
@@ -150,7 +150,7 @@ std::string LunSegment::Signature() const {
 
 Result<LunRowDesc> LunSegment::Grow() {
   if (source_ == nullptr) return Err(Code::kReadOnly, "lun segment {} cannot grow", id_);
-  auto blocks = TRY(source_->AllocateRow(options_.n_devices, options_.max_block_size, options_.query));
+  auto blocks = TRY(source_->AllocateRow(options_.n_devices, options_.max_block_size, query()));
   if (blocks.size() != options_.n_devices) {
     return Err(Code::kInvalidArgument, "row of {} blocks for {} devices", blocks.size(), options_.n_devices);
   }
@@ -159,6 +159,16 @@ Result<LunRowDesc> LunSegment::Grow() {
   LunRowDesc row{.seg_offset = start, .seg_end = start + row_bytes(), .blocks = std::move(blocks)};
   rows_[start] = row;
   return row;
+}
+
+std::string LunSegment::query() const {
+  std::shared_lock lock(mu_);
+  return query_;
+}
+
+void LunSegment::SetQuery(std::string query) {
+  std::unique_lock lock(mu_);
+  query_ = std::move(query);
 }
 
 Result<LunBlock> LunSegment::ReplaceBlock(uint64_t seg_offset, uint32_t position, LunBlock block) {

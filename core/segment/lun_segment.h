@@ -28,6 +28,9 @@
 //     caller's to rebuild; I/O after the call goes to the new block.
 //  6. Inspect (any mode) checks that every block lies inside its vdev and
 //     reports blocks whose vdev is not online.
+//  7. The query can change (SetQuery, a volume moving to another tier):
+//     rows already there stay where they are; Grow and Serialize use the
+//     new one.
 #pragma once
 
 #include <map>
@@ -94,8 +97,12 @@ class LunSegment : public DataSegment {
   Result<LunBlock> ReplaceBlock(uint64_t seg_offset, uint32_t position, LunBlock block);
   uint64_t row_bytes() const override { return options_.max_block_size * options_.n_devices; }
   uint64_t stripe_bytes() const override { return 4096; }
-  // Disk addresses of all blocks, for space accounting.
+  // Its geometry; options().query is the query it was built with, query()
+  // the one new rows use now.
   const LunOptions& options() const { return options_; }
+  std::string query() const;
+  // Contract 7: rows grown from now on come from `query`.
+  void SetQuery(std::string query);
 
  private:
   // Appends the pool requests for [offset, offset + buffer.size()).
@@ -103,6 +110,7 @@ class LunSegment : public DataSegment {
 
   uint64_t id_;
   LunOptions options_;
+  std::string query_;  // GUARDED_BY(mu_)
   Pool* pool_;
   LunBlockSource* source_;
   mutable std::shared_mutex mu_;

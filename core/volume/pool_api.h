@@ -72,6 +72,15 @@ class PoolApi {
   // InvalidArgument for a volume that is not a clone; Busy while the clone
   // has snapshots (they still read from the origin).
   virtual Result<FlattenProgress> FlattenVolume(const std::string& name, uint64_t offset, uint64_t max_bytes) = 0;
+  // One step of moving a volume's data to another tier (volume_move.cc):
+  // new rows come from `tier` from the first step on, and each step moves
+  // one row's live data there, or readies the log for that. Call until done;
+  // works while the volume is exported, and a move cut off by a crash goes
+  // on when called again. Rows that only snapshots need stay where they are
+  // (MoveProgress::held_bytes). InvalidArgument for a snapshot's name or a
+  // tier with fewer vdevs than a row needs; NoSpace, before anything
+  // changes, when the tier lacks room for the volume's data.
+  virtual Result<MoveProgress> MoveVolume(const std::string& name, Tier tier) = 0;
   // Restores the volume to any of its snapshots, byte for byte (data and
   // size), in one commit. It takes the volume's exclusive lock: Busy while a
   // writer has the volume open, unless `force`, which revokes the open

@@ -68,6 +68,7 @@ class Storage::Impl final : public Storage, public StorageCore {
   Result<VolumeInfo> CloneSnapshot(const std::string& volume, const std::string& snapshot,
                                    const std::string& clone) override;
   Result<FlattenProgress> FlattenVolume(const std::string& name, uint64_t offset, uint64_t max_bytes) override;
+  Result<MoveProgress> MoveVolume(const std::string& name, Tier tier) override;
   Status RollbackSnapshot(const std::string& volume, const std::string& snapshot, bool force,
                           bool destroy_newer = false) override;
   Result<VolumeDiff> DiffVolume(const std::string& volume, const std::string& from, const std::string& to) override;
@@ -135,6 +136,8 @@ class Storage::Impl final : public Storage, public StorageCore {
   Result<VolumeInspectReport> InspectOpen(VolumeImpl& volume, InspectDepth depth, bool repair,
                                           bool replace_lost, const ProgressFn& progress);
   Result<std::shared_ptr<VolumeImpl>> OpenVolumeLocked(const std::string& name);
+  // Whether `tier` can take `volume`'s rows (storage_move.cc note 2).
+  Status CheckMoveFits(VolumeImpl& volume, Tier tier);
   // `snapshot_tree`: build a read-only snapshot export reading through it,
   // of `snapshot_size` bytes (the size recorded in the snapshot).
   Result<std::shared_ptr<VolumeImpl>> BuildVolume(const std::string& name, Dataset* dataset,

@@ -112,7 +112,7 @@ Result<size_t> ChooseReplacement(const Pool& pool, const Query& query, const Lun
 Result<uint64_t> Storage::Impl::ReplaceLostBlocks(VolumeImpl& volume, LunSegment& lun,
                                                   VolumeInspectReport& report) {
   Pool& pool = db_->pool();
-  Query query = TRY(ParseQuery(lun.options().query));
+  Query query = TRY(ParseQuery(lun.query()));
   std::vector<LunBlock> old_blocks;
   uint64_t rotation = 0;
   // Design note 2a.

@@ -35,6 +35,10 @@ struct VolumeInfo {
   uint64_t allocated_bytes = 0;      // bytes of the data rows
   bool open = false;                 // currently exported / in use
   std::string origin;                // a clone's origin "VOLUME@SNAPSHOT"; empty otherwise
+  // Bytes of the data rows by the tier their blocks are on: where new rows
+  // go is `tier`, but rows from before a move, or kept by snapshots, may
+  // be elsewhere.
+  std::map<std::string, uint64_t> tier_bytes;
 };
 
 // A volume as an NBD export listing shows it: no space accounting, so
@@ -52,6 +56,18 @@ struct FlattenProgress {
   uint64_t size = 0;          // bytes that may read from the origin: min(volume, origin) size
   uint64_t copied_bytes = 0;  // copied by this step
   bool done = false;          // the origin is detached
+};
+
+// Where a volume move stands (Storage::MoveVolume): each call is one step.
+struct MoveProgress {
+  std::string tier;          // where the volume's rows go now
+  uint64_t moved_bytes = 0;  // live data this step rewrote on the tier
+  uint64_t rows_left = 0;    // rows off the tier still to move or free
+  uint64_t bytes_left = 0;   // the live data in them
+  // Bytes of rows off the tier that only snapshots need: they stay where
+  // they are until those snapshots are deleted.
+  uint64_t held_bytes = 0;
+  bool done = false;         // nothing left to move
 };
 
 struct VdevStatus {

@@ -45,6 +45,7 @@
 #include "core/util/size.h"
 #include "core/volume/data_segment_types.h"
 #include "core/volume/layout.h"
+#include "core/volume/row_query.h"
 #include "core/volume/storage_impl.h"
 
 namespace tessera {
@@ -71,14 +72,6 @@ uint64_t BlockBytesFor(uint64_t volume_size, const VolumeLayout& layout) {
   uint64_t block = std::max<uint64_t>(row / layout.data, layout.chunk);
   return AlignDown(block, layout.chunk);
 }
-
-std::string TierOfQuery(const std::string& query) {
-  size_t at = query.find("1:tier:1:");
-  if (at == std::string::npos) return "";
-  size_t end = query.find(':', at + 9);
-  return query.substr(at + 9, end - at - 9);
-}
-
 
 // What every listing reads from a volume's exNode.
 struct VolumeShape {
@@ -177,8 +170,7 @@ Result<VolumeInfo> Storage::Impl::CreateVolumeLocked(const VolumeSpec& spec, std
   auto built = [&]() -> Result<std::shared_ptr<VolumeImpl>> {
     LunOptions options{.n_devices = devices, .chunk_size = layout.chunk,
                        .max_block_size = BlockBytesFor(spec.size, layout)};
-    options.query = fmt::format("1:tier:1:{}:1", TierName(tier));
-    if (devices > 1) options.query += ".1:name:65:any:3.3:any:3:any:3";
+    options.query = RowQuery(tier, devices);
     uint64_t exnode_id = RandomId63();
     auto volume = std::make_shared<VolumeImpl>(this, db_.get());
     std::shared_ptr<DataSegment> data = TRY(MakeDataSegment(layout, options, &db_->pool(), volume.get()));
@@ -257,7 +249,8 @@ Result<VolumeInfo> Storage::Impl::InfoLocked(const std::string& name) {
   Exnode exnode = TRY(ParseExnode(TRY(LoadExnodeText((*dataset)->tree()))));
   VolumeShape shape = TRY(ShapeOf(exnode, name));
   VolumeInfo info{.name = name, .id = (*dataset)->id(), .size = shape.size, .layout = shape.layout};
-  info.tier = TierOfQuery(shape.lun->GetString("query").value_or(""));
+  std::optional<Tier> tier = TierOfRowQuery(shape.lun->GetString("query").value_or(""));
+  info.tier = tier ? std::string(TierName(*tier)) : "";
   info.allocated_bytes =
       shape.lun->GetAll("row").size() * shape.devices * TRY(shape.lun->GetU64("max_block_size"));
   uint64_t mapped = 0;
@@ -269,6 +262,9 @@ Result<VolumeInfo> Storage::Impl::InfoLocked(const std::string& name) {
   info.mapped_bytes = mapped * kBlockSize;
   info.open = FindOpen(name) != nullptr;
   info.origin = shape.log->GetString("base").value_or("");
+  for (const Database::NamedBlock& b : TRY(DataBlocksOf(exnode))) {
+    info.tier_bytes[std::string(TierName(b.address.tier()))] += b.blocks * kBlockSize;
+  }
   return info;
 }
 

@@ -194,19 +194,11 @@ Status VolumeImpl::CleanLocked(CleanMode mode, bool* changed) {
   if (!victim) return Ok();
   const uint64_t started_ns = MonotonicNs();
   const uint64_t moved_bytes = static_cast<uint64_t>(std::max<int64_t>(live_of(*victim), 0)) * kBlockSize;
-  for (int attempt = 0;; attempt++) {
-    auto moved = log.RelocateRow(*victim);
-    if (moved) break;
-    if (moved.error().code() != Code::kNoSpace || attempt >= 4) return moved;
-    // The relocated blocks need a fresh row at the head first.
-    TRY(GrowAndSaveLocked());
-    TRY_STATUS(core_->CommitAll());
-  }
+  const int64_t left = TRY(RelocateLocked(*victim));
   if (parts_.io) parts_.io->cleaner_moved.Record(1, moved_bytes, MonotonicNs() - started_ns);
-  auto after = TRY(log.RowLiveBlocks());
-  if (after.count(*victim) && after[*victim] > 0) {
+  if (left > 0) {
     Log(LogLevel::kWarn, "volume '{}': row {} still has {} live blocks after relocation", parts_.name, *victim,
-        after[*victim]);
+        left);
     return Ok();
   }
   TRY_STATUS(FreeRowsLocked({*victim}));

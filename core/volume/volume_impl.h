@@ -18,6 +18,7 @@
 #include "core/exnode/query.h"
 #include "core/segment/log_segment.h"
 #include "core/segment/lun_segment.h"
+#include "core/volume/storage_types.h"
 #include "core/volume/volume.h"
 #include "core/volume/volume_io.h"
 
@@ -94,6 +95,9 @@ class VolumeImpl : public Volume, public LunBlockSource {
   // exNodes name, and commits when it freed any (volume_clean.cc note 7).
   // Returns how many it freed.
   Result<uint64_t> FreeUnnamedExtents();
+  // One step of moving the volume's data rows to `tier` (volume_move.cc):
+  // what it did and what is left.
+  Result<MoveProgress> MoveStep(Tier tier);
   // Writes the exNode text of the current stack into the dataset.
   Status SaveExnode();
   Result<std::string> ExnodeText() const;
@@ -125,6 +129,10 @@ class VolumeImpl : public Volume, public LunBlockSource {
   // Removes the rows starting at `row_starts` (none live), saves the exNode,
   // then frees their blocks (volume_clean.cc note 6).
   Status FreeRowsLocked(const std::vector<uint64_t>& row_starts);
+  // Relocates the live blocks of the row at `row_start` to the head, growing
+  // when the log needs a row; returns the live blocks left in it (0 unless
+  // some could not be read).
+  Result<int64_t> RelocateLocked(uint64_t row_start);
   // The starts of the rows among `rows` that the newest snapshot may map
   // (volume_clean.cc note 5).
   Result<std::set<uint64_t>> PinnedRowsLocked(const std::vector<LunRowDesc>& rows);

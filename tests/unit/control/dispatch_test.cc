@@ -120,7 +120,7 @@ TEST_F(DispatchTest, BadRequestsGetTheirMessages) {
   EXPECT_EQ(error_of(Json{{"op", "volume.create"}, {"name", "x"}, {"size", 4096}, {"sise", 1}}),
             "request: unknown field 'sise'");
   EXPECT_EQ(error_of(Json{{"op", "volume.create"}, {"name", "x"}, {"size", 4096}, {"tier", "medium"}}),
-            "volume.create: unknown tier 'medium'; expected fastest, fast, slow or slowest");
+            "request: unknown tier 'medium' in field 'tier'; expected fastest, fast, slow or slowest");
   EXPECT_EQ(error_of(Json{{"op", "volume.resize"}, {"name", "x"}, {"size", 4096}, {"force", "yes"}}),
             "request: field 'force' must be true or false");
   EXPECT_EQ(error_of(Json{{"op", "volume.inspect"}, {"name", "x"}, {"depth", "deep"}}),

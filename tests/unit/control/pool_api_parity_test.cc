@@ -164,6 +164,13 @@ TEST_F(PoolApiParityTest, SnapshotCloneAndDiffCallsAnswerAlike) {
     if (step->done) break;
     offset = step->offset;
   }
+  auto moved = Both("move to its own tier", [](PoolApi& p, auto&) { return p.MoveVolume("a", Tier::kFastest); });
+  ASSERT_TRUE(moved);
+  EXPECT_TRUE(moved->done);
+  BothFail("move to a tier without vdevs", Code::kInvalidArgument,
+           [](PoolApi& p, auto&) { return p.MoveVolume("a", Tier::kSlow); });
+  BothFail("move a snapshot", Code::kInvalidArgument,
+           [](PoolApi& p, auto&) { return p.MoveVolume("a@s1", Tier::kFastest); });
   ASSERT_TRUE(Both("diff", [](PoolApi& p, auto&) { return p.DiffVolume("a", "", "s1"); }));
   BothFail("diff unknown snapshot", Code::kNotFound, [](PoolApi& p, auto&) { return p.DiffVolume("a", "x", ""); });
   ASSERT_TRUE(Both("rollback", [](PoolApi& p, auto&) { return p.RollbackSnapshot("a", "s1", false); }));
