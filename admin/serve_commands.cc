@@ -1,6 +1,6 @@
 // tessera serve [--socket PATH] [--listen HOST:PORT (--tls-psk FILE |
 //               --tls-certificates DIR [--tls-verify-peer] | --insecure)]
-//               [--daemon]
+//               [--daemon] [--memory SIZE] [--max-connections N] [--threads N]
 //
 // Runs nbdkit with the tessera plugin on the pool.
 //
@@ -26,6 +26,13 @@
 //     plaintext client that is not on the Unix socket (plugin design note
 //     7); --insecure passes plaintext-tcp=allow instead of TLS options. Key
 //     material is checked before anything starts (listen.h).
+//  5. Memory: the plugin gets the cache budget (memory=), nbdkit the worker
+//     threads per client (--threads) and the limit filter the number of
+//     clients in transmission (limit=); together they bound the request
+//     buffers (serve_limits.h contract 1). The banner prints the worst case.
+//     A client over the limit is refused when it connects, after the
+//     greeting; clients still negotiating are not counted, and hold no
+//     request buffer.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -47,7 +54,9 @@
 #include "admin/commands.h"
 #include "admin/listen.h"
 #include "admin/process.h"
+#include "admin/serve_limits.h"
 #include "core/pool/config.h"
+#include "core/util/memory_budget.h"
 #include "core/util/size.h"
 #include "core/control/unix_socket.h"
 
@@ -66,6 +75,8 @@ struct ServeArgs {
   bool daemon = false;
   std::string metrics_file;
   std::string memory;  // SIZE, checked by ParseSizeArg
+  uint32_t max_connections = 0;  // 0: not given (serve_limits.h contract 2)
+  uint32_t threads = 0;
 };
 
 // The network side of a serve: where, and how clients authenticate (design
@@ -200,6 +211,9 @@ CommandResult Serve(CommandContext& ctx, const ServeArgs& args) {
     return Err(Code::kInvalidArgument, "--memory {} is below the minimum of {}", args.memory,
                FormatSize(kMinMemoryBytes));
   }
+  const PoolConfig config = TRY(LoadPoolConfig(dir + "/pool.conf"));
+  const ServeLimits limits =
+      TRY(PlanServeLimits(args.max_connections, args.threads, memory, config, MachineMemoryBytes()));
   const std::string plugin = TRY(FindPlugin());
   const std::string nbdkit = TRY(FindProgram("nbdkit"));
   const std::string socket = args.socket.empty()
@@ -225,7 +239,7 @@ CommandResult Serve(CommandContext& ctx, const ServeArgs& args) {
 
   UniqueFd unix_fd;
   TcpListener tcp;
-  std::vector<std::string> argv = {nbdkit, "-f"};
+  std::vector<std::string> argv = {nbdkit, "-f", fmt::format("--threads={}", limits.threads)};
   if (network) {
     unix_fd = TRY(ListenUnix(socket));
     tcp = TRY(ListenTcp(network->address));
@@ -240,9 +254,11 @@ CommandResult Serve(CommandContext& ctx, const ServeArgs& args) {
   }
   const std::string pid_file = dir + "/nbdkit.pid";
   if (args.daemon) argv.insert(argv.end(), {"-P", pid_file});
-  argv.insert(argv.end(), {plugin, "pool=" + dir});
+  argv.insert(argv.end(), {"--filter=limit", plugin, "pool=" + dir});
+  argv.push_back(fmt::format("limit={}", limits.max_connections));  // design note 5
   if (!args.metrics_file.empty()) argv.push_back("metrics-file=" + fs::absolute(args.metrics_file).string());
   if (memory != 0) argv.push_back(fmt::format("memory={}", memory));
+
   if (network && network->insecure) argv.push_back("plaintext-tcp=allow");
   std::function<void()> hook;
   if (network) {
@@ -275,6 +291,7 @@ CommandResult Serve(CommandContext& ctx, const ServeArgs& args) {
   if (volumes.size() == 1) {
     banner << fmt::format("  default export: {}\n", NbdUnixUri(socket, ""));
   }
+  banner << fmt::format("  memory       at most {}\n", limits.Describe());
   banner << "running: " << ShellQuote(argv) << "\n";
   banner.flush();
 
@@ -314,7 +331,13 @@ CommandResult Serve(CommandContext& ctx, const ServeArgs& args) {
                {"log", log},
                {"pid_file", pid_file},
                {"socket", socket},
-               {"exports", exports}},
+               {"exports", exports},
+               {"limits",
+                {{"max_connections", limits.max_connections},
+                 {"threads", limits.threads},
+                 {"cache_bytes", limits.cache_bytes},
+                 {"request_buffer_bytes", limits.RequestBufferBytes()},
+                 {"worst_case_bytes", limits.WorstCaseBytes()}}}},
               fmt::format("server running: pid {} (log {}); stop it with: kill $(cat {})\n", *pid,
                           log, pid_file));
   return 0;
@@ -357,6 +380,16 @@ void AddServeCommand(CLI::App& app, CommandContext& ctx) {
   serve->add_option("--memory", args->memory,
                     "Memory for caches, shared by every volume (e.g. 1G; default: pool.conf's memory, else "
                     "an eighth of the machine's memory, 128M to 2G)");
+  serve->add_option("--max-connections", args->max_connections,
+                    "NBD clients served at once; more are refused when they connect (default: "
+                    "pool.conf's max-connections, else as many as keep the worst case, caches + "
+                    "N x threads x 64M of request buffers, within half the machine's memory, at least 4; "
+                    "the worst case is printed at start)")
+      ->check(CLI::Range(1u, kMaxServeConnections));
+  serve->add_option("--threads", args->threads,
+                    "nbdkit worker threads per client, each holding up to a 64M request buffer "
+                    "(default: pool.conf's threads, else 4)")
+      ->check(CLI::Range(1u, kMaxServeThreads));
   serve->callback([&ctx, args] { ctx.action = [&ctx, args] { return Serve(ctx, *args); }; });
 }
 

@@ -7,7 +7,7 @@ client that checks the server stays live meanwhile.
     hostile_clients.py list-storm SOCK SECONDS        NBD_OPT_LIST sessions
     hostile_clients.py cache SOCK EXPORT              NBD_CMD_CACHE over > 4 GiB
     hostile_clients.py idle SOCK EXPORT N READY RELEASE
-    hostile_clients.py stall SOCK EXPORT NREQ drain|drop|close READY RELEASE
+    hostile_clients.py stall SOCK EXPORT NREQ drain|drop|close READY RELEASE [MIB]
     hostile_clients.py churn SOCK EXPORT ROUNDS
     hostile_clients.py options SOCK EXPORT
 
@@ -27,9 +27,11 @@ Design notes
     one NBD_OPT_LIST per session (later ones get NBD_REP_ERR_INVALID); it
     ends a session that sends too many options without NBD_OPT_GO; it closes
     on option data over 64 MiB; each connection in transmission has 16
-    worker threads, each of which may hold one read's buffer while its reply
-    waits on a client that does not read. A client that drops its connection
-    while several replies are queued makes nbdkit abort (stall ... close).
+    worker threads (nbdkit --threads), each of which keeps a buffer as large
+    as the largest read or write it took, up to 64 MiB whatever the export
+    advertises, until the connection ends. A client that drops its
+    connection while several replies are queued makes nbdkit abort (stall
+    ... close), unless each connection has one thread.
 """
 import os
 import socket
@@ -77,17 +79,19 @@ class Raw:
         self.s.connect(sock_path)
 
     def recv_exact(self, n):
-        buf = bytearray()
-        while len(buf) < n:
+        buf = bytearray(n)
+        view = memoryview(buf)
+        got = 0
+        while got < n:
             try:
-                chunk = self.s.recv(min(n - len(buf), 4 << 20))
+                k = self.s.recv_into(view[got:])
             except socket.timeout:
-                raise Hang("no answer within %.0f s (%d of %d bytes)" % (RECV_TIMEOUT, len(buf), n))
+                raise Hang("no answer within %.0f s (%d of %d bytes)" % (RECV_TIMEOUT, got, n))
             except (ConnectionResetError, BrokenPipeError):
                 raise Closed("connection reset")
-            if not chunk:
-                raise Closed("closed after %d of %d bytes" % (len(buf), n))
-            buf += chunk
+            if not k:
+                raise Closed("closed after %d of %d bytes" % (got, n))
+            got += k
         return bytes(buf)
 
     def send(self, data):
@@ -306,7 +310,7 @@ def cmd_idle(sock, export, n, ready, release):
 
 # --- 4. a client that stops reading replies ---
 
-def cmd_stall(sock, export, nreq, mode, ready, release):
+def cmd_stall(sock, export, nreq, mode, ready, release, mib="32"):
     r = Raw(sock)
     r.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     r.handshake()
@@ -317,7 +321,7 @@ def cmd_stall(sock, export, nreq, mode, ready, release):
     for rtype, data in replies:
         if rtype == REP_INFO and struct.unpack(">H", data[:2])[0] == 0:
             size = struct.unpack(">Q", data[2:10])[0]
-    count = 32 << 20
+    count = int(mib) << 20  # nbdkit 1.32 takes up to 64 MiB (design note 4)
     sent = 0
     r.s.settimeout(5)
     try:
@@ -327,7 +331,7 @@ def cmd_stall(sock, export, nreq, mode, ready, release):
             sent += 1
     except (Closed, socket.timeout) as e:
         print("stall: the server stopped taking requests after %d (%s)" % (sent, e))
-    print("stall: %d reads of 32 MiB sent (%d MiB of replies), none read" % (sent, (sent * count) >> 20))
+    print("stall: %d reads of %d MiB sent (%d MiB of replies), none read" % (sent, count >> 20, (sent * count) >> 20))
     open(ready, "w").close()
     wait_release(release)
     r.s.settimeout(RECV_TIMEOUT)

@@ -13,7 +13,8 @@
 #      greeting) held open;
 #   4. a client that pipelines 32 MiB reads and stops reading the replies,
 #      then drains them (dropping the connection instead aborts nbdkit: a
-#      known bug, run only with TESSERA_HOSTILE_KNOWN_BUGS=1);
+#      known bug, run only with TESSERA_HOSTILE_KNOWN_BUGS=1, and avoided
+#      with one thread per connection, tests/test-serve-limits.sh);
 #   5. hundreds of connections opened and dropped, at every handshake stage;
 #   6. option-phase abuse: export names of 4096 bytes and more, hundreds of
 #      NBD_OPT_INFO/NBD_OPT_LIST in one session, unknown options,
@@ -166,7 +167,10 @@ report "4 stalled reader (drained)"
 # Known bug, opt-in: nbdkit (1.32.5 here) aborts with "raw_send_socket:
 # Assertion 'sock >= 0' failed" when a client drops its connection while
 # replies of several worker threads are still queued, so every client loses
-# the server. Set TESSERA_HOSTILE_KNOWN_BUGS=1 to run it.
+# the server. Set TESSERA_HOSTILE_KNOWN_BUGS=1 to run it. One worker thread
+# per connection avoids it (nbdkit --threads 1; tessera serve --threads 1
+# in tests/test-serve-limits.sh step 5); this server runs nbdkit's default
+# of 16, and tests/test-serve-limits.sh bounds the request buffers.
 if [ "${TESSERA_HOSTILE_KNOWN_BUGS:-0}" = 1 ]; then
   log "4b. the stalled reader drops its connection with replies queued (known bug)"
   rm -f "$T/stall.ready" "$T/stall.release"

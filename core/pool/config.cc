@@ -98,6 +98,20 @@ char* ReadLine(char* out, int size, void* stream) {
   return out;
 }
 
+// A whole number from 1 to `max` for a [pool] key.
+Result<uint32_t> ParseCount(std::string_view key, const std::string& val, uint32_t max) {
+  uint64_t n = 0;
+  bool digits = !val.empty() && val.size() <= 10;
+  for (char c : val) {
+    if (c < '0' || c > '9') digits = false;
+    if (digits) n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (!digits || n < 1 || n > max) {
+    return Err(Code::kInvalidArgument, "{} = {} is not a whole number from 1 to {}", key, val, max);
+  }
+  return static_cast<uint32_t>(n);
+}
+
 int HandleEntry(void* user, const char* section, const char* name, const char* value) {
   auto* reader = static_cast<LineReader*>(user);
   ParseState* state = reader->state;
@@ -122,7 +136,16 @@ int HandleEntry(void* user, const char* section, const char* name, const char* v
       state->config.memory_bytes = *size;
       return 1;
     }
-    return SetError(state, lineno, fmt::format("unknown key '{}' in [pool]; expected name or memory", key));
+    if (key == "max-connections" || key == "threads") {
+      const bool connections = key == "max-connections";
+      auto count = ParseCount(key, val, connections ? kMaxServeConnections : kMaxServeThreads);
+      if (!count) return SetError(state, lineno, count.error().message());
+      (connections ? state->config.max_connections : state->config.threads) = *count;
+      return 1;
+    }
+    return SetError(state, lineno,
+                    fmt::format("unknown key '{}' in [pool]; expected name, memory, max-connections or threads",
+                                key));
   }
   if (state->config.vdevs.empty()) return SetError(state, lineno, "key outside a [vdev NAME] section");
   VdevConfig& vdev = state->config.vdevs.back();
@@ -221,6 +244,8 @@ Result<PoolConfig> LoadPoolConfig(const std::string& path) {
 std::string SerializePoolConfig(const PoolConfig& config) {
   std::string out = fmt::format("[pool]\nname = {}\n", config.name);
   if (config.memory_bytes != 0) out += fmt::format("memory = {}\n", config.memory_bytes);
+  if (config.max_connections != 0) out += fmt::format("max-connections = {}\n", config.max_connections);
+  if (config.threads != 0) out += fmt::format("threads = {}\n", config.threads);
   for (const auto& v : config.vdevs) {
     out += fmt::format("\n[vdev {}]\n", v.name);
     auto uri = v.attrs.find("uri");

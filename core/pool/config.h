@@ -2,6 +2,9 @@
 //
 //   [pool]
 //   name = default
+//   memory = 1G           ; optional: the server's memory for caches
+//   max-connections = 16  ; optional: NBD clients served at once (tessera
+//   threads = 4           ; serve, admin/serve_limits.h); threads per client
 //
 //   [vdev fast0]          ; section name "vdev NAME"
 //   path = vdev0.img      ; relative to the config file's folder
@@ -37,6 +40,10 @@ namespace tessera {
 inline constexpr uint64_t kMinVdevBytes = 16ull << 20;
 // The least `memory` a pool.conf may give a server's caches.
 inline constexpr uint64_t kMinMemoryBytes = 16ull << 20;
+// The most `max-connections` and `threads` a pool.conf (or tessera serve)
+// may give; both are at least 1.
+inline constexpr uint32_t kMaxServeConnections = 65536;
+inline constexpr uint32_t kMaxServeThreads = 64;
 
 struct VdevConfig {
   std::string name;
@@ -63,13 +70,18 @@ struct PoolConfig {
   // `memory = SIZE` in [pool]: the server's memory for caches
   // (StorageOptions::memory_bytes); 0: not set.
   uint64_t memory_bytes = 0;
+  // `max-connections = N` and `threads = N` in [pool]: how many NBD clients
+  // tessera serve admits at once and nbdkit's worker threads per client
+  // (admin/serve_limits.h); 0: not set.
+  uint32_t max_connections = 0;
+  uint32_t threads = 0;
   std::vector<VdevConfig> vdevs;
 };
 
 // Parses config text. `base_dir` resolves relative paths. Errors name the
 // line: a duplicate vdev (name or path), an unknown tier, a vdev too small, a
 // missing path or size (a vdev with a `uri` needs neither), an unknown
-// section, a line over 199 bytes.
+// section, a line over 199 bytes, a [pool] value out of its range.
 Result<PoolConfig> ParsePoolConfig(std::string_view text, const std::string& base_dir);
 Result<PoolConfig> LoadPoolConfig(const std::string& path);
 // The canonical text form (paths as given: absolute).

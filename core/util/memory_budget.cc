@@ -37,11 +37,14 @@ void MemoryBudget::Reclaim() {
   }
 }
 
-uint64_t DefaultMemoryBudgetBytes() {
+uint64_t MachineMemoryBytes() {
   long pages = ::sysconf(_SC_PHYS_PAGES);
   long page_size = ::sysconf(_SC_PAGESIZE);
-  uint64_t total = pages > 0 && page_size > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_size) : 0;
-  return std::clamp<uint64_t>(total / 8, 128ull << 20, 2ull << 30);
+  return pages > 0 && page_size > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_size) : 0;
+}
+
+uint64_t DefaultMemoryBudgetBytes() {
+  return std::clamp<uint64_t>(MachineMemoryBytes() / 8, 128ull << 20, 2ull << 30);
 }
 
 }  // namespace tessera

@@ -73,6 +73,9 @@ class MemoryBudget {
   std::vector<Member*> members_;  // GUARDED_BY(mu_)
 };
 
+// The machine's physical memory (sysconf), 0 when it cannot be read.
+uint64_t MachineMemoryBytes();
+
 // The default budget for a server: an eighth of the machine's memory, at
 // least 128 MiB and at most 2 GiB.
 uint64_t DefaultMemoryBudgetBytes();

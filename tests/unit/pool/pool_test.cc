@@ -46,6 +46,25 @@ TEST(PoolConfig, ParsesVdevsAttributesAndIndexes) {
   EXPECT_EQ(again->vdevs[1].path, "/base/b.img");
 }
 
+// [pool]'s server settings (memory, max-connections, threads) are read and
+// written back.
+TEST(PoolConfig, ServerSettingsRoundTrip) {
+  auto config = ParsePoolConfig(
+      "[pool]\nmemory = 64M\nmax-connections = 12\nthreads = 2\n[vdev a]\npath=x\nsize=16M\n", "/base");
+  ASSERT_TRUE(config) << config.error().ToString();
+  EXPECT_EQ(config->memory_bytes, 64u << 20);
+  EXPECT_EQ(config->max_connections, 12u);
+  EXPECT_EQ(config->threads, 2u);
+  auto again = ParsePoolConfig(SerializePoolConfig(*config), "/base");
+  ASSERT_TRUE(again) << again.error().ToString();
+  EXPECT_EQ(again->max_connections, 12u);
+  EXPECT_EQ(again->threads, 2u);
+  auto unset = ParsePoolConfig(kTwoVdevs, "/base");
+  ASSERT_TRUE(unset);
+  EXPECT_EQ(unset->max_connections, 0u);
+  EXPECT_EQ(SerializePoolConfig(*unset).find("threads"), std::string::npos);
+}
+
 struct BadConfig {
   const char* text;
   const char* expect;
@@ -62,6 +81,13 @@ TEST(PoolConfig, BadConfigsNameTheProblem) {
       {"[vdev a]\nsize=16M\n", "has no path"},
       {"[vdev a]\npath=x\nsize=16Q\n", "unknown unit"},
       {"", "names no vdev"},
+      {"[pool]\nmax-connections = 0\n", "line 2: max-connections = 0 is not a whole number from 1 to 65536"},
+      {"[pool]\nmax-connections = -3\n", "line 2: max-connections = -3 is not a whole number"},
+      {"[pool]\nmax-connections = 65537\n", "line 2: max-connections = 65537 is not"},
+      {"[pool]\nthreads = 65\n", "line 2: threads = 65 is not a whole number from 1 to 64"},
+      {"[pool]\nthreads = 4x\n", "line 2: threads = 4x is not"},
+      {"[pool]\nthreads = 99999999999\n", "line 2: threads = 99999999999 is not"},
+      {"[pool]\nclients = 4\n", "line 2: unknown key 'clients' in [pool]"},
   };
   for (const auto& c : cases) {
     auto config = ParsePoolConfig(c.text, "/base");
