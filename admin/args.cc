@@ -73,7 +73,7 @@ Result<VdevConfig> ParseVdevSpec(std::string_view spec, const std::string& pool_
 Result<VdevConfig> ParseVdevAddSpec(std::string_view spec, const std::string& pool_dir) {
   VdevConfig vdev;
   std::set<std::string, std::less<>> seen;
-  bool have_path = false, have_size = false;
+  bool have_path = false;
   for (std::string_view item : Split(spec, ',')) {
     size_t eq = item.find('=');
     if (eq == std::string_view::npos || eq == 0) {
@@ -115,7 +115,6 @@ Result<VdevConfig> ParseVdevAddSpec(std::string_view spec, const std::string& po
                    value, FormatSize(kMinVdevBytes));
       }
       vdev.size_bytes = *size;
-      have_size = true;
     } else if (key == "name") {
       if (!std::all_of(value.begin(), value.end(), IsConfigNameChar)) {
         return Err(Code::kInvalidArgument,
@@ -136,7 +135,8 @@ Result<VdevConfig> ParseVdevAddSpec(std::string_view spec, const std::string& po
     return vdev;
   }
   if (!have_path) return Err(Code::kInvalidArgument, "--vdev '{}': path=P (or uri=U) is required", spec);
-  if (!have_size) return Err(Code::kInvalidArgument, "--vdev '{}': size=S is required", spec);
+  // Without size=S the size stays 0: a block device's own, looked up where
+  // the path is opened (core/pool/file_vdev_kind.h, FileVdevSize).
   return vdev;
 }
 

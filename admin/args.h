@@ -23,10 +23,12 @@ namespace tessera {
 // absolute against the current directory.
 std::string ResolvePoolDir(const std::string& flag, const char* env_value);
 
-// "tier=T,path=P,size=S[,name=N][,key=val...]". path is required (relative
-// paths are taken relative to `pool_dir`), and so is size (at least
-// kMinVdevBytes); tier defaults to fastest; name defaults to vdevK where K is
-// `position`. host, kind and any other key become attributes.
+// "tier=T,path=P[,size=S][,name=N][,key=val...]". path is required (relative
+// paths are taken relative to `pool_dir`); size, when given, is at least
+// kMinVdevBytes, and without it size_bytes is 0, which only a block device
+// takes (its own size: FileVdevSize, core/pool/file_vdev_kind.h); tier
+// defaults to fastest; name defaults to vdevK where K is `position`. host,
+// kind and any other key become attributes.
 Result<VdevConfig> ParseVdevSpec(std::string_view spec, const std::string& pool_dir,
                                  size_t position);
 // The same spec for `vdev add`: without name=N the name stays empty (the
@@ -38,6 +40,7 @@ struct PoolCreateArgs {
   std::string vdev_size = "4G";
   std::vector<std::string> vdev_specs;  // --vdev; when present, count/size are unused
   bool preallocate = false;             // --preallocate: preallocate = full on every vdev
+  bool force = false;                   // --force: take block devices whatever they hold
 };
 
 // The PoolConfig for `tessera pool create`: Storage::DefaultConfig(dir,

@@ -6,6 +6,11 @@
 //     fails, a pool directory that this command created is removed again.
 //  2. `pool status` and `pool check` go through PoolClient, so they work the
 //     same with and without a running server.
+//  3. A --vdev path that names a block device is used whole and as it is
+//     (core/pool/file_vdev_kind.h contract 3): size= may be left out, and
+//     the device is refused, unless --force, when it holds a filesystem, a
+//     partition table or another pool's label; the refusal comes before
+//     anything is written.
 #include <algorithm>
 #include <filesystem>
 #include <memory>
@@ -14,6 +19,8 @@
 #include "admin/commands.h"
 #include "admin/output.h"
 #include "core/pool/address.h"
+#include "core/pool/file_vdev_kind.h"
+#include "core/pool/vdev_kinds.h"
 #include "core/util/size.h"
 #include "core/volume/storage.h"
 
@@ -29,11 +36,13 @@ CommandResult CreatePool(CommandContext& ctx, const PoolCreateArgs& args) {
     return Err(Code::kInvalidArgument, "a pool already exists at {}", dir);
   }
   PoolConfig config = TRY(BuildPoolConfig(args, dir));
-  for (const VdevConfig& vdev : config.vdevs) {
+  for (VdevConfig& vdev : config.vdevs) {
     if (fs::exists(vdev.path, ec) && !fs::is_block_file(vdev.path, ec)) {
       return Err(Code::kInvalidArgument, "vdev file {} already exists; not overwriting it",
                  vdev.path);
     }
+    // Design note 3: a block device without size= is its own size.
+    if (VdevKind(vdev) == kDefaultVdevKind && vdev.size_bytes == 0) vdev.size_bytes = TRY(FileVdevSize(vdev));
   }
 
   std::ostream& progress = ProgressOut(ctx);
@@ -55,7 +64,7 @@ CommandResult CreatePool(CommandContext& ctx, const PoolCreateArgs& args) {
   if (created_dir && !fs::create_directories(dir, ec) && ec) {
     return Err(Code::kIOError, "cannot create {}: {}", dir, ec.message());
   }
-  auto storage = Storage::Create(dir, config);
+  auto storage = Storage::Create(dir, config, {.force_devices = args.force});
   if (!storage) {
     if (created_dir) {  // leave no trace: Create made only its lock file here
       fs::remove(fs::path(dir) / "lock", ec);
@@ -113,8 +122,9 @@ void AddPoolCommands(CLI::App& app, CommandContext& ctx) {
           ->check(SizeValidator());
   create
       ->add_option("--vdev", args->vdev_specs,
-                   "A vdev: tier=T,path=P,size=S[,name=N][,key=val...] (repeatable; relative "
-                   "paths are inside the pool directory)")
+                   "A vdev: tier=T,path=P[,size=S][,name=N][,key=val...] (repeatable; relative "
+                   "paths are inside the pool directory; a block device is used whole, and size= "
+                   "may be left out for it)")
       ->type_name("SPEC")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
@@ -126,6 +136,9 @@ void AddPoolCommands(CLI::App& app, CommandContext& ctx) {
           "SPEC", "vdev spec"))
       ->excludes(count)
       ->excludes(size);
+  create->add_flag("--force", args->force,
+                   "Use block devices that hold a filesystem, a partition table or another pool's label "
+                   "(their contents are overwritten)");
   create->add_flag("--preallocate", args->preallocate,
                     "Write zeros over every vdev file now (preallocate = full): uses the whole size "
                     "on disk at once, and later writes and flushes need no file system allocation");

@@ -7,7 +7,9 @@
 //  2. The state change persists in pool.conf (Storage::OfflineVdev).
 //  3. `vdev add` takes the spec of `pool create --vdev` (ParseVdevAddSpec);
 //     the pool checks it again, names the vdev when the spec does not, and
-//     does the work (core/volume/storage_vdev_add.cc).
+//     does the work (core/volume/storage_vdev_add.cc). A block device
+//     without size= is sent with size 0, which the pool reads as the
+//     device's size; --force takes one whatever it holds.
 #include <memory>
 
 #include "admin/args.h"
@@ -25,6 +27,7 @@ struct VdevArgs {
   std::string path;
   std::string spec;  // add
   std::string size;  // grow
+  bool force = false;  // add
 };
 
 CommandResult ListVdevs(CommandContext& ctx) {
@@ -79,7 +82,8 @@ CommandResult AddVdev(CommandContext& ctx, const VdevArgs& args) {
                 .path = parsed.path,
                 .size = parsed.size_bytes,
                 .tier = std::string(TierName(parsed.tier)),
-                .attrs = parsed.attrs};
+                .attrs = parsed.attrs,
+                .force = args.force};
   return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     VdevStatus added = TRY(pool.AddVdev(spec));
     PrintResult(ctx, ToJson(added),
@@ -138,14 +142,19 @@ void AddVdevCommands(CLI::App& app, CommandContext& ctx) {
 
   CLI::App* add = vdev->add_subcommand(
       "add",
-      "Add a new file vdev to the pool, served or not: rows and metadata copies may land on it at once");
+      "Add a new file or block-device vdev to the pool, served or not: rows and metadata copies may land "
+      "on it at once");
   AddPoolOption(add, ctx);
   AddJsonFlag(add, ctx);
   add->add_option("--vdev", args->spec,
-                  "The vdev: tier=T,path=P,size=S[,name=N][,key=val...] as for pool create (relative paths "
-                  "are inside the pool directory; the path must be new or an empty file)")
+                  "The vdev: tier=T,path=P[,size=S][,name=N][,key=val...] as for pool create (relative paths "
+                  "are inside the pool directory; the path must be new, an empty file, or a block device, "
+                  "which is used whole: size= may be left out for it)")
       ->type_name("SPEC")
       ->required();
+  add->add_flag("--force", args->force,
+                "Use a block device that holds a filesystem, a partition table or another pool's label "
+                "(its contents are overwritten)");
   add->callback([&ctx, args] { ctx.action = [&ctx, args] { return AddVdev(ctx, *args); }; });
 
   CLI::App* grow = NamedVdevCommand(

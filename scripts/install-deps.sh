@@ -11,6 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   fio qemu-utils fuse3 e2fsprogs xfsprogs util-linux
   librocksdb-dev
+  libblkid-dev
 )
 
 exec "$(dirname "$0")/apt-ensure.sh" install-deps "${PACKAGES[@]}"

@@ -9,6 +9,9 @@
 # initramfs. tiny-initramfs is the initramfs tool the kernel package
 # requires: the test builds its own initramfs, and the default tool,
 # initramfs-tools, would bring udev and build a large initramfs in /boot.
+# fdisk (sfdisk) writes the partition tables that the block-device tests
+# (tests/unit/pool/device_contents_test.cc, tests/test-block-vdevs.sh)
+# expect a pool create to refuse.
 # Does nothing when every package is already present.
 set -euo pipefail
 
@@ -22,6 +25,7 @@ PACKAGES=(
   tiny-initramfs
   busybox-static
   cpio
+  fdisk
 )
 
 exec "$(dirname "$0")/apt-ensure.sh" install-test-deps "${PACKAGES[@]}"

@@ -48,7 +48,9 @@ inline constexpr uint32_t kMaxServeThreads = 64;
 struct VdevConfig {
   std::string name;
   std::string path;  // absolute after parsing; the `uri` attribute when it has one
-  uint64_t size_bytes = 0;  // 0 only for a vdev with a `uri` and no size yet
+  // 0 only for a vdev with a `uri` and no size yet, or for a block device
+  // given without size= until create takes its size (file_vdev_kind.h).
+  uint64_t size_bytes = 0;
   Tier tier = Tier::kFastest;
   uint32_t index = 0;  // within its tier
   bool offline = false;  // "state = offline": the pool does not open the device

@@ -7,11 +7,19 @@
 //     or a file that was already there, is never the kind's to remove.
 //  3. A file this create made has its directory synced at once, so a
 //     pool.conf written after it never names a file a crash could lose.
+//  4. A block device is used whole, as it is (file_vdev_kind.h contract 3):
+//     the size check and the look at what it holds come after FileVdev
+//     opened it O_EXCL, so that no mount or other pool takes it between the
+//     look and the labels the create then writes.
 #include "core/pool/file_vdev_kind.h"
+
+#include <fmt/ranges.h>
 
 #include <filesystem>
 
+#include "core/pool/device_contents.h"
 #include "core/util/atomic_file.h"
+#include "core/util/size.h"
 #include "core/vdev/file_vdev.h"
 
 namespace tessera {
@@ -44,7 +52,34 @@ Result<bool> Preallocate(const VdevConfig& vc) {
              VdevDescription(vc), it->second);
 }
 
+// Design note 4: what a create checks of a block device it is given.
+Status CheckNewBlockDevice(const VdevConfig& vc, const VdevOpenOptions& options, Vdev& device) {
+  const uint64_t bytes = device.Size().bytes();
+  if (vc.size_bytes != 0 && vc.size_bytes / kBlockSize != device.Size().value) {
+    return Err(Code::kInvalidArgument,
+               "{}: size {} differs from the block device's {} ({} bytes); a block device is used whole: "
+               "leave size= out",
+               VdevDescription(vc), FormatSize(vc.size_bytes), FormatSize(bytes), bytes);
+  }
+  if (options.force) return Ok();
+  std::vector<std::string> held = TRY(DeviceContents(device, vc.path));
+  if (held.empty()) return Ok();
+  return Err(Code::kInvalidArgument, "{} holds {}; refusing to overwrite it (--force uses it anyway)",
+             VdevDescription(vc), fmt::join(held, " and "));
+}
+
 }  // namespace
+
+Result<uint64_t> FileVdevSize(const VdevConfig& vc) {
+  if (vc.size_bytes != 0) return vc.size_bytes;
+  auto bytes = BlockDeviceBytes(vc.path);
+  if (bytes) return *bytes;
+  if (bytes.error().code() == Code::kInvalidArgument || bytes.error().code() == Code::kNotFound) {
+    return Err(Code::kInvalidArgument, "{}: size= is required (only a block device's may be left out: it is the device's)",
+               VdevDescription(vc));
+  }
+  return Err(bytes.error().WithContext(VdevDescription(vc)));
+}
 
 Result<OpenedVdev> OpenFileVdevKind(const VdevConfig& vc, const VdevOpenOptions& options) {
   std::error_code ec;
@@ -63,6 +98,9 @@ Result<OpenedVdev> OpenFileVdevKind(const VdevConfig& vc, const VdevOpenOptions&
                        .use_io_uring = options.use_io_uring};
   auto device = FileVdev::Open(vc.path, file);
   if (!device) return Err(device.error().WithContext(VdevDescription(vc)));
+  if (options.create && block_device) {
+    if (Status usable = CheckNewBlockDevice(vc, options, **device); !usable) return Err(usable.error());
+  }
   OpenedVdev opened{.device = std::move(*device)};
   if (file.create) {
     if (Status synced = SyncDirectoryOf(vc.path); !synced) {  // design note 3

@@ -41,6 +41,9 @@ struct VdevOpenOptions {
   bool use_io_uring = true;
   // False: no O_DIRECT, whatever a vdev's `io` attribute asks.
   bool allow_direct = true;
+  // With create: take an existing device whatever it holds (a filesystem,
+  // a partition table, another pool's label); see file_vdev_kind.h.
+  bool force = false;
   // Read by OpenVdevs only (contract 3); openers never see it set.
   bool allow_missing = false;
 };

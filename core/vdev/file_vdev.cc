@@ -2,6 +2,7 @@
 //
 // Capability state, decided once:
 //
+//   Open() --stat: block device--------> open O_EXCL (EBUSY: Busy, nothing held)
 //   Open() --fcntl(F_SETFL, O_DIRECT) ok--> direct_ = true
 //          \--EINVAL (tmpfs, ...)-------> direct_ = false   [log info once]
 //   Open() --direct_ and cache_reads-----> read_fd_ = a second, buffered fd
@@ -29,6 +30,8 @@
 //     the log no longer maps (blocks are never overwritten in place while
 //     mapped), and every block read is checked against its mapping's
 //     checksum, so such a page is never returned as data.
+//  7. A block device's exclusive claim belongs to fd_ (O_EXCL): the second,
+//     buffered read_fd_ is a plain open, which an exclusive claim allows.
 #include "core/vdev/file_vdev.h"
 
 #include <fcntl.h>
@@ -55,7 +58,12 @@ std::unexpected<Error> ErrnoError(int err, const std::string& what) {
   Code code = err == ENOENT ? Code::kNotFound
               : err == EEXIST ? Code::kInvalidArgument
               : err == EROFS  ? Code::kReadOnly
+              : err == EBUSY  ? Code::kBusy
                               : Code::kIOError;
+  if (err == EBUSY) {
+    return Err(code, "{}: {} (the device is mounted, or another pool or program holds it open exclusively)",
+               what, std::strerror(err));
+  }
   return Err(code, "{}: {}", what, std::strerror(err));
 }
 
@@ -78,9 +86,35 @@ Status FillWithZeros(int fd, uint64_t bytes, bool direct) {
 
 }  // namespace
 
+Result<uint64_t> BlockDeviceBytes(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return ErrnoError(errno, fmt::format("open {}", path));
+  struct stat st {};
+  uint64_t bytes = 0;
+  Result<uint64_t> result = Err(Code::kInvalidArgument, "{} is not a block device", path);
+  if (::fstat(fd, &st) != 0) {
+    result = ErrnoError(errno, fmt::format("fstat {}", path));
+  } else if (S_ISBLK(st.st_mode)) {
+    if (::ioctl(fd, BLKGETSIZE64, &bytes) == 0) {
+      result = bytes >> kBlockShift << kBlockShift;
+    } else {
+      result = ErrnoError(errno, fmt::format("BLKGETSIZE64 {}", path));
+    }
+  }
+  ::close(fd);
+  return result;
+}
+
 Result<std::unique_ptr<FileVdev>> FileVdev::Open(const std::string& path, FileVdevOptions options) {
   int flags = O_RDWR | O_CLOEXEC;
   if (options.create) flags |= O_CREAT | (options.create_exclusive ? O_EXCL : 0);
+  // A block device is claimed exclusively (the contract); O_EXCL without
+  // O_CREAT means that only for block devices.
+  struct stat before {};
+  if (!(options.create && options.create_exclusive) && ::stat(path.c_str(), &before) == 0 &&
+      S_ISBLK(before.st_mode)) {
+    flags = (flags & ~O_CREAT) | O_EXCL;
+  }
   int fd = ::open(path.c_str(), flags, 0600);  // volume data: the owner only
   if (fd < 0) return ErrnoError(errno, fmt::format("open {}", path));
   auto fail = [&](std::unexpected<Error> e) {
@@ -95,6 +129,11 @@ Result<std::unique_ptr<FileVdev>> FileVdev::Open(const std::string& path, FileVd
   if (block_device) {
     if (::ioctl(fd, BLKGETSIZE64, &bytes) != 0) {
       return fail(ErrnoError(errno, fmt::format("BLKGETSIZE64 {}", path)));
+    }
+    int sector = 0;
+    if (::ioctl(fd, BLKSSZGET, &sector) == 0 && sector > static_cast<int>(kBlockSize)) {
+      return fail(Err(Code::kInvalidArgument, "{}: its logical block size of {} bytes is larger than the {} a vdev writes",
+                      path, sector, kBlockSize));
     }
   } else if (S_ISREG(st.st_mode)) {
     bytes = static_cast<uint64_t>(st.st_size);

@@ -9,6 +9,12 @@
 //    fallback is logged once.
 //  - Size() is the device size rounded down to whole 4 KiB blocks; it never
 //    changes after Open().
+//  - A block device is opened O_EXCL for the object's life: while it is
+//    open, the kernel refuses to mount it and refuses other exclusive opens
+//    (another pool, mkfs, a second FileVdev of it), and Open fails with Busy
+//    when one of those holds it already. Nothing else is done to it: it is
+//    never created, truncated or chmod-ed. A device whose logical block
+//    size exceeds 4 KiB is refused (InvalidArgument).
 //  - SubmitBatch/Flush/Read/Write/Discard: thread-safe; batches from
 //    different threads run concurrently on different io_uring instances.
 //    Buffers need not be aligned (unaligned ones bounce through an
@@ -64,6 +70,12 @@ struct FileVdevOptions {
   unsigned max_idle_rings = 8;
 };
 
+// The size of the block device at `path` (a symbolic link to one counts),
+// in bytes rounded down to whole blocks, read without claiming it.
+// InvalidArgument when `path` is not a block device, NotFound when it does
+// not exist.
+Result<uint64_t> BlockDeviceBytes(const std::string& path);
+
 namespace vdev_internal {
 struct Ring;
 struct IoSlot;
@@ -75,8 +87,9 @@ class FileVdev final : public Vdev {
 
   // Opens (and with options.create, creates) `path`. Fails with NotFound when
   // it does not exist and create is false, InvalidArgument when it is not a
-  // regular file or block device (or exists and create_exclusive), IOError on
-  // other system errors.
+  // regular file or block device (or exists and create_exclusive), Busy when
+  // it is a block device that is mounted or held open exclusively, IOError
+  // on other system errors.
   static Result<std::unique_ptr<FileVdev>> Open(const std::string& path, FileVdevOptions options);
   ~FileVdev() override;
   FileVdev(const FileVdev&) = delete;

@@ -28,6 +28,8 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "core/pool/device_contents.h"
+#include "core/pool/file_vdev_kind.h"
 #include "core/pool/vdev_kinds.h"
 #include "core/util/atomic_file.h"
 #include "core/util/log.h"
@@ -89,6 +91,7 @@ Result<std::vector<std::shared_ptr<Vdev>>> OpenPoolDevices(const StorageOptions&
   return OpenVdevs(config, {.create = create,
                             .use_io_uring = options.use_io_uring,
                             .allow_direct = options.use_direct,
+                            .force = create && options.force_devices,
                             .allow_missing = !create});
 }
 
@@ -113,40 +116,51 @@ Result<std::unique_ptr<Storage>> Storage::Create(const std::string& dir_in, cons
   std::string dir = fs::canonical(dir_in).string();
   std::string conf = dir + "/pool.conf";
   if (fs::exists(conf)) return Err(Code::kInvalidArgument, "{} already holds a pool ({} exists)", dir, conf);
+  // A file vdev without a size is a block device, used whole
+  // (core/pool/file_vdev_kind.h contract 3): pool.conf records its size.
+  PoolConfig sized = config;
+  for (VdevConfig& vc : sized.vdevs) {
+    if (VdevKind(vc) == kDefaultVdevKind && vc.size_bytes == 0) vc.size_bytes = TRY(FileVdevSize(vc));
+  }
   // Validate the config text round trip before touching anything.
-  auto parsed = ParsePoolConfig(ConfigText(config, dir), dir);
+  auto parsed = ParsePoolConfig(ConfigText(sized, dir), dir);
   if (!parsed) return Err(parsed.error().WithContext("pool config"));
   options = WithMemory(options, *parsed);
   int fd = TRY(TakeLock(dir));
   auto devices = OpenPoolDevices(options, *parsed, true);
   if (!devices) {
     ::close(fd);
+    // A vdev file already there may be a leftover of a create that stopped
+    // (note 5); a refused block device is not.
+    bool leftovers = std::any_of(parsed->vdevs.begin(), parsed->vdevs.end(), [&](const VdevConfig& vc) {
+      return VdevKind(vc) == kDefaultVdevKind && fs::is_regular_file(vc.path, ec);
+    });
     return Err(devices.error().WithContext(fmt::format(
-        "no pool.conf in {}, so no pool was made here (an earlier pool create may have stopped half-way: "
-        "remove its vdev files and run it again)", dir)));
+        "no pool.conf in {}, so no pool was made here{}", dir,
+        leftovers ? " (an earlier pool create may have stopped half-way: remove its vdev files and run it again)"
+                  : "")));
   }
   // A vdev without a size (kind nbd) takes its device's, and pool.conf
   // records it: a pool opened without that device still knows its size.
-  PoolConfig written = config;
+  PoolConfig written = sized;
   for (size_t i = 0; i < parsed->vdevs.size(); i++) {
     if (parsed->vdevs[i].size_bytes != 0) continue;
     parsed->vdevs[i].size_bytes = (*devices)[i]->Size().bytes();
     written.vdevs[i].size_bytes = parsed->vdevs[i].size_bytes;
   }
-  // Only files are the create's to remove; a device it did not make (an
-  // nbd export) has the labels it may have got cleared, so that the next
-  // create does not refuse it as another pool's.
+  // Only files are the create's to remove; a device it did not make (a
+  // block device, an nbd export) has the labels it may have got cleared, so
+  // that the next create does not refuse it as another pool's, and is
+  // otherwise left as it is (never unlinked).
   auto cleanup = [&] {
-    const std::vector<std::byte> zeros(kBlockSize);
     for (size_t i = 0; i < parsed->vdevs.size(); i++) {
-      if (VdevKind(parsed->vdevs[i]) == kDefaultVdevKind) {
-        fs::remove(parsed->vdevs[i].path, ec);
+      const VdevConfig& vc = parsed->vdevs[i];
+      if (VdevKind(vc) == kDefaultVdevKind && !fs::is_block_file(vc.path, ec)) {
+        (*devices)[i].reset();
+        fs::remove(vc.path, ec);
         continue;
       }
-      Vdev& device = *(*devices)[i];
-      (void)device.Write(BlockNo{0}, zeros);
-      (void)device.Write(BlockNo{device.Size().value - 1}, zeros);
-      (void)device.Flush();
+      ClearLabels(*(*devices)[i]);
     }
     ::close(fd);
   };

@@ -47,6 +47,9 @@ struct StorageOptions {
   uint64_t dirty_bytes_max = 64ull << 20;     // per volume: write-back bound
   bool use_io_uring = true;
   bool use_direct = true;
+  // Create (and vdev add, from its spec): take block devices whatever they
+  // hold (VdevOpenOptions::force; `--force`).
+  bool force_devices = false;
   // Opens the vdevs of a config (create: make them). Default: each by its
   // kind (OpenVdevs, core/pool/vdev_kinds.h). Tests wrap them in FaultVdevs here.
   std::function<Result<std::vector<std::shared_ptr<Vdev>>>(const PoolConfig&, bool create)> open_devices;

@@ -97,6 +97,9 @@ struct VdevSpec {
   uint64_t size = 0;
   std::string tier = "fastest";
   std::map<std::string, std::string> attrs;
+  // A block device is taken whatever it holds (core/pool/file_vdev_kind.h
+  // contract 3); `vdev add --force`.
+  bool force = false;
 };
 
 // A volume with data on a vdev that is not online.

@@ -28,6 +28,13 @@
 //  4. The add holds work_mu_ (no long work sees the pool's shape change)
 //     and mu_; volume I/O goes on throughout: Pool::AddVdev publishes the
 //     vdev to concurrent readers only once it is whole (pool.h contract 5).
+//  5. A block device (or a symbolic link to one) is taken as it is, whole:
+//     the file kind opens it O_EXCL and refuses it, unless spec.force, when
+//     it holds a filesystem, a partition table or a Tessera label, or when
+//     spec.size is not its size (0 takes its size: FileVdevSize;
+//     core/pool/file_vdev_kind.h contract 3). It
+//     is never removed: a failure after its labels were written clears
+//     them again (ClearLabels) and leaves the rest of it as it was.
 #include <fmt/ranges.h>
 #include <sys/stat.h>
 
@@ -35,6 +42,8 @@
 #include <filesystem>
 
 #include "core/pool/config.h"
+#include "core/pool/device_contents.h"
+#include "core/pool/file_vdev_kind.h"
 #include "core/pool/label.h"
 #include "core/pool/vdev_kinds.h"
 #include "core/util/aligned_buffer.h"
@@ -142,10 +151,6 @@ Result<VdevConfig> Storage::Impl::NewVdevConfigLocked(const VdevSpec& spec) {
                "vdev add: unknown tier '{}'; expected fastest, fast, slow or slowest", spec.tier);
   }
   vc.tier = *tier;
-  if (spec.size < kMinVdevBytes) {
-    return Err(Code::kInvalidArgument, "vdev add: size {} is below the minimum {}", spec.size,
-               FormatSize(kMinVdevBytes));
-  }
   if (spec.path.empty() || !IsSafeConfigValue(spec.path)) {
     return Err(Code::kInvalidArgument,
                "vdev add: the path is empty or has a character pool.conf cannot hold");
@@ -153,6 +158,15 @@ Result<VdevConfig> Storage::Impl::NewVdevConfigLocked(const VdevSpec& spec) {
   fs::path p(spec.path);
   vc.path = (p.is_relative() ? fs::path(dir_) / p : p).lexically_normal().string();
   TRY_STATUS(CheckAttrs(vc.attrs));
+  if (spec.size == 0 && VdevKind(vc) == kDefaultVdevKind) {  // a block device's own size (design note 5)
+    auto size = FileVdevSize(vc);
+    if (!size) return Err(size.error().WithContext("vdev add"));
+    vc.size_bytes = *size;
+  }
+  if (vc.size_bytes < kMinVdevBytes) {
+    return Err(Code::kInvalidArgument, "vdev add: size {} is below the minimum {}", vc.size_bytes,
+               FormatSize(kMinVdevBytes));
+  }
   auto kinds = KnownVdevKinds();
   if (std::find(kinds.begin(), kinds.end(), VdevKind(vc)) == kinds.end()) {
     return Err(Code::kInvalidArgument, "vdev add: unknown kind '{}' (known kinds: {})",
@@ -165,12 +179,16 @@ Result<VdevConfig> Storage::Impl::NewVdevConfigLocked(const VdevSpec& spec) {
       std::count_if(pool.vdevs().begin(), pool.vdevs().end(),
                     [&](const PoolVdev& v) { return v.config.tier == vc.tier; }));
   if (Status fits = pool.CheckNewVdev(vc); !fits) return Err(fits.error().WithContext("vdev add"));
-  // The file system (design note 1).
+  // The file system (design note 1); a block device is the file kind's to
+  // judge when it opens it (design note 5).
   struct stat st {};
-  if (::lstat(vc.path.c_str(), &st) == 0) {
+  if (::stat(vc.path.c_str(), &st) == 0 && S_ISBLK(st.st_mode)) {
+    // Used whole: what it holds and its size are checked by the opener.
+  } else if (::lstat(vc.path.c_str(), &st) == 0) {
     if (!S_ISREG(st.st_mode)) {
       return Err(Code::kInvalidArgument,
-                 "vdev add: {} exists and is not a regular file; give a path for a new file",
+                 "vdev add: {} exists and is neither a regular file nor a block device; give a path "
+                 "for a new file",
                  vc.path);
     }
     if (st.st_size != 0) return Err(ExistingFileError(vc.path, pool));
@@ -196,13 +214,22 @@ Result<VdevStatus> Storage::Impl::AddVdev(const VdevSpec& spec) {
   Pool& pool = db_->pool();
   const VdevConfig vc = TRY(NewVdevConfigLocked(spec));
   std::error_code ec;
-  if (fs::exists(vc.path, ec)) fs::remove(vc.path, ec);  // an empty file (design note 3)
+  const bool block_device = fs::is_block_file(vc.path, ec);
+  if (!block_device && fs::exists(vc.path, ec)) fs::remove(vc.path, ec);  // an empty file (design note 3)
   // Design note 2a.
   PoolConfig one{.name = pool.config().name, .vdevs = {vc}};
-  auto created = OpenPoolDevices(options_, one, true);
+  StorageOptions options = options_;
+  options.force_devices = spec.force;
+  auto created = OpenPoolDevices(options, one, true);
   if (!created) return Err(created.error().WithContext("vdev add"));
   std::shared_ptr<Vdev> device = created->at(0);
   auto undo = [&](const Error& error) -> Error {
+    if (block_device) {  // design note 5
+      ClearLabels(*device);
+      device.reset();
+      created->clear();
+      return error.WithContext(fmt::format("vdev add: the labels written to {} were cleared again", vc.path));
+    }
     device.reset();
     created->clear();
     fs::remove(vc.path, ec);

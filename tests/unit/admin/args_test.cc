@@ -46,6 +46,16 @@ TEST(ParseVdevAddSpec, LeavesTheNameToThePool) {
   EXPECT_FALSE(ParseVdevAddSpec("path=d.img,size=1M", "/pool"));
 }
 
+// Without size=, the size is 0: a block device's own, which the pool looks
+// up where it opens the path (core/pool/file_vdev_kind.h, FileVdevSize).
+TEST(ParseVdevSpec, LeavesTheSizeToABlockDevice) {
+  auto vdev = ParseVdevSpec("tier=fast,path=/dev/sdx", "/pool", 2);
+  ASSERT_TRUE(vdev) << vdev.error().ToString();
+  EXPECT_EQ(vdev->size_bytes, 0u);
+  EXPECT_EQ(vdev->path, "/dev/sdx");
+  EXPECT_EQ(vdev->name, "vdev2");
+}
+
 TEST(ParseVdevSpec, RejectsBadSpecsNamingTheProblem) {
   struct Case {
     const char* spec;
@@ -53,7 +63,6 @@ TEST(ParseVdevSpec, RejectsBadSpecsNamingTheProblem) {
   };
   for (const Case& c : std::vector<Case>{{"", "not key=value"},
                                          {"tier=fast,size=1G", "path=P (or uri=U) is required"},
-                                         {"tier=fast,path=a", "size=S is required"},
                                          {"tier=medium,path=a,size=1G", "unknown tier 'medium'"},
                                          {"path=a,size=1Q", "--vdev"},
                                          {"path=a,size=1M", "below the minimum"},
