@@ -177,6 +177,11 @@ class FieldEncoder {
   void OmitEmpty(std::string_view key, const std::string& value) {
     if (!value.empty()) Required(key, value);
   }
+  // A flag is sent only when set, so a request without it keeps the wire
+  // form of servers that do not know it.
+  void OmitEmpty(std::string_view key, bool value) {
+    if (value) Required(key, value);
+  }
   template <typename T>
   void OmitEmpty(std::string_view key, const std::optional<T>& value) {
     if (value) Required(key, *value);
@@ -201,6 +206,7 @@ class FieldDecoder {
   template <typename T>
   void Derived(std::string_view, const T&) {}
   void OmitEmpty(std::string_view key, std::string& value) { Read(key, value, false); }
+  void OmitEmpty(std::string_view key, bool& value) { Read(key, value, false); }
   template <typename T>
   void OmitEmpty(std::string_view key, std::optional<T>& value) {
     T read{};
@@ -239,6 +245,7 @@ class FieldDescriber {
                          JsonValue<T>::Write(default_value).dump()));
   }
   void OmitEmpty(std::string_view key, const std::string&) { Add(key, "string, optional"); }
+  void OmitEmpty(std::string_view key, bool) { Add(key, "boolean, optional, default `false`"); }
   template <typename T>
   void OmitEmpty(std::string_view key, const std::optional<T>&) {
     Add(key, fmt::format("{}, optional", JsonValue<T>::kType));

@@ -67,7 +67,7 @@ void Fields(V& v, VdevSpec& s) {
   v.Required("size", s.size);
   v.Optional("tier", s.tier);
   v.Optional("attrs", s.attrs);
-  v.Optional("force", s.force);
+  v.OmitEmpty("force", s.force);
 }
 
 namespace ops {

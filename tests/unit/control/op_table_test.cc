@@ -74,6 +74,11 @@ TEST(OpTableTest, RequestsHaveTheirWireForm) {
   EXPECT_EQ(RequestJson<ops::VdevAdd>({.path = "/p/d.img", .size = 1 << 24, .attrs = {{"host", "h"}}}),
             (Json{{"op", "vdev.add"}, {"path", "/p/d.img"}, {"size", 1 << 24}, {"tier", "fastest"},
                   {"attrs", {{"host", "h"}}}}));
+  // force is sent only when set: without it, the wire form stays the one
+  // that servers without block-device vdevs know.
+  EXPECT_EQ(RequestJson<ops::VdevAdd>({.path = "/dev/sdx", .size = 0, .force = true}),
+            (Json{{"op", "vdev.add"}, {"path", "/dev/sdx"}, {"size", 0}, {"tier", "fastest"}, {"attrs", Json::object()},
+                  {"force", true}}));
   EXPECT_EQ(RequestJson<ops::VdevGrow>({"d", 1 << 25}), (Json{{"op", "vdev.grow"}, {"name", "d"}, {"size", 1 << 25}}));
   EXPECT_EQ(RequestJson<ops::VolumeDiffOp>({"v", "", "b"}), (Json{{"op", "volume.diff"}, {"volume", "v"}, {"to", "b"}}));
   EXPECT_EQ(RequestJson<ops::DiffStream>({"v", "a", "b"}),
