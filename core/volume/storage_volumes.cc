@@ -127,6 +127,9 @@ Result<std::shared_ptr<VolumeImpl>> Storage::Impl::BuildVolume(const std::string
   if (!snapshot_tree && cache_section != nullptr && cache_section->type == SegmentType::kCache) {
     CacheOptions options =
         TRY(CacheSegment::OptionsFromExnode(*cache_section, CacheDefaults(*data, io->cache)));
+    // The exNode's dirty_max was this server's bound or another's: a server
+    // with less memory (a smaller --memory) keeps its own.
+    options.dirty_max_bytes = std::min(options.dirty_max_bytes, options.capacity_bytes);
     top = std::shared_ptr<Segment>(TRY(CacheSegment::Create(cache_section->id, log, options)));
   }
   if (auto base = log_section->GetString("base")) TRY_STATUS(AttachBaseLocked(*log, *base));
