@@ -196,6 +196,13 @@ pool_check() {
   out=$(tessera pool check --pool "$POOL" 2>&1) || fail "tessera pool check is not clean: $out"
 }
 
+# vdev_used_bytes VDEV: its used_bytes, from pool status --json.
+vdev_used_bytes() {
+  tessera pool status --pool "$POOL" --json | "$PYTHON" -c '
+import json, sys
+print(next(v["used_bytes"] for v in json.load(sys.stdin)["vdevs"] if v["name"] == sys.argv[1]))' "$1"
+}
+
 # --- Servers (design note 3) ---
 
 # nbd_uri EXPORT [SOCKET]

@@ -79,43 +79,7 @@ expect_match "the label refusal" "holds a Tessera vdev label of pool $uuid \\(vd
 [ ! -e "$T/other" ] || fail "a refused pool create left $T/other"
 
 new_volume vol0 64M
-cat >"$T/writer.py" <<'PY'
-# writer.py SOCK run|verify SEED: `run` rewrites 64 KiB blocks of vol0
-# (seeded by block and generation) until $T/stop exists, then checks every
-# block and saves the generations in $T/gens; `verify` checks every block
-# against $T/gens.
-import json, os, sys
-from nbd_helpers import connect, seeded_bytes, save_atomically
-sock, mode, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
-T = os.environ["T"]
-B = 64 * 1024
-h = connect(sock, "vol0")
-n = h.get_size() // B
-gens = json.load(open(T + "/gens")) if mode == "verify" else [0] * n
-if mode == "run":
-    i = written = 0
-    while not os.path.exists(T + "/stop") or written < 2 * n:
-        b = (i * 37) % n
-        gens[b] += 1
-        h.pwrite(seeded_bytes("%d-%d-%d" % (seed, b, gens[b]), B), b * B)
-        written += 1
-        i += 1
-        if written % 16 == 0:
-            h.flush()
-    h.flush()
-bad = [b for b in range(n) if h.pread(B, b * B) != (seeded_bytes("%d-%d-%d" % (seed, b, gens[b]), B) if gens[b] else bytes(B))]
-if mode == "run":
-    save_atomically(T + "/gens", json.dumps(gens))
-if bad:
-    print("blocks differ from the model: %s" % bad[:10], file=sys.stderr)
-    sys.exit(1)
-PY
-export T
-used_on() {  # used_on VDEV: its used_bytes from pool status --json
-  tessera pool status --pool "$POOL" --json | "$PYTHON" -c '
-import json, sys
-print(next(v["used_bytes"] for v in json.load(sys.stdin)["vdevs"] if v["name"] == sys.argv[1]))' "$1"
-}
+export T  # tests/seeded_writer.py keeps its model there
 
 start_server "$POOL"
 log "while served, the devices are held exclusively"
@@ -130,7 +94,7 @@ log "mount refused: $(cat "$T/mount.err")"
 grep -q busy "$T/mount.err" || fail "the mount of $L1 was refused, but not as busy: $(cat "$T/mount.err")"
 
 log "a writer runs on vol0 while vdev add refuses, then takes, $L2"
-"$PYTHON" "$T/writer.py" "$SOCK" run "$seed" >"$T/writer.log" 2>&1 &
+"$PYTHON" "$TESSERA_SRC/tests/seeded_writer.py" "$SOCK" vol0 run "$seed" >"$T/writer.log" 2>&1 &
 writer=$!
 on_exit "kill_started $writer"
 sleep 2
@@ -146,7 +110,7 @@ out=$(tessera vdev add --pool "$POOL" --force --vdev "tier=fastest,path=$L2,name
 log "$out"
 expect_match "vdev add --force" "added vdev d2: tier fastest, index 2, 128M, $L2" "$out"
 for ((i = 0; i < 120; i++)); do
-  used=$(used_on d2)
+  used=$(vdev_used_bytes d2)
   [ "$used" -ge $((8 << 20)) ] && break
   kill -0 "$writer" 2>/dev/null || break
   sleep 0.5
@@ -160,9 +124,9 @@ pool_check
 log "after a restart every block reads back"
 stop_server
 start_server "$POOL"
-"$PYTHON" "$T/writer.py" "$SOCK" verify "$seed" >"$T/verify.log" 2>&1 ||
+"$PYTHON" "$TESSERA_SRC/tests/seeded_writer.py" "$SOCK" vol0 verify "$seed" >"$T/verify.log" 2>&1 ||
   fail "data differs after the restart: $(cat "$T/verify.log")"
-[ "$(used_on d2)" -ge $((8 << 20)) ] || fail "d2 lost its rows over the restart"
+[ "$(vdev_used_bytes d2)" -ge $((8 << 20)) ] || fail "d2 lost its rows over the restart"
 pool_check
 stop_server
 
@@ -174,7 +138,7 @@ log "the check can fail: a flipped byte in vol0 is caught"
 captive "$POOL" "$NBDSH" -u 'nbd+unix:///vol0?socket=@SOCK@' -c '
 b = bytearray(h.pread(4096, 0)); b[7] ^= 0xff; h.pwrite(bytes(b), 0); h.flush()' || fail "nbdsh could not flip a byte"
 start_server "$POOL"
-if "$PYTHON" "$T/writer.py" "$SOCK" verify "$seed" >/dev/null 2>&1; then
+if "$PYTHON" "$TESSERA_SRC/tests/seeded_writer.py" "$SOCK" vol0 verify "$seed" >/dev/null 2>&1; then
   fail "the verifier passed over a flipped byte"
 fi
 stop_server

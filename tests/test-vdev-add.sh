@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tessera vdev add on a served pool: a writer (nbdsh, one connection, with a
+# tessera vdev add on a served pool: a writer (tests/seeded_writer.py, with a
 # model of every block) keeps writing a volume while `vdev add` runs and
 # after it, until `pool status --json` shows the volume's rows on the new
 # vdev; everything is verified, again after a restart, and the pool checks
@@ -15,51 +15,11 @@ new_pool 1 128M
 new_volume vol0 48M
 seed=${TESSERA_TEST_SEED:-$RANDOM}
 log "seed $seed (set TESSERA_TEST_SEED to repeat)"
-
-# writer.py SOCK run|verify: `run` rewrites 64 KiB blocks of vol0 (seeded
-# by block and generation) until $T/stop exists, flushing every 16, then
-# checks every block and saves the generations in $T/gens; `verify` checks
-# every block against $T/gens.
-cat >"$T/writer.py" <<'PY'
-import json, os, sys, time
-from nbd_helpers import connect, seeded_bytes, save_atomically
-sock, mode, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
-T = os.environ["T"]
-B = 64 * 1024
-h = connect(sock, "vol0")
-n = h.get_size() // B
-gens = json.load(open(T + "/gens")) if mode == "verify" else [0] * n
-if mode == "run":
-    i = written = 0
-    while not os.path.exists(T + "/stop") or written < 2 * n:
-        b = (i * 37) % n
-        gens[b] += 1
-        h.pwrite(seeded_bytes("%d-%d-%d" % (seed, b, gens[b]), B), b * B)
-        written += 1
-        i += 1
-        if written % 16 == 0:
-            h.flush()
-    h.flush()
-    with open(T + "/written", "w") as f:
-        f.write(str(written))
-bad = [b for b in range(n) if h.pread(B, b * B) != (seeded_bytes("%d-%d-%d" % (seed, b, gens[b]), B) if gens[b] else bytes(B))]
-if mode == "run":
-    save_atomically(T + "/gens", json.dumps(gens))
-if bad:
-    print("blocks differ from the model: %s" % bad[:10], file=sys.stderr)
-    sys.exit(1)
-PY
-export T
-
-used_on() {  # used_on VDEV: its used_bytes from pool status --json
-  tessera pool status --pool "$POOL" --json | "$PYTHON" -c '
-import json, sys
-print(next(v["used_bytes"] for v in json.load(sys.stdin)["vdevs"] if v["name"] == sys.argv[1]))' "$1"
-}
+export T  # tests/seeded_writer.py keeps its model there
 
 start_server "$POOL"
 log "a writer runs on vol0 while vdev d1 is added"
-"$PYTHON" "$T/writer.py" "$SOCK" run "$seed" >"$T/writer.log" 2>&1 &
+"$PYTHON" "$TESSERA_SRC/tests/seeded_writer.py" "$SOCK" vol0 run "$seed" >"$T/writer.log" 2>&1 &
 writer=$!
 on_exit "kill_started $writer"
 sleep 2
@@ -71,7 +31,7 @@ grep -q '^\[vdev d1\]' "$POOL/pool.conf" || fail "pool.conf does not name d1"
 
 log "the writer goes on until rows land on d1"
 for ((i = 0; i < 120; i++)); do
-  used=$(used_on d1)
+  used=$(vdev_used_bytes d1)
   [ "$used" -ge $((8 << 20)) ] && break
   kill -0 "$writer" 2>/dev/null || break
   sleep 0.5
@@ -85,9 +45,9 @@ pool_check
 log "after a restart every block reads back"
 stop_server
 start_server "$POOL"
-"$PYTHON" "$T/writer.py" "$SOCK" verify "$seed" >"$T/verify.log" 2>&1 ||
+"$PYTHON" "$TESSERA_SRC/tests/seeded_writer.py" "$SOCK" vol0 verify "$seed" >"$T/verify.log" 2>&1 ||
   fail "data differs after the restart: $(cat "$T/verify.log")"
-[ "$(used_on d1)" -ge $((8 << 20)) ] || fail "d1 lost its rows over the restart"
+[ "$(vdev_used_bytes d1)" -ge $((8 << 20)) ] || fail "d1 lost its rows over the restart"
 pool_check
 stop_server
 
@@ -117,7 +77,7 @@ expect_fail "vdev grow to a smaller size" tessera vdev grow vdev2 --pool "$POOL"
 start_server "$POOL"
 out=$(tessera vdev grow vdev0 --pool "$POOL" --size 192M 2>&1) || fail "vdev grow under the server failed: $out"
 [ "$(stat -c %s "$POOL/vdev0.img")" = $((192 << 20)) ] || fail "vdev0.img was not extended"
-"$PYTHON" "$T/writer.py" "$SOCK" verify "$seed" >"$T/verify.log" 2>&1 ||
+"$PYTHON" "$TESSERA_SRC/tests/seeded_writer.py" "$SOCK" vol0 verify "$seed" >"$T/verify.log" 2>&1 ||
   fail "data differs after the grow: $(cat "$T/verify.log")"
 pool_check
 stop_server
@@ -126,7 +86,7 @@ log "the check can fail: a flipped byte in vol0 is caught"
 captive "$POOL" "$NBDSH" -u 'nbd+unix:///vol0?socket=@SOCK@' -c '
 b = bytearray(h.pread(4096, 0)); b[7] ^= 0xff; h.pwrite(bytes(b), 0); h.flush()' || fail "nbdsh could not flip a byte"
 start_server "$POOL"
-if "$PYTHON" "$T/writer.py" "$SOCK" verify "$seed" >/dev/null 2>&1; then
+if "$PYTHON" "$TESSERA_SRC/tests/seeded_writer.py" "$SOCK" vol0 verify "$seed" >/dev/null 2>&1; then
   fail "the verifier passed over a flipped byte"
 fi
 stop_server
