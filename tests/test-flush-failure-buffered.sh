@@ -26,7 +26,7 @@ disk=$LOOP_DEV
 log "  disk $disk"
 
 POOL=$T/pool
-tessera pool create --pool "$POOL" --vdev "path=$disk,size=200M,io=buffered" >"$T/create.out" 2>&1 ||
+tessera pool create --pool "$POOL" --vdev "path=$disk,io=buffered" >"$T/create.out" 2>&1 ||
   fail "pool create on $disk failed: $(cat "$T/create.out")"
 new_volume v 64M
 start_server "$POOL" commit-interval=600000

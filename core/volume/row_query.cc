@@ -38,4 +38,17 @@ Result<std::string> RowQueryWithTier(const std::string& query, Tier tier) {
   return fmt::format("{}{}{}", kTierTerm, TierName(tier), query.substr(*end));
 }
 
+std::vector<Tier> TiersNearest(Tier tier) {
+  const int at = static_cast<int>(tier);
+  std::vector<Tier> out;
+  for (int distance = 1; distance <= static_cast<int>(Tier::kSlowest); distance++) {
+    for (int other : {at + distance, at - distance}) {  // slower first
+      if (other >= static_cast<int>(Tier::kFastest) && other <= static_cast<int>(Tier::kSlowest)) {
+        out.push_back(static_cast<Tier>(other));
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace tessera

@@ -13,6 +13,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/pool/address.h"
 #include "core/util/status.h"
@@ -23,5 +24,7 @@ std::string RowQuery(Tier tier, uint32_t devices);
 std::optional<Tier> TierOfRowQuery(const std::string& query);
 // InvalidArgument when `query` is not a row query (contract 1).
 Result<std::string> RowQueryWithTier(const std::string& query, Tier tier);
+// The other tiers, nearest to `tier` first; of two as near, the slower.
+std::vector<Tier> TiersNearest(Tier tier);
 
 }  // namespace tessera

@@ -18,6 +18,14 @@
 //     its writes would land behind the copy and be lost with the old
 //     device. With no other vdev for it, the new row fails (Busy). An rs
 //     volume may still use it; the replace rebuilds such rows from parity.
+//  4b. A chosen vdev without room for its block is left out and the choice
+//     made again, so a tier is full only when no choice of its vdevs has
+//     room. Then the row goes to the nearest tier that has room (the slower
+//     first of two as near: a spill should not take the space of the volumes
+//     that chose a faster tier), and a warning says so once per open. The
+//     volume's tier stays what it was: volume info shows the rows per tier,
+//     and `volume move` brings them back. A move itself never spills
+//     (strict_tier_): it would move rows off the tier it is filling.
 //  5. Closing is explicit (Close, run by OpenTable): flush, record the log
 //     head, free what the cleaner can, commit, then retire the object and
 //     release the lock. A retired object (closed or revoked) never touches
@@ -29,9 +37,12 @@
 //     even inside a commit.
 #include "core/volume/volume_impl.h"
 
+#include <set>
+
 #include "core/exnode/query.h"
 #include "core/exnode/exnode.h"
 #include "core/util/log.h"
+#include "core/volume/row_query.h"
 #include "core/volume/storage_core.h"
 
 namespace tessera {
@@ -185,51 +196,87 @@ std::vector<Resource> VdevResources(const Pool& pool) {
 
 Result<std::vector<LunBlock>> VolumeImpl::AllocateRow(uint32_t n_devices, uint64_t block_bytes,
                                                       const std::string& query_text) {
+  auto row = AllocateRowBy(n_devices, block_bytes, query_text);
+  if (row || row.error().code() != Code::kNoSpace || strict_tier_) return row;
+  // Design note 4b: the tier is full; the nearest tier with room takes it.
+  const std::optional<Tier> tier = TierOfRowQuery(query_text);
+  if (!tier) return row;
+  for (Tier other : TiersNearest(*tier)) {
+    auto query = RowQueryWithTier(query_text, other);
+    if (!query) return Err(query.error());
+    auto spilled = AllocateRowBy(n_devices, block_bytes, *query);
+    if (!spilled) continue;
+    if (!spill_logged_.exchange(true)) {
+      Log(LogLevel::kWarn, "volume '{}': tier {} is full, so new data rows go to tier {}; 'tessera volume move {} "
+          "--tier {}' brings them back once it has room", parts_.name, TierName(*tier), TierName(other), parts_.name,
+          TierName(*tier));
+    }
+    return spilled;
+  }
+  return row;
+}
+
+Result<std::vector<LunBlock>> VolumeImpl::AllocateRowBy(uint32_t n_devices, uint64_t block_bytes,
+                                                        const std::string& query_text) {
   Pool& pool = core_->pool();
   std::vector<Resource> resources = VdevResources(pool);
   Query query = TRY(ParseQuery(query_text));
   uint64_t rotation = rotation_++;
   RowPlacement::Choice choice = core_->row_placement().Choose();  // contract 1 of row_placement.h
   bool redundant = parts_.data && parts_.data->parity() > 0;
-  // Online vdevs not being copied first (design notes 4, 4a).
-  std::vector<size_t> preferred, allowed;
-  for (size_t i = 0; i < resources.size(); i++) {
-    bool copied = choice.Avoided(resources[i].id);
-    if (!copied && pool.vdevs()[i].device->online()) preferred.push_back(i);
-    if (!copied || redundant) allowed.push_back(i);
-  }
-  auto select = [&](const std::vector<size_t>& among) -> Result<std::vector<size_t>> {
-    std::vector<Resource> candidates;
-    for (size_t i : among) candidates.push_back(resources[i]);
-    std::vector<size_t> chosen;
-    for (size_t k : TRY(Select(query, candidates, n_devices, rotation))) chosen.push_back(among[k]);
-    return chosen;
-  };
-  std::vector<size_t> chosen;
-  if (auto picked = select(preferred)) {
-    chosen = std::move(*picked);
-  } else if (auto fallback = select(allowed)) {
-    chosen = std::move(*fallback);
-    Log(LogLevel::kWarn, "volume '{}': a new data row uses vdevs that are not online ({})", parts_.name,
-        picked.error().message());
-  } else if (allowed.size() < resources.size()) {
-    return Err(Code::kBusy, "volume '{}' has no redundancy and needs a new data row, which can only go on a vdev "
-               "being replaced; try again when the replace ends ({})", parts_.name, fallback.error().message());
-  } else {
-    return Err(fallback.error());
-  }
-  std::vector<LunBlock> blocks;
-  for (size_t i : chosen) {
-    const PoolVdev& v = pool.vdevs()[i];
-    auto address = db_->AllocateExtent(parts_.dataset, v.config.tier, v.config.index,
-                                       BlockCount{block_bytes / kBlockSize});
-    if (!address) {
-      for (const LunBlock& b : blocks) (void)db_->FreeExtent(parts_.dataset, b.address);
-      return Err(address.error().WithContext(fmt::format("volume '{}': new data row", parts_.name)));
+  // Online vdevs not being copied first (design notes 4, 4a); a vdev that
+  // has no room for the block is left out and the choice made again (4b).
+  std::set<size_t> full;
+  for (;;) {
+    std::vector<size_t> preferred, allowed;
+    for (size_t i = 0; i < resources.size(); i++) {
+      if (full.contains(i)) continue;
+      bool copied = choice.Avoided(resources[i].id);
+      if (!copied && pool.vdevs()[i].device->online()) preferred.push_back(i);
+      if (!copied || redundant) allowed.push_back(i);
     }
-    blocks.push_back(LunBlock{.id = RandomId63(), .address = *address, .size = block_bytes, .vdev = v.config.name});
+    auto select = [&](const std::vector<size_t>& among) -> Result<std::vector<size_t>> {
+      std::vector<Resource> candidates;
+      for (size_t i : among) candidates.push_back(resources[i]);
+      std::vector<size_t> chosen;
+      for (size_t k : TRY(Select(query, candidates, n_devices, rotation))) chosen.push_back(among[k]);
+      return chosen;
+    };
+    std::vector<size_t> chosen;
+    if (auto picked = select(preferred)) {
+      chosen = std::move(*picked);
+    } else if (auto fallback = select(allowed)) {
+      chosen = std::move(*fallback);
+      Log(LogLevel::kWarn, "volume '{}': a new data row uses vdevs that are not online ({})", parts_.name,
+          picked.error().message());
+    } else if (!full.empty()) {
+      return Err(Code::kNoSpace, "volume '{}': no room for a new data row of {} vdevs ({})", parts_.name, n_devices,
+                 fallback.error().message());
+    } else if (allowed.size() < resources.size()) {
+      return Err(Code::kBusy, "volume '{}' has no redundancy and needs a new data row, which can only go on a vdev "
+                 "being replaced; try again when the replace ends ({})", parts_.name, fallback.error().message());
+    } else {
+      return Err(fallback.error());
+    }
+    std::vector<LunBlock> blocks;
+    std::optional<size_t> no_room;
+    for (size_t i : chosen) {
+      const PoolVdev& v = pool.vdevs()[i];
+      auto address = db_->AllocateExtent(parts_.dataset, v.config.tier, v.config.index,
+                                         BlockCount{block_bytes / kBlockSize});
+      if (!address) {
+        for (const LunBlock& b : blocks) (void)db_->FreeExtent(parts_.dataset, b.address);
+        if (address.error().code() != Code::kNoSpace) {
+          return Err(address.error().WithContext(fmt::format("volume '{}': new data row", parts_.name)));
+        }
+        no_room = i;
+        break;
+      }
+      blocks.push_back(LunBlock{.id = RandomId63(), .address = *address, .size = block_bytes, .vdev = v.config.name});
+    }
+    if (!no_room) return blocks;
+    full.insert(*no_room);
   }
-  return blocks;
 }
 
 Status VolumeImpl::KeepRows() {

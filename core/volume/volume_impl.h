@@ -80,6 +80,8 @@ class VolumeImpl : public Volume, public LunBlockSource {
   Result<std::vector<SegmentExtent>> Extents(uint64_t offset, uint64_t length) override;
   Status Prefetch(uint64_t offset, uint64_t length) override;
 
+  // A row's blocks on the vdevs `query` chooses, or, when its tier is full,
+  // on the nearest tier with room (design note 4b of volume_impl.cc).
   Result<std::vector<LunBlock>> AllocateRow(uint32_t n_devices, uint64_t block_bytes,
                                             const std::string& query) override;
 
@@ -137,7 +139,12 @@ class VolumeImpl : public Volume, public LunBlockSource {
   // (volume_clean.cc note 5).
   Result<std::set<uint64_t>> PinnedRowsLocked(const std::vector<LunRowDesc>& rows);
 
+  // AllocateRow within `query`'s tier only.
+  Result<std::vector<LunBlock>> AllocateRowBy(uint32_t n_devices, uint64_t block_bytes, const std::string& query);
+
   std::mutex grow_mu_;               // serializes KeepRows and Clean
+  bool strict_tier_ = false;         // GUARDED_BY(grow_mu_): a move step runs; rows never spill
+  std::atomic<bool> spill_logged_{false};
   std::atomic<uint64_t> rotation_{0};  // spreads rows over vdevs
 };
 

@@ -24,6 +24,9 @@
 //     is not freed. Its live blocks move all the same, so the volume reads
 //     from the new tier; the row itself stays for the snapshots (held bytes)
 //     and the cleaner frees it once they are deleted.
+//  4. A step never spills rows to another tier (volume_impl.cc note 4b): a
+//     row grown off the tier would be one more row to move. When the tier
+//     fills, the step fails with NoSpace instead.
 #include <algorithm>
 
 #include "core/volume/row_query.h"
@@ -56,6 +59,11 @@ Result<int64_t> VolumeImpl::RelocateLocked(uint64_t row_start) {
 Result<MoveProgress> VolumeImpl::MoveStep(Tier tier) {
   std::lock_guard lock(grow_mu_);
   if (retired()) return Err(Code::kBusy, "volume '{}' was closed during the move; move it again", parts_.name);
+  strict_tier_ = true;  // note 4
+  struct Unstrict {
+    bool& strict;
+    ~Unstrict() { strict = false; }
+  } unstrict{strict_tier_};
   if (parts_.read_only) return Err(Code::kReadOnly, "'{}' is a snapshot; only volumes move", parts_.name);
   LunSegment& lun = parts_.data->lun();
   if (TierOfRowQuery(lun.query()) != tier) {  // note 1
