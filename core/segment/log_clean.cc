@@ -55,10 +55,11 @@ Status LogSegment::SkipToRow(uint64_t row_start) {
   const uint64_t row = data_->row_bytes();
   const bool has_row =
       std::ranges::any_of(data_->Rows(), [&](const LunRowDesc& r) { return r.seg_offset == row_start; });
-  if (row_start % row != 0 || row_start / row <= reserve_.offset / row || !has_row) {
-    return Err(Code::kInvalidArgument, "log of volume {}: cannot skip to data offset {}: not the start of a row "
-               "past the head's (at {})", volume_id_, row_start, reserve_.offset);
+  if (row_start % row != 0 || !has_row) {
+    return Err(Code::kInvalidArgument, "log of volume {}: cannot skip to data offset {}: not the start of a row",
+               volume_id_, row_start);
   }
+  if (row_start / row <= reserve_.offset / row) return Ok();  // the head is there already, or past it
   reserve_.offset = row_start;
   head_.offset = row_start;
   return Ok();

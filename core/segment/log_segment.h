@@ -121,8 +121,9 @@ class LogSegment : public Segment {
   // Moves the head to `row_start`, the start of a row past the head's row:
   // the rest of the head's row and the rows between get no more batches
   // (a volume move leaves them behind to be relocated and freed). The next
-  // batch goes there, and replay finds it (log_replay.cc note 2).
-  // InvalidArgument when `row_start` is not such a row.
+  // batch goes there, and replay finds it (log_replay.cc note 2). When the
+  // head is in that row or past it already (writers got there first),
+  // nothing changes. InvalidArgument when `row_start` starts no row.
   Status SkipToRow(uint64_t row_start);
   LogStats stats() const;
   DataSegment& data() { return *data_; }

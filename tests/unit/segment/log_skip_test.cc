@@ -94,20 +94,25 @@ TEST_F(LogSkip, ABatchRowsPastTheCommittedHeadIsReplayed) {
   EXPECT_EQ(log->HeadOffset(), 3 * kRowBytes + 2 * kBlockSize);
 }
 
-TEST_F(LogSkip, OnlyRowStartsPastTheHeadsRow) {
+TEST_F(LogSkip, OnlyToRowStartsAndNeverBack) {
   auto log = OpenLog();
   ASSERT_TRUE(log->Write(0, Block(1), kWriteNone));
-  for (uint64_t to : {uint64_t{0}, kBlockSize, kRowBytes + kBlockSize, 5 * kRowBytes, 9 * kRowBytes}) {
+  for (uint64_t to : {kBlockSize, kRowBytes + kBlockSize, 5 * kRowBytes, 9 * kRowBytes}) {
     auto skipped = log->SkipToRow(to);
     ASSERT_FALSE(skipped) << to;
     EXPECT_EQ(skipped.error().code(), Code::kInvalidArgument);
   }
+  // The head's own row: it is there already.
+  ASSERT_TRUE(log->SkipToRow(0));
   EXPECT_EQ(log->HeadOffset(), 2 * kBlockSize);  // unchanged
   // A removed row cannot be skipped to either.
   ASSERT_TRUE(lun_->RemoveRow(2 * kRowBytes));
   EXPECT_FALSE(log->SkipToRow(2 * kRowBytes));
+  ASSERT_TRUE(log->SkipToRow(3 * kRowBytes));
+  EXPECT_EQ(log->HeadOffset(), 3 * kRowBytes);
+  // Back to a row before the head's: nothing changes.
   ASSERT_TRUE(log->SkipToRow(kRowBytes));
-  EXPECT_EQ(log->HeadOffset(), kRowBytes);
+  EXPECT_EQ(log->HeadOffset(), 3 * kRowBytes);
 }
 
 }  // namespace
