@@ -149,6 +149,20 @@ Result<uint64_t> VolumeImpl::FreeUnnamedExtents() {
   return freed;
 }
 
+Result<int64_t> VolumeImpl::RelocateLocked(uint64_t row_start) {
+  for (int attempt = 0;; attempt++) {
+    auto moved = parts_.log->RelocateRow(row_start);
+    if (moved) break;
+    if (moved.error().code() != Code::kNoSpace || attempt >= 4) return Err(moved.error());
+    // The relocated blocks need a fresh row at the head first.
+    TRY(GrowAndSaveLocked());
+    TRY_STATUS(core_->CommitAll());
+  }
+  auto after = TRY(parts_.log->RowLiveBlocks());
+  auto it = after.find(row_start);
+  return it == after.end() ? 0 : it->second;
+}
+
 Status VolumeImpl::CleanLocked(CleanMode mode, bool* changed) {
   LogSegment& log = *parts_.log;
   uint64_t row_bytes = parts_.data->row_bytes();

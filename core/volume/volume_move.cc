@@ -42,20 +42,6 @@ bool OnTier(const LunRowDesc& row, Tier tier) {
 
 }  // namespace
 
-Result<int64_t> VolumeImpl::RelocateLocked(uint64_t row_start) {
-  for (int attempt = 0;; attempt++) {
-    auto moved = parts_.log->RelocateRow(row_start);
-    if (moved) break;
-    if (moved.error().code() != Code::kNoSpace || attempt >= 4) return Err(moved.error());
-    // The relocated blocks need a fresh row at the head first.
-    TRY(GrowAndSaveLocked());
-    TRY_STATUS(core_->CommitAll());
-  }
-  auto after = TRY(parts_.log->RowLiveBlocks());
-  auto it = after.find(row_start);
-  return it == after.end() ? 0 : it->second;
-}
-
 Result<MoveProgress> VolumeImpl::MoveStep(Tier tier) {
   std::lock_guard lock(grow_mu_);
   if (retired()) return Err(Code::kBusy, "volume '{}' was closed during the move; move it again", parts_.name);
