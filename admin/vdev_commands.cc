@@ -1,5 +1,5 @@
 // tessera vdev list | offline NAME | online NAME | replace OLD NEW |
-// add --vdev SPEC | grow NAME [--size S]
+// add --vdev SPEC | grow NAME [--size S] | remove NAME
 //
 // Design notes
 //  1. Each is one PoolClient call; with a running server the change happens
@@ -10,6 +10,10 @@
 //     does the work (core/volume/storage_vdev_add.cc). A block device
 //     without size= is sent with size 0, which the pool reads as the
 //     device's size; --force takes one whatever it holds.
+//  4. `vdev remove` calls one step after another (PoolApi::RemoveVdev),
+//     printing progress, until the vdev is out. A step that readies a
+//     volume's log moves nothing, so only kRemoveStallSteps steps in a row
+//     that leave as many rows and bytes on the vdev end it with an error.
 #include <memory>
 
 #include "admin/args.h"
@@ -21,6 +25,8 @@
 
 namespace tessera {
 namespace {
+
+constexpr int kRemoveStallSteps = 16;  // design note 4
 
 struct VdevArgs {
   std::string name;
@@ -102,6 +108,41 @@ CommandResult GrowVdev(CommandContext& ctx, const VdevArgs& args) {
   });
 }
 
+CommandResult RemoveVdev(CommandContext& ctx, const VdevArgs& args) {
+  return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
+    uint64_t moved = 0, nodes = 0;
+    // Design note 4: give up after steps in a row that leave no less behind.
+    std::pair<uint64_t, uint64_t> least{UINT64_MAX, UINT64_MAX};
+    int stalled = 0;
+    VdevRemoveProgress step;
+    for (;;) {
+      step = TRY(pool.RemoveVdev(args.name));
+      moved += step.moved_bytes;
+      nodes += step.nodes_moved;
+      if (step.done) break;
+      ProgressOut(ctx) << fmt::format("removing vdev {}: {} moved, {} rows and {} left on it{}\n", args.name,
+                                      FormatSize(moved), step.rows_left, FormatSize(step.used_bytes),
+                                      step.phase == "metadata" ? fmt::format(" ({} tree nodes moved)", nodes) : "");
+      ProgressOut(ctx).flush();
+      const std::pair<uint64_t, uint64_t> left{step.rows_left, step.used_bytes};
+      if (left < least) {
+        least = left;
+        stalled = 0;
+      } else if (++stalled >= kRemoveStallSteps) {
+        return Err(Code::kIOError, "vdev remove {}: {} rows and {} still on it after {} steps without progress",
+                   args.name, step.rows_left, FormatSize(step.used_bytes), stalled);
+      }
+    }
+    Json json = ToJson(step);
+    json["moved_bytes"] = moved;
+    json["nodes_moved"] = nodes;
+    PrintResult(ctx, json,
+                fmt::format("removed vdev {}: {} of live data and {} tree nodes moved to the other vdevs\n",
+                            args.name, FormatSize(moved), nodes));
+    return 0;
+  });
+}
+
 CLI::App* NamedVdevCommand(CLI::App* parent, const char* name, const char* help, CommandContext& ctx,
                            std::shared_ptr<VdevArgs> args, CommandResult (*run)(CommandContext&, const VdevArgs&)) {
   CLI::App* command = parent->add_subcommand(name, help);
@@ -116,7 +157,7 @@ CLI::App* NamedVdevCommand(CLI::App* parent, const char* name, const char* help,
 
 void AddVdevCommands(CLI::App& app, CommandContext& ctx) {
   CLI::App* vdev = app.add_subcommand(
-      "vdev", "List the pool's vdevs, take them offline or online, replace them, add new ones");
+      "vdev", "List the pool's vdevs, take them offline or online, replace, add, grow or remove them");
   vdev->require_subcommand(1);
   auto args = std::make_shared<VdevArgs>();
 
@@ -163,6 +204,11 @@ void AddVdevCommands(CLI::App& app, CommandContext& ctx) {
       "file already has) and the pool uses the new space at once",
       ctx, args, GrowVdev);
   grow->add_option("--size", args->size, "The vdev's new size (larger than now)")->check(SizeValidator());
+
+  NamedVdevCommand(vdev, "remove",
+                   "Remove a vdev from the pool, served or not: its data rows and metadata copies move to the "
+                   "other vdevs, with progress; run it again to go on after an interruption",
+                   ctx, args, RemoveVdev);
 }
 
 }  // namespace tessera

@@ -6,10 +6,11 @@
 # the device's size). A volume served from the pool is written by a seeded
 # writer while `vdev add` refuses a third device carrying a partition table,
 # then takes it with --force; rows land on it, and everything reads back
-# after a restart. While served, the devices are held O_EXCL (a mount or a
-# second pool create gets "busy"). The device nodes keep their mode and
-# owner, and a node a refused create was given is not unlinked. Skips when
-# no loop device can be made here.
+# after a restart, and after `vdev remove` moves them off the third device
+# while served, which then lets go of it. While served, the devices are
+# held O_EXCL (a mount or a second pool create gets "busy"). The device
+# nodes keep their mode and owner, and a node a refused create was given
+# is not unlinked. Skips when no loop device can be made here.
 source "$(dirname "$0")/functions.sh"
 require_build
 [ "$(id -u)" -eq 0 ] || skip "needs root for loop devices"
@@ -127,6 +128,18 @@ start_server "$POOL"
 "$PYTHON" "$TESSERA_SRC/tests/seeded_writer.py" "$SOCK" vol0 verify "$seed" >"$T/verify.log" 2>&1 ||
   fail "data differs after the restart: $(cat "$T/verify.log")"
 [ "$(vdev_used_bytes d2)" -ge $((8 << 20)) ] || fail "d2 lost its rows over the restart"
+pool_check
+
+log "vdev remove d2 while served: its rows move off and the device is let go"
+out=$(tessera vdev remove d2 --pool "$POOL" 2>/dev/null) || fail "vdev remove d2 failed"
+log "$out"
+expect_match "vdev remove" "^removed vdev d2: " "$out"
+"$PYTHON" - "$L2" <<'PY' || fail "$L2 is still held open after vdev remove"
+import os, sys
+os.close(os.open(sys.argv[1], os.O_RDONLY | os.O_EXCL))
+PY
+"$PYTHON" "$TESSERA_SRC/tests/seeded_writer.py" "$SOCK" vol0 verify "$seed" >"$T/verify.log" 2>&1 ||
+  fail "data differs after the remove: $(cat "$T/verify.log")"
 pool_check
 stop_server
 

@@ -95,7 +95,7 @@ std::optional<DiskAddress> Allocator::AllocateInTierLocked(
     const std::function<bool(const VdevSegments&)>& eligible) {
   std::vector<VdevSegments*> in_tier;
   for (auto& v : vdevs_) {
-    if (v.tier == tier && !v.slot->faulted() && eligible(v)) in_tier.push_back(&v);
+    if (v.tier == tier && v.slot->device->takes_new_blocks() && eligible(v)) in_tier.push_back(&v);
   }
   if (in_tier.empty()) return std::nullopt;
   size_t& rr = *cursor;
@@ -279,11 +279,11 @@ SpaceUsage Allocator::Sum(const std::function<bool(const VdevSegments&)>& includ
 }
 
 SpaceUsage Allocator::Usage() const {
-  return Sum([](const VdevSegments&) { return true; });
+  return Sum([](const VdevSegments& v) { return !v.slot->removed(); });  // contract 10
 }
 
 SpaceUsage Allocator::UsageOfTier(Tier tier) const {
-  return Sum([tier](const VdevSegments& v) { return v.tier == tier; });
+  return Sum([tier](const VdevSegments& v) { return v.tier == tier && !v.slot->removed(); });
 }
 
 SpaceUsage Allocator::UsageOfVdev(Tier tier, uint32_t index) const {

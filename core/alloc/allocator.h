@@ -10,9 +10,9 @@
 //  3. Freeing a block that is not allocated, or marking one that already is,
 //     is Corruption (a double free or a double reference) and changes nothing.
 //  4. Allocate and AllocateApart (metadata) place nothing on a vdev that is
-//     not online now (pool.h); AllocateOn (data rows, chosen by the volume
-//     layer, which prefers online vdevs and may place a degraded row on one
-//     that is not) does. A vdev's bitmaps are loaded, persisted and freed
+//     not online now or is draining (pool.h, slot_vdev.h); AllocateOn (data
+//     rows, chosen by the volume layer, which prefers online vdevs and may
+//     place a degraded row on one that is not) does. A vdev's bitmaps are loaded, persisted and freed
 //     into whatever its state, so accounting stays exact, and a vdev that
 //     comes back online is used again at once.
 //  5. AllocateApart places a further copy on a vdev other than those of the
@@ -34,6 +34,8 @@
 //     bitmaps loads bitmaps shorter than the vdev (SegmentBitmap::Decode);
 //     SettleGrownVdevs, run once after loading, frees the old end label
 //     there too, so both states open to the same space.
+// 10. A removed vdev (pool.h contract 7) keeps its bitmaps (its reserved
+//     blocks only), but its space counts in no Usage nor UsageOfTier.
 #pragma once
 
 #include <cstdint>

@@ -487,6 +487,14 @@ struct VdevGrow {
   static Result<Reply> Run(PoolApi& s, const Request& r, const OpCall&) { return s.GrowVdev(r.name, r.size); }
 };
 
+struct VdevRemove {
+  static constexpr std::string_view kName = "vdev.remove";
+  static constexpr std::string_view kResultDoc = "VdevRemoveProgress (one step; call until done)";
+  using Request = NameArgs;
+  using Reply = VdevRemoveProgress;
+  static Result<Reply> Run(PoolApi& s, const Request& r, const OpCall&) { return s.RemoveVdev(r.name); }
+};
+
 struct Commit {
   static constexpr std::string_view kName = "commit";
   static constexpr std::string_view kResultDoc = "`null`";
@@ -505,7 +513,7 @@ using ControlOps =
            ops::VolumeDiffOp,
            ops::DiffStream, ops::DiffApply, ops::PoolStatusOp, ops::PoolIostat, ops::PoolCheck, ops::PoolScrub,
            ops::VdevList, ops::VdevOffline, ops::VdevOnline, ops::VdevReplace, ops::VdevAdd, ops::VdevGrow,
-           ops::Commit>;
+           ops::VdevRemove, ops::Commit>;
 
 // The result of an op from its JSON (lenient: unknown fields are ignored),
 // and the JSON of one.

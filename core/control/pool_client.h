@@ -129,6 +129,7 @@ class PoolClient final : public PoolApi {
   Result<VdevStatus> GrowVdev(const std::string& name, uint64_t new_size) override {
     return Call<ops::VdevGrow>({name, new_size});
   }
+  Result<VdevRemoveProgress> RemoveVdev(const std::string& name) override { return Call<ops::VdevRemove>({name}); }
   Status Commit() override { return Call<ops::Commit>({}); }
 
   Status Close() override;

@@ -257,6 +257,19 @@ void Fields(V& v, MoveProgress& p) {
   v.Required("done", p.done);
 }
 
+template <> inline constexpr std::string_view kJsonName<VdevRemoveProgress> = "vdev remove progress";
+template <typename V>
+void Fields(V& v, VdevRemoveProgress& p) {
+  v.Required("name", p.name);
+  v.Required("phase", p.phase);
+  v.Optional("volume", p.volume);
+  v.Required("moved_bytes", p.moved_bytes);
+  v.Required("nodes_moved", p.nodes_moved);
+  v.Required("rows_left", p.rows_left);
+  v.Required("used_bytes", p.used_bytes);
+  v.Required("done", p.done);
+}
+
 template <> inline constexpr std::string_view kJsonName<VolumeInspectReport> = "inspect report";
 template <typename V>
 void Fields(V& v, VolumeInspectReport& r) {

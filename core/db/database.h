@@ -66,6 +66,13 @@
 //     meanwhile. Holds overlap one another. The gate comes before mu_ and
 //     before nothing else of the database: a holder must not commit, nor
 //     call what commits, until its hold ends (it would wait for itself).
+// 10. Removing a vdev (vdev remove, vdev_remove.cc) has three parts: the
+//     caller marks the vdev draining (slot_vdev.h), so nothing new is
+//     placed on it, and moves the data rows off it; EvacuateMetadata writes
+//     every tree node with a copy on it anew elsewhere; RemoveVdev takes it
+//     out of the pool (Pool::Remove) once the allocator shows nothing on it
+//     in use, with a forced commit. The caller persists the pool config
+//     after that commit.
 #pragma once
 
 #include <atomic>
@@ -74,6 +81,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <span>
 #include <shared_mutex>
 #include <string>
 #include <utility>
@@ -287,6 +295,8 @@ class Database {
   // metadata tiers (contract 5).
   uint32_t metadata_copies() const { return io_->copies(); }
   uint32_t metadata_copies_setting() const { return copies_setting_.load(); }
+  // The tiers whose vdevs take tree nodes.
+  std::span<const Tier> metadata_tiers() const { return options_.metadata_tiers; }
   // Raises the setting to `copies` (clamped to kMaxNodeCopies; a lower
   // value changes nothing) and makes it durable in one commit, in which
   // every node of the root tree and of every dataset's live tree with fewer
@@ -301,6 +311,13 @@ class Database {
   Status AddVdev(const VdevConfig& config, std::shared_ptr<Vdev> device);
   // Contract 8.
   Status GrowVdev(const std::string& name, std::shared_ptr<Vdev> device);
+  // Contract 10, for a draining vdev (InvalidArgument otherwise): the
+  // number of tree nodes written anew; Busy, with that dataset left as it
+  // was, when a dataset with nodes there has a snapshot tree open.
+  Result<uint64_t> EvacuateMetadata(const std::string& name);
+  // Contract 10: Busy, changing nothing, while the vdev holds a block in
+  // use. A failed commit fails the database (contract 3).
+  Status RemoveVdev(const std::string& name);
   // Read errors, checksum errors and repairs of metadata since opened.
   MetadataStats metadata_stats() const { return io_->stats(); }
 
@@ -361,6 +378,11 @@ class Database {
   // the count written anew; `report` a line per dataset left alone.
   Status RecopyThinNodesLocked(bool root_tree, const std::set<std::string>& datasets,
                                std::set<uint64_t>* rewritten, MetadataScrubReport* report);
+  // The same for the nodes `which` picks (those below the count, or those
+  // with a copy on a vdev being removed), whatever vdevs are online.
+  Status RewriteNodesWhereLocked(const std::function<bool(const BlockPtr&)>& which, bool root_tree,
+                                 const std::set<std::string>& datasets, std::set<uint64_t>* rewritten,
+                                 MetadataScrubReport* report);
   // degraded.cc: every node of the last committed trees (root tree,
   // datasets, snapshots), each once; stops at the first error (of a read or
   // of fn).
@@ -379,6 +401,7 @@ class Database {
     std::string what;
     std::string dataset;
     BlockPtr root;
+    bool snapshot = false;  // a snapshot's tree, not the dataset's live one
   };
   static Result<std::vector<TreeRoot>> TreeRootsIn(Tree& root, std::vector<std::string>* problems);
   static Result<std::vector<SnapshotRecord>> SnapshotsIn(Tree& root, uint64_t dataset_id);

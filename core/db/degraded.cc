@@ -31,7 +31,7 @@ namespace tessera {
 std::string Database::NotOnlineVdevsLocked() const {
   std::string out;
   for (const PoolVdev& v : pool_->vdevs()) {
-    if (v.device->online()) continue;
+    if (v.device->online() || v.removed()) continue;
     out += fmt::format("{}'{}' ({})", out.empty() ? "" : ", ", v.config.name, VdevStateName(v.device->state()));
   }
   return out;

@@ -48,9 +48,11 @@ std::string Where(const BlockPtr& ptr) {
 uint32_t MetadataIo::CopiesFor(const Pool& pool, std::span<const Tier> metadata_tiers, uint32_t setting) {
   // Every configured vdev counts, online or not: a vdev lost at open comes
   // back (online, replace) while the database runs, and nodes written
-  // meanwhile get fewer copies only for as long as it is away.
+  // meanwhile get fewer copies only for as long as it is away. A removed
+  // vdev never comes back.
   uint32_t configured = 0;
   for (const auto& v : pool.vdevs()) {
+    if (v.removed()) continue;
     bool metadata = std::find(metadata_tiers.begin(), metadata_tiers.end(), v.config.tier) !=
                     metadata_tiers.end();
     if (metadata) configured++;

@@ -58,7 +58,7 @@ Result<std::vector<Database::TreeRoot>> Database::TreeRootsIn(Tree& root, std::v
   for (const auto& [name, record] : TRY(DatasetRecordsIn(root, problems))) {
     if (!record.root.IsNull()) out.push_back({"dataset " + name, name, record.root});
     for (const auto& s : TRY(SnapshotsIn(root, record.id))) {
-      if (!s.root.IsNull()) out.push_back({VolumeRef{name, s.name}.ToString(), name, s.root});
+      if (!s.root.IsNull()) out.push_back({VolumeRef{name, s.name}.ToString(), name, s.root, /*snapshot=*/true});
     }
   }
   return out;

@@ -83,19 +83,26 @@ Status Database::RecopyThinNodesLocked(bool root_tree, const std::set<std::strin
         online, keep));
     return Ok();
   }
+  TRY_STATUS(RewriteNodesWhereLocked(thin, root_tree, datasets, rewritten, report));
+  return Ok();
+}
 
+Status Database::RewriteNodesWhereLocked(const std::function<bool(const BlockPtr&)>& which, bool root_tree,
+                                         const std::set<std::string>& datasets, std::set<uint64_t>* rewritten,
+                                         MetadataScrubReport* report) {
+  const size_t keep = io_->copies();
   // Step 1 (design note 2). A read error leaves some nodes dirty, which the
   // next commit writes as any change; nothing else changed.
-  auto thin_live = [&](const BlockPtr& ptr) {
-    if (!thin(ptr)) return false;
+  auto chosen_live = [&](const BlockPtr& ptr) {
+    if (!which(ptr)) return false;
     rewritten->insert(ptr.address);
     return true;
   };
-  if (root_tree) TRY_STATUS(root_tree_->RewriteNodes(thin_live));
+  if (root_tree) TRY_STATUS(root_tree_->RewriteNodes(chosen_live));
   for (const std::string& name : datasets) {
     auto ds = OpenDatasetLocked(name);
     if (!ds) continue;  // deleted or renamed since the walk: the next scrub's
-    TRY_STATUS((*ds)->tree().RewriteNodes(thin_live));
+    TRY_STATUS((*ds)->tree().RewriteNodes(chosen_live));
   }
   TRY(CommitLocked());
 
@@ -122,7 +129,7 @@ Status Database::RecopyThinNodesLocked(bool root_tree, const std::set<std::strin
     std::vector<std::pair<SnapshotRecord, BlockPtr>> new_roots;
     std::optional<Error> failed;
     for (const SnapshotRecord& s : snapshots) {
-      auto root = Tree::Recopy(&writer, s.root, options_.tree.compress, thin, &done);
+      auto root = Tree::Recopy(&writer, s.root, options_.tree.compress, which, &done);
       if (!root) {
         failed = root.error().WithContext(fmt::format("writing {}@{} anew", name, s.name));
         break;
@@ -183,7 +190,7 @@ Status Database::RecopyThinNodesLocked(bool root_tree, const std::set<std::strin
       return Err(applied.error());
     }
     for (const BlockPtr& old : done.old_pointers) {
-      if (thin(old)) rewritten->insert(old.address);
+      if (which(old)) rewritten->insert(old.address);
     }
     changed = true;
     Log(LogLevel::kInfo, "dataset {}: {} snapshot tree nodes written anew with {} copies", name,

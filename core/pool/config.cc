@@ -174,10 +174,11 @@ int HandleEntry(void* user, const char* section, const char* name, const char* v
   } else if (key == "preallocate" && val != "sparse" && val != "full") {
     return SetError(state, lineno, fmt::format("preallocate = '{}': use sparse or full", val));
   } else if (key == "state") {
-    if (val != "online" && val != "offline") {
-      return SetError(state, lineno, fmt::format("unknown vdev state '{}' (online, offline)", val));
+    if (val != "online" && val != "offline" && val != "removed") {
+      return SetError(state, lineno, fmt::format("unknown vdev state '{}' (online, offline, removed)", val));
     }
     vdev.offline = val == "offline";
+    vdev.removed = val == "removed";
   } else {
     vdev.attrs[key] = val;
   }
@@ -217,7 +218,9 @@ Result<PoolConfig> ParsePoolConfig(std::string_view text, const std::string& bas
     if (vdev.size_bytes == 0 && uri == vdev.attrs.end()) {
       return Err(Code::kInvalidArgument, "vdev '{}' has no size", vdev.name);
     }
-    if (!paths.insert(vdev.path).second) {
+    // A removed vdev keeps its place (its index) but not its path, which a
+    // later vdev may take again.
+    if (!vdev.removed && !paths.insert(vdev.path).second) {
       return Err(Code::kInvalidArgument, "vdev '{}' repeats path {}", vdev.name, vdev.path);
     }
     uint32_t& index = next_index[static_cast<uint8_t>(vdev.tier)];
@@ -253,6 +256,7 @@ std::string SerializePoolConfig(const PoolConfig& config) {
     if (v.size_bytes != 0) out += fmt::format("size = {}\n", v.size_bytes);
     out += fmt::format("tier = {}\n", TierName(v.tier));
     if (v.offline) out += "state = offline\n";
+    if (v.removed) out += "state = removed\n";
     for (const auto& [k, val] : v.attrs) out += fmt::format("{} = {}\n", k, val);
   }
   return out;

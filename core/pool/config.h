@@ -13,7 +13,9 @@
 //   io = buffered         ; optional: direct (O_DIRECT, the default) or
 //                         ; buffered (through the page cache)
 //   state = offline       ; optional: taken offline by the admin (vdev offline);
-//                         ; the pool opens without it (default: online)
+//                         ; the pool opens without it (default: online);
+//                         ; removed: taken out for good (vdev remove), its
+//                         ; index stays taken and nothing is opened
 //   kind = file           ; optional: how the vdev is opened (vdev_kinds.h):
 //                         ; file (the default) or nbd
 //   uri = nbd://h/e       ; kind nbd: the export (nbd_vdev_kind.h); it stands
@@ -54,6 +56,9 @@ struct VdevConfig {
   Tier tier = Tier::kFastest;
   uint32_t index = 0;  // within its tier
   bool offline = false;  // "state = offline": the pool does not open the device
+  // "state = removed" (vdev remove): nothing refers to the vdev; the entry
+  // only keeps its index taken, so the indexes after it stay the same.
+  bool removed = false;
   std::map<std::string, std::string> attrs;  // free-form, plus host/kind if given
 };
 

@@ -113,20 +113,28 @@ Result<std::unique_ptr<Pool>> Pool::Open(const PoolConfig& config,
     const VdevConfig& vc = config.vdevs[i];
     // An empty slot (design note 3): the label is the config's view of the vdev.
     auto empty = [&](VdevState state, const Error& why) -> Status {
+      const bool removed = state == VdevState::kRemoved;  // contract 7: for good, no warning
       uint64_t blocks = vc.size_bytes / kBlockSize;
+      if (removed) blocks = std::max<uint64_t>(blocks, kFirstUsableBlock + 2);
       if (blocks < kFirstUsableBlock + 2) {
         return Err(Code::kInvalidArgument, "{}; pool.conf gives no size for it, so the pool cannot open without it",
                    why.message());
       }
       VdevLabel label{.tier = vc.tier, .index = static_cast<uint16_t>(vc.index),
                       .size_blocks = blocks, .name = vc.name};
-      Log(LogLevel::kWarn, "{}; vdev '{}' is {} and the pool runs degraded", why.message(), vc.name,
-          VdevStateName(state));
+      if (!removed) {
+        Log(LogLevel::kWarn, "{}; vdev '{}' is {} and the pool runs degraded", why.message(), vc.name,
+            VdevStateName(state));
+      }
       vdevs.push_back(PoolVdev{.config = vc, .label = label,
                                .device = std::make_shared<SlotVdev>(vc.name, BlockCount{blocks}, nullptr, state),
                                .end = blocks - 1});
       return Ok();
     };
+    if (vc.removed) {
+      TRY_STATUS(empty(VdevState::kRemoved, Error(Code::kNotFound, "removed")));
+      continue;
+    }
     if (!devices[i]) {
       VdevState state = vc.offline ? VdevState::kOffline : VdevState::kMissing;
       TRY_STATUS(empty(state, Error(Code::kNotFound, fmt::format("{} is {}", VdevDescription(vc),
@@ -182,7 +190,7 @@ std::vector<const PoolVdev*> Pool::FastestTierVdevs() const {
   for (uint8_t t = 0; t < kTierCount; t++) {
     std::vector<const PoolVdev*> out;
     for (const auto& v : vdevs()) {
-      if (static_cast<uint8_t>(v.config.tier) == t) out.push_back(&v);
+      if (static_cast<uint8_t>(v.config.tier) == t && !v.removed()) out.push_back(&v);
     }
     if (!out.empty()) return out;
   }
@@ -196,7 +204,7 @@ bool Pool::IsFaulted(DiskAddress address) const {
 
 size_t Pool::FaultedVdevCount() const {
   size_t n = 0;
-  for (const auto& v : vdevs()) n += v.faulted() ? 1 : 0;
+  for (const auto& v : vdevs()) n += v.faulted() && !v.removed() ? 1 : 0;
   return n;
 }
 

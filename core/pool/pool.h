@@ -34,7 +34,8 @@
 //     every vdev the address format allows is reserved at construction)
 //     and whose length is published last, so a reader on any thread sees
 //     each vdev whole or not at all, and a PoolVdev pointer or index stays
-//     valid for the pool's life. A vdev is never removed.
+//     valid for the pool's life. A vdev leaves vdevs() never: a removed one
+//     (contract 7) keeps its place.
 //  6. Growing a vdev (vdev grow) is two steps too: PrepareGrow checks that
 //     the larger device (the vdev's own file, grown and reopened) carries
 //     this vdev's label and writes and flushes the label with the new size
@@ -42,6 +43,14 @@
 //     label at block 0 still rules); GrowVdev writes that label at block 0
 //     and flushes (from then on the vdev opens at the new size), puts the
 //     device in the slot and records the new size, while I/O goes on.
+//  7. Removing a vdev (vdev remove): once nothing the database holds is on
+//     it (the database checks, database.h contract 10), Remove empties its
+//     slot for good (VdevState::kRemoved) and marks it removed in config();
+//     the caller persists the config. A removed vdev keeps its place in
+//     vdevs() and pool.conf, so every later index stays the same; it is not
+//     opened, takes no I/O, does not count as faulted (Healthy,
+//     FaultedVdevCount) and no management call takes it (InvalidArgument);
+//     its path may be given to a new vdev.
 #pragma once
 
 #include <atomic>
@@ -72,8 +81,10 @@ struct PoolVdev {
   // Usable blocks: [first, end).
   uint64_t first = kFirstUsableBlock;
   uint64_t end = 0;
-  // Not online (missing, offline or faulted): no I/O, no new allocations.
+  // Not online (missing, offline, faulted or removed): no I/O, no new
+  // allocations.
   bool faulted() const { return !device->online(); }
+  bool removed() const { return device->removed(); }
 };
 
 struct PoolIo {
@@ -110,6 +121,8 @@ class Pool {
   // it in the slot and records `path` in config(); the caller rebuilds its
   // contents.
   Status Offline(const std::string& name);
+  // Contract 7.
+  Status Remove(const std::string& name);
   Status Online(const std::string& name, std::shared_ptr<Vdev> device);
   Status Replace(const std::string& name, std::shared_ptr<Vdev> device, const std::string& path);
   // Contract 5. InvalidArgument, changing nothing, when `config` cannot

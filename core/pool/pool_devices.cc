@@ -42,7 +42,9 @@ const PoolVdev* Pool::FindByName(const std::string& name) const {
 
 Result<PoolVdev*> Pool::FindMutable(const std::string& name) {
   for (auto& v : Published()) {
-    if (v.config.name == name) return &v;
+    if (v.config.name != name) continue;
+    if (v.removed()) return Err(Code::kInvalidArgument, "vdev '{}' was removed from the pool", name);
+    return &v;
   }
   std::string known;
   for (const auto& v : vdevs()) known += (known.empty() ? "" : ", ") + v.config.name;
@@ -51,7 +53,7 @@ Result<PoolVdev*> Pool::FindMutable(const std::string& name) {
 
 bool Pool::Healthy() const {
   auto all = vdevs();
-  return std::all_of(all.begin(), all.end(), [](const PoolVdev& v) { return v.device->online(); });
+  return std::all_of(all.begin(), all.end(), [](const PoolVdev& v) { return v.device->online() || v.removed(); });
 }
 
 Status Pool::Offline(const std::string& name) {
@@ -60,6 +62,20 @@ Status Pool::Offline(const std::string& name) {
   v->config.offline = true;
   for (auto& c : config_.vdevs) {
     if (c.name == name) c.offline = true;
+  }
+  return Ok();
+}
+
+Status Pool::Remove(const std::string& name) {
+  PoolVdev* v = TRY(FindMutable(name));
+  v->device->Detach(VdevState::kRemoved);
+  v->device->SetDraining(false);
+  v->config.removed = true;
+  v->config.offline = false;
+  for (auto& c : config_.vdevs) {
+    if (c.name != name) continue;
+    c.removed = true;
+    c.offline = false;
   }
   return Ok();
 }
@@ -131,7 +147,7 @@ Status Pool::CheckNewVdev(const VdevConfig& config) const {
     if (v.config.name == config.name) {
       return Err(Code::kInvalidArgument, "the pool already has a vdev named '{}'", config.name);
     }
-    if (v.config.path == config.path) {
+    if (v.config.path == config.path && !v.removed()) {
       return Err(Code::kInvalidArgument, "{} is already the path of vdev '{}'", config.path, v.config.name);
     }
     if (v.config.tier == config.tier) in_tier++;

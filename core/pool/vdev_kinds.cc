@@ -6,9 +6,9 @@
 //     static objects in their own files: a static library drops an object
 //     file nothing refers to, and its registration with it. Adding a kind is
 //     its opener's file and one line in the table.
-//  2. The loop knows nothing of files: offline is the config's answer,
-//     missing is the opener's (NotFound), and undoing a create is whatever
-//     the opener handed back.
+//  2. The loop knows nothing of files: offline and removed are the
+//     config's answer, missing is the opener's (NotFound), and undoing a
+//     create is whatever the opener handed back.
 #include "core/pool/vdev_kinds.h"
 
 #include <fmt/ranges.h>
@@ -82,7 +82,7 @@ Result<std::vector<std::shared_ptr<Vdev>>> OpenVdevs(const PoolConfig& config, c
   std::vector<std::function<void()>> undos;
   for (size_t i = 0; i < config.vdevs.size(); i++) {
     const VdevConfig& vc = config.vdevs[i];
-    if (missing_ok && vc.offline) {
+    if (vc.removed || (missing_ok && vc.offline)) {
       devices.push_back(nullptr);
       continue;
     }

@@ -14,7 +14,8 @@
 //  3. OpenVdevs returns the devices in config order. With allow_missing (and
 //     not create), a vdev configured offline is not opened and a NotFound
 //     from its opener is not an error: both give a null device (pool.h
-//     contract 1a).
+//     contract 1a). A removed vdev (config.h) is never opened: a null
+//     device, always.
 //  4. When one vdev fails, the devices opened so far are closed, the undos
 //     of the ones created run (last first), and the opener's error is
 //     returned.

@@ -25,6 +25,8 @@ std::string_view VdevStateName(VdevState state) {
       return "faulted";
     case VdevState::kMissing:
       return "missing";
+    case VdevState::kRemoved:
+      return "removed";
   }
   return "?";
 }

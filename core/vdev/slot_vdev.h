@@ -10,6 +10,12 @@
 //   (none)  --constructed empty-->  missing (no device file) or faulted
 //                                           (a device whose label is bad)
 //   any     --Attach(device)--> online      (vdev online, vdev replace)
+//   online  --Detach(kRemoved)--> removed   (vdev remove, once nothing on it
+//                                           is referenced; for good)
+//
+// Draining (vdev remove) is a flag beside the state: a draining slot stays
+// online and serves every request, but no new block is placed on it
+// (Allocator contract 4, volume_impl.cc design note 4c).
 //
 // A device that fails requests stays online: its errors are counted, and
 // redundancy above (the jerasure segment) rebuilds around it; the admin
@@ -48,7 +54,7 @@
 
 namespace tessera {
 
-enum class VdevState : uint8_t { kOnline, kOffline, kFaulted, kMissing };
+enum class VdevState : uint8_t { kOnline, kOffline, kFaulted, kMissing, kRemoved };
 
 std::string_view VdevStateName(VdevState state);
 
@@ -81,10 +87,15 @@ class SlotVdev final : public Vdev {
   // Puts `device` (of at least `size`) in the slot and makes the slot
   // `size` (no smaller than now); in-flight requests finish first.
   Status Grow(BlockCount size, std::shared_ptr<Vdev> device);
-  // Drops the device; `state` is kOffline, kFaulted or kMissing.
+  // Drops the device; `state` is kOffline, kFaulted, kMissing or kRemoved.
   void Detach(VdevState state);
   VdevState state() const { return state_.load(); }
   bool online() const { return state() == VdevState::kOnline; }
+  bool removed() const { return state() == VdevState::kRemoved; }
+  // Draining (see above): online, but takes no new blocks.
+  void SetDraining(bool draining) { draining_.store(draining); }
+  bool draining() const { return draining_.load(); }
+  bool takes_new_blocks() const { return online() && !draining(); }
   // The device in the slot, or null.
   std::shared_ptr<Vdev> device() const;
 
@@ -100,6 +111,7 @@ class SlotVdev final : public Vdev {
   mutable std::shared_mutex mu_;
   std::shared_ptr<Vdev> device_;  // GUARDED_BY(mu_)
   std::atomic<VdevState> state_;
+  std::atomic<bool> draining_{false};
   // A write reached the device since its last good flush (contract 2).
   std::atomic<bool> unflushed_{false};
   std::atomic<uint64_t> read_errors_{0}, write_errors_{0}, flush_errors_{0}, checksum_errors_{0};

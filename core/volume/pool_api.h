@@ -171,6 +171,18 @@ class PoolApi {
   // vdev. A crash at any point leaves a pool that opens with the vdev at
   // its old size or its new one (core/volume/storage_vdev_grow.cc).
   virtual Result<VdevStatus> GrowVdev(const std::string& name, uint64_t new_size) = 0;
+  // One step of removing a vdev from the pool (storage_vdev_remove.cc):
+  // from the first step on nothing new is placed on it; each step moves one
+  // data row of a volume off it, or writes the tree nodes with a copy there
+  // anew elsewhere; the last takes it out of the pool and pool.conf (state
+  // removed). Call until done; works while volumes are exported, and a
+  // remove cut off by a crash goes on when called again. Refused before
+  // anything changes (InvalidArgument): a vdev not online or removed
+  // already, snapshots that name rows on it, a volume whose rows need more
+  // vdevs than would remain in any tier, fewer vdevs left than the copies
+  // of metadata the volumes need; NoSpace when the other vdevs lack room
+  // for what it holds. NotFound for an unknown vdev.
+  virtual Result<VdevRemoveProgress> RemoveVdev(const std::string& name) = 0;
   // Commits the database: volume mappings and log heads. (Data written but
   // not flushed may still sit in a volume's cache; Flush makes it durable.)
   virtual Status Commit() = 0;

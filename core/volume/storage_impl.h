@@ -88,6 +88,7 @@ class Storage::Impl final : public Storage, public StorageCore {
                                         const ProgressFn& progress) override;
   Result<VdevStatus> AddVdev(const VdevSpec& spec) override;
   Result<VdevStatus> GrowVdev(const std::string& name, uint64_t new_size) override;
+  Result<VdevRemoveProgress> RemoveVdev(const std::string& name) override;
   Status Commit() override { return CommitAll(); }
   Status Close() override;
 
@@ -138,6 +139,8 @@ class Storage::Impl final : public Storage, public StorageCore {
   Result<std::shared_ptr<VolumeImpl>> OpenVolumeLocked(const std::string& name);
   // Whether `tier` can take `volume`'s rows (storage_move.cc note 2).
   Status CheckMoveFits(VolumeImpl& volume, Tier tier);
+  // storage_vdev_remove.cc: whether `vdev` can leave the pool (note 2).
+  Status CheckRemovable(const PoolVdev& vdev);
   // `snapshot_tree`: build a read-only snapshot export reading through it,
   // of `snapshot_size` bytes (the size recorded in the snapshot).
   Result<std::shared_ptr<VolumeImpl>> BuildVolume(const std::string& name, Dataset* dataset,

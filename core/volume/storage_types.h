@@ -70,6 +70,18 @@ struct MoveProgress {
   bool done = false;         // nothing left to move
 };
 
+// Where a vdev remove stands (PoolApi::RemoveVdev): each call is one step.
+struct VdevRemoveProgress {
+  std::string name;           // the vdev
+  std::string phase;          // "data", "metadata" or "removed"
+  std::string volume;         // the volume whose rows this step moved, if any
+  uint64_t moved_bytes = 0;   // live data this step rewrote on other vdevs
+  uint64_t nodes_moved = 0;   // tree nodes this step wrote on other vdevs
+  uint64_t rows_left = 0;     // volumes' data rows with a block on the vdev
+  uint64_t used_bytes = 0;    // what is still allocated on the vdev
+  bool done = false;          // the vdev is out of the pool
+};
+
 struct VdevStatus {
   std::string name;
   std::string path;
@@ -77,7 +89,9 @@ struct VdevStatus {
   uint32_t index = 0;
   uint64_t size_bytes = 0;
   uint64_t used_bytes = 0;
-  std::string state;                 // online | offline | faulted | missing (VdevStateName)
+  // online, offline, faulted, missing, removed (VdevStateName), or removing
+  // (online, draining: a vdev remove is under way)
+  std::string state;
   std::map<std::string, std::string> attrs;
   // Since the pool was opened (SlotVdev counters).
   uint64_t read_errors = 0;

@@ -64,6 +64,7 @@ Result<VdevStatus> Storage::Impl::GrowVdev(const std::string& name, uint64_t new
     return Err(Code::kNotFound, "no vdev '{}' in the pool (its vdevs: {})", name, known);
   }
   // Design note 1.
+  if (v->removed()) return Err(Code::kInvalidArgument, "vdev grow: vdev '{}' was removed from the pool", name);
   if (!v->device->online()) {
     return Err(Code::kInvalidArgument, "vdev grow: vdev '{}' is {}; bring it online first", name,
                VdevStateName(v->device->state()));

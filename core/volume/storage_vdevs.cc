@@ -91,9 +91,13 @@ Result<uint32_t> ParityOf(Tree& tree, const std::string& volume) {
   return sections.type->parity(*sections.data);
 }
 
-// The vdev named `name`, or NotFound listing the pool's vdevs.
+// The vdev named `name`, or NotFound listing the pool's vdevs
+// (InvalidArgument for one removed).
 Result<const PoolVdev*> NamedVdev(const Pool& pool, const std::string& name) {
-  if (const PoolVdev* v = pool.FindByName(name)) return v;
+  if (const PoolVdev* v = pool.FindByName(name)) {
+    if (v->removed()) return Err(Code::kInvalidArgument, "vdev '{}' was removed from the pool", name);
+    return v;
+  }
   std::string known;
   for (const PoolVdev& v : pool.vdevs()) known += (known.empty() ? "" : ", ") + v.config.name;
   return Err(Code::kNotFound, "no vdev '{}' in the pool (its vdevs: {})", name, known);
@@ -117,7 +121,8 @@ std::vector<VdevStatus> Storage::Impl::VdevStatuses() {
                              .index = v.config.index,
                              .size_bytes = u.total_blocks * kBlockSize,
                              .used_bytes = u.allocated_blocks * kBlockSize,
-                             .state = std::string(VdevStateName(v.device->state())),
+                             .state = v.device->draining() ? std::string("removing")
+                                                           : std::string(VdevStateName(v.device->state())),
                              .attrs = v.config.attrs,
                              .read_errors = e.read_errors,
                              .write_errors = e.write_errors,

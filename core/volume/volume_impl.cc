@@ -26,6 +26,9 @@
 //     volume's tier stays what it was: volume info shows the rows per tier,
 //     and `volume move` brings them back. A move itself never spills
 //     (strict_tier_): it would move rows off the tier it is filling.
+//  4c. A draining vdev (vdev remove, slot_vdev.h) takes no new row at all,
+//     whatever the volume's redundancy: every row placed there would be one
+//     more to move off it. Nor, of course, does a removed one.
 //  5. Closing is explicit (Close, run by OpenTable): flush, record the log
 //     head, free what the cleaner can, commit, then retire the object and
 //     release the lock. A retired object (closed or revoked) never touches
@@ -230,7 +233,8 @@ Result<std::vector<LunBlock>> VolumeImpl::AllocateRowBy(uint32_t n_devices, uint
   for (;;) {
     std::vector<size_t> preferred, allowed;
     for (size_t i = 0; i < resources.size(); i++) {
-      if (full.contains(i)) continue;
+      const SlotVdev& slot = *pool.vdevs()[i].device;
+      if (full.contains(i) || slot.draining() || slot.removed()) continue;  // note 4c
       bool copied = choice.Avoided(resources[i].id);
       if (!copied && pool.vdevs()[i].device->online()) preferred.push_back(i);
       if (!copied || redundant) allowed.push_back(i);

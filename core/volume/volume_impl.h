@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -100,6 +101,10 @@ class VolumeImpl : public Volume, public LunBlockSource {
   // One step of moving the volume's data rows to `tier` (volume_move.cc):
   // what it did and what is left.
   Result<MoveProgress> MoveStep(Tier tier);
+  // One step of moving the volume's data rows off the vdev (tier, index),
+  // which is draining (volume_move.cc note 5); MoveProgress::tier is
+  // empty, held_bytes counts rows there that snapshots keep.
+  Result<MoveProgress> EvacuateStep(Tier tier, uint32_t index);
   // Writes the exNode text of the current stack into the dataset.
   Status SaveExnode();
   Result<std::string> ExnodeText() const;
@@ -138,6 +143,9 @@ class VolumeImpl : public Volume, public LunBlockSource {
   // The starts of the rows among `rows` that the newest snapshot may map
   // (volume_clean.cc note 5).
   Result<std::set<uint64_t>> PinnedRowsLocked(const std::vector<LunRowDesc>& rows);
+  // The step MoveStep and EvacuateStep share: rows `stays` rejects leave,
+  // one per call (volume_move.cc note 2).
+  Result<MoveProgress> RelocationStepLocked(const std::function<bool(const LunRowDesc&)>& stays);
 
   // AllocateRow within `query`'s tier only.
   Result<std::vector<LunBlock>> AllocateRowBy(uint32_t n_devices, uint64_t block_bytes, const std::string& query);

@@ -1,5 +1,6 @@
-// Moving a volume's data rows to another tier (VolumeImpl::MoveStep), with
-// the cleaner's machinery (volume_clean.cc).
+// Moving a volume's data rows to another tier (VolumeImpl::MoveStep), or
+// off a vdev being removed (EvacuateStep), with the cleaner's machinery
+// (volume_clean.cc).
 //
 // Design notes
 //  1. The tier lives in the lun's row query (row_query.h). A move first
@@ -27,6 +28,11 @@
 //  4. A step never spills rows to another tier (volume_impl.cc note 4b): a
 //     row grown off the tier would be one more row to move. When the tier
 //     fills, the step fails with NoSpace instead.
+//  5. vdev remove (core/volume/storage_vdev_remove.cc) empties a vdev with
+//     the same steps (EvacuateStep): the rows to leave are those with a
+//     block on the vdev, which is draining, so no new row lands on it
+//     (volume_impl.cc note 4c); its rows may spill to another tier when
+//     theirs is full, as any new row may.
 #include <algorithm>
 
 #include "core/volume/row_query.h"
@@ -38,6 +44,11 @@ namespace {
 
 bool OnTier(const LunRowDesc& row, Tier tier) {
   return std::ranges::all_of(row.blocks, [&](const LunBlock& b) { return b.address.tier() == tier; });
+}
+
+bool RowUsesVdev(const LunRowDesc& row, Tier tier, uint32_t index) {
+  return std::ranges::any_of(
+      row.blocks, [&](const LunBlock& b) { return b.address.tier() == tier && b.address.vdev() == index; });
 }
 
 }  // namespace
@@ -57,6 +68,19 @@ Result<MoveProgress> VolumeImpl::MoveStep(Tier tier) {
     TRY_STATUS(SaveExnode());
     TRY_STATUS(core_->CommitAll());
   }
+  MoveProgress progress = TRY(RelocationStepLocked([&](const LunRowDesc& row) { return OnTier(row, tier); }));
+  progress.tier = std::string(TierName(tier));
+  return progress;
+}
+
+Result<MoveProgress> VolumeImpl::EvacuateStep(Tier tier, uint32_t index) {
+  std::lock_guard lock(grow_mu_);
+  if (retired()) return Err(Code::kBusy, "volume '{}' was closed meanwhile; run the step again", parts_.name);
+  if (parts_.read_only) return Err(Code::kReadOnly, "'{}' is a snapshot; its rows stay", parts_.name);
+  return RelocationStepLocked([&](const LunRowDesc& row) { return !RowUsesVdev(row, tier, index); });
+}
+
+Result<MoveProgress> VolumeImpl::RelocationStepLocked(const std::function<bool(const LunRowDesc&)>& stays) {
   LogSegment& log = *parts_.log;
   const uint64_t row_bytes = parts_.data->row_bytes();
   const std::vector<LunRowDesc> rows = parts_.data->Rows();
@@ -66,10 +90,10 @@ Result<MoveProgress> VolumeImpl::MoveStep(Tier tier) {
     auto it = live.find(start);
     return it == live.end() ? 0 : static_cast<uint64_t>(std::max<int64_t>(it->second, 0));
   };
-  MoveProgress progress{.tier = std::string(TierName(tier))};
+  MoveProgress progress;
   std::vector<LunRowDesc> off;  // rows still to move or free
   for (const LunRowDesc& row : rows) {
-    if (OnTier(row, tier)) continue;
+    if (stays(row)) continue;
     if (live_of(row.seg_offset) == 0 && pinned.contains(row.seg_offset)) {
       for (const LunBlock& b : row.blocks) progress.held_bytes += b.size;  // note 3
       continue;
@@ -82,14 +106,14 @@ Result<MoveProgress> VolumeImpl::MoveStep(Tier tier) {
     progress.done = true;
     return progress;
   }
-  // Note 2a: the first row from which every row is on the tier.
+  // Note 2a: the first row from which every row stays.
   const uint64_t head_row = log.HeadOffset() / row_bytes * row_bytes;
   std::optional<uint64_t> landing;
-  for (auto it = rows.rbegin(); it != rows.rend() && OnTier(*it, tier) && it->seg_offset > head_row; ++it) {
+  for (auto it = rows.rbegin(); it != rows.rend() && stays(*it) && it->seg_offset > head_row; ++it) {
     landing = it->seg_offset;
   }
   const bool head_off = std::ranges::any_of(
-      rows, [&](const LunRowDesc& row) { return row.seg_offset >= head_row && !OnTier(row, tier); });
+      rows, [&](const LunRowDesc& row) { return row.seg_offset >= head_row && !stays(row); });
   if (head_off) {
     if (!landing) {
       landing = TRY(GrowAndSaveLocked()).seg_offset;

@@ -59,7 +59,7 @@ TEST(OpTableTest, UnknownOpErrorListsTheOps) {
   EXPECT_TRUE(error.message().starts_with(
       "unknown op 'volume.explode'; expected volume.create, volume.list, volume.info, "))
       << error.message();
-  EXPECT_TRUE(error.message().ends_with(", vdev.online, vdev.replace, vdev.add, vdev.grow or commit")) << error.message();
+  EXPECT_TRUE(error.message().ends_with(", vdev.online, vdev.replace, vdev.add, vdev.grow, vdev.remove or commit")) << error.message();
   for (const OpEntry& entry : ControlOpTable()) {
     EXPECT_NE(error.message().find(entry.name), std::string::npos) << entry.name;
   }
@@ -80,6 +80,7 @@ TEST(OpTableTest, RequestsHaveTheirWireForm) {
             (Json{{"op", "vdev.add"}, {"path", "/dev/sdx"}, {"size", 0}, {"tier", "fastest"}, {"attrs", Json::object()},
                   {"force", true}}));
   EXPECT_EQ(RequestJson<ops::VdevGrow>({"d", 1 << 25}), (Json{{"op", "vdev.grow"}, {"name", "d"}, {"size", 1 << 25}}));
+  EXPECT_EQ(RequestJson<ops::VdevRemove>({"d"}), (Json{{"op", "vdev.remove"}, {"name", "d"}}));
   EXPECT_EQ(RequestJson<ops::VolumeDiffOp>({"v", "", "b"}), (Json{{"op", "volume.diff"}, {"volume", "v"}, {"to", "b"}}));
   EXPECT_EQ(RequestJson<ops::DiffStream>({"v", "a", "b"}),
             (Json{{"op", "diff.stream"}, {"volume", "v"}, {"from", "a"}, {"to", "b"}}));

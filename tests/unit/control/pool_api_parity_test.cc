@@ -317,6 +317,21 @@ TEST_F(PoolApiParityTest, VdevAddAnswersAlike) {
   auto check = Both("check", [](PoolApi& p, auto&) { return p.Check(); });
   ASSERT_TRUE(check);
   EXPECT_TRUE(check->clean()) << check->Summary();
+  // Remove: the steps (their count may differ with the server's background
+  // commits), then the same answer for a removed vdev.
+  BothFail("remove unknown", Code::kNotFound, [](PoolApi& p, auto&) { return p.RemoveVdev("nope"); });
+  for (PoolApi* p : std::array<PoolApi*, 2>{local_.get(), remote_.get()}) {
+    for (int step = 0;; step++) {
+      auto removed = p->RemoveVdev("vdev3");
+      ASSERT_TRUE(removed) << removed.error().ToString();
+      if (removed->done) break;
+      ASSERT_LT(step, 100);
+    }
+  }
+  auto removed = Both("removed", [](PoolApi& p, auto&) { return p.RemoveVdev("vdev3"); });
+  ASSERT_TRUE(removed);
+  EXPECT_EQ(removed->phase, "removed");
+  BothFail("offline removed", Code::kInvalidArgument, [](PoolApi& p, auto&) { return p.OfflineVdev("vdev3"); });
 }
 
 }  // namespace

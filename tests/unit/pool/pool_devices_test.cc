@@ -222,5 +222,36 @@ TEST(PoolDevices, OfflineStateRoundTripsThroughTheConfigText) {
   EXPECT_NE(bad.error().message().find("sleepy"), std::string::npos);
 }
 
+TEST(PoolDevices, ARemovedVdevKeepsItsPlaceAndOpensAsNothing) {  // contract 7
+  auto devices = Devices();
+  auto pool = Pool::Create(Config(), devices);
+  ASSERT_TRUE(pool);
+  Pool& p = **pool;
+  ASSERT_TRUE(p.Remove("d0"));
+  EXPECT_TRUE(p.FindByName("d0")->removed());
+  EXPECT_TRUE(p.Healthy());
+  EXPECT_EQ(p.FaultedVdevCount(), 0u);
+  AlignedBuffer block(kBlockSize);
+  EXPECT_FALSE(p.Read(kD0Block, block.span()));
+  for (auto refused : {p.Offline("d0"), p.Remove("d0"), p.Online("d0", devices[1])}) {
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code(), Code::kInvalidArgument) << refused.error().ToString();
+  }
+  // pool.conf keeps the section, so d1 keeps index 1; d0's path is free.
+  auto text = SerializePoolConfig(p.config());
+  EXPECT_NE(text.find("state = removed"), std::string::npos);
+  auto parsed = ParsePoolConfig(text + "[vdev d2]\npath = d0.img\nsize = 16M\ntier = slow\n", "/mem");
+  ASSERT_TRUE(parsed) << parsed.error().ToString();
+  EXPECT_TRUE(parsed->vdevs[1].removed);
+  EXPECT_EQ(parsed->vdevs[2].index, 1u);
+  EXPECT_EQ(parsed->vdevs[3].index, 2u);
+  // Reopened without a device for it, the pool has it removed, not missing.
+  parsed->vdevs.pop_back();
+  auto reopened = Pool::Open(*parsed, {devices[0], nullptr, devices[2]});
+  ASSERT_TRUE(reopened) << reopened.error().ToString();
+  EXPECT_EQ((*reopened)->FindByName("d0")->device->state(), VdevState::kRemoved);
+  EXPECT_TRUE((*reopened)->Healthy());
+}
+
 }  // namespace
 }  // namespace tessera
