@@ -163,6 +163,7 @@ int RunTessera(int argc, const char* const* argv, std::ostream& out, std::ostrea
   AddAttachCommands(app, ctx);
   AddInspectCommand(app, ctx);
   AddScrubCommand(app, ctx);
+  AddRebalanceCommand(app, ctx);
   AddVdevCommands(app, ctx);
   AddIostatCommands(app, ctx);
 

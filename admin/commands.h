@@ -73,6 +73,7 @@ void AddCloneCommands(CLI::App& app, CommandContext& ctx);
 // After AddVolumeCommands / AddPoolCommands: they add to `volume` and `pool`.
 void AddInspectCommand(CLI::App& app, CommandContext& ctx);
 void AddScrubCommand(CLI::App& app, CommandContext& ctx);
+void AddRebalanceCommand(CLI::App& app, CommandContext& ctx);
 void AddVdevCommands(CLI::App& app, CommandContext& ctx);
 // After AddPoolCommands: pool iostat; and metrics.
 void AddIostatCommands(CLI::App& app, CommandContext& ctx);

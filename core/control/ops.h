@@ -427,6 +427,14 @@ struct PoolScrub {
   }
 };
 
+struct PoolRebalance {
+  static constexpr std::string_view kName = "pool.rebalance";
+  static constexpr std::string_view kResultDoc = "RebalanceProgress (one step; call until done)";
+  using Request = NoArgs;
+  using Reply = RebalanceProgress;
+  static Result<Reply> Run(PoolApi& s, const Request&, const OpCall&) { return s.RebalancePool(); }
+};
+
 struct VdevList {
   static constexpr std::string_view kName = "vdev.list";
   static constexpr std::string_view kResultDoc = "array of VdevStatus";
@@ -510,10 +518,9 @@ using ControlOps =
     OpList<ops::VolumeCreate, ops::VolumeList, ops::VolumeInfoOp, ops::VolumeResize, ops::VolumeDelete,
            ops::VolumeRename, ops::VolumeInspect, ops::ExnodeShow, ops::SnapshotCreate, ops::SnapshotList,
            ops::SnapshotDelete, ops::SnapshotRollback, ops::CloneCreate, ops::VolumeFlatten, ops::VolumeMove,
-           ops::VolumeDiffOp,
-           ops::DiffStream, ops::DiffApply, ops::PoolStatusOp, ops::PoolIostat, ops::PoolCheck, ops::PoolScrub,
-           ops::VdevList, ops::VdevOffline, ops::VdevOnline, ops::VdevReplace, ops::VdevAdd, ops::VdevGrow,
-           ops::VdevRemove, ops::Commit>;
+           ops::VolumeDiffOp, ops::DiffStream, ops::DiffApply, ops::PoolStatusOp, ops::PoolIostat, ops::PoolCheck,
+           ops::PoolScrub, ops::PoolRebalance, ops::VdevList, ops::VdevOffline, ops::VdevOnline, ops::VdevReplace,
+           ops::VdevAdd, ops::VdevGrow, ops::VdevRemove, ops::Commit>;
 
 // The result of an op from its JSON (lenient: unknown fields are ignored),
 // and the JSON of one.

@@ -130,6 +130,7 @@ class PoolClient final : public PoolApi {
     return Call<ops::VdevGrow>({name, new_size});
   }
   Result<VdevRemoveProgress> RemoveVdev(const std::string& name) override { return Call<ops::VdevRemove>({name}); }
+  Result<RebalanceProgress> RebalancePool() override { return Call<ops::PoolRebalance>({}); }
   Status Commit() override { return Call<ops::Commit>({}); }
 
   Status Close() override;

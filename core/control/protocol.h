@@ -270,6 +270,19 @@ void Fields(V& v, VdevRemoveProgress& p) {
   v.Required("done", p.done);
 }
 
+template <> inline constexpr std::string_view kJsonName<RebalanceProgress> = "rebalance progress";
+template <typename V>
+void Fields(V& v, RebalanceProgress& p) {
+  v.Optional("tier", p.tier);
+  v.Optional("vdev", p.vdev);
+  v.Optional("volume", p.volume);
+  v.Required("moved_bytes", p.moved_bytes);
+  v.Required("spread_bytes", p.spread_bytes);
+  v.Required("slack_bytes", p.slack_bytes);
+  v.Required("done", p.done);
+  v.Required("blocked", p.blocked);
+}
+
 template <> inline constexpr std::string_view kJsonName<VolumeInspectReport> = "inspect report";
 template <typename V>
 void Fields(V& v, VolumeInspectReport& r) {

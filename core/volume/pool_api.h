@@ -183,6 +183,13 @@ class PoolApi {
   // of metadata the volumes need; NoSpace when the other vdevs lack room
   // for what it holds. NotFound for an unknown vdev.
   virtual Result<VdevRemoveProgress> RemoveVdev(const std::string& name) = 0;
+  // One step of evening out the vdevs of each tier (storage_rebalance.cc):
+  // in the tier whose most and least used vdevs differ most, beyond twice
+  // the largest row block, one data row moves off the most used vdev to the
+  // others. Call until done; works while volumes are exported, and each
+  // step is a commit of its own. Rows that snapshots pin stay (blocked
+  // when only they could even the tier out).
+  virtual Result<RebalanceProgress> RebalancePool() = 0;
   // Commits the database: volume mappings and log heads. (Data written but
   // not flushed may still sit in a volume's cache; Flush makes it durable.)
   virtual Status Commit() = 0;

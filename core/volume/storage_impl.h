@@ -42,6 +42,11 @@ Result<std::vector<std::shared_ptr<Vdev>>> OpenPoolDevices(const StorageOptions&
 // ("VOL@SNAP"): operations that change a volume take a volume's name.
 Status RefuseSnapshotName(const std::string& name, std::string_view operation);
 
+// Blocks allocated on `vdev` outside its reserved ones (labels, superblock
+// slots): what vdev remove must move and rebalance evens out
+// (storage_vdev_remove.cc).
+uint64_t VdevUsedBlocks(Database& db, const PoolVdev& vdev);
+
 // Storage's implementation: the PoolApi calls (pool_api.h says what each
 // guarantees) and Storage's own, overridden here directly (no forwarders).
 class Storage::Impl final : public Storage, public StorageCore {
@@ -89,6 +94,7 @@ class Storage::Impl final : public Storage, public StorageCore {
   Result<VdevStatus> AddVdev(const VdevSpec& spec) override;
   Result<VdevStatus> GrowVdev(const std::string& name, uint64_t new_size) override;
   Result<VdevRemoveProgress> RemoveVdev(const std::string& name) override;
+  Result<RebalanceProgress> RebalancePool() override;
   Status Commit() override { return CommitAll(); }
   Status Close() override;
 

@@ -82,6 +82,21 @@ struct VdevRemoveProgress {
   bool done = false;          // the vdev is out of the pool
 };
 
+// Where a pool rebalance stands (PoolApi::RebalancePool): each call is one
+// step.
+struct RebalanceProgress {
+  std::string tier;           // the tier this step balanced ("" when none needs it)
+  std::string vdev;           // that tier's fullest vdev, which a row left
+  std::string volume;         // the volume whose row moved
+  uint64_t moved_bytes = 0;   // live data this step rewrote
+  uint64_t spread_bytes = 0;  // most used minus least used vdev of the tier, before the step
+  uint64_t slack_bytes = 0;   // the spread a tier may keep: twice the largest row block
+  // No tier's spread is above the slack, or no row that has settled can
+  // leave the fullest vdev (spread_bytes then says how far apart it is).
+  bool done = false;
+  bool blocked = false;       // done, with a spread left that only rows snapshots pin could shrink
+};
+
 struct VdevStatus {
   std::string name;
   std::string path;

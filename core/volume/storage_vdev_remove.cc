@@ -54,14 +54,13 @@ bool Remains(const PoolVdev& v, const PoolVdev& leaving) {
   return &v != &leaving && v.device->takes_new_blocks();
 }
 
-// Blocks allocated on `vdev` outside its reserved ones.
-uint64_t UsedBlocks(Database& db, const PoolVdev& vdev) {
+}  // namespace
+
+uint64_t VdevUsedBlocks(Database& db, const PoolVdev& vdev) {
   SpaceUsage u = db.allocator().UsageOfVdev(vdev.config.tier, vdev.config.index);
   const uint64_t reserved = vdev.first + 1;  // label and superblock slots, end label
   return u.allocated_blocks > reserved ? u.allocated_blocks - reserved : 0;
 }
-
-}  // namespace
 
 Status Storage::Impl::CheckRemovable(const PoolVdev& vdev) {
   const std::string& name = vdev.config.name;
@@ -121,7 +120,7 @@ Status Storage::Impl::CheckRemovable(const PoolVdev& vdev) {
     uint64_t taken = u.allocated_blocks + u.quarantined_blocks + MetadataReserveBlocks(u.total_blocks);
     if (u.total_blocks > taken) room += (u.total_blocks - taken) * kBlockSize;
   }
-  const uint64_t used = UsedBlocks(*db_, vdev) * kBlockSize;
+  const uint64_t used = VdevUsedBlocks(*db_, vdev) * kBlockSize;
   if (room < used) {
     return Err(Code::kNoSpace, "vdev remove: vdev '{}' holds {}; the other vdevs have room for {}", name,
                FormatSize(used), FormatSize(room));
@@ -176,13 +175,13 @@ Result<VdevRemoveProgress> Storage::Impl::RemoveVdev(const std::string& name) {
     }
     progress.volume = volume_name;
     progress.moved_bytes = step.moved_bytes;
-    progress.used_bytes = UsedBlocks(*db_, *vdev) * kBlockSize;
+    progress.used_bytes = VdevUsedBlocks(*db_, *vdev) * kBlockSize;
     return progress;
   }
   // Note 1b.
   progress.phase = "metadata";
   progress.nodes_moved = TRY(db_->EvacuateMetadata(name));
-  progress.used_bytes = UsedBlocks(*db_, *vdev) * kBlockSize;
+  progress.used_bytes = VdevUsedBlocks(*db_, *vdev) * kBlockSize;
   if (progress.nodes_moved > 0) return progress;
   // Note 1c.
   std::shared_ptr<Vdev> device = vdev->device->device();

@@ -103,8 +103,11 @@ class VolumeImpl : public Volume, public LunBlockSource {
   Result<MoveProgress> MoveStep(Tier tier);
   // One step of moving the volume's data rows off the vdev (tier, index),
   // which is draining (volume_move.cc note 5); MoveProgress::tier is
-  // empty, held_bytes counts rows there that snapshots keep.
-  Result<MoveProgress> EvacuateStep(Tier tier, uint32_t index);
+  // empty, held_bytes counts rows there that snapshots keep. kSettledRows
+  // (rebalance) moves only rows snapshots do not pin and that lie wholly
+  // before the recorded log head; the others stay and do not count.
+  enum class EvacuateMode { kAllRows, kSettledRows };
+  Result<MoveProgress> EvacuateStep(Tier tier, uint32_t index, EvacuateMode mode = EvacuateMode::kAllRows);
   // Writes the exNode text of the current stack into the dataset.
   Status SaveExnode();
   Result<std::string> ExnodeText() const;
@@ -143,9 +146,10 @@ class VolumeImpl : public Volume, public LunBlockSource {
   // The starts of the rows among `rows` that the newest snapshot may map
   // (volume_clean.cc note 5).
   Result<std::set<uint64_t>> PinnedRowsLocked(const std::vector<LunRowDesc>& rows);
-  // The step MoveStep and EvacuateStep share: rows `stays` rejects leave,
-  // one per call (volume_move.cc note 2).
-  Result<MoveProgress> RelocationStepLocked(const std::function<bool(const LunRowDesc&)>& stays);
+  // The step MoveStep and EvacuateStep share: rows `stays` rejects (given
+  // each row and whether snapshots pin it) leave, one per call
+  // (volume_move.cc note 2).
+  Result<MoveProgress> RelocationStepLocked(const std::function<bool(const LunRowDesc&, bool pinned)>& stays);
 
   // AllocateRow within `query`'s tier only.
   Result<std::vector<LunBlock>> AllocateRowBy(uint32_t n_devices, uint64_t block_bytes, const std::string& query);

@@ -32,7 +32,13 @@
 //     the same steps (EvacuateStep): the rows to leave are those with a
 //     block on the vdev, which is draining, so no new row lands on it
 //     (volume_impl.cc note 4c); its rows may spill to another tier when
-//     theirs is full, as any new row may.
+//     theirs is full, as any new row may. Pool rebalance
+//     (storage_rebalance.cc) uses the same step on the fullest vdev of a
+//     tier, which drains for that step only, so it takes only settled rows
+//     (kSettledRows): not those snapshots pin (moving their live blocks
+//     would free nothing there), nor those at or past the recorded head,
+//     which clients' writes keep growing on every vdev (skipping the head
+//     off them would never end).
 #include <algorithm>
 
 #include "core/volume/row_query.h"
@@ -68,19 +74,25 @@ Result<MoveProgress> VolumeImpl::MoveStep(Tier tier) {
     TRY_STATUS(SaveExnode());
     TRY_STATUS(core_->CommitAll());
   }
-  MoveProgress progress = TRY(RelocationStepLocked([&](const LunRowDesc& row) { return OnTier(row, tier); }));
+  MoveProgress progress =
+      TRY(RelocationStepLocked([&](const LunRowDesc& row, bool) { return OnTier(row, tier); }));
   progress.tier = std::string(TierName(tier));
   return progress;
 }
 
-Result<MoveProgress> VolumeImpl::EvacuateStep(Tier tier, uint32_t index) {
+Result<MoveProgress> VolumeImpl::EvacuateStep(Tier tier, uint32_t index, EvacuateMode mode) {
   std::lock_guard lock(grow_mu_);
   if (retired()) return Err(Code::kBusy, "volume '{}' was closed meanwhile; run the step again", parts_.name);
   if (parts_.read_only) return Err(Code::kReadOnly, "'{}' is a snapshot; its rows stay", parts_.name);
-  return RelocationStepLocked([&](const LunRowDesc& row) { return !RowUsesVdev(row, tier, index); });
+  const uint64_t settled = parts_.log->ReclaimableBefore();
+  return RelocationStepLocked([&](const LunRowDesc& row, bool pinned) {
+    if (mode == EvacuateMode::kSettledRows && (pinned || row.seg_end > settled)) return true;  // note 5
+    return !RowUsesVdev(row, tier, index);
+  });
 }
 
-Result<MoveProgress> VolumeImpl::RelocationStepLocked(const std::function<bool(const LunRowDesc&)>& stays) {
+Result<MoveProgress> VolumeImpl::RelocationStepLocked(
+    const std::function<bool(const LunRowDesc&, bool pinned)>& stays) {
   LogSegment& log = *parts_.log;
   const uint64_t row_bytes = parts_.data->row_bytes();
   const std::vector<LunRowDesc> rows = parts_.data->Rows();
@@ -93,7 +105,7 @@ Result<MoveProgress> VolumeImpl::RelocationStepLocked(const std::function<bool(c
   MoveProgress progress;
   std::vector<LunRowDesc> off;  // rows still to move or free
   for (const LunRowDesc& row : rows) {
-    if (stays(row)) continue;
+    if (stays(row, pinned.contains(row.seg_offset))) continue;
     if (live_of(row.seg_offset) == 0 && pinned.contains(row.seg_offset)) {
       for (const LunBlock& b : row.blocks) progress.held_bytes += b.size;  // note 3
       continue;
@@ -109,11 +121,12 @@ Result<MoveProgress> VolumeImpl::RelocationStepLocked(const std::function<bool(c
   // Note 2a: the first row from which every row stays.
   const uint64_t head_row = log.HeadOffset() / row_bytes * row_bytes;
   std::optional<uint64_t> landing;
-  for (auto it = rows.rbegin(); it != rows.rend() && stays(*it) && it->seg_offset > head_row; ++it) {
+  auto stays_row = [&](const LunRowDesc& row) { return stays(row, pinned.contains(row.seg_offset)); };
+  for (auto it = rows.rbegin(); it != rows.rend() && stays_row(*it) && it->seg_offset > head_row; ++it) {
     landing = it->seg_offset;
   }
   const bool head_off = std::ranges::any_of(
-      rows, [&](const LunRowDesc& row) { return row.seg_offset >= head_row && !stays(row); });
+      rows, [&](const LunRowDesc& row) { return row.seg_offset >= head_row && !stays_row(row); });
   if (head_off) {
     if (!landing) {
       landing = TRY(GrowAndSaveLocked()).seg_offset;

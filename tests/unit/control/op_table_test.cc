@@ -81,6 +81,7 @@ TEST(OpTableTest, RequestsHaveTheirWireForm) {
                   {"force", true}}));
   EXPECT_EQ(RequestJson<ops::VdevGrow>({"d", 1 << 25}), (Json{{"op", "vdev.grow"}, {"name", "d"}, {"size", 1 << 25}}));
   EXPECT_EQ(RequestJson<ops::VdevRemove>({"d"}), (Json{{"op", "vdev.remove"}, {"name", "d"}}));
+  EXPECT_EQ(RequestJson<ops::PoolRebalance>({}), (Json{{"op", "pool.rebalance"}}));
   EXPECT_EQ(RequestJson<ops::VolumeDiffOp>({"v", "", "b"}), (Json{{"op", "volume.diff"}, {"volume", "v"}, {"to", "b"}}));
   EXPECT_EQ(RequestJson<ops::DiffStream>({"v", "a", "b"}),
             (Json{{"op", "diff.stream"}, {"volume", "v"}, {"from", "a"}, {"to", "b"}}));

@@ -332,6 +332,19 @@ TEST_F(PoolApiParityTest, VdevAddAnswersAlike) {
   ASSERT_TRUE(removed);
   EXPECT_EQ(removed->phase, "removed");
   BothFail("offline removed", Code::kInvalidArgument, [](PoolApi& p, auto&) { return p.OfflineVdev("vdev3"); });
+  // Rebalance: the steps, then the same answer once nothing is left to do.
+  for (PoolApi* p : std::array<PoolApi*, 2>{local_.get(), remote_.get()}) {
+    for (int step = 0;; step++) {
+      auto rebalanced = p->RebalancePool();
+      ASSERT_TRUE(rebalanced) << rebalanced.error().ToString();
+      if (rebalanced->done) break;
+      ASSERT_LT(step, 100);
+    }
+  }
+  auto balanced = Both("balanced", [](PoolApi& p, auto&) { return p.RebalancePool(); });
+  ASSERT_TRUE(balanced);
+  EXPECT_TRUE(balanced->done);
+  EXPECT_EQ(balanced->moved_bytes, 0u);
 }
 
 }  // namespace

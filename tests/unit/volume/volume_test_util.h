@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <random>
 
 #include "core/util/checksum.h"
@@ -58,8 +59,10 @@ class PoolDir {
       if (!files) return Err(files.error());
       faults_.clear();
       std::vector<std::shared_ptr<Vdev>> out;
-      for (auto& f : *files) {
-        faults_.push_back(std::make_shared<FaultVdev>(f));
+      for (size_t i = 0; i < files->size(); i++) {
+        // A vdev not opened (offline, removed) stays a null device.
+        faults_.push_back((*files)[i] ? std::make_shared<FaultVdev>((*files)[i]) : nullptr);
+        if (faults_.back()) by_name_[config.vdevs[i].name] = faults_.back();
         out.push_back(faults_.back());
       }
       return out;
@@ -72,9 +75,16 @@ class PoolDir {
   }
   Result<std::unique_ptr<Storage>> Open() { return Storage::Open(dir_, Options()); }
 
+  // The devices of the last open (pool create or open, vdev add, online,
+  // replace), in its config's order.
   std::vector<std::shared_ptr<FaultVdev>>& faults() { return faults_; }
+  // The device last opened for the vdev `name`, whichever call opened it.
+  std::shared_ptr<FaultVdev> fault(const std::string& name) const {
+    auto it = by_name_.find(name);
+    return it == by_name_.end() ? nullptr : it->second;
+  }
   void PowerLossAll(std::optional<uint64_t> seed = std::nullopt) {
-    for (auto& f : faults_) (void)(seed ? f->SimulatePowerLoss(*seed) : f->SimulatePowerLoss());
+    for (auto& [name, f] : by_name_) (void)(seed ? f->SimulatePowerLoss(*seed) : f->SimulatePowerLoss());
   }
 
  private:
@@ -82,6 +92,7 @@ class PoolDir {
   uint64_t vdev_bytes_;
   std::string dir_;
   std::vector<std::shared_ptr<FaultVdev>> faults_;
+  std::map<std::string, std::shared_ptr<FaultVdev>> by_name_;
 };
 
 // A check's summary and the first few lines of each kind of problem.

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# tessera pool rebalance on a served pool: vol0 fills two vdevs, a third
+# joins with vdev add, and the rebalance moves rows onto it while fio (nbd
+# engine, 4 connections, verify=crc32c) writes and verifies vol0;
+# afterwards the three vdevs' used space is within the slack the rebalance
+# reports, a verify-only pass after a restart finds every block, and the
+# pool checks clean. Then a fourth vdev with every row pinned by a
+# snapshot: the rebalance stops blocked (exit status 1) and moves nothing,
+# and goes on once the snapshot is deleted.
+source "$(dirname "$0")/functions.sh"
+require_build
+require_cmd fio
+make_tmpdir
+
+POOL=$T/pool
+tessera pool create --pool "$POOL" --vdev tier=fastest,path=d0.img,size=256M,name=d0 \
+  --vdev tier=fastest,path=d1.img,size=256M,name=d1 \
+  >"$T/pool-create.out" 2>&1 || fail "pool create failed: $(cat "$T/pool-create.out")"
+new_volume vol0 96M
+
+# spread: the most used vdev's used bytes less the least used one's.
+spread() {
+  tessera vdev list --pool "$POOL" --json | "$PYTHON" -c '
+import json, sys
+used = [v["used_bytes"] for v in json.load(sys.stdin) if v["state"] == "online"]
+print(max(used) - min(used))'
+}
+
+# fio_verify [EXTRA-FIO-ARGS...]: 4 jobs, each over its own 16 MiB of vol0.
+fio_verify() {
+  fio --name=verify --ioengine=nbd --uri="nbd+unix:///vol0?socket=$SOCK" \
+    --rw=randwrite --bssplit=4k/50:64k/50 --size=16M --numjobs=4 --offset_increment=24M \
+    --iodepth=8 --verify=crc32c --verify_fatal=1 --do_verify=1 --randrepeat=1 \
+    --group_reporting --output="$T/fio.out" "$@" >"$T/fio.log" 2>&1 || {
+    grep -Ei 'verify|err|bad' "$T/fio.out" "$T/fio.log" 2>/dev/null | head -n 20
+    return 1
+  }
+  grep -q 'err= 0' "$T/fio.out"
+}
+
+start_server "$POOL"
+log "fill vol0 over d0 and d1 (sequential writes: every block stays live), then add d2"
+fio_verify --rw=write || fail "the first fio pass failed"
+tessera vdev add --pool "$POOL" --vdev tier=fastest,path=d2.img,size=256M,name=d2 >/dev/null ||
+  fail "vdev add d2 failed"
+before=$(spread)
+((before > 16 << 20)) || fail "d2 joined only $before bytes from the others: the test proves nothing"
+
+log "rebalance while fio writes and verifies vol0"
+(
+  pass=0
+  while ((pass < 2)) || [ ! -e "$T/balanced" ]; do
+    fio_verify || exit 1
+    echo $((++pass)) >"$T/fio-passes"
+  done
+) &
+fio_pid=$!
+on_exit "kill_started $fio_pid"
+sleep 1
+tessera pool rebalance --pool "$POOL" >"$T/rebalance.out" 2>"$T/rebalance.err" ||
+  fail "pool rebalance failed: $(cat "$T/rebalance.err")"
+touch "$T/balanced"
+wait "$fio_pid" || fail "fio found wrong data during the rebalance"
+cat "$T/rebalance.out"
+log "$(cat "$T/fio-passes") fio passes of write and verify ran over the rebalance"
+expect_match "rebalance" "^rebalanced: .* moved in [0-9]+ steps; the vdevs of each tier are within " \
+  "$(cat "$T/rebalance.out")"
+grep -q "^rebalancing tier fastest: " "$T/rebalance.out" || fail "the rebalance printed no progress"
+json=$(tessera pool rebalance --pool "$POOL" --json) || fail "a second rebalance failed"
+slack=$("$PYTHON" -c 'import json, sys; j = json.loads(sys.argv[1]); assert j["done"], j; print(j["slack_bytes"])' "$json")
+after=$(spread)
+log "spread before $before, after $after bytes (slack $slack)"
+((after <= slack)) || fail "the vdevs are $after bytes apart after the rebalance, more than the slack $slack"
+pool_check
+
+log "after a restart every block verifies"
+stop_server
+start_server "$POOL"
+fio_verify --verify_only=1 || fail "fio verify-only after the restart failed"
+stop_server
+pool_check
+
+log "rows a snapshot pins stay"
+tessera vdev add --pool "$POOL" --vdev tier=fastest,path=d3.img,size=256M,name=d3 >/dev/null ||
+  fail "vdev add d3 failed"
+tessera snapshot create vol0@s --pool "$POOL" >/dev/null || fail "snapshot create failed"
+expect_fail "a rebalance blocked by a snapshot" tessera pool rebalance --pool "$POOL"
+[ "$EXPECT_STATUS" = 1 ] || fail "a blocked rebalance: exit $EXPECT_STATUS, expected 1: $EXPECT_OUT"
+expect_match "blocked" "rebalance stopped: vdev d[0-2] of tier fastest holds .* in rows that snapshots pin" "$EXPECT_OUT"
+json=$(tessera pool rebalance --pool "$POOL" --json 2>/dev/null) && fail "a blocked rebalance exited 0"
+"$PYTHON" -c 'import json, sys; j = json.loads(sys.argv[1]); assert j["blocked"] and j["moved_bytes"] == 0, j' "$json" ||
+  fail "a blocked rebalance moved data: $json"
+tessera snapshot delete vol0@s --pool "$POOL" >/dev/null || fail "snapshot delete failed"
+tessera pool rebalance --pool "$POOL" >/dev/null || fail "the rebalance after the delete failed"
+(($(spread) <= slack)) || fail "the vdevs are $(spread) bytes apart after the second rebalance"
+start_server "$POOL"
+fio_verify --verify_only=1 || fail "fio verify-only after the second rebalance failed"
+stop_server
+pool_check
