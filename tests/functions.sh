@@ -364,6 +364,25 @@ detach_loop() {
 # random_file PATH BYTES
 random_file() { head -c "$2" /dev/urandom >"$1"; }
 
+# fio_verify_served VOLUME [EXTRA-FIO-ARGS...]: fio (nbd engine) writes
+# VOLUME through the running server ($SOCK) with 4 jobs of queue depth 8,
+# each over its own 16 MiB, 16 MiB apart, and verifies every block
+# (crc32c). Extra arguments come last, so they override (--size=12M,
+# --rw=write, --verify_only=1). fio's report is $T/fio-VOLUME.out; on a
+# failure its complaints are printed.
+fio_verify_served() {
+  local volume=$1
+  shift
+  fio --name=verify --ioengine=nbd --uri="nbd+unix:///$volume?socket=$SOCK" \
+    --rw=randwrite --bssplit=4k/50:64k/50 --size=16M --numjobs=4 --offset_increment=16M \
+    --iodepth=8 --verify=crc32c --verify_fatal=1 --do_verify=1 --randrepeat=1 \
+    --group_reporting --output="$T/fio-$volume.out" "$@" >"$T/fio-$volume.log" 2>&1 || {
+    grep -Ei 'verify|err|bad' "$T/fio-$volume.out" "$T/fio-$volume.log" 2>/dev/null | head -n 20
+    return 1
+  }
+  grep -q 'err= 0' "$T/fio-$volume.out"
+}
+
 # expect_fail DESCRIPTION COMMAND...: COMMAND must exit non-zero; its
 # combined output is left in $EXPECT_OUT.
 expect_fail() {

@@ -26,17 +26,9 @@ used = [v["used_bytes"] for v in json.load(sys.stdin) if v["state"] == "online"]
 print(max(used) - min(used))'
 }
 
-# fio_verify [EXTRA-FIO-ARGS...]: 4 jobs, each over its own 16 MiB of vol0.
-fio_verify() {
-  fio --name=verify --ioengine=nbd --uri="nbd+unix:///vol0?socket=$SOCK" \
-    --rw=randwrite --bssplit=4k/50:64k/50 --size=16M --numjobs=4 --offset_increment=24M \
-    --iodepth=8 --verify=crc32c --verify_fatal=1 --do_verify=1 --randrepeat=1 \
-    --group_reporting --output="$T/fio.out" "$@" >"$T/fio.log" 2>&1 || {
-    grep -Ei 'verify|err|bad' "$T/fio.out" "$T/fio.log" 2>/dev/null | head -n 20
-    return 1
-  }
-  grep -q 'err= 0' "$T/fio.out"
-}
+# fio_verify [EXTRA-FIO-ARGS...]: 4 jobs, each over its own 16 MiB of vol0,
+# 24 MiB apart.
+fio_verify() { fio_verify_served vol0 --offset_increment=24M "$@"; }
 
 start_server "$POOL"
 log "fill vol0 over d0 and d1 (sequential writes: every block stays live), then add d2"

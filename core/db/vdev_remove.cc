@@ -38,16 +38,20 @@ bool HasCopyOn(const BlockPtr& ptr, const PoolVdev& vdev) {
   return false;
 }
 
+// The vdev `name`, which must be draining (contract 10).
+Result<const PoolVdev*> DrainingVdev(const Pool& pool, const std::string& name) {
+  const PoolVdev* vdev = pool.FindByName(name);
+  if (vdev == nullptr) return Err(Code::kNotFound, "no vdev '{}' in the pool", name);
+  if (!vdev->device->draining()) return Err(Code::kInvalidArgument, "vdev '{}' is not being removed", name);
+  return vdev;
+}
+
 }  // namespace
 
 Result<uint64_t> Database::EvacuateMetadata(const std::string& name) {
   auto scope = LockToCommit();
   TRY_STATUS(FailIfBroken());
-  const PoolVdev* vdev = pool_->FindByName(name);
-  if (vdev == nullptr) return Err(Code::kNotFound, "no vdev '{}' in the pool", name);
-  if (!vdev->device->draining()) {
-    return Err(Code::kInvalidArgument, "vdev '{}' is not being removed", name);
-  }
+  const PoolVdev* vdev = TRY(DrainingVdev(*pool_, name));
   auto on_vdev = [&](const BlockPtr& ptr) { return HasCopyOn(ptr, *vdev); };
   // Note 2: the root tree and the live trees first, in one commit.
   uint64_t moved = 0;
@@ -94,11 +98,7 @@ Result<uint64_t> Database::EvacuateMetadata(const std::string& name) {
 Status Database::RemoveVdev(const std::string& name) {
   auto scope = LockToCommit();
   TRY_STATUS(FailIfBroken());
-  const PoolVdev* vdev = pool_->FindByName(name);
-  if (vdev == nullptr) return Err(Code::kNotFound, "no vdev '{}' in the pool", name);
-  if (!vdev->device->draining()) {
-    return Err(Code::kInvalidArgument, "vdev '{}' is not being removed", name);
-  }
+  const PoolVdev* vdev = TRY(DrainingVdev(*pool_, name));
   // Note 3: only the reserved blocks (labels, superblock slots) may remain.
   uint64_t in_use = 0;
   std::string first;
