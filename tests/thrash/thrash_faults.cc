@@ -169,6 +169,19 @@ bool Thrasher::OpScrub() {
   return true;
 }
 
+// A few steps of pool rebalance: rows move off the fullest data vdev while
+// faults stand; no volume's content may change.
+bool Thrasher::OpRebalance() {
+  int steps = 0;
+  for (; steps < 4; steps++) {
+    auto step = storage_->RebalancePool();
+    Expect(step, "RebalancePool");
+    if (step->done) break;
+  }
+  Note(fmt::format("{} steps", steps));
+  return true;
+}
+
 bool Thrasher::OpInspect() {
   VolumeModel* volume = PickVolume();
   if (volume == nullptr) return false;

@@ -33,6 +33,7 @@ const std::vector<OpKind>& Thrasher::Kinds() {
       {"flip-bits", 8, &Thrasher::OpFlipBits},
       {"clear-flips", 8, &Thrasher::OpClearFlips},
       {"scrub", 6, &Thrasher::OpScrub},
+      {"rebalance", 6, &Thrasher::OpRebalance},
       {"inspect", 6, &Thrasher::OpInspect},
       {"power-loss", 8, &Thrasher::OpPowerLoss},
       {"power-loss-subset", 8, &Thrasher::OpPowerLossSubset},

@@ -179,6 +179,7 @@ class Thrasher {
   bool OpFlipBits();
   bool OpClearFlips();
   bool OpScrub();
+  bool OpRebalance();
   bool OpInspect();
   bool OpPowerLoss();
   bool OpPowerLossSubset();
