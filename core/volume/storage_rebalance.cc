@@ -105,9 +105,7 @@ Result<RebalanceProgress> Storage::Impl::RebalancePool() {
   for (const auto& volume : volumes) {
     const std::string name = volume->name();
     const bool has_rows = std::ranges::any_of(volume->parts().data->Rows(), [&](const LunRowDesc& row) {
-      return std::ranges::any_of(row.blocks, [&](const LunBlock& b) {
-        return b.address.tier() == fullest->config.tier && b.address.vdev() == fullest->config.index;
-      });
+      return RowUsesVdev(row, fullest->config.tier, fullest->config.index);
     });
     if (!has_rows) continue;
     // A row must find its width of vdevs without the fullest one, in its

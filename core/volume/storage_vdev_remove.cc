@@ -68,35 +68,34 @@ Status Storage::Impl::CheckRemovable(const PoolVdev& vdev) {
   // Metadata: the copies the volumes need, on distinct vdevs (database.h
   // contract 5), and at least one vdev for the superblock.
   uint32_t parity = 0;
-  const auto datasets = TRY(db_->ListDatasets());
-  for (const DatasetInfo& d : datasets) {
-    auto volume = TRY(OpenVolumeLocked(d.name));
-    parity = std::max(parity, volume->parts().data->parity());
+  std::vector<std::shared_ptr<VolumeImpl>> volumes;
+  for (const DatasetInfo& d : TRY(db_->ListDatasets())) {
+    volumes.push_back(TRY(OpenVolumeLocked(d.name)));
+    parity = std::max(parity, volumes.back()->parts().data->parity());
   }
   const auto tiers = db_->metadata_tiers();
   const auto metadata_left = std::ranges::count_if(pool.vdevs(), [&](const PoolVdev& v) {
     return Remains(v, vdev) && std::ranges::find(tiers, v.config.tier) != tiers.end();
   });
-  if (metadata_left < static_cast<int64_t>(std::max<uint32_t>(parity + 1, 1))) {
+  if (metadata_left < static_cast<int64_t>(parity) + 1) {
     return Err(Code::kInvalidArgument, "vdev remove: the volumes need {} copies of the pool's metadata on distinct "
                "vdevs; without '{}', {} vdev(s) could hold them", parity + 1, name, metadata_left);
   }
   // Data: snapshots, row widths, room.
-  for (const DatasetInfo& d : datasets) {
-    for (const SnapshotInfo& s : TRY(db_->ListSnapshots(d.name))) {
-      auto tree = TRY(db_->OpenSnapshot(d.name, s.name));
+  for (const auto& volume : volumes) {
+    const std::string& volume_name = volume->name();
+    for (const SnapshotInfo& s : TRY(db_->ListSnapshots(volume_name))) {
+      auto tree = TRY(db_->OpenSnapshot(volume_name, s.name));
       for (const auto& b : TRY(ExnodeDataBlocks(*tree))) {
         if (!OnVdev(b.address, vdev)) continue;
         return Err(Code::kInvalidArgument, "vdev remove: snapshot '{}@{}' names data on vdev '{}', and snapshots "
                    "are never rewritten; delete it first (or move the volume off the vdev's tier before the next "
-                   "snapshot)", d.name, s.name, name);
+                   "snapshot)", volume_name, s.name, name);
       }
     }
-    auto volume = TRY(OpenVolumeLocked(d.name));
     const LunSegment& lun = volume->parts().data->lun();
-    const auto rows = volume->parts().data->Rows();
-    const bool has_rows = std::ranges::any_of(rows, [&](const LunRowDesc& row) {
-      return std::ranges::any_of(row.blocks, [&](const LunBlock& b) { return OnVdev(b.address, vdev); });
+    const bool has_rows = std::ranges::any_of(volume->parts().data->Rows(), [&](const LunRowDesc& row) {
+      return RowUsesVdev(row, vdev.config.tier, vdev.config.index);
     });
     if (!has_rows) continue;
     const uint32_t devices = lun.options().n_devices;
@@ -109,7 +108,7 @@ Status Storage::Impl::CheckRemovable(const PoolVdev& vdev) {
     }
     if (widest < devices) {
       return Err(Code::kInvalidArgument, "vdev remove: a row of volume '{}' spans {} vdevs; without '{}', no tier "
-                 "has that many{}", d.name, devices, name,
+                 "has that many{}", volume_name, devices, name,
                  own ? fmt::format(" (tier {} is the volume's)", TierName(*own)) : "");
     }
   }
@@ -158,7 +157,7 @@ Result<VdevRemoveProgress> Storage::Impl::RemoveVdev(const std::string& name) {
     auto volume = TRY(OpenVolumeLocked(d.name));
     uint64_t rows = 0;
     for (const LunRowDesc& row : volume->parts().data->Rows()) {
-      rows += std::ranges::any_of(row.blocks, [&](const LunBlock& b) { return OnVdev(b.address, *vdev); });
+      rows += RowUsesVdev(row, vdev->config.tier, vdev->config.index);
     }
     progress.rows_left += rows;
     if (rows > 0 && !first) first = volume;

@@ -164,6 +164,9 @@ class VolumeImpl : public Volume, public LunBlockSource {
 // name, tier and index), in pool order.
 std::vector<Resource> VdevResources(const Pool& pool);
 
+// Whether a block of `row` lies on the vdev (tier, index).
+bool RowUsesVdev(const LunRowDesc& row, Tier tier, uint32_t index);
+
 // exNode text <-> dataset chunks.
 Status StoreExnodeText(Tree& tree, const std::string& text);
 Result<std::string> LoadExnodeText(Tree& tree);

@@ -52,12 +52,12 @@ bool OnTier(const LunRowDesc& row, Tier tier) {
   return std::ranges::all_of(row.blocks, [&](const LunBlock& b) { return b.address.tier() == tier; });
 }
 
+}  // namespace
+
 bool RowUsesVdev(const LunRowDesc& row, Tier tier, uint32_t index) {
   return std::ranges::any_of(
       row.blocks, [&](const LunBlock& b) { return b.address.tier() == tier && b.address.vdev() == index; });
 }
-
-}  // namespace
 
 Result<MoveProgress> VolumeImpl::MoveStep(Tier tier) {
   std::lock_guard lock(grow_mu_);
