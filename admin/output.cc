@@ -106,6 +106,7 @@ std::string FormatPoolStatus(const PoolStatus& s) {
       "volumes:  {}\n"
       "metadata: {} copies of each tree node{}\n"
       "{}"
+      "{}"
       "health:   {}\n\n",
       s.name, s.uuid, s.txg, FormatSize(s.size_bytes), FormatSize(s.used_bytes),
       FormatSize(s.free_bytes), FormatSize(s.dead_pinned_bytes), s.volumes, s.metadata_copies,
@@ -118,6 +119,13 @@ std::string FormatPoolStatus(const PoolStatus& s) {
                         FormatSize(s.memory.data_bytes + s.memory.metadata_bytes),
                         FormatSize(s.memory.limit_bytes), FormatSize(s.memory.data_bytes),
                         FormatSize(s.memory.dirty_bytes), FormatSize(s.memory.metadata_bytes)),
+      s.tiering.enabled
+          ? fmt::format("tiering:  on, up to {}% of a faster tier, heat halves every {}s; rows moved: {} up ({}), "
+                        "{} down ({})\n",
+                        s.tiering.limit_percent, s.tiering.half_life_s, s.tiering.promoted_rows,
+                        FormatSize(s.tiering.promoted_bytes), s.tiering.demoted_rows,
+                        FormatSize(s.tiering.demoted_bytes))
+          : "",
       s.health);
   using A = Table::Align;
   Table table({{"VDEV"},

@@ -11,6 +11,7 @@
 #   scripts/bench.sh --redundancy [--quick] [--size SIZE] [--runtime SEC] [--dir DIR]
 #   scripts/bench.sh --snapshots [--quick] [--size SIZE] [--runtime SEC]
 #                    [--snapshots-count N] [--dir DIR]
+#   scripts/bench.sh --tiering [--quick] [--hot SIZE] [--delay MS] [--runtime SEC] [--dir DIR]
 #
 #   --redundancy rs:4+2 against stripe:4 (1M sequential write and read),
 #                degraded read with 2 vdevs lost against healthy, and the
@@ -20,6 +21,9 @@
 #                latency of creating a snapshot with 1,000 already there,
 #                against qemu qcow2 internal snapshots
 #                (scripts/bench-snapshots.sh; --snapshots-count N sets 1,000)
+#   --tiering    4K random reads of a hot set on a slow tier of delayed nbd
+#                depots, before and after automatic tiering moved it up,
+#                against a volume on the fast tier (scripts/bench-tiering.sh)
 #   --quick      512 MiB device, 5 s per job (about 2 minutes in all)
 #   --size       device size of every engine (default 1g)
 #   --runtime    seconds per job (default 20)
@@ -69,6 +73,7 @@ VDEVS=2
 LAYOUT=simple
 QUICK=0
 for arg in "$@"; do
+  [ "$arg" = --tiering ] && exec "$ROOT/scripts/bench-tiering.sh" "$@"
   [ "$arg" = --redundancy ] && exec "$ROOT/scripts/bench-redundancy.sh" "$@"
   if [ "$arg" = --snapshots ]; then
     rest=()

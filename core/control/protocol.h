@@ -158,6 +158,18 @@ void Fields(V& v, PoolIoReport& r) {
   v.Required("volumes", r.volumes);
 }
 
+template <> inline constexpr std::string_view kJsonName<TieringStatus> = "tiering";
+template <typename V>
+void Fields(V& v, TieringStatus& t) {
+  v.Required("enabled", t.enabled);
+  v.Required("limit_percent", t.limit_percent);
+  v.Required("half_life_s", t.half_life_s);
+  v.Required("promoted_rows", t.promoted_rows);
+  v.Required("promoted_bytes", t.promoted_bytes);
+  v.Required("demoted_rows", t.demoted_rows);
+  v.Required("demoted_bytes", t.demoted_bytes);
+}
+
 template <> inline constexpr std::string_view kJsonName<PoolStatus> = "pool status";
 template <typename V>
 void Fields(V& v, PoolStatus& s) {
@@ -175,6 +187,7 @@ void Fields(V& v, PoolStatus& s) {
   v.Optional("metadata_copies_written", s.metadata_copies_written);
   v.Optional("degraded_volumes", s.degraded_volumes);
   v.Optional("memory", s.memory);
+  v.Optional("tiering", s.tiering);
 }
 
 // "clean" and "summary" are derived from the other fields.

@@ -143,8 +143,26 @@ int HandleEntry(void* user, const char* section, const char* name, const char* v
       (connections ? state->config.max_connections : state->config.threads) = *count;
       return 1;
     }
+    if (key == "tiering") {
+      if (val != "on" && val != "off") {
+        return SetError(state, lineno, fmt::format("tiering = {}: expected on or off", val));
+      }
+      state->config.tiering = val == "on";
+      return 1;
+    }
+    if (key == "tiering-limit" || key == "tiering-half-life") {
+      const bool limit = key == "tiering-limit";
+      std::string number = val;
+      const char unit = limit ? '%' : 's';
+      if (!number.empty() && number.back() == unit) number.pop_back();
+      auto count = ParseCount(key, number, limit ? 100 : kMaxTieringHalfLifeS);
+      if (!count) return SetError(state, lineno, count.error().message());
+      (limit ? state->config.tiering_limit_percent : state->config.tiering_half_life_s) = *count;
+      return 1;
+    }
     return SetError(state, lineno,
-                    fmt::format("unknown key '{}' in [pool]; expected name, memory, max-connections or threads",
+                    fmt::format("unknown key '{}' in [pool]; expected name, memory, max-connections, threads, "
+                                "tiering, tiering-limit or tiering-half-life",
                                 key));
   }
   if (state->config.vdevs.empty()) return SetError(state, lineno, "key outside a [vdev NAME] section");
@@ -249,6 +267,9 @@ std::string SerializePoolConfig(const PoolConfig& config) {
   if (config.memory_bytes != 0) out += fmt::format("memory = {}\n", config.memory_bytes);
   if (config.max_connections != 0) out += fmt::format("max-connections = {}\n", config.max_connections);
   if (config.threads != 0) out += fmt::format("threads = {}\n", config.threads);
+  if (config.tiering) out += "tiering = on\n";
+  if (config.tiering_limit_percent != 0) out += fmt::format("tiering-limit = {}%\n", config.tiering_limit_percent);
+  if (config.tiering_half_life_s != 0) out += fmt::format("tiering-half-life = {}s\n", config.tiering_half_life_s);
   for (const auto& v : config.vdevs) {
     out += fmt::format("\n[vdev {}]\n", v.name);
     auto uri = v.attrs.find("uri");

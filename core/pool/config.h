@@ -5,6 +5,10 @@
 //   memory = 1G           ; optional: the server's memory for caches
 //   max-connections = 16  ; optional: NBD clients served at once (tessera
 //   threads = 4           ; serve, admin/serve_limits.h); threads per client
+//   tiering = on          ; optional: automatic tiering, off by default
+//                         ; (core/volume/storage_tiering.cc)
+//   tiering-limit = 90%   ; optional: how full tiering fills a faster tier
+//   tiering-half-life = 60s ; optional: how fast a row's heat halves
 //
 //   [vdev fast0]          ; section name "vdev NAME"
 //   path = vdev0.img      ; relative to the config file's folder
@@ -46,6 +50,9 @@ inline constexpr uint64_t kMinMemoryBytes = 16ull << 20;
 // may give; both are at least 1.
 inline constexpr uint32_t kMaxServeConnections = 65536;
 inline constexpr uint32_t kMaxServeThreads = 64;
+inline constexpr uint32_t kDefaultTieringLimitPercent = 90;
+inline constexpr uint32_t kDefaultTieringHalfLifeS = 60;
+inline constexpr uint32_t kMaxTieringHalfLifeS = 7 * 24 * 3600;
 
 struct VdevConfig {
   std::string name;
@@ -82,6 +89,12 @@ struct PoolConfig {
   // (admin/serve_limits.h); 0: not set.
   uint32_t max_connections = 0;
   uint32_t threads = 0;
+  // `tiering = on|off`, `tiering-limit = PERCENT` (1 to 100) and
+  // `tiering-half-life = SECONDS` (1 to a week) in [pool]: automatic tiering
+  // (storage_tiering.cc); 0: the defaults below.
+  bool tiering = false;
+  uint32_t tiering_limit_percent = 0;
+  uint32_t tiering_half_life_s = 0;
   std::vector<VdevConfig> vdevs;
 };
 

@@ -89,6 +89,7 @@ Status LogSegment::ReadBlocksOnce(uint64_t first_lba, uint64_t count, std::span<
     }
     auto run = out.subspan(found[a].index * kBlockSize, (b - a) * kBlockSize);
     TRY_STATUS(data_->Read(found[a].mapping.data_offset, run));
+    if (heat_) heat_->Touch(found[a].mapping.data_offset, run.size());
     for (size_t i = a; i < b; i++) {
       auto block = out.subspan(found[i].index * kBlockSize, kBlockSize);
       if (Checksum64(block) != found[i].mapping.checksum) {

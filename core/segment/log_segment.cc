@@ -182,6 +182,7 @@ Result<LogHeader> LogSegment::PlaceBatchLocked(LogHeader header) {
 Status LogSegment::WriteBatch(const LogHeader& header, std::span<const BlockWrite> blocks) {
   const uint64_t pos = header.offset;
   const uint64_t footprint = Footprint(header);
+  if (heat_) heat_->Touch(pos, footprint);
   // Design note 4: small, unaligned or padded batches go down as one buffer.
   constexpr uint64_t kGatherBelow = 256 << 10;
   bool aligned = std::all_of(blocks.begin(), blocks.end(), [](const BlockWrite& b) {

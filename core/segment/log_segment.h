@@ -53,6 +53,7 @@
 
 #include "core/segment/log_format.h"
 #include "core/segment/data_segment.h"
+#include "core/segment/row_heat.h"
 #include "core/segment/segment.h"
 #include "core/tree/tree.h"
 
@@ -146,6 +147,11 @@ class LogSegment : public Segment {
   // caller adopts every block first (BlocksReadFromBase() == 0).
   void DetachBase();
 
+  // Automatic tiering: client reads of data rows and appended batches count
+  // in `heat` (row_heat.h) from now on; relocation and replay do not. Set
+  // before any I/O, like SetBase.
+  void SetHeat(std::shared_ptr<RowHeat> heat) { heat_ = std::move(heat); }
+
  private:
   // Appends one batch with the log drained (LockDrained held): place, write
   // and apply at once; a data batch that does not fit in the rest of the
@@ -201,6 +207,7 @@ class LogSegment : public Segment {
   Tree* tree_;
   std::shared_ptr<DataSegment> data_;
   RowKeeper keeper_;
+  std::shared_ptr<RowHeat> heat_;  // null unless the pool tiers automatically
 
   mutable std::mutex base_mu_;      // guards base_ and base_name_ (reads take no mu_)
   std::shared_ptr<Segment> base_;   // GUARDED_BY(base_mu_)

@@ -10,7 +10,9 @@
 //  3. The background thread commits every interval, and sooner when the
 //     metadata cache holds more than a quarter of its bound in dirty nodes;
 //     after each commit it runs every open volume's cleaner once. Every
-//     100 ms it closes the volumes whose last handle is gone.
+//     100 ms it closes the volumes whose last handle is gone, and every
+//     TieringOptions::interval it runs a step of automatic tiering
+//     (storage_tiering.cc; nothing unless pool.conf turns it on).
 //  4. Open tolerates missing and offline vdevs outside the fastest tier
 //     (Pool contract 1a); the pool then runs degraded. pool.conf is
 //     rewritten (temp file, fsync, rename, fsync of the directory) when a
@@ -248,6 +250,10 @@ void Storage::Impl::BackgroundLoop(std::chrono::milliseconds interval) {
     if (auto closed = CloseIdleVolumes(); !closed) {
       Log(LogLevel::kError, "closing idle volumes: {}", closed.error().ToString());
     }
+    if (auto now = std::chrono::steady_clock::now(); now - last_tier_step_ >= options_.tiering.interval) {
+      last_tier_step_ = now;
+      if (auto step = TierStep(); !step) Log(LogLevel::kWarn, "tiering: {}", step.error().ToString());
+    }
     lock.lock();
     bool due = std::chrono::steady_clock::now() - last >= interval;
     bool dirty = db_->cache().dirty_bytes() > options_.metadata_cache_bytes / 4;
@@ -318,6 +324,7 @@ Result<PoolStatus> Storage::Impl::GetPoolStatus() {
                         .data_bytes = budget_->used(),
                         .dirty_bytes = budget_->dirty(),
                         .metadata_bytes = db_->cache().clean_bytes() + db_->cache().dirty_bytes()};
+  st.tiering = TieringStatusNow();
   st.health = p.Healthy() ? "online" : "degraded";
   if (!p.Healthy()) st.degraded_volumes = TRY(DegradedVolumes());
   return st;

@@ -36,6 +36,16 @@ namespace tessera {
 
 class Vdev;
 
+// Automatic tiering's thresholds; pool.conf turns it on and sets its limit
+// and half-life (core/volume/storage_tiering.cc).
+struct TieringOptions {
+  double hot = 2.0;    // a row this hot (RowHeat contract 1) moves up a tier
+  double cold = 0.05;  // a row below this, idle for cold_after half-lives, moves down
+  uint32_t cold_after = 4;
+  std::chrono::milliseconds interval{1000};  // between the background thread's steps
+  std::function<uint64_t()> clock;           // the heat's clock in ns; default monotonic
+};
+
 struct StorageOptions {
   // The server's memory for caches, shared by the tree's node cache (a
   // quarter at most) and every volume's page cache (the rest, through one
@@ -53,6 +63,7 @@ struct StorageOptions {
   // Opens the vdevs of a config (create: make them). Default: each by its
   // kind (OpenVdevs, core/pool/vdev_kinds.h). Tests wrap them in FaultVdevs here.
   std::function<Result<std::vector<std::shared_ptr<Vdev>>>(const PoolConfig&, bool create)> open_devices;
+  TieringOptions tiering;
 };
 
 // Storage is the PoolApi of a pool this process opened (contract above),
@@ -89,6 +100,11 @@ class Storage : public PoolApi {
   // I/O itself; the background thread, Close and the operations that need
   // the volume closed run this. A server calls it when a client leaves.
   virtual Status CloseIdleVolumes() = 0;
+  // Automatic tiering's step (storage_tiering.cc): moves at most one data
+  // row of an open volume a tier up (hot) or down (cold); what it moved.
+  // The background thread runs it every TieringOptions::interval when
+  // pool.conf says `tiering = on`; otherwise it moves nothing.
+  virtual Result<TieringMove> TierStep() = 0;
 
   class Impl;
 };

@@ -4,7 +4,8 @@
 //  1. mu_ serializes the short steps of management calls: they look at the
 //     pool and its volumes and change them, and are over in milliseconds.
 //  2. Long work (apply and write of a diff stream, volume inspect, pool
-//     scrub and check, vdev replace) holds work_mu_ for its whole run, so
+//     scrub and check, vdev replace, volume move, vdev remove, rebalance,
+//     a step of automatic tiering) holds work_mu_ for its whole run, so
 //     two never overlap, and mu_ only for its short steps. Its long steps
 //     (writing a stream into a volume, reading every block, copying a vdev)
 //     run without mu_, so listing exports, opening volumes and every other
@@ -103,6 +104,7 @@ class Storage::Impl final : public Storage, public StorageCore {
   // Names, sizes and layouts only: no space accounting (storage.h).
   Result<std::vector<ExportInfo>> ListExports() override;
   Result<std::shared_ptr<Volume>> OpenVolume(const std::string& name) override;
+  Result<TieringMove> TierStep() override;
   void StartBackground(std::chrono::milliseconds interval) override;
   void StopBackground() override;
   // Closes the volumes whose last handle is gone (OpenTable::FinishIdle).
@@ -208,6 +210,14 @@ class Storage::Impl final : public Storage, public StorageCore {
   // InvalidArgument when `config`'s pool.conf text would not parse back,
   // e.g. a line past the format's length limit.
   Status CheckConfigReadsBack(const PoolConfig& config) const;
+  // storage_tiering.cc: the heat of volume `name`, whose log writes to
+  // `data`, when pool.conf turns tiering on (null otherwise); the same
+  // object for every open of the name until ForgetHeat (a delete, a rename).
+  std::shared_ptr<RowHeat> HeatFor(const std::string& name, const DataSegment& data);
+  void ForgetHeat(const std::string& name);
+  // The setting (pool.conf's, read once) with the counters of what moved.
+  TieringStatus TieringStatusNow();
+  TieringStatus TieringSettingLocked();  // tiering_mu_ held
   // Every volume object, open or idle (OpenTable::Objects).
   std::vector<std::shared_ptr<VolumeImpl>> OpenVolumes() { return open_.Objects(); }
   void BackgroundLoop(std::chrono::milliseconds interval);
@@ -234,6 +244,12 @@ class Storage::Impl final : public Storage, public StorageCore {
   RowPlacement placement_;  // storage_vdevs.cc, design note 6
   std::mutex io_mu_;
   std::map<std::string, std::shared_ptr<VolumeIoCounters>> io_counters_;  // GUARDED_BY(io_mu_)
+
+  std::mutex tiering_mu_;
+  std::optional<TieringStatus> tiering_setting_;  // GUARDED_BY(tiering_mu_): no counters
+  TieringStatus tiering_moved_;  // GUARDED_BY(tiering_mu_): the counters only
+  std::map<std::string, std::shared_ptr<RowHeat>> heats_;  // GUARDED_BY(tiering_mu_)
+  std::chrono::steady_clock::time_point last_tier_step_{};  // the background thread's
 
   std::mutex bg_mu_;
   std::condition_variable bg_cv_;

@@ -251,6 +251,29 @@ struct MemoryUse {
   uint64_t metadata_bytes = 0;  // the tree's node cache
 };
 
+// What one step of automatic tiering did (Storage::TierStep).
+struct TieringMove {
+  bool moved = false;
+  std::string volume;
+  uint64_t row_offset = 0;  // the row's start in the volume's data segment
+  std::string from;         // tiers
+  std::string to;
+  uint64_t bytes = 0;       // of the row's blocks
+  double heat = 0;          // when chosen (RowHeat contract 1)
+};
+
+// Automatic tiering as pool.conf sets it, and what it moved since the pool
+// was opened.
+struct TieringStatus {
+  bool enabled = false;
+  uint32_t limit_percent = 0;
+  uint32_t half_life_s = 0;
+  uint64_t promoted_rows = 0;
+  uint64_t promoted_bytes = 0;
+  uint64_t demoted_rows = 0;
+  uint64_t demoted_bytes = 0;
+};
+
 struct PoolStatus {
   std::string name;
   std::string uuid;
@@ -272,6 +295,7 @@ struct PoolStatus {
   uint32_t metadata_copies_written = 0;
   std::vector<VolumeHealth> degraded_volumes;
   MemoryUse memory;  // of the process that opened the pool: the server, or the CLI when none runs
+  TieringStatus tiering;  // its counters are the opening process's, like memory
 };
 
 }  // namespace tessera

@@ -134,9 +134,12 @@ Result<std::shared_ptr<VolumeImpl>> Storage::Impl::BuildVolume(const std::string
   }
   if (auto base = log_section->GetString("base")) TRY_STATUS(AttachBaseLocked(*log, *base));
   bool read_only = snapshot_tree != nullptr;
+  std::shared_ptr<RowHeat> heat = read_only ? nullptr : HeatFor(name, *data);  // storage_tiering.cc
+  if (heat) log->SetHeat(heat);
   volume->Attach(VolumeImpl::Parts{.name = name, .exnode_id = exnode.id, .dataset = dataset, .data = data,
                                    .log = log, .top = top, .read_only = read_only,
-                                   .snapshot_tree = std::move(snapshot_tree), .io = std::move(io)});
+                                   .snapshot_tree = std::move(snapshot_tree), .io = std::move(io),
+                                   .heat = std::move(heat)});
   return volume;
 }
 
@@ -344,6 +347,7 @@ Status Storage::Impl::DeleteVolume(const std::string& name) {
   if (!dataset) return Err(Code::kNotFound, "no volume '{}' in pool {}", name, dir_);
   TRY_STATUS(db_->DeleteDataset(name));
   ForgetIoCounters(name);
+  ForgetHeat(name);
   return Ok();
 }
 
@@ -385,6 +389,7 @@ Status Storage::Impl::RenameVolume(const std::string& name, const std::string& n
   const std::string renamed_text = TRY(SerializeExnode(exnode));
   TRY_STATUS(db_->RenameDataset(name, new_name, [&](Tree& tree) { return StoreExnodeText(tree, renamed_text); }));
   ForgetIoCounters(name);  // the new name counts from here
+  ForgetHeat(name);
   Log(LogLevel::kInfo, "volume '{}' renamed to '{}'", name, new_name);
   return Ok();
 }

@@ -40,6 +40,9 @@ class VolumeImpl : public Volume, public LunBlockSource {
     bool read_only = false;
     std::unique_ptr<Tree> snapshot_tree;  // owns the tree of a snapshot export
     std::shared_ptr<VolumeIoCounters> io;  // its clients' I/O; may be null
+    // Its rows' heat, when the pool tiers automatically (the log counts
+    // into it, storage_tiering.cc reads it); null otherwise.
+    std::shared_ptr<RowHeat> heat;
   };
 
   VolumeImpl(StorageCore* core, Database* db);
@@ -108,6 +111,12 @@ class VolumeImpl : public Volume, public LunBlockSource {
   // before the recorded log head; the others stay and do not count.
   enum class EvacuateMode { kAllRows, kSettledRows };
   Result<MoveProgress> EvacuateStep(Tier tier, uint32_t index, EvacuateMode mode = EvacuateMode::kAllRows);
+  // Automatic tiering (volume_retier.cc): copies the settled data row at
+  // `row_start` (data segment offsets) whole onto new blocks in `tier`,
+  // names them in the exNode instead of the old ones, frees those and
+  // commits; returns the bytes copied. `snapshot_blocks` holds the raw
+  // addresses snapshots name: a row with one of them stays (Busy).
+  Result<uint64_t> RetierRow(uint64_t row_start, Tier tier, const std::set<uint64_t>& snapshot_blocks);
   // Writes the exNode text of the current stack into the dataset.
   Status SaveExnode();
   Result<std::string> ExnodeText() const;

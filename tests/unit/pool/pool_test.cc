@@ -65,6 +65,33 @@ TEST(PoolConfig, ServerSettingsRoundTrip) {
   EXPECT_EQ(SerializePoolConfig(*unset).find("threads"), std::string::npos);
 }
 
+// [pool]'s tiering settings are read and written back; left out, tiering
+// is off and the defaults apply.
+TEST(PoolConfig, TieringSettingsRoundTrip) {
+  auto config = ParsePoolConfig(
+      "[pool]\ntiering = on\ntiering-limit = 75%\ntiering-half-life = 30s\n[vdev a]\npath=x\nsize=16M\n",
+      "/base");
+  ASSERT_TRUE(config) << config.error().ToString();
+  EXPECT_TRUE(config->tiering);
+  EXPECT_EQ(config->tiering_limit_percent, 75u);
+  EXPECT_EQ(config->tiering_half_life_s, 30u);
+  auto again = ParsePoolConfig(SerializePoolConfig(*config), "/base");
+  ASSERT_TRUE(again) << again.error().ToString();
+  EXPECT_TRUE(again->tiering);
+  EXPECT_EQ(again->tiering_limit_percent, 75u);
+  EXPECT_EQ(again->tiering_half_life_s, 30u);
+  auto bare = ParsePoolConfig("[pool]\ntiering-limit = 50\ntiering-half-life = 600\n[vdev a]\npath=x\nsize=16M\n",
+                              "/base");
+  ASSERT_TRUE(bare) << bare.error().ToString();
+  EXPECT_EQ(bare->tiering_limit_percent, 50u);
+  EXPECT_EQ(bare->tiering_half_life_s, 600u);
+  EXPECT_FALSE(bare->tiering);
+  auto unset = ParsePoolConfig(kTwoVdevs, "/base");
+  ASSERT_TRUE(unset);
+  EXPECT_FALSE(unset->tiering);
+  EXPECT_EQ(SerializePoolConfig(*unset).find("tiering"), std::string::npos);
+}
+
 struct BadConfig {
   const char* text;
   const char* expect;
@@ -88,6 +115,13 @@ TEST(PoolConfig, BadConfigsNameTheProblem) {
       {"[pool]\nthreads = 4x\n", "line 2: threads = 4x is not"},
       {"[pool]\nthreads = 99999999999\n", "line 2: threads = 99999999999 is not"},
       {"[pool]\nclients = 4\n", "line 2: unknown key 'clients' in [pool]"},
+      {"[pool]\ntiering = yes\n", "line 2: tiering = yes: expected on or off"},
+      {"[pool]\ntiering-limit = 0%\n", "line 2: tiering-limit = 0 is not a whole number from 1 to 100"},
+      {"[pool]\ntiering-limit = 101\n", "line 2: tiering-limit = 101 is not"},
+      {"[pool]\ntiering-limit = 50s\n", "line 2: tiering-limit = 50s is not"},
+      {"[pool]\ntiering-half-life = 1h\n", "line 2: tiering-half-life = 1h is not"},
+      {"[pool]\ntiering-half-life = 604801\n", "line 2: tiering-half-life = 604801 is not a whole number from 1 "
+                                                 "to 604800"},
   };
   for (const auto& c : cases) {
     auto config = ParsePoolConfig(c.text, "/base");
