@@ -174,12 +174,12 @@ void AddVdevCommands(CLI::App& app, CommandContext& ctx) {
   CLI::App* replace = NamedVdevCommand(
       vdev, "replace",
       "Replace a vdev by a new file vdev at NEW (created with the old one's size; relative paths "
-      "are "
-      "inside the pool directory) and rebuild its contents there: copied from the old device while "
-      "it "
-      "is readable, else rebuilt from parity (exit status 1 when some data could not be rebuilt)",
+      "are inside the pool directory), or by the block device NEW (at least that size, holding "
+      "nothing), and rebuild its contents there: copied from the old device while it is readable, "
+      "else rebuilt from parity (exit status 1 when some data could not be rebuilt)",
       ctx, args, ReplaceVdev);
-  replace->add_option("new", args->path, "Path of the new vdev file (must not exist)")->required();
+  replace->add_option("new", args->path, "Path of the new vdev file (must not exist), or a block device")
+      ->required();
 
   CLI::App* add = vdev->add_subcommand(
       "add",

@@ -7,7 +7,10 @@
 # writer while `vdev add` refuses a third device carrying a partition table,
 # then takes it with --force; rows land on it, and everything reads back
 # after a restart, and after `vdev remove` moves them off the third device
-# while served, which then lets go of it. While served, the devices are
+# while served, which then lets go of it. `vdev grow` takes the space of a
+# loop device that grew (losetup -c), and `vdev replace` moves a vdev onto
+# a new loop device, both while served, refusing a device too small and a
+# size the device lacks. While served, the devices are
 # held O_EXCL (a mount or a second pool create gets "busy"). The device
 # nodes keep their mode and owner, and a node a refused create was given
 # is not unlinked. Skips when no loop device can be made here.
@@ -141,7 +144,48 @@ PY
 "$PYTHON" "$TESSERA_SRC/tests/seeded_writer.py" "$SOCK" vol0 verify "$seed" >"$T/verify.log" 2>&1 ||
   fail "data differs after the remove: $(cat "$T/verify.log")"
 pool_check
+
+log "vdev grow vdev0 once its device grew (losetup -c), while served"
+expect_fail "vdev grow before the device grew" tessera vdev grow vdev0 --pool "$POOL"
+expect_match "grow refusal" "vdev 'vdev0' has 128M; give a larger size \(or grow the device first\)" "$EXPECT_OUT"
+truncate -s 192M "$T/d0.img"
+losetup -c "$L0" || fail "losetup -c $L0 failed"
+expect_fail "vdev grow past the device" tessera vdev grow vdev0 --size 1G --pool "$POOL"
+expect_match "grow refusal" "the block device $L0 has 201326592 bytes, less than the 1073741824 asked for" "$EXPECT_OUT"
+out=$(tessera vdev grow vdev0 --pool "$POOL" 2>&1) || fail "vdev grow vdev0 failed: $out"
+log "$out"
+expect_match "vdev grow" "^grew vdev vdev0 to 192M$" "$out"
+grep -q '^size = 201326592$' "$POOL/pool.conf" || fail "pool.conf does not give vdev0 its new size"
+"$PYTHON" "$TESSERA_SRC/tests/seeded_writer.py" "$SOCK" vol0 verify "$seed" >"$T/verify.log" 2>&1 ||
+  fail "data differs after the grow: $(cat "$T/verify.log")"
+pool_check
+
+log "vdev replace vdev1 by a new loop device, while served"
+new_loop d3 160M
+L3=$LOOP
+expect_fail "replace by a device too small" tessera vdev replace vdev1 "$T/small-node" --pool "$POOL"
+expect_match "replace refusal" "vdev replace: $T/small-node has 8M; vdev 'vdev1' needs at least 128M" "$EXPECT_OUT"
+out=$(tessera vdev replace vdev1 "$L3" --pool "$POOL" 2>/dev/null) || fail "vdev replace vdev1 $L3 failed: $out"
+log "$out"
+grep -q "^path = $L3\$" "$POOL/pool.conf" || fail "pool.conf does not name $L3 for vdev1"
+"$PYTHON" - "$L1" <<'PY' || fail "$L1 is still held open after vdev replace"
+import os, sys
+os.close(os.open(sys.argv[1], os.O_RDONLY | os.O_EXCL))
+PY
+"$PYTHON" "$TESSERA_SRC/tests/seeded_writer.py" "$SOCK" vol0 verify "$seed" >"$T/verify.log" 2>&1 ||
+  fail "data differs after the replace: $(cat "$T/verify.log")"
+pool_check
 stop_server
+log "after a restart, the grown and the new device serve every block"
+start_server "$POOL"
+"$PYTHON" "$TESSERA_SRC/tests/seeded_writer.py" "$SOCK" vol0 verify "$seed" >"$T/verify.log" 2>&1 ||
+  fail "data differs after the restart: $(cat "$T/verify.log")"
+[ "$(tessera vdev list --pool "$POOL" --json | "$PYTHON" -c '
+import json, sys
+print(sum(v["size_bytes"] for v in json.load(sys.stdin) if v["name"] == "vdev0"))')" = 201326592 ] ||
+  fail "vdev0 is not 192M after the restart"
+stop_server
+pool_check
 
 [ "$(node_state "$L0")" = "$before0" ] || fail "$L0 changed: $before0 -> $(node_state "$L0")"
 [ "$(node_state "$L1")" = "$before1" ] || fail "$L1 changed: $before1 -> $(node_state "$L1")"

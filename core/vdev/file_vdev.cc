@@ -13,8 +13,9 @@
 //                            \--EOPNOTSUPP/ENOTTY---> kWriteZeros [log info once]
 //
 // Invariants
-//  1. fd_, read_fd_, size_, direct_, use_uring_ never change after Open()
-//     returns, so they are read without locks.
+//  1. fd_, read_fd_, direct_, use_uring_ never change after Open()
+//     returns, so they are read without locks; the size only grows
+//     (GrowTo), atomically.
 //  2. A batch is validated whole (CheckBatch) before any I/O is issued.
 //  3. Every request of a valid batch gets its own result; one failure never
 //     stops the others.
@@ -191,10 +192,23 @@ FileVdev::FileVdev(std::string path, int fd, int read_fd, BlockCount size, bool 
     : path_(std::move(path)),
       fd_(fd),
       read_fd_(read_fd),
-      size_(size),
+      size_blocks_(size.value),
       block_device_(block_device),
       direct_(direct),
       options_(options) {}
+
+Status FileVdev::GrowTo(BlockCount size) {
+  if (!block_device_) return Err(Code::kInvalidArgument, "{} is not a block device; it grows by reopening", path_);
+  uint64_t bytes = 0;
+  if (::ioctl(fd_, BLKGETSIZE64, &bytes) != 0) return ErrnoError(errno, fmt::format("BLKGETSIZE64 {}", path_));
+  const uint64_t device_blocks = bytes >> kBlockShift;
+  if (size.value < Size().value || size.value > device_blocks) {
+    return Err(Code::kInvalidArgument, "{}: cannot span {} blocks: the vdev has {}, the device {}", path_,
+               size.value, Size().value, device_blocks);
+  }
+  size_blocks_.store(size.value, std::memory_order_release);
+  return Ok();
+}
 
 FileVdev::~FileVdev() {
   idle_rings_.clear();

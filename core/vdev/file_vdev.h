@@ -95,7 +95,7 @@ class FileVdev final : public Vdev {
   FileVdev(const FileVdev&) = delete;
   FileVdev& operator=(const FileVdev&) = delete;
 
-  BlockCount Size() const override { return size_; }
+  BlockCount Size() const override { return BlockCount{size_blocks_.load(std::memory_order_acquire)}; }
   std::string Describe() const override;
   Status SubmitBatch(std::span<IoRequest> batch) override;
   Status Flush() override;
@@ -108,6 +108,12 @@ class FileVdev final : public Vdev {
   // fdatasync calls Flush has made (skipped flushes are not counted).
   uint64_t DeviceFlushes() const { return device_flushes_.load(std::memory_order_relaxed); }
   bool IsBlockDevice() const { return block_device_; }
+  // A block device that grew under it (a resized loop device, a LUN grown
+  // by the array): from now on the vdev spans `size` blocks of it. For vdev
+  // grow, which cannot open the device again while this claims it.
+  // InvalidArgument, changing nothing, when this is not a block device or
+  // `size` is below the vdev's size or beyond the device's.
+  Status GrowTo(BlockCount size);
 
   // A continuous queue of up to `depth` requests on one private ring (see
   // AsyncQueue). The FileVdev must outlive it.
@@ -142,7 +148,7 @@ class FileVdev final : public Vdev {
   const std::string path_;
   const int fd_;
   const int read_fd_;  // fd_, or a buffered descriptor for reads (cache_reads)
-  const BlockCount size_;
+  std::atomic<uint64_t> size_blocks_;  // only grows (GrowTo)
   const bool block_device_;
   const bool direct_;
   const FileVdevOptions options_;

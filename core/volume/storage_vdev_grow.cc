@@ -2,12 +2,15 @@
 //
 // Design notes
 //  1. Checks first: the vdev exists, is online, is a file vdev on a regular
-//     file; the new size (--size, else the file's own size, for a file the
-//     admin grew) is larger than the vdev; pool.conf's new text reads back.
-//     A refusal changes nothing.
+//     file or a block device; the new size (--size, else the file's or the
+//     device's own size, for one the admin grew) is larger than the vdev,
+//     and a device has it; pool.conf's new text reads back. A refusal
+//     changes nothing.
 //  2. Order, for crash safety:
 //       a. the file is extended (ftruncate, fsync) and reopened at its new
-//          size;
+//          size; a block device, which the open vdev claims exclusively and
+//          so cannot be opened again, is told its new size in place
+//          (FileVdev::GrowTo);
 //       b. the label with the new size is written at its new last block and
 //          flushed (Pool::PrepareGrow);
 //       c. pool.conf takes the new size (atomically);
@@ -31,6 +34,7 @@
 #include "core/pool/vdev_kinds.h"
 #include "core/util/log.h"
 #include "core/util/size.h"
+#include "core/vdev/file_vdev.h"
 #include "core/volume/storage_impl.h"
 
 namespace tessera {
@@ -74,18 +78,27 @@ Result<VdevStatus> Storage::Impl::GrowVdev(const std::string& name, uint64_t new
                name, VdevKind(v->config));
   }
   struct stat st {};
-  if (::stat(v->config.path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return Err(Code::kInvalidArgument, "vdev grow: {} is not a regular file; only files grow",
-               v->config.path);
+  const bool exists = ::stat(v->config.path.c_str(), &st) == 0;
+  const bool block_device = exists && S_ISBLK(st.st_mode);
+  if (!block_device && (!exists || !S_ISREG(st.st_mode))) {
+    return Err(Code::kInvalidArgument,
+               "vdev grow: {} is neither a regular file nor a block device; only those grow", v->config.path);
   }
   const uint64_t current = v->label.size_blocks * kBlockSize;
-  const uint64_t file = static_cast<uint64_t>(st.st_size) / kBlockSize * kBlockSize;
+  // What the file or the device has now.
+  const uint64_t file = block_device ? TRY(BlockDeviceBytes(v->config.path))
+                                     : static_cast<uint64_t>(st.st_size) / kBlockSize * kBlockSize;
   const uint64_t target = (new_size != 0 ? new_size : file) / kBlockSize * kBlockSize;
   if (target <= current) {
     return Err(Code::kInvalidArgument, "vdev grow: vdev '{}' has {}; give a larger size{}", name,
-               FormatSize(current), new_size != 0 ? "" : " (or extend its file first)");
+               FormatSize(current),
+               new_size != 0 ? "" : block_device ? " (or grow the device first)" : " (or extend its file first)");
   }
-  if (file > target) {
+  if (block_device && target > file) {
+    return Err(Code::kInvalidArgument, "vdev grow: the block device {} has {} bytes, less than the {} asked for",
+               v->config.path, file, target);
+  }
+  if (!block_device && file > target) {
     return Err(Code::kInvalidArgument,
                "vdev grow: {} already has {} bytes, more than the {} asked for", v->config.path,
                file, target);
@@ -98,14 +111,25 @@ Result<VdevStatus> Storage::Impl::GrowVdev(const std::string& name, uint64_t new
     return Err(Code::kInvalidArgument, "vdev grow: {}", reads.error().message());
   }
   // Design note 2a.
-  if (file < target) TRY_STATUS(ExtendFile(v->config.path, target));
-  PoolConfig one{.name = pool.config().name, .vdevs = {v->config}};
-  one.vdevs[0].size_bytes = target;
-  auto opened = OpenPoolDevices(options_, one, false);
-  if (!opened) return Err(opened.error().WithContext("vdev grow"));
-  std::shared_ptr<Vdev> device = opened->empty() ? nullptr : opened->at(0);
-  if (!device || device->Size().value * kBlockSize != target) {
-    return Err(Code::kIOError, "vdev grow: {} did not reopen at {} bytes", v->config.path, target);
+  std::shared_ptr<Vdev> device;
+  if (block_device) {
+    device = v->device->device();
+    auto* claimed = dynamic_cast<FileVdev*>(device.get());
+    if (claimed == nullptr) {
+      return Err(Code::kInvalidArgument, "vdev grow: the block device {} is not open as a plain device here",
+                 v->config.path);
+    }
+    TRY_STATUS(claimed->GrowTo(BlockCount{target / kBlockSize}));
+  } else {
+    if (file < target) TRY_STATUS(ExtendFile(v->config.path, target));
+    PoolConfig one{.name = pool.config().name, .vdevs = {v->config}};
+    one.vdevs[0].size_bytes = target;
+    auto opened = OpenPoolDevices(options_, one, false);
+    if (!opened) return Err(opened.error().WithContext("vdev grow"));
+    device = opened->empty() ? nullptr : opened->at(0);
+    if (!device || device->Size().value * kBlockSize != target) {
+      return Err(Code::kIOError, "vdev grow: {} did not reopen at {} bytes", v->config.path, target);
+    }
   }
   // Design notes 2b to 2d.
   TRY_STATUS(pool.PrepareGrow(name, *device));

@@ -54,16 +54,25 @@
 //     and new rows stay off the vdev until the replace ends (RowPlacement;
 //     volume_impl.cc, design note 4a), so none of its writes land behind
 //     the copy.
+//  7. The new path names a new file, or a block device of at least the
+//     vdev's size, used whole as pool create uses one (file_vdev_kind.h;
+//     one that holds a filesystem, a partition table or a label is refused
+//     by the kind: clear it first). The vdev keeps its size (a vdev grow
+//     takes the rest). A copy that fails clears the labels it wrote there,
+//     so the device can be given again.
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <set>
 
 #include "core/exnode/exnode.h"
+#include "core/pool/device_contents.h"
 #include "core/pool/vdev_kinds.h"
 #include "core/segment/lun_segment.h"
 #include "core/util/aligned_buffer.h"
 #include "core/util/log.h"
+#include "core/util/size.h"
+#include "core/vdev/file_vdev.h"
 #include "core/volume/data_segment_types.h"
 #include "core/volume/storage_impl.h"
 
@@ -213,8 +222,18 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
   if (p.is_relative()) p = fs::path(dir_) / p;
   const std::string new_path = p.lexically_normal().string();
   std::error_code ec;
-  if (fs::exists(new_path, ec)) {
-    return Err(Code::kInvalidArgument, "vdev replace: {} already exists; give a path for a new file", new_path);
+  // Design note 7: a block device in place of a new file.
+  const bool block_device = fs::is_block_file(new_path, ec);
+  if (!block_device && fs::exists(new_path, ec)) {
+    return Err(Code::kInvalidArgument,
+               "vdev replace: {} already exists; give a path for a new file, or a block device", new_path);
+  }
+  if (block_device) {
+    const uint64_t bytes = TRY(BlockDeviceBytes(new_path));
+    if (bytes < v->label.size_blocks * kBlockSize) {
+      return Err(Code::kInvalidArgument, "vdev replace: {} has {}; vdev '{}' needs at least {}", new_path,
+                 FormatSize(bytes), old_name, FormatSize(v->label.size_blocks * kBlockSize));
+    }
   }
   for (const PoolVdev& other : pool.vdevs()) {
     if (other.config.path == new_path) {
@@ -260,6 +279,7 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
   PoolConfig one{.name = pool.config().name, .vdevs = {v->config}};
   one.vdevs[0].path = new_path;
   one.vdevs[0].offline = false;
+  if (block_device) one.vdevs[0].size_bytes = 0;  // note 7: used whole, of at least the vdev's size
   auto created = TRY(OpenPoolDevices(options_, one, true));
   std::shared_ptr<Vdev> fresh = created.at(0);
 
@@ -299,6 +319,7 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
     }
     return Ok();
   });
+  if (!copied && block_device) ClearLabels(*fresh);  // note 7
   TRY_STATUS(copied);
   TRY_STATUS(pool.Replace(old_name, fresh, new_path));
   TRY_STATUS(SavePoolConfig());
