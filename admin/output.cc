@@ -10,6 +10,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <set>
 
 #include "core/util/size.h"
 
@@ -71,12 +72,21 @@ std::string FormatVolumeTable(const std::vector<VolumeInfo>& volumes) {
   return table.Render();
 }
 
-std::string FormatVolumeInfo(const VolumeInfo& v) {
-  std::vector<std::string> by_tier;  // fastest first
+namespace {
+
+// "fast 8M, slow 64M": bytes per tier, fastest first; "-" when none.
+std::string RowsOn(const std::map<std::string, uint64_t>& tier_bytes) {
+  std::vector<std::string> by_tier;
   for (Tier t : {Tier::kFastest, Tier::kFast, Tier::kSlow, Tier::kSlowest}) {
-    auto it = v.tier_bytes.find(std::string(TierName(t)));
-    if (it != v.tier_bytes.end()) by_tier.push_back(fmt::format("{} {}", it->first, FormatSize(it->second)));
+    auto it = tier_bytes.find(std::string(TierName(t)));
+    if (it != tier_bytes.end()) by_tier.push_back(fmt::format("{} {}", it->first, FormatSize(it->second)));
   }
+  return by_tier.empty() ? "-" : fmt::format("{}", fmt::join(by_tier, ", "));
+}
+
+}  // namespace
+
+std::string FormatVolumeInfo(const VolumeInfo& v) {
   return fmt::format(
       "name:       {}\n"
       "id:         {}\n"
@@ -89,8 +99,7 @@ std::string FormatVolumeInfo(const VolumeInfo& v) {
       "open:       {}\n"
       "origin:     {}\n",
       v.name, v.id, FormatSize(v.size), v.size, v.layout, v.tier, FormatSize(v.mapped_bytes),
-      v.mapped_bytes, FormatSize(v.allocated_bytes), v.allocated_bytes,
-      by_tier.empty() ? "-" : fmt::format("{}", fmt::join(by_tier, ", ")), v.open ? "yes" : "no",
+      v.mapped_bytes, FormatSize(v.allocated_bytes), v.allocated_bytes, RowsOn(v.tier_bytes), v.open ? "yes" : "no",
       v.origin.empty() ? "-" : v.origin);
 }
 
@@ -148,6 +157,13 @@ std::string FormatPoolStatus(const PoolStatus& s) {
                   v.path, attrs});
   }
   out += table.Render();
+  std::set<std::string> tiers;
+  for (const VdevStatus& v : s.vdevs) tiers.insert(v.tier);
+  if (tiers.size() > 1 && !s.placement.empty()) {  // with one tier, every row is on it
+    Table volumes({{"VOLUME"}, {"TIER"}, {"ROWS ON"}});
+    for (const VolumePlacement& p : s.placement) volumes.AddRow({p.name, p.tier, RowsOn(p.tier_bytes)});
+    out += "\ndata rows by tier (TIER: where new rows go):\n" + volumes.Render();
+  }
   if (!s.degraded_volumes.empty()) {
     Table volumes({{"VOLUME"}, {"STATE"}, {"ROWS", A::kRight}, {"ON VDEVS"}});
     for (const VolumeHealth& h : s.degraded_volumes) {

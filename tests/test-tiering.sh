@@ -72,6 +72,8 @@ log "volhot: $hot bytes of rows rose above the slow tier; volcold: $cold bytes s
 status=$(tessera pool status --pool "$POOL")
 expect_match "pool status" "^tiering:  on, up to 90% of a faster tier, heat halves every 1s; rows moved: [1-9][0-9]* up .*, [1-9][0-9]* down" "$status"
 grep '^tiering:' <<<"$status"
+sed -n '/^data rows by tier/,/^$/p' <<<"$status"
+expect_match "pool status placement" "^volhot +slow +fast(est)? [0-9.]+[KMG].*slow " "$status"
 tessera pool status --pool "$POOL" --json | "$PYTHON" -c '
 import json, sys
 t = json.load(sys.stdin)["tiering"]

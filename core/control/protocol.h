@@ -99,6 +99,14 @@ void Fields(V& v, VolumeHealth& h) {
   v.Required("vdevs", h.vdevs);
 }
 
+template <> inline constexpr std::string_view kJsonName<VolumePlacement> = "volume placement";
+template <typename V>
+void Fields(V& v, VolumePlacement& p) {
+  v.Required("name", p.name);
+  v.Required("tier", p.tier);
+  v.Required("tier_bytes", p.tier_bytes);
+}
+
 template <> inline constexpr std::string_view kJsonName<MemoryUse> = "memory use";
 template <typename V>
 void Fields(V& v, MemoryUse& m) {
@@ -186,6 +194,7 @@ void Fields(V& v, PoolStatus& s) {
   v.Optional("metadata_copies", s.metadata_copies);
   v.Optional("metadata_copies_written", s.metadata_copies_written);
   v.Optional("degraded_volumes", s.degraded_volumes);
+  v.Optional("placement", s.placement);
   v.Optional("memory", s.memory);
   v.Optional("tiering", s.tiering);
 }

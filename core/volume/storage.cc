@@ -324,6 +324,7 @@ Result<PoolStatus> Storage::Impl::GetPoolStatus() {
                         .data_bytes = budget_->used(),
                         .dirty_bytes = budget_->dirty(),
                         .metadata_bytes = db_->cache().clean_bytes() + db_->cache().dirty_bytes()};
+  st.placement = TRY(PlacementLocked());
   st.tiering = TieringStatusNow();
   st.health = p.Healthy() ? "online" : "degraded";
   if (!p.Healthy()) st.degraded_volumes = TRY(DegradedVolumes());

@@ -171,6 +171,8 @@ class Storage::Impl final : public Storage, public StorageCore {
   // one that is closing (OpenTable contract 3).
   std::shared_ptr<VolumeImpl> FindOpen(const std::string& name) { return open_.Acquire(name); }
   Result<VolumeInfo> InfoLocked(const std::string& name);
+  // Every volume's rows by tier, from the exNodes (PoolStatus::placement).
+  Result<std::vector<VolumePlacement>> PlacementLocked();
   // Busy while clones name a snapshot of the volume as their base, or while
   // the volume or one of its snapshot exports is in use; closes its idle
   // objects first. `changed` ("deleted") words a failed close's context.

@@ -139,6 +139,14 @@ struct VolumeHealth {
   std::vector<std::string> vdevs;  // those vdevs
 };
 
+// Where a volume's data rows are (PoolStatus::placement): the tier new rows
+// go to, and the bytes of its rows on each tier, as VolumeInfo has them.
+struct VolumePlacement {
+  std::string name;
+  std::string tier;
+  std::map<std::string, uint64_t> tier_bytes;
+};
+
 // Progress of a long operation: `done` of `total` units of `what`.
 struct Progress {
   std::string what;
@@ -294,6 +302,9 @@ struct PoolStatus {
   uint32_t metadata_copies = 0;
   uint32_t metadata_copies_written = 0;
   std::vector<VolumeHealth> degraded_volumes;
+  // Every volume's data rows by tier: a spill to another tier (its tier
+  // full), a move under way and automatic tiering show here.
+  std::vector<VolumePlacement> placement;
   MemoryUse memory;  // of the process that opened the pool: the server, or the CLI when none runs
   TieringStatus tiering;  // its counters are the opening process's, like memory
 };

@@ -249,14 +249,41 @@ Result<std::shared_ptr<Volume>> Storage::Impl::OpenVolume(const std::string& nam
   return OpenVolumeLocked(name);
 }
 
+namespace {
+
+// The tier a volume's new rows go to and its rows' bytes per tier, from
+// its exNode.
+Result<VolumePlacement> PlacementOf(const std::string& name, const Exnode& exnode, const VolumeShape& shape) {
+  VolumePlacement placement{.name = name};
+  std::optional<Tier> tier = TierOfRowQuery(shape.lun->GetString("query").value_or(""));
+  placement.tier = tier ? std::string(TierName(*tier)) : "";
+  for (const Database::NamedBlock& b : TRY(DataBlocksOf(exnode))) {
+    placement.tier_bytes[std::string(TierName(b.address.tier()))] += b.blocks * kBlockSize;
+  }
+  return placement;
+}
+
+}  // namespace
+
+Result<std::vector<VolumePlacement>> Storage::Impl::PlacementLocked() {
+  std::vector<VolumePlacement> out;
+  for (const DatasetInfo& d : TRY(db_->ListDatasets())) {
+    Dataset* dataset = TRY(db_->OpenDataset(d.name));
+    Exnode exnode = TRY(ParseExnode(TRY(LoadExnodeText(dataset->tree()))));
+    out.push_back(TRY(PlacementOf(d.name, exnode, TRY(ShapeOf(exnode, d.name)))));
+  }
+  return out;
+}
+
 Result<VolumeInfo> Storage::Impl::InfoLocked(const std::string& name) {
   auto dataset = db_->OpenDataset(name);
   if (!dataset) return Err(Code::kNotFound, "no volume '{}' in pool {}", name, dir_);
   Exnode exnode = TRY(ParseExnode(TRY(LoadExnodeText((*dataset)->tree()))));
   VolumeShape shape = TRY(ShapeOf(exnode, name));
   VolumeInfo info{.name = name, .id = (*dataset)->id(), .size = shape.size, .layout = shape.layout};
-  std::optional<Tier> tier = TierOfRowQuery(shape.lun->GetString("query").value_or(""));
-  info.tier = tier ? std::string(TierName(*tier)) : "";
+  VolumePlacement placement = TRY(PlacementOf(name, exnode, shape));
+  info.tier = std::move(placement.tier);
+  info.tier_bytes = std::move(placement.tier_bytes);
   info.allocated_bytes =
       shape.lun->GetAll("row").size() * shape.devices * TRY(shape.lun->GetU64("max_block_size"));
   uint64_t mapped = 0;
@@ -268,9 +295,6 @@ Result<VolumeInfo> Storage::Impl::InfoLocked(const std::string& name) {
   info.mapped_bytes = mapped * kBlockSize;
   info.open = FindOpen(name) != nullptr;
   info.origin = shape.log->GetString("base").value_or("");
-  for (const Database::NamedBlock& b : TRY(DataBlocksOf(exnode))) {
-    info.tier_bytes[std::string(TierName(b.address.tier()))] += b.blocks * kBlockSize;
-  }
   return info;
 }
 

@@ -49,6 +49,13 @@ TEST(TierFallback, AFullTiersRowsGoToTheNearestTierWithRoom) {
   EXPECT_EQ(info->tier, "fast");
   EXPECT_GT(info->tier_bytes["fast"], 0u);
   EXPECT_GT(info->tier_bytes["slow"], 0u);
+  // pool status says the same of every volume.
+  auto status = storage->GetPoolStatus();
+  ASSERT_TRUE(status) << status.error().ToString();
+  ASSERT_EQ(status->placement.size(), 1u);
+  EXPECT_EQ(status->placement[0].name, "v");
+  EXPECT_EQ(status->placement[0].tier, "fast");
+  EXPECT_EQ(status->placement[0].tier_bytes, info->tier_bytes);
   auto read_all = [&] {
     auto volume = std::move(*storage->OpenVolume("v"));
     std::vector<std::byte> got(kSize);
