@@ -383,6 +383,39 @@ fio_verify_served() {
   grep -q 'err= 0' "$T/fio-$volume.out"
 }
 
+# churn_until DONE-FILE COMMAND...: runs COMMAND (a write-and-verify pass)
+# over and over in the background, at least twice and until DONE-FILE
+# exists, so that passes span a change made meanwhile. CHURN_PID is the
+# loop (its status is non-zero once a pass failed); $T/fio-passes counts
+# the passes.
+churn_until() {
+  local done_file=$1
+  shift
+  (
+    pass=0
+    while ((pass < 2)) || [ ! -e "$done_file" ]; do
+      "$@" || exit 1
+      echo $((++pass)) >"$T/fio-passes"
+    done
+  ) &
+  CHURN_PID=$!
+  on_exit "kill_started $CHURN_PID"
+}
+
+# expect_flip_caught URI COMMAND...: flips a byte of the first block of the
+# export at URI, then COMMAND (a verify-only pass over it) must fail: the
+# test's check can fail.
+expect_flip_caught() {
+  local uri=$1
+  shift
+  "$NBDSH" -u "$uri" -c '
+b = bytearray(h.pread(4096, 0)); b[100] ^= 0xff; h.pwrite(bytes(b), 0); h.flush()' ||
+    fail "nbdsh could not flip a byte"
+  if "$@" >/dev/null 2>&1; then
+    fail "$* passed over a flipped byte: the check cannot fail"
+  fi
+}
+
 # expect_fail DESCRIPTION COMMAND...: COMMAND must exit non-zero; its
 # combined output is left in $EXPECT_OUT.
 expect_fail() {

@@ -43,20 +43,12 @@ before=$(spread)
 ((before > 16 << 20)) || fail "d2 joined only $before bytes from the others: the test proves nothing"
 
 log "rebalance while fio writes and verifies the rest of vol0"
-(
-  pass=0
-  while ((pass < 2)) || [ ! -e "$T/balanced" ]; do
-    churn || exit 1
-    echo $((++pass)) >"$T/fio-passes"
-  done
-) &
-fio_pid=$!
-on_exit "kill_started $fio_pid"
+churn_until "$T/balanced" churn
 sleep 1
 tessera pool rebalance --pool "$POOL" >"$T/rebalance.out" 2>"$T/rebalance.err" ||
   fail "pool rebalance failed: $(cat "$T/rebalance.err")"
 touch "$T/balanced"
-wait "$fio_pid" || fail "fio found wrong data during the rebalance"
+wait "$CHURN_PID" || fail "fio found wrong data during the rebalance"
 cat "$T/rebalance.out"
 log "$(cat "$T/fio-passes") fio passes of write and verify ran over the rebalance"
 expect_match "rebalance" "^rebalanced: .* moved in [0-9]+ steps; the vdevs of each tier are within " \
