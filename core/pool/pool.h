@@ -109,6 +109,9 @@ class Pool {
   // nullptr when no such vdev.
   const PoolVdev* Find(Tier tier, uint32_t index) const;
   const PoolVdev* FindByName(const std::string& name) const;
+  // FindByName for a name a user gave: the vdev (a removed one too), or
+  // NotFound naming the pool's vdevs.
+  Result<const PoolVdev*> FindNamed(const std::string& name) const;
   // True when every vdev is online.
   bool Healthy() const;
 
@@ -172,6 +175,8 @@ class Pool {
   Pool(PoolConfig config, Uuid uuid, std::vector<PoolVdev> vdevs);
   Result<PoolVdev*> Resolve(DiskAddress address, uint64_t blocks);
   Result<PoolVdev*> FindMutable(const std::string& name);
+  // NotFound for `name`, naming the pool's vdevs.
+  Error NoSuchVdev(const std::string& name) const;
   // The published vdevs (contract 5), for the pool's own use.
   std::span<PoolVdev> Published() { return {vdevs_.data(), count_.load(std::memory_order_acquire)}; }
 

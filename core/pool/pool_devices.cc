@@ -40,15 +40,24 @@ const PoolVdev* Pool::FindByName(const std::string& name) const {
   return nullptr;
 }
 
+Error Pool::NoSuchVdev(const std::string& name) const {
+  std::string known;
+  for (const auto& v : vdevs()) known += (known.empty() ? "" : ", ") + v.config.name;
+  return Error(Code::kNotFound, fmt::format("no vdev '{}' in the pool (its vdevs: {})", name, known));
+}
+
+Result<const PoolVdev*> Pool::FindNamed(const std::string& name) const {
+  if (const PoolVdev* v = FindByName(name)) return v;
+  return Err(NoSuchVdev(name));
+}
+
 Result<PoolVdev*> Pool::FindMutable(const std::string& name) {
   for (auto& v : Published()) {
     if (v.config.name != name) continue;
     if (v.removed()) return Err(Code::kInvalidArgument, "vdev '{}' was removed from the pool", name);
     return &v;
   }
-  std::string known;
-  for (const auto& v : vdevs()) known += (known.empty() ? "" : ", ") + v.config.name;
-  return Err(Code::kNotFound, "no vdev '{}' in the pool (its vdevs: {})", name, known);
+  return Err(NoSuchVdev(name));
 }
 
 bool Pool::Healthy() const {

@@ -60,13 +60,7 @@ Result<VdevStatus> Storage::Impl::GrowVdev(const std::string& name, uint64_t new
   std::lock_guard work(work_mu_);
   std::lock_guard lock(mu_);
   Pool& pool = db_->pool();
-  const PoolVdev* v = pool.FindByName(name);
-  if (v == nullptr) {
-    std::string known;
-    for (const PoolVdev& other : pool.vdevs())
-      known += (known.empty() ? "" : ", ") + other.config.name;
-    return Err(Code::kNotFound, "no vdev '{}' in the pool (its vdevs: {})", name, known);
-  }
+  const PoolVdev* v = TRY(pool.FindNamed(name));
   // Design note 1.
   if (v->removed()) return Err(Code::kInvalidArgument, "vdev grow: vdev '{}' was removed from the pool", name);
   if (!v->device->online()) {

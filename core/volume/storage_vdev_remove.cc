@@ -131,12 +131,7 @@ Result<VdevRemoveProgress> Storage::Impl::RemoveVdev(const std::string& name) {
   std::lock_guard work(work_mu_);  // note 4
   std::unique_lock lock(mu_);
   Pool& pool = db_->pool();
-  const PoolVdev* vdev = pool.FindByName(name);
-  if (vdev == nullptr) {
-    std::string known;
-    for (const PoolVdev& v : pool.vdevs()) known += (known.empty() ? "" : ", ") + v.config.name;
-    return Err(Code::kNotFound, "no vdev '{}' in the pool (its vdevs: {})", name, known);
-  }
+  const PoolVdev* vdev = TRY(pool.FindNamed(name));
   if (vdev->removed()) {  // note 3: pool.conf may not say so yet
     TRY_STATUS(SavePoolConfig());
     return VdevRemoveProgress{.name = name, .phase = "removed", .done = true};

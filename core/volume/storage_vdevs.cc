@@ -103,13 +103,9 @@ Result<uint32_t> ParityOf(Tree& tree, const std::string& volume) {
 // The vdev named `name`, or NotFound listing the pool's vdevs
 // (InvalidArgument for one removed).
 Result<const PoolVdev*> NamedVdev(const Pool& pool, const std::string& name) {
-  if (const PoolVdev* v = pool.FindByName(name)) {
-    if (v->removed()) return Err(Code::kInvalidArgument, "vdev '{}' was removed from the pool", name);
-    return v;
-  }
-  std::string known;
-  for (const PoolVdev& v : pool.vdevs()) known += (known.empty() ? "" : ", ") + v.config.name;
-  return Err(Code::kNotFound, "no vdev '{}' in the pool (its vdevs: {})", name, known);
+  const PoolVdev* v = TRY(pool.FindNamed(name));
+  if (v->removed()) return Err(Code::kInvalidArgument, "vdev '{}' was removed from the pool", name);
+  return v;
 }
 
 bool Online(const Pool& pool, const LunBlock& b) {
