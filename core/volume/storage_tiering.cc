@@ -29,6 +29,7 @@
 //     tier with tiering on writes there and its cold rows sink; one on a
 //     slow tier has its hot rows rise.
 #include <algorithm>
+#include <array>
 
 #include "core/alloc/allocator.h"
 #include "core/util/log.h"
@@ -52,18 +53,21 @@ struct Candidate {
   uint64_t bytes = 0;
 };
 
-// How many vdevs of `tier` take new rows now.
-size_t UsableVdevs(const Pool& pool, Tier tier) {
-  return std::ranges::count_if(pool.vdevs(), [&](const PoolVdev& v) {
-    return v.config.tier == tier && v.device && v.device->online() && v.device->takes_new_blocks();
-  });
+// How many vdevs of each tier take new rows now (online, not draining).
+using TierCounts = std::array<size_t, kTierCount>;
+TierCounts UsableVdevs(const Pool& pool) {
+  TierCounts usable{};
+  for (const PoolVdev& v : pool.vdevs()) {
+    if (v.device && v.device->takes_new_blocks()) usable[static_cast<size_t>(v.config.tier)]++;
+  }
+  return usable;
 }
 
 // The nearest tier above (up) or below `tier` with `devices` usable vdevs.
-std::optional<Tier> NeighbourTier(const Pool& pool, Tier tier, bool up, size_t devices) {
+std::optional<Tier> NeighbourTier(const TierCounts& usable, Tier tier, bool up, size_t devices) {
   int t = static_cast<int>(tier);
   for (t += up ? -1 : 1; t >= 0 && t < static_cast<int>(kTierCount); t += up ? -1 : 1) {
-    if (UsableVdevs(pool, static_cast<Tier>(t)) >= devices) return static_cast<Tier>(t);
+    if (usable[static_cast<size_t>(t)] >= devices) return static_cast<Tier>(t);
   }
   return std::nullopt;
 }
@@ -130,7 +134,7 @@ Result<TieringMove> Storage::Impl::TierStep() {
   std::unique_lock work(work_mu_, std::try_to_lock);  // note 3
   if (!work.owns_lock()) return TieringMove{};
   const TieringOptions& options = options_.tiering;
-  const Pool& pool = db_->pool();
+  const TierCounts usable = UsableVdevs(db_->pool());
   std::vector<Candidate> ups, downs;  // note 2
   for (const std::shared_ptr<VolumeImpl>& volume : OpenVolumes()) {
     if (volume->read_only() || volume->retired() || !volume->parts().heat) continue;
@@ -145,7 +149,7 @@ Result<TieringMove> Storage::Impl::TierStep() {
       const RowHeat::Reading reading = heat.Read(row.seg_offset);
       const bool hot = reading.heat >= options.hot;
       if (!hot && (reading.heat >= options.cold || reading.idle_ns < cold_idle_ns)) continue;
-      const std::optional<Tier> to = NeighbourTier(pool, *tier, hot, row.blocks.size());
+      const std::optional<Tier> to = NeighbourTier(usable, *tier, hot, row.blocks.size());
       if (!to) continue;
       uint64_t bytes = 0;
       for (const LunBlock& b : row.blocks) bytes += b.size;
