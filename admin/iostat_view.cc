@@ -29,9 +29,9 @@ IostatRow Row(std::string kind, std::string name, const IoStats& reads, const Io
   row.write_ops = static_cast<double>(writes.ops) / seconds;
   row.read_bytes = static_cast<double>(reads.bytes) / seconds;
   row.write_bytes = static_cast<double>(writes.bytes) / seconds;
-  row.read_avg_us = static_cast<double>(reads.AverageUs());
+  row.read_avg_us = reads.AverageUs();
   row.read_p99_us = reads.PercentileUs(0.99);
-  row.write_avg_us = static_cast<double>(writes.AverageUs());
+  row.write_avg_us = writes.AverageUs();
   row.write_p99_us = writes.PercentileUs(0.99);
   return row;
 }
@@ -40,6 +40,7 @@ std::string Rate(double v) { return v < 10 ? fmt::format("{:.1f}", v) : fmt::for
 std::string Bandwidth(double v) { return FormatSize(static_cast<uint64_t>(v)); }
 std::string Micros(double us) {
   if (us == 0) return "-";
+  if (us < 10) return fmt::format("{:.1f}us", us);
   return us < 1000 ? fmt::format("{:.0f}us", us) : fmt::format("{:.1f}ms", us / 1000);
 }
 

@@ -30,7 +30,9 @@ struct IoStats {
   uint64_t total_ns = 0;  // summed latency
   std::array<uint64_t, kLatencyBuckets> buckets{};
 
-  uint64_t AverageUs() const { return ops == 0 ? 0 : total_ns / ops / 1000; }
+  // The mean latency, in microseconds with their fraction: writes absorbed
+  // by a cache take well under one.
+  double AverageUs() const { return ops == 0 ? 0 : static_cast<double>(total_ns) / static_cast<double>(ops) / 1000; }
   // The upper bound of the bucket holding the p-th fraction (0 < p <= 1) of
   // the operations; 0 without operations (contract 2).
   double PercentileUs(double p) const;

@@ -70,7 +70,9 @@ TEST(IoStats, SnapshotsSubtractAndTotalsRoundTrip) {
   IoStats delta = second.Since(first);
   EXPECT_EQ(delta.ops, 2u);
   EXPECT_EQ(delta.bytes, 8192u);
-  EXPECT_EQ(delta.AverageUs(), 2000u);
+  EXPECT_DOUBLE_EQ(delta.AverageUs(), 2000);
+  counter.Record(1, 4096, 300);
+  EXPECT_DOUBLE_EQ(counter.Snapshot().Since(second).AverageUs(), 0.3) << "a sub-microsecond mean is not zero";
   EXPECT_GE(delta.PercentileUs(0.99), 2000);
   IoTotals totals = ToTotals(second);
   EXPECT_EQ(totals.latency.size(), 2u) << "only the buckets that are not empty";
