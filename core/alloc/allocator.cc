@@ -210,6 +210,32 @@ void Allocator::ReleaseQuarantine() {
   for (auto& v : vdevs_) {
     for (auto& s : v.segments) s.ReleaseQuarantine();
   }
+  for (const auto& [hold, runs] : held_) {  // contract 11
+    for (const auto& [address, count] : runs) {
+      if (auto seg = Locate(address, count)) (*seg)->Quarantine(address.block() % kSegmentBlocks, count);
+    }
+  }
+}
+
+Status Allocator::FreeHeld(DiskAddress address, BlockCount count, uint64_t hold) {
+  TRY_STATUS(Free(address, count));
+  std::lock_guard lock(mu_);
+  held_[hold].emplace_back(address, count.value);
+  return Ok();
+}
+
+void Allocator::Unhold(uint64_t hold) {
+  std::lock_guard lock(mu_);
+  held_.erase(hold);
+}
+
+uint64_t Allocator::HeldBlocks() const {
+  std::lock_guard lock(mu_);
+  uint64_t blocks = 0;
+  for (const auto& [hold, runs] : held_) {
+    for (const auto& run : runs) blocks += run.second;
+  }
+  return blocks;
 }
 
 bool Allocator::IsAllocated(DiskAddress address, BlockCount count) const {

@@ -36,6 +36,11 @@
 //     there too, so both states open to the same space.
 // 10. A removed vdev (pool.h contract 7) keeps its bitmaps (its reserved
 //     blocks only), but its space counts in no Usage nor UsageOfTier.
+// 11. Held frees: FreeHeld frees as Free does (the blocks are free in the
+//     next Encode), but the blocks stay unallocatable through every
+//     ReleaseQuarantine until Unhold(hold); the release after that frees
+//     them for reuse. For blocks a reader may still read after the txg
+//     that freed them (an open snapshot tree, snapshot_recopy.cc note 5).
 #pragma once
 
 #include <cstdint>
@@ -101,6 +106,12 @@ class Allocator {
   Status MarkAllocated(DiskAddress address, BlockCount count);
   Status Free(DiskAddress address, BlockCount count);
   void ReleaseQuarantine();
+  // Contract 11. `hold` is any number the caller chose; Unhold of one that
+  // holds nothing does nothing.
+  Status FreeHeld(DiskAddress address, BlockCount count, uint64_t hold);
+  void Unhold(uint64_t hold);
+  // Blocks held now (contract 11), for tests and accounting.
+  uint64_t HeldBlocks() const;
   bool IsAllocated(DiskAddress address, BlockCount count) const;
 
   // Persistence through the root tree.
@@ -136,6 +147,8 @@ class Allocator {
 
   mutable std::mutex mu_;
   std::vector<VdevSegments> vdevs_;                    // GUARDED_BY(mu_)
+  // hold -> (address, blocks) freed under it (contract 11).
+  std::map<uint64_t, std::vector<std::pair<DiskAddress, uint64_t>>> held_;  // GUARDED_BY(mu_)
   std::array<size_t, kTierCount> next_vdev_in_tier_{};  // GUARDED_BY(mu_)
   std::array<size_t, kTierCount> next_copy_in_tier_{};  // GUARDED_BY(mu_); AllocateApart's cursor
 };

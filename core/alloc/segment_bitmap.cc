@@ -94,6 +94,14 @@ void SegmentBitmap::ReleaseQuarantine() {
   quarantined_count_ = 0;
 }
 
+void SegmentBitmap::Quarantine(uint64_t start, uint64_t count) {
+  for (uint64_t b = start; b < start + count && b < blocks_; b++) {
+    if (Get(allocated_, b) || Get(quarantined_, b)) continue;
+    quarantined_count_++;
+    quarantined_[b >> 6] |= uint64_t{1} << (b & 63);
+  }
+}
+
 std::string SegmentBitmap::Encode(const std::vector<std::pair<uint64_t, uint64_t>>& exclude) const {
   std::vector<uint64_t> bits = allocated_;
   for (auto [start, count] : exclude) {

@@ -44,6 +44,8 @@ class SegmentBitmap {
   // Clears every quarantine bit and moves the cursor back to the start, so
   // that space freed in earlier txgs is reused first.
   void ReleaseQuarantine();
+  // Sets the quarantine bit of free blocks (held past a release).
+  void Quarantine(uint64_t start, uint64_t count);
 
   // Persisted form: u64 LE block count, then the allocated bitmap. Blocks in
   // `exclude` ranges (start,count) are written as free.

@@ -222,6 +222,7 @@ Result<uint64_t> Database::CommitLocked(bool force) {
   txg_ = *result;
   // A running walk keeps every freed block quarantined (walk_pin.cc); the
   // first commit after the last one ends releases them.
+  EndClosedReadersHoldsLocked();
   if (walks_.load(std::memory_order_acquire) == 0) allocator_->ReleaseQuarantine();
   return txg_;
 }

@@ -281,7 +281,8 @@ class Database {
   // nodes with fewer copies than the pool keeps (a raised setting, writes
   // while a vdev was lost), it writes them anew with every copy, snapshots
   // included, holding the commit lock for that repair (snapshot_recopy.cc);
-  // a dataset with an open snapshot tree is left for a later scrub.
+  // the old nodes of a dataset with open snapshot trees are kept from reuse
+  // until those trees close (Allocator contract 11).
   // `progress` is called without the lock. Errors only when the walk cannot
   // start (or the database failed earlier); what it finds is in the report.
   Result<MetadataScrubReport> ScrubMetadata(const ScrubProgressFn& progress = {});
@@ -437,6 +438,16 @@ class Database {
   // TreeOptions::holder): use_count() above 1 means some are open. Copied
   // only under mu_.
   std::map<uint64_t, std::shared_ptr<const int>> snapshot_readers_;  // GUARDED_BY(mu_)
+  // Nodes a recopy freed while snapshot trees were open, held from reuse
+  // (Allocator contract 11) until every tree that held `readers` then is
+  // closed; commits end the holds (snapshot_recopy.cc note 5).
+  struct ReadersHold {
+    std::weak_ptr<const int> readers;
+    uint64_t hold = 0;
+  };
+  std::vector<ReadersHold> readers_holds_;  // GUARDED_BY(mu_)
+  uint64_t next_hold_ = 1;                  // GUARDED_BY(mu_)
+  void EndClosedReadersHoldsLocked();
   // Running walks (WalkPin); while above 0, commits release no quarantine.
   // Raised under mu_, lowered without it.
   std::atomic<uint32_t> walks_{0};

@@ -33,7 +33,7 @@
 //     repair would stop at it). Only the trees that hold some are visited
 //     again: the root tree, and the datasets whose live or snapshot trees
 //     the walk found them in (nodes are never shared across datasets). `under_replicated` counts those left below
-//     it (a dataset with open snapshot trees, a failure), `recopied` those
+//     it (too few metadata vdevs online, a failure), `recopied` those
 //     brought up.
 #include <cstring>
 #include <set>

@@ -42,11 +42,19 @@
 //     changed fails the database (contract 3), as a failed commit does.
 //  5. Readers: a snapshot tree opened through OpenSnapshot reads the nodes
 //     of the root it was opened at, for as long as it lives (a VOL@SNAP
-//     export, a clone's base). Freeing those nodes would fail its reads
-//     once the blocks are reused, so a dataset with any open snapshot tree
-//     (snapshot_readers_) is left for a later scrub, and reported. Walks of
-//     Check and the scrub itself read under a WalkPin (walk_pin.cc), which
-//     keeps freed blocks from reuse until they end.
+//     export, a clone's base: as long as the clone exists). So when a
+//     dataset has open snapshot trees (snapshot_readers_), its old nodes
+//     are freed held (Allocator contract 11): free on disk from the closing
+//     commit, as any freed node, but not reused while any tree opened
+//     before the recopy lives. The dataset's reader token is replaced, so
+//     trees opened afterwards (which read the new roots) hold the new one;
+//     the first commit after the last old tree closed ends the hold
+//     (Database::EndClosedReadersHoldsLocked). A crash ends it too: the
+//     blocks are free in the committed bitmaps, and no reader survives. The
+//     blocks of nodes unchanged since the old tree opened stay allocated,
+//     so every node it reaches verifies. Walks of Check and the scrub itself
+//     read under a WalkPin (walk_pin.cc), which keeps freed blocks from
+//     reuse until they end.
 //  6. Only when every copy can be placed: with fewer online vdevs of the
 //     metadata tiers than the pool keeps copies, nodes written anew would
 //     again have fewer copies, and every scrub would rewrite them. The
@@ -114,12 +122,6 @@ Status Database::RewriteNodesWhereLocked(const std::function<bool(const BlockPtr
     if (!datasets.contains(name)) continue;
     std::vector<SnapshotRecord> snapshots = TRY(SnapshotsOf(record.id));
     if (snapshots.empty()) continue;
-    if (auto it = snapshot_readers_.find(record.id); it != snapshot_readers_.end() && it->second.use_count() > 1) {
-      report->errors.push_back(fmt::format(
-          "dataset {}: {} snapshot tree(s) open; its snapshots keep their copies until a later scrub", name,
-          it->second.use_count() - 1));
-      continue;
-    }
     Tree::Recopied done;
     auto free_new = [&] {
       for (const auto& [old, fresh] : done.moved) {
@@ -163,6 +165,10 @@ Status Database::RewriteNodesWhereLocked(const std::function<bool(const BlockPtr
           entries.size(), done.moved.size(), scanned ? "" : ": " + scanned.error().ToString()));
       continue;
     }
+    // Design note 5: old nodes that open snapshot trees may still read.
+    std::optional<uint64_t> hold;
+    auto readers = snapshot_readers_.find(record.id);
+    if (readers != snapshot_readers_.end() && readers->second.use_count() > 1) hold = next_hold_++;
     auto applied = [&]() -> Status {
       for (auto& [s, root] : new_roots) {
         SnapshotRecord updated = s;
@@ -180,7 +186,9 @@ Status Database::RewriteNodesWhereLocked(const std::function<bool(const BlockPtr
       }
       for (const BlockPtr& old : done.old_pointers) {
         for (uint64_t copy : old.CopyAddresses()) {
-          TRY_STATUS(allocator_->Free(DiskAddress{copy}, BlockCount{old.Blocks()}));
+          const DiskAddress address{copy};
+          const BlockCount blocks{old.Blocks()};
+          TRY_STATUS(hold ? allocator_->FreeHeld(address, blocks, *hold) : allocator_->Free(address, blocks));
         }
       }
       return Ok();
@@ -192,6 +200,12 @@ Status Database::RewriteNodesWhereLocked(const std::function<bool(const BlockPtr
     for (const BlockPtr& old : done.old_pointers) {
       if (which(old)) rewritten->insert(old.address);
     }
+    if (hold) {
+      readers_holds_.push_back({.readers = readers->second, .hold = *hold});
+      readers->second = std::make_shared<const int>(0);  // for trees opened from now on
+      Log(LogLevel::kInfo, "dataset {}: {} open snapshot tree(s) keep reading the old nodes, held until they close",
+          name, readers_holds_.back().readers.use_count());
+    }
     changed = true;
     Log(LogLevel::kInfo, "dataset {}: {} snapshot tree nodes written anew with {} copies", name,
         done.moved.size(), keep);
@@ -199,6 +213,14 @@ Status Database::RewriteNodesWhereLocked(const std::function<bool(const BlockPtr
   for (const auto& p : problems) report->errors.push_back("root tree record: " + p);
   if (changed) TRY(CommitLocked());
   return Ok();
+}
+
+void Database::EndClosedReadersHoldsLocked() {
+  std::erase_if(readers_holds_, [&](const ReadersHold& h) {
+    if (!h.readers.expired()) return false;
+    allocator_->Unhold(h.hold);
+    return true;
+  });
 }
 
 }  // namespace tessera

@@ -9,9 +9,10 @@
 //  2. A node with a copy on the vdev is written anew with all its copies
 //     elsewhere, as the scrub's recopy writes nodes below the count
 //     (snapshot_recopy.cc): live trees first, then snapshot trees, whose
-//     old nodes leave the dead lists for the new ones. A dataset with an
-//     open snapshot tree cannot have its snapshot nodes moved (design note
-//     5 there); that is Busy, and nothing of it changed.
+//     old nodes leave the dead lists for the new ones. The old copies that
+//     open snapshot trees still read (a served VOL@SNAP, a clone's base)
+//     stay held until those trees close (design note 5 there); until then
+//     RemoveVdev finds them quarantined on the vdev and is Busy, saying so.
 //  3. RemoveVdev trusts no list of what refers to the vdev: the allocator
 //     is the record of every block in use, so the vdev goes only when it
 //     has nothing allocated but its reserved blocks and nothing waiting in
@@ -116,10 +117,14 @@ Status Database::RemoveVdev(const std::string& name) {
     usage = allocator_->UsageOfVdev(vdev->config.tier, vdev->config.index);
   }
   if (in_use > 0 || usage.quarantined_blocks > 0) {
-    return Err(Code::kBusy, "vdev '{}' still holds {} blocks in use{}{} (the first at {}); run vdev remove again",
+    const bool held = usage.quarantined_blocks > 0 && allocator_->HeldBlocks() > 0;  // note 2
+    return Err(Code::kBusy, "vdev '{}' still holds {} blocks in use{}{} (the first at {}); run vdev remove again{}",
                name, in_use, usage.quarantined_blocks > 0 ? " and freed blocks not yet committed: " : "",
                usage.quarantined_blocks > 0 ? std::to_string(usage.quarantined_blocks) : "",
-               first.empty() ? "-" : first);
+               first.empty() ? "-" : first,
+               held ? " once the snapshot trees open now (a served VOL@SNAP, a clone's base) are closed: they "
+                      "still read old copies there"
+                    : "");
   }
   TRY_STATUS(pool_->Remove(name));
   io_->set_copies(MetadataIo::CopiesFor(*pool_, options_.metadata_tiers, copies_setting_.load()));

@@ -116,6 +116,42 @@ TEST(Allocator, DoubleFreeAndDoubleMarkAreCorruption) {
   EXPECT_FALSE(alloc.Free(DiskAddress::Make(Tier::kFastest, 5, 10), BlockCount{1}));
 }
 
+// Contract 11: blocks freed held are free in the persisted bitmaps at once,
+// stay unallocatable through every release until Unhold, and are reused
+// after the release that follows it.
+TEST(Allocator, HeldFreesOutlastReleasesUntilUnhold) {
+  auto pool = MakePool({{Tier::kFastest, 4096}});
+  Allocator alloc(*pool);
+  Tier t[] = {Tier::kFastest};
+  DiskAddress held = *alloc.Allocate(BlockCount{8}, t);
+  DiskAddress plain = *alloc.Allocate(BlockCount{8}, t);
+  ASSERT_TRUE(alloc.FreeHeld(held, BlockCount{8}, 7));
+  ASSERT_TRUE(alloc.Free(plain, BlockCount{8}));
+  EXPECT_FALSE(alloc.IsAllocated(held, BlockCount{8})) << "a held free is a free on disk";
+  EXPECT_EQ(alloc.HeldBlocks(), 8u);
+  std::set<uint64_t> handed;
+  auto take_all = [&] {
+    handed.clear();
+    while (auto a = alloc.Allocate(BlockCount{8}, t)) handed.insert(a->raw);
+  };
+  for (int release = 0; release < 3; release++) {
+    alloc.ReleaseQuarantine();
+    take_all();
+    EXPECT_FALSE(handed.contains(held.raw)) << "handed out while held, after release " << release;
+    for (uint64_t a : handed) ASSERT_TRUE(alloc.Free(DiskAddress{a}, BlockCount{8}));
+  }
+  EXPECT_FALSE(alloc.FreeHeld(held, BlockCount{8}, 8)) << "a double free is refused held or not";
+  alloc.Unhold(7);
+  alloc.Unhold(99);  // holds nothing
+  EXPECT_EQ(alloc.HeldBlocks(), 0u);
+  take_all();
+  EXPECT_FALSE(handed.contains(held.raw)) << "reused before the release after Unhold";
+  for (uint64_t a : handed) ASSERT_TRUE(alloc.Free(DiskAddress{a}, BlockCount{8}));
+  alloc.ReleaseQuarantine();
+  take_all();
+  EXPECT_TRUE(handed.contains(held.raw)) << "never reused after Unhold";
+}
+
 // Model test: random allocations and frees against a std::set of owned
 // blocks; quarantined blocks are never handed out before release.
 TEST(Allocator, RandomizedAgainstModel) {
