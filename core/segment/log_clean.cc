@@ -102,6 +102,21 @@ class RowWindow {
 
 }  // namespace
 
+uint64_t LogSegment::RelocationRoom() const {
+  std::lock_guard lock(mu_);
+  const uint64_t row = data_->row_bytes();
+  const uint64_t end = data_->Size();
+  const uint64_t pos = std::min(reserve_.offset, end);
+  // RelocateRow stages a row's entries, live or not, kLogMaxEntries at a
+  // time, and the batches are cut again at each row's end (design note 2).
+  // Each takes a header and at most a stripe's padding: a stripe's blocks.
+  const uint64_t rows_crossed = (end - pos + row - 1) / row;
+  const uint64_t batches = row / kBlockSize / kLogMaxEntries + 1 + rows_crossed;
+  const uint64_t overhead = batches * std::max<uint64_t>(1, data_->stripe_bytes() / kBlockSize);
+  const uint64_t free_blocks = (end - pos) / kBlockSize;
+  return free_blocks > overhead ? free_blocks - overhead : 0;
+}
+
 Status LogSegment::RelocateRow(uint64_t row_start) {
   const uint64_t row_end = row_start + data_->row_bytes();
   RowWindow row(*data_, row_start, row_end);

@@ -45,7 +45,10 @@
 //     and when the pool has no room for a row the write fails with NoSpace.
 //     Trims may use it, so a client of a full pool can still trim and give
 //     space back. A batch that is in succeeds even when the log cannot grow
-//     after it; the cleaner and a commit make room later.
+//     after it; the cleaner and a commit make room later. A batch cut at a
+//     row's end calls the RowKeeper before its rest goes on when the new
+//     row is the last: in a full pool the cleaner then has that whole row
+//     to relocate a row's live blocks into.
 //  6. A resize is complete or absent after a crash, so the size and the
 //     mappings past it change in this order. A shrink sets the size alone;
 //     its caller commits the smaller exNode, then TrimPastEnd deletes what
@@ -388,6 +391,13 @@ Status LogSegment::Append(const LogHeader& header, std::span<const BlockWrite> b
     if (took == blocks.size()) break;
     rest.entries.erase(rest.entries.begin(), rest.entries.begin() + static_cast<ptrdiff_t>(took));
     blocks = blocks.subspan(took);
+    // Cut at a row's end: the head starts a row. When that is the last
+    // row, keeping rows now gives the cleaner the whole row to relocate
+    // into (design note 5); NoSpace is for the next batch to meet.
+    if (SpareRows() < 1) {
+      Status kept = KeepRows();
+      if (!kept && kept.error().code() != Code::kNoSpace) return kept;
+    }
   }
   if (SpareRows() >= 1) return Ok();
   // The batch is in; a log that cannot grow now fails the next data batch

@@ -117,6 +117,10 @@ class LogSegment : public Segment {
   // live, so that the row holds no live data afterwards. NoSpace when the
   // data segment needs another row first (grow, then call again).
   Status RelocateRow(uint64_t row_start);
+  // Live blocks that RelocateRow can surely move without a new row: the
+  // rest of the data segment past the head, less a header and a stripe's
+  // padding for each batch a row's relocation may write.
+  uint64_t RelocationRoom() const;
   // Forgets a freed row's counter.
   Status ForgetRow(uint64_t row_start);
   // Moves the head to `row_start`, the start of a row past the head's row:

@@ -11,9 +11,15 @@
 //     and a spare. Relocation trades writes for space, so normally the log
 //     may grow to twice that before the emptiest reclaimable row (if at most
 //     half live) has its live blocks relocated to the head and is freed. When
-//     the pool has no room for a new row, cleaning turns aggressive: down to
-//     the bare need, with rows up to 90% live. One relocation per call keeps
-//     the cleaner's share of the writer's time bounded. Rows pinned by
+//     the pool has no room for a new row, cleaning turns aggressive: the
+//     emptiest reclaimable row is relocated however live it is, as long as
+//     freeing it gains at least a 64th of a row and its live blocks fit in
+//     the log's rows without a new one (LogSegment::RelocationRoom); the
+//     alternative is failing the write. (A bound of 90% live failed writes
+//     to a volume at 80% of its pool when no reclaimable row was under it,
+//     or when the head's row had no room left for the one that was.) One
+//     relocation per call keeps the cleaner's share of the writer's time
+//     bounded; the writer's batches make the calls. Rows pinned by
 //     snapshots (note 5) do not count against the normal bound: they cannot
 //     be moved, so counting them would make every call relocate a row.
 //  5. Snapshots: a row that existed when the volume's newest snapshot was
@@ -26,7 +32,9 @@
 //     under its commit hold (note 6): a snapshot taken while the cleaner
 //     was choosing rows names them all in its exNode.
 //  4. Growing first tries cleaning; when the pool has no room for a row,
-//     cleaning is retried aggressively before NoSpace is returned.
+//     a commit records the head (so the rows written since the last commit
+//     are reclaimable too) and cleaning is retried aggressively before
+//     NoSpace is returned.
 //  6. A new row (its extents, then the exNode naming it) and freed rows
 //     (the exNode without them, then their extents freed) are each made
 //     under one hold of the database's commits (Database contract 9): the
@@ -77,6 +85,9 @@ Result<LunRowDesc> VolumeImpl::GrowAndSaveLocked() {
 Status VolumeImpl::GrowLocked() {
   auto grown = GrowAndSaveLocked();
   if (!grown && grown.error().code() == Code::kNoSpace) {
+    // Note 4: a commit first records the head, so every row written since
+    // the last one is reclaimable too.
+    TRY_STATUS(core_->CommitAll());
     bool changed = false;
     TRY_STATUS(CleanLocked(CleanMode::kAggressive, &changed));
     if (changed) {
@@ -186,18 +197,21 @@ Status VolumeImpl::CleanLocked(CleanMode mode, bool* changed) {
   TRY_STATUS(FreeRowsLocked(empty));
   remaining -= empty.size();
   *changed = *changed || !empty.empty();
-  uint64_t volume_rows = (size() + row_bytes - 1) / row_bytes;
-  uint64_t allowed = mode == CleanMode::kAggressive ? volume_rows + 2 : 2 * volume_rows + 2;
-  // Rows the snapshots pin cannot be relocated: the bound is on the others,
-  // or every new row would relocate one in vain (note 3).
-  // (When the pool is full, aggressive cleaning still counts every row.)
-  uint64_t movable = mode == CleanMode::kAggressive ? remaining
-                                                    : remaining - std::min<uint64_t>(remaining, pinned.size());
-  if (mode == CleanMode::kFreeOnly || movable <= allowed) return Ok();
-  // The emptiest reclaimable row that is live enough to be worth moving.
+  if (mode == CleanMode::kFreeOnly) return Ok();
+  const int64_t row_blocks = static_cast<int64_t>(row_bytes / kBlockSize);
+  int64_t least = 0;  // a victim has fewer live blocks (note 3)
+  if (mode == CleanMode::kNormal) {
+    // Rows the snapshots pin cannot be relocated: the bound is on the others,
+    // or every new row would relocate one in vain (note 3).
+    const uint64_t volume_rows = (size() + row_bytes - 1) / row_bytes;
+    const uint64_t movable = remaining - std::min<uint64_t>(remaining, pinned.size());
+    if (movable <= 2 * volume_rows + 2) return Ok();
+    least = row_blocks / 2;
+  } else {
+    least = std::min<int64_t>(row_blocks - row_blocks / 64, static_cast<int64_t>(log.RelocationRoom()) + 1);
+  }
+  // The emptiest reclaimable row with fewer live blocks than that.
   std::optional<uint64_t> victim;
-  int64_t row_blocks = static_cast<int64_t>(row_bytes / kBlockSize);
-  int64_t least = mode == CleanMode::kAggressive ? row_blocks * 9 / 10 : row_blocks / 2;
   for (const LunRowDesc& row : parts_.data->Rows()) {
     if (row.seg_end > limit || pinned.count(row.seg_offset)) continue;
     if (live_of(row.seg_offset) < least) {

@@ -208,6 +208,51 @@ TEST(Cleaner, OverwritesNeverRunOutOfSpaceAndTrimGivesSpaceBack) {
   EXPECT_TRUE(std::all_of(block.begin(), block.end(), [](std::byte b) { return b == std::byte{0}; }));
 }
 
+// A pool with room for its one volume's 16 rows, a head row, a spare and one more,
+// and little more, overwritten evenly: every old row loses the same share,
+// so when the pool fills each is more than 90% live. The cleaner must still
+// relocate one (the emptiest that fits the head's room) rather than fail
+// the write with NoSpace (volume_clean.cc note 3).
+TEST(Cleaner, EvenOverwritesOfANearlyFullPoolNeverRunOutOfSpace) {
+  constexpr uint64_t kSize = 64 << 20;  // 16 rows of 4 MiB
+  constexpr uint64_t kRow = 4 << 20;
+  uint64_t overhead = 0;
+  {
+    PoolDir probe(1, 256ull << 20);
+    auto storage = std::move(*probe.Create());
+    overhead = (256ull << 20) - storage->GetPoolStatus()->free_bytes;
+  }
+  PoolDir pd(1, overhead + 20 * kRow + (2 << 20));
+  auto storage = std::move(*pd.Create());
+  ASSERT_TRUE(storage->CreateVolume({.name = "v", .size = kSize}));
+  std::vector<std::byte> model(kSize);
+  auto volume = std::move(*storage->OpenVolume("v"));
+  for (uint64_t off = 0; off < kSize; off += 1 << 20) {
+    auto data = Pattern(1 << 20, off);
+    ASSERT_TRUE(volume->Write(off, data, false));
+    std::memcpy(model.data() + off, data.data(), data.size());
+  }
+  ASSERT_TRUE(volume->Flush());
+  ASSERT_TRUE(storage->Commit());
+  for (uint64_t pass = 0; pass < 6; pass++) {  // one row's worth per pass, over every row
+    for (uint64_t off = pass * 4096; off < kSize; off += 64 << 10) {
+      auto data = Pattern(4096, pass * kSize + off);
+      auto written = volume->Write(off, data, false);
+      ASSERT_TRUE(written) << "pass " << pass << " offset " << off << ": " << written.error().ToString();
+      std::memcpy(model.data() + off, data.data(), data.size());
+    }
+    ASSERT_TRUE(volume->Flush());
+    ASSERT_TRUE(storage->Commit());
+  }
+  EXPECT_LT(storage->GetPoolStatus()->free_bytes, 3 * kRow) << "the pool never filled: the test tests nothing";
+  std::vector<std::byte> all(kSize);
+  ASSERT_TRUE(volume->Read(0, all));
+  EXPECT_TRUE(all == model);
+  auto report = storage->Check();
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->clean()) << report->Summary();
+}
+
 }  // namespace
 }  // namespace tessera::testing
 
