@@ -29,6 +29,15 @@
 //  4c. A draining vdev (vdev remove, slot_vdev.h) takes no new row at all,
 //     whatever the volume's redundancy: every row placed there would be one
 //     more to move off it. Nor, of course, does a removed one.
+//  4d. A row of a volume with parity M has at most M devices that are not
+//     online or are being copied: those chunks are missing now or once the
+//     replace ends (a chunk written to the old device behind the copy is
+//     rebuilt from the others), and with more than M missing the row's
+//     acknowledged writes could not be rebuilt. The fewest such devices
+//     are taken; when even M are not enough, the new row fails (Busy) and
+//     the write with it, until vdevs are back or the replace ends. (The
+//     thrasher, with its background thread, found a replace losing rows
+//     that the cleaner placed on the copied vdev beside two offline ones.)
 //  5. Closing is explicit (Close, run by OpenTable): flush, record the log
 //     head, free what the cleaner can, commit, then retire the object and
 //     release the lock. A retired object (closed or revoked) never touches
@@ -40,6 +49,7 @@
 //     even inside a commit.
 #include "core/volume/volume_impl.h"
 
+#include <algorithm>
 #include <set>
 
 #include "core/exnode/query.h"
@@ -246,13 +256,41 @@ Result<std::vector<LunBlock>> VolumeImpl::AllocateRowBy(uint32_t n_devices, uint
       for (size_t k : TRY(Select(query, candidates, n_devices, rotation))) chosen.push_back(among[k]);
       return chosen;
     };
+    // Note 4d: the fewest devices that are not preferred, at most the parity.
+    auto select_degraded = [&]() -> Result<std::vector<size_t>> {
+      if (!redundant) return select(allowed);
+      std::vector<size_t> others;
+      for (size_t i : allowed) {
+        if (std::find(preferred.begin(), preferred.end(), i) == preferred.end()) others.push_back(i);
+      }
+      Result<std::vector<size_t>> last =
+          Err(Code::kNoSpace, "more than {} of the vdevs it needs are not online or are being replaced",
+              parts_.data->parity());
+      for (size_t k = 1; k <= parts_.data->parity() && k <= others.size(); k++) {
+        std::vector<bool> taken(others.size(), false);
+        std::fill(taken.end() - static_cast<ptrdiff_t>(k), taken.end(), true);
+        do {  // every k of them: they are few (the vdevs not online or being copied)
+          std::vector<size_t> among = preferred;
+          for (size_t j = 0; j < others.size(); j++) {
+            if (taken[j]) among.push_back(others[j]);
+          }
+          last = select(among);
+          if (last) return last;
+        } while (std::next_permutation(taken.begin(), taken.end()));
+      }
+      return last;
+    };
     std::vector<size_t> chosen;
     if (auto picked = select(preferred)) {
       chosen = std::move(*picked);
-    } else if (auto fallback = select(allowed)) {
+    } else if (auto fallback = select_degraded()) {
       chosen = std::move(*fallback);
       Log(LogLevel::kWarn, "volume '{}': a new data row uses vdevs that are not online ({})", parts_.name,
           picked.error().message());
+    } else if (redundant && select(allowed)) {
+      return Err(Code::kBusy, "volume '{}' needs a new data row of {} vdevs, and more than its parity {} of them "
+                 "would be vdevs that are not online or are being replaced; try again when they are back or the "
+                 "replace ends", parts_.name, n_devices, parts_.data->parity());
     } else if (!full.empty()) {
       return Err(Code::kNoSpace, "volume '{}': no room for a new data row of {} vdevs ({})", parts_.name, n_devices,
                  fallback.error().message());
