@@ -208,11 +208,14 @@ TEST(Cleaner, OverwritesNeverRunOutOfSpaceAndTrimGivesSpaceBack) {
   EXPECT_TRUE(std::all_of(block.begin(), block.end(), [](std::byte b) { return b == std::byte{0}; }));
 }
 
-// A pool with room for its one volume's 16 rows, a head row, a spare and one more,
-// and little more, overwritten evenly: every old row loses the same share,
-// so when the pool fills each is more than 90% live. The cleaner must still
-// relocate one (the emptiest that fits the head's room) rather than fail
-// the write with NoSpace (volume_clean.cc note 3).
+// A volume of 16 rows in a pool with room for 19 (the vdev holds 20 rows
+// beside the metadata, and data leaves the metadata reserve), overwritten
+// evenly: every old row loses the same share, so when the pool fills each is
+// about 87% live, while the head's row has already taken part of the batch
+// that crossed into it. The cleaner must relocate a row that fits the room
+// left, with the rows written since the last commit reclaimable, rather than
+// fail the write with NoSpace (volume_clean.cc notes 3 and 4, log_segment.cc
+// note 5). With 18 rows no cleaner can: the head never has room for a row.
 TEST(Cleaner, EvenOverwritesOfANearlyFullPoolNeverRunOutOfSpace) {
   constexpr uint64_t kSize = 64 << 20;  // 16 rows of 4 MiB
   constexpr uint64_t kRow = 4 << 20;
