@@ -35,8 +35,15 @@ struct Ring {
   Ring() = default;
   Ring(const Ring&) = delete;
   Ring& operator=(const Ring&) = delete;
+  // The kernel tears a ring down asynchronously, after io_uring_queue_exit
+  // and even after the process exits; registered files would stay open
+  // until then, and with them a block device's exclusive claim (a pool
+  // create or mount right after this process ends would get EBUSY). So the
+  // files are unregistered first, which drops them at once.
   ~Ring() {
-    if (live) io_uring_queue_exit(&ring);
+    if (!live) return;
+    if (fixed_file) io_uring_unregister_files(&ring);
+    io_uring_queue_exit(&ring);
   }
 };
 
