@@ -93,14 +93,15 @@ std::string FormatVolumeInfo(const VolumeInfo& v) {
       "size:       {} ({} bytes)\n"
       "layout:     {}\n"
       "tier:       {}\n"
+      "spread:     {}\n"
       "mapped:     {} ({} bytes)\n"
       "allocated:  {} ({} bytes)\n"
       "rows on:    {}\n"
       "open:       {}\n"
       "origin:     {}\n",
-      v.name, v.id, FormatSize(v.size), v.size, v.layout, v.tier, FormatSize(v.mapped_bytes),
-      v.mapped_bytes, FormatSize(v.allocated_bytes), v.allocated_bytes, RowsOn(v.tier_bytes), v.open ? "yes" : "no",
-      v.origin.empty() ? "-" : v.origin);
+      v.name, v.id, FormatSize(v.size), v.size, v.layout, v.tier, v.spread.empty() ? "-" : v.spread,
+      FormatSize(v.mapped_bytes), v.mapped_bytes, FormatSize(v.allocated_bytes), v.allocated_bytes,
+      RowsOn(v.tier_bytes), v.open ? "yes" : "no", v.origin.empty() ? "-" : v.origin);
 }
 
 std::string FormatPoolStatus(const PoolStatus& s) {

@@ -21,6 +21,7 @@ struct VolumeArgs {
   std::string size;
   std::string layout = "simple";
   std::string tier;
+  std::string spread;
   bool force = false;
   std::string new_name;  // rename
 };
@@ -31,11 +32,12 @@ CommandResult CreateVolume(CommandContext& ctx, const VolumeArgs& args) {
   spec.size = TRY(ParseSizeArg(args.size));
   spec.layout = args.layout;
   if (!args.tier.empty()) spec.tier = ParseTier(args.tier);
+  spec.spread = args.spread;
   return WithPool(ctx, [&](PoolApi& pool) -> CommandResult {
     VolumeInfo info = TRY(pool.CreateVolume(spec));
     PrintResult(ctx, ToJson(info),
-                fmt::format("created volume {}: {}, layout {}, tier {}\n", info.name,
-                            FormatSize(info.size), info.layout, info.tier));
+                fmt::format("created volume {}: {}, layout {}, tier {}{}\n", info.name, FormatSize(info.size),
+                            info.layout, info.tier, info.spread.empty() ? "" : ", spread over " + info.spread));
     return 0;
   });
 }
@@ -158,6 +160,9 @@ void AddVolumeCommands(CLI::App& app, CommandContext& ctx) {
       ->check(LayoutValidator());
   create->add_option("--tier", args->tier, "Preferred data tier (default: the slowest present)")
       ->check(TierValidator());
+  create->add_option("--spread", args->spread,
+                     "A vdev attribute, such as host, whose values the vdevs of each row all differ in (so that "
+                     "losing one host costs a row at most one of its devices)");
 
   CLI::App* list = volume->add_subcommand("list", "List the volumes");
   AddPoolOption(list, ctx);

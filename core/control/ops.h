@@ -58,6 +58,7 @@ void Fields(V& v, VolumeSpec& s) {
   v.Required("size", s.size);
   v.Optional("layout", s.layout);
   v.OmitEmpty("tier", s.tier);
+  v.OmitEmpty("spread", s.spread);
 }
 
 template <typename V>

@@ -66,6 +66,7 @@ void Fields(V& v, VolumeInfo& i) {
   v.Required("size", i.size);
   v.Required("layout", i.layout);
   v.Required("tier", i.tier);
+  v.Optional("spread", i.spread);
   v.Required("mapped_bytes", i.mapped_bytes);
   v.Required("allocated_bytes", i.allocated_bytes);
   v.Required("open", i.open);

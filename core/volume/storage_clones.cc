@@ -73,6 +73,7 @@ Result<VolumeInfo> Storage::Impl::CloneSnapshot(const std::string& volume, const
   auto base = TRY(OpenSnapshotLocked(volume, snapshot));
   VolumeSpec spec{.name = clone, .size = base->size(), .layout = origin.layout};
   spec.tier = ParseTier(origin.tier);
+  spec.spread = origin.spread;
   auto info = TRY(CreateVolumeLocked(spec, base, VolumeRef{volume, snapshot}.ToString()));
   Log(LogLevel::kInfo, "volume '{}': cloned from '{}@{}'", clone, volume, snapshot);
   return info;

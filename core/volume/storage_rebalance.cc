@@ -21,8 +21,9 @@
 //     would free nothing on the vdev, and so do rows at or past the log
 //     head, which clients' writes keep growing there (the step commits
 //     first, so the recorded head is the one of now). A volume
-//     whose rows need every other vdev of its tier and the fullest one is
-//     left alone. When no volume has a row that can go, the rebalance is
+//     whose rows cannot find their width without the fullest vdev (of
+//     distinct vdevs, or of its spread's values: row_query.h) is left
+//     alone. When no volume has a row that can go, the rebalance is
 //     done (and blocked, when snapshots pin rows there).
 //  3. Crash safety is the move's: each step is a commit of its own, and the
 //     draining mark lives in memory only, so a crash leaves the vdev as any
@@ -112,10 +113,11 @@ Result<RebalanceProgress> Storage::Impl::RebalancePool() {
     // volume's tier (note 2): rows never spill for a rebalance.
     const LunSegment& lun = volume->parts().data->lun();
     const std::optional<Tier> tier = TierOfRowQuery(lun.query());
-    const auto others = std::ranges::count_if(pool.vdevs(), [&](const PoolVdev& v) {
-      return &v != fullest && v.device->takes_new_blocks() && tier == v.config.tier;
-    });
-    if (others < lun.options().n_devices) continue;
+    std::vector<const VdevConfig*> others;
+    for (const PoolVdev& v : pool.vdevs()) {
+      if (&v != fullest && v.device->takes_new_blocks() && tier == v.config.tier) others.push_back(&v.config);
+    }
+    if (RowWidth(others, SpreadOfRowQuery(lun.query())) < lun.options().n_devices) continue;
     MoveProgress step = TRY(WithHold(lock, {name}, Hold::kShared, [&]() -> Result<MoveProgress> {
       StepDrain drain(*fullest->device);
       return volume->EvacuateStep(fullest->config.tier, fullest->config.index,

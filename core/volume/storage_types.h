@@ -23,6 +23,9 @@ struct VolumeSpec {
   uint64_t size = 0;                 // bytes, multiple of 4096
   std::string layout = "simple";     // "simple", "stripe:N" or "rs:K+M" (core/volume/layout.h)
   std::optional<Tier> tier;          // preferred data tier; default: the slowest that exists
+  // A vdev attribute (host, rack) whose values a row's devices all differ
+  // in (row_query.h); empty: only distinct vdevs.
+  std::string spread;
 };
 
 struct VolumeInfo {
@@ -31,6 +34,7 @@ struct VolumeInfo {
   uint64_t size = 0;
   std::string layout;
   std::string tier;
+  std::string spread;                // VolumeSpec::spread; empty when none
   uint64_t mapped_bytes = 0;         // bytes that read as data, not holes
   uint64_t allocated_bytes = 0;      // bytes of the data rows
   bool open = false;                 // currently exported / in use

@@ -19,7 +19,7 @@
 //     that is not online (its data cannot be read; replace it instead);
 //     snapshots that name blocks on it (their exNodes cannot be rewritten:
 //     delete them first); a volume with rows there whose row needs more
-//     vdevs than any tier keeps without it; fewer vdevs for metadata than
+//     vdevs (or values of its spread key) than any tier keeps without it; fewer vdevs for metadata than
 //     the copies the volumes need (M+1 for rs:K+M, database.h contract 5);
 //     and the other vdevs' room (NoSpace).
 //  3. Draining lives in memory only. A remove cut off by a crash or an
@@ -100,15 +100,19 @@ Status Storage::Impl::CheckRemovable(const PoolVdev& vdev) {
     if (!has_rows) continue;
     const uint32_t devices = lun.options().n_devices;
     std::optional<Tier> own = TierOfRowQuery(lun.query());
-    int64_t widest = 0;
+    const std::string spread = SpreadOfRowQuery(lun.query());
+    size_t widest = 0;
     for (uint8_t t = 0; t < kTierCount; t++) {
-      widest = std::max<int64_t>(widest, std::ranges::count_if(pool.vdevs(), [&](const PoolVdev& v) {
-        return Remains(v, vdev) && static_cast<uint8_t>(v.config.tier) == t;
-      }));
+      std::vector<const VdevConfig*> remaining;
+      for (const PoolVdev& v : pool.vdevs()) {
+        if (Remains(v, vdev) && static_cast<uint8_t>(v.config.tier) == t) remaining.push_back(&v.config);
+      }
+      widest = std::max(widest, RowWidth(remaining, spread));
     }
     if (widest < devices) {
-      return Err(Code::kInvalidArgument, "vdev remove: a row of volume '{}' spans {} vdevs; without '{}', no tier "
-                 "has that many{}", volume_name, devices, name,
+      return Err(Code::kInvalidArgument, "vdev remove: a row of volume '{}' spans {} vdevs{}; without '{}', no tier "
+                 "has that many{}", volume_name, devices,
+                 spread.empty() ? "" : fmt::format(" of distinct {}", spread), name,
                  own ? fmt::format(" (tier {} is the volume's)", TierName(*own)) : "");
     }
   }

@@ -162,11 +162,24 @@ Result<VolumeInfo> Storage::Impl::CreateVolumeLocked(const VolumeSpec& spec, std
   } else {
     for (const PoolVdev& v : db_->pool().vdevs()) tier = std::max(tier, v.config.tier);
   }
-  size_t in_tier = std::count_if(db_->pool().vdevs().begin(), db_->pool().vdevs().end(),
-                                 [&](const PoolVdev& v) { return v.config.tier == tier; });
-  if (in_tier < devices) {
+  std::vector<const VdevConfig*> in_tier;
+  for (const PoolVdev& v : db_->pool().vdevs()) {
+    if (v.config.tier == tier && !v.config.removed) in_tier.push_back(&v.config);
+  }
+  if (!spec.spread.empty()) {
+    TRY_STATUS(ValidateSpreadKey(spec.spread));
+    if (devices == 1) {
+      return Err(Code::kInvalidArgument, "--spread {}: layout {} puts a row on one vdev, so there is nothing to "
+                 "spread; use stripe:N or rs:K+M", spec.spread, spec.layout);
+    }
+    if (size_t width = RowWidth(in_tier, spec.spread); width < devices) {
+      return Err(Code::kInvalidArgument, "layout {} spread over {} needs {} distinct values of '{}' among the vdevs "
+                 "of tier {}, which have {} (set it with --vdev ...,{}=VALUE)", spec.layout, spec.spread, devices,
+                 spec.spread, TierName(tier), width, spec.spread);
+    }
+  } else if (in_tier.size() < devices) {
     return Err(Code::kInvalidArgument, "layout {} needs {} vdevs in tier {}, the pool has {}", spec.layout,
-               devices, TierName(tier), in_tier);
+               devices, TierName(tier), in_tier.size());
   }
   if (db_->OpenDataset(spec.name)) return Err(Code::kInvalidArgument, "volume '{}' already exists", spec.name);
   // storage_vdevs.cc, design note 5: its metadata as redundant as its data.
@@ -176,7 +189,7 @@ Result<VolumeInfo> Storage::Impl::CreateVolumeLocked(const VolumeSpec& spec, std
   auto built = [&]() -> Result<std::shared_ptr<VolumeImpl>> {
     LunOptions options{.n_devices = devices, .chunk_size = layout.chunk,
                        .max_block_size = BlockBytesFor(spec.size, layout)};
-    options.query = RowQuery(tier, devices);
+    options.query = RowQuery(tier, devices, spec.spread);
     uint64_t exnode_id = RandomId63();
     auto volume = std::make_shared<VolumeImpl>(this, db_.get());
     std::shared_ptr<DataSegment> data = TRY(MakeDataSegment(layout, options, &db_->pool(), volume.get()));
@@ -283,6 +296,7 @@ Result<VolumeInfo> Storage::Impl::InfoLocked(const std::string& name) {
   VolumeInfo info{.name = name, .id = (*dataset)->id(), .size = shape.size, .layout = shape.layout};
   VolumePlacement placement = TRY(PlacementOf(name, exnode, shape));
   info.tier = std::move(placement.tier);
+  info.spread = SpreadOfRowQuery(shape.lun->GetString("query").value_or(""));
   info.tier_bytes = std::move(placement.tier_bytes);
   info.allocated_bytes =
       shape.lun->GetAll("row").size() * shape.devices * TRY(shape.lun->GetU64("max_block_size"));
