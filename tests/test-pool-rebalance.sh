@@ -54,16 +54,19 @@ log "$(cat "$T/fio-passes") fio passes of write and verify ran over the rebalanc
 expect_match "rebalance" "^rebalanced: .* moved in [0-9]+ steps; the vdevs of each tier are within " \
   "$(cat "$T/rebalance.out")"
 grep -q "^rebalancing tier fastest: " "$T/rebalance.out" || fail "the rebalance printed no progress"
+fio_verify --verify_only=1 || fail "fio verify-only of the moved data failed"
+# The used space is compared with the server stopped: while it serves, its
+# cleaner may still relocate what the churn left behind, moving a row's
+# worth from one vdev to another after the rebalance ended.
+stop_server
 json=$(tessera pool rebalance --pool "$POOL" --json) || fail "a second rebalance failed"
 slack=$("$PYTHON" -c 'import json, sys; j = json.loads(sys.argv[1]); assert j["done"], j; print(j["slack_bytes"])' "$json")
 after=$(spread)
 log "spread before $before, after $after bytes (slack $slack)"
 ((after <= slack)) || fail "the vdevs are $after bytes apart after the rebalance, more than the slack $slack"
-fio_verify --verify_only=1 || fail "fio verify-only of the moved data failed"
 pool_check
 
 log "after a restart every block verifies"
-stop_server
 start_server "$POOL"
 fio_verify --verify_only=1 || fail "fio verify-only after the restart failed"
 stop_server
