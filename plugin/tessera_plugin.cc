@@ -14,7 +14,8 @@
 //       config / config_complete   remember and check pool= (nothing opened)
 //       get_ready                  Storage::Open (takes the pool's exclusive
 //                                  lock; errors are still visible to the user)
-//       after_fork                 StartBackground (commit thread), the
+//       after_fork                 StartBackground (commit thread, lease
+//                                  renewals: core/pool/pool_lease.h), the
 //                                  control socket DIR/control.sock and the
 //                                  metrics file (core/control/metrics_file.h)
 //       open / close               one Handle per connection, holding the
@@ -211,7 +212,9 @@ int TesseraConfigComplete() {
 
 int TesseraGetReady() {
   return Guarded(-1, [] {
-    auto storage = Storage::Open(g_state.pool_dir, StorageOptions{.memory_bytes = g_state.memory_bytes});
+    StorageOptions options{.memory_bytes = g_state.memory_bytes};
+    options.lease.start_at_open = false;  // note 1: no thread before after_fork
+    auto storage = Storage::Open(g_state.pool_dir, options);
     if (!storage) return Fail(storage.error());
     g_state.storage = std::move(*storage);
     g_state.owner = ::getpid();

@@ -9,7 +9,15 @@
 
 namespace tessera {
 
-void EncodeLabel(const VdevLabel& label, std::span<std::byte> out) {
+namespace {
+
+constexpr char kLeaseMagic[8] = {'T', 'S', 'R', 'A', 'L', 'S', 'E', '1'};
+constexpr size_t kLeaseOffset = 120;
+constexpr size_t kLeaseHostBytes = 64;
+
+}  // namespace
+
+void EncodeLabel(const VdevLabel& label, std::span<std::byte> out, const LeaseRecord* lease) {
   std::fill(out.begin(), out.end(), std::byte{0});
   std::byte* p = out.data();
   std::memcpy(p, kLabelMagic, 8);
@@ -20,6 +28,18 @@ void EncodeLabel(const VdevLabel& label, std::span<std::byte> out) {
   PutU16(p + 42, label.index);
   PutU64(p + 48, label.size_blocks);
   std::memcpy(p + 56, label.name.data(), std::min(label.name.size(), kLabelNameBytes - 1));
+  if (lease != nullptr) {
+    std::byte* l = p + kLeaseOffset;
+    std::memcpy(l, kLeaseMagic, 8);
+    PutU64(l + 8, lease->holder);
+    PutU64(l + 16, lease->sequence);
+    PutU64(l + 24, lease->host_id);
+    PutU64(l + 32, lease->time_ms);
+    PutU32(l + 40, lease->interval_ms);
+    PutU32(l + 44, lease->pid);
+    PutU32(l + 48, static_cast<uint32_t>(lease->state));
+    std::memcpy(l + 56, lease->host_name.data(), std::min(lease->host_name.size(), kLeaseHostBytes - 1));
+  }
   PutU64(p + kLabelChecksumOffset, Checksum64(p, kLabelChecksumOffset));
 }
 
@@ -54,6 +74,20 @@ Result<VdevLabel> DecodeLabel(std::span<const std::byte> block) {
   if (name_len == kLabelNameBytes) return Err(Code::kCorruption, "label name is not NUL-terminated");
   label.name.assign(name, name_len);
   return label;
+}
+
+std::optional<LeaseRecord> DecodeLease(std::span<const std::byte> block) {
+  if (!DecodeLabel(block)) return std::nullopt;
+  const std::byte* l = block.data() + kLeaseOffset;
+  if (std::memcmp(l, kLeaseMagic, 8) != 0) return std::nullopt;
+  LeaseRecord lease{.holder = GetU64(l + 8), .sequence = GetU64(l + 16), .host_id = GetU64(l + 24),
+                    .time_ms = GetU64(l + 32), .interval_ms = GetU32(l + 40), .pid = GetU32(l + 44)};
+  const uint32_t state = GetU32(l + 48);
+  if (lease.holder == 0 || (state != 1 && state != 2)) return std::nullopt;
+  lease.state = static_cast<LeaseRecord::State>(state);
+  const char* host = reinterpret_cast<const char*>(l + 56);
+  lease.host_name.assign(host, strnlen(host, kLeaseHostBytes - 1));
+  return lease;
 }
 
 }  // namespace tessera

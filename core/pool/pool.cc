@@ -230,6 +230,7 @@ Status Pool::Read(DiskAddress address, std::span<std::byte> buffer) {
 }
 
 Status Pool::Write(DiskAddress address, std::span<const std::byte> buffer) {
+  TRY_STATUS(RefuseFenced());  // contract 8
   PoolVdev* v = TRY(Resolve(address, buffer.size() / kBlockSize));
   return v->device->Write(BlockNo{address.block()}, buffer);
 }
@@ -265,6 +266,11 @@ Pool::Pool(PoolConfig config, Uuid uuid, std::vector<PoolVdev> vdevs)
 }
 
 Status Pool::Submit(std::span<PoolIo> requests) {
+  if (fenced() && std::ranges::any_of(requests, [](const PoolIo& r) { return r.op != IoOp::kRead; })) {
+    Status refused = RefuseFenced();  // contract 8
+    for (PoolIo& r : requests) r.result = refused;
+    return refused;
+  }
   std::map<Vdev*, std::vector<size_t>> groups;
   Status first = Ok();
   for (size_t i = 0; i < requests.size(); i++) {

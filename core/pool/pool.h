@@ -51,11 +51,21 @@
 //     opened, takes no I/O, does not count as faulted (Healthy,
 //     FaultedVdevCount) and no management call takes it (InvalidArgument);
 //     its path may be given to a new vdev.
+//  8. The lease (pool_lease.h decides; the pool stores): WriteLease writes
+//     the record into block 0 of every online vdev of the fastest tier,
+//     each with its own label, and flushes; Replace and GrowVdev write
+//     block 0 with the last record too, so that no label write drops it.
+//     All three hold label_mu_, so a renewal never writes a label older
+//     than a Replace's or a GrowVdev's. After Fence, every write through
+//     Write and Submit fails with IOError naming the reason: a holder that
+//     lost its lease stops writing.
 #pragma once
 
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -161,6 +171,13 @@ class Pool {
   bool IsFaulted(DiskAddress address) const;
   size_t FaultedVdevCount() const;
 
+  // Contract 8. WriteLease: IOError when no vdev took the record.
+  Status WriteLease(const LeaseRecord& lease);
+  // The records that block 0 of the online fastest-tier vdevs hold.
+  std::vector<LeaseRecord> ReadLeases() const;
+  void Fence(const std::string& reason);
+  bool fenced() const { return fenced_.load(std::memory_order_acquire); }
+
   Status Read(DiskAddress address, std::span<std::byte> buffer);
   Status Write(DiskAddress address, std::span<const std::byte> buffer);
   // Requests are grouped per vdev and each group is submitted as one batch;
@@ -186,6 +203,13 @@ class Pool {
   // construction: appending never moves an element (contract 5).
   std::vector<PoolVdev> vdevs_;
   std::atomic<size_t> count_{0};  // vdevs_ published to readers
+  // Contract 8.
+  Status RefuseFenced() const;
+  const LeaseRecord* LeaseLocked() const { return lease_ ? &*lease_ : nullptr; }
+  mutable std::mutex label_mu_;
+  std::optional<LeaseRecord> lease_;  // GUARDED_BY(label_mu_)
+  std::string fence_reason_;          // GUARDED_BY(label_mu_)
+  std::atomic<bool> fenced_{false};
   // Runs the per-vdev batches of one Submit, and the flushes of FlushAll,
   // side by side (design notes 5 and 7).
   WorkerPool workers_;

@@ -133,7 +133,8 @@ Status Pool::Replace(const std::string& name, std::shared_ptr<Vdev> device, cons
                   .size_blocks = v->device->Size().value,
                   .name = v->config.name};
   AlignedBuffer block(kBlockSize);
-  EncodeLabel(label, block.span());
+  std::lock_guard labels(label_mu_);  // contract 8
+  EncodeLabel(label, block.span(), LeaseLocked());
   TRY_STATUS(device->Write(BlockNo{0}, block.span()));
   TRY_STATUS(device->Write(BlockNo{blocks - 1}, block.span()));
   TRY_STATUS(device->Flush());
@@ -287,17 +288,67 @@ Status Pool::GrowVdev(const std::string& name, std::shared_ptr<Vdev> device,
   }
   // Design note 5: the switch.
   label.size_blocks = blocks;
-  EncodeLabel(label, block.span());
+  std::unique_lock labels(label_mu_);  // contract 8
+  EncodeLabel(label, block.span(), LeaseLocked());
   TRY_STATUS(device->Write(BlockNo{0}, block.span()));
   TRY_STATUS(device->Flush());
   TRY_STATUS(v->device->Grow(BlockCount{blocks}, device));
   std::atomic_ref<uint64_t>(v->label.size_blocks).store(blocks);
+  labels.unlock();
   std::atomic_ref<uint64_t>(v->end).store(blocks - 1);
   v->config.size_bytes = blocks * kBlockSize;
   for (auto& c : config_.vdevs) {
     if (c.name == name) c.size_bytes = blocks * kBlockSize;
   }
   return grown ? grown(*v, old_blocks) : Ok();
+}
+
+// Contract 8.
+Status Pool::WriteLease(const LeaseRecord& lease) {
+  std::lock_guard labels(label_mu_);
+  lease_ = lease;
+  AlignedBuffer block(kBlockSize);
+  size_t written = 0;
+  std::optional<Error> first;
+  for (const PoolVdev* v : FastestTierVdevs()) {
+    if (!v->device->online()) continue;
+    EncodeLabel(v->label, block.span(), &lease);
+    Status status = v->device->Write(BlockNo{0}, block.span());
+    if (status) status = v->device->Flush();
+    if (status) {
+      written++;
+    } else if (!first) {
+      first = status.error().WithContext(fmt::format("vdev '{}'", v->config.name));
+    }
+  }
+  if (written == 0) {
+    return Err(first ? first->WithContext("the pool's lease") : Error(Code::kIOError, "no online metadata vdev "
+                                                                       "holds the pool's lease"));
+  }
+  return Ok();
+}
+
+std::vector<LeaseRecord> Pool::ReadLeases() const {
+  std::vector<LeaseRecord> out;
+  AlignedBuffer block(kBlockSize);
+  for (const PoolVdev* v : FastestTierVdevs()) {
+    if (!v->device->online() || !v->device->Read(BlockNo{0}, block.span())) continue;
+    if (auto lease = DecodeLease(block.span())) out.push_back(std::move(*lease));
+  }
+  return out;
+}
+
+void Pool::Fence(const std::string& reason) {
+  std::lock_guard labels(label_mu_);
+  if (fenced_.load(std::memory_order_relaxed)) return;
+  fence_reason_ = reason;
+  fenced_.store(true, std::memory_order_release);
+}
+
+Status Pool::RefuseFenced() const {
+  if (!fenced()) return Ok();
+  std::lock_guard labels(label_mu_);
+  return Err(Code::kIOError, "the pool stopped writing: {}", fence_reason_);
 }
 
 }  // namespace tessera

@@ -20,6 +20,13 @@
 //  5. Create writes pool.conf last, the same way: a crash before it leaves
 //     vdev files and no pool.conf, and the next create names them to remove;
 //     a crash after it leaves a whole pool.
+//  6. The pool's lease (core/pool/pool_lease.h) is taken once the pool's
+//     labels are read and before the database writes anything (Open's
+//     recovery, Create's bootstrap); its renewals start once the database
+//     is open (LeaseOptions::start_at_open) or at StartBackground, and the
+//     Impl releases it after its last commit. The flock
+//     of note 1 keeps out a second opener of this directory; the lease, one
+//     of another directory or another host naming the same vdevs.
 #include "core/volume/storage.h"
 
 #include <fcntl.h>
@@ -171,6 +178,12 @@ Result<std::unique_ptr<Storage>> Storage::Create(const std::string& dir_in, cons
     cleanup();
     return Err(pool.error());
   }
+  auto lease = PoolLease::Acquire(**pool, options.lease);  // note 6
+  if (!lease) {
+    pool->reset();
+    cleanup();
+    return Err(lease.error());
+  }
   auto db = Database::Create(std::move(*pool), DbOptions(options));
   if (!db) {
     cleanup();
@@ -187,7 +200,7 @@ Result<std::unique_ptr<Storage>> Storage::Create(const std::string& dir_in, cons
     cleanup();
     return Err(saved.error());
   }
-  return std::unique_ptr<Storage>(std::make_unique<Impl>(dir, fd, options, std::move(*db)));
+  return std::unique_ptr<Storage>(std::make_unique<Impl>(dir, fd, options, std::move(*db), std::move(*lease)));
 }
 
 Result<std::unique_ptr<Storage>> Storage::Open(const std::string& dir_in, StorageOptions options) {
@@ -199,26 +212,31 @@ Result<std::unique_ptr<Storage>> Storage::Open(const std::string& dir_in, Storag
   if (!config) return Err(config.error());
   options = WithMemory(options, *config);
   int fd = TRY(TakeLock(dir));
+  std::unique_ptr<PoolLease> lease;
   auto opened = [&]() -> Result<std::unique_ptr<Database>> {
     auto devices = TRY(OpenPoolDevices(options, *config, false));
     auto pool = TRY(Pool::Open(*config, std::move(devices)));
+    lease = TRY(PoolLease::Acquire(*pool, options.lease));  // note 6
     return Database::Open(std::move(pool), DbOptions(options));
   }();
   if (!opened) {
     ::close(fd);
     return Err(opened.error());
   }
-  auto impl = std::make_unique<Impl>(dir, fd, options, std::move(*opened));
+  auto impl = std::make_unique<Impl>(dir, fd, options, std::move(*opened), std::move(lease));
   TRY_STATUS(impl->EnsureMetadataCopies());  // the Impl closes the lock on failure
   return std::unique_ptr<Storage>(std::move(impl));
 }
 
-Storage::Impl::Impl(std::string dir, int lock_fd, StorageOptions options, std::unique_ptr<Database> db)
+Storage::Impl::Impl(std::string dir, int lock_fd, StorageOptions options, std::unique_ptr<Database> db,
+                    std::unique_ptr<PoolLease> lease)
     : dir_(std::move(dir)),
       lock_fd_(lock_fd),
       options_(options),
       budget_(std::make_shared<MemoryBudget>(options.memory_bytes - options.metadata_cache_bytes)),
-      db_(std::move(db)) {
+      db_(std::move(db)),
+      lease_(std::move(lease)) {
+  if (options_.lease.start_at_open) lease_->Start();  // note 6
   db_->SetPreCommitHook([this]() -> Status {
     for (auto& v : OpenVolumes()) {
       TRY_STATUS(v->RecordHeadIfOwner());
@@ -229,6 +247,7 @@ Storage::Impl::Impl(std::string dir, int lock_fd, StorageOptions options, std::u
 
 Storage::Impl::~Impl() {
   (void)Close();
+  lease_.reset();  // note 6: released after the last commit, while the pool is there
   db_->SetPreCommitHook(nullptr);
   db_.reset();
   if (lock_fd_ >= 0) ::close(lock_fd_);
@@ -272,6 +291,7 @@ void Storage::Impl::BackgroundLoop(std::chrono::milliseconds interval) {
 }
 
 void Storage::Impl::StartBackground(std::chrono::milliseconds interval) {
+  lease_->Start();  // note 6: once (a server that forked starts it here)
   std::lock_guard lock(bg_mu_);
   if (bg_.joinable()) return;
   bg_stop_ = false;

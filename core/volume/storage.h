@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "core/pool/config.h"
+#include "core/pool/pool_lease.h"
 #include "core/volume/pool_api.h"
 #include "core/volume/storage_types.h"
 #include "core/volume/volume.h"
@@ -64,6 +65,9 @@ struct StorageOptions {
   // kind (OpenVdevs, core/pool/vdev_kinds.h). Tests wrap them in FaultVdevs here.
   std::function<Result<std::vector<std::shared_ptr<Vdev>>>(const PoolConfig&, bool create)> open_devices;
   TieringOptions tiering;
+  // The pool's lease (core/pool/pool_lease.h): taken at open and create,
+  // renewed while open, released at close.
+  LeaseOptions lease;
 };
 
 // Storage is the PoolApi of a pool this process opened (contract above),

@@ -52,7 +52,8 @@ uint64_t VdevUsedBlocks(Database& db, const PoolVdev& vdev);
 // guarantees) and Storage's own, overridden here directly (no forwarders).
 class Storage::Impl final : public Storage, public StorageCore {
  public:
-  Impl(std::string dir, int lock_fd, StorageOptions options, std::unique_ptr<Database> db);
+  Impl(std::string dir, int lock_fd, StorageOptions options, std::unique_ptr<Database> db,
+       std::unique_ptr<PoolLease> lease);
   ~Impl() override;
 
   // StorageCore.
@@ -230,6 +231,9 @@ class Storage::Impl final : public Storage, public StorageCore {
   // Every volume's page cache draws on it (StorageOptions::memory_bytes).
   std::shared_ptr<MemoryBudget> budget_;
   std::unique_ptr<Database> db_;
+  // Renewed from construction; released by the destructor after the last
+  // commit and before db_ (and its pool) goes (design note 6 of storage.cc).
+  std::unique_ptr<PoolLease> lease_;
 
   std::mutex work_mu_;                      // long work (locking note 2)
   std::mutex mu_;                           // short steps of management calls (locking note 1)
