@@ -38,11 +38,11 @@ timeout -k 30 240 "$BUILD_DIR/tests/thrash/tessera_thrash" $thrash_run ${TESSERA
   grep -av '^tessera \(warn\|error\|info\):' || thrash_status=$?
 
 # The fuzz targets (fuzz/README.md): each runs from its seeds in fuzz/corpus
-# for TESSERA_FUZZ_SECONDS (default 12) seconds under ASan and UBSan, built
+# for TESSERA_FUZZ_SECONDS (default 6) seconds under ASan and UBSan, built
 # with clang 16 in build-fuzz; a crash fails the suite. Skipped without clang 16.
 echo "== fuzz"
 fuzz_status=0
-scripts/fuzz.sh --seconds "${TESSERA_FUZZ_SECONDS:-12}" || fuzz_status=$?
+scripts/fuzz.sh --seconds "${TESSERA_FUZZ_SECONDS:-6}" || fuzz_status=$?
 [ "$fuzz_status" -eq 77 ] && fuzz_status=0
 
 shopt -s nullglob
