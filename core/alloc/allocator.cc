@@ -238,6 +238,17 @@ uint64_t Allocator::HeldBlocks() const {
   return blocks;
 }
 
+uint64_t Allocator::HeldBlocksOn(Tier tier, uint32_t vdev) const {
+  std::lock_guard lock(mu_);
+  uint64_t blocks = 0;
+  for (const auto& [hold, runs] : held_) {
+    for (const auto& [at, count] : runs) {
+      if (at.tier() == tier && at.vdev() == vdev) blocks += count;
+    }
+  }
+  return blocks;
+}
+
 bool Allocator::IsAllocated(DiskAddress address, BlockCount count) const {
   std::lock_guard lock(mu_);
   auto* self = const_cast<Allocator*>(this);

@@ -112,6 +112,8 @@ class Allocator {
   void Unhold(uint64_t hold);
   // Blocks held now (contract 11), for tests and accounting.
   uint64_t HeldBlocks() const;
+  // Of those, the blocks on the vdev (tier, index).
+  uint64_t HeldBlocksOn(Tier tier, uint32_t vdev) const;
   bool IsAllocated(DiskAddress address, BlockCount count) const;
 
   // Persistence through the root tree.

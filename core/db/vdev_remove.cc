@@ -117,7 +117,7 @@ Status Database::RemoveVdev(const std::string& name) {
     usage = allocator_->UsageOfVdev(vdev->config.tier, vdev->config.index);
   }
   if (in_use > 0 || usage.quarantined_blocks > 0) {
-    const bool held = usage.quarantined_blocks > 0 && allocator_->HeldBlocks() > 0;  // note 2
+    const bool held = allocator_->HeldBlocksOn(vdev->config.tier, vdev->config.index) > 0;  // note 2
     return Err(Code::kBusy, "vdev '{}' still holds {} blocks in use{}{} (the first at {}); run vdev remove again{}",
                name, in_use, usage.quarantined_blocks > 0 ? " and freed blocks not yet committed: " : "",
                usage.quarantined_blocks > 0 ? std::to_string(usage.quarantined_blocks) : "",

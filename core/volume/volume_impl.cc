@@ -266,7 +266,9 @@ Result<std::vector<LunBlock>> VolumeImpl::AllocateRowBy(uint32_t n_devices, uint
       Result<std::vector<size_t>> last =
           Err(Code::kNoSpace, "more than {} of the vdevs it needs are not online or are being replaced",
               parts_.data->parity());
-      for (size_t k = 1; k <= parts_.data->parity() && k <= others.size(); k++) {
+      // Fewer than n_devices - preferred.size() of them cannot fill the row.
+      const size_t fewest = n_devices > preferred.size() ? n_devices - preferred.size() : 1;
+      for (size_t k = fewest; k <= parts_.data->parity() && k <= others.size(); k++) {
         std::vector<bool> taken(others.size(), false);
         std::fill(taken.end() - static_cast<ptrdiff_t>(k), taken.end(), true);
         do {  // every k of them: they are few (the vdevs not online or being copied)

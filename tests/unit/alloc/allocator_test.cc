@@ -129,6 +129,9 @@ TEST(Allocator, HeldFreesOutlastReleasesUntilUnhold) {
   ASSERT_TRUE(alloc.Free(plain, BlockCount{8}));
   EXPECT_FALSE(alloc.IsAllocated(held, BlockCount{8})) << "a held free is a free on disk";
   EXPECT_EQ(alloc.HeldBlocks(), 8u);
+  EXPECT_EQ(alloc.HeldBlocksOn(Tier::kFastest, held.vdev()), 8u);
+  EXPECT_EQ(alloc.HeldBlocksOn(Tier::kFastest, held.vdev() + 1), 0u);
+  EXPECT_EQ(alloc.HeldBlocksOn(Tier::kSlow, held.vdev()), 0u);
   std::set<uint64_t> handed;
   auto take_all = [&] {
     handed.clear();
