@@ -106,9 +106,13 @@ Result<std::unique_ptr<PoolLease>> PoolLease::Acquire(Pool& pool, const LeaseOpt
     }
   }
   mine.sequence = (newest ? newest->sequence : 0) + 1;
-  mine.time_ms = NowMs();
-  TRY_STATUS(pool.WriteLease(mine));
   return std::unique_ptr<PoolLease>(new PoolLease(pool, mine, interval));
+}
+
+Status PoolLease::Take() {
+  std::lock_guard lock(mu_);
+  mine_.time_ms = NowMs();
+  return pool_.WriteLease(mine_);
 }
 
 PoolLease::PoolLease(Pool& pool, LeaseRecord mine, std::chrono::milliseconds interval)

@@ -20,10 +20,11 @@
 //        not renewed -------------------------------------> take (warn)
 //
 // Contract
-//  1. Taking writes a record with the next sequence, a holder id new to
-//     this open, this host's id, pid and name; Acquire returns once the
-//     labels hold it (pool.WriteLease). Nothing else is written first, so a
-//     refused open changed nothing.
+//  1. Acquire decides and writes nothing, so a refused open, or one that
+//     fails afterwards, changes nothing. Take then writes the record: the
+//     next sequence, a holder id new to this open, this host's id, pid and
+//     name (pool.WriteLease); the caller takes before it writes anything
+//     else.
 //  2. Every interval the holder reads the labels: a held record of another
 //     holder with a higher sequence means another host took the pool (it
 //     judged this one dead). The lease is then lost: the pool is fenced
@@ -75,7 +76,9 @@ class PoolLease {
   PoolLease(const PoolLease&) = delete;
   PoolLease& operator=(const PoolLease&) = delete;
 
-  // Contract 3. Start once; Release is idempotent.
+  // Contract 1.
+  Status Take();
+  // Contract 3. Start once, after Take; Release is idempotent.
   void Start();
   Status Release();
   bool lost() const;

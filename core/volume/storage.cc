@@ -20,9 +20,10 @@
 //  5. Create writes pool.conf last, the same way: a crash before it leaves
 //     vdev files and no pool.conf, and the next create names them to remove;
 //     a crash after it leaves a whole pool.
-//  6. The pool's lease (core/pool/pool_lease.h) is taken once the pool's
-//     labels are read and before the database writes anything (Open's
-//     recovery, Create's bootstrap); its renewals start once the database
+//  6. The pool's lease (core/pool/pool_lease.h) is checked once the pool's
+//     labels are read, and taken before anything is written: at open once
+//     the database opened (which only reads), so that an open refused for
+//     any reason changes nothing; at create before the bootstrap; its renewals start once the database
 //     is open (LeaseOptions::start_at_open) or at StartBackground, and the
 //     Impl releases it after its last commit. The flock
 //     of note 1 keeps out a second opener of this directory; the lease, one
@@ -179,6 +180,9 @@ Result<std::unique_ptr<Storage>> Storage::Create(const std::string& dir_in, cons
     return Err(pool.error());
   }
   auto lease = PoolLease::Acquire(**pool, options.lease);  // note 6
+  if (lease) {
+    if (Status taken = (*lease)->Take(); !taken) lease = std::unexpected(taken.error());
+  }
   if (!lease) {
     pool->reset();
     cleanup();
@@ -217,7 +221,9 @@ Result<std::unique_ptr<Storage>> Storage::Open(const std::string& dir_in, Storag
     auto devices = TRY(OpenPoolDevices(options, *config, false));
     auto pool = TRY(Pool::Open(*config, std::move(devices)));
     lease = TRY(PoolLease::Acquire(*pool, options.lease));  // note 6
-    return Database::Open(std::move(pool), DbOptions(options));
+    auto db = TRY(Database::Open(std::move(pool), DbOptions(options)));
+    TRY_STATUS(lease->Take());
+    return db;
   }();
   if (!opened) {
     ::close(fd);
