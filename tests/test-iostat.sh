@@ -46,7 +46,10 @@ rows = {(row["kind"], row["name"]): row for row in reports[-1]["rows"]}
 pool = rows[("pool", "default")]
 volume = rows[("volume", "vol0")]
 assert volume["write_ops_per_s"] > 0 and volume["write_bytes_per_s"] > 0, volume
-assert volume["write_avg_us"] > 0 and volume["write_p99_us"] >= volume["write_avg_us"] * 0.5, volume
+# The mean and the p99 are not compared: the cache takes most writes in
+# a microsecond or two, and one that waits on a write-back or a flush for
+# milliseconds can lift the mean of a second's writes far above their p99.
+assert volume["write_avg_us"] > 0 and volume["write_p99_us"] > 0, volume
 # The cache absorbs the writes: device writes show up as it writes back
 # (checked below, after a flush).
 for v in ("vdev0", "vdev1"):
