@@ -125,14 +125,17 @@ void PoolLease::Start() {
   std::lock_guard lock(mu_);
   if (started_ || released_) return;
   started_ = true;
-  LeaseRecord next = mine_;
-  next.pid = static_cast<uint32_t>(::getpid());
-  next.sequence++;
-  next.time_ms = NowMs();
-  if (pool_.WriteLease(next)) {
-    mine_ = next;
-  } else {
-    Log(LogLevel::kWarn, "the pool's lease was not renewed at start");
+  const auto pid = static_cast<uint32_t>(::getpid());
+  if (pid != mine_.pid) {  // a server that forked since Take: the record names this process
+    LeaseRecord next = mine_;
+    next.pid = pid;
+    next.sequence++;
+    next.time_ms = NowMs();
+    if (pool_.WriteLease(next)) {
+      mine_ = next;
+    } else {
+      Log(LogLevel::kWarn, "the pool's lease was not renewed at start");
+    }
   }
   renewer_ = std::thread([this] { RenewLoop(); });
 }

@@ -32,13 +32,14 @@
 //     and renewals stop. Otherwise it writes the next sequence.
 //  3. Renewals run from Start (the caller starts them once the database
 //     over the pool is open; a server that forks, in the process that
-//     serves) until Release. Start records the calling process's pid and
-//     renews at once, so the record names the process that renews it. Release (also the destructor
-//     of a started lease) stops them and, unless the lease was lost, writes
-//     the record released; the next opener takes it at once. A lease never
-//     started touches the pool no more (the open failed, and the pool may
-//     be gone): its record stays held, for a pid that ends with this open
-//     or is this process's own.
+//     serves) until Release. Start in another process than Take's (after
+//     a fork) renews at once with its pid, so the record names the process
+//     that renews it. Release (also the destructor of a started lease)
+//     stops them and, unless the lease was lost, writes the record
+//     released; the next opener takes it at once. A lease never started
+//     touches the pool no more (the open failed, and the pool may be
+//     gone): its record stays held, for a pid that ends with this open or
+//     is this process's own.
 //  4. The host id is a hash of TESSERA_HOST_ID when set, else of
 //     /etc/machine-id and the kernel's boot id: a reboot is another host,
 //     whose pids mean nothing here. Hosts are told apart by it, never by

@@ -23,11 +23,12 @@
 //  6. The pool's lease (core/pool/pool_lease.h) is checked once the pool's
 //     labels are read, and taken before anything is written: at open once
 //     the database opened (which only reads), so that an open refused for
-//     any reason changes nothing; at create before the bootstrap; its renewals start once the database
-//     is open (LeaseOptions::start_at_open) or at StartBackground, and the
-//     Impl releases it after its last commit. The flock
-//     of note 1 keeps out a second opener of this directory; the lease, one
-//     of another directory or another host naming the same vdevs.
+//     any reason changes nothing; at create before the bootstrap. Its
+//     renewals start once the database is open (LeaseOptions::
+//     start_at_open) or at StartBackground, and the Impl releases it after
+//     its last commit. The flock of note 1 keeps out a second opener of
+//     this directory; the lease, one of another directory or another host
+//     naming the same vdevs.
 #include "core/volume/storage.h"
 
 #include <fcntl.h>

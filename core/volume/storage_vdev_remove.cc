@@ -19,9 +19,9 @@
 //     that is not online (its data cannot be read; replace it instead);
 //     snapshots that name blocks on it (their exNodes cannot be rewritten:
 //     delete them first); a volume with rows there whose row needs more
-//     vdevs (or values of its spread key) than any tier keeps without it; fewer vdevs for metadata than
-//     the copies the volumes need (M+1 for rs:K+M, database.h contract 5);
-//     and the other vdevs' room (NoSpace).
+//     vdevs (or values of its spread key) than any tier keeps without it;
+//     fewer vdevs for metadata than the copies the volumes need (M+1 for
+//     rs:K+M, database.h contract 5); and the other vdevs' room (NoSpace).
 //  3. Draining lives in memory only. A remove cut off by a crash or an
 //     error leaves the vdev in the pool with part of its data moved; the
 //     next call checks again and goes on. The pool is consistent at every
