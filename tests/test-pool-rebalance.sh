@@ -16,7 +16,7 @@ POOL=$T/pool
 tessera pool create --pool "$POOL" --vdev tier=fastest,path=d0.img,size=256M,name=d0 \
   --vdev tier=fastest,path=d1.img,size=256M,name=d1 \
   >"$T/pool-create.out" 2>&1 || fail "pool create failed: $(cat "$T/pool-create.out")"
-new_volume vol0 96M
+new_volume vol0 128M
 
 # spread: the most used vdev's used bytes less the least used one's.
 spread() {
@@ -26,13 +26,15 @@ used = [v["used_bytes"] for v in json.load(sys.stdin) if v["state"] == "online"]
 print(max(used) - min(used))'
 }
 
-# fio_verify [EXTRA-FIO-ARGS...]: 4 jobs, each over its own 16 MiB of
-# vol0's first 64 MiB.
-fio_verify() { fio_verify_served vol0 "$@"; }
-# churn: one job writing and verifying vol0's 16 MiB after those, so that
+# fio_verify [EXTRA-FIO-ARGS...]: 4 jobs, each over its own 24 MiB of
+# vol0's first 96 MiB.
+fio_verify() { fio_verify_served vol0 --size=24M --offset_increment=24M "$@"; }
+# churn: one job writing and verifying 8 MiB of vol0 after those, so that
 # clients write during the rebalance without rewriting (and so freeing) the
-# rows it moves.
-churn() { fio_verify --offset=64M --numjobs=1; }
+# rows it moves. It is small beside the fill: new rows land on the emptiest
+# vdev, and a churn as large as the fill's share of a vdev could even the
+# vdevs out before the rebalance starts (it once left nothing to move).
+churn() { fio_verify --offset=96M --size=8M --numjobs=1; }
 
 start_server "$POOL"
 log "fill vol0 over d0 and d1, then add d2"
@@ -40,11 +42,12 @@ fio_verify || fail "the first fio pass failed"
 tessera vdev add --pool "$POOL" --vdev tier=fastest,path=d2.img,size=256M,name=d2 >/dev/null ||
   fail "vdev add d2 failed"
 before=$(spread)
-((before > 16 << 20)) || fail "d2 joined only $before bytes from the others: the test proves nothing"
+((before > 32 << 20)) || fail "d2 joined only $before bytes from the others: the test proves nothing"
 
 log "rebalance while fio writes and verifies the rest of vol0"
 churn_until "$T/balanced" churn
 sleep 1
+at_start=$(spread)
 tessera pool rebalance --pool "$POOL" >"$T/rebalance.out" 2>"$T/rebalance.err" ||
   fail "pool rebalance failed: $(cat "$T/rebalance.err")"
 touch "$T/balanced"
@@ -53,7 +56,8 @@ cat "$T/rebalance.out"
 log "$(cat "$T/fio-passes") fio passes of write and verify ran over the rebalance"
 expect_match "rebalance" "^rebalanced: .* moved in [0-9]+ steps; the vdevs of each tier are within " \
   "$(cat "$T/rebalance.out")"
-grep -q "^rebalancing tier fastest: " "$T/rebalance.out" || fail "the rebalance printed no progress"
+grep -q "^rebalancing tier fastest: " "$T/rebalance.out" ||
+  fail "the rebalance printed no progress (the vdevs were $at_start bytes apart when it started)"
 fio_verify --verify_only=1 || fail "fio verify-only of the moved data failed"
 # The used space is compared with the server stopped: while it serves, its
 # cleaner may still relocate what the churn left behind, moving a row's
