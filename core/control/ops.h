@@ -454,10 +454,10 @@ struct VdevOffline {
 
 struct VdevOnline {
   static constexpr std::string_view kName = "vdev.online";
-  static constexpr std::string_view kResultDoc = "`null`";
+  static constexpr std::string_view kResultDoc = "VdevOnlineReport (what the vdev caught up on)";
   using Request = NameArgs;
-  using Reply = void;
-  static Status Run(PoolApi& s, const Request& r, const OpCall&) { return s.OnlineVdev(r.name); }
+  using Reply = VdevOnlineReport;
+  static Result<Reply> Run(PoolApi& s, const Request& r, const OpCall&) { return s.OnlineVdev(r.name); }
 };
 
 struct VdevReplace {

@@ -120,7 +120,7 @@ class PoolClient final : public PoolApi {
   }
   Result<std::vector<VdevStatus>> ListVdevs() override { return Call<ops::VdevList>({}); }
   Status OfflineVdev(const std::string& name) override { return Call<ops::VdevOffline>({name}); }
-  Status OnlineVdev(const std::string& name) override { return Call<ops::VdevOnline>({name}); }
+  Result<VdevOnlineReport> OnlineVdev(const std::string& name) override { return Call<ops::VdevOnline>({name}); }
   Result<VdevReplaceReport> ReplaceVdev(const std::string& name, const std::string& path,
                                         const ProgressFn& progress) override {
     return Call<ops::VdevReplace>({name, path, bool(progress)}, progress);

@@ -335,6 +335,19 @@ void Fields(V& v, ScrubReport& r) {
   v.Required("problems", r.problems);
 }
 
+template <> inline constexpr std::string_view kJsonName<VdevOnlineReport> = "online report";
+template <typename V>
+void Fields(V& v, VdevOnlineReport& r) {
+  v.Required("vdev", r.vdev);
+  v.Required("was_online", r.was_online);
+  v.Required("rows", r.rows);
+  v.Required("rebuilt_chunks", r.rebuilt_chunks);
+  v.Required("unrecoverable_chunks", r.unrecoverable_chunks);
+  v.Required("rows_left", r.rows_left);
+  v.Required("volumes", r.volumes);
+  v.Required("problems", r.problems);
+}
+
 template <> inline constexpr std::string_view kJsonName<VdevReplaceReport> = "replace report";
 template <typename V>
 void Fields(V& v, VdevReplaceReport& r) {

@@ -36,6 +36,7 @@
 
 #include "core/util/aligned_buffer.h"
 #include "core/util/log.h"
+#include "core/util/uuid.h"
 
 namespace tessera {
 TreeOptions Database::RootTreeOptions() {
@@ -51,7 +52,8 @@ Database::Database(std::unique_ptr<Pool> pool, DatabaseOptions options)
       cache_(options_.cache_bytes),
       io_(std::make_unique<MetadataIo>(
           pool_.get(), MetadataIo::CopiesFor(*pool_, options_.metadata_tiers, options_.metadata_copies))),
-      copies_setting_(std::clamp<uint32_t>(options_.metadata_copies, 1, kMaxNodeCopies)) {}
+      copies_setting_(std::clamp<uint32_t>(options_.metadata_copies, 1, kMaxNodeCopies)),
+      missed_next_note_(RandomU64()) {}
 
 Database::~Database() = default;
 
@@ -187,6 +189,10 @@ Result<uint64_t> Database::CommitLocked(bool force) {
       failed_ = hooked.error();
       return Err(hooked.error());
     }
+  }
+  if (auto stored = StoreMissedWritesLocked(); !stored) {
+    failed_ = stored.error();
+    return Err(stored.error());
   }
   if (!force && NothingToCommitLocked()) return txg_;
   auto commit = [&]() -> Result<uint64_t> {

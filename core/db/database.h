@@ -235,6 +235,25 @@ class Database {
   };
   Result<std::vector<Extent>> ExtentsOf(Dataset* dataset);
 
+  // Writes a vdev missed (missed_writes.cc): rows of a dataset's data whose
+  // chunk on the vdev may be stale, for the vdev's catch-up when it is
+  // back. `vdev` is tier << 32 | index (MissedVdev). Noting takes only a
+  // lock of its own, so writers may note under their locks; the notes go
+  // into the root tree with the next commit.
+  static uint64_t MissedVdev(Tier tier, uint32_t index) { return static_cast<uint64_t>(tier) << 32 | index; }
+  struct MissedWrite {
+    uint64_t dataset_id = 0;
+    uint64_t row = 0;   // the lun row's seg_offset
+    uint64_t note = 0;  // a row noted again gets another
+  };
+  void NoteMissedWrite(uint64_t vdev, uint64_t dataset_id, uint64_t row);
+  // Every missed write of the vdev, committed or not, by dataset and row.
+  Result<std::vector<MissedWrite>> MissedWritesOn(uint64_t vdev);
+  // Forgets `writes` (from MissedWritesOn), except rows noted again since.
+  Status ForgetMissedWrites(uint64_t vdev, const std::vector<MissedWrite>& writes);
+  // Forgets every missed write of the vdev (rebuilt whole, or removed).
+  Status ForgetMissedWritesOn(uint64_t vdev);
+
   // Contract 9: no commit starts while this lives (one under way ends
   // first). Release() ends it early.
   class CommitHold {
@@ -432,6 +451,13 @@ class Database {
   Superblock superblock_;  // GUARDED_BY(mu_); the last one written or recovered
   std::atomic<uint32_t> copies_setting_{2};  // written under mu_ (contract 5)
   std::function<Status()> pre_commit_hook_;        // GUARDED_BY(mu_)
+  // Missed writes noted since the last commit: root-tree key -> note.
+  // Taken after mu_ when both are held.
+  std::mutex missed_mu_;
+  std::map<std::string, uint64_t> missed_pending_;  // GUARDED_BY(missed_mu_)
+  uint64_t missed_next_note_;                       // GUARDED_BY(missed_mu_)
+  // Moves missed_pending_ into the root tree (under mu_, at a commit).
+  Status StoreMissedWritesLocked();
   Result<std::vector<Extent>> ExtentsOfLocked(uint64_t dataset_id);
   static Result<std::vector<Extent>> ExtentsIn(Tree& root, uint64_t dataset_id);
   // Per dataset id, a token each open snapshot tree holds (OpenSnapshot, as

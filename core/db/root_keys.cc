@@ -96,6 +96,30 @@ std::string ExtentKey(uint64_t dataset_id, uint64_t address) {
   return k;
 }
 
+std::string MissedPrefix(uint64_t vdev) {
+  std::string k = "m";
+  AppendBigEndian(k, vdev);
+  return k;
+}
+
+std::string MissedKey(uint64_t vdev, uint64_t dataset_id, uint64_t row) {
+  std::string k = MissedPrefix(vdev);
+  AppendBigEndian(k, dataset_id);
+  AppendBigEndian(k, row);
+  return k;
+}
+
+std::string EncodeMissedNote(uint64_t note) {
+  std::string v;
+  AppendU64(v, note);
+  return v;
+}
+
+Result<uint64_t> DecodeMissedNote(std::string_view value) {
+  if (value.size() != 8) return Err(Code::kCorruption, "missed-write note of {} bytes, expected 8", value.size());
+  return GetU64(At(value, 0));
+}
+
 std::string PrefixEnd(std::string_view prefix) {
   std::string end(prefix);
   while (!end.empty() && static_cast<uint8_t>(end.back()) == 0xff) end.pop_back();

@@ -10,6 +10,9 @@
 //        is the node's first copy; the entry names its other copies, if any.
 //   'e' dataset_id(8) addr(8)           -> ExtentEntry: a run of data blocks
 //        the dataset owns outside its tree (a volume's data rows).
+//   'm' vdev(8) dataset_id(8) row(8)    -> note(8): a row of the dataset's
+//        data that missed a write on the vdev (tier << 32 | index), for its
+//        catch-up (core/db/missed_writes.cc); note tells notes apart.
 #pragma once
 
 #include <array>
@@ -61,6 +64,8 @@ std::string DeadPrefix(uint64_t dataset_id, uint64_t owner);
 std::string DeadKey(uint64_t dataset_id, uint64_t owner, uint64_t address);
 std::string ExtentPrefix(uint64_t dataset_id);
 std::string ExtentKey(uint64_t dataset_id, uint64_t address);
+std::string MissedPrefix(uint64_t vdev);
+std::string MissedKey(uint64_t vdev, uint64_t dataset_id, uint64_t row);
 // The smallest key greater than every key with this prefix.
 std::string PrefixEnd(std::string_view prefix);
 // The integer of a key's first 8 bytes (fewer bytes are its low ones).
@@ -70,6 +75,8 @@ std::string EncodeDatasetRecord(const DatasetRecord& record);
 Result<DatasetRecord> DecodeDatasetRecord(std::string_view value);
 std::string EncodeSnapshotRecord(const SnapshotRecord& record);
 Result<SnapshotRecord> DecodeSnapshotRecord(std::string_view value);
+std::string EncodeMissedNote(uint64_t note);
+Result<uint64_t> DecodeMissedNote(std::string_view value);
 // An extent entry is a DeadEntry too: birth txg and length in blocks.
 std::string EncodeDeadEntry(const DeadEntry& entry);
 Result<DeadEntry> DecodeDeadEntry(std::string_view value);

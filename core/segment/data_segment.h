@@ -38,6 +38,15 @@ struct RowInspectOptions {
   std::function<void(uint64_t, uint64_t)> progress;
 };
 
+// Where a data segment reports a write that one vdev missed while the
+// stripe as a whole was written (a degraded write): a chunk whose write
+// failed, or one that landed but that a later flush of its vdev could not
+// make durable. Called with the vdev's tier and index and the seg_offset of
+// the lun row (LunRowDesc::seg_offset), from the writing or flushing
+// thread, maybe under the segment's stripe locks: it only records, taking
+// at most a lock of its own that nothing else is held under.
+using MissedWriteHook = std::function<void(Tier tier, uint32_t vdev, uint64_t lun_row)>;
+
 class LunSegment;
 
 class DataSegment : public Segment {
@@ -72,6 +81,11 @@ class DataSegment : public Segment {
   // what the redundancy allows. Without redundancy there is nothing to
   // rebuild: the default checks the layout (Inspect).
   virtual Result<InspectReport> InspectRows(InspectMode mode, const RowInspectOptions&) { return Inspect(mode); }
+  // A segment with redundancy reports the writes a vdev missed to `hook`
+  // (set before the first write), so that the vdev can catch up when it is
+  // back. Without redundancy such a write fails, and there is nothing to
+  // report.
+  virtual void SetMissedWriteHook(MissedWriteHook) {}
 };
 
 }  // namespace tessera

@@ -28,7 +28,8 @@
 //     cleaner leave gaps that are not stripes of this segment any more; and
 //     none at or past options.live_end (the log's head). The cleaner may
 //     remove a row while the inspection runs (it holds no lock of theirs):
-//     a stripe that fails to load and whose row is gone is skipped.
+//     a stripe that fails to load, or to load in full for its repair, and
+//     whose row is gone is skipped.
 #include <cstring>
 #include <set>
 #include <shared_mutex>
@@ -92,9 +93,10 @@ SlotVdev* JerasureSegment::SlotOf(uint64_t stripe, uint32_t j) const {
   return v == nullptr ? nullptr : v->device.get();
 }
 
-void JerasureSegment::RepairStripe(StripeReader& reader, InspectReport& report) {
+void JerasureSegment::RepairStripe(StripeReader& reader, uint64_t stripe, InspectReport& report) {
   Status loaded = reader.LoadAll(/*full=*/true);
   auto verdict = loaded ? reader.Rebuild() : Result<StripeVerdict>(std::unexpected(loaded.error()));
+  if (!verdict && !lun_->HasRowAt(stripe * geo_.stripe_lun_bytes())) return;  // design note 5
   if (!verdict) {
     StripeVerdict v = reader.Judge(/*need_data=*/true);
     report.unrecoverable += geo_.n() - v.members.size();
@@ -166,7 +168,7 @@ Status JerasureSegment::InspectStripes(InspectMode mode, const RowInspectOptions
       AddProblem(report, fmt::format("{}: {}", reader.Describe(j),
                                      stale ? "stale (another write)" : ChunkStateName(s)));
     }
-    if (options.repair && !v.bad.empty()) RepairStripe(reader, report);
+    if (options.repair && !v.bad.empty()) RepairStripe(reader, stripe, report);
     if (!full || !v.bad.empty()) continue;
     std::vector<const std::byte*> data;
     std::vector<std::byte*> coding;

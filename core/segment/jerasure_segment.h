@@ -69,6 +69,12 @@
 //     (contract 3), is IOError. A read (contract 2) checks only the chunks
 //     it returns, so a torn write can read well in part and still not be
 //     decodable as a whole.
+//  9. Missed writes (data_segment.h, MissedWriteHook): every chunk write
+//     that failed in a degraded write (contract 1) is reported with its
+//     vdev and lun row; and when a flush finds vdevs that fail (contract
+//     5), every row written since the last good flush that has a block on
+//     one of them is reported for it, since what landed there may not be
+//     durable. Nothing is reported without a hook.
 #pragma once
 
 #include <array>
@@ -76,6 +82,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <vector>
 
@@ -199,6 +206,7 @@ class JerasureSegment : public DataSegment {
   LunSegment& lun() override { return *lun_; }
   JerasureStats stats() const;
   Result<ChunkLocation> LocateChunk(uint64_t stripe, uint32_t j) const;
+  void SetMissedWriteHook(MissedWriteHook hook) override { missed_hook_ = std::move(hook); }
 
  private:
   friend class StripeReader;
@@ -230,7 +238,14 @@ class JerasureSegment : public DataSegment {
   // Per-chunk retry after a failed batch: IOError when a stripe lost > M.
   Status WriteChunksOneByOne(uint64_t first, uint64_t count, std::vector<Buffer>& bufs);
   Status ReadStripe(uint64_t stripe, uint64_t in_stripe, std::span<std::byte> out, Buffer& buf);
-  Status FlushEachVdev();
+  // Contract 5; contract 9 for `written`, the lun rows written since the
+  // last good flush.
+  Status FlushEachVdev(const std::set<uint64_t>& written);
+  // Contract 9: chunk j of `stripe` missed its write.
+  void NoteMissedChunk(uint64_t stripe, uint32_t j);
+  // Contract 9: stripes [first, first + count) were written; their rows
+  // are kept until a good flush.
+  void NoteWritten(uint64_t first, uint64_t count);
   LunRowDesc ToLogical(LunRowDesc row) const;
   void NoteGeneration(uint64_t seen);
   template <typename Fn>
@@ -241,8 +256,8 @@ class JerasureSegment : public DataSegment {
   Status InspectLayout(InspectReport& report) const;
   Status InspectStripes(InspectMode mode, const RowInspectOptions& options,
                         InspectReport& report);
-  // Rebuilds and rewrites the bad chunks of one stripe (its lock held).
-  void RepairStripe(StripeReader& reader, InspectReport& report);
+  // Rebuilds and rewrites the bad chunks of `stripe` (its lock held).
+  void RepairStripe(StripeReader& reader, uint64_t stripe, InspectReport& report);
   // The pool slot of a chunk's vdev, for its error counters; null if unknown.
   SlotVdev* SlotOf(uint64_t stripe, uint32_t j) const;
 
@@ -262,6 +277,9 @@ class JerasureSegment : public DataSegment {
   std::vector<std::unique_ptr<AlignedBuffer>> free_buffers_;  // GUARDED_BY(buffers_mu_)
   mutable std::mutex stats_mu_;
   mutable JerasureStats stats_;  // GUARDED_BY(stats_mu_)
+  MissedWriteHook missed_hook_;  // set before the first write
+  std::mutex written_mu_;
+  std::set<uint64_t> written_rows_;  // GUARDED_BY(written_mu_); lun rows since the last good flush
 };
 
 }  // namespace tessera

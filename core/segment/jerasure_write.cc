@@ -24,6 +24,11 @@
 //     is IOError.
 //  4. Each stripe write takes a fresh generation (jerasure_segment.cc, note
 //     2), so chunks left from an older write of the stripe never join it.
+//  5. Missed writes (contract 9). The rows a batch wrote are remembered
+//     until a flush succeeds; a flush takes them first, so rows written
+//     while it runs wait for the next one, and gives them back when it
+//     fails (the caller will flush again). A flush that fails only on up to
+//     M vdevs succeeds, and reports the rows there as missed.
 #include <algorithm>
 #include <cstring>
 #include <mutex>
@@ -110,8 +115,26 @@ Status JerasureSegment::WriteStripesLocked(uint64_t first, uint64_t count,
     }
     TRY_STATUS(WriteChunksOneByOne(first, count, bufs));
   }
+  NoteWritten(first, count);
   Count([&](JerasureStats& s) { s.stripes_written += count; });
   return Ok();
+}
+
+void JerasureSegment::NoteWritten(uint64_t first, uint64_t count) {
+  if (!missed_hook_) return;
+  const uint64_t row = lun_->row_bytes(), stripe = geo_.stripe_lun_bytes();
+  std::lock_guard lock(written_mu_);
+  for (uint64_t at = first * stripe / row * row; at < (first + count) * stripe; at += row) {
+    written_rows_.insert(at);
+  }
+}
+
+void JerasureSegment::NoteMissedChunk(uint64_t stripe, uint32_t j) {
+  if (!missed_hook_) return;
+  auto where = LocateChunk(stripe, j);
+  if (!where) return;  // the row is gone: nothing there to catch up
+  missed_hook_(where->address.tier(), where->address.vdev(),
+               where->lun_offset - where->lun_offset % lun_->row_bytes());
 }
 
 Status JerasureSegment::BuildStripe(uint64_t stripe, std::span<const std::byte> data,
@@ -161,6 +184,7 @@ Status JerasureSegment::WriteChunksOneByOne(uint64_t first, uint64_t count,
       if (!s) {
         failed++;
         last = s.error().ToString();
+        NoteMissedChunk(stripe, j);
       }
     }
     Count([&](JerasureStats& s) { s.failed_chunk_writes += failed; });
@@ -173,15 +197,27 @@ Status JerasureSegment::WriteChunksOneByOne(uint64_t first, uint64_t count,
 }
 
 Status JerasureSegment::Flush() {
+  std::set<uint64_t> written;  // contract 9
+  {
+    std::lock_guard lock(written_mu_);
+    written.swap(written_rows_);
+  }
   Status status = lun_->Flush();
-  if (status || pool_ == nullptr || status.error().code() != Code::kIOError) return status;
-  return FlushEachVdev();
+  if (!status && pool_ != nullptr && status.error().code() == Code::kIOError) status = FlushEachVdev(written);
+  if (!status) {  // the next flush answers for them again
+    std::lock_guard lock(written_mu_);
+    written_rows_.merge(written);
+  }
+  return status;
 }
 
-// Contract 5: flush every vdev of the lun, tolerating up to M failures.
-Status JerasureSegment::FlushEachVdev() {
+// Contract 5: flush every vdev of the lun, tolerating up to M failures;
+// contract 9: the rows in `written` with a block on a failed vdev missed
+// writes there.
+Status JerasureSegment::FlushEachVdev(const std::set<uint64_t>& written) {
   std::set<std::pair<Tier, uint32_t>> vdevs;
-  for (const LunRowDesc& row : lun_->Rows()) {
+  const std::vector<LunRowDesc> rows = lun_->Rows();
+  for (const LunRowDesc& row : rows) {
     for (const LunBlock& b : row.blocks) vdevs.insert({b.address.tier(), b.address.vdev()});
   }
   uint32_t failed = 0;
@@ -191,9 +227,15 @@ Status JerasureSegment::FlushEachVdev() {
     Status s = v != nullptr
                    ? v->device->Flush()
                    : Err(Code::kIOError, "vdev {}:{} is not in the pool", TierName(tier), index);
-    if (!s) {
-      failed++;
-      last = s.error().ToString();
+    if (s) continue;
+    failed++;
+    last = s.error().ToString();
+    if (!missed_hook_) continue;
+    for (const LunRowDesc& row : rows) {
+      if (!written.contains(row.seg_offset)) continue;
+      for (const LunBlock& b : row.blocks) {
+        if (b.address.tier() == tier && b.address.vdev() == index) missed_hook_(tier, index, row.seg_offset);
+      }
     }
   }
   Count([&](JerasureStats& s) { s.failed_vdev_flushes += failed; });

@@ -143,7 +143,10 @@ class PoolApi {
   virtual Result<std::vector<VdevStatus>> ListVdevs() = 0;
   // The state persists in pool.conf ("state = offline").
   virtual Status OfflineVdev(const std::string& name) = 0;
-  virtual Status OnlineVdev(const std::string& name) = 0;
+  // Opens the vdev's device again, then repairs the rows it missed while it
+  // was away (core/volume/storage_catch_up.cc): only those, not every row
+  // on it. NotFound when the device is still missing.
+  virtual Result<VdevOnlineReport> OnlineVdev(const std::string& name) = 0;
   // Creates `new_path` (a new file vdev of the old one's size), puts it in
   // the old vdev's place, and rebuilds there everything the old one held;
   // pool.conf then names the new path and the old device is no longer part

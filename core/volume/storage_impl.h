@@ -90,7 +90,7 @@ class Storage::Impl final : public Storage, public StorageCore {
   Result<ScrubReport> Scrub(const ProgressFn& progress) override;
   Result<std::vector<VdevStatus>> ListVdevs() override;
   Status OfflineVdev(const std::string& name) override;
-  Status OnlineVdev(const std::string& name) override;
+  Result<VdevOnlineReport> OnlineVdev(const std::string& name) override;
   Result<VdevReplaceReport> ReplaceVdev(const std::string& old_name, const std::string& new_path,
                                         const ProgressFn& progress) override;
   Result<VdevStatus> AddVdev(const VdevSpec& spec) override;
@@ -189,6 +189,9 @@ class Storage::Impl final : public Storage, public StorageCore {
   // The cache options of a volume whose log writes to `data`, counting its
   // reads in `counters` (the volume's iostat counters).
   CacheOptions CacheDefaults(const DataSegment& data, std::shared_ptr<CacheCounters> counters) const;
+  // storage_catch_up.cc: repairs the rows the vdev missed while it was away
+  // (it is online again); `lock` (mu_) is dropped while a volume is repaired.
+  VdevOnlineReport CatchUpLocked(std::unique_lock<std::mutex>& lock, const PoolVdev& vdev);
   // storage_repair.cc
   // Moves the row blocks of an rs volume that sit on vdevs that are not
   // online to new blocks on online vdevs (saved and committed); returns how many.

@@ -199,6 +199,20 @@ struct VdevReplaceReport {
   std::vector<std::string> problems;
 };
 
+// What vdev online did: the device is back, and the rows it missed while
+// it was away (writes that failed there, or that a failed flush left in
+// doubt) were repaired from the other chunks of their stripes.
+struct VdevOnlineReport {
+  std::string vdev;
+  bool was_online = false;          // nothing to do: it was online already
+  uint64_t rows = 0;                // rows that had missed writes on it
+  uint64_t rebuilt_chunks = 0;      // chunks rewritten there
+  uint64_t unrecoverable_chunks = 0;
+  uint64_t rows_left = 0;           // rows still to catch up (their repair failed)
+  std::vector<std::string> volumes;  // volumes whose rows were repaired
+  std::vector<std::string> problems;
+};
+
 // One changed range of a volume diff, in bytes. `zero`: the newer side
 // reads zeros there (trimmed or never written); otherwise it holds data.
 struct DiffRange {

@@ -183,6 +183,8 @@ Result<VdevRemoveProgress> Storage::Impl::RemoveVdev(const std::string& name) {
   if (progress.nodes_moved > 0) return progress;
   // Note 1c.
   std::shared_ptr<Vdev> device = vdev->device->device();
+  // Its rows moved off it: nothing left for it to catch up on.
+  TRY_STATUS(db_->ForgetMissedWritesOn(Database::MissedVdev(vdev->config.tier, vdev->config.index)));
   TRY_STATUS(db_->RemoveVdev(name));
   if (Status saved = SavePoolConfig(); !saved) {
     return Err(saved.error().WithContext(fmt::format(

@@ -60,6 +60,9 @@
 //     by the kind: clear it first). The vdev keeps its size (a vdev grow
 //     takes the rest). A copy that fails clears the labels it wrote there,
 //     so the device can be given again.
+//  8. Online catches the vdev up (storage_catch_up.cc): the rows it missed
+//     while it was away are repaired before the call returns, and a
+//     replace, which rebuilds every row on the vdev, forgets its notes.
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -186,12 +189,12 @@ Status Storage::Impl::OfflineVdev(const std::string& name) {
   return SavePoolConfig();
 }
 
-Status Storage::Impl::OnlineVdev(const std::string& name) {
+Result<VdevOnlineReport> Storage::Impl::OnlineVdev(const std::string& name) {
   std::lock_guard work(work_mu_);  // design note 6
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   Pool& pool = db_->pool();
   const PoolVdev* v = TRY(NamedVdev(pool, name));
-  if (v->device->online()) return Ok();
+  if (v->device->online()) return VdevOnlineReport{.vdev = name, .was_online = true};
   PoolConfig one{.name = pool.config().name, .vdevs = {v->config}};
   one.vdevs[0].offline = false;
   auto devices = TRY(OpenPoolDevices(options_, one, false));
@@ -200,7 +203,8 @@ Status Storage::Impl::OnlineVdev(const std::string& name) {
   }
   TRY_STATUS(pool.Online(name, devices[0]));
   Log(LogLevel::kInfo, "vdev '{}' is online again", name);
-  return SavePoolConfig();
+  TRY_STATUS(SavePoolConfig());
+  return CatchUpLocked(lock, *TRY(NamedVdev(pool, name)));  // design note 8
 }
 
 Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name, const std::string& new_path_in,
@@ -321,7 +325,11 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
   TRY_STATUS(SavePoolConfig());
   Log(LogLevel::kInfo, "vdev '{}' replaced: {} -> {}", old_name, report.old_path, new_path);
 
-  // Design note 3b: rebuild the rs rows on the vdev from parity.
+  // Design note 3b: rebuild the rs rows on the vdev from parity. That
+  // covers every write it missed (note 8).
+  // (Its notes are only forgotten; failing to is no reason to fail here.)
+  const uint64_t missed_slot = Database::MissedVdev(tier, index);
+  const auto missed = db_->MissedWritesOn(missed_slot);
   std::vector<std::pair<uint64_t, uint64_t>> rs_runs;  // block, count of rs row blocks here
   for (const DatasetInfo& d : TRY(db_->ListDatasets())) {
     auto dataset = db_->OpenDataset(d.name);
@@ -370,6 +378,7 @@ Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name
       if (report.problems.size() < 100) report.problems.push_back(fmt::format("volume '{}': {}", d.name, problem));
     }
   }
+  if (missed) (void)db_->ForgetMissedWrites(missed_slot, *missed);
   // Design note 3c.
   if (!old_device) {
     // Data extents not covered by rs row blocks had no copy to come from.

@@ -88,6 +88,14 @@ Status VolumeImpl::Close() {
   return status;
 }
 
+void VolumeImpl::Attach(Parts parts) {
+  parts_ = std::move(parts);
+  if (parts_.read_only || parts_.dataset == nullptr) return;
+  parts_.data->SetMissedWriteHook([db = db_, id = parts_.dataset->id()](Tier tier, uint32_t vdev, uint64_t row) {
+    db->NoteMissedWrite(Database::MissedVdev(tier, vdev), id, row);
+  });
+}
+
 Status VolumeImpl::RecordHeadIfOwner() {
   std::lock_guard state(state_mu_);
   if (parts_.read_only || retired()) return Ok();

@@ -54,7 +54,10 @@ class VolumeImpl : public Volume, public LunBlockSource {
   // head, frees the rows the cleaner can, commits, and releases the lock.
   // A snapshot export or a revoked volume only releases the lock.
   Status Close();
-  void Attach(Parts parts) { parts_ = std::move(parts); }
+  // Takes its parts; a writable volume's data segment notes the writes a
+  // vdev missed in the database (Database::NoteMissedWrite), for the
+  // vdev's catch-up (storage_catch_up.cc).
+  void Attach(Parts parts);
   // The transaction holding this volume's lock in `locks` (a writable
   // volume holds kReadSharedWriteExclusive); ended when the volume closes
   // or is revoked.
