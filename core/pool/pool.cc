@@ -266,7 +266,8 @@ Pool::Pool(PoolConfig config, Uuid uuid, std::vector<PoolVdev> vdevs)
 }
 
 Status Pool::Submit(std::span<PoolIo> requests) {
-  if (fenced() && std::ranges::any_of(requests, [](const PoolIo& r) { return r.op != IoOp::kRead; })) {
+  if ((fenced() || LeaseExpired()) &&
+      std::ranges::any_of(requests, [](const PoolIo& r) { return r.op != IoOp::kRead; })) {
     Status refused = RefuseFenced();  // contract 8
     for (PoolIo& r : requests) r.result = refused;
     return refused;

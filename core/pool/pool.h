@@ -58,10 +58,13 @@
 //     All three hold label_mu_, so a renewal never writes a label older
 //     than a Replace's or a GrowVdev's. After Fence, every write through
 //     Write and Submit fails with IOError naming the reason: a holder that
-//     lost its lease stops writing.
+//     lost its lease stops writing. SetLeaseDeadline arms the same fence
+//     by time: the first write past the deadline fences the pool (the
+//     lease could not be renewed in time, so another host may take it).
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -177,6 +180,11 @@ class Pool {
   std::vector<LeaseRecord> ReadLeases() const;
   void Fence(const std::string& reason);
   bool fenced() const { return fenced_.load(std::memory_order_acquire); }
+  // Contract 8: writes past `until` (a steady_clock time) fence the pool;
+  // the default time point disarms it.
+  void SetLeaseDeadline(std::chrono::steady_clock::time_point until);
+  // Fences the pool when the lease's deadline has passed (contract 8).
+  void FenceIfLeaseExpired();
 
   Status Read(DiskAddress address, std::span<std::byte> buffer);
   Status Write(DiskAddress address, std::span<const std::byte> buffer);
@@ -204,12 +212,15 @@ class Pool {
   std::vector<PoolVdev> vdevs_;
   std::atomic<size_t> count_{0};  // vdevs_ published to readers
   // Contract 8.
-  Status RefuseFenced() const;
+  // Contract 8: fences the pool first when the lease's deadline passed.
+  Status RefuseFenced();
+  bool LeaseExpired() const;
   const LeaseRecord* LeaseLocked() const { return lease_ ? &*lease_ : nullptr; }
   mutable std::mutex label_mu_;
   std::optional<LeaseRecord> lease_;  // GUARDED_BY(label_mu_)
   std::string fence_reason_;          // GUARDED_BY(label_mu_)
   std::atomic<bool> fenced_{false};
+  std::atomic<int64_t> lease_deadline_ns_{0};  // steady_clock; 0: none
   // Runs the per-vdev batches of one Submit, and the flushes of FlushAll,
   // side by side (design notes 5 and 7).
   WorkerPool workers_;

@@ -29,6 +29,7 @@
 
 #include "core/pool/pool.h"
 #include "core/util/aligned_buffer.h"
+#include "core/util/log.h"
 #include "core/util/uuid.h"
 
 namespace tessera {
@@ -345,7 +346,34 @@ void Pool::Fence(const std::string& reason) {
   fenced_.store(true, std::memory_order_release);
 }
 
-Status Pool::RefuseFenced() const {
+void Pool::SetLeaseDeadline(std::chrono::steady_clock::time_point until) {
+  const int64_t ns = until == std::chrono::steady_clock::time_point{}
+                         ? 0
+                         : std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                    until.time_since_epoch()).count());
+  lease_deadline_ns_.store(ns, std::memory_order_release);
+}
+
+bool Pool::LeaseExpired() const {
+  const int64_t deadline = lease_deadline_ns_.load(std::memory_order_acquire);
+  if (deadline == 0) return false;
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch()).count() > deadline;
+}
+
+void Pool::FenceIfLeaseExpired() {
+  if (!fenced() && LeaseExpired()) {
+    const std::string reason =
+        "its lease could not be renewed in time (the fastest tier's vdevs did not take the record), so another "
+        "host may take the pool over";
+    Fence(reason);
+    Log(LogLevel::kError, "{}: this process writes nothing more to the pool; restart it once those vdevs answer",
+        reason);
+  }
+}
+
+Status Pool::RefuseFenced() {
+  FenceIfLeaseExpired();
   if (!fenced()) return Ok();
   std::lock_guard labels(label_mu_);
   return Err(Code::kIOError, "the pool stopped writing: {}", fence_reason_);

@@ -90,9 +90,10 @@ Result<std::unique_ptr<PoolLease>> PoolLease::Acquire(Pool& pool, const LeaseOpt
                    "naming the same vdevs", newest->pid);
       }
     } else {
-      // Watch its renewals: two of its intervals (a minute at most, whatever
-      // a damaged record says) and one of ours.
-      const auto watch = 2 * std::chrono::milliseconds(std::min<uint32_t>(newest->interval_ms, 60000)) + interval;
+      // Watch its renewals: kWatchIntervals of its intervals (a minute at
+      // most, whatever a damaged record says) and one of ours (contract 6).
+      const auto watch =
+          kWatchIntervals * std::chrono::milliseconds(std::min<uint32_t>(newest->interval_ms, 60000)) + interval;
       Log(LogLevel::kInfo, "the pool's lease is held by {}; watching it for {} ms for renewals", Holder(*newest),
           watch.count());
       std::this_thread::sleep_for(watch);
@@ -111,8 +112,23 @@ Result<std::unique_ptr<PoolLease>> PoolLease::Acquire(Pool& pool, const LeaseOpt
 
 Status PoolLease::Take() {
   std::lock_guard lock(mu_);
+  const auto start = std::chrono::steady_clock::now();
   mine_.time_ms = NowMs();
-  return pool_.WriteLease(mine_);
+  TRY_STATUS(pool_.WriteLease(mine_));
+  renewed_at_ = start;
+  return Ok();
+}
+
+Status PoolLease::Renew(LeaseRecord next, bool deadline) {
+  const auto start = std::chrono::steady_clock::now();
+  next.sequence++;
+  next.time_ms = NowMs();
+  TRY_STATUS(pool_.WriteLease(next));
+  std::lock_guard lock(mu_);
+  mine_ = next;
+  renewed_at_ = start;
+  if (deadline) pool_.SetLeaseDeadline(start + kFenceIntervals * interval_);
+  return Ok();
 }
 
 PoolLease::PoolLease(Pool& pool, LeaseRecord mine, std::chrono::milliseconds interval)
@@ -122,21 +138,21 @@ PoolLease::PoolLease(Pool& pool, LeaseRecord mine, std::chrono::milliseconds int
 }
 
 void PoolLease::Start() {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   if (started_ || released_) return;
   started_ = true;
   const auto pid = static_cast<uint32_t>(::getpid());
-  if (pid != mine_.pid) {  // a server that forked since Take: the record names this process
+  // A server that forked since Take: the record names this process. One
+  // that took long to start: its deadline would be near (contract 6).
+  if (pid != mine_.pid || std::chrono::steady_clock::now() - renewed_at_ > interval_ / 2) {
     LeaseRecord next = mine_;
     next.pid = pid;
-    next.sequence++;
-    next.time_ms = NowMs();
-    if (pool_.WriteLease(next)) {
-      mine_ = next;
-    } else {
-      Log(LogLevel::kWarn, "the pool's lease was not renewed at start");
-    }
+    lock.unlock();
+    Status renewed = Renew(next, /*deadline=*/false);
+    if (!renewed) Log(LogLevel::kWarn, "the pool's lease was not renewed at start: {}", renewed.error().ToString());
+    lock.lock();
   }
+  pool_.SetLeaseDeadline(renewed_at_ + kFenceIntervals * interval_);
   renewer_ = std::thread([this] { RenewLoop(); });
 }
 
@@ -161,6 +177,13 @@ void PoolLease::RenewLoop() {
   bool warned = false;
   for (;;) {
     if (stop_cv_.wait_for(lock, interval_, [this] { return stopping_; })) return;
+    // Contract 6: past its deadline a renewal could land after another
+    // host took over; the pool stops writing, and the lease is given up.
+    pool_.FenceIfLeaseExpired();
+    if (pool_.fenced()) {
+      lost_ = true;
+      return;
+    }
     LeaseRecord next = mine_;
     lock.unlock();
     std::vector<LeaseRecord> records = pool_.ReadLeases();
@@ -175,15 +198,13 @@ void PoolLease::RenewLoop() {
       lost_ = true;
       return;
     }
-    next.sequence++;
-    next.time_ms = NowMs();
-    Status written = pool_.WriteLease(next);
+    Status written = Renew(next, /*deadline=*/true);
     if (!written && !warned) {
-      Log(LogLevel::kWarn, "the pool's lease was not renewed: {}", written.error().ToString());
+      Log(LogLevel::kWarn, "the pool's lease was not renewed: {}; the pool stops writing {} ms after the last "
+          "renewal unless one succeeds", written.error().ToString(), (kFenceIntervals * interval_).count());
     }
     warned = !written;
     lock.lock();
-    if (written) mine_ = next;
   }
 }
 
@@ -197,7 +218,9 @@ Status PoolLease::Release() {
   stop_cv_.notify_all();
   if (renewer_.joinable()) renewer_.join();
   std::lock_guard lock(mu_);
-  if (lost_ || !started_) return Ok();
+  if (!started_) return Ok();
+  pool_.SetLeaseDeadline({});
+  if (lost_ || pool_.fenced()) return Ok();  // contract 6: another host may hold it now
   LeaseRecord released = mine_;
   released.sequence++;
   released.time_ms = NowMs();

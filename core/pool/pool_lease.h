@@ -15,7 +15,7 @@
 //     is a lease of this process that has not ended) --------> Busy
 //   held, this host, its pid gone (or ours, from an open of this
 //     process that ended without releasing) -----------------> take
-//   held, another host --> watch 2 x its interval + 1 x ours:
+//   held, another host --> watch 4 x its interval + 1 x ours:
 //        renewed meanwhile ----------------------------------> Busy
 //        not renewed -------------------------------------> take (warn)
 //
@@ -47,6 +47,16 @@
 //  5. Two hosts that open a released pool at the same moment both take it;
 //     each sees the other's higher sequence at its next renewal, and both
 //     are fenced (contract 2). Nothing checks faster than one interval.
+//  6. A holder cut off from its fastest tier's vdevs can neither renew nor
+//     learn that it was taken over, so it stops writing first: from Start
+//     on, the pool's lease deadline (pool.h contract 8) is kFenceIntervals
+//     intervals after the last renewal that was written began, and a
+//     write past it fences the pool. Another host watches kWatchIntervals
+//     (more) of the holder's intervals plus one of its own before taking
+//     over, so the holder has stopped by then, with an interval to spare
+//     for writes in flight. A renewal that takes kFenceIntervals - 1
+//     intervals or more (a vdev that answers that slowly) fences the holder
+//     too, wrongly but safely.
 #pragma once
 
 #include <chrono>
@@ -72,6 +82,10 @@ struct LeaseOptions {
 
 class PoolLease {
  public:
+  // Contract 6.
+  static constexpr int kFenceIntervals = 3;
+  static constexpr int kWatchIntervals = 4;
+
   static Result<std::unique_ptr<PoolLease>> Acquire(Pool& pool, const LeaseOptions& options);
   ~PoolLease();
   PoolLease(const PoolLease&) = delete;
@@ -87,6 +101,9 @@ class PoolLease {
  private:
   PoolLease(Pool& pool, LeaseRecord mine, std::chrono::milliseconds interval);
   void RenewLoop();
+  // Writes `next` (mu_ not held); on success it becomes mine_, and the
+  // pool's deadline moves (contract 6) when `deadline` is set.
+  Status Renew(LeaseRecord next, bool deadline);
 
   Pool& pool_;
   const std::chrono::milliseconds interval_;
@@ -97,6 +114,8 @@ class PoolLease {
   bool released_ = false;   // GUARDED_BY(mu_)
   bool lost_ = false;       // GUARDED_BY(mu_)
   LeaseRecord mine_;        // GUARDED_BY(mu_)
+  // When the last renewal that was written began (Take's write first).
+  std::chrono::steady_clock::time_point renewed_at_;  // GUARDED_BY(mu_)
   std::thread renewer_;
 };
 

@@ -7,11 +7,13 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "core/pool/label.h"
 #include "core/util/aligned_buffer.h"
 #include "core/pool/pool_lease.h"
 #include "core/pool/vdev_kinds.h"
+#include "core/vdev/fault_vdev.h"
 #include "tests/unit/volume/volume_test_util.h"
 
 namespace tessera::testing {
@@ -63,7 +65,7 @@ class Lease : public ::testing::Test {
   static StorageOptions Options(const std::string& host) {
     StorageOptions options;
     options.metadata_cache_bytes = 16 << 20;
-    options.lease = {.interval = milliseconds(50), .host_identity = host};
+    options.lease = {.interval = milliseconds(100), .host_identity = host};
     return options;
   }
 
@@ -192,6 +194,63 @@ TEST_F(Lease, AHolderWhoseLeaseWasTakenStopsWriting) {
   auto newest = Newest();
   ASSERT_TRUE(newest);
   EXPECT_EQ(newest->holder, 77u) << "a went on renewing over the taker's record";
+}
+
+// A holder cut off from its fastest tier's vdevs (every request to m0 and
+// m1 fails) can neither renew nor see a takeover, so it stops writing by
+// itself, before another host that watches it may take the pool: every
+// write of a that was let through began before b took over.
+TEST_F(Lease, AHolderThatCannotRenewStopsWritingBeforeAnotherHostTakesOver) {
+  auto config = LoadPoolConfig(a_ + "/pool.conf");
+  ASSERT_TRUE(config);
+  auto files = OpenVdevs(*config, {.use_io_uring = false});
+  ASSERT_TRUE(files);
+  std::vector<std::shared_ptr<FaultVdev>> faults;
+  std::vector<std::shared_ptr<Vdev>> devices;
+  for (auto& f : *files) devices.push_back(faults.emplace_back(std::make_shared<FaultVdev>(f)));
+  auto pool = Pool::Open(*config, devices);
+  ASSERT_TRUE(pool) << pool.error().ToString();
+  const LeaseOptions options{.interval = milliseconds(50), .host_identity = "a"};
+  auto lease = PoolLease::Acquire(**pool, options);
+  ASSERT_TRUE(lease) << lease.error().ToString();
+  ASSERT_TRUE((*lease)->Take());
+  (*lease)->Start();
+  const PoolVdev* d0 = (*pool)->FindByName("d0");
+  ASSERT_NE(d0, nullptr);
+  const DiskAddress scratch = DiskAddress::Make(Tier::kSlow, 0, d0->end - 8);  // no volume's
+  auto block = Pattern(kBlockSize, 5);
+  ASSERT_TRUE((*pool)->Write(scratch, block));
+
+  for (size_t i = 0; i < 2; i++) faults[i]->FailNth(1, /*persistent=*/true);  // m0, m1
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point taken{};
+  std::thread other([&] {  // host b, through its own pool over the same files
+    auto pool_b = RawPool();
+    ASSERT_TRUE(pool_b);
+    auto lease_b = PoolLease::Acquire(*pool_b, {.interval = milliseconds(50), .host_identity = "b"});
+    ASSERT_TRUE(lease_b) << lease_b.error().ToString();
+    ASSERT_TRUE((*lease_b)->Take());
+    taken = Clock::now();
+  });
+  Clock::time_point last_let_through{};
+  Status wrote = Ok();
+  for (int i = 0; i < 2000 && wrote; i++) {  // 10 s at most
+    const auto start = Clock::now();
+    wrote = (*pool)->Write(scratch, block);
+    if (wrote) last_let_through = start;
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  other.join();
+  ASSERT_FALSE(wrote) << "a kept writing with its lease unrenewable";
+  EXPECT_NE(wrote.error().message().find("its lease could not be renewed in time"), std::string::npos)
+      << wrote.error().message();
+  ASSERT_NE(taken, Clock::time_point{}) << "b did not take the pool over";
+  EXPECT_LT(last_let_through, taken) << "a wrote after b took the pool over";
+  ASSERT_TRUE((*lease)->Release());
+  auto newest = Newest();
+  ASSERT_TRUE(newest);
+  EXPECT_EQ(newest->host_id, LeaseHostId("b")) << "a's release wrote over b's record";
+  EXPECT_EQ(newest->state, LeaseRecord::State::kHeld);
 }
 
 }  // namespace
