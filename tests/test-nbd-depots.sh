@@ -10,10 +10,17 @@
 #      flush faults the vdev;
 #  (c2) netns mode only: a second depot's link set down while fio writes:
 #      no client error (its requests time out after 2 s), data verifies;
+#  (c3) netns mode only: a third depot killed (and the server restarted, so
+#      that its cache answers nothing): every 64 KiB read of the data fio
+#      wrote fails with EIO or matches a copy taken before, and some fail;
 #  (d) the depots come back: vdev online catches each up on the rows it
 #      missed (some, for depot 2), a scrub then repairs nothing, data verifies,
 #      and the pool reopens after a restart with every depot online; a
-#      forking server (nbdkit --run) serves it too.
+#      forking server (nbdkit --run) serves it too;
+#  (e) netns mode only: a second host (its own namespace, linked to every
+#      depot's, and another TESSERA_HOST_ID) is refused while the first
+#      serves; after kill -9 of the first it takes the pool over (the
+#      lease, in the metadata files both reach) and every block verifies.
 #
 # NBD_DEPOTS_MODE picks where the depots live:
 #  unix   (the default) Unix sockets in $T;
@@ -52,6 +59,21 @@ if [ "$MODE" = netns ]; then
     ip -n "${NS}d$i" link set lo up
   done
   VDEV_TIMEOUT=,timeout=2
+  # A second host for (e): its own namespace, with a link to each depot's,
+  # over which it reaches the depot's address on the first link.
+  HOST_B_NETNS=${NS}t
+  NET_B=10.214.$(($$ % 250))
+  on_exit "ip netns del $HOST_B_NETNS"
+  ip netns add "$HOST_B_NETNS"
+  ip -n "$HOST_B_NETNS" link set lo up
+  for i in 0 1 2 3 4 5; do
+    ip link add "${NS}c$i" netns "$HOST_B_NETNS" type veth peer name "${NS}e$i" netns "${NS}d$i"
+    ip -n "$HOST_B_NETNS" addr add "$NET_B.$((4 * i + 1))/30" dev "${NS}c$i"
+    ip -n "$HOST_B_NETNS" link set "${NS}c$i" up
+    ip -n "$HOST_B_NETNS" route add "$NET.$((4 * i + 2))/32" dev "${NS}c$i" src "$NET_B.$((4 * i + 1))"
+    ip -n "${NS}d$i" addr add "$NET_B.$((4 * i + 2))/30" dev "${NS}e$i"
+    ip -n "${NS}d$i" link set "${NS}e$i" up
+  done
 fi
 
 # start_depot I: nbdkit file serving $T/dI.img (96M, made on first start);
@@ -61,7 +83,7 @@ start_depot() {
   [ -e "$T/d$i.img" ] || truncate -s 96M "$T/d$i.img"
   rm -f "$T/d$i.sock" "$T/d$i.pid"
   if [ "$MODE" = netns ]; then
-    serve=(ip netns exec "${NS}d$i" nbdkit -i "$NET.$((4 * i + 2))" -p 10809 --filter=delay)
+    serve=(ip netns exec "${NS}d$i" nbdkit -p 10809 --filter=delay)
     "${serve[@]}" -f --exit-with-parent -P "$T/d$i.pid" file "$T/d$i.img" rdelay=1ms wdelay=1ms \
       >>"$T/depot$i.log" 2>&1 &
   else
@@ -158,8 +180,41 @@ if [ "$MODE" = netns ]; then
     sleep 0.2
   done
   log "  d4 is $(vdev_state d4)"
-  ip -n "${NS}d4" link set "${NS}b4" up
-  back+=(4)
+
+  log "(c3) a third depot lost: reads fail with EIO, never give wrong data"
+  nbdcopy "$(nbd_uri vol)" "$T/before.img" || fail "(c3) nbdcopy of the volume failed"
+  stop_server  # its cache would answer the reads
+  kill_depot 0
+  start_server "$POOL"
+  read_back=$("$PYTHON" - "$(nbd_uri vol)" "$T/before.img" <<'PY'
+import errno, sys
+import nbd
+h = nbd.NBD()
+h.connect_uri(sys.argv[1])
+expected = open(sys.argv[2], "rb").read()
+good = eio = 0
+for off in range(0, 32 << 20, 64 << 10):
+    try:
+        got = h.pread(64 << 10, off)
+    except nbd.Error as e:
+        if e.errnum != errno.EIO:
+            sys.exit(f"offset {off}: {e} (not EIO)")
+        eio += 1
+        continue
+    if got != expected[off:off + len(got)]:
+        sys.exit(f"offset {off}: wrong data with three depots gone")
+    good += 1
+print(f"{eio} EIO {good} good")
+PY
+) || fail "(c3) $read_back"
+log "  64 KiB reads: $read_back"
+[[ $read_back == 0\ EIO* ]] && fail "(c3) no read failed with three of six depots gone"
+stop_server
+ip -n "${NS}d4" link set "${NS}b4" up
+start_depot 0
+start_server "$POOL"
+tessera vdev online d0 --pool "$POOL" >/dev/null 2>&1 || fail "(c3) vdev online d0 failed"
+back+=(4)
 fi
 
 log "(d) depot(s) ${back[*]} back: vdev online catches up, a scrub then repairs nothing"
@@ -198,4 +253,24 @@ if [ "$MODE" = unix ]; then
   grep -q 'err= 0' "$T/fio.out" || fail "fio under a forking server reported errors"
 fi
 pool_check
+if [ "$MODE" = netns ]; then
+  log "(e) a second host: refused while the first serves, and takes over after the first dies"
+  mkdir -p "$T/pool-b"
+  chmod 0700 "$T/pool-b"
+  sed "s|^path = \([^/]\)|path = $POOL/\1|" "$POOL/pool.conf" >"$T/pool-b/pool.conf"
+  host_b() { ip netns exec "$HOST_B_NETNS" env TESSERA_HOST_ID=host-b "$TESSERA_BIN" "$@"; }
+  start_server "$POOL"
+  first=$SERVER_PID
+  expect_fail "an open from the second host" host_b pool status --pool "$T/pool-b"
+  expect_match "second host" "the pool is in use by host .*: its lease was renewed while this open watched it" \
+    "$EXPECT_OUT"
+  kill -KILL "$first"
+  wait "$first" 2>/dev/null || true
+  export TESSERA_HOST_ID=host-b
+  SERVER_NETNS=$HOST_B_NETNS start_server "$T/pool-b"
+  unset TESSERA_HOST_ID
+  grep -q "taking over the pool's lease" "$T/server.log" || fail "(e) the second host did not log a takeover"
+  fio_ok --verify_only=1 || fail "(e) verify-only through the second host failed: $(tail -n 20 "$T/fio.out")"
+  stop_server
+fi
 for i in 0 1 2 3 4 5; do kill_started "${DEPOT_PIDS[i]}"; done

@@ -66,17 +66,19 @@ Status Database::ForgetMissedWrites(uint64_t vdev, const std::vector<MissedWrite
   TRY_STATUS(FailIfBroken());
   for (const MissedWrite& w : writes) {
     const std::string key = MissedKey(vdev, w.dataset_id, w.row);
+    bool listed_pending = false;  // the listing took the pending note, which supersedes a stored one
     {
       std::lock_guard missed(missed_mu_);
       auto pending = missed_pending_.find(key);
       if (pending != missed_pending_.end()) {
         if (pending->second != w.note) continue;  // noted again since (design note 2)
         missed_pending_.erase(pending);
+        listed_pending = true;
       }
     }
     auto stored = TRY(root_tree_->Get(key));
     if (!stored) continue;
-    if (TRY(DecodeMissedNote(*stored)) != w.note) continue;
+    if (!listed_pending && TRY(DecodeMissedNote(*stored)) != w.note) continue;  // stored again since
     TRY_STATUS(root_tree_->Delete(key));
   }
   return Ok();

@@ -70,11 +70,12 @@
 //     it returns, so a torn write can read well in part and still not be
 //     decodable as a whole.
 //  9. Missed writes (data_segment.h, MissedWriteHook): every chunk write
-//     that failed in a degraded write (contract 1) is reported with its
-//     vdev and lun row; and when a flush finds vdevs that fail (contract
-//     5), every row written since the last good flush that has a block on
-//     one of them is reported for it, since what landed there may not be
-//     durable. Nothing is reported without a hook.
+//     that failed in a degraded write (contract 1), and every rewrite of a
+//     repair (contracts 2 and 7) that failed, is reported with its vdev and
+//     lun row; and when a flush finds vdevs that fail (contract 5), every
+//     row written since the last good flush that has a block on one of
+//     them is reported for it, since what landed there may not be durable.
+//     Nothing is reported without a hook.
 #pragma once
 
 #include <array>

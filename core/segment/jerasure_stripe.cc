@@ -281,6 +281,7 @@ uint64_t StripeReader::Repair(const StripeVerdict& v) {
                           {.offset = at + kChunkHeaderBytes, .data = {Data(j), geo_.data_bytes()}}};
     Status s = seg_.lun_->WriteBlocks(parts);
     (s ? ok : failed)++;
+    if (!s) seg_.NoteMissedChunk(stripe_, j);  // still stale there (contract 9)
   }
   seg_.Count([&](JerasureStats& s) {
     s.repaired_chunks += ok;

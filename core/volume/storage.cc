@@ -276,6 +276,10 @@ void Storage::Impl::BackgroundLoop(std::chrono::milliseconds interval) {
     if (auto closed = CloseIdleVolumes(); !closed) {
       Log(LogLevel::kError, "closing idle volumes: {}", closed.error().ToString());
     }
+    if (auto now = std::chrono::steady_clock::now(); now - last_catch_up_ >= options_.catch_up_interval) {
+      last_catch_up_ = now;
+      CatchUpStep();  // storage_catch_up.cc
+    }
     if (auto now = std::chrono::steady_clock::now(); now - last_tier_step_ >= options_.tiering.interval) {
       last_tier_step_ = now;
       if (auto step = TierStep(); !step) Log(LogLevel::kWarn, "tiering: {}", step.error().ToString());

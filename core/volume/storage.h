@@ -68,6 +68,9 @@ struct StorageOptions {
   // The pool's lease (core/pool/pool_lease.h): taken at open and create,
   // renewed while open, released at close.
   LeaseOptions lease;
+  // How often a server's background work catches up the online vdevs that
+  // missed writes (core/volume/storage_catch_up.cc, design note 6).
+  std::chrono::milliseconds catch_up_interval{10000};
 };
 
 // Storage is the PoolApi of a pool this process opened (contract above),

@@ -17,9 +17,11 @@
 //     dropped, so clients go on reading and writing.
 //  3. Notes are forgotten only for volumes whose pass ended with nothing
 //     unrecoverable, and only those not noted again during it
-//     (Database::ForgetMissedWrites); a commit makes that durable. The rest
-//     stay, reported in rows_left and problems, for the next vdev online,
-//     and a scrub repairs the same rows too.
+//     (Database::ForgetMissedWrites); a commit makes that durable. A
+//     rewrite that fails notes its row again (jerasure segment contract 9),
+//     so a chunk that did not land keeps its note. The notes left are the
+//     report's rows_left (and its problems say why), for the next catch-up;
+//     a scrub repairs the same rows too.
 //  4. Notes of a deleted volume, and rows the cleaner removed since (the
 //     pass skips rows that are gone), are forgotten without work.
 //  5. The catch-up never fails the online: the vdev is online by then, and
@@ -28,6 +30,12 @@
 //     still gets its own chunks back: a stripe with at most M chunks bad
 //     is rebuilt, and only the rewrites to the absent vdev fail, which is
 //     that vdev's own catch-up, later.
+//  6. A vdev can come back without vdev online: an nbd depot reconnects
+//     by itself when its slot was not faulted, and a vdev reachable again
+//     when the pool opens is online at once. So vdev online catches up a
+//     vdev that is online already too, and the server's background loop
+//     catches up every online vdev with notes every catch_up_interval
+//     (CatchUpStep), unless other long work runs (it tries work_mu_).
 #include <algorithm>
 #include <map>
 #include <set>
@@ -94,7 +102,6 @@ VdevOnlineReport Storage::Impl::CatchUpLocked(std::unique_lock<std::mutex>& lock
       return r;
     });
     if (!repaired || repaired->unrecoverable > 0) {  // design note 3
-      report.rows_left += rows.size();
       if (!repaired) {
         AddProblem(report, volume_name, repaired.error().ToString());
         continue;
@@ -113,11 +120,31 @@ VdevOnlineReport Storage::Impl::CatchUpLocked(std::unique_lock<std::mutex>& lock
   if (Status committed = CommitAll(); !committed) {
     report.problems.push_back("the commit after the catch-up failed: " + committed.error().ToString());
   }
-  Log(report.rows_left > 0 ? LogLevel::kWarn : LogLevel::kInfo,
-      "vdev '{}' caught up: {} rows of {} volumes, {} chunks rewritten{}", report.vdev, report.rows,
-      report.volumes.size(), report.rebuilt_chunks,
-      report.rows_left > 0 ? fmt::format("; {} rows left to repair", report.rows_left) : "");
+  auto left = db_->MissedWritesOn(slot);  // design note 3: what is still noted
+  report.rows_left = left ? left->size() : by_dataset.size();
+  if (report.rebuilt_chunks > 0 || report.rows_left > 0) {
+    Log(report.rows_left > 0 ? LogLevel::kWarn : LogLevel::kInfo,
+        "vdev '{}' caught up: {} rows of {} volumes, {} chunks rewritten{}", report.vdev, report.rows,
+        report.volumes.size(), report.rebuilt_chunks,
+        report.rows_left > 0 ? fmt::format("; {} rows left to repair", report.rows_left) : "");
+  }
   return report;
+}
+
+void Storage::Impl::CatchUpStep() {
+  std::unique_lock work(work_mu_, std::try_to_lock);  // design note 6
+  if (!work.owns_lock()) return;
+  std::unique_lock lock(mu_);
+  std::vector<std::string> noted;
+  for (const PoolVdev& v : db_->pool().vdevs()) {
+    if (!v.device->online() || v.removed()) continue;
+    auto notes = db_->MissedWritesOn(Database::MissedVdev(v.config.tier, v.config.index));
+    if (notes && !notes->empty()) noted.push_back(v.config.name);
+  }
+  for (const std::string& name : noted) {
+    const PoolVdev* v = db_->pool().FindByName(name);
+    if (v != nullptr && v->device->online()) (void)CatchUpLocked(lock, *v);
+  }
 }
 
 }  // namespace tessera

@@ -192,6 +192,8 @@ class Storage::Impl final : public Storage, public StorageCore {
   // storage_catch_up.cc: repairs the rows the vdev missed while it was away
   // (it is online again); `lock` (mu_) is dropped while a volume is repaired.
   VdevOnlineReport CatchUpLocked(std::unique_lock<std::mutex>& lock, const PoolVdev& vdev);
+  // The background's catch-up of every online vdev with notes (design note 6).
+  void CatchUpStep();
   // storage_repair.cc
   // Moves the row blocks of an rs volume that sit on vdevs that are not
   // online to new blocks on online vdevs (saved and committed); returns how many.
@@ -258,6 +260,7 @@ class Storage::Impl final : public Storage, public StorageCore {
   std::optional<TieringStatus> tiering_setting_;  // GUARDED_BY(tiering_mu_): no counters
   TieringStatus tiering_moved_;  // GUARDED_BY(tiering_mu_): the counters only
   std::map<std::string, std::shared_ptr<RowHeat>> heats_;  // GUARDED_BY(tiering_mu_)
+  std::chrono::steady_clock::time_point last_catch_up_{};  // the background thread's
   std::chrono::steady_clock::time_point last_tier_step_{};  // the background thread's
 
   std::mutex bg_mu_;

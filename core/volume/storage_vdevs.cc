@@ -194,7 +194,11 @@ Result<VdevOnlineReport> Storage::Impl::OnlineVdev(const std::string& name) {
   std::unique_lock lock(mu_);
   Pool& pool = db_->pool();
   const PoolVdev* v = TRY(NamedVdev(pool, name));
-  if (v->device->online()) return VdevOnlineReport{.vdev = name, .was_online = true};
+  if (v->device->online()) {  // it may have come back by itself (storage_catch_up.cc, note 6)
+    VdevOnlineReport report = CatchUpLocked(lock, *v);
+    report.was_online = true;
+    return report;
+  }
   PoolConfig one{.name = pool.config().name, .vdevs = {v->config}};
   one.vdevs[0].offline = false;
   auto devices = TRY(OpenPoolDevices(options_, one, false));

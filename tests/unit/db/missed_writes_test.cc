@@ -76,5 +76,26 @@ TEST(MissedWrites, ForgettingKeepsRowsNotedAgainSinceTheyWereListed) {
   EXPECT_EQ(Rows(*db, v), (Pairs{{1, 4096}, {2, 0}, {3, 0}}));
 }
 
+// A row stored by one commit and noted again since is listed with its new
+// note; forgetting that listing forgets the row, the stored note included.
+TEST(MissedWrites, ForgettingAPendingNoteForgetsTheOneStoredBeforeIt) {
+  TestPool pool(1);
+  auto db = std::move(*pool.Create());
+  const uint64_t v = Database::MissedVdev(Tier::kSlow, 1);
+  db->NoteMissedWrite(v, 4, 8192);
+  ASSERT_TRUE(db->Commit());
+  db->NoteMissedWrite(v, 4, 8192);
+  auto listed = db->MissedWritesOn(v);
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 1u);
+  ASSERT_TRUE(db->ForgetMissedWrites(v, *listed));
+  EXPECT_TRUE(Rows(*db, v).empty());
+  ASSERT_TRUE(db->Commit());
+  db.reset();
+  pool.Reboot();
+  db = std::move(*pool.Open());
+  EXPECT_TRUE(Rows(*db, v).empty());
+}
+
 }  // namespace
 }  // namespace tessera
