@@ -12,6 +12,7 @@
 #   scripts/bench.sh --snapshots [--quick] [--size SIZE] [--runtime SEC]
 #                    [--snapshots-count N] [--dir DIR]
 #   scripts/bench.sh --tiering [--quick] [--hot SIZE] [--delay MS] [--runtime SEC] [--dir DIR]
+#   scripts/bench.sh --depots [--quick] [--size SIZE] [--delay MS] [--runtime SEC] [--dir DIR]
 #
 #   --redundancy rs:4+2 against stripe:4 (1M sequential write and read),
 #                degraded read with 2 vdevs lost against healthy, and the
@@ -24,6 +25,9 @@
 #   --tiering    4K random reads of a hot set on a slow tier of delayed nbd
 #                depots, before and after automatic tiering moved it up,
 #                against a volume on the fast tier (scripts/bench-tiering.sh)
+#   --depots     rs:4+2 over 6 nbd depots against the same over 6 local
+#                files, and over depots with added latency
+#                (scripts/bench-depots.sh)
 #   --quick      512 MiB device, 5 s per job (about 2 minutes in all)
 #   --size       device size of every engine (default 1g)
 #   --runtime    seconds per job (default 20)
@@ -75,6 +79,7 @@ QUICK=0
 for arg in "$@"; do
   [ "$arg" = --tiering ] && exec "$ROOT/scripts/bench-tiering.sh" "$@"
   [ "$arg" = --redundancy ] && exec "$ROOT/scripts/bench-redundancy.sh" "$@"
+  [ "$arg" = --depots ] && exec "$ROOT/scripts/bench-depots.sh" "$@"
   if [ "$arg" = --snapshots ]; then
     rest=()
     for a in "$@"; do
