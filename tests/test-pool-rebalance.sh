@@ -38,7 +38,9 @@ churn() { fio_verify --offset=96M --size=8M --numjobs=1; }
 
 start_server "$POOL"
 log "fill vol0 over d0 and d1, then add d2"
-fio_verify || fail "the first fio pass failed"
+# end_fsync: the cache writes it all back, so the vdevs hold the fill when
+# the gap is measured.
+fio_verify --end_fsync=1 || fail "the first fio pass failed"
 tessera vdev add --pool "$POOL" --vdev tier=fastest,path=d2.img,size=256M,name=d2 >/dev/null ||
   fail "vdev add d2 failed"
 before=$(spread)
@@ -69,9 +71,10 @@ after=$(spread)
 log "spread before $before, after $after bytes (slack $slack)"
 # The vdevs also hold tree-node copies (they are the fastest tier), which
 # the rebalance does not move and which each commit rewrites elsewhere:
-# closing the pool after the last step moves a few of them (16 KiB in one
-# CI run), so the vdevs may end that much past the slack.
-metadata_margin=$((1 << 20))
+# closing the pool after the last step moves some of them (16 KiB in one
+# CI run, 360 KiB in one run here), so the vdevs may end that much past
+# the slack.
+metadata_margin=$((2 << 20))
 ((after <= slack + metadata_margin)) ||
   fail "the vdevs are $after bytes apart after the rebalance, more than the slack $slack and $metadata_margin"
 pool_check
