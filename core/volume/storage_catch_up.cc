@@ -80,8 +80,7 @@ VdevOnlineReport Storage::Impl::CatchUpLocked(std::unique_lock<std::mutex>& lock
     std::set<uint64_t> rows;
     for (const Database::MissedWrite& w : notes) rows.insert(w.row);
     auto volume = OpenVolumeLocked(volume_name);
-    if (!volume) {
-      report.rows_left += rows.size();
+    if (!volume) {  // its notes stay, counted in rows_left below
       AddProblem(report, volume_name, volume.error().ToString());
       continue;
     }
