@@ -66,9 +66,9 @@ CommandResult OfflineVdev(CommandContext& ctx, const VdevArgs& args) {
 
 // What vdev online says about the rows the vdev caught up on (design note 5).
 std::string FormatCatchUp(const VdevOnlineReport& r) {
-  if (r.was_online) return fmt::format("vdev {} is online already\n", r.vdev);
-  std::string out = r.rows == 0 && r.rows_left == 0
-                        ? fmt::format("vdev {} is online; it missed no writes\n", r.vdev)
+  const bool nothing = r.rows == 0 && r.rows_left == 0;
+  if (r.was_online && nothing) return fmt::format("vdev {} is online already; it has nothing to catch up on\n", r.vdev);
+  std::string out = nothing ? fmt::format("vdev {} is online; it missed no writes\n", r.vdev)
                         : fmt::format("vdev {} is online; caught up on {} rows of {} volumes that missed writes "
                                       "while it was away: {} chunks rewritten\n",
                                       r.vdev, r.rows, r.volumes.size(), r.rebuilt_chunks);

@@ -119,7 +119,7 @@ Status PoolLease::Take() {
   return Ok();
 }
 
-Status PoolLease::Renew(LeaseRecord next, bool deadline) {
+Status PoolLease::Renew(LeaseRecord next) {
   const auto start = std::chrono::steady_clock::now();
   next.sequence++;
   next.time_ms = NowMs();
@@ -127,7 +127,7 @@ Status PoolLease::Renew(LeaseRecord next, bool deadline) {
   std::lock_guard lock(mu_);
   mine_ = next;
   renewed_at_ = start;
-  if (deadline) pool_.SetLeaseDeadline(start + kFenceIntervals * interval_);
+  pool_.SetLeaseDeadline(start + kFenceIntervals * interval_);
   return Ok();
 }
 
@@ -148,11 +148,11 @@ void PoolLease::Start() {
     LeaseRecord next = mine_;
     next.pid = pid;
     lock.unlock();
-    Status renewed = Renew(next, /*deadline=*/false);
+    Status renewed = Renew(next);
     if (!renewed) Log(LogLevel::kWarn, "the pool's lease was not renewed at start: {}", renewed.error().ToString());
     lock.lock();
   }
-  pool_.SetLeaseDeadline(renewed_at_ + kFenceIntervals * interval_);
+  pool_.SetLeaseDeadline(renewed_at_ + kFenceIntervals * interval_);  // from Take's write, or Renew's
   renewer_ = std::thread([this] { RenewLoop(); });
 }
 
@@ -198,7 +198,7 @@ void PoolLease::RenewLoop() {
       lost_ = true;
       return;
     }
-    Status written = Renew(next, /*deadline=*/true);
+    Status written = Renew(next);
     if (!written && !warned) {
       Log(LogLevel::kWarn, "the pool's lease was not renewed: {}; the pool stops writing {} ms after the last "
           "renewal unless one succeeds", written.error().ToString(), (kFenceIntervals * interval_).count());

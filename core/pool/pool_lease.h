@@ -102,8 +102,8 @@ class PoolLease {
   PoolLease(Pool& pool, LeaseRecord mine, std::chrono::milliseconds interval);
   void RenewLoop();
   // Writes `next` (mu_ not held); on success it becomes mine_, and the
-  // pool's deadline moves (contract 6) when `deadline` is set.
-  Status Renew(LeaseRecord next, bool deadline);
+  // pool's deadline moves (contract 6).
+  Status Renew(LeaseRecord next);
 
   Pool& pool_;
   const std::chrono::milliseconds interval_;

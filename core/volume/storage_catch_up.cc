@@ -120,7 +120,7 @@ VdevOnlineReport Storage::Impl::CatchUpLocked(std::unique_lock<std::mutex>& lock
     report.problems.push_back("the commit after the catch-up failed: " + committed.error().ToString());
   }
   auto left = db_->MissedWritesOn(slot);  // design note 3: what is still noted
-  report.rows_left = left ? left->size() : by_dataset.size();
+  report.rows_left = left ? left->size() : listed->size();
   if (report.rebuilt_chunks > 0 || report.rows_left > 0) {
     Log(report.rows_left > 0 ? LogLevel::kWarn : LogLevel::kInfo,
         "vdev '{}' caught up: {} rows of {} volumes, {} chunks rewritten{}", report.vdev, report.rows,

@@ -204,7 +204,7 @@ struct VdevReplaceReport {
 // doubt) were repaired from the other chunks of their stripes.
 struct VdevOnlineReport {
   std::string vdev;
-  bool was_online = false;          // nothing to do: it was online already
+  bool was_online = false;          // it was online already (it came back by itself)
   uint64_t rows = 0;                // rows that had missed writes on it
   uint64_t rebuilt_chunks = 0;      // chunks rewritten there
   uint64_t unrecoverable_chunks = 0;

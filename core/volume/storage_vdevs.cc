@@ -208,7 +208,7 @@ Result<VdevOnlineReport> Storage::Impl::OnlineVdev(const std::string& name) {
   TRY_STATUS(pool.Online(name, devices[0]));
   Log(LogLevel::kInfo, "vdev '{}' is online again", name);
   TRY_STATUS(SavePoolConfig());
-  return CatchUpLocked(lock, *TRY(NamedVdev(pool, name)));  // design note 8
+  return CatchUpLocked(lock, *v);  // design note 8
 }
 
 Result<VdevReplaceReport> Storage::Impl::ReplaceVdev(const std::string& old_name, const std::string& new_path_in,
