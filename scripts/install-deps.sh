@@ -12,6 +12,7 @@ PACKAGES=(
   fio qemu-utils fuse3 e2fsprogs xfsprogs util-linux
   librocksdb-dev
   libblkid-dev
+  librados-dev
 )
 
 exec "$(dirname "$0")/apt-ensure.sh" install-deps "${PACKAGES[@]}"

@@ -6,7 +6,7 @@
 //  2. Every vdev gets an index within its tier in file order; the index is
 //     the 10-bit vdev field of its disk addresses, so reordering sections of
 //     an existing pool's config is caught by the label check at open.
-//  3. A vdev with a `uri` (kind nbd) has no file: its path is the URI, so
+//  3. A vdev with a `uri` (kind nbd or rados) has no file: its path is the URI, so
 //     that descriptions, duplicate checks and listings work unchanged, and
 //     it is written back as the uri alone. Its size may be absent until
 //     pool create fills it in from the export.
@@ -227,7 +227,7 @@ Result<PoolConfig> ParsePoolConfig(std::string_view text, const std::string& bas
       }
       auto kind = vdev.attrs.find("kind");
       if (kind == vdev.attrs.end() || kind->second == "file") {
-        return Err(Code::kInvalidArgument, "vdev '{}' has a uri, which a file vdev does not take (kind = nbd)",
+        return Err(Code::kInvalidArgument, "vdev '{}' has a uri, which a file vdev does not take (kind = nbd or rados)",
                    vdev.name);
       }
       vdev.path = uri->second;

@@ -21,11 +21,12 @@
 //                         ; removed: taken out for good (vdev remove), its
 //                         ; index stays taken and nothing is opened
 //   kind = file           ; optional: how the vdev is opened (vdev_kinds.h):
-//                         ; file (the default) or nbd
-//   uri = nbd://h/e       ; kind nbd: the export (nbd_vdev_kind.h); it stands
-//                         ; for the path, which is then left out, and the
-//                         ; size may be too (the export's, filled in by
-//                         ; pool create)
+//                         ; file (the default), nbd or rados
+//   uri = nbd://h/e       ; kind nbd: the export (nbd_vdev_kind.h); kind
+//                         ; rados: rados://POOL/PREFIX (rados_vdev_kind.h);
+//                         ; it stands for the path, which is then left out,
+//                         ; and for nbd the size may be too (the export's,
+//                         ; filled in by pool create)
 //   host = localhost      ; any other key=val is a free-form attribute
 //
 // Vdev indexes are assigned per tier in file order.

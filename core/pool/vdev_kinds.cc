@@ -13,11 +13,16 @@
 
 #include <fmt/ranges.h>
 
+#include <charconv>
 #include <map>
 #include <mutex>
 
 #include "core/pool/file_vdev_kind.h"
+#include "core/pool/label.h"
 #include "core/pool/nbd_vdev_kind.h"
+#include "core/pool/rados_vdev_kind.h"
+#include "core/util/aligned_buffer.h"
+#include "core/util/uuid.h"
 
 namespace tessera {
 namespace {
@@ -31,6 +36,7 @@ Registry& TheRegistry() {
   static Registry* registry = new Registry{.openers = {
                                                {"file", OpenFileVdevKind},
                                                {kNbdVdevKind, OpenNbdVdevKind},
+                                               {kRadosVdevKind, OpenRadosVdevKind},
                                            }};
   return *registry;
 }
@@ -45,6 +51,22 @@ Result<VdevOpener> FindOpener(const VdevConfig& vdev) {
   }
   return Err(Code::kInvalidArgument, "{}: unknown kind '{}' (known kinds: {})", VdevDescription(vdev), kind,
              fmt::join(KnownVdevKinds(), ", "));
+}
+
+Status RefuseLabelled(Vdev& device, const VdevConfig& vc) {
+  AlignedBuffer block(kBlockSize);
+  for (uint64_t where : {uint64_t{0}, device.Size().value - 1}) {
+    Status read = device.Read(BlockNo{where}, block.span());
+    if (!read) return Err(read.error().WithContext(VdevDescription(vc)));
+    auto label = DecodeLabel(block.span());
+    if (label) {
+      return Err(Code::kInvalidArgument,
+                 "{} already holds the label of vdev '{}' of pool {}; refusing to overwrite it (clear the "
+                 "device's first and last 4 KiB to reuse it)",
+                 VdevDescription(vc), label->name, UuidToString(label->pool_uuid));
+    }
+  }
+  return Ok();
 }
 
 }  // namespace
@@ -100,6 +122,40 @@ Result<std::vector<std::shared_ptr<Vdev>>> OpenVdevs(const PoolConfig& config, c
     devices.push_back(std::move(opened->device));
   }
   return devices;
+}
+
+Result<std::chrono::milliseconds> VdevTimeout(const VdevConfig& vc) {
+  auto it = vc.attrs.find("timeout");
+  if (it == vc.attrs.end()) return std::chrono::milliseconds{10000};
+  std::string_view text = it->second;
+  uint64_t scale = 1000;
+  if (text.ends_with("ms")) {
+    text.remove_suffix(2);
+    scale = 1;
+  } else if (text.ends_with("s")) {
+    text.remove_suffix(1);
+  }
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value == 0 || value > 3600'000 / scale) {
+    return Err(Code::kInvalidArgument, "{}: timeout = '{}' is not 1 to 3600 seconds (or N ms)",
+               VdevDescription(vc), it->second);
+  }
+  return std::chrono::milliseconds{value * scale};
+}
+
+
+Result<OpenedVdev> RemoteVdevOpened(Result<std::unique_ptr<Vdev>> device, const VdevConfig& vc,
+                                    const VdevOpenOptions& options) {
+  if (!device) {
+    const Error& e = device.error();
+    if (e.code() == Code::kNotFound) {
+      return Err(Code::kNotFound, "{} is unreachable: {}", VdevDescription(vc), e.message());
+    }
+    return Err(e.WithContext(VdevDescription(vc)));
+  }
+  if (options.create) TRY_STATUS(RefuseLabelled(**device, vc));
+  return OpenedVdev{.device = std::move(*device)};
 }
 
 }  // namespace tessera

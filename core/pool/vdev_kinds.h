@@ -22,8 +22,19 @@
 //  5. RegisterVdevKind adds a kind at run time (tests, plugins); a name
 //     already taken is InvalidArgument. The built-in kinds are in the table
 //     in vdev_kinds.cc. Registering and opening may run on any thread.
+//  6. Helpers for the openers of remote kinds (nbd, rados), whose create
+//     makes nothing: VdevTimeout reads the `timeout` attribute (seconds, or
+//     milliseconds with an `ms` suffix; 1 ms to 3600 s; default 10 s).
+//     RemoteVdevOpened finishes an open: a device that was not reached
+//     (NotFound) is NotFound "VDEV is unreachable: ...", other errors gain
+//     the vdev's description, and a create refuses a device that holds a
+//     Tessera label at either end (Pool::Create writes block 0 and the last
+//     block), as the file kind refuses an existing file. A damaged label
+//     (magic present, checksum bad) is not refused: it cannot be told from
+//     data.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -62,5 +73,10 @@ std::string VdevKind(const VdevConfig& vdev);
 std::vector<std::string> KnownVdevKinds();
 Status RegisterVdevKind(const std::string& kind, VdevOpener opener);
 Result<std::vector<std::shared_ptr<Vdev>>> OpenVdevs(const PoolConfig& config, const VdevOpenOptions& options);
+
+// Contract 6.
+Result<std::chrono::milliseconds> VdevTimeout(const VdevConfig& vdev);
+Result<OpenedVdev> RemoteVdevOpened(Result<std::unique_ptr<Vdev>> device, const VdevConfig& vdev,
+                                    const VdevOpenOptions& options);
 
 }  // namespace tessera

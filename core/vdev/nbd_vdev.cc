@@ -33,18 +33,6 @@ const std::byte* Zeros() {
   return zeros->data();
 }
 
-const char* OpName(IoOp op) {
-  switch (op) {
-    case IoOp::kRead:
-      return "read";
-    case IoOp::kWrite:
-      return "write";
-    case IoOp::kDiscard:
-      return "discard";
-  }
-  return "request";
-}
-
 }  // namespace
 
 Result<std::unique_ptr<NbdVdev>> NbdVdev::Open(const NbdVdevOptions& options) {
@@ -113,7 +101,7 @@ Status NbdVdev::SubmitBatch(std::span<IoRequest> batch) {
   for (size_t c = 0; c < commands.size(); c++) {
     IoRequest& r = batch[owner[c]];
     if (commands[c].error == 0 || !r.result) continue;
-    r.result = Err(Code::kIOError, "{}: {} at block {} (+{} bytes at byte {}): {}", Describe(), OpName(r.op),
+    r.result = Err(Code::kIOError, "{}: {} at block {} (+{} bytes at byte {}): {}", Describe(), IoOpName(r.op),
                    r.block.value, commands[c].length, commands[c].offset, commands[c].message);
     if (first) first = r.result;
   }

@@ -4,6 +4,18 @@
 
 namespace tessera {
 
+const char* IoOpName(IoOp op) {
+  switch (op) {
+    case IoOp::kRead:
+      return "read";
+    case IoOp::kWrite:
+      return "write";
+    case IoOp::kDiscard:
+      return "discard";
+  }
+  return "request";
+}
+
 Status Vdev::Read(BlockNo block, std::span<std::byte> buffer) {
   IoRequest request{.op = IoOp::kRead, .block = block, .buffer = buffer};
   return SubmitBatch({&request, 1});

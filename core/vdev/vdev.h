@@ -25,6 +25,9 @@ namespace tessera {
 
 enum class IoOp { kRead, kWrite, kDiscard };
 
+// "read", "write" or "discard", for messages.
+const char* IoOpName(IoOp op);
+
 struct IoRequest {
   IoOp op = IoOp::kRead;
   BlockNo block;
