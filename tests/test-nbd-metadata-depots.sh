@@ -2,8 +2,10 @@
 # A pool with no local vdev at all: its metadata tier is 3 NBD depots and its
 # data tier 3 more (kind nbd, `nbdkit file` on Unix sockets, one "host"
 # each), so that pool.conf alone opens it from anywhere the depots reach:
-#  (a) pool create over the 6 depots; an rs:2+1 volume spread over hosts;
-#      fio writes and verifies it through the server;
+#  (a) pool create over the 6 depots (d2 over TLS: nbds+unix with a PSK,
+#      its nbdkit refusing clear text); an rs:2+1 volume spread over hosts,
+#      whose exNode names each block's depot (its URI) in the block's
+#      capability; fio writes and verifies it through the server;
 #  (b) a second pool directory holding only a copy of pool.conf (another
 #      machine's view) opens the pool and verifies every block;
 #  (c) one metadata depot is gone: the pool still opens from the copy (the
@@ -11,15 +13,17 @@
 #      missing, and every block verifies.
 source "$(dirname "$0")/functions.sh"
 require_build
-require_cmd fio nbdkit
+require_cmd fio nbdkit psktool
 make_tmpdir
 
 DEPOT_PIDS=()
+# start_depot NAME [NBDKIT-OPTIONS...]
 start_depot() {
   local i=$1
+  shift
   [ -e "$T/$i.img" ] || truncate -s 64M "$T/$i.img"
   rm -f "$T/$i.sock" "$T/$i.pid"
-  nbdkit -f --exit-with-parent -U "$T/$i.sock" -P "$T/$i.pid" file "$T/$i.img" >>"$T/depot-$i.log" 2>&1 &
+  nbdkit -f --exit-with-parent -U "$T/$i.sock" -P "$T/$i.pid" "$@" file "$T/$i.img" >>"$T/depot-$i.log" 2>&1 &
   DEPOT_PIDS+=($!)
   on_exit "kill_started $!"
   local n
@@ -31,14 +35,27 @@ start_depot() {
 }
 json_field() { "$PYTHON" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
-for d in m0 m1 m2 d0 d1 d2; do start_depot "$d"; done
+for d in m0 m1 m2 d0 d1; do start_depot "$d"; done
+# Outside $T, whose long name would push the uri past pool.conf's 199-byte lines.
+PSK=$(mktemp /tmp/tessera-psk.XXXXXX)
+on_exit "rm -f '$PSK'"
+rm -f "$PSK"
+psktool -u alice -p "$PSK" >/dev/null
+start_depot d2 --tls=require --tls-psk="$PSK"
+depot_uri() {
+  if [ "$1" = d2 ]; then
+    echo "nbds+unix://alice@/?socket=$T/d2.sock&tls-psk-file=$PSK"
+  else
+    echo "nbd+unix:///?socket=$T/$1.sock"
+  fi
+}
 
 log "(a) pool create over 6 depots, metadata on 3 of them"
 POOL=$T/pool
 vdev_args=()
 for i in 0 1 2; do
-  vdev_args+=(--vdev "kind=nbd,uri=nbd+unix:///?socket=$T/m$i.sock,tier=fastest,host=h$i,name=m$i,timeout=2")
-  vdev_args+=(--vdev "kind=nbd,uri=nbd+unix:///?socket=$T/d$i.sock,tier=slow,host=h$i,name=d$i,timeout=2")
+  vdev_args+=(--vdev "kind=nbd,uri=$(depot_uri "m$i"),tier=fastest,host=h$i,name=m$i,timeout=2")
+  vdev_args+=(--vdev "kind=nbd,uri=$(depot_uri "d$i"),tier=slow,host=h$i,name=d$i,timeout=2")
 done
 tessera pool create --pool "$POOL" "${vdev_args[@]}" >"$T/pool-create.out" 2>&1 ||
   fail "pool create failed: $(cat "$T/pool-create.out")"
@@ -47,6 +64,11 @@ tessera volume create vol --pool "$POOL" --size 64M --layout rs:2+1 --tier slow 
 start_server "$POOL"
 fio_verify_served vol --size=8M || fail "(a) fio verify failed"
 stop_server
+tessera exnode show vol --pool "$POOL" >"$T/exnode.txt" || fail "(a) exnode show failed"
+for d in d0 d1 d2; do
+  grep -qF "read_cap=$(depot_uri $d)#slow:" "$T/exnode.txt" ||
+    fail "(a) no block of the exNode names depot $d: $(grep -m 3 read_cap "$T/exnode.txt")"
+done
 ls "$POOL"/*.img >/dev/null 2>&1 && fail "(a) the pool directory holds a vdev file"
 
 log "(b) another pool directory with only pool.conf opens it"

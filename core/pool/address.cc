@@ -53,4 +53,14 @@ std::string DiskAddress::ToString() const {
   return fmt::format("{}:{}:{}", TierName(tier()), vdev(), block());
 }
 
+std::string BlockCapability(std::string_view vdev_uri, DiskAddress address) {
+  if (vdev_uri.empty()) return address.ToString();
+  return std::string(vdev_uri) + "#" + address.ToString();
+}
+
+std::optional<DiskAddress> ParseBlockCapability(std::string_view cap) {
+  const size_t hash = cap.rfind('#');
+  return ParseDiskAddress(hash == std::string_view::npos ? cap : cap.substr(hash + 1));
+}
+
 }  // namespace tessera

@@ -43,6 +43,15 @@ struct DiskAddress {
 // Parses the ToString() form; nullopt when malformed or out of range.
 std::optional<DiskAddress> ParseDiskAddress(std::string_view text);
 
+// A data block's capability in an exNode: its disk address, preceded by
+// the URI of a remote vdev (an nbd depot, a rados prefix) and '#' when its
+// vdev has one: "nbd://depot1/tessera#slow:0:12345". Reading takes the
+// address after the last '#' (or the whole text), so the URI only informs:
+// the vdev named by the address is the pool's, wherever pool.conf says it
+// is now.
+std::string BlockCapability(std::string_view vdev_uri, DiskAddress address);
+std::optional<DiskAddress> ParseBlockCapability(std::string_view cap);
+
 static_assert(DiskAddress::Make(Tier::kSlowest, 1023, kMaxBlock).raw == UINT64_MAX);
 
 }  // namespace tessera

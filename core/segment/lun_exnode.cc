@@ -6,6 +6,10 @@
 //     n_devices blocks that exist, of max_block_size, on a known vdev at a
 //     parseable address. The first problem is returned with the segment's
 //     label; nothing is half-built.
+//  2. A block's capability is its address, after its vdev's URI when the
+//     vdev is remote (BlockCapability, core/pool/address.h): the exNode
+//     says where each block lives, as LStore's capabilities do. Reading
+//     takes the address alone.
 #include <set>
 
 #include "core/segment/lun_segment.h"
@@ -19,6 +23,13 @@ constexpr uint64_t kMaxLunRowBytes = uint64_t{1} << 60;
 
 }  // namespace
 
+std::string LunSegment::VdevUri(DiskAddress address) const {
+  const PoolVdev* v = pool_ != nullptr ? pool_->Find(address.tier(), address.vdev()) : nullptr;
+  if (v == nullptr) return {};
+  auto uri = v->config.attrs.find("uri");
+  return uri == v->config.attrs.end() ? std::string() : uri->second;
+}
+
 Status LunSegment::Serialize(Exnode& exnode) const {
   ExnodeSegment section{.id = id_, .type = SegmentType::kLun};
   section.Add("n_devices", std::to_string(options_.n_devices));
@@ -30,7 +41,7 @@ Status LunSegment::Serialize(Exnode& exnode) const {
     LunRow text{.seg_offset = row.seg_offset, .seg_end = row.seg_end, .row_len = row_bytes()};
     for (const auto& b : row.blocks) {
       text.devices.push_back(LunRowDevice{.block_id = b.id, .offset = 0});
-      std::string cap = b.address.ToString();
+      std::string cap = BlockCapability(VdevUri(b.address), b.address);
       exnode.blocks.push_back(ExnodeBlock{.id = b.id, .read_cap = cap, .write_cap = cap,
                                           .manage_cap = cap, .size = b.size, .max_size = b.size,
                                           .vdev = b.vdev});
@@ -76,7 +87,7 @@ Result<std::unique_ptr<LunSegment>> LunSegment::FromExnode(const Exnode& exnode,
     for (const auto& d : row.devices) {
       const ExnodeBlock* b = exnode.FindBlock(d.block_id);
       if (b == nullptr) return fail(fmt::format("row '{}' names missing block {}", text, d.block_id));
-      auto address = ParseDiskAddress(b->read_cap);
+      auto address = ParseBlockCapability(b->read_cap);
       if (!address) return fail(fmt::format("{}: read_cap '{}' is not a disk address", b->Label(), b->read_cap));
       if (b->size != options.max_block_size || d.offset != 0) {
         return fail(fmt::format("{}: size {} offset {} do not match the lun", b->Label(), b->size, d.offset));

@@ -10,7 +10,8 @@
 //   query = 1:tier:1:slow:1.1:name:65:any:3.3
 //   row = seg_offset:seg_end:row_len:block_1:offset_1:...:block_N:offset_N
 //   [block-ID]  (one per device per row)
-//   read_cap = write_cap = manage_cap = <disk address, e.g. slow:0:12345>
+//   read_cap = write_cap = manage_cap = <disk address, e.g. slow:0:12345,
+//              after the vdev's URI and '#' for a remote vdev (BlockCapability)>
 //   size = max_size = BYTES, vdev = <vdev name>
 //
 // Contract
@@ -105,6 +106,9 @@ class LunSegment : public DataSegment {
   void SetQuery(std::string query);
 
  private:
+  // The `uri` of the vdev that `address` is on; empty for a local vdev or
+  // without a pool (lun_exnode.cc, design note 2).
+  std::string VdevUri(DiskAddress address) const;
   // Appends the pool requests for [offset, offset + buffer.size()).
   Status Map(uint64_t offset, std::span<std::byte> buffer, IoOp op, std::vector<PoolIo>& out) const;
 

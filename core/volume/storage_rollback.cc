@@ -100,7 +100,7 @@ Result<RolledExnode> RowsAsNow(const std::string& snapshot_text, const std::stri
     for (size_t p = 0; p < row.devices.size(); p++) {
       if (row.devices[p] == it->second.devices[p]) continue;
       const ExnodeBlock* block = live.FindBlock(it->second.devices[p].block_id);
-      auto address = block ? ParseDiskAddress(block->read_cap) : std::nullopt;
+      auto address = block ? ParseBlockCapability(block->read_cap) : std::nullopt;
       if (!address) {
         return Err(Code::kCorruption, "row at {}: block {} of the live exNode has no disk address",
                    row.seg_offset, it->second.devices[p].block_id);

@@ -412,7 +412,7 @@ Result<std::set<uint64_t>> SnapshotDataBlocks(Database& db, const std::string& v
 Result<std::vector<Database::NamedBlock>> DataBlocksOf(const Exnode& exnode) {
   std::vector<Database::NamedBlock> out;
   for (const ExnodeBlock& b : exnode.blocks) {
-    auto address = ParseDiskAddress(b.read_cap);
+    auto address = ParseBlockCapability(b.read_cap);
     if (!address) return Err(Code::kCorruption, "exNode block {}: '{}' is not a block address", b.id, b.read_cap);
     out.push_back(Database::NamedBlock{.address = *address, .blocks = b.size / kBlockSize});
   }
