@@ -16,13 +16,17 @@ std::string Attr(const VdevConfig& vc, const std::string& key, std::string fallb
 
 Result<RadosVdevOptions> ParseOptions(const VdevConfig& vc) {
   auto uri = vc.attrs.find("uri");
-  std::string_view rest = uri == vc.attrs.end() ? std::string_view() : std::string_view(uri->second);
-  const size_t slash = rest.starts_with(kScheme) ? rest.find('/', kScheme.size()) : std::string_view::npos;
+  std::string_view rest =
+      uri == vc.attrs.end() ? std::string_view() : std::string_view(uri->second);
+  const size_t slash =
+      rest.starts_with(kScheme) ? rest.find('/', kScheme.size()) : std::string_view::npos;
   if (slash == std::string_view::npos || slash == kScheme.size() || slash + 1 == rest.size()) {
-    return Err(Code::kInvalidArgument, "{}: kind rados needs uri=rados://POOL/PREFIX", VdevDescription(vc));
+    return Err(Code::kInvalidArgument, "{}: kind rados needs uri=rados://POOL/PREFIX",
+               VdevDescription(vc));
   }
   if (vc.size_bytes == 0) {
-    return Err(Code::kInvalidArgument, "{}: kind rados needs size=S (a RADOS pool has no size of its own)",
+    return Err(Code::kInvalidArgument,
+               "{}: kind rados needs size=S (a RADOS pool has no size of its own)",
                VdevDescription(vc));
   }
   uint64_t object_size = 4ull << 20;

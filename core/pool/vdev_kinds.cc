@@ -144,7 +144,6 @@ Result<std::chrono::milliseconds> VdevTimeout(const VdevConfig& vc) {
   return std::chrono::milliseconds{value * scale};
 }
 
-
 Result<OpenedVdev> RemoteVdevOpened(Result<std::unique_ptr<Vdev>> device, const VdevConfig& vc,
                                     const VdevOpenOptions& options) {
   if (!device) {

@@ -8,7 +8,8 @@
 //     I/O context, which librados makes safe to use from many threads.
 //  2. librados waits forever by default: Open sets client_mount_timeout,
 //     rados_mon_op_timeout and rados_osd_op_timeout to the vdev's timeout
-//     (rounded up to whole seconds, which is what they take), so a cluster that is away fails requests with ETIMEDOUT (contract 5).
+//     (rounded up to whole seconds, which is what they take), so a cluster
+//     that is away fails requests with ETIMEDOUT (contract 5).
 //  3. A discard of a whole object removes it, and one of a part zeroes that
 //     part; either is a no-op on an object that does not exist (ENOENT is
 //     taken as success), as a read of one is zeros (contract 4).
@@ -44,9 +45,10 @@ Status CheckOptions(const RadosVdevOptions& o, const std::string& what) {
   if (o.pool.empty() || o.prefix.empty()) {
     return Err(Code::kInvalidArgument, "{}: a rados vdev needs a pool and an object prefix", what);
   }
-  if (o.object_size == 0 || !IsAligned(o.object_size, kBlockSize) || o.object_size > kMaxRadosObjectBytes) {
-    return Err(Code::kInvalidArgument, "{}: object size {} is not a multiple of 4 KiB up to 128 MiB", what,
-               o.object_size);
+  if (o.object_size == 0 || !IsAligned(o.object_size, kBlockSize) ||
+      o.object_size > kMaxRadosObjectBytes) {
+    return Err(Code::kInvalidArgument,
+               "{}: object size {} is not a multiple of 4 KiB up to 128 MiB", what, o.object_size);
   }
   if (o.size.value == 0) return Err(Code::kInvalidArgument, "{}: a rados vdev needs a size", what);
   return Ok();
@@ -72,27 +74,33 @@ Result<std::unique_ptr<RadosVdev>> RadosVdev::Open(const RadosVdevOptions& optio
   TRY_STATUS(CheckOptions(options, what));
   auto c = std::make_unique<Connection>();
   int rc = rados_create(&c->cluster, options.client.c_str());
-  if (rc < 0) return Err(Code::kInvalidArgument, "{}: cannot make a librados handle: {}", what, Reason(rc));
+  if (rc < 0)
+    return Err(Code::kInvalidArgument, "{}: cannot make a librados handle: {}", what, Reason(rc));
   rc = rados_conf_read_file(c->cluster, options.conf.empty() ? nullptr : options.conf.c_str());
   if (rc < 0) {
     return Err(Code::kInvalidArgument, "{}: cannot read the Ceph configuration {}: {}", what,
-               options.conf.empty() ? "(CEPH_CONF or /etc/ceph/ceph.conf)" : options.conf, Reason(rc));
+               options.conf.empty() ? "(CEPH_CONF or /etc/ceph/ceph.conf)" : options.conf,
+               Reason(rc));
   }
   // Whole seconds: Ceph's timeouts take no fraction.
-  const std::string seconds = std::to_string(std::max<int64_t>(1, (options.timeout.count() + 999) / 1000));
+  const std::string seconds =
+      std::to_string(std::max<int64_t>(1, (options.timeout.count() + 999) / 1000));
   for (const char* key : {"client_mount_timeout", "rados_mon_op_timeout", "rados_osd_op_timeout"}) {
     rc = rados_conf_set(c->cluster, key, seconds.c_str());
     if (rc < 0) return Err(Code::kInvalidArgument, "{}: cannot set {}: {}", what, key, Reason(rc));
   }
-  for (const char* key : {"log_to_stderr", "err_to_stderr"}) (void)rados_conf_set(c->cluster, key, "false");
+  for (const char* key : {"log_to_stderr", "err_to_stderr"})
+    (void)rados_conf_set(c->cluster, key, "false");
   rc = rados_connect(c->cluster);
   if (rc < 0) {
     return Err(Code::kNotFound, "{}: cannot reach the Ceph cluster{}: {}", what,
                options.conf.empty() ? "" : " of " + options.conf, Reason(rc));
   }
   rc = rados_ioctx_create(c->cluster, options.pool.c_str(), &c->io);
-  if (rc == -ENOENT) return Err(Code::kNotFound, "{}: the Ceph cluster has no pool '{}'", what, options.pool);
-  if (rc < 0) return Err(Code::kIOError, "{}: cannot open pool '{}': {}", what, options.pool, Reason(rc));
+  if (rc == -ENOENT)
+    return Err(Code::kNotFound, "{}: the Ceph cluster has no pool '{}'", what, options.pool);
+  if (rc < 0)
+    return Err(Code::kIOError, "{}: cannot open pool '{}': {}", what, options.pool, Reason(rc));
   return std::unique_ptr<RadosVdev>(new RadosVdev(options, std::move(c)));
 }
 
@@ -139,7 +147,8 @@ Status RadosVdev::SubmitBatch(std::span<IoRequest> batch) {
         p.rc = rados_aio_read(io, oid, p.done, reinterpret_cast<char*>(p.data), p.length, p.within);
         break;
       case IoOp::kWrite:
-        p.rc = rados_aio_write(io, oid, p.done, reinterpret_cast<const char*>(p.data), p.length, p.within);
+        p.rc = rados_aio_write(io, oid, p.done, reinterpret_cast<const char*>(p.data), p.length,
+                               p.within);
         break;
       case IoOp::kDiscard:
         if (p.whole_object) {
@@ -175,8 +184,9 @@ Status RadosVdev::SubmitBatch(std::span<IoRequest> batch) {
       if (r.op != IoOp::kWrite) continue;
     }
     if (rc >= 0 || !r.result) continue;
-    r.result = Err(Code::kIOError, "{}: {} at block {} (+{} bytes in object {} at {}): {}", Describe(), IoOpName(r.op),
-                   r.block.value, p.length, p.object, p.within, Reason(rc));
+    r.result =
+        Err(Code::kIOError, "{}: {} at block {} (+{} bytes in object {} at {}): {}", Describe(),
+            IoOpName(r.op), r.block.value, p.length, p.object, p.within, Reason(rc));
     if (first) first = r.result;
   }
   return first;

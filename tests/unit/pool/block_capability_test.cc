@@ -24,7 +24,8 @@ TEST(BlockCapability, NamesARemoteVdevsUriAndReadsBackItsAddress) {
 }
 
 TEST(BlockCapability, RefusesWhatHoldsNoAddress) {
-  for (std::string cap : {"", "#", "nbd://h/e", "nbd://h/e#", "nbd://h/e#not-an-address", "slow:0:1#"}) {
+  for (std::string cap :
+       {"", "#", "nbd://h/e", "nbd://h/e#", "nbd://h/e#not-an-address", "slow:0:1#"}) {
     EXPECT_FALSE(ParseBlockCapability(cap)) << cap;
   }
 }

@@ -24,7 +24,9 @@ using namespace std::chrono_literals;
 using testing::AllZero;
 using testing::Pattern;
 
-bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 VdevConfig RadosConfig(std::map<std::string, std::string> attrs, uint64_t size = 64 << 20) {
   attrs.emplace("kind", "rados");
@@ -53,7 +55,8 @@ TEST(RadosVdevKind, BadAttributesAreRefusedNamingTheVdev) {
       {RadosConfig({{"uri", "rados://p/x"}, {"object_size", "256M"}}), "up to 128 MiB"},
       {RadosConfig({{"uri", "rados://p/x"}, {"object_size", "lots"}}), "object_size"},
       {RadosConfig({{"uri", "rados://p/x"}, {"timeout", "0"}}), "timeout"},
-      {RadosConfig({{"uri", "rados://p/x"}, {"conf", "/nonexistent/ceph.conf"}}), "/nonexistent/ceph.conf"},
+      {RadosConfig({{"uri", "rados://p/x"}, {"conf", "/nonexistent/ceph.conf"}}),
+       "/nonexistent/ceph.conf"},
   };
   for (const Case& c : cases) {
     auto opened = OpenRadosVdevKind(c.vdev, {});
@@ -71,7 +74,8 @@ TEST(RadosVdevKind, ACephClusterThatIsNotThereIsMissingWithinTheTimeout) {
   std::ofstream(conf) << "[global]\nmon_host = 127.0.0.1:1\nauth_cluster_required = none\n"
                          "auth_service_required = none\nauth_client_required = none\n";
   auto start = std::chrono::steady_clock::now();
-  auto opened = OpenRadosVdevKind(RadosConfig({{"uri", "rados://tessera/x"}, {"conf", conf}, {"timeout", "1"}}), {});
+  auto opened = OpenRadosVdevKind(
+      RadosConfig({{"uri", "rados://tessera/x"}, {"conf", conf}, {"timeout", "1"}}), {});
   auto took = std::chrono::steady_clock::now() - start;
   ASSERT_FALSE(opened);
   EXPECT_EQ(opened.error().code(), Code::kNotFound) << opened.error().ToString();
@@ -86,7 +90,8 @@ class RadosCluster : public ::testing::Test {
  protected:
   void SetUp() override {
     const char* conf = std::getenv("TESSERA_CEPH_CONF");
-    if (conf == nullptr || *conf == '\0') GTEST_SKIP() << "no Ceph cluster: TESSERA_CEPH_CONF is not set";
+    if (conf == nullptr || *conf == '\0')
+      GTEST_SKIP() << "no Ceph cluster: TESSERA_CEPH_CONF is not set";
     conf_ = conf;
     const char* pool = std::getenv("TESSERA_CEPH_POOL");
     pool_ = pool != nullptr && *pool != '\0' ? pool : "tessera";
@@ -94,8 +99,12 @@ class RadosCluster : public ::testing::Test {
   }
 
   RadosVdevOptions Options(uint64_t blocks, uint64_t object_size) const {
-    return {.conf = conf_, .pool = pool_, .prefix = prefix_, .size = BlockCount{blocks},
-            .object_size = object_size, .timeout = 10s};
+    return {.conf = conf_,
+            .pool = pool_,
+            .prefix = prefix_,
+            .size = BlockCount{blocks},
+            .object_size = object_size,
+            .timeout = 10s};
   }
 
   std::unique_ptr<RadosVdev> OpenOrFail(uint64_t blocks, uint64_t object_size) {
@@ -145,7 +154,8 @@ TEST_F(RadosCluster, DataOutlivesTheConnectionAndDiscardRemovesObjects) {
   ASSERT_TRUE(vdev->Read(BlockNo{6}, back.span()));
   EXPECT_EQ(std::memcmp(back.data(), data.data(), kBlockSize), 0);
   EXPECT_TRUE(AllZero(back.span().subspan(kBlockSize, 10 * kBlockSize)));
-  EXPECT_EQ(std::memcmp(back.data() + 11 * kBlockSize, data.data() + 11 * kBlockSize, kBlockSize), 0);
+  EXPECT_EQ(std::memcmp(back.data() + 11 * kBlockSize, data.data() + 11 * kBlockSize, kBlockSize),
+            0);
   RemoveAll(*vdev);
 }
 
@@ -159,7 +169,8 @@ TEST_F(RadosCluster, APoolTheClusterLacksIsMissing) {
 }
 
 TEST_F(RadosCluster, CreateRefusesAPrefixThatHoldsALabel) {
-  VdevConfig vc = RadosConfig({{"uri", fmt::format("rados://{}/{}", pool_, prefix_)}, {"conf", conf_}});
+  VdevConfig vc =
+      RadosConfig({{"uri", fmt::format("rados://{}/{}", pool_, prefix_)}, {"conf", conf_}});
   auto opened = OpenRadosVdevKind(vc, {.create = true});
   ASSERT_TRUE(opened) << opened.error().ToString();
   PoolConfig config{.vdevs = {vc}};
@@ -169,7 +180,8 @@ TEST_F(RadosCluster, CreateRefusesAPrefixThatHoldsALabel) {
   pool->reset();
   auto again = OpenRadosVdevKind(vc, {.create = true});
   ASSERT_FALSE(again);
-  EXPECT_TRUE(Contains(again.error().message(), "already holds the label")) << again.error().ToString();
+  EXPECT_TRUE(Contains(again.error().message(), "already holds the label"))
+      << again.error().ToString();
   // Opening (not creating) takes it.
   auto reopened = OpenRadosVdevKind(vc, {});
   ASSERT_TRUE(reopened) << reopened.error().ToString();
