@@ -88,6 +88,7 @@ Status StripeReader::Load(uint32_t j, bool full) {
   if (!s) {
     if (s.error().code() != Code::kIOError) return s;
     state_[j] = ChunkState::kIoError;
+    if (first_io_error_.empty()) first_io_error_ = s.error().message();
     full_[j] = true;  // not retried within this access: it is rebuilt and rewritten
     return Ok();
   }
@@ -106,6 +107,7 @@ Status StripeReader::LoadInto(uint32_t j, std::byte* data) {
     if (!s) {
       if (s.error().code() != Code::kIOError) return s;
       state_[j] = ChunkState::kIoError;
+      if (first_io_error_.empty()) first_io_error_ = s.error().message();
       return Ok();
     }
   }
@@ -239,8 +241,9 @@ Result<StripeVerdict> StripeReader::Rebuild() {
   if (v.kind == StripeVerdict::kLost) {
     return Err(Code::kIOError,
                "stripe {}: {} of {} chunks lost ({} unreadable, {} corrupt, {} of other writes); "
-               "at most {} can be rebuilt",
-               stripe_, io + corrupt + stale, geo_.n(), io, corrupt, stale, geo_.m);
+               "at most {} can be rebuilt{}",
+               stripe_, io + corrupt + stale, geo_.n(), io, corrupt, stale, geo_.m,
+               first_io_error_.empty() ? "" : "; the first unreadable: " + first_io_error_);
   }
   if (v.kind == StripeVerdict::kNeverWritten || v.bad.empty()) return v;
 

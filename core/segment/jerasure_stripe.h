@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/segment/jerasure_segment.h"
@@ -102,6 +103,7 @@ class StripeReader {
   std::vector<bool> full_;        // the data was read (or the chunk failed)
   std::vector<std::byte*> data_;  // see Data()
   std::vector<ChunkHeader> headers_;
+  std::string first_io_error_;  // the device's message for the first kIoError chunk
 };
 
 }  // namespace tessera

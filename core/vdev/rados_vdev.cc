@@ -15,12 +15,20 @@
 //     taken as success), as a read of one is zeros (contract 4).
 //  4. librados's own logging to stderr is turned off: its errors are the
 //     return codes, which the vdev's errors carry.
+//  5. Away (contract 5a) is two atomics, not a lock: a request that times
+//     out sets away_; a request that finds it set claims probing_ and
+//     starts one aio stat, whose callback (on a librados thread) clears
+//     away_ unless the stat timed out, then probing_. The probe's
+//     completion is kept until the next probe or the destructor releases
+//     it (after waiting for it): librados's callback does not release its
+//     own completion.
 #include "core/vdev/rados_vdev.h"
 
 #include <rados/librados.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <vector>
 
@@ -31,7 +39,15 @@ namespace tessera {
 struct RadosVdev::Connection {
   rados_t cluster = nullptr;
   rados_ioctx_t io = nullptr;
+  // Contract 5a's probe: its completion and what the stat fills in.
+  rados_completion_t probe = nullptr;
+  uint64_t probe_size = 0;
+  time_t probe_mtime = 0;
   ~Connection() {
+    if (probe != nullptr) {
+      rados_aio_wait_for_complete_and_cb(probe);
+      rados_aio_release(probe);
+    }
     if (io != nullptr) rados_ioctx_destroy(io);
     if (cluster != nullptr) rados_shutdown(cluster);
   }
@@ -113,8 +129,40 @@ std::string RadosVdev::ObjectName(uint64_t offset) const {
   return fmt::format("{}.{:016x}", options_.prefix, offset / options_.object_size);
 }
 
+Status RadosVdev::RefuseWhileAway(std::span<IoRequest> batch) {
+  if (!away_.load(std::memory_order_acquire)) return Ok();
+  if (!probing_.exchange(true, std::memory_order_acq_rel)) {
+    Connection& c = *connection_;
+    if (c.probe != nullptr) {  // the last probe's, done (note 5)
+      rados_aio_wait_for_complete_and_cb(c.probe);
+      rados_aio_release(c.probe);
+    }
+    c.probe = nullptr;
+    int rc = rados_aio_create_completion2(this, &RadosVdev::ProbeDone, &c.probe);
+    if (rc >= 0) {
+      rc = rados_aio_stat(c.io, ObjectName(0).c_str(), c.probe, &c.probe_size, &c.probe_mtime);
+    }
+    if (rc < 0) probing_.store(false, std::memory_order_release);
+  }
+  Status away = Err(Code::kIOError,
+                    "{}: the Ceph cluster is not answering (a request timed out after {} ms); "
+                    "requests fail at once until it answers again",
+                    Describe(), options_.timeout.count());
+  for (IoRequest& r : batch) r.result = away;
+  return away;
+}
+
+void RadosVdev::ProbeDone(void* completion, void* vdev) {
+  auto* self = static_cast<RadosVdev*>(vdev);
+  if (rados_aio_get_return_value(static_cast<rados_completion_t>(completion)) != -ETIMEDOUT) {
+    self->away_.store(false, std::memory_order_release);
+  }
+  self->probing_.store(false, std::memory_order_release);
+}
+
 Status RadosVdev::SubmitBatch(std::span<IoRequest> batch) {
   TRY_STATUS(CheckBatch(batch));
+  TRY_STATUS(RefuseWhileAway(batch));
   rados_ioctx_t io = connection_->io;
   std::vector<Piece> pieces;
   for (size_t i = 0; i < batch.size(); i++) {
@@ -169,6 +217,10 @@ Status RadosVdev::SubmitBatch(std::span<IoRequest> batch) {
     }
     rados_aio_release(p.done);
     if (p.zero != nullptr) rados_release_write_op(p.zero);
+  }
+  if (std::any_of(pieces.begin(), pieces.end(),
+                  [](const Piece& p) { return p.rc == -ETIMEDOUT; })) {
+    away_.store(true, std::memory_order_release);
   }
   Status first = Ok();
   for (const Piece& p : pieces) {

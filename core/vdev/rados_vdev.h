@@ -26,6 +26,15 @@
 //     others of its batch still complete. No request waits much longer
 //     than the timeout (librados's rados_osd_op_timeout). librados itself
 //     reconnects to a cluster that comes back.
+//  5a. A cluster that lets a request time out is taken to be away: from
+//     then on every request fails at once with IOError "... is not
+//     answering", instead of each waiting its timeout again, while one
+//     probe at a time (a stat of the vdev's first object, started by a
+//     request) asks the cluster in the background. The first probe that
+//     gets an answer (any result but a timeout) ends it. So a read that
+//     would wait for several chunks of a cluster that is gone fails within
+//     about one timeout, and a cluster that is back serves again within one
+//     timeout of the next request, as an nbd depot does.
 //  6. Durability: Ceph completes a write only once every replica of the
 //     object has it on stable storage, so a write is durable when its batch
 //     returns Ok; Flush waits for nothing in flight and returns Ok. (A
@@ -33,6 +42,7 @@
 //     vdev.h contract 3 holds.)
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -77,7 +87,16 @@ class RadosVdev final : public Vdev {
   struct Connection;
   RadosVdev(RadosVdevOptions options, std::unique_ptr<Connection> connection);
 
+  // Contract 5a: Ok when answering; else an error for every request of
+  // the batch, and a probe started unless one runs.
+  Status RefuseWhileAway(std::span<IoRequest> batch);
+  static void ProbeDone(void* completion, void* vdev);
+
   const RadosVdevOptions options_;
+  // Contract 5a. Before connection_, whose destructor waits for the probe
+  // whose callback sets them.
+  std::atomic<bool> away_{false};
+  std::atomic<bool> probing_{false};
   const std::unique_ptr<Connection> connection_;
 };
 

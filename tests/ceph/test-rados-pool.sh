@@ -11,7 +11,8 @@
 #  (d) the server restarts and fio verifies again; a scrub repairs nothing
 #      and the pool checks clean;
 #  (e) the OSD stops while the server serves: a read that misses the cache
-#      fails with EIO within the vdevs' timeout instead of hanging; the
+#      fails with EIO within the vdevs' timeout instead of hanging, and the
+#      next fails at once while the vdevs back off (contract 5a); the
 #      server is killed, and once the OSD is back the pool reopens and its
 #      data verifies.
 source "$(dirname "$0")/../functions.sh"
@@ -75,27 +76,31 @@ pool_check
 
 log "(e) the OSD stops while the server serves"
 start_server "$POOL"
-t0=$SECONDS
 set +e
 timeout 180 "$PYTHON" - "$(nbd_uri vol)" "$CLUSTER" "$T/ceph" >"$T/eio.out" 2>&1 <<'PY'
 import errno, subprocess, sys, time, nbd
 h = nbd.NBD()
 h.connect_uri(sys.argv[1])
 subprocess.run([sys.argv[2], "stop-osd", sys.argv[3]], check=True)
-start = time.monotonic()
 # Written by fio, not yet read by this server: these reads reach RADOS.
-try:
-    h.pread(1 << 20, 0)
-    print("read succeeded")
-    sys.exit(1)
-except nbd.Error as e:
-    print("read failed after %.1f s: %s" % (time.monotonic() - start, e.string))
-    sys.exit(0 if e.errnum == errno.EIO else 2)
+# The second finds every vdev backing off (rados_vdev.h contract 5a).
+for offset in (0, 4 << 20):
+    start = time.monotonic()
+    try:
+        h.pread(1 << 20, offset)
+        print("read at %d succeeded" % offset)
+        sys.exit(1)
+    except nbd.Error as e:
+        print("read at %d failed after %.1f s: %s" % (offset, time.monotonic() - start, e.string))
+        if e.errnum != errno.EIO:
+            sys.exit(2)
 PY
 rc=$?
 set -e
 [ "$rc" = 0 ] || fail "(e) a read with the OSD down did not fail with EIO (rc $rc): $(cat "$T/eio.out")"
-log "  $(tail -n 1 "$T/eio.out")"
+log "  $(grep 'failed after' "$T/eio.out" | tr '\n' ';')"
+grep -q "the Ceph cluster is not answering" "$T/server.log" ||
+  fail "(e) no request failed at once while the cluster was away: $(tail -n 5 "$T/server.log")"
 # Every data vdev failed at once, beyond what rs:4+2 takes: the server's
 # database stops at its next commit, and the pool must be reopened.
 crash_server

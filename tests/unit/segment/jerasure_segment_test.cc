@@ -191,6 +191,8 @@ TEST(JerasureSegmentTest, LosingMDevicesLosesNothingAndWritesGoOnDegraded) {
   EXPECT_EQ(s.error().code(), Code::kIOError);
   EXPECT_NE(s.error().message().find("stripe 0: 3 of 6 chunks lost"), std::string::npos)
       << s.error().message();
+  // It says why, with the device's own message for the first chunk lost.
+  EXPECT_NE(s.error().message().find("; the first unreadable: "), std::string::npos) << s.error().message();
   EXPECT_GT(rig.seg->stats().unrecoverable_stripes, 0u);
   uint64_t sb = rig.seg->stripe_bytes();
   Status w = rig.seg->Write(3 * sb, std::span(fresh).first(sb), kWriteNone);
