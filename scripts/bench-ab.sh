@@ -28,10 +28,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_NAME=bench-ab
 source scripts/bench-common.sh
-ROOT=$PWD
-BUILD_DIR=${TESSERA_BUILD_DIR:-build}
-[[ $BUILD_DIR == /* ]] || BUILD_DIR=$ROOT/$BUILD_DIR
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
 usage() { sed -n '2,/^# Design notes/p' "$0" | sed -n 's/^# \{0,1\}//p' | sed '/^Design notes/d'; }
 PLUGINS=()
@@ -62,7 +58,6 @@ for p in "${PLUGINS[@]}"; do [ -f "$p" ] || { echo "bench-ab: no plugin $p" >&2;
 SIZE_B=$(bench_bytes "$SIZE")
 bench_check_runtime "$RUNTIME"
 bench_require fio nbdkit nbdinfo
-TESSERA=$BUILD_DIR/admin/tessera
 [ -x "$TESSERA" ] || TESSERA_BUILD_DIR=$BUILD_DIR scripts/build.sh --target tessera
 
 bench_workdir "$DIR" run

@@ -1,5 +1,18 @@
 # Helpers shared by scripts/bench*.sh. Source it after setting BENCH_NAME,
-# the prefix of every message.
+# the prefix of every message, from the repository's top directory.
+# Sourcing it also sets ROOT (that directory), BUILD_DIR (absolute;
+# $TESSERA_BUILD_DIR or build), TESSERA and PLUGIN (the built CLI and
+# plugin, which each script checks for or builds), and puts the
+# distribution's tools first on PATH.
+
+ROOT=$PWD
+BUILD_DIR=${TESSERA_BUILD_DIR:-build}
+[[ $BUILD_DIR == /* ]] || BUILD_DIR=$ROOT/$BUILD_DIR
+# shellcheck disable=SC2034 # read by the scripts that source this file
+TESSERA=$BUILD_DIR/admin/tessera
+# shellcheck disable=SC2034
+PLUGIN=$BUILD_DIR/plugin/nbdkit-tessera-plugin.so
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
 # bench_bytes SIZE: 512m, 1g, 2G, 4096 -> bytes; a bad size exits 2.
 bench_bytes() {

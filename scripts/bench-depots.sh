@@ -27,10 +27,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_NAME=bench-depots
 source scripts/bench-common.sh
-ROOT=$PWD
-BUILD_DIR=${TESSERA_BUILD_DIR:-build}
-[[ $BUILD_DIR == /* ]] || BUILD_DIR=$ROOT/$BUILD_DIR
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
 SIZE=1g
 DELAY=1
@@ -54,8 +50,6 @@ SIZE_B=$(bench_bytes "$SIZE")
 bench_check_runtime "$RUNTIME"
 [[ $DELAY =~ ^[0-9]+$ ]] && ((DELAY > 0)) || { echo "$BENCH_NAME: --delay wants a whole number of ms above 0" >&2; exit 2; }
 bench_require fio nbdkit nbdinfo python3
-TESSERA=$BUILD_DIR/admin/tessera
-PLUGIN=$BUILD_DIR/plugin/nbdkit-tessera-plugin.so
 [ -x "$TESSERA" ] && [ -f "$PLUGIN" ] || { echo "$BENCH_NAME: build first (scripts/build.sh)" >&2; exit 1; }
 
 bench_workdir "$DIR" depots

@@ -28,10 +28,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_NAME=bench-profile
 source scripts/bench-common.sh
-ROOT=$PWD
-BUILD_DIR=${TESSERA_BUILD_DIR:-build}
-[[ $BUILD_DIR == /* ]] || BUILD_DIR=$ROOT/$BUILD_DIR
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
 JOB=randwrite-4k-qd32
 SIZE=1g
@@ -63,8 +59,6 @@ done
 SIZE_B=$(bench_bytes "$SIZE")
 bench_check_runtime "$RUNTIME"
 bench_require fio nbdkit nbdinfo perf
-TESSERA=$BUILD_DIR/admin/tessera
-PLUGIN=$BUILD_DIR/plugin/nbdkit-tessera-plugin.so
 [ -x "$TESSERA" ] && [ -f "$PLUGIN" ] || TESSERA_BUILD_DIR=$BUILD_DIR scripts/build.sh --target tessera nbdkit-tessera-plugin
 
 bench_workdir "$DIR" run

@@ -26,10 +26,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_NAME=bench
 source scripts/bench-common.sh
-ROOT=$PWD
-BUILD_DIR=${TESSERA_BUILD_DIR:-build}
-[[ $BUILD_DIR == /* ]] || BUILD_DIR=$ROOT/$BUILD_DIR
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
 SIZE=1g
 RUNTIME=20
@@ -51,8 +47,6 @@ done
 SIZE_B=$(bench_bytes "$SIZE")
 bench_check_runtime "$RUNTIME"
 bench_require fio nbdkit nbdinfo python3
-TESSERA=$BUILD_DIR/admin/tessera
-PLUGIN=$BUILD_DIR/plugin/nbdkit-tessera-plugin.so
 [ -x "$TESSERA" ] && [ -f "$PLUGIN" ] || { echo "bench: build first (scripts/build.sh)" >&2; exit 1; }
 
 bench_workdir "$DIR" redundancy

@@ -30,10 +30,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_NAME=bench-snapshots
 source scripts/bench-common.sh
-ROOT=$PWD
-BUILD_DIR=${TESSERA_BUILD_DIR:-build}
-[[ $BUILD_DIR == /* ]] || BUILD_DIR=$ROOT/$BUILD_DIR
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
 SIZE=256m
 RUNTIME=10
@@ -56,8 +52,6 @@ SIZE_B=$(bench_bytes "$SIZE")
 bench_check_runtime "$RUNTIME"
 [[ $SNAPSHOTS =~ ^[0-9]+$ ]] && [ "$SNAPSHOTS" -gt 100 ] || { echo "bench-snapshots: --snapshots must be more than 100 (the first 100 are made before the latency is measured)" >&2; exit 2; }
 bench_require fio nbdkit qemu-img qemu-nbd qemu-io nbdinfo python3
-TESSERA=$BUILD_DIR/admin/tessera
-PLUGIN=$BUILD_DIR/plugin/nbdkit-tessera-plugin.so
 [ -x "$TESSERA" ] && [ -f "$PLUGIN" ] || TESSERA_BUILD_DIR=$BUILD_DIR scripts/build.sh
 
 # Each write job writes at most 4 x size; both volumes, plus the fills and

@@ -28,10 +28,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_NAME=bench-tiering
 source scripts/bench-common.sh
-ROOT=$PWD
-BUILD_DIR=${TESSERA_BUILD_DIR:-build}
-[[ $BUILD_DIR == /* ]] || BUILD_DIR=$ROOT/$BUILD_DIR
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
 HOT=32m
 DELAY=2
@@ -58,8 +54,6 @@ VOLUME_B=$((256 << 20))
 [[ $DELAY =~ ^[0-9]+$ ]] && ((DELAY <= 1000)) || { echo "$BENCH_NAME: --delay is whole ms, 0 to 1000" >&2; exit 2; }
 bench_check_runtime "$RUNTIME"
 bench_require fio nbdkit nbdinfo python3
-TESSERA=$BUILD_DIR/admin/tessera
-PLUGIN=$BUILD_DIR/plugin/nbdkit-tessera-plugin.so
 [ -x "$TESSERA" ] && [ -f "$PLUGIN" ] || { echo "$BENCH_NAME: build first (scripts/build.sh)" >&2; exit 1; }
 
 bench_workdir "$DIR" tiering

@@ -64,10 +64,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_NAME=bench
 source scripts/bench-common.sh
-ROOT=$PWD
-BUILD_DIR=${TESSERA_BUILD_DIR:-build}
-[[ $BUILD_DIR == /* ]] || BUILD_DIR=$ROOT/$BUILD_DIR
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
 SIZE=1g
 RUNTIME=20
@@ -109,8 +105,6 @@ IO_LIMIT_B=$(bench_bytes "${IO_LIMIT:-$((2 * SIZE_B))}")
 bench_check_runtime "$RUNTIME"
 
 bench_require fio nbdkit qemu-img qemu-nbd nbdinfo python3
-TESSERA=$BUILD_DIR/admin/tessera
-PLUGIN=$BUILD_DIR/plugin/nbdkit-tessera-plugin.so
 if [ ! -x "$TESSERA" ] || [ ! -f "$PLUGIN" ]; then
   echo "bench: building (no $TESSERA or $PLUGIN yet)"
   TESSERA_BUILD_DIR=$BUILD_DIR scripts/build.sh
