@@ -276,6 +276,17 @@ reap_killed_server() {
 
 server_alive() { kill -0 "$SERVER_PID" 2>/dev/null; }
 
+# wait_for_pidfile FILE WHAT: returns once FILE (a server's -P pid file) is
+# written; fails "WHAT did not start" after 10 s.
+wait_for_pidfile() {
+  local n
+  for ((n = 0; n < 100; n++)); do
+    [ -s "$1" ] && return 0
+    sleep 0.1
+  done
+  fail "$2 did not start"
+}
+
 # Kills a pid this test started, if it still runs, and reaps it.
 kill_started() {
   local pid=$1

@@ -91,12 +91,7 @@ start_depot() {
   fi
   DEPOT_PIDS[i]=$!
   on_exit "kill_started ${DEPOT_PIDS[i]}"
-  local n
-  for ((n = 0; n < 100; n++)); do
-    [ -s "$T/d$i.pid" ] && return 0
-    sleep 0.1
-  done
-  fail "depot $i did not start"
+  wait_for_pidfile "$T/d$i.pid" "depot $i"
 }
 kill_depot() {
   kill -KILL "${DEPOT_PIDS[$1]}"

@@ -26,12 +26,7 @@ start_depot() {
   nbdkit -f --exit-with-parent -U "$T/$i.sock" -P "$T/$i.pid" "$@" file "$T/$i.img" >>"$T/depot-$i.log" 2>&1 &
   DEPOT_PIDS+=($!)
   on_exit "kill_started $!"
-  local n
-  for ((n = 0; n < 100; n++)); do
-    [ -s "$T/$i.pid" ] && return 0
-    sleep 0.1
-  done
-  fail "depot $i did not start"
+  wait_for_pidfile "$T/$i.pid" "depot $i"
 }
 json_field() { "$PYTHON" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
